@@ -1,0 +1,17 @@
+/* run_commands.h - entry points and exit codes of the gptoss-run subcommands
+ * (table in run_commands.def). */
+#ifndef GQ_RUN_COMMANDS_H
+#define GQ_RUN_COMMANDS_H
+
+enum {
+    RUN_EXIT_OK = 0,
+    RUN_EXIT_FAIL = 1,
+    RUN_EXIT_USAGE = 2,
+    RUN_EXIT_BAD_INPUT = 3,
+    RUN_EXIT_IO = 4,
+    RUN_EXIT_REGRESSION = 8   /* ppl --ref thresholds exceeded */
+};
+
+typedef int (*run_command_fn)(int argc, char **argv);
+
+#endif
