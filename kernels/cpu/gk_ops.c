@@ -1,0 +1,174 @@
+/* gk_ops.c - matmul on the pool and the small fp32 helpers (see gk_ops.h). */
+#include "gk_ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "gk_dot.h"
+
+/* Rows per task: enough tasks for load balance (several per thread), each
+ * big enough that the dispatch cost vanishes. */
+static int64_t rows_per_task(int64_t rows, int threads)
+{
+    int64_t want = (int64_t)threads * 8;
+    int64_t per = (rows + want - 1) / want;
+    if (per < 4)
+        per = 4;
+    return per;
+}
+
+typedef struct {
+    const gk_mat *w;
+    const float *bias, *x;
+    float *out;
+    int64_t out_stride, per;
+    int n;
+    gk_dot_fn dot;
+    gk_decode_fn decode;
+    gk_dotf_fn dotf;
+    float *scratch;            /* threads * cols floats, prefill only */
+} mm_ctx;
+
+static void mm_task(void *p, int task, int thread)
+{
+    mm_ctx *c = p;
+    const gk_mat *w = c->w;
+    int64_t r0 = (int64_t)task * c->per, r1 = r0 + c->per;
+    if (r1 > w->rows)
+        r1 = w->rows;
+    const uint8_t *base = w->data;
+    if (c->n == 1) {
+        for (int64_t r = r0; r < r1; r++) {
+            float s = c->dot(base + (size_t)r * w->row_bytes, c->x, w->cols);
+            c->out[r] = c->bias ? s + c->bias[r] : s;
+        }
+        return;
+    }
+    float *row = c->scratch + (size_t)thread * (size_t)w->cols;
+    for (int64_t r = r0; r < r1; r++) {
+        c->decode(base + (size_t)r * w->row_bytes, row, w->cols);
+        float b = c->bias ? c->bias[r] : 0.0f;
+        for (int t = 0; t < c->n; t++)
+            c->out[(size_t)t * (size_t)c->out_stride + (size_t)r] =
+                c->dotf(row, c->x + (size_t)t * (size_t)w->cols, w->cols) + b;
+    }
+}
+
+int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
+              int64_t out_stride)
+{
+    if (n <= 0 || w->rows <= 0)
+        return 0;
+    mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), NULL};
+    if (!c.dot || !c.decode)
+        return -1;
+    int threads = gk_pool_size(pool);
+    if (n > 1) {
+        c.scratch = malloc((size_t)threads * (size_t)w->cols * sizeof(float));
+        if (!c.scratch)
+            return -1;
+    }
+    c.per = rows_per_task(w->rows, threads);
+    gk_pool_run(pool, mm_task, &c, (int)((w->rows + c.per - 1) / c.per));
+    free(c.scratch);
+    return 0;
+}
+
+typedef struct {
+    const gk_matvec_job *jobs;
+    int64_t per;
+    int64_t *task_start;        /* first task index of each job, n_jobs + 1 */
+    int n_jobs;
+} mv_ctx;
+
+static void mv_task(void *p, int task, int thread)
+{
+    (void)thread;
+    mv_ctx *c = p;
+    int j = 0;
+    while (j + 1 < c->n_jobs && task >= c->task_start[j + 1])
+        j++;
+    const gk_matvec_job *job = &c->jobs[j];
+    gk_dot_fn dot = gk_dot_for(job->w.type);
+    int64_t r0 = (task - c->task_start[j]) * c->per, r1 = r0 + c->per;
+    if (r1 > job->w.rows)
+        r1 = job->w.rows;
+    const uint8_t *base = job->w.data;
+    for (int64_t r = r0; r < r1; r++) {
+        float s = dot(base + (size_t)r * job->w.row_bytes, job->x, job->w.cols);
+        job->out[r] = job->bias ? s + job->bias[r] : s;
+    }
+}
+
+void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
+{
+    if (n_jobs <= 0)
+        return;
+    int64_t starts[65];
+    if (n_jobs > 64) { /* never in gpt-oss (top-4); keep it correct anyway */
+        for (int i = 0; i < n_jobs; i += 64)
+            gk_matvec_many(pool, jobs + i, n_jobs - i < 64 ? n_jobs - i : 64);
+        return;
+    }
+    mv_ctx c = {jobs, rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
+    starts[0] = 0;
+    for (int j = 0; j < n_jobs; j++)
+        starts[j + 1] = starts[j] + (jobs[j].w.rows + c.per - 1) / c.per;
+    gk_pool_run(pool, mv_task, &c, (int)starts[n_jobs]);
+}
+
+void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out)
+{
+    float ss = 0;
+    for (int i = 0; i < dim; i++)
+        ss += x[i] * x[i];
+    float r = 1.0f / sqrtf(ss / (float)dim + eps);
+    for (int i = 0; i < dim; i++)
+        out[i] = x[i] * r * w[i];
+}
+
+void gk_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq, float mscale)
+{
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        /* fp32 angle like the reference (positions times fp32 inverse
+         * frequencies), cos/sin evaluated accurately then rounded */
+        float ang = (float)pos * inv_freq[i];
+        float c = (float)cos((double)ang) * mscale, s = (float)sin((double)ang) * mscale;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + (size_t)h * (size_t)head_dim;
+            float a = v[i], b = v[i + half];
+            v[i] = a * c - b * s;
+            v[i + half] = b * c + a * s;
+        }
+    }
+}
+
+void gk_softmax(float *x, int n)
+{
+    float m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m)
+            m = x[i];
+    float s = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - m);
+        s += x[i];
+    }
+    for (int i = 0; i < n; i++)
+        x[i] /= s;
+}
+
+void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, float *a)
+{
+    for (int i = 0; i < inter; i++) {
+        float g = h[2 * i], u = h[2 * i + 1];
+        if (g > limit)
+            g = limit;
+        if (u > limit)
+            u = limit;
+        if (u < -limit)
+            u = -limit;
+        a[i] = g / (1.0f + expf(-alpha * g)) * (u + 1.0f);
+    }
+}

@@ -1,0 +1,52 @@
+/* gk_ops.h - CPU building blocks of the forward pass, on fp32 activations.
+ *
+ * gk_matmul is the hot one: out[t][r] = W[r] . x[t] (+ bias[r]) for a weight
+ * of any block format, parallel over rows on the pool. With one token it
+ * streams each row once through gk_dot (memory bound: decode); with several
+ * it decodes a few rows to fp32 scratch and reuses them for every token
+ * (prefill). The rest are small single-thread helpers the runtime composes.
+ * Only quant/ types are used: nothing here knows about models.
+ */
+#ifndef GK_OPS_H
+#define GK_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gk_pool.h"
+#include "quant.h"
+
+/* One weight matrix of `rows` rows x `cols` values in `type`'s layout. */
+typedef struct {
+    gq_type type;
+    const void *data;
+    int64_t rows, cols;
+    size_t row_bytes;
+} gk_mat;
+
+/* out[t * out_stride + r] = dot(W row r, x[t * cols ..]) (+ bias[r]) for
+ * t < n, r < rows. pool may be NULL (single thread). Returns 0, or -1 if
+ * out of memory or the type has no kernel. */
+int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
+              int64_t out_stride);
+
+/* Several independent matrix-vector products in one parallel run (the
+ * experts chosen for one token): out_i = W_i x_i (+ bias_i). */
+typedef struct {
+    gk_mat w;
+    const float *bias;     /* may be NULL */
+    const float *x;
+    float *out;
+} gk_matvec_job;
+void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
+
+void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out);
+/* NeoX rotation of one token's n_heads heads (see backend.h rope). */
+void gk_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq, float mscale);
+/* In-place softmax of n values; returns nothing, max-subtracted, fp32. */
+void gk_softmax(float *x, int n);
+/* a[i] = clamp-SwiGLU of interleaved h[2i] (gate), h[2i+1] (up):
+ * g = min(gate, limit), u = clamp(up, -limit, limit), a = g*sigmoid(alpha*g)*(u+1). */
+void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, float *a);
+
+#endif
