@@ -1,0 +1,151 @@
+/* forward.c - the gpt-oss forward pass (/work/shared/reference/gpt-oss-model.md):
+ *   x = embed(ids)
+ *   per layer: x += o_proj(attn(rope(q), rope(k), v, sinks, window)) of rmsnorm(x)
+ *              x += moe(rmsnorm(x))
+ *   logits = head(rmsnorm(x))
+ * expressed only through backend.h operations. */
+#include "forward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct gq_session {
+    const gm_model *m;
+    gb_backend *be;
+    gq_kv kv;
+    int pos, max_batch;
+    gb_moe *moe;              /* per layer */
+    float *x, *xn, *q, *k, *v, *att, *y, *logits;   /* backend buffers */
+    float *host_logits;       /* one row, for the callback */
+};
+
+gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int max_batch, char *err, size_t errlen)
+{
+    const gf_hparams *hp = &m->hp;
+    gq_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->m = m;
+    s->be = be;
+    s->max_batch = max_batch > 0 ? max_batch : 64;
+    if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    size_t B = (size_t)s->max_batch, D = (size_t)hp->hidden, Hq = (size_t)hp->n_heads * (size_t)hp->head_dim,
+           Hkv = (size_t)hp->n_kv_heads * (size_t)hp->head_dim;
+    s->x = be->alloc(be, B * D);
+    s->xn = be->alloc(be, B * D);
+    s->y = be->alloc(be, B * D);
+    s->q = be->alloc(be, B * Hq);
+    s->att = be->alloc(be, B * Hq);
+    s->k = be->alloc(be, B * Hkv);
+    s->v = be->alloc(be, B * Hkv);
+    s->logits = be->alloc(be, B * (size_t)hp->vocab);
+    s->host_logits = malloc((size_t)hp->vocab * sizeof(float));
+    s->moe = calloc((size_t)hp->n_layers, sizeof *s->moe);
+    if (!s->x || !s->xn || !s->y || !s->q || !s->att || !s->k || !s->v || !s->logits || !s->host_logits ||
+        !s->moe) {
+        snprintf(err, errlen, "out of memory for activations (batch %d)", s->max_batch);
+        gq_session_free(s);
+        return NULL;
+    }
+    for (int l = 0; l < hp->n_layers; l++) {
+        const gm_layer *L = &m->layers[l];
+        gb_moe *mo = &s->moe[l];
+        mo->router = &L->router;
+        mo->router_bias = L->router_bias;
+        mo->gate_up = &L->gate_up;
+        mo->gate_up_bias = L->gate_up_bias;
+        mo->down = &L->down;
+        mo->down_bias = L->down_bias;
+        mo->n_experts = hp->n_experts;
+        mo->top_k = hp->n_experts_per_tok;
+        mo->hidden = hp->hidden;
+        mo->inter = hp->intermediate;
+        mo->swiglu_limit = (float)hp->swiglu_limit;
+        mo->swiglu_alpha = 1.702f;
+    }
+    return s;
+}
+
+void gq_session_free(gq_session *s)
+{
+    if (!s)
+        return;
+    gb_backend *be = s->be;
+    float *bufs[] = {s->x, s->xn, s->y, s->q, s->att, s->k, s->v, s->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (bufs[i])
+            be->release(be, bufs[i]);
+    gq_kv_free(&s->kv);
+    free(s->host_logits);
+    free(s->moe);
+    free(s);
+}
+
+void gq_session_reset(gq_session *s) { s->pos = 0; }
+int gq_session_pos(const gq_session *s) { return s->pos; }
+int gq_session_ctx(const gq_session *s) { return s->kv.ctx; }
+
+/* One micro-batch of n <= max_batch tokens at s->pos. */
+static void batch(gq_session *s, const int32_t *ids, int n, int logits_from, int index0, gq_logits_fn cb, void *user)
+{
+    const gm_model *m = s->m;
+    const gf_hparams *hp = &m->hp;
+    gb_backend *be = s->be;
+    int D = hp->hidden;
+    float eps = (float)hp->rms_eps;
+    be->embed(be, &m->embed, ids, n, s->x);
+    for (int l = 0; l < hp->n_layers; l++) {
+        const gm_layer *L = &m->layers[l];
+        const gb_attn *a = &s->kv.layers[l];
+        be->rmsnorm(be, s->x, L->attn_norm, n, D, eps, s->xn);
+        be->matmul(be, &L->q, L->q_bias, s->xn, n, s->q);
+        be->matmul(be, &L->k, L->k_bias, s->xn, n, s->k);
+        be->matmul(be, &L->v, L->v_bias, s->xn, n, s->v);
+        be->rope(be, s->q, n, hp->n_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
+        be->rope(be, s->k, n, hp->n_kv_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
+        be->attention(be, a, s->q, s->k, s->v, n, s->pos, s->att);
+        be->kv_store(be, a, s->k, s->v, n, s->pos);
+        be->matmul(be, &L->o, L->o_bias, s->att, n, s->y);
+        be->add(be, s->x, s->y, (size_t)n * (size_t)D);
+        be->rmsnorm(be, s->x, L->ffn_norm, n, D, eps, s->xn);
+        be->moe(be, &s->moe[l], s->xn, n, s->y);
+        be->add(be, s->x, s->y, (size_t)n * (size_t)D);
+    }
+    s->pos += n;
+    int from = logits_from > index0 ? logits_from - index0 : 0;
+    if (from >= n || !cb)
+        return;
+    int nl = n - from;
+    be->rmsnorm(be, s->x + (size_t)from * (size_t)D, m->norm, nl, D, eps, s->xn);
+    be->matmul(be, &m->head, NULL, s->xn, nl, s->logits);
+    for (int t = 0; t < nl; t++) {
+        be->read(be, s->logits, (size_t)t * (size_t)hp->vocab, (size_t)hp->vocab, s->host_logits);
+        cb(user, index0 + from + t, s->host_logits);
+    }
+}
+
+int gq_forward(gq_session *s, const int32_t *ids, int n, int logits_from, gq_logits_fn cb, void *user, char *err,
+               size_t errlen)
+{
+    const gf_hparams *hp = &s->m->hp;
+    if (n < 0 || s->pos + n > s->kv.ctx) {
+        snprintf(err, errlen, "context full: %d tokens at position %d exceed the %d-token context (raise --ctx)", n,
+                 s->pos, s->kv.ctx);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= hp->vocab) {
+            snprintf(err, errlen, "token id %d (index %d) is outside the vocabulary 0..%d", ids[i], i, hp->vocab - 1);
+            return -1;
+        }
+    for (int i = 0; i < n; i += s->max_batch) {
+        int nb = n - i < s->max_batch ? n - i : s->max_batch;
+        batch(s, ids + i, nb, logits_from, i, cb, user);
+    }
+    return 0;
+}

@@ -1,0 +1,225 @@
+/* model.c - open a .gptoss file and bind the canonical gpt-oss tensors. */
+#include "model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type classes of the canonical description (see README / task contract). */
+#define T_BIT(t) (1u << (t))
+#define C_F32 T_BIT(GQ_F32)
+#define C_DENSE (T_BIT(GQ_BF16) | T_BIT(GQ_Q8_32) | T_BIT(GQ_Q4_32) | T_BIT(GQ_F32) | T_BIT(GQ_F16))
+#define C_EXPERT (T_BIT(GQ_MXFP4) | C_DENSE)
+
+typedef struct {
+    const gf_file *f;
+    const char *path;
+    char *err;
+    size_t errlen;
+    int failed;
+} binder;
+
+static void fail(binder *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    b->failed = 1;
+    int k = snprintf(b->err, b->errlen, "%s: ", b->path);
+    if (k < 0 || (size_t)k >= b->errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->err + k, b->errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+static const gf_tensor *find(binder *b, const char *name, unsigned classes, int ndim, const uint64_t *shape)
+{
+    if (b->failed)
+        return NULL;
+    const gf_tensor *t = gf_find_tensor(b->f, name);
+    if (!t) {
+        fail(b, "tensor '%s' is missing; the file is not a complete gpt-oss model (re-run gptoss-convert)", name);
+        return NULL;
+    }
+    const gq_traits *tr = gq_traits_of(t->type);
+    if (!tr || !(classes & T_BIT(t->type))) {
+        fail(b, "tensor '%s' has type %s, which the runtime does not accept for this tensor", name,
+             tr ? tr->name : "?");
+        return NULL;
+    }
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++)
+        ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char want[96] = "", got[96] = "";
+        for (int i = 0; i < ndim; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%llu", i ? "," : "", (unsigned long long)shape[i]);
+        for (int i = 0; i < t->ndim && i < GF_MAX_DIMS; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", i ? "," : "", (unsigned long long)t->shape[i]);
+        fail(b, "tensor '%s' has shape [%s], the hyper-parameters need [%s]", name, got, want);
+        return NULL;
+    }
+    uint64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    size_t rb = gq_row_bytes(t->type, n);
+    if (!rb || rb != t->size || !t->data) {
+        fail(b, "tensor '%s' holds %llu bytes, its type and shape need %llu", name, (unsigned long long)t->size,
+             (unsigned long long)rb);
+        return NULL;
+    }
+    return t;
+}
+
+static const float *vec(binder *b, const char *name, uint64_t n)
+{
+    const gf_tensor *t = find(b, name, C_F32, 1, &n);
+    return t ? t->data : NULL;
+}
+
+static void mat(binder *b, gb_weight *w, const char *name, unsigned classes, uint64_t n_mat, uint64_t rows,
+                uint64_t cols)
+{
+    uint64_t shape3[3] = {n_mat, rows, cols};
+    const gf_tensor *t = n_mat > 1 || (classes & T_BIT(GQ_MXFP4)) ? find(b, name, classes, 3, shape3)
+                                                                  : find(b, name, classes, 2, shape3 + 1);
+    memset(w, 0, sizeof *w);
+    if (!t)
+        return;
+    w->type = t->type;
+    w->data = t->data;
+    w->n_mat = (int64_t)n_mat;
+    w->rows = (int64_t)rows;
+    w->cols = (int64_t)cols;
+    w->row_bytes = gq_row_bytes(t->type, cols);
+}
+
+void gm_yarn(const gf_hparams *hp, float *inv_freq, float *mscale)
+{
+    int dim = hp->head_dim, half = dim / 2;
+    double base = hp->rope_theta, factor = hp->rope_factor > 0 ? hp->rope_factor : 1.0;
+    double orig = hp->rope_orig_ctx > 0 ? hp->rope_orig_ctx : hp->max_ctx;
+    /* the dimension index whose wavelength spans num_rot rotations of orig */
+    double low = dim * log(orig / (hp->rope_beta_fast * 2 * M_PI)) / (2 * log(base));
+    double high = dim * log(orig / (hp->rope_beta_slow * 2 * M_PI)) / (2 * log(base));
+    if (hp->rope_truncate) {
+        low = floor(low);
+        high = ceil(high);
+    }
+    if (low < 0)
+        low = 0;
+    if (high > dim - 1)
+        high = dim - 1;
+    if (low == high)
+        high += 0.001;
+    for (int i = 0; i < half; i++) {
+        float pos_freq = powf((float)base, (float)(2 * i) / (float)dim);
+        float extrap = 1.0f / pos_freq, interp = 1.0f / ((float)factor * pos_freq);
+        float ramp = (float)((i - low) / (high - low));
+        ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+        float keep = 1.0f - ramp; /* share of the extrapolated (original) frequency */
+        inv_freq[i] = factor > 1 ? interp * (1.0f - keep) + extrap * keep : extrap;
+    }
+    *mscale = factor > 1 ? (float)(0.1 * log(factor) + 1.0) : 1.0f;
+}
+
+gm_model *gm_open(const char *path, char *err, size_t errlen)
+{
+    gf_file *f = gf_open(path, err, errlen);
+    if (!f)
+        return NULL;
+    gm_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        gf_close(f);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    m->file = f;
+    m->path = path;
+    m->hp = *gf_get_hparams(f);
+    const gf_hparams *hp = &m->hp;
+    binder b = {f, path, err, errlen, 0};
+    if (hp->n_layers < 1 || hp->n_layers > GF_MAX_LAYERS || hp->head_dim < 2 || hp->head_dim % 2 ||
+        hp->head_dim / 2 > 256 || hp->n_kv_heads < 1 || hp->n_heads % hp->n_kv_heads || hp->n_experts > 512 ||
+        hp->n_experts_per_tok < 1 || hp->n_experts_per_tok > 16 || hp->n_experts_per_tok > hp->n_experts ||
+        hp->sliding_window < 1 || hp->vocab < 1 || hp->hidden < 1 || hp->intermediate < 1 || hp->max_ctx < 1)
+        fail(&b, "hyper-parameters outside what the runtime supports (layers %d, heads %d/%d, head_dim %d, "
+                 "experts %d top-%d)", hp->n_layers, hp->n_heads, hp->n_kv_heads, hp->head_dim, hp->n_experts,
+             hp->n_experts_per_tok);
+    uint64_t D = (uint64_t)hp->hidden, V = (uint64_t)hp->vocab, E = (uint64_t)hp->n_experts,
+             I = (uint64_t)hp->intermediate, Hq = (uint64_t)hp->n_heads * (uint64_t)hp->head_dim,
+             Hkv = (uint64_t)hp->n_kv_heads * (uint64_t)hp->head_dim;
+    mat(&b, &m->embed, "embed", C_DENSE, 1, V, D);
+    mat(&b, &m->head, "head", C_DENSE, 1, V, D);
+    m->norm = vec(&b, "norm", D);
+    m->layers = calloc((size_t)(hp->n_layers > 0 ? hp->n_layers : 1), sizeof *m->layers);
+    if (!m->layers)
+        fail(&b, "out of memory");
+    for (int l = 0; !b.failed && l < hp->n_layers; l++) {
+        gm_layer *L = &m->layers[l];
+        char n[GF_MAX_NAME + 32];
+#define NAME(s) (snprintf(n, sizeof n, "blk.%d." s, l), n)
+        L->sliding = hp->layer_sliding[l] != 0;
+        L->attn_norm = vec(&b, NAME("attn_norm"), D);
+        mat(&b, &L->q, NAME("attn_q"), C_DENSE, 1, Hq, D);
+        L->q_bias = vec(&b, NAME("attn_q_bias"), Hq);
+        mat(&b, &L->k, NAME("attn_k"), C_DENSE, 1, Hkv, D);
+        L->k_bias = vec(&b, NAME("attn_k_bias"), Hkv);
+        mat(&b, &L->v, NAME("attn_v"), C_DENSE, 1, Hkv, D);
+        L->v_bias = vec(&b, NAME("attn_v_bias"), Hkv);
+        mat(&b, &L->o, NAME("attn_out"), C_DENSE, 1, D, Hq);
+        L->o_bias = vec(&b, NAME("attn_out_bias"), D);
+        L->sinks = vec(&b, NAME("attn_sinks"), (uint64_t)hp->n_heads);
+        L->ffn_norm = vec(&b, NAME("ffn_norm"), D);
+        mat(&b, &L->router, NAME("router"), C_F32, 1, E, D);
+        L->router_bias = vec(&b, NAME("router_bias"), E);
+        mat(&b, &L->gate_up, NAME("exp_gate_up"), C_EXPERT, E, 2 * I, D);
+        uint64_t gub[2] = {E, 2 * I}, db[2] = {E, D};
+        const gf_tensor *t = find(&b, NAME("exp_gate_up_bias"), C_F32, 2, gub);
+        L->gate_up_bias = t ? t->data : NULL;
+        mat(&b, &L->down, NAME("exp_down"), C_EXPERT, E, D, I);
+        t = find(&b, NAME("exp_down_bias"), C_F32, 2, db);
+        L->down_bias = t ? t->data : NULL;
+#undef NAME
+    }
+    if (b.failed) {
+        gm_close(m);
+        return NULL;
+    }
+    gm_yarn(hp, m->inv_freq, &m->rope_mscale);
+    return m;
+}
+
+void gm_close(gm_model *m)
+{
+    if (!m)
+        return;
+    gf_close(m->file);
+    free(m->layers);
+    free(m);
+}
+
+static uint64_t wbytes(const gb_weight *w) { return (uint64_t)w->n_mat * (uint64_t)w->rows * w->row_bytes; }
+
+uint64_t gm_bytes_per_token(const gm_model *m)
+{
+    const gf_hparams *hp = &m->hp;
+    uint64_t s = m->embed.row_bytes + wbytes(&m->head) + (uint64_t)hp->hidden * 4;
+    for (int l = 0; l < hp->n_layers; l++) {
+        const gm_layer *L = &m->layers[l];
+        s += wbytes(&L->q) + wbytes(&L->k) + wbytes(&L->v) + wbytes(&L->o) + wbytes(&L->router);
+        s += (uint64_t)hp->n_experts_per_tok * (wbytes(&L->gate_up) + wbytes(&L->down)) / (uint64_t)hp->n_experts;
+    }
+    return s;
+}
+
+uint64_t gm_weight_bytes(const gm_model *m)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < gf_tensor_count(m->file); i++)
+        s += gf_tensor_at(m->file, i)->size;
+    return s;
+}
