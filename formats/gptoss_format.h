@@ -1,11 +1,13 @@
 /* gptoss_format.h - the .gptoss single-file model format: reader and writer.
  *
  * The byte-level specification is docs/FORMAT.md; this header is the C API.
- * In short: a fixed 40-byte preamble (magic, version, header length and
- * hash, data offset), a JSON header (hyper-parameters, quantization recipe,
- * provenance, tensor and blob directory with xxh3-64 of every payload), then
- * payloads, each starting on a 16 KiB boundary so that it can be mapped
- * zero-copy (Apple GPUs need page-aligned buffers; 16 KiB is their page).
+ * In short: a fixed 40-byte preamble (magic, version, flags, header length,
+ * header hash, data offset), a JSON header (hyper-parameters, quantization
+ * recipe, provenance, tensor and blob directory with xxh3-64 of every
+ * payload), then payloads, each starting on a 16 KiB boundary so that it can
+ * be mapped zero-copy (Apple GPUs need page-aligned buffers; 16 KiB is their
+ * page). The file length is a multiple of 16 KiB too, so every payload's
+ * page-rounded span lies inside the file.
  *
  * The reader treats the file as untrusted: every offset, size, shape and
  * type is checked against the file before a pointer is handed out.
@@ -25,8 +27,11 @@
 #define GF_MAX_DIMS 4
 #define GF_MAX_LAYERS 256
 #define GF_MAX_EOS 8
+#define GF_MAX_NAME 96              /* tensor / blob name length limit, bytes */
+#define GF_MAX_HEADER (64u << 20)   /* header JSON length limit, bytes */
 
-/* Model hyper-parameters, as stored under "hparams" in the header. */
+/* Model hyper-parameters, as stored under "hparams" in the header (the JSON
+ * keys are the field names; docs/FORMAT.md gives units and HF sources). */
 typedef struct {
     int n_layers;
     int n_experts;
@@ -75,8 +80,10 @@ typedef struct {
 
 typedef struct gf_file gf_file;
 
-/* Map and validate PATH (structure only; payload hashes are checked by
- * gf_verify). NULL with a message naming the file and the problem. */
+/* Map (read-only) and validate PATH: preamble, header hash, JSON, hparams
+ * ranges, every tensor and blob entry (type, shape, size, alignment, bounds,
+ * overlaps, unique names). Payload hashes are checked by gf_verify.
+ * NULL with a message naming the file, the entry and the problem. */
 gf_file *gf_open(const char *path, char *err, size_t errlen);
 /* Same checks on an image in memory (fuzz target); buf must outlive it. */
 gf_file *gf_open_memory(const void *buf, size_t len, char *err, size_t errlen);
@@ -84,42 +91,82 @@ void gf_close(gf_file *f);
 
 const gf_hparams *gf_get_hparams(const gf_file *f);
 size_t gf_tensor_count(const gf_file *f);
-const gf_tensor *gf_tensor_at(const gf_file *f, size_t i);
-const gf_tensor *gf_find_tensor(const gf_file *f, const char *name);
+const gf_tensor *gf_tensor_at(const gf_file *f, size_t i);   /* header order; NULL if out of range */
+const gf_tensor *gf_find_tensor(const gf_file *f, const char *name); /* NULL if absent */
 size_t gf_blob_count(const gf_file *f);
 const gf_blob *gf_blob_at(const gf_file *f, size_t i);
 const gf_blob *gf_find_blob(const gf_file *f, const char *name);
 /* The whole JSON header text (NUL-terminated copy owned by f). */
 const char *gf_header_json(const gf_file *f);
+/* Total file (or image) length in bytes. */
+uint64_t gf_file_size(const gf_file *f);
 
-/* Re-hash every payload. Returns the number of mismatches (0 = good);
- * calls report (if not NULL) for each mismatch. */
+/* Re-hash every payload (tensors and blobs) and check that every byte
+ * outside the header and the payloads is zero. Returns the number of
+ * problems (0 = good); calls report (if not NULL) for each: name is the
+ * tensor or blob name, or "padding after NAME" / "padding after header"
+ * (want 0, got the offset of the first non-zero byte). */
 typedef void (*gf_mismatch_fn)(void *ctx, const char *name, uint64_t want, uint64_t got);
 size_t gf_verify(const gf_file *f, gf_mismatch_fn report, void *ctx);
 
 /* ---- writer ----
- * Usage: create; declare every tensor and blob; begin; stream each
- * tensor's bytes in declaration order; finish (or abort). Output goes to a
- * temporary file next to PATH, is fsynced (F_FULLFSYNC on macOS) and renamed
- * onto PATH only by finish; abort and every failure remove the temporary. */
+ * Usage: create; set_meta; declare every tensor and blob; begin; stream
+ * each tensor's bytes in declaration order; finish; then always
+ * gf_writer_abort (which only frees once finish has succeeded).
+ *
+ * Output goes to "PATH.tmp.<pid>" next to PATH, held under an exclusive
+ * flock while written; finish fsyncs it (F_FULLFSYNC on macOS), moves it
+ * onto PATH atomically and fsyncs the directory. Abort and every failure
+ * remove the temporary; a process killed mid-write leaves its temporary,
+ * which the next gf_writer_create for the same PATH removes (its flock is
+ * free once the owner is dead). Every failing call returns -1 (or NULL),
+ * keeps a message for gf_writer_error and sets errno: EEXIST (PATH exists,
+ * overwrite not allowed), ENOSPC / EFBIG (no room), EINVAL (misuse or bad
+ * metadata), other errno values for I/O errors. After a failure the writer
+ * only accepts gf_writer_error / gf_writer_errno / gf_writer_abort. */
 
 typedef struct gf_writer gf_writer;
 
+/* Refuses an existing PATH unless overwrite; creates and locks the
+ * temporary (so an unwritable directory fails here, before any work). */
 gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t errlen);
-/* meta_json: a JSON object text with "hparams", "quant", "provenance" (and
- * anything else); the writer adds "tensors" and "blobs". */
+/* meta_json: a JSON object text with "hparams" (checked like the reader
+ * does), "quant" and "provenance" objects, and anything else except the
+ * reserved keys "format", "version", "tensors", "blobs". Written in the
+ * order hparams, quant, provenance, then the other keys in given order. */
 int gf_writer_set_meta(gf_writer *w, const char *meta_json);
+/* Declare a tensor; returns its index (declaration order) or -1. */
 int gf_writer_add_tensor(gf_writer *w, const char *name, gq_type type, int ndim, const uint64_t *shape);
+/* Declare a blob; data is copied. Returns its index or -1. */
 int gf_writer_add_blob(gf_writer *w, const char *name, const void *data, size_t len);
+/* Lay the file out, preallocate it (no space is reported here), write the
+ * header (hashes still zero) and the blobs. */
 int gf_writer_begin(gf_writer *w);
 /* Append bytes to tensor i (declaration order; tensor i must be complete
- * before i+1 starts). */
+ * before i+1 starts; writing past a tensor's size is an error). */
 int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
+/* Check every tensor is complete, patch hashes, fsync, rename onto PATH. */
 int gf_writer_finish(gf_writer *w);
+/* Free w (NULL is fine); if finish has not succeeded, remove the temporary
+ * and leave PATH untouched. */
 void gf_writer_abort(gf_writer *w);
 const char *gf_writer_error(const gf_writer *w);
+int gf_writer_errno(const gf_writer *w);
+/* The temporary's path, e.g. for a SIGINT handler to unlink() it
+ * (unlink is async-signal-safe; gf_writer_abort is not). */
+const char *gf_writer_temp_path(const gf_writer *w);
+/* Bytes the finished file will have (valid after begin). */
+uint64_t gf_writer_total_size(const gf_writer *w);
 
-/* hparams <-> JSON object text helpers shared by writer and converter. */
+/* ---- hparams <-> JSON (shared by writer, reader and converter) ---- */
+
+/* Writes the "hparams" object text (fixed key order, no whitespace).
+ * Returns the length, or -1 if buflen is too small. */
 int gf_hparams_to_json(const gf_hparams *hp, char *buf, size_t buflen);
+/* Parses an "hparams" object text and range-checks it (gf_hparams_check).
+ * 0 or -1 with a message naming the key. */
+int gf_hparams_from_json(const char *json, gf_hparams *hp, char *err, size_t errlen);
+/* Range and consistency checks the reader applies. 0 or -1 with message. */
+int gf_hparams_check(const gf_hparams *hp, char *err, size_t errlen);
 
 #endif
