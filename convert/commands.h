@@ -4,4 +4,8 @@
 
 #include "cli.h"
 
+int cmd_convert(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
 #endif

@@ -1,0 +1,436 @@
+/* cmd_convert.c - `gptoss-convert convert SRC -o OUT`: checkpoint -> .gptoss.
+ *
+ * Order of work: refuse an existing OUT early (exit 7), open and validate
+ * the source, build the plan, hash the sources for provenance (in the
+ * background while the rest is prepared; an HF cache blob name IS the
+ * hash), create the writer (temp file next to OUT), stream every tensor
+ * through the pipeline, finish (fsync + rename). SIGINT / SIGTERM stop the
+ * pipeline at the next chunk, the writer removes its temp, exit 130.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "pipeline.h"
+#include "progress.h"
+#include "source.h"
+
+static volatile sig_atomic_t g_cancel;
+static const char *volatile g_temp_path;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_cancel) {
+        /* Second signal: the user insists. unlink and _exit are async-signal-safe. */
+        if (g_temp_path)
+            unlink(g_temp_path);
+        _exit(EXIT_INTERRUPTED);
+    }
+    g_cancel = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gptoss-convert convert SRC -o OUT [options]\n"
+            "\n"
+            "Convert a gpt-oss checkpoint directory (Hugging Face layout, or OpenAI's original/\n"
+            "layout; detected automatically) into one .gptoss file.\n"
+            "\n"
+            "  -o, --output OUT     output file (written to a temporary, renamed when complete)\n"
+            "  --quant R            recipe: mxfp4 (experts mxfp4, rest bf16; default),\n"
+            "                       q8 (everything q8_32; MXFP4 experts exactly), q4 (everything q4_32)\n"
+            "  --embed T            override the embedding type (bf16|q8|q4)\n"
+            "  --attn T             override the attention weights (bf16|q8|q4)\n"
+            "  --head T             override the output head (bf16|q8|q4)\n"
+            "  --experts T          override the experts (mxfp4|q8|q4|bf16)\n"
+            "                       norms, biases, sinks and the router are always f32\n"
+            "  --format F           gptoss (default) or gguf\n"
+            "  -j, --threads N      worker threads (default: all cores); output is identical for any N\n"
+            "  --force              overwrite OUT if it exists\n"
+            "  --json               print one JSON object with the results on stdout\n"
+            "  -q, --quiet          no summary table and no progress bar\n"
+            "\n"
+            "Example: gptoss-convert convert ./gpt-oss-20b -o 20b.gptoss --quant q8 --experts mxfp4\n"
+            "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O or no space, 7 OUT exists, 130 interrupted\n");
+}
+
+typedef struct {
+    const char *src, *out, *quant, *embed, *attn, *head, *experts, *format;
+    int threads, force, json, quiet;
+} conv_opts;
+
+static int parse_args(int argc, char **argv, conv_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = "gptoss";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(EXIT_OK);
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            slot = &o->out;
+        else if (!strcmp(a, "--quant"))
+            slot = &o->quant;
+        else if (!strcmp(a, "--embed"))
+            slot = &o->embed;
+        else if (!strcmp(a, "--attn"))
+            slot = &o->attn;
+        else if (!strcmp(a, "--head"))
+            slot = &o->head;
+        else if (!strcmp(a, "--experts"))
+            slot = &o->experts;
+        else if (!strcmp(a, "--format"))
+            slot = &o->format;
+        else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {
+            char *end;
+            if (i + 1 >= argc || (o->threads = (int)strtol(argv[i + 1], &end, 10)) < 1 || *end ||
+                o->threads > 256) {
+                fprintf(stderr, "gptoss-convert convert: %s needs a thread count 1..256\n", a);
+                return -1;
+            }
+            i++;
+            continue;
+        } else if (!strcmp(a, "--force"))
+            o->force = 1;
+        else if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            o->quiet = 1;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "gptoss-convert convert: unknown option '%s' (see --help)\n", a);
+            return -1;
+        } else if (!o->src)
+            o->src = a;
+        else {
+            fprintf(stderr, "gptoss-convert convert: unexpected argument '%s' (see --help)\n", a);
+            return -1;
+        }
+        if (slot) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "gptoss-convert convert: %s needs a value\n", a);
+                return -1;
+            }
+            *slot = argv[++i];
+        }
+    }
+    if (!o->src || !o->out) {
+        fprintf(stderr, "gptoss-convert convert: %s\n", !o->src ? "missing SRC" : "missing -o OUT");
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the .gptoss sink ---- */
+
+typedef struct {
+    gf_writer *w;
+} gf_sink_ctx;
+
+static int gs_begin(void *c) { return gf_writer_begin(((gf_sink_ctx *)c)->w); }
+static int gs_write(void *c, size_t i, const void *b, size_t n) { return gf_writer_write(((gf_sink_ctx *)c)->w, i, b, n); }
+static int gs_finish(void *c) { return gf_writer_finish(((gf_sink_ctx *)c)->w); }
+static void gs_abort(void *c) { (void)c; /* gf_writer_abort runs once, at the end of cmd_convert */ }
+static const char *gs_error(void *c) { return gf_writer_error(((gf_sink_ctx *)c)->w); }
+
+/* ---- header metadata ---- */
+
+static const char *type_name(gq_type t)
+{
+    const gq_traits *tr = gq_traits_of(t);
+    return tr ? tr->name : "?";
+}
+
+static char *meta_json(const cv_source *s, const cv_recipe *r)
+{
+    char hp[16384];
+    if (gf_hparams_to_json(&s->hp, hp, sizeof hp) < 0)
+        return NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *hpj = cJSON_Parse(hp);
+    cJSON_AddItemToObject(root, "hparams", hpj ? hpj : cJSON_CreateObject());
+    cJSON *q = cJSON_AddObjectToObject(root, "quant");
+    cJSON_AddStringToObject(q, "recipe", r->name);
+    for (int c = 0; c < CV_CLASS_COUNT; c++)
+        cJSON_AddStringToObject(q, cv_class_name((cv_class)c), type_name(r->type[c]));
+    cJSON *p = cJSON_AddObjectToObject(root, "provenance");
+    cJSON_AddStringToObject(p, "source_repo", s->prov.repo_id);
+    cJSON_AddStringToObject(p, "source_commit", s->prov.commit);
+    cJSON_AddStringToObject(p, "source_layout", s->layout == CV_LAYOUT_ORIGINAL ? "original" : "hf");
+    cJSON *files = cJSON_AddArrayToObject(p, "files");
+    for (size_t i = 0; i < s->prov.n; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "name", s->prov.files[i].name);
+        cJSON_AddNumberToObject(f, "size", (double)s->prov.files[i].size);
+        cJSON_AddStringToObject(f, "sha256", s->prov.files[i].sha256);
+        cJSON_AddItemToArray(files, f);
+    }
+    cJSON_AddStringToObject(p, "converter", "gptoss-convert");
+    cJSON_AddStringToObject(p, "converter_version", GPTOSS_VERSION);
+    char *txt = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return txt;
+}
+
+/* ---- report ---- */
+
+typedef struct {
+    const conv_opts *o;
+    const cv_source *s;
+    const cv_recipe *r;
+    const cv_pipeline_result *res;
+    double seconds;
+    uint64_t file_bytes;
+} report;
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return -1;
+#ifdef __APPLE__
+    return ru.ru_maxrss / 1024; /* bytes there */
+#else
+    return ru.ru_maxrss;
+#endif
+}
+
+static void class_figures(const cv_pipeline_result *res, int c, double *bpw, double *rmse, double *rel)
+{
+    const gq_stats *st = &res->cls[c];
+    uint64_t v = res->cls_values[c];
+    *bpw = v ? 8.0 * (double)res->cls_bytes[c] / (double)v : 0;
+    *rmse = v ? sqrt(st->sq_err / (double)v) : 0;
+    *rel = st->sq_ref > 0 ? sqrt(st->sq_err / st->sq_ref) : 0;
+}
+
+static void print_table(const report *rp)
+{
+    const cv_pipeline_result *res = rp->res;
+    printf("%-8s %-6s %7s %14s %7s %11s %9s %14s\n", "class", "type", "tensors", "bytes", "bits/w", "RMSE",
+           "rel RMSE", "inexact/blocks");
+    for (int c = 0; c < CV_CLASS_COUNT; c++) {
+        if (!res->cls_tensors[c])
+            continue;
+        double bpw, rmse, rel;
+        class_figures(res, c, &bpw, &rmse, &rel);
+        char blk[48];
+        snprintf(blk, sizeof blk, "%llu/%llu", (unsigned long long)res->cls[c].inexact_blocks,
+                 (unsigned long long)res->cls[c].blocks);
+        printf("%-8s %-6s %7llu %14llu %7.3f %11.4g %9.4g %14s\n", cv_class_name((cv_class)c),
+               type_name(rp->r->type[c]), (unsigned long long)res->cls_tensors[c],
+               (unsigned long long)res->cls_bytes[c], bpw, rmse, rel, blk);
+    }
+    double t = rp->seconds > 0 ? rp->seconds : 1e-9;
+    printf("total: %llu tensor bytes, file %llu bytes (%.2f GB), %.2f s, read %.1f MB/s, wrote %.1f MB/s, "
+           "%d threads, peak RSS %ld MiB\n",
+           (unsigned long long)res->out_bytes, (unsigned long long)rp->file_bytes, (double)rp->file_bytes / 1e9,
+           rp->seconds, (double)res->in_bytes / t / 1e6, (double)rp->file_bytes / t / 1e6, res->threads,
+           peak_rss_kb() / 1024);
+    printf("wrote %s (recipe %s, %s layout)\n", rp->o->out, rp->r->name,
+           rp->s->layout == CV_LAYOUT_ORIGINAL ? "original/" : "Hugging Face");
+}
+
+static void print_json(const report *rp)
+{
+    const cv_pipeline_result *res = rp->res;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddBoolToObject(j, "ok", 1);
+    cJSON_AddStringToObject(j, "output", rp->o->out);
+    cJSON_AddStringToObject(j, "format", "gptoss");
+    cJSON_AddStringToObject(j, "recipe", rp->r->name);
+    cJSON_AddStringToObject(j, "layout", rp->s->layout == CV_LAYOUT_ORIGINAL ? "original" : "hf");
+    cJSON_AddNumberToObject(j, "threads", res->threads);
+    cJSON_AddNumberToObject(j, "seconds", rp->seconds);
+    cJSON_AddNumberToObject(j, "in_bytes", (double)res->in_bytes);
+    cJSON_AddNumberToObject(j, "tensor_bytes", (double)res->out_bytes);
+    cJSON_AddNumberToObject(j, "file_bytes", (double)rp->file_bytes);
+    cJSON_AddNumberToObject(j, "peak_rss_kb", (double)peak_rss_kb());
+    cJSON *cls = cJSON_AddObjectToObject(j, "classes");
+    for (int c = 0; c < CV_CLASS_COUNT; c++) {
+        if (!res->cls_tensors[c])
+            continue;
+        double bpw, rmse, rel;
+        class_figures(res, c, &bpw, &rmse, &rel);
+        cJSON *o = cJSON_AddObjectToObject(cls, cv_class_name((cv_class)c));
+        cJSON_AddStringToObject(o, "type", type_name(rp->r->type[c]));
+        cJSON_AddNumberToObject(o, "tensors", (double)res->cls_tensors[c]);
+        cJSON_AddNumberToObject(o, "bytes", (double)res->cls_bytes[c]);
+        cJSON_AddNumberToObject(o, "values", (double)res->cls_values[c]);
+        cJSON_AddNumberToObject(o, "bits_per_weight", bpw);
+        cJSON_AddNumberToObject(o, "rmse", rmse);
+        cJSON_AddNumberToObject(o, "rel_rmse", rel);
+        cJSON_AddNumberToObject(o, "sq_err", res->cls[c].sq_err);
+        cJSON_AddNumberToObject(o, "blocks", (double)res->cls[c].blocks);
+        cJSON_AddNumberToObject(o, "inexact_blocks", (double)res->cls[c].inexact_blocks);
+    }
+    cJSON *p = cJSON_AddObjectToObject(j, "provenance");
+    cJSON_AddStringToObject(p, "source_repo", rp->s->prov.repo_id);
+    cJSON_AddStringToObject(p, "source_commit", rp->s->prov.commit);
+    cJSON *files = cJSON_AddArrayToObject(p, "files");
+    for (size_t i = 0; i < rp->s->prov.n; i++) {
+        const cv_source_file *sf = &rp->s->prov.files[i];
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "name", sf->name);
+        cJSON_AddStringToObject(f, "sha256", sf->sha256);
+        cJSON_AddStringToObject(f, "sha256_from", sf->from_cache ? "hf-cache-blob-name" : "computed");
+        cJSON_AddItemToArray(files, f);
+    }
+    char *txt = cJSON_PrintUnformatted(j);
+    printf("%s\n", txt ? txt : "{}");
+    free(txt);
+    cJSON_Delete(j);
+}
+
+static int fail(const conv_opts *o, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(const conv_opts *o, int code, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "gptoss-convert convert: %s\n", msg);
+    if (o && o->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "ok", 0);
+        cJSON_AddStringToObject(j, "error", msg);
+        cJSON_AddNumberToObject(j, "exit", code);
+        char *t = cJSON_PrintUnformatted(j);
+        printf("%s\n", t ? t : "{}");
+        free(t);
+        cJSON_Delete(j);
+    }
+    return code;
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    conv_opts o;
+    if (parse_args(argc, argv, &o))
+        return EXIT_USAGE;
+    if (strcmp(o.format, "gptoss") && strcmp(o.format, "gguf"))
+        return fail(&o, EXIT_USAGE, "--format must be gptoss or gguf, not '%s'", o.format);
+    if (!strcmp(o.format, "gguf"))
+        return fail(&o, EXIT_FAIL, "--format gguf: GGUF export is not available yet in this build "
+                                   "(convert to .gptoss, or update)");
+    struct stat st;
+    if (!o.force && lstat(o.out, &st) == 0)
+        return fail(&o, EXIT_EXISTS, "%s already exists (use --force to overwrite it)", o.out);
+
+    char err[2048] = "";
+    cv_recipe recipe;
+    if (cv_recipe_make(&recipe, o.quant, o.embed, o.attn, o.head, o.experts, err, sizeof err))
+        return fail(&o, EXIT_USAGE, "%s", err);
+
+    double t0 = cv_now();
+    cv_source src;
+    cv_source_status ss = cv_source_open(&src, o.src, err, sizeof err);
+    if (ss != CV_SRC_OK) {
+        cv_source_close(&src);
+        return fail(&o, ss == CV_SRC_IO ? EXIT_IO : EXIT_BAD_INPUT, "%s", err);
+    }
+    /* Hash what the HF cache does not name for us, while we plan. */
+    cv_provenance_start(&src.prov);
+
+    int code = EXIT_OK;
+    cv_plan plan;
+    memset(&plan, 0, sizeof plan);
+    gf_writer *w = NULL;
+    char *meta = NULL;
+    if (cv_plan_build(&plan, src.ck, src.layout, &src.hp, &recipe, err, sizeof err)) {
+        code = fail(&o, EXIT_BAD_INPUT, "%s", err);
+        goto out;
+    }
+    w = gf_writer_create(o.out, o.force, err, sizeof err);
+    if (!w) {
+        code = fail(&o, errno == EEXIST ? EXIT_EXISTS : EXIT_IO, "%s", err);
+        goto out;
+    }
+    g_temp_path = gf_writer_temp_path(w);
+    /* The header carries the source hashes and is written before the
+     * tensors, so they must be known now (gf_writer cannot amend its
+     * header after begin). */
+    if (cv_provenance_wait(&src.prov, err, sizeof err)) {
+        code = fail(&o, EXIT_IO, "%s", err);
+        goto out;
+    }
+    meta = meta_json(&src, &recipe);
+    if (!meta || gf_writer_set_meta(w, meta)) {
+        code = fail(&o, EXIT_FAIL, "%s", meta ? gf_writer_error(w) : "out of memory building the header");
+        goto out;
+    }
+    for (size_t i = 0; i < plan.n; i++)
+        if (gf_writer_add_tensor(w, plan.t[i].name, plan.t[i].type, plan.t[i].ndim, plan.t[i].shape) < 0) {
+            code = fail(&o, EXIT_FAIL, "%s", gf_writer_error(w));
+            goto out;
+        }
+    for (size_t i = 0; i < src.nblobs; i++)
+        if (gf_writer_add_blob(w, src.blobs[i].name, src.blobs[i].data, src.blobs[i].len) < 0) {
+            code = fail(&o, EXIT_FAIL, "%s", gf_writer_error(w));
+            goto out;
+        }
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    cv_progress prog;
+    cv_progress_init(&prog, "converting", o.quiet || o.json);
+    gf_sink_ctx sctx = {w};
+    cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
+    cv_pipeline_opts po = {o.threads, 0, &g_cancel, cv_progress_update, &prog};
+    cv_pipeline_result res;
+    cv_pipe_status ps = cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
+    cv_progress_end(&prog);
+    uint64_t file_bytes = ps == CV_PIPE_OK ? gf_writer_total_size(w) : 0;
+    int werr = gf_writer_errno(w);
+    gf_writer_abort(w); /* frees; removes the temp unless finish succeeded */
+    w = NULL;
+    g_temp_path = NULL;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+
+    if (ps == CV_PIPE_CANCELLED || g_cancel) {
+        code = fail(&o, EXIT_INTERRUPTED, "interrupted: %s not written, temporary removed", o.out);
+    } else if (ps == CV_PIPE_SINK_ERROR) {
+        if (werr == ENOSPC || werr == EFBIG)
+            code = fail(&o, EXIT_IO, "%s\n  no room for the output: free space on that filesystem or choose "
+                                     "another -o; nothing was left behind", err);
+        else
+            code = fail(&o, EXIT_IO, "%s", err);
+    } else if (ps != CV_PIPE_OK) {
+        code = fail(&o, ps == CV_PIPE_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAIL, "%s", err);
+    } else {
+        report rp = {&o, &src, &recipe, &res, cv_now() - t0, file_bytes};
+        if (o.json)
+            print_json(&rp);
+        else if (!o.quiet)
+            print_table(&rp);
+    }
+out:
+    if (w)
+        gf_writer_abort(w);
+    free(meta);
+    cv_plan_free(&plan);
+    cv_source_close(&src);
+    return code;
+}

@@ -1,0 +1,372 @@
+/* pipeline.c - chunked, multithreaded, in-order streaming (see pipeline.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+
+#define NSLOTS 2                        /* chunk buffers: one written, one computed */
+#define SUB_BYTES ((uint64_t)1 << 20)   /* work unit; fixed, so output order is fixed */
+#define DEFAULT_CHUNK ((size_t)64 << 20)
+
+/* ---- producing rows ---- */
+
+void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
+                     gq_stats *st)
+{
+    const cv_producer *p = &t->prod;
+    const gq_traits *ot = gq_traits_of(t->type);
+    const uint64_t cols = p->cols, out_row = gq_row_bytes(t->type, cols);
+    uint8_t *dst = out;
+    const int contiguous = p->row_stride == 1;
+
+    if (p->kind == CV_SRC_MXFP4) {
+        const uint64_t nb = cols / 32;
+        const uint8_t *codes = p->src->data, *scales = p->scales->data;
+        if (t->type == GQ_MXFP4) {
+            /* Exact re-layout: same values, ggml nibble order. */
+            if (contiguous) {
+                uint64_t sr = cv_producer_src_row(p, r0);
+                gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb * nrows, dst);
+            } else {
+                for (uint64_t r = 0; r < nrows; r++) {
+                    uint64_t sr = cv_producer_src_row(p, r0 + r);
+                    gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row);
+                }
+            }
+            if (st) {
+                st->blocks += nb * nrows;
+                st->values += cols * nrows;
+            }
+            return;
+        }
+        for (uint64_t r = 0; r < nrows; r++) {
+            uint64_t sr = cv_producer_src_row(p, r0 + r);
+            gq_mxfp4_hf_decode(codes + sr * nb * 16, scales + sr * nb, nb, scratch);
+            ot->encode(scratch, dst + r * out_row, cols, st);
+        }
+        return;
+    }
+
+    const gq_traits *it = gq_traits_of(p->src_type);
+    const uint64_t in_row = cols * (uint64_t)it->block_bytes;
+    const uint8_t *src = p->src->data;
+    if (p->src_type == t->type) {
+        /* bf16 -> bf16, f32 -> f32: bytes are the values. */
+        if (contiguous)
+            memcpy(dst, src + cv_producer_src_row(p, r0) * in_row, nrows * in_row);
+        else
+            for (uint64_t r = 0; r < nrows; r++)
+                memcpy(dst + r * out_row, src + cv_producer_src_row(p, r0 + r) * in_row, in_row);
+        if (st) {
+            st->blocks += nrows * cols / (uint64_t)ot->block_values;
+            st->values += nrows * cols;
+        }
+        return;
+    }
+    for (uint64_t r = 0; r < nrows; r++) {
+        it->decode(src + cv_producer_src_row(p, r0 + r) * in_row, scratch, cols);
+        ot->encode(scratch, dst + r * out_row, cols, st);
+    }
+}
+
+/* ---- schedule ---- */
+
+typedef struct {
+    size_t tensor;
+    uint64_t r0, nrows, sub_rows;
+    uint32_t nsub;
+    uint64_t bytes;
+} chunk;
+
+typedef struct {
+    uint8_t *buf;
+    gq_stats *sub_stats;
+    uint32_t done;
+} slot;
+
+typedef struct {
+    const cv_out_tensor *t;
+    chunk *chunks;
+    size_t nchunks;
+    slot slots[NSLOTS];
+    size_t scratch_floats;
+    long page;
+
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    size_t next_chunk;      /* next sub-task to hand out: chunk ... */
+    uint32_t next_sub;      /* ... and sub-task within it */
+    size_t written;         /* chunks the sink has taken */
+    int stop;
+} pipe_state;
+
+static void drop_pages(const pipe_state *s, const cv_out_tensor *t, uint64_t r0, uint64_t n, int advice)
+{
+    const uint8_t *b[2], *e[2];
+    int k = cv_producer_ranges(&t->prod, r0, n, b, e);
+    for (int i = 0; i < k; i++) {
+        uintptr_t lo = (uintptr_t)b[i], hi = (uintptr_t)e[i], pg = (uintptr_t)s->page;
+        if (advice == MADV_DONTNEED) {
+            lo = (lo + pg - 1) & ~(pg - 1); /* only pages wholly consumed */
+            hi &= ~(pg - 1);
+        } else {
+            lo &= ~(pg - 1);
+        }
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, advice); /* a hint: failure is harmless */
+    }
+}
+
+static void *worker(void *arg)
+{
+    pipe_state *s = arg;
+    float *scratch = malloc(s->scratch_floats * sizeof *scratch);
+    pthread_mutex_lock(&s->mu);
+    if (!scratch)
+        s->stop = 1;
+    for (;;) {
+        while (!s->stop && s->next_chunk < s->nchunks && s->next_chunk >= s->written + NSLOTS)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (s->stop || s->next_chunk >= s->nchunks)
+            break;
+        size_t k = s->next_chunk;
+        uint32_t sub = s->next_sub;
+        if (++s->next_sub == s->chunks[k].nsub) {
+            s->next_chunk++;
+            s->next_sub = 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+
+        const chunk *c = &s->chunks[k];
+        const cv_out_tensor *t = &s->t[c->tensor];
+        slot *sl = &s->slots[k % NSLOTS];
+        uint64_t r0 = c->r0 + (uint64_t)sub * c->sub_rows;
+        uint64_t n = c->nrows - (uint64_t)sub * c->sub_rows;
+        if (n > c->sub_rows)
+            n = c->sub_rows;
+        uint64_t off = (uint64_t)sub * c->sub_rows * gq_row_bytes(t->type, t->prod.cols);
+        memset(&sl->sub_stats[sub], 0, sizeof sl->sub_stats[sub]);
+        cv_produce_rows(t, r0, n, sl->buf + off, scratch, &sl->sub_stats[sub]);
+        drop_pages(s, t, r0, n, MADV_DONTNEED);
+
+        pthread_mutex_lock(&s->mu);
+        if (++sl->done == c->nsub)
+            pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_cond_broadcast(&s->done_cv);
+    pthread_mutex_unlock(&s->mu);
+    free(scratch);
+    return NULL;
+}
+
+static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_t chunk_bytes,
+                          size_t *buf_bytes, uint32_t *max_sub)
+{
+    size_t cap = 0;
+    *buf_bytes = 0;
+    *max_sub = 1;
+    s->scratch_floats = 32;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t orow = gq_row_bytes(t[i].type, t[i].prod.cols);
+        uint64_t irow = t[i].rows ? cv_in_bytes(&t[i]) / t[i].rows : 0;
+        if (orow == 0)
+            return -1;
+        if (t[i].prod.cols > s->scratch_floats)
+            s->scratch_floats = t[i].prod.cols;
+        uint64_t unit = orow > irow ? orow : irow;
+        uint64_t sub_rows = SUB_BYTES / unit ? SUB_BYTES / unit : 1;
+        uint64_t per_chunk = chunk_bytes / (sub_rows * orow);
+        if (per_chunk == 0)
+            per_chunk = 1;
+        uint64_t chunk_rows = per_chunk * sub_rows;
+        for (uint64_t r = 0; r < t[i].rows; r += chunk_rows) {
+            if (s->nchunks == cap) {
+                cap = cap ? cap * 2 : 256;
+                chunk *c = realloc(s->chunks, cap * sizeof *c);
+                if (!c)
+                    return -1;
+                s->chunks = c;
+            }
+            chunk *c = &s->chunks[s->nchunks++];
+            c->tensor = i;
+            c->r0 = r;
+            c->nrows = t[i].rows - r < chunk_rows ? t[i].rows - r : chunk_rows;
+            c->sub_rows = sub_rows;
+            c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
+            c->bytes = c->nrows * orow;
+            if (c->bytes > *buf_bytes)
+                *buf_bytes = (size_t)c->bytes;
+            if (c->nsub > *max_sub)
+                *max_sub = c->nsub;
+        }
+    }
+    return 0;
+}
+
+static void add_stats(gq_stats *a, const gq_stats *b)
+{
+    a->blocks += b->blocks;
+    a->inexact_blocks += b->inexact_blocks;
+    a->sq_err += b->sq_err;
+    a->sq_ref += b->sq_ref;
+    a->values += b->values;
+}
+
+cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *sink,
+                               const cv_pipeline_opts *opts, cv_pipeline_result *res, char *err,
+                               size_t errlen)
+{
+    cv_pipeline_result local;
+    if (errlen)
+        err[0] = 0;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    int threads = opts && opts->threads > 0 ? opts->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    if (threads > 256)
+        threads = 256;
+    res->threads = threads;
+    size_t chunk_bytes = opts && opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK;
+
+    char tmp[256];
+    for (size_t i = 0; i < n; i++) {
+        if (!t[i].prod.src || (t[i].prod.kind == CV_SRC_MXFP4 && !t[i].prod.scales) ||
+            !gq_traits_of(t[i].type) || !gq_row_bytes(t[i].type, t[i].prod.cols) ||
+            cv_producer_check(&t[i].prod, t[i].rows, tmp, sizeof tmp)) {
+            snprintf(err, errlen, "output tensor '%s': inconsistent producer", t[i].name);
+            sink->abort(sink->ctx);
+            return CV_PIPE_BAD_INPUT;
+        }
+        res->in_bytes += cv_in_bytes(&t[i]);
+        res->out_bytes += cv_out_bytes(&t[i]);
+    }
+
+    pipe_state s;
+    memset(&s, 0, sizeof s);
+    s.t = t;
+    s.page = sysconf(_SC_PAGESIZE);
+    if (s.page <= 0)
+        s.page = 4096;
+    size_t buf_bytes;
+    uint32_t max_sub;
+    cv_pipe_status st = CV_PIPE_OK;
+    if (build_schedule(&s, t, n, chunk_bytes, &buf_bytes, &max_sub)) {
+        free(s.chunks);
+        snprintf(err, errlen, "out of memory planning %zu tensors", n);
+        sink->abort(sink->ctx);
+        return CV_PIPE_NOMEM;
+    }
+    for (int i = 0; i < NSLOTS; i++) {
+        s.slots[i].buf = malloc(buf_bytes ? buf_bytes : 1);
+        s.slots[i].sub_stats = calloc(max_sub, sizeof(gq_stats));
+        if (!s.slots[i].buf || !s.slots[i].sub_stats)
+            st = CV_PIPE_NOMEM;
+    }
+    if (st == CV_PIPE_OK && sink->begin(sink->ctx)) {
+        snprintf(err, errlen, "%s", sink->error(sink->ctx));
+        st = CV_PIPE_SINK_ERROR;
+    }
+
+    pthread_t tids[256];
+    int started = 0;
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.work_cv, NULL);
+    pthread_cond_init(&s.done_cv, NULL);
+    if (st == CV_PIPE_OK) {
+        for (; started < threads; started++)
+            if (pthread_create(&tids[started], NULL, worker, &s))
+                break;
+        if (started == 0)
+            st = CV_PIPE_NOMEM;
+    }
+
+    uint64_t done_bytes = 0;
+    for (size_t k = 0; st == CV_PIPE_OK && k < s.nchunks; k++) {
+        const chunk *c = &s.chunks[k];
+        slot *sl = &s.slots[k % NSLOTS];
+        if (k + 1 < s.nchunks) /* read ahead the chunk after this one */
+            drop_pages(&s, &t[s.chunks[k + 1].tensor], s.chunks[k + 1].r0, s.chunks[k + 1].nrows,
+                       MADV_WILLNEED);
+        pthread_mutex_lock(&s.mu);
+        while (sl->done < c->nsub && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
+            /* wake up now and then to notice a signal */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 50 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
+        }
+        int ready = sl->done == c->nsub;
+        pthread_mutex_unlock(&s.mu);
+        if (opts && opts->cancel && *opts->cancel) {
+            st = CV_PIPE_CANCELLED;
+            break;
+        }
+        if (!ready) {
+            st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
+            snprintf(err, errlen, "out of memory in a worker");
+            break;
+        }
+        if (sink->write(sink->ctx, c->tensor, sl->buf, (size_t)c->bytes)) {
+            snprintf(err, errlen, "%s", sink->error(sink->ctx));
+            st = CV_PIPE_SINK_ERROR;
+            break;
+        }
+        const cv_out_tensor *ot = &t[c->tensor];
+        for (uint32_t i = 0; i < c->nsub; i++)
+            add_stats(&res->cls[ot->cls], &sl->sub_stats[i]);
+        res->cls_bytes[ot->cls] += c->bytes;
+        res->cls_values[ot->cls] += c->nrows * ot->prod.cols;
+        if (c->r0 == 0)
+            res->cls_tensors[ot->cls]++;
+        done_bytes += c->bytes;
+        pthread_mutex_lock(&s.mu);
+        sl->done = 0;
+        s.written = k + 1;
+        pthread_cond_broadcast(&s.work_cv);
+        pthread_mutex_unlock(&s.mu);
+        if (opts && opts->progress)
+            opts->progress(opts->progress_ctx, done_bytes, res->out_bytes);
+    }
+
+    pthread_mutex_lock(&s.mu);
+    s.stop = 1;
+    pthread_cond_broadcast(&s.work_cv);
+    pthread_mutex_unlock(&s.mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.work_cv);
+    pthread_cond_destroy(&s.done_cv);
+
+    if (st == CV_PIPE_OK && opts && opts->cancel && *opts->cancel)
+        st = CV_PIPE_CANCELLED;
+    if (st == CV_PIPE_OK && sink->finish(sink->ctx)) {
+        snprintf(err, errlen, "%s", sink->error(sink->ctx));
+        st = CV_PIPE_SINK_ERROR;
+        /* finish failed: the sink cleans up after itself */
+    } else if (st != CV_PIPE_OK) {
+        if (st == CV_PIPE_CANCELLED)
+            snprintf(err, errlen, "interrupted");
+        else if (st == CV_PIPE_NOMEM && !err[0])
+            snprintf(err, errlen, "out of memory");
+        sink->abort(sink->ctx);
+    }
+    for (int i = 0; i < NSLOTS; i++) {
+        free(s.slots[i].buf);
+        free(s.slots[i].sub_stats);
+    }
+    free(s.chunks);
+    return st;
+}

@@ -1,0 +1,85 @@
+/* pipeline.h - stream a list of output tensors through workers into a sink.
+ *
+ * Each tensor is cut into chunks of whole rows (at most `chunk_bytes` of
+ * output each); chunks are cut into fixed sub-tasks that a small pthread
+ * pool decodes from the source (bf16 / f16 / f32 / HF-MXFP4) and encodes to
+ * the tensor's type. The calling thread hands finished chunks to the sink IN
+ * ORDER while the workers compute the next ones (two chunk buffers, so I/O
+ * and compute overlap and memory stays bounded: about 2 x chunk_bytes plus
+ * one row of scratch per worker). The cut into sub-tasks does not depend on
+ * the thread count, and every sub-task writes its own byte range, so the
+ * output is byte-identical for any number of threads; statistics are summed
+ * in sub-task order, so they are identical too.
+ *
+ * Source pages a finished sub-task has consumed are dropped from the
+ * process (madvise MADV_DONTNEED on the read-only mapping: the data stays
+ * in the page cache, but not in our resident set), and the next chunk's
+ * source range is announced with MADV_WILLNEED so the kernel reads ahead.
+ *
+ * MXFP4 -> MXFP4 is a pure re-layout (gq_mxfp4_from_hf, no float round
+ * trip); bf16 -> bf16 and f32 -> f32 are copies; everything else goes
+ * through one row of floats and the target's encoder.
+ */
+#ifndef GQ_CONVERT_PIPELINE_H
+#define GQ_CONVERT_PIPELINE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+
+/* Where the bytes go. The tensors were declared to the sink by its owner
+ * beforehand, in the same order as the list given to cv_pipeline_run.
+ * Each function returns 0 on success; error() then says what failed. */
+typedef struct {
+    void *ctx;
+    int (*begin)(void *ctx);
+    int (*write)(void *ctx, size_t tensor, const void *buf, size_t len);
+    int (*finish)(void *ctx);
+    void (*abort)(void *ctx);
+    const char *(*error)(void *ctx);
+} cv_sink;
+
+/* Progress callback, called from the calling thread after each chunk. */
+typedef void (*cv_progress_fn)(void *ctx, uint64_t done_bytes, uint64_t total_bytes);
+
+typedef struct {
+    int threads;                       /* workers; <= 0: all online CPUs */
+    size_t chunk_bytes;                /* output bytes per chunk; 0: 64 MiB */
+    volatile sig_atomic_t *cancel;     /* set by a signal handler: stop, abort the sink */
+    cv_progress_fn progress;
+    void *progress_ctx;
+} cv_pipeline_opts;
+
+typedef struct {
+    gq_stats cls[CV_CLASS_COUNT];      /* per class: blocks, inexact blocks, errors */
+    uint64_t cls_tensors[CV_CLASS_COUNT];
+    uint64_t cls_bytes[CV_CLASS_COUNT];   /* output bytes */
+    uint64_t cls_values[CV_CLASS_COUNT];  /* weights */
+    uint64_t in_bytes, out_bytes;
+    int threads;
+} cv_pipeline_result;
+
+typedef enum {
+    CV_PIPE_OK = 0,
+    CV_PIPE_SINK_ERROR,      /* the sink failed (I/O, no space): err holds its message */
+    CV_PIPE_CANCELLED,       /* *cancel was set */
+    CV_PIPE_NOMEM,
+    CV_PIPE_BAD_INPUT        /* a producer is inconsistent with its source */
+} cv_pipe_status;
+
+/* Stream tensors t[0..n) into the sink: begin, every write, finish. On any
+ * failure or cancellation the sink is aborted. `res` may be NULL. */
+cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *sink,
+                               const cv_pipeline_opts *opts, cv_pipeline_result *res, char *err,
+                               size_t errlen);
+
+/* Produce rows [r0, r0+nrows) of one tensor into out (rows * row bytes of
+ * t->type). scratch: at least t->prod.cols floats. Stats are added to st
+ * for lossy conversions; a lossless conversion adds its blocks/values with
+ * zero error. The unit the pipeline's workers run; also used by tests. */
+void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
+                     gq_stats *st);
+
+#endif

@@ -1,0 +1,188 @@
+/* provenance.c - see provenance.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "provenance.h"
+
+void cv_provenance_init(cv_provenance *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+static int is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+            return 0;
+    return s[n] == 0;
+}
+
+int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char *err, size_t errlen)
+{
+    struct stat st;
+    errno = 0;
+    if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : "not a regular file");
+        return -1;
+    }
+    cv_source_file *f = realloc(p->files, (p->n + 1) * sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->files = f;
+    f = &p->files[p->n];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    f->path = strdup(path);
+    if (!f->name || !f->path) {
+        free(f->name);
+        free(f->path);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->n++;
+    f->size = (uint64_t)st.st_size;
+    /* HF cache: snapshots/<commit>/<file> -> ../../blobs/<sha256> for LFS files. */
+    char real[PATH_MAX];
+    if (realpath(path, real)) {
+        const char *base = strrchr(real, '/');
+        base = base ? base + 1 : real;
+        if (base - real >= 7 && !strncmp(base - 7, "/blobs/", 7) && strlen(base) == 64 && is_hex(base, 64)) {
+            memcpy(f->sha256, base, 65);
+            f->from_cache = 1;
+        }
+    }
+    return 0;
+}
+
+void cv_provenance_locate(cv_provenance *p, const char *dir)
+{
+    char abs[PATH_MAX];
+    if (!realpath(dir, abs) && snprintf(abs, sizeof abs, "%s", dir) >= (int)sizeof abs)
+        return;
+    /* realpath keeps the snapshot directory (only files there are links). */
+    const char *m = strstr(abs, "/models--");
+    const char *s = m ? strstr(m, "/snapshots/") : NULL;
+    if (!m || !s)
+        return;
+    const char *org = m + 9, *sep = strstr(org, "--");
+    if (!sep || sep > s)
+        return;
+    const char *commit = s + 11, *end = strchr(commit, '/');
+    size_t clen = end ? (size_t)(end - commit) : strlen(commit);
+    if (clen == 0 || clen >= sizeof p->commit)
+        return;
+    snprintf(p->repo_id, sizeof p->repo_id, "%.*s/%.*s", (int)(sep - org), org, (int)(s - sep - 2), sep + 2);
+    memcpy(p->commit, commit, clen);
+    p->commit[clen] = 0;
+}
+
+int cv_sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+#if defined(POSIX_FADV_SEQUENTIAL) && defined(__linux__)
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t cap = (size_t)4 << 20;
+    unsigned char *buf = malloc(cap);
+    int rc = -1;
+    if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        goto done;
+    for (;;) {
+        ssize_t r = read(fd, buf, cap);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto done;
+        if (r == 0)
+            break;
+        EVP_DigestUpdate(ctx, buf, (size_t)r);
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+        goto done;
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    rc = 0;
+done:
+    {
+        int e = errno;
+        EVP_MD_CTX_free(ctx);
+        free(buf);
+        close(fd);
+        errno = e;
+    }
+    return rc;
+}
+
+static void *hash_thread(void *arg)
+{
+    cv_provenance *p = arg;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->files[i].sha256[0])
+            continue;
+        if (cv_sha256_file(p->files[i].path, p->files[i].sha256)) {
+            snprintf(p->err, sizeof p->err, "%s: cannot hash: %s", p->files[i].path, strerror(errno));
+            p->failed = 1;
+            break;
+        }
+    }
+    return NULL;
+}
+
+int cv_provenance_start(cv_provenance *p)
+{
+    if (pthread_create(&p->thread, NULL, hash_thread, p)) {
+        hash_thread(p); /* no thread: hash now */
+        return p->failed ? -1 : 0;
+    }
+    p->running = 1;
+    return 0;
+}
+
+int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen)
+{
+    if (p->running) {
+        pthread_join(p->thread, NULL);
+        p->running = 0;
+    }
+    if (p->failed) {
+        snprintf(err, errlen, "%s", p->err);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->files[i].sha256[0]) {
+            snprintf(err, errlen, "%s: not hashed", p->files[i].path);
+            return -1;
+        }
+    return 0;
+}
+
+void cv_provenance_free(cv_provenance *p)
+{
+    if (p->running) {
+        pthread_join(p->thread, NULL);
+        p->running = 0;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->files[i].name);
+        free(p->files[i].path);
+    }
+    free(p->files);
+    p->files = NULL;
+    p->n = 0;
+}

@@ -1,0 +1,51 @@
+/* provenance.h - where a conversion's input came from: sha256 of every
+ * source file, the Hub repo id and commit when known.
+ *
+ * Hashing 13 GB costs time, so a file inside a Hugging Face cache snapshot
+ * (a symlink into models--ORG--NAME/blobs/<sha256>) takes its hash from the
+ * blob name: for LFS files the blob is named by the sha256 of its content.
+ * (Small non-LFS files are named by a git sha1 there, so they are hashed.)
+ * The remaining files are hashed in a background thread while the
+ * conversion runs; cv_provenance_wait joins it.
+ */
+#ifndef GQ_CONVERT_PROVENANCE_H
+#define GQ_CONVERT_PROVENANCE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *name;          /* as recorded: relative to the checkpoint root ("original/model.safetensors") */
+    char *path;          /* to open */
+    uint64_t size;
+    char sha256[65];     /* lowercase hex, "" until known */
+    int from_cache;      /* 1: taken from the HF cache blob name, 0: computed */
+} cv_source_file;
+
+typedef struct {
+    cv_source_file *files;
+    size_t n;
+    char repo_id[256];   /* "openai/gpt-oss-20b" when SRC is in an HF cache snapshot, else "" */
+    char commit[64];     /* the snapshot's commit, else "" */
+    pthread_t thread;
+    int running;
+    int failed;
+    char err[512];
+} cv_provenance;
+
+void cv_provenance_init(cv_provenance *p);
+/* Record one file (stat, blob-name hash if it is in an HF cache). */
+int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char *err, size_t errlen);
+/* Take repo id and commit from a path inside .../models--ORG--NAME/snapshots/<commit>/. */
+void cv_provenance_locate(cv_provenance *p, const char *dir);
+/* Hash the files whose hash is not known yet, in a background thread. */
+int cv_provenance_start(cv_provenance *p);
+/* Join; 0 when every hash is known, else -1 with a message. */
+int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen);
+void cv_provenance_free(cv_provenance *p);
+
+/* sha256 of a file, hex into out[65]. 0 or -1 (errno set). */
+int cv_sha256_file(const char *path, char out[65]);
+
+#endif

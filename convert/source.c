@@ -1,0 +1,244 @@
+/* source.c - see source.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "source.h"
+
+char *cv_read_file(const char *path, size_t *len, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        fclose(f);
+        errno = EFBIG;
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + 1);
+    if (!buf || fread(buf, 1, n, f) != n) {
+        int e = ferror(f) ? EIO : ENOMEM;
+        free(buf);
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+        return 0;
+    return stat(p, &st) == 0;
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static void add_blob(cv_source *s, const char *name, char *data, size_t len)
+{
+    s->blobs[s->nblobs].name = name;
+    s->blobs[s->nblobs].data = data;
+    s->blobs[s->nblobs].len = len;
+    s->nblobs++;
+}
+
+/* Register root-relative NAME for provenance if it exists. */
+static int prov_add(cv_source *s, const char *name, char *err, size_t errlen)
+{
+    if (!exists(s->root, name))
+        return 0;
+    char *p = join(s->root, name);
+    int rc = p ? cv_provenance_add(&s->prov, p, name, err, errlen) : -1;
+    free(p);
+    return rc;
+}
+
+static cv_source_status load_tokenizer(cv_source *s, char *err, size_t errlen)
+{
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json"};
+    for (int i = 0; i < 2; i++) {
+        char *p = join(s->root, names[i]);
+        size_t len = 0;
+        char *d = p ? cv_read_file(p, &len, (size_t)1 << 30) : NULL;
+        if (!d) {
+            snprintf(err, errlen,
+                     "%s: %s (the tokenizer files belong next to config.json; download them with the checkpoint)",
+                     p ? p : names[i], strerror(errno));
+            free(p);
+            return errno == ENOENT ? CV_SRC_BAD : CV_SRC_IO;
+        }
+        free(p);
+        add_blob(s, names[i], d, len);
+    }
+    /* chat_template.jinja, or the chat_template string of tokenizer_config.json */
+    char *p = join(s->root, "chat_template.jinja");
+    size_t len = 0;
+    char *d = p ? cv_read_file(p, &len, (size_t)64 << 20) : NULL;
+    free(p);
+    if (!d) {
+        cJSON *tc = cJSON_Parse(s->blobs[1].data);
+        const cJSON *ct = cJSON_GetObjectItemCaseSensitive(tc, "chat_template");
+        if (cJSON_IsString(ct)) {
+            d = strdup(ct->valuestring);
+            len = d ? strlen(d) : 0;
+        }
+        cJSON_Delete(tc);
+    }
+    if (d)
+        add_blob(s, "chat_template.jinja", d, len);
+    return CV_SRC_OK;
+}
+
+cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    cv_provenance_init(&s->prov);
+    struct stat st;
+    if (stat(src, &st) || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: %s (SRC must be a checkpoint directory holding config.json and model*.safetensors)",
+                 src, errno ? strerror(errno) : "not a directory");
+        return CV_SRC_BAD;
+    }
+    /* Which directory holds the weights. */
+    if (exists(src, "model.safetensors.index.json") || exists(src, "model.safetensors")) {
+        s->dir = strdup(src);
+        s->root = strdup(src);
+    } else if (exists(src, "original/model.safetensors")) {
+        s->dir = join(src, "original");
+        s->root = strdup(src);
+    } else {
+        snprintf(err, errlen,
+                 "%s: no model.safetensors.index.json, model.safetensors or original/model.safetensors "
+                 "(is this a gpt-oss checkpoint directory?)",
+                 src);
+        return CV_SRC_BAD;
+    }
+    if (!s->dir || !s->root) {
+        snprintf(err, errlen, "out of memory");
+        return CV_SRC_IO;
+    }
+    s->ck = st_open(s->dir, err, errlen);
+    if (!s->ck)
+        return CV_SRC_BAD;
+    int layout = cv_detect_layout(s->ck);
+    if (layout < 0) {
+        snprintf(err, errlen,
+                 "%s: neither model.embed_tokens.weight (Hugging Face layout) nor embedding.weight "
+                 "(original/ layout) found: not a gpt-oss checkpoint",
+                 s->dir);
+        return CV_SRC_BAD;
+    }
+    s->layout = (cv_layout)layout;
+    /* An original/ directory given directly: its root is the parent when
+     * the parent holds the tokenizer. */
+    if (s->layout == CV_LAYOUT_ORIGINAL && !strcmp(s->dir, s->root) && !exists(s->root, "tokenizer.json")) {
+        char *parent = join(s->dir, "..");
+        if (parent && exists(parent, "tokenizer.json")) {
+            free(s->root);
+            s->root = parent;
+        } else {
+            free(parent);
+        }
+    }
+
+    char *cfg_path = join(s->dir, "config.json");
+    size_t len;
+    char *cfg = cfg_path ? cv_read_file(cfg_path, &len, (size_t)16 << 20) : NULL;
+    if (!cfg) {
+        snprintf(err, errlen, "%s: %s (the model's config.json is needed for its hyper-parameters)",
+                 cfg_path ? cfg_path : "config.json", strerror(errno));
+        free(cfg_path);
+        return CV_SRC_BAD;
+    }
+    char *gen = NULL, *ids = NULL;
+    {
+        char *p = join(s->root, "generation_config.json");
+        gen = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
+        free(p);
+        if (s->layout == CV_LAYOUT_ORIGINAL && strcmp(s->dir, s->root)) {
+            p = join(s->root, "config.json");
+            ids = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
+            free(p);
+        }
+    }
+    int rc = cv_hparams_from_config(&s->hp, s->layout, cfg, gen, ids, cfg_path, err, errlen);
+    free(cfg);
+    free(gen);
+    free(ids);
+    free(cfg_path);
+    if (rc)
+        return CV_SRC_BAD;
+
+    cv_source_status ts = load_tokenizer(s, err, errlen);
+    if (ts != CV_SRC_OK)
+        return ts;
+
+    /* Provenance: every file the output depends on, named relative to the root. */
+    const char *sub = strcmp(s->dir, s->root) ? "original/" : "";
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%sconfig.json", sub);
+    if (prov_add(s, name, err, errlen))
+        return CV_SRC_IO;
+    if (*sub && prov_add(s, "config.json", err, errlen))
+        return CV_SRC_IO;
+    static const char *const extra[] = {"generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                                        "chat_template.jinja"};
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++)
+        if (prov_add(s, extra[i], err, errlen))
+            return CV_SRC_IO;
+    snprintf(name, sizeof name, "%smodel.safetensors.index.json", sub);
+    if (prov_add(s, name, err, errlen))
+        return CV_SRC_IO;
+    for (size_t i = 0; i < st_shard_count(s->ck); i++) {
+        const char *path = st_shard_path(s->ck, i);
+        const char *base = strrchr(path, '/');
+        snprintf(name, sizeof name, "%s%s", sub, base ? base + 1 : path);
+        if (cv_provenance_add(&s->prov, path, name, err, errlen))
+            return CV_SRC_IO;
+    }
+    cv_provenance_locate(&s->prov, s->root);
+    return CV_SRC_OK;
+}
+
+const cv_blob *cv_source_blob(const cv_source *s, const char *name)
+{
+    for (size_t i = 0; i < s->nblobs; i++)
+        if (!strcmp(s->blobs[i].name, name))
+            return &s->blobs[i];
+    return NULL;
+}
+
+void cv_source_close(cv_source *s)
+{
+    cv_provenance_free(&s->prov);
+    for (size_t i = 0; i < s->nblobs; i++)
+        free(s->blobs[i].data);
+    s->nblobs = 0;
+    if (s->ck)
+        st_close(s->ck);
+    s->ck = NULL;
+    free(s->dir);
+    free(s->root);
+    s->dir = s->root = NULL;
+}

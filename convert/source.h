@@ -1,0 +1,52 @@
+/* source.h - open a gpt-oss checkpoint directory for conversion.
+ *
+ * SRC may be the Hugging Face root (config.json + model*.safetensors), an
+ * original/ directory (OpenAI's names and config keys), or a root holding
+ * only original/. The checkpoint is mapped (formats/safetensors.h), the
+ * layout detected from tensor names, the hyper-parameters read from the
+ * config (token ids of an original/ config come from the root's
+ * config.json / generation_config.json when present), and the tokenizer
+ * files loaded for embedding (tokenizer.json, tokenizer_config.json,
+ * chat_template.jinja, from SRC or, for original/, its parent). Every
+ * source file is registered for provenance (provenance.h).
+ *
+ * Both .gptoss and GGUF conversions start here.
+ */
+#ifndef GQ_CONVERT_SOURCE_H
+#define GQ_CONVERT_SOURCE_H
+
+#include <stddef.h>
+
+#include "plan.h"
+#include "provenance.h"
+
+#define CV_MAX_BLOBS 3
+
+typedef struct {
+    const char *name;   /* "tokenizer.json", "tokenizer_config.json", "chat_template.jinja" */
+    char *data;         /* NUL-terminated for convenience; len excludes the NUL */
+    size_t len;
+} cv_blob;
+
+typedef struct {
+    char *dir;          /* directory holding the safetensors */
+    char *root;         /* checkpoint root (== dir, or the parent of original/) */
+    cv_layout layout;
+    st_checkpoint *ck;
+    gf_hparams hp;
+    cv_blob blobs[CV_MAX_BLOBS];
+    size_t nblobs;
+    cv_provenance prov;
+} cv_source;
+
+typedef enum { CV_SRC_OK = 0, CV_SRC_BAD = -1, CV_SRC_IO = -2 } cv_source_status;
+
+/* Open SRC; on failure a message names the file and the fix. */
+cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t errlen);
+const cv_blob *cv_source_blob(const cv_source *s, const char *name);
+void cv_source_close(cv_source *s);
+
+/* Read a whole (small) file; NULL with errno set. */
+char *cv_read_file(const char *path, size_t *len, size_t max);
+
+#endif
