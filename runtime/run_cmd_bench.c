@@ -1,0 +1,143 @@
+/* run_cmd_bench.c - `gptoss-run bench`: prefill and decode speed.
+ *
+ * Each run starts from an empty cache, prefills -p tokens (logits of the last
+ * only), then decodes -n tokens one at a time, each fed the argmax of the
+ * previous logits (so the lm_head is part of every decode step, as in real
+ * generation). Reported: median tokens/s of -r runs, the weight bytes one
+ * decoded token reads (gm_bytes_per_token) and the bandwidth that implies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_cli.h"
+#include "run_commands.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [--threads N] [--json]\n\n"
+               "Prefill -p tokens and decode -n tokens, -r times; report median tokens/s, weight bytes\n"
+               "read per decoded token and the achieved GB/s.\n");
+}
+
+typedef struct {
+    int vocab;
+    int32_t next;
+} argmax_state;
+
+static void take_argmax(void *user, int index, const float *logits)
+{
+    (void)index;
+    argmax_state *st = user;
+    int best = 0;
+    for (int i = 1; i < st->vocab; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    st->next = best;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int run_cmd_bench(int argc, char **argv)
+{
+    const char *model = NULL;
+    int p = 512, n = 128, reps = 5, threads = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return RUN_EXIT_OK;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") || !strcmp(a, "--threads")) {
+            int x = i + 1 < argc ? mc_parse_int(argv[i + 1], !strcmp(a, "-r") ? 1 : 0, 1 << 20) : -1;
+            if (x < 0) {
+                fprintf(stderr, "gptoss-run bench: %s needs a number\n", a);
+                return RUN_EXIT_USAGE;
+            }
+            i++;
+            *(!strcmp(a, "-p") ? &p : !strcmp(a, "-n") ? &n : !strcmp(a, "-r") ? &reps : &threads) = x;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "gptoss-run bench: unknown option %s (see --help)\n", a);
+            return RUN_EXIT_USAGE;
+        } else if (!model) {
+            model = a;
+        } else {
+            fprintf(stderr, "gptoss-run bench: unexpected argument %s\n", a);
+            return RUN_EXIT_USAGE;
+        }
+    }
+    if (!model || p + n < 1) {
+        fprintf(stderr, "gptoss-run bench: need FILE and -p + -n >= 1 (see --help)\n");
+        return RUN_EXIT_USAGE;
+    }
+    mc_run run;
+    int rc = mc_open(&run, "bench", model, threads, p + n, 0);
+    if (rc)
+        return rc;
+    const gf_hparams *hp = &run.model->hp;
+    int32_t *prompt = malloc((size_t)(p > 0 ? p : 1) * sizeof *prompt);
+    double *tp = calloc((size_t)reps, sizeof *tp), *td = calloc((size_t)reps, sizeof *td);
+    if (!prompt || !tp || !td) {
+        fprintf(stderr, "gptoss-run bench: out of memory\n");
+        mc_close(&run);
+        return RUN_EXIT_FAIL;
+    }
+    uint32_t x = 12345;
+    for (int i = 0; i < p; i++) {
+        x = x * 1103515245u + 12345u;
+        prompt[i] = (int32_t)((x >> 8) % (uint32_t)hp->vocab);
+    }
+    char err[512];
+    int progress = mc_progress_wanted() && !json;
+    argmax_state st = {hp->vocab, 0};
+    for (int r = 0; r < reps && rc == RUN_EXIT_OK; r++) {
+        gq_session_reset(run.session);
+        double t0 = mc_now();
+        if (p > 0 && gq_forward(run.session, prompt, p, p - 1, take_argmax, &st, err, sizeof err) != 0)
+            rc = RUN_EXIT_FAIL;
+        double t1 = mc_now();
+        for (int i = 0; i < n && rc == RUN_EXIT_OK; i++) {
+            int32_t tok = st.next;
+            if (gq_forward(run.session, &tok, 1, 0, take_argmax, &st, err, sizeof err) != 0)
+                rc = RUN_EXIT_FAIL;
+        }
+        double t2 = mc_now();
+        tp[r] = p > 0 ? p / (t1 - t0) : 0;
+        td[r] = n > 0 ? n / (t2 - t1) : 0;
+        if (progress)
+            fprintf(stderr, "bench: run %d/%d: prefill %.2f tok/s, decode %.2f tok/s\n", r + 1, reps, tp[r], td[r]);
+    }
+    if (rc) {
+        fprintf(stderr, "gptoss-run bench: %s\n", err);
+    } else {
+        double mp = median(tp, reps), md = median(td, reps);
+        double bpt = (double)gm_bytes_per_token(run.model);
+        double gbs = bpt * md / 1e9;
+        if (json) {
+            printf("{\"file\":");
+            mc_json_str(stdout, model);
+            printf(",\"threads\":%d,\"prompt\":%d,\"gen\":%d,\"runs\":%d,\"prefill_tok_s\":%.4f,\"decode_tok_s\":%.4f,"
+                   "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu}\n",
+                   run.be ? threads : 0, p, n, reps, mp, md, bpt, gbs, (unsigned long long)gm_weight_bytes(run.model));
+        } else {
+            printf("prefill %d tokens: %.2f tok/s (median of %d)\n", p, mp, reps);
+            printf("decode  %d tokens: %.2f tok/s (median of %d)\n", n, md, reps);
+            printf("weights read per decoded token: %.3f GB, achieved %.2f GB/s\n", bpt / 1e9, gbs);
+        }
+    }
+    free(prompt);
+    free(tp);
+    free(td);
+    mc_close(&run);
+    return rc;
+}
