@@ -14,4 +14,7 @@ enum {
 
 typedef int (*run_command_fn)(int argc, char **argv);
 
+int cmd_tokenize(int argc, char **argv);   /* run_cmd_tokenize.c */
+int cmd_detokenize(int argc, char **argv); /* run_cmd_tokenize.c */
+
 #endif

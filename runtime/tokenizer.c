@@ -1,0 +1,668 @@
+/* tokenizer.c - loading tokenizer.json into hash tables, id <-> bytes
+ * lookups, and decoding (batch and streaming). Encoding is in
+ * tokenizer_encode.c.
+ *
+ * Tokens are stored as raw bytes, not as the byte-level "GPT-2 unicode"
+ * strings of the file: the ByteLevel step is a bijection between bytes and
+ * 256 code points, so looking up raw bytes is the same as looking up the
+ * mapped string, and it spares the encoder a mapping pass and the decoder an
+ * unmapping pass. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "gptoss_format.h"
+#include "tokenizer_impl.h"
+
+#define TOK_MAX_IDS (1 << 24) /* sanity bound: 16M ids */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t tok_hash_bytes(const void *p, size_t len)
+{
+    return XXH3_64bits(p, len);
+}
+
+void tok_ids_free(tok_ids *v)
+{
+    free(v->ids);
+    v->ids = NULL;
+    v->n = v->cap = 0;
+}
+
+int tok_utf8_char_len(const unsigned char *s, size_t avail)
+{
+    if (avail == 0) return 0;
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    int n;
+    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c == 0xE0) { n = 3; lo = 0xA0; }          /* no overlongs */
+    else if (c >= 0xE1 && c <= 0xEC) n = 3;
+    else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no surrogates */
+    else if (c >= 0xEE && c <= 0xEF) n = 3;
+    else if (c == 0xF0) { n = 4; lo = 0x90; }
+    else if (c >= 0xF1 && c <= 0xF3) n = 4;
+    else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
+    else return 0;
+    if (avail < (size_t)n) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (int i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return n;
+}
+
+/* ---- byte-level alphabet: GPT-2's bytes_to_unicode ---- */
+
+static int cp_to_byte[324]; /* code point -> byte, -1 if not in the alphabet */
+static int byte_tables_ready;
+
+static void byte_tables_init(void)
+{
+    if (byte_tables_ready) return;
+    for (int i = 0; i < 324; i++) cp_to_byte[i] = -1;
+    int extra = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        int cp = printable ? b : 256 + extra++;
+        cp_to_byte[cp] = b;
+    }
+    byte_tables_ready = 1;
+}
+
+/* Unmaps a byte-level string into out (at most len bytes). Returns the byte
+ * count, or -1 if it holds a character outside the alphabet. */
+static long unmap_bytelevel(const char *s, size_t len, char *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        int n = tok_utf8_char_len(u + i, len - i);
+        if (n == 0) return -1;
+        unsigned cp = u[i];
+        if (n == 2) cp = ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu);
+        else if (n > 2) return -1; /* the alphabet stops at U+0143 */
+        if (cp >= 324 || cp_to_byte[cp] < 0) return -1;
+        out[o++] = (char)cp_to_byte[cp];
+        i += (size_t)n;
+    }
+    return (long)o;
+}
+
+/* ---- hash tables ---- */
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 16;
+    while (c < n) c <<= 1;
+    return c;
+}
+
+static int strmap_init(tok_strmap *m, size_t n)
+{
+    size_t cap = pow2_at_least(n * 2 + 1);
+    m->slot_id = calloc(cap, sizeof *m->slot_id);
+    m->slot_hash = calloc(cap, sizeof *m->slot_hash);
+    m->mask = cap - 1;
+    return m->slot_id && m->slot_hash ? 0 : -1;
+}
+
+static void strmap_free(tok_strmap *m)
+{
+    free(m->slot_id);
+    free(m->slot_hash);
+}
+
+static const char *id_bytes(const tok_tokenizer *t, int32_t id)
+{
+    return t->pool + t->id_off[id];
+}
+
+int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len)
+{
+    uint64_t h = tok_hash_bytes(s, len);
+    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
+        uint32_t v = m->slot_id[i];
+        if (!v) return -1;
+        int32_t id = (int32_t)(v - 1);
+        if (m->slot_hash[i] == (uint32_t)h && t->id_len[id] == len && !memcmp(id_bytes(t, id), s, len))
+            return id;
+    }
+}
+
+/* Inserts id under its pool bytes; an existing entry with equal bytes is
+ * replaced (the later one wins, as when HF builds its maps). */
+static void strmap_put(tok_tokenizer *t, tok_strmap *m, int32_t id)
+{
+    const char *s = id_bytes(t, id);
+    size_t len = t->id_len[id];
+    uint64_t h = tok_hash_bytes(s, len);
+    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
+        uint32_t v = m->slot_id[i];
+        if (!v || (m->slot_hash[i] == (uint32_t)h && t->id_len[v - 1] == len &&
+                   !memcmp(id_bytes(t, (int32_t)(v - 1)), s, len))) {
+            m->slot_id[i] = (uint32_t)id + 1;
+            m->slot_hash[i] = (uint32_t)h;
+            return;
+        }
+    }
+}
+
+static uint64_t merge_hash(uint64_t key)
+{
+    key ^= key >> 31;
+    key *= 0x9E3779B97F4A7C15ull;
+    return key ^ (key >> 29);
+}
+
+static void mergemap_put(tok_mergemap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged)
+{
+    uint64_t key = ((uint64_t)a << 32) | b;
+    for (size_t i = (size_t)merge_hash(key) & m->mask;; i = (i + 1) & m->mask) {
+        if (m->keys[i] == UINT64_MAX || m->keys[i] == key) {
+            m->keys[i] = key;
+            m->rank[i] = rank;
+            m->merged[i] = merged;
+            return;
+        }
+    }
+}
+
+/* ---- JSON loading ---- */
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int jtrue(const cJSON *o, const char *key)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* Finds the Split regex (or none) in pre_tokenizer; -1 on an unsupported shape. */
+static int parse_pretokenizer(const cJSON *pt, const char **pattern, char *err, size_t errlen, const char *what)
+{
+    *pattern = NULL;
+    if (!pt || cJSON_IsNull(pt)) return 0;
+    const cJSON *items = pt;
+    int single = 1;
+    const char *type = jstr(pt, "type");
+    if (type && !strcmp(type, "Sequence")) {
+        items = cJSON_GetObjectItemCaseSensitive(pt, "pretokenizers");
+        if (!cJSON_IsArray(items)) goto bad;
+        single = 0;
+    }
+    int n = single ? 1 : cJSON_GetArraySize(items);
+    int seen_split = 0, seen_bl = 0;
+    for (int i = 0; i < n; i++) {
+        const cJSON *p = single ? items : cJSON_GetArrayItem(items, i);
+        const char *pty = jstr(p, "type");
+        if (pty && !strcmp(pty, "Split") && !seen_split && !seen_bl) {
+            const cJSON *pat = cJSON_GetObjectItemCaseSensitive(p, "pattern");
+            const char *re = pat ? jstr(pat, "Regex") : NULL;
+            const char *beh = jstr(p, "behavior");
+            if (!re || !beh || strcmp(beh, "Isolated") || jtrue(p, "invert")) goto bad;
+            *pattern = re;
+            seen_split = 1;
+        } else if (pty && !strcmp(pty, "ByteLevel") && !seen_bl) {
+            if (jtrue(p, "use_regex") || jtrue(p, "add_prefix_space")) goto bad;
+            seen_bl = 1;
+        } else {
+            goto bad;
+        }
+    }
+    return 0;
+bad:
+    set_err(err, errlen,
+            "%s: unsupported pre_tokenizer (supported: Split{Regex, Isolated} followed by "
+            "ByteLevel{use_regex:false, add_prefix_space:false}, as in gpt-oss's tokenizer.json)",
+            what);
+    return -1;
+}
+
+/* Merge parts: [a, b] or "a b". Writes pointers to the two strings. */
+static int merge_parts(const cJSON *m, const char **a, size_t *alen, const char **b, size_t *blen)
+{
+    if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2) {
+        const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
+        if (!cJSON_IsString(x) || !cJSON_IsString(y)) return -1;
+        *a = x->valuestring, *alen = strlen(x->valuestring);
+        *b = y->valuestring, *blen = strlen(y->valuestring);
+        return 0;
+    }
+    if (cJSON_IsString(m)) {
+        const char *s = m->valuestring, *sp = strchr(s, ' ');
+        if (!sp || strchr(sp + 1, ' ')) return -1;
+        *a = s, *alen = (size_t)(sp - s);
+        *b = sp + 1, *blen = strlen(sp + 1);
+        return 0;
+    }
+    return -1;
+}
+
+static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, char *err, size_t errlen)
+{
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const char *mtype = model ? jstr(model, "type") : NULL;
+    if (!cJSON_IsObject(model) || (mtype && strcmp(mtype, "BPE"))) {
+        set_err(err, errlen, "%s: model.type is '%s'; only BPE tokenizers are supported", what,
+                mtype ? mtype : "(missing)");
+        return -1;
+    }
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    if (norm && !cJSON_IsNull(norm)) {
+        set_err(err, errlen, "%s: a normalizer is set; gpt-oss has none and none is supported", what);
+        return -1;
+    }
+    const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+    if ((dropout && !cJSON_IsNull(dropout)) || jstr(model, "continuing_subword_prefix") ||
+        jstr(model, "end_of_word_suffix") || jtrue(model, "byte_fallback")) {
+        set_err(err, errlen, "%s: BPE options dropout/continuing_subword_prefix/end_of_word_suffix/"
+                "byte_fallback are not supported", what);
+        return -1;
+    }
+    t->ignore_merges = jtrue(model, "ignore_merges");
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges) || (added && !cJSON_IsArray(added))) {
+        set_err(err, errlen, "%s: model.vocab (object), model.merges (array) or added_tokens (array) "
+                "missing or of the wrong type: is this a Hugging Face tokenizer.json?", what);
+        return -1;
+    }
+
+    /* Pass 1: the id range and the pool size. */
+    long long max_id = -1;
+    size_t pool_need = 0, n_vocab = 0, n_added = 0;
+    for (const cJSON *v = vocab->child; v; v = v->next) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= TOK_MAX_IDS ||
+            v->valuedouble != (double)(int)v->valuedouble) {
+            set_err(err, errlen, "%s: vocab entry '%.40s' has a bad id", what, v->string);
+            return -1;
+        }
+        if (v->valueint > max_id) max_id = v->valueint;
+        pool_need += strlen(v->string) + 1;
+        n_vocab++;
+    }
+    for (const cJSON *a = added ? added->child : NULL; a; a = a->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+        const char *content = jstr(a, "content");
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= TOK_MAX_IDS || !content ||
+            !*content) {
+            set_err(err, errlen, "%s: added_tokens entry without a valid id/content", what);
+            return -1;
+        }
+        if (jtrue(a, "lstrip") || jtrue(a, "rstrip") || jtrue(a, "single_word")) {
+            set_err(err, errlen, "%s: added token '%s' uses lstrip/rstrip/single_word, not supported",
+                    what, content);
+            return -1;
+        }
+        if (id->valueint > max_id) max_id = id->valueint;
+        pool_need += strlen(content) + 1;
+        n_added++;
+    }
+    if (max_id < 0) {
+        set_err(err, errlen, "%s: empty vocabulary", what);
+        return -1;
+    }
+    t->n_ids = (int32_t)(max_id + 1);
+    t->pool = malloc(pool_need + 1);
+    t->id_off = calloc((size_t)t->n_ids, sizeof *t->id_off);
+    t->id_len = calloc((size_t)t->n_ids, sizeof *t->id_len);
+    t->id_flags = calloc((size_t)t->n_ids, 1);
+    if (!t->pool || !t->id_off || !t->id_len || !t->id_flags || strmap_init(&t->vocab, n_vocab) ||
+        strmap_init(&t->added, n_added)) {
+        set_err(err, errlen, "%s: out of memory loading the tokenizer", what);
+        return -1;
+    }
+
+    /* Pass 2: vocabulary. */
+    byte_tables_init();
+    for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
+    for (const cJSON *v = vocab->child; v; v = v->next) {
+        int32_t id = v->valueint;
+        size_t slen = strlen(v->string);
+        if (t->id_flags[id]) {
+            set_err(err, errlen, "%s: id %d appears twice in model.vocab", what, (int)id);
+            return -1;
+        }
+        char *dst = t->pool + t->pool_len;
+        long n = unmap_bytelevel(v->string, slen, dst);
+        int mappable = n >= 0;
+        if (!mappable) { /* not reachable by BPE; decodes as its own text */
+            memcpy(dst, v->string, slen);
+            n = (long)slen;
+        }
+        t->id_off[id] = t->pool_len;
+        t->id_len[id] = (uint32_t)n;
+        t->id_flags[id] = TOK_F_PRESENT;
+        t->pool_len += (size_t)n;
+        if (mappable) {
+            strmap_put(t, &t->vocab, id);
+            if (n == 1) t->byte_id[(unsigned char)dst[0]] = id;
+        }
+    }
+    /* Added tokens: their content is plain text, not byte-level mapped. */
+    for (const cJSON *a = added ? added->child : NULL; a; a = a->next) {
+        int32_t id = cJSON_GetObjectItemCaseSensitive(a, "id")->valueint;
+        const char *content = jstr(a, "content");
+        size_t len = strlen(content);
+        if ((t->id_flags[id] & TOK_F_PRESENT) &&
+            (t->id_len[id] != len || memcmp(id_bytes(t, id), content, len))) {
+            set_err(err, errlen, "%s: added token '%s' reuses id %d of a different token", what, content,
+                    (int)id);
+            return -1;
+        }
+        memcpy(t->pool + t->pool_len, content, len);
+        t->id_off[id] = t->pool_len;
+        t->id_len[id] = (uint32_t)len;
+        t->id_flags[id] = TOK_F_PRESENT | TOK_F_ADDED | (jtrue(a, "special") ? TOK_F_SPECIAL : 0);
+        t->pool_len += len;
+        strmap_put(t, &t->added, id);
+        t->added_first[(unsigned char)content[0]] = 1;
+        int k = 0;
+        while (k < t->n_added_lens && t->added_lens[k] != len) k++;
+        if (k == t->n_added_lens) {
+            if (k == (int)(sizeof t->added_lens / sizeof t->added_lens[0])) {
+                set_err(err, errlen, "%s: too many distinct added-token lengths", what);
+                return -1;
+            }
+            t->added_lens[t->n_added_lens++] = (uint32_t)len;
+        }
+    }
+    for (int i = 1; i < t->n_added_lens; i++) /* longest first: leftmost-longest matching */
+        for (int j = i; j > 0 && t->added_lens[j] > t->added_lens[j - 1]; j--) {
+            uint32_t x = t->added_lens[j];
+            t->added_lens[j] = t->added_lens[j - 1];
+            t->added_lens[j - 1] = x;
+        }
+    for (int32_t id = 0; id < t->n_ids; id++)
+        if (t->id_len[id] > t->max_token_len) t->max_token_len = t->id_len[id];
+    if (t->max_token_len + 4 > TOK_STREAM_MAX_OUT) {
+        set_err(err, errlen, "%s: a token is %zu bytes long; at most %d are supported", what,
+                t->max_token_len, TOK_STREAM_MAX_OUT - 4);
+        return -1;
+    }
+
+    /* Merges: rank = position in the list. */
+    size_t n_merges = (size_t)cJSON_GetArraySize(merges);
+    size_t cap = pow2_at_least(n_merges * 2 + 1);
+    t->merges.keys = malloc(cap * sizeof *t->merges.keys);
+    t->merges.rank = malloc(cap * sizeof *t->merges.rank);
+    t->merges.merged = malloc(cap * sizeof *t->merges.merged);
+    t->merges.mask = cap - 1;
+    char *tmp = NULL;
+    size_t tmp_cap = 0;
+    if (!t->merges.keys || !t->merges.rank || !t->merges.merged) {
+        set_err(err, errlen, "%s: out of memory loading merges", what);
+        return -1;
+    }
+    memset(t->merges.keys, 0xFF, cap * sizeof *t->merges.keys);
+    uint32_t rank = 0;
+    for (const cJSON *m = merges->child; m; m = m->next, rank++) {
+        const char *a, *b;
+        size_t alen, blen;
+        if (merge_parts(m, &a, &alen, &b, &blen) != 0) {
+            free(tmp);
+            set_err(err, errlen, "%s: merge #%u is not a pair of token strings", what, (unsigned)rank);
+            return -1;
+        }
+        if (alen + blen + 1 > tmp_cap) { /* unmapping never grows a string */
+            tmp_cap = 2 * (alen + blen + 1);
+            char *nt = realloc(tmp, tmp_cap);
+            if (!nt) { free(tmp); set_err(err, errlen, "%s: out of memory", what); return -1; }
+            tmp = nt;
+        }
+        long na = unmap_bytelevel(a, alen, tmp);
+        long nb = na < 0 ? -1 : unmap_bytelevel(b, blen, tmp + na);
+        int32_t ia = na < 0 ? -1 : tok_strmap_get(t, &t->vocab, tmp, (size_t)na);
+        int32_t ib = nb < 0 ? -1 : tok_strmap_get(t, &t->vocab, tmp + na, (size_t)nb);
+        int32_t ir = ia < 0 || ib < 0 ? -1 : tok_strmap_get(t, &t->vocab, tmp, (size_t)(na + nb));
+        if (ir < 0) {
+            free(tmp);
+            set_err(err, errlen, "%s: merge #%u ('%.*s' + '%.*s') uses a token missing from "
+                    "model.vocab", what, (unsigned)rank, (int)alen, a, (int)blen, b);
+            return -1;
+        }
+        mergemap_put(&t->merges, (uint32_t)ia, (uint32_t)ib, rank, (uint32_t)ir);
+    }
+    free(tmp);
+    return 0;
+}
+
+tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen)
+{
+    if (!what) what = "tokenizer.json";
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        set_err(err, errlen, "%s: not valid JSON (a Hugging Face tokenizer.json is expected)", what);
+        return NULL;
+    }
+    tok_tokenizer *t = calloc(1, sizeof *t);
+    const char *pattern = NULL;
+    if (!t) {
+        set_err(err, errlen, "%s: out of memory", what);
+    } else if (load_tables(t, root, what, err, errlen) == 0 &&
+               parse_pretokenizer(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &pattern, err,
+                                  errlen, what) == 0 &&
+               tok_encoder_init(t, pattern, err, errlen) == 0) {
+        cJSON_Delete(root);
+        return t;
+    }
+    cJSON_Delete(root);
+    tok_free(t);
+    return NULL;
+}
+
+static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : (1u << 20);
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                set_err(err, errlen, "%s: out of memory reading it", path);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        set_err(err, errlen, "%s: read error", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *buf = read_whole(path, &len, err, errlen);
+    if (!buf) return NULL;
+    tok_tokenizer *t = NULL;
+    if (len >= 8 && !memcmp(buf, GF_MAGIC, 8)) {
+        free(buf);
+        char gerr[512];
+        gf_file *g = gf_open(path, gerr, sizeof gerr);
+        if (!g) {
+            set_err(err, errlen, "%s", gerr);
+            return NULL;
+        }
+        const gf_blob *b = gf_find_blob(g, "tokenizer.json");
+        if (!b || !b->data) {
+            set_err(err, errlen, "%s: this .gptoss file has no tokenizer.json blob; re-convert it with "
+                    "a current gptoss-convert or pass the model's tokenizer.json instead", path);
+        } else {
+            char what[1024];
+            snprintf(what, sizeof what, "%s (blob tokenizer.json)", path);
+            t = tok_load_json(b->data, (size_t)b->size, what, err, errlen);
+        }
+        gf_close(g);
+        return t;
+    }
+    t = tok_load_json(buf, len, path, err, errlen);
+    free(buf);
+    return t;
+}
+
+void tok_free(tok_tokenizer *t)
+{
+    if (!t) return;
+    tok_encoder_free(t);
+    free(t->pool);
+    free(t->id_off);
+    free(t->id_len);
+    free(t->id_flags);
+    strmap_free(&t->vocab);
+    strmap_free(&t->added);
+    free(t->merges.keys);
+    free(t->merges.rank);
+    free(t->merges.merged);
+    free(t);
+}
+
+/* ---- lookups ---- */
+
+int32_t tok_n_ids(const tok_tokenizer *t) { return t->n_ids; }
+size_t tok_max_token_len(const tok_tokenizer *t) { return t->max_token_len; }
+
+const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len)
+{
+    if (id < 0 || id >= t->n_ids || !(t->id_flags[id] & TOK_F_PRESENT)) return NULL;
+    if (len) *len = t->id_len[id];
+    return id_bytes(t, id);
+}
+
+int32_t tok_token_id(const tok_tokenizer *t, const char *s, size_t len)
+{
+    int32_t id = tok_strmap_get(t, &t->added, s, len);
+    return id >= 0 ? id : tok_strmap_get(t, &t->vocab, s, len);
+}
+
+int32_t tok_special_id(const tok_tokenizer *t, const char *name)
+{
+    return tok_strmap_get(t, &t->added, name, strlen(name));
+}
+
+int tok_is_special(const tok_tokenizer *t, int32_t id)
+{
+    return id >= 0 && id < t->n_ids && (t->id_flags[id] & TOK_F_SPECIAL);
+}
+
+/* ---- decoding ---- */
+
+char *tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, size_t *len, size_t *bad_index)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l;
+        if (!tok_token_bytes(t, ids[i], &l)) {
+            if (bad_index) *bad_index = i;
+            return NULL;
+        }
+        total += l;
+    }
+    char *out = malloc(total + 1);
+    if (!out) {
+        if (bad_index) *bad_index = (size_t)-1;
+        return NULL;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + o, id_bytes(t, ids[i]), t->id_len[ids[i]]);
+        o += t->id_len[ids[i]];
+    }
+    out[o] = 0;
+    *len = o;
+    return out;
+}
+
+void tok_stream_init(tok_stream *s)
+{
+    s->n_held = 0;
+}
+
+/* Could bytes p[0..n) (n < 4) still grow into a well-formed character? */
+static int utf8_prefix_ok(const unsigned char *p, int n)
+{
+    unsigned char probe[4] = {p[0], 0x80, 0x80, 0x80};
+    for (int i = 1; i < n; i++) probe[i] = p[i];
+    /* complete the prefix with the smallest continuation bytes allowed */
+    for (int fill = 0x80; fill <= 0xBF; fill += 0x10) {
+        for (int i = n; i < 4; i++) probe[i] = (unsigned char)fill;
+        int need = tok_utf8_char_len(probe, 4);
+        if (need > n) return 1;
+    }
+    return 0;
+}
+
+static int stream_emit(tok_stream *s, const unsigned char *in, size_t n, char *out, size_t cap, int final)
+{
+    /* held bytes first, then the new ones, through one small window */
+    unsigned char buf[TOK_STREAM_MAX_OUT + 4];
+    size_t m = 0;
+    for (int i = 0; i < s->n_held; i++) buf[m++] = s->held[i];
+    if (n) memcpy(buf + m, in, n);
+    m += n;
+    size_t i = 0, o = 0;
+    s->n_held = 0;
+    while (i < m) {
+        int cl = tok_utf8_char_len(buf + i, m - i);
+        if (cl == 0 && !final && m - i < 4 && utf8_prefix_ok(buf + i, (int)(m - i))) {
+            /* an unfinished character at the end: hold it back */
+            memcpy(s->held, buf + i, m - i);
+            s->n_held = (int)(m - i);
+            break;
+        }
+        size_t step = cl ? (size_t)cl : 1; /* invalid byte: pass it through */
+        if (o + step > cap) return -1;
+        memcpy(out + o, buf + i, step);
+        o += step;
+        i += step;
+    }
+    return (int)o;
+}
+
+int tok_stream_push(tok_stream *s, const tok_tokenizer *t, int32_t id, char *out, size_t cap)
+{
+    size_t len;
+    const char *b = tok_token_bytes(t, id, &len);
+    if (!b) return -1;
+    return stream_emit(s, (const unsigned char *)b, len, out, cap, 0);
+}
+
+int tok_stream_flush(tok_stream *s, char *out, size_t cap)
+{
+    return stream_emit(s, NULL, 0, out, cap, 1);
+}

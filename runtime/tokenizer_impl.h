@@ -1,0 +1,86 @@
+/* tokenizer_impl.h - the tokenizer's internal tables, shared by the loader
+ * (tokenizer.c) and the encoder (tokenizer_encode.c). Not part of the API. */
+#ifndef GQ_TOKENIZER_IMPL_H
+#define GQ_TOKENIZER_IMPL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdint.h>
+
+#include "tokenizer.h"
+
+#define TOK_F_PRESENT 1u
+#define TOK_F_ADDED 2u
+#define TOK_F_SPECIAL 4u
+
+/* bytes -> id, open addressing; a slot holds id + 1 (0 = empty) and the
+ * hash's low 32 bits; the key bytes are the id's string in the pool. */
+typedef struct {
+    uint32_t *slot_id;
+    uint32_t *slot_hash;
+    size_t mask; /* capacity - 1, capacity a power of two */
+} tok_strmap;
+
+/* (left id, right id) -> (rank, merged id). */
+typedef struct {
+    uint64_t *keys; /* UINT64_MAX = empty */
+    uint32_t *rank;
+    uint32_t *merged;
+    size_t mask;
+} tok_mergemap;
+
+/* Word cache: pre-token bytes -> ids, cleared wholesale when full. */
+typedef struct {
+    uint64_t *hash;    /* 0 = empty */
+    uint32_t *key_off, *key_len, *ids_off, *ids_n;
+    size_t mask, used;
+    char *keys;
+    size_t keys_len, keys_cap;
+    int32_t *ids;
+    size_t ids_len, ids_cap;
+} tok_cache;
+
+/* Scratch space of one BPE word, grown on demand. */
+typedef struct {
+    int32_t *sym;
+    int32_t *prev, *next;
+    uint64_t *heap; /* (rank << 32) | position, a min-heap */
+    size_t cap;     /* symbols the arrays hold (heap: 3x) */
+} tok_work;
+
+struct tok_tokenizer {
+    char *pool; /* every token's bytes */
+    size_t pool_len;
+    int32_t n_ids;
+    uint64_t *id_off; /* per id: offset into pool */
+    uint32_t *id_len;
+    uint8_t *id_flags;
+    size_t max_token_len;
+
+    tok_strmap vocab;  /* model vocabulary */
+    tok_strmap added;  /* added tokens by content */
+    uint8_t added_first[256]; /* 1 if some added token starts with this byte */
+    uint32_t added_lens[64];  /* distinct added-token lengths, longest first */
+    int n_added_lens;
+
+    tok_mergemap merges;
+    int32_t byte_id[256]; /* model token of each single byte, -1 if none */
+    int ignore_merges;
+
+    pcre2_code *re; /* NULL: no Split (the whole text is one pre-token) */
+    int re_jit;
+    pcre2_match_data *md;
+
+    tok_cache cache;
+    tok_work work;
+};
+
+uint64_t tok_hash_bytes(const void *p, size_t len);
+/* Lookup in a strmap; -1 if absent. */
+int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len);
+
+/* Encoder side (tokenizer_encode.c). */
+int tok_encoder_init(tok_tokenizer *t, const char *pattern, char *err, size_t errlen);
+void tok_encoder_free(tok_tokenizer *t);
+
+#endif
