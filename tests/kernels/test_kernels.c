@@ -1,0 +1,214 @@
+/* test_kernels.c - the CPU kernels checked against independent references.
+ *
+ *  - every dot kernel (each ISA the CPU has) vs a double-precision dot of the
+ *    row decoded by quant/ (its own decoder, written separately), on random
+ *    blocks including extreme MXFP4 scales and f16 subnormal scales;
+ *  - the row decoders vs quant/'s decoders, bit for bit;
+ *  - gk_matmul: n = 1 and n > 1 paths vs the reference, and bit-identical
+ *    results for 1, 2 and 3 threads (each row is summed by one thread in a
+ *    fixed order);
+ *  - the pool runs every task exactly once, many times over;
+ *  - rope / softmax / swiglu against their formulas.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gk_dot.h"
+#include "gk_ops.h"
+#include "gk_pool.h"
+#include "quant.h"
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float frand(void) { return (float)((double)rnd() / 4294967296.0 * 2.0 - 1.0); }
+
+/* Random row bytes of type t with cols values; scales kept in a sane range
+ * except for a few extreme blocks. */
+static void random_row(gq_type t, uint8_t *row, int cols)
+{
+    const gq_traits *tr = gq_traits_of(t);
+    int nb = cols / tr->block_values;
+    for (int b = 0; b < nb; b++) {
+        uint8_t *p = row + (size_t)b * (size_t)tr->block_bytes;
+        for (int i = 0; i < tr->block_bytes; i++)
+            p[i] = (uint8_t)rnd();
+        switch (t) {
+        case GQ_MXFP4:
+            p[0] = b == 0 ? 0 : b == 1 ? 1 : b == 2 ? 200 : (uint8_t)(118 + rnd() % 16); /* denormal and big scales too */
+            break;
+        case GQ_Q8_32:
+        case GQ_Q4_32: {
+            uint16_t h = b == 0 ? 0x0003 : gq_f32_to_f16(ldexpf(1.0f + frand() * 0.5f, -(int)(rnd() % 10)));
+            p[0] = (uint8_t)h;
+            p[1] = (uint8_t)(h >> 8);
+            break;
+        }
+        case GQ_BF16:
+        case GQ_F16:
+        case GQ_F32:
+            break;
+        default:
+            break;
+        }
+    }
+    if (t == GQ_BF16 || t == GQ_F16 || t == GQ_F32) {
+        for (int i = 0; i < cols; i++) {
+            float v = frand() * 4;
+            if (t == GQ_BF16) {
+                uint16_t h = gq_f32_to_bf16(v);
+                memcpy(row + 2 * i, &h, 2);
+            } else if (t == GQ_F16) {
+                uint16_t h = gq_f32_to_f16(v);
+                memcpy(row + 2 * i, &h, 2);
+            } else {
+                memcpy(row + 4 * i, &v, 4);
+            }
+        }
+    }
+}
+
+static void test_dots(void)
+{
+    enum { COLS = 2880 };
+    static uint8_t row[COLS * 4];
+    static float x[COLS], ref[COLS], mine[COLS];
+    gq_type types[] = {GQ_F32, GQ_F16, GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32};
+    for (int trial = 0; trial < 20; trial++) {
+        for (int i = 0; i < COLS; i++)
+            x[i] = frand();
+        for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+            gq_type t = types[ti];
+            random_row(t, row, COLS);
+            gq_traits_of(t)->decode(row, ref, COLS);
+            gk_decode_for(t)(row, mine, COLS);
+            CHECK_MSG(!memcmp(ref, mine, sizeof ref), "decode %s matches quant/", gq_traits_of(t)->name);
+            double exact = 0, mag = 0;
+            for (int i = 0; i < COLS; i++) {
+                exact += (double)ref[i] * x[i];
+                mag += fabs((double)ref[i] * x[i]);
+            }
+            for (int isa = 0; isa < 4; isa++) {
+                if (!gk_isa_supported((gk_isa)isa))
+                    continue;
+                float got = gk_dot_for_isa(t, (gk_isa)isa)(row, x, COLS);
+                /* fp32 accumulation: error bounded by ~n*eps*sum|terms| */
+                double tol = 1e-5 * mag + 1e-30;
+                CHECK_MSG(fabs(got - exact) <= tol, "dot %s/%s: %.9g vs exact %.9g (tol %.3g)",
+                          gq_traits_of(t)->name, gk_isa_name((gk_isa)isa), got, exact, tol);
+            }
+        }
+    }
+}
+
+static void test_matmul(void)
+{
+    enum { ROWS = 77, COLS = 256, N = 5 };
+    gq_type types[] = {GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32, GQ_F32};
+    static uint8_t w[ROWS * COLS * 4];
+    static float x[N * COLS], dec[COLS], out1[N * ROWS], outk[N * ROWS], bias[ROWS];
+    gk_pool *pools[3] = {gk_pool_create(1), gk_pool_create(2), gk_pool_create(3)};
+    for (int i = 0; i < N * COLS; i++)
+        x[i] = frand();
+    for (int r = 0; r < ROWS; r++)
+        bias[r] = frand();
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        gq_type t = types[ti];
+        size_t rb = gq_row_bytes(t, COLS);
+        for (int r = 0; r < ROWS; r++)
+            random_row(t, w + (size_t)r * rb, COLS);
+        gk_mat m = {t, w, ROWS, COLS, rb};
+        for (int n = 1; n <= N; n += N - 1) {
+            CHECK(gk_matmul(pools[0], &m, bias, x, n, out1, ROWS) == 0);
+            for (int p = 1; p < 3; p++) {
+                memset(outk, 0, sizeof outk);
+                gk_matmul(pools[p], &m, bias, x, n, outk, ROWS);
+                CHECK_MSG(!memcmp(out1, outk, (size_t)n * ROWS * sizeof(float)),
+                          "matmul %s n=%d identical with %d threads", gq_traits_of(t)->name, n, p + 1);
+            }
+            int bad = 0;
+            for (int r = 0; r < ROWS; r++) {
+                gq_traits_of(t)->decode(w + (size_t)r * rb, dec, COLS);
+                for (int k = 0; k < n; k++) {
+                    double e = bias[r], mag = fabs(bias[r]);
+                    for (int c = 0; c < COLS; c++) {
+                        e += (double)dec[c] * x[k * COLS + c];
+                        mag += fabs((double)dec[c] * x[k * COLS + c]);
+                    }
+                    bad += fabs(out1[k * ROWS + r] - e) > 1e-5 * mag + 1e-30;
+                }
+            }
+            CHECK_MSG(!bad, "matmul %s n=%d vs double reference: %d bad", gq_traits_of(t)->name, n, bad);
+        }
+    }
+    for (int p = 0; p < 3; p++)
+        gk_pool_destroy(pools[p]);
+}
+
+static atomic_int hits[1000];
+static void count_task(void *ctx, int task, int thread)
+{
+    (void)ctx;
+    (void)thread;
+    atomic_fetch_add(&hits[task], 1);
+}
+
+static void test_pool(void)
+{
+    gk_pool *p = gk_pool_create(4);
+    CHECK(gk_pool_size(p) == 4);
+    for (int rep = 0; rep < 200; rep++) {
+        int n = 1 + rep * 5 % 1000;
+        for (int i = 0; i < n; i++)
+            atomic_store(&hits[i], 0);
+        gk_pool_run(p, count_task, NULL, n);
+        int bad = 0;
+        for (int i = 0; i < n; i++)
+            bad += atomic_load(&hits[i]) != 1;
+        CHECK_MSG(!bad, "pool run %d: every one of %d tasks exactly once", rep, n);
+    }
+    gk_pool_destroy(p);
+}
+
+static void test_helpers(void)
+{
+    /* rope: rotation by pos*inv_freq, scaled */
+    float v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, f[2] = {0.5f, 0.01f};
+    float w[8];
+    memcpy(w, v, sizeof v);
+    gk_rope(w, 2, 4, 3, f, 1.5f);
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 2; i++) {
+            double a = v[h * 4 + i], b = v[h * 4 + i + 2], ang = 3.0 * f[i];
+            double e0 = 1.5 * (a * cos(ang) - b * sin(ang)), e1 = 1.5 * (b * cos(ang) + a * sin(ang));
+            CHECK(fabs(w[h * 4 + i] - e0) < 1e-5 && fabs(w[h * 4 + i + 2] - e1) < 1e-5);
+        }
+    float s[3] = {1, 2, 3};
+    gk_softmax(s, 3);
+    double z = exp(1) + exp(2) + exp(3);
+    CHECK(fabs(s[0] - exp(1) / z) < 1e-6 && fabs(s[2] - exp(3) / z) < 1e-6);
+    float hgu[6] = {10, 10, -1, -10, 0.5f, 0.25f}, act[3];
+    gk_swiglu_interleaved(hgu, 3, 7, 1.702f, act);
+    CHECK(fabs(act[0] - 7 / (1 + exp(-1.702 * 7)) * 8) < 1e-4);       /* gate and up clamped to 7 */
+    CHECK(fabs(act[1] - (-1 / (1 + exp(1.702))) * (-6)) < 1e-5);       /* up clamped to -7, +1 */
+    CHECK(fabs(act[2] - 0.5 / (1 + exp(-0.851)) * 1.25) < 1e-6);
+}
+
+int main(void)
+{
+    printf("kernels: best ISA here: %s\n", gk_isa_name(gk_isa_best()));
+    test_dots();
+    test_matmul();
+    test_pool();
+    test_helpers();
+    return check_done("test_kernels");
+}
