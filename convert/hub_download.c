@@ -1,0 +1,708 @@
+/* hub_download.c - the download engine (see hub_download.h).
+ *
+ * Shape: `connections` worker threads, each with its own curl easy handle
+ * (so keep-alive works per worker), take work from one shared list: first
+ * "open this file" (lock, resume state), then its chunks. A file's last
+ * worker out verifies and publishes it. Hashing follows the finished prefix
+ * of a file: inline in the write callback while the prefix grows by that
+ * very write, otherwise re-read from disk by the worker that just finished
+ * a chunk, so a chunked file is mostly hashed by the time it completes.
+ */
+#include "hub_download.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "cli.h"
+
+enum { PH_NEW, PH_BUSY, PH_OPEN, PH_DONE };
+enum { CH_TODO, CH_ACTIVE, CH_DONE };
+
+typedef struct {
+    uint64_t start, end, done; /* done: bytes finished from start */
+    int state;                 /* engine mutex */
+} chunk;
+
+typedef struct {
+    hub_item *it;
+    int phase;                 /* engine mutex */
+    int lock_fd, fd;
+    int chunked, no_range, verify_failures;
+    chunk *ch;
+    size_t nch;
+    int active;                /* workers inside this file (engine mutex) */
+    atomic_uint gen;           /* bumped whenever ch[] is replaced */
+    atomic_int restart_pending;/* the server ignored Range on a chunk */
+    pthread_mutex_t mu;        /* ch[].done, the state file */
+    pthread_mutex_t hash_mu;   /* md, hashed */
+    EVP_MD_CTX *md;
+    uint64_t hashed;
+    double last_save;
+} dfile;
+
+typedef struct {
+    hub_client *c;
+    const hub_dl_opts *o;
+    dfile *f;
+    size_t n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int stop;
+    int err_code;
+    char err[2048];
+    atomic_ullong bytes;       /* received this run */
+    int running;
+} engine;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* First error wins; every worker then stops taking work. */
+static void fail(engine *g, int code, const char *fmt, const char *a, const char *b)
+{
+    pthread_mutex_lock(&g->mu);
+    if (!g->err_code) {
+        g->err_code = code;
+        snprintf(g->err, sizeof g->err, fmt, a, b ? b : "");
+    }
+    atomic_store(&g->stop, 1);
+    atomic_store(&g->c->cancel, 1);
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- chunk progress file: "gq-chunks 1 SIZE N\n" then "START END DONE\n" per chunk ---- */
+
+static int save_state(dfile *f) /* f->mu held */
+{
+    const char *path = f->it->paths.state_path;
+    size_t cap = 64 + f->nch * 64, o = 0;
+    char *buf = malloc(cap);
+    if (!buf) return -1;
+    o += (size_t)snprintf(buf, cap, "gq-chunks 1 %" PRIu64 " %zu\n", f->it->e->size, f->nch);
+    for (size_t i = 0; i < f->nch; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", f->ch[i].start,
+                              f->ch[i].end, f->ch[i].done);
+    char tmp[8300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = -1;
+    if (fd >= 0) {
+        rc = write(fd, buf, o) == (ssize_t)o ? 0 : -1;
+        if (close(fd) || rc || rename(tmp, path)) rc = -1;
+    }
+    free(buf);
+    f->last_save = now_s();
+    return rc;
+}
+
+/* Our own file, but a crash or a hand edit may have mangled it: every
+ * number is checked, and anything odd means "start over". */
+static int load_state(dfile *f)
+{
+    FILE *fp = fopen(f->it->paths.state_path, "rb");
+    if (!fp) return -1;
+    uint64_t size, n;
+    int rc = -1;
+    if (fscanf(fp, "gq-chunks 1 %" SCNu64 " %" SCNu64 "\n", &size, &n) == 2 && size == f->it->e->size && n > 0 &&
+        n <= 100000) {
+        chunk *ch = calloc(n, sizeof *ch);
+        uint64_t expect = 0;
+        size_t i = 0;
+        for (; ch && i < n; i++) {
+            if (fscanf(fp, "%" SCNu64 " %" SCNu64 " %" SCNu64 "\n", &ch[i].start, &ch[i].end, &ch[i].done) != 3 ||
+                ch[i].start != expect || ch[i].end < ch[i].start || ch[i].end > size ||
+                ch[i].done > ch[i].end - ch[i].start)
+                break;
+            ch[i].state = ch[i].done == ch[i].end - ch[i].start ? CH_DONE : CH_TODO;
+            expect = ch[i].end;
+        }
+        if (ch && i == n && expect == size) {
+            f->ch = ch;
+            f->nch = n;
+            rc = 0;
+        } else {
+            free(ch);
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
+/* ---- hashing ---- */
+
+static int hash_reset(dfile *f)
+{
+    const hub_entry *e = f->it->e;
+    pthread_mutex_lock(&f->hash_mu);
+    f->hashed = 0;
+    int ok = EVP_DigestInit_ex(f->md, e->is_lfs ? EVP_sha256() : EVP_sha1(), NULL);
+    if (ok && !e->is_lfs) {
+        /* a git blob id is sha1("blob <size>\0" + content) */
+        char hdr[40];
+        int n = snprintf(hdr, sizeof hdr, "blob %" PRIu64, e->size);
+        ok = EVP_DigestUpdate(f->md, hdr, (size_t)n + 1);
+    }
+    pthread_mutex_unlock(&f->hash_mu);
+    return ok ? 0 : -1;
+}
+
+static uint64_t frontier(const dfile *f) /* f->mu held */
+{
+    uint64_t fr = 0;
+    for (size_t i = 0; i < f->nch; i++) {
+        fr = f->ch[i].start + f->ch[i].done;
+        if (f->ch[i].done < f->ch[i].end - f->ch[i].start) break;
+    }
+    return fr;
+}
+
+/* Hashes the finished prefix not hashed yet, reading it back from disk. */
+static int hash_advance(dfile *f, int wait)
+{
+    if (wait) pthread_mutex_lock(&f->hash_mu);
+    else if (pthread_mutex_trylock(&f->hash_mu)) return 0;
+    int rc = 0;
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    if (!buf) rc = -1;
+    while (!rc) {
+        pthread_mutex_lock(&f->mu);
+        uint64_t fr = frontier(f);
+        pthread_mutex_unlock(&f->mu);
+        if (f->hashed >= fr) break;
+        size_t want = fr - f->hashed > cap ? cap : (size_t)(fr - f->hashed);
+        ssize_t r = pread(f->fd, buf, want, (off_t)f->hashed);
+        if (r <= 0) { if (r < 0 && errno == EINTR) continue; rc = -1; break; }
+        EVP_DigestUpdate(f->md, buf, (size_t)r);
+        f->hashed += (uint64_t)r;
+    }
+    free(buf);
+    pthread_mutex_unlock(&f->hash_mu);
+    return rc;
+}
+
+/* ---- opening a file: lock, then resume state or a fresh start ---- */
+
+static void waiting_msg(void *ctx)
+{
+    dfile *f = ctx;
+    fprintf(stderr, "fetch: another process is downloading %s; waiting for it (lock %s)\n", f->it->e->path,
+            f->it->paths.lock_path);
+}
+
+/* Sets up fd, ch[] and the hash. fresh: discard any partial data. */
+static int setup_transfer(engine *g, dfile *f, int fresh)
+{
+    const hub_item *it = f->it;
+    const hub_entry *e = it->e;
+    const hub_paths *p = &it->paths;
+    free(f->ch);
+    f->ch = NULL;
+    f->nch = 0;
+    f->chunked = 0;
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+    if (hub_mkdir_parents(p->part_path) || hub_mkdir_parents(p->final_path)) {
+        fail(g, EXIT_IO, "cannot create the folder for %s: %s", p->part_path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fresh) {
+        unlink(p->state_path);
+        unlink(p->chunk_path);
+        unlink(p->part_path);
+    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size && !load_state(f)) {
+        f->fd = open(p->chunk_path, O_RDWR | O_CLOEXEC);
+        if (f->fd >= 0) f->chunked = 1;
+    }
+    if (!f->chunked) {
+        free(f->ch);
+        f->ch = NULL;
+        unlink(p->state_path);
+        unlink(p->chunk_path);
+        int split = g->o->connections > 1 && e->size > g->o->chunk_size && !f->no_range &&
+                    (stat(p->part_path, &st) || st.st_size == 0);
+        uint64_t cs = g->o->chunk_size ? g->o->chunk_size : 1;
+        size_t n = split ? (size_t)((e->size + cs - 1) / cs) : 1;
+        if (n > 4096) { cs = (e->size + 4095) / 4096; n = (size_t)((e->size + cs - 1) / cs); }
+        f->ch = calloc(n, sizeof *f->ch);
+        if (!f->ch) { fail(g, EXIT_FAIL, "out of memory%s%s", "", ""); return -1; }
+        f->nch = n;
+        for (size_t i = 0; i < n; i++) {
+            f->ch[i].start = i * cs;
+            f->ch[i].end = split ? (i + 1 == n ? e->size : (i + 1) * cs) : e->size;
+        }
+        if (split) {
+            f->chunked = 1;
+            f->fd = open(p->chunk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            /* sparse, full size: its size is how a later run recognises it */
+            if (f->fd < 0 || ftruncate(f->fd, (off_t)e->size) || save_state(f)) {
+                fail(g, EXIT_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
+                return -1;
+            }
+        } else {
+            f->fd = open(p->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            if (f->fd < 0 || fstat(f->fd, &st)) {
+                fail(g, EXIT_IO, "cannot open %s: %s", p->part_path, strerror(errno));
+                return -1;
+            }
+            uint64_t have = (uint64_t)st.st_size;
+            if (have > e->size) { /* not ours, or another file's: start over */
+                if (ftruncate(f->fd, 0)) { fail(g, EXIT_IO, "cannot truncate %s: %s", p->part_path, strerror(errno)); return -1; }
+                have = 0;
+            }
+            f->ch[0].done = have;
+        }
+    }
+    for (size_t i = 0; i < f->nch; i++)
+        f->ch[i].state = f->ch[i].done == f->ch[i].end - f->ch[i].start ? CH_DONE : CH_TODO;
+    atomic_fetch_add(&f->gen, 1);
+    if (hash_reset(f) || hash_advance(f, 1)) {
+        fail(g, EXIT_IO, "cannot read back %s: %s", f->chunked ? p->chunk_path : p->part_path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0: open with work to do; 1: already complete; -1: failed. */
+static int open_file(engine *g, dfile *f)
+{
+    hub_item *it = f->it;
+    f->lock_fd = hub_lock(it->paths.lock_path, waiting_msg, f);
+    if (f->lock_fd < 0) {
+        if (errno == EINTR || hub_interrupted) { fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", ""); return -1; }
+        fail(g, EXIT_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
+        return -1;
+    }
+    if (hub_is_present(g->o->cache, it->e, &it->paths)) { /* finished by the process we waited for */
+        hub_unlock(f->lock_fd);
+        f->lock_fd = -1;
+        it->state = HUB_ITEM_PRESENT;
+        return 1;
+    }
+    if (!(f->md = EVP_MD_CTX_new())) { fail(g, EXIT_FAIL, "out of memory%s%s", "", ""); return -1; }
+    return setup_transfer(g, f, 0) ? -1 : 0;
+}
+
+/* ---- one chunk over HTTP ---- */
+
+typedef struct {
+    engine *g;
+    dfile *f;
+    chunk *c;
+    unsigned gen;
+    uint64_t req_from;
+    int first, restart, fatal;
+    uint64_t progress;
+    char err[512];
+} sink_ctx;
+
+static int sink(void *p, const hub_headers *h, const char *data, size_t n)
+{
+    sink_ctx *s = p;
+    dfile *f = s->f;
+    const hub_entry *e = f->it->e;
+    if (atomic_load(&f->gen) != s->gen || atomic_load(&f->restart_pending)) { s->restart = 1; return -1; }
+    if (atomic_load(&s->g->stop)) return -1;
+    if (s->first) {
+        s->first = 0;
+        if (h->status == 206) {
+            if (!h->has_content_range || h->cr_first != s->req_from ||
+                (h->cr_total != UINT64_MAX && h->cr_total != e->size)) {
+                snprintf(s->err, sizeof s->err, "the server answered a different byte range than asked for");
+                s->fatal = 1;
+                return -1;
+            }
+        } else {
+            if (h->has_size == 1 && h->linked_size != e->size) {
+                snprintf(s->err, sizeof s->err, "the server sends %" PRIu64 " bytes, the listing says %" PRIu64,
+                         h->linked_size, e->size);
+                s->fatal = 1;
+                return -1;
+            }
+            if (s->req_from != UINT64_MAX) {
+                if (f->chunked) { /* everyone stops; the file restarts as one plain transfer */
+                    atomic_store(&f->restart_pending, 1);
+                    s->restart = 1;
+                    return -1;
+                }
+                fprintf(stderr, "fetch: %s: the server ignored the Range request; restarting the file\n", e->path);
+                pthread_mutex_lock(&f->mu);
+                s->c->done = 0;
+                pthread_mutex_unlock(&f->mu);
+                if (ftruncate(f->fd, 0) || hash_reset(f)) {
+                    snprintf(s->err, sizeof s->err, "cannot truncate the partial file: %s", strerror(errno));
+                    s->fatal = 1;
+                    return -1;
+                }
+            }
+        }
+    }
+    uint64_t off = s->c->start + s->c->done;
+    if (n > s->c->end - off) {
+        snprintf(s->err, sizeof s->err, "the server sends more than the listed %" PRIu64 " bytes", e->size);
+        s->fatal = 1;
+        return -1;
+    }
+    for (size_t w = 0; w < n;) {
+        ssize_t r = pwrite(f->fd, data + w, n - w, (off_t)(off + w));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            snprintf(s->err, sizeof s->err, "cannot write the partial file: %s%s", strerror(errno),
+                     errno == ENOSPC ? " (disk full: free some space and run the same command again to resume)" : "");
+            s->fatal = 2;
+            return -1;
+        }
+        w += (size_t)r;
+    }
+    if (!pthread_mutex_trylock(&f->hash_mu)) {
+        if (f->hashed == off) {
+            EVP_DigestUpdate(f->md, data, n);
+            f->hashed += n;
+        }
+        pthread_mutex_unlock(&f->hash_mu);
+    }
+    pthread_mutex_lock(&f->mu);
+    s->c->done += n;
+    if (f->chunked && now_s() - f->last_save > 0.5) save_state(f);
+    pthread_mutex_unlock(&f->mu);
+    atomic_fetch_add(&s->g->bytes, n);
+    s->progress += n;
+    pthread_mutex_lock(&s->g->mu);
+    f->it->bytes_fetched += n;
+    pthread_mutex_unlock(&s->g->mu);
+    return 0;
+}
+
+/* Returns 0 done, 1 abandoned (file restarts / engine stops), -1 failed. */
+static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy)
+{
+    const hub_entry *e = f->it->e;
+    hub_what what = {g->o->repo, g->o->revision, e->path};
+    char err[1024];
+    for (int attempt = 0;;) {
+        uint64_t from = c->start + c->done;
+        if (from >= c->end) return 0;
+        sink_ctx s = {g, f, c, gen, (f->chunked || from > 0) ? from : UINT64_MAX, 1, 0, 0, 0, ""};
+        hub_headers h;
+        hub_result r = hub_http_once(g->c, easy, f->it->url, 0, s.req_from, f->chunked ? c->end - 1 : UINT64_MAX,
+                                     sink, &s, &h, &what, err, sizeof err);
+        if (r == HUB_OK) {
+            if (c->start + c->done == c->end) return 0;
+            snprintf(err, sizeof err, "the body ended early, at byte %" PRIu64 " of %" PRIu64, c->start + c->done,
+                     e->size);
+            r = HUB_RETRY;
+        }
+        if (r == HUB_ABORTED) {
+            if (s.fatal) {
+                fail(g, s.fatal == 2 ? EXIT_IO : EXIT_NETWORK, "%s: %s", e->path, s.err);
+                return -1;
+            }
+            if (hub_interrupted) fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+            return 1;
+        }
+        if (r == HUB_FATAL) {
+            fail(g, EXIT_NETWORK, "%s: %s", e->path, err);
+            return -1;
+        }
+        if (s.progress) attempt = 0; /* a flaky but moving transfer keeps going */
+        if (++attempt >= g->c->max_attempts) {
+            size_t l = strlen(err);
+            snprintf(err + l, sizeof err - l, " (gave up after %d attempts without progress)", attempt);
+            fail(g, EXIT_NETWORK, "%s: %s", e->path, err);
+            return -1;
+        }
+        if (hub_backoff(g->c, attempt, h.retry_after)) {
+            fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+            return 1;
+        }
+    }
+}
+
+/* ---- verification and publication ---- */
+
+/* Returns 0 published, 1 to download again, -1 failed. Engine mutex NOT held. */
+static int finalize(engine *g, dfile *f)
+{
+    hub_item *it = f->it;
+    const hub_entry *e = it->e;
+    const hub_paths *p = &it->paths;
+    const char *part = f->chunked ? p->chunk_path : p->part_path;
+    if (hash_advance(f, 1) || f->hashed != e->size) {
+        fail(g, EXIT_IO, "cannot read back %s: %s", part, strerror(errno));
+        return -1;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    EVP_DigestFinal_ex(f->md, md, &mdlen);
+    char got[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned i = 0; i < mdlen; i++) snprintf(got + 2 * i, 3, "%02x", md[i]);
+    if (strcmp(got, e->etag)) {
+        const char *kind = e->is_lfs ? "sha256" : "git blob sha1";
+        unlink(p->chunk_path);
+        unlink(p->state_path);
+        unlink(p->part_path);
+        if (f->verify_failures++ == 0) {
+            fprintf(stderr, "fetch: %s: %s mismatch (expected %s, got %s); deleted it, downloading once more\n",
+                    e->path, kind, e->etag, got);
+            return setup_transfer(g, f, 1) ? -1 : 1;
+        }
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s mismatch twice: expected %s, got %s", kind, e->etag, got);
+        fail(g, EXIT_NETWORK, "%s: %s; the partial data was deleted (the server or a proxy is corrupting the file)",
+             e->path, msg);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(f->fd, &st) || (uint64_t)st.st_size != e->size) {
+        fail(g, EXIT_IO, "%s: the partial file %s has the wrong size", e->path, part);
+        return -1;
+    }
+    /* durable before visible: a crash must never leave a short blob under its final name */
+    if (hub_sync_file(f->fd) || rename(part, p->final_path)) {
+        fail(g, EXIT_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
+        return -1;
+    }
+    close(f->fd);
+    f->fd = -1;
+    unlink(p->state_path);
+    hub_sync_dir_of(p->final_path);
+    /* published while still locked, so a waiting process finds it complete */
+    if (hub_publish(g->o->cache, g->o->commit, e, p)) {
+        fail(g, EXIT_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));
+        return -1;
+    }
+    hub_unlock(f->lock_fd);
+    f->lock_fd = -1;
+    it->state = HUB_ITEM_DOWNLOADED;
+    return 0;
+}
+
+/* ---- the workers ---- */
+
+static int file_complete(const dfile *f)
+{
+    for (size_t i = 0; i < f->nch; i++)
+        if (f->ch[i].state != CH_DONE) return 0;
+    return 1;
+}
+
+/* Called with the engine mutex held, when the file is complete or must restart. */
+static void settle(engine *g, dfile *f)
+{
+    if (f->active || f->phase != PH_OPEN) return;
+    if (atomic_load(&f->restart_pending)) {
+        f->phase = PH_BUSY;
+        pthread_mutex_unlock(&g->mu);
+        fprintf(stderr, "fetch: %s: the server ignored a Range request; restarting the file as one transfer\n",
+                f->it->e->path);
+        f->no_range = 1;
+        int rc = setup_transfer(g, f, 1);
+        pthread_mutex_lock(&g->mu);
+        atomic_store(&f->restart_pending, 0);
+        f->phase = rc ? PH_DONE : PH_OPEN;
+        return;
+    }
+    if (!file_complete(f)) return;
+    f->phase = PH_BUSY;
+    pthread_mutex_unlock(&g->mu);
+    int rc = finalize(g, f);
+    pthread_mutex_lock(&g->mu);
+    f->phase = rc == 1 ? PH_OPEN : PH_DONE;
+    if (rc < 0) f->it->state = HUB_ITEM_FAILED;
+}
+
+static void *worker(void *arg)
+{
+    engine *g = arg;
+    CURL *easy = hub_easy_new(g->c);
+    pthread_mutex_lock(&g->mu);
+    if (!easy && !g->err_code) {
+        g->err_code = EXIT_FAIL;
+        snprintf(g->err, sizeof g->err, "cannot create a curl handle");
+        atomic_store(&g->stop, 1);
+    }
+    while (!atomic_load(&g->stop) && !hub_interrupted) {
+        dfile *pick = NULL;
+        chunk *pc = NULL;
+        int all_done = 1;
+        for (size_t i = 0; i < g->n && !pick; i++) {
+            dfile *f = &g->f[i];
+            if (f->phase == PH_DONE) continue;
+            all_done = 0;
+            if (f->phase == PH_NEW) { pick = f; break; }
+            if (f->phase != PH_OPEN || atomic_load(&f->restart_pending)) continue;
+            for (size_t k = 0; k < f->nch; k++)
+                if (f->ch[k].state == CH_TODO) { pick = f; pc = &f->ch[k]; break; }
+        }
+        if (all_done) break;
+        if (!pick) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        if (!pc) { /* open it */
+            pick->phase = PH_BUSY;
+            pthread_mutex_unlock(&g->mu);
+            int rc = open_file(g, pick);
+            pthread_mutex_lock(&g->mu);
+            pick->phase = rc == 0 ? PH_OPEN : PH_DONE;
+            if (rc == 0) settle(g, pick); /* a resumed file may be complete already */
+            pthread_cond_broadcast(&g->cv);
+            continue;
+        }
+        pc->state = CH_ACTIVE;
+        pick->active++;
+        unsigned gen = atomic_load(&pick->gen);
+        pthread_mutex_unlock(&g->mu);
+        int rc = run_chunk(g, pick, pc, gen, easy);
+        if (rc == 0) hash_advance(pick, 0);
+        pthread_mutex_lock(&g->mu);
+        pick->active--;
+        if (atomic_load(&pick->gen) == gen) {
+            pc->state = rc == 0 ? CH_DONE : CH_TODO;
+            if (pick->chunked && rc == 0) {
+                pthread_mutex_lock(&pick->mu);
+                save_state(pick);
+                pthread_mutex_unlock(&pick->mu);
+            }
+        }
+        if (!atomic_load(&g->stop)) settle(g, pick);
+        pthread_cond_broadcast(&g->cv);
+    }
+    g->running--;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    if (easy) curl_easy_cleanup(easy);
+    return NULL;
+}
+
+static void human(char *out, size_t n, double b)
+{
+    const char *u[] = {"B", "kB", "MB", "GB", "TB"};
+    int i = 0;
+    while (b >= 1000 && i < 4) { b /= 1000; i++; }
+    snprintf(out, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
+}
+
+static void draw(engine *g, uint64_t total, uint64_t base, double t0, double *rate, uint64_t *last_b, double *last_t)
+{
+    uint64_t got = base + atomic_load(&g->bytes);
+    double t = now_s();
+    if (t > *last_t) {
+        double inst = (double)(got - *last_b) / (t - *last_t);
+        *rate = *rate > 0 ? 0.7 * *rate + 0.3 * inst : inst;
+    }
+    *last_b = got;
+    *last_t = t;
+    char a[32], b[32], r[32];
+    human(a, sizeof a, (double)got);
+    human(b, sizeof b, (double)total);
+    human(r, sizeof r, *rate);
+    long eta = *rate > 1 && total > got ? (long)((double)(total - got) / *rate) : 0;
+    fprintf(stderr, "\rfetch: %5.1f%%  %s / %s  %s/s  ETA %ld:%02ld   ", total ? 100.0 * (double)got / (double)total : 100.0,
+            a, b, r, eta / 60, eta % 60);
+    (void)t0;
+}
+
+int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen)
+{
+    engine g;
+    memset(&g, 0, sizeof g);
+    g.c = c;
+    g.o = o;
+    g.n = n;
+    g.f = calloc(n ? n : 1, sizeof *g.f);
+    if (!g.f) { snprintf(err, errlen, "out of memory"); return EXIT_FAIL; }
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    uint64_t total = 0, base = 0;
+    for (size_t i = 0; i < n; i++) {
+        dfile *f = &g.f[i];
+        f->it = &items[i];
+        f->fd = f->lock_fd = -1;
+        f->phase = items[i].state == HUB_ITEM_PENDING ? PH_NEW : PH_DONE;
+        pthread_mutex_init(&f->mu, NULL);
+        pthread_mutex_init(&f->hash_mu, NULL);
+        if (f->phase == PH_NEW) {
+            total += items[i].e->size;
+            struct stat st; /* what earlier runs left, for an honest progress figure */
+            if (!stat(items[i].paths.part_path, &st) && (uint64_t)st.st_size <= items[i].e->size)
+                base += (uint64_t)st.st_size;
+        }
+    }
+    int nt = o->connections < 1 ? 1 : o->connections;
+    pthread_t *th = calloc((size_t)nt, sizeof *th);
+    int started = 0;
+    for (int i = 0; th && i < nt; i++) {
+        pthread_mutex_lock(&g.mu);
+        g.running++;
+        pthread_mutex_unlock(&g.mu);
+        if (pthread_create(&th[i], NULL, worker, &g)) {
+            pthread_mutex_lock(&g.mu);
+            g.running--;
+            pthread_mutex_unlock(&g.mu);
+            break;
+        }
+        started++;
+    }
+    double t0 = now_s(), rate = 0, last_t = t0;
+    uint64_t last_b = base;
+    pthread_mutex_lock(&g.mu);
+    while (g.running > 0) {
+        if (o->progress) {
+            pthread_mutex_unlock(&g.mu);
+            draw(&g, total, base, t0, &rate, &last_b, &last_t);
+            pthread_mutex_lock(&g.mu);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250000000L;
+        if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
+        pthread_cond_timedwait(&g.cv, &g.mu, &ts);
+    }
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    if (o->progress) {
+        draw(&g, total, base, t0, &rate, &last_b, &last_t);
+        fputc('\n', stderr);
+    }
+    int rc = g.err_code;
+    if (!rc && started == 0) { rc = EXIT_FAIL; snprintf(g.err, sizeof g.err, "cannot start download threads"); }
+    if (!rc && hub_interrupted) rc = EXIT_INTERRUPTED;
+    if (!rc)
+        for (size_t i = 0; i < n; i++)
+            if (items[i].state == HUB_ITEM_PENDING || items[i].state == HUB_ITEM_FAILED) {
+                rc = EXIT_FAIL;
+                snprintf(g.err, sizeof g.err, "%s was not downloaded", items[i].e->path);
+                break;
+            }
+    if (rc) snprintf(err, errlen, "%s", rc == EXIT_INTERRUPTED ? "interrupted; run the same command again to resume" : g.err);
+    for (size_t i = 0; i < n; i++) {
+        dfile *f = &g.f[i];
+        if (f->fd >= 0) close(f->fd);
+        hub_unlock(f->lock_fd);
+        if (f->md) EVP_MD_CTX_free(f->md);
+        free(f->ch);
+        pthread_mutex_destroy(&f->mu);
+        pthread_mutex_destroy(&f->hash_mu);
+    }
+    free(g.f);
+    pthread_mutex_destroy(&g.mu);
+    pthread_cond_destroy(&g.cv);
+    return rc;
+}

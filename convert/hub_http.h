@@ -1,0 +1,96 @@
+/* hub_http.h - one HTTP exchange with the Hub (or the CDN it redirects to)
+ * over a libcurl easy handle, and the policy around it.
+ *
+ * Promises:
+ *  - redirects are followed here, by hand (at most 10), so that the token
+ *    goes only to URLs with the endpoint's origin (scheme, host, port);
+ *  - the headers the Hub protocol uses are parsed into hub_headers, from
+ *    the final answer only;
+ *  - body bytes reach the caller's sink only for a 2xx final answer; error
+ *    bodies are dropped;
+ *  - every answer is classified: ok, retriable (408/429/5xx, resets,
+ *    time-outs, stalls; with the server's Retry-After) or fatal (with a
+ *    message a person can act on, from X-Error-Code).
+ */
+#ifndef GQ_HUB_HTTP_H
+#define GQ_HUB_HTTP_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+typedef struct {
+    char *endpoint;          /* $HF_ENDPOINT or https://huggingface.co, no trailing '/' */
+    char *token;             /* NULL when none */
+    long connect_timeout_s;  /* 10 */
+    long stall_s;            /* abort a transfer slower than 1 KiB/s for this long ($GQ_HUB_STALL_SECONDS, 30) */
+    int max_attempts;        /* per request / per chunk ($GQ_HUB_RETRIES + 1, default 6) */
+    long backoff_ms;         /* first back-off ($GQ_HUB_BACKOFF_MS, 1000), doubling, capped at 30 s */
+    atomic_long requests;    /* every HTTP exchange, redirect hops included */
+    atomic_int cancel;       /* set: transfers in flight stop (an error elsewhere ended the run) */
+} hub_client;
+
+/* Reads the environment into c. Returns 0 or -1 (HF_ENDPOINT not http(s)). */
+int hub_client_init(hub_client *c, char *err, size_t errlen);
+void hub_client_free(hub_client *c);
+
+typedef struct {
+    long status;
+    char error_code[64];       /* X-Error-Code */
+    char error_message[256];   /* X-Error-Message */
+    char repo_commit[41];      /* X-Repo-Commit (validated hex) */
+    char linked_etag[65];      /* X-Linked-Etag, else ETag (normalized) */
+    uint64_t linked_size;      /* X-Linked-Size, else Content-Length */
+    int has_size;
+    uint64_t cr_first, cr_last, cr_total; /* Content-Range */
+    int has_content_range;
+    long retry_after;          /* seconds, -1 when absent */
+    char link_next[2048];      /* Link rel="next", "" when absent */
+} hub_headers;
+
+typedef enum { HUB_OK, HUB_RETRY, HUB_FATAL, HUB_ABORTED } hub_result;
+
+/* Receives the body of a 2xx answer; return -1 to abort the transfer. */
+typedef int (*hub_body_fn)(void *ctx, const hub_headers *h, const char *data, size_t n);
+
+/* What a request is about, for error messages. */
+typedef struct {
+    const char *repo, *revision, *file;
+} hub_what;
+
+/* One request. range_from == UINT64_MAX: no Range; range_to == UINT64_MAX:
+ * open-ended. On HUB_RETRY/HUB_FATAL err says what happened. */
+/* head: 0 GET, 1 HEAD, 2 HEAD that stops at a redirect to another origin
+ * (the Hub's own metadata headers are on that answer, not on the CDN's). */
+hub_result hub_http_once(hub_client *c, CURL *easy, const char *url, int head, uint64_t range_from,
+                         uint64_t range_to, hub_body_fn fn, void *ctx, hub_headers *h, const hub_what *what,
+                         char *err, size_t errlen);
+
+/* GET a JSON (or any small) body with retries, at most max_bytes.
+ * Returns 0, or an exit code from cli.h with err filled. */
+typedef struct {
+    char *data;
+    size_t len, cap, max;
+} hub_buf;
+int hub_http_get_small(hub_client *c, CURL *easy, const char *url, hub_buf *out, hub_headers *h,
+                       const hub_what *what, char *err, size_t errlen);
+
+/* Sleeps before retry number attempt (1-based): Retry-After when the server
+ * gave one, else backoff_ms * 2^(attempt-1), capped. Returns -1 if
+ * interrupted meanwhile. */
+int hub_backoff(const hub_client *c, int attempt, long retry_after);
+
+/* A fresh easy handle with the options every request shares. */
+CURL *hub_easy_new(const hub_client *c);
+
+/* Percent-encodes s (unreserved characters kept, '/' kept when keep_slash).
+ * Returns 0 or -1 when out is too small. */
+int hub_url_escape(const char *s, int keep_slash, char *out, size_t outlen);
+
+/* Set by the SIGINT/SIGTERM handler: every transfer stops promptly. */
+extern volatile sig_atomic_t hub_interrupted;
+
+#endif
