@@ -1,0 +1,60 @@
+/* gguf_ours_logits.c - our runtime's next-token logits on a token list, for
+ * the llama.cpp comparison (gguf_proof.mjs): the same session API that
+ * gptoss-run uses (mc_open + gq_forward), all tokens fed in one call.
+ *
+ *   gguf_ours_logits MODEL.gptoss IDS.json OUT.f32 POS [POS...]
+ * writes vocab f32 logits (little-endian host order) per listed position. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_cli.h"
+
+typedef struct {
+    int *pos, npos, vocab;
+    float *out;
+} cap;
+
+static void on_logits(void *user, int index, const float *logits)
+{
+    cap *c = user;
+    for (int k = 0; k < c->npos; k++)
+        if (c->pos[k] == index) memcpy(c->out + (size_t)k * (size_t)c->vocab, logits, sizeof(float) * (size_t)c->vocab);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: gguf_ours_logits MODEL.gptoss IDS.json OUT.f32 POS [POS...]\n");
+        return 2;
+    }
+    char err[1024];
+    int32_t *ids;
+    size_t n;
+    if (mc_read_ids(argv[2], &ids, &n, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 3;
+    }
+    mc_run r;
+    int rc = mc_open(&r, "logits", argv[1], 2, (int)n + 1 < 256 ? 256 : (int)n + 1, 64);
+    if (rc) return rc;
+    cap c = {0};
+    c.npos = argc - 4;
+    c.pos = calloc((size_t)c.npos, sizeof *c.pos);
+    c.vocab = r.model->hp.vocab;
+    for (int k = 0; k < c.npos; k++) c.pos[k] = atoi(argv[4 + k]);
+    c.out = calloc((size_t)c.npos * (size_t)c.vocab, sizeof(float));
+    if (gq_forward(r.session, ids, (int)n, 0, on_logits, &c, err, sizeof err)) {
+        fprintf(stderr, "forward: %s\n", err);
+        rc = 1;
+    } else {
+        FILE *f = fopen(argv[3], "wb");
+        rc = !f || fwrite(c.out, sizeof(float), (size_t)c.npos * (size_t)c.vocab, f) != (size_t)c.npos * (size_t)c.vocab;
+        if (f) fclose(f);
+    }
+    mc_close(&r);
+    free(c.out);
+    free(c.pos);
+    free(ids);
+    return rc;
+}
