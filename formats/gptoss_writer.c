@@ -140,7 +140,7 @@ static int remove_stale(const char *dir, const char *base, char *busy, size_t bu
         if (k == 0 || pid[k]) continue;
         char full[4096];
         if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, n) >= sizeof full) continue;
-        int fd = open(full, O_RDWR | O_NOFOLLOW);
+        int fd = open(full, O_RDONLY | O_NOFOLLOW);
         if (fd < 0) continue;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
             unlink(full);

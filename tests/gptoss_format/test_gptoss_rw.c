@@ -323,11 +323,14 @@ static void test_crash(void)
     char path[1200], err[512], meta[8192], first[256];
     path_in(path, sizeof path, "crash.gptoss");
     tiny_meta(meta, sizeof meta);
-    int fds[2];
-    CHECK(pipe(fds) == 0);
+    /* fds: child -> parent "mid-write"; hold: never written, so the child
+     * blocks mid-write until it is killed (no timing assumptions) */
+    int fds[2], hold[2];
+    CHECK(pipe(fds) == 0 && pipe(hold) == 0);
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
+        close(hold[1]);
         gf_writer *w = gf_writer_create(path, 0, err, sizeof err);
         uint64_t sh[2] = {1024, 8192};   /* 32 MiB of f32 */
         if (!w || gf_writer_set_meta(w, meta) || gf_writer_add_tensor(w, "big", GQ_F32, 2, sh) != 0 ||
@@ -335,14 +338,12 @@ static void test_crash(void)
             _exit(3);
         static uint8_t chunk[1 << 20];
         memset(chunk, 0x5A, sizeof chunk);
-        for (int i = 0; i < 32; i++) {
-            gf_writer_write(w, 0, chunk, sizeof chunk);
-            if (i == 8 && write(fds[1], "x", 1) != 1) _exit(4);
-            if (i >= 8) usleep(20000);
-        }
-        gf_writer_finish(w);
-        _exit(0);
+        for (int i = 0; i < 9; i++) gf_writer_write(w, 0, chunk, sizeof chunk);
+        char x;
+        if (write(fds[1], "x", 1) != 1 || read(hold[0], &x, 1) < 0) _exit(4);
+        _exit(5);   /* not reached: the parent kills us first */
     }
+    close(hold[0]);
     close(fds[1]);
     char c;
     CHECK(read(fds[0], &c, 1) == 1);   /* child is mid-write */
@@ -359,6 +360,7 @@ static void test_crash(void)
     int st;
     waitpid(pid, &st, 0);
     CHECK(WIFSIGNALED(st));
+    close(hold[1]);
     struct stat sb;
     CHECK_MSG(stat(path, &sb) != 0, "killed writer left %s", path);
     char want[64];
