@@ -17,4 +17,7 @@ typedef int (*run_command_fn)(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);   /* run_cmd_tokenize.c */
 int cmd_detokenize(int argc, char **argv); /* run_cmd_tokenize.c */
 
+int run_cmd_ppl(int argc, char **argv);      /* run_cmd_ppl.c */
+int run_cmd_bench(int argc, char **argv);    /* run_cmd_bench.c */
+
 #endif
