@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -147,6 +148,30 @@ static int gs_write(void *c, size_t i, const void *b, size_t n) { return gf_writ
 static int gs_finish(void *c) { return gf_writer_finish(((gf_sink_ctx *)c)->w); }
 static void gs_abort(void *c) { (void)c; /* gf_writer_abort runs once, at the end of cmd_convert */ }
 static const char *gs_error(void *c) { return gf_writer_error(((gf_sink_ctx *)c)->w); }
+
+/* ---- progress (and the tests' deliberately slow path) ---- */
+
+typedef struct {
+    cv_progress bar;
+    long delay_ms;   /* GPTOSS_CONVERT_TEST_DELAY_MS: sleep after each chunk, so that
+                        the crash-safety tests can interrupt a tiny conversion */
+} progress_ctx;
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    progress_ctx *p = ctx;
+    if (p->delay_ms > 0) {
+        struct timespec ts = {p->delay_ms / 1000, (p->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    cv_progress_update(&p->bar, done, total);
+}
+
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? strtol(v, NULL, 10) : 0;
+}
 
 /* ---- header metadata ---- */
 
@@ -393,14 +418,15 @@ int cmd_convert(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    cv_progress prog;
-    cv_progress_init(&prog, "converting", o.quiet || o.json);
+    progress_ctx prog = {.delay_ms = env_long("GPTOSS_CONVERT_TEST_DELAY_MS")};
+    cv_progress_init(&prog.bar, "converting", o.quiet || o.json);
+    long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
     gf_sink_ctx sctx = {w};
     cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
-    cv_pipeline_opts po = {o.threads, 0, &g_cancel, cv_progress_update, &prog};
+    cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog};
     cv_pipeline_result res;
     cv_pipe_status ps = cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
-    cv_progress_end(&prog);
+    cv_progress_end(&prog.bar);
     uint64_t file_bytes = ps == CV_PIPE_OK ? gf_writer_total_size(w) : 0;
     int werr = gf_writer_errno(w);
     gf_writer_abort(w); /* frees; removes the temp unless finish succeeded */
