@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "gguf_convert.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "source.h"
@@ -277,7 +278,7 @@ static void print_json(const report *rp)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "ok", 1);
     cJSON_AddStringToObject(j, "output", rp->o->out);
-    cJSON_AddStringToObject(j, "format", "gptoss");
+    cJSON_AddStringToObject(j, "format", rp->o->format);
     cJSON_AddStringToObject(j, "recipe", rp->r->name);
     cJSON_AddStringToObject(j, "layout", rp->s->layout == CV_LAYOUT_ORIGINAL ? "original" : "hf");
     cJSON_AddNumberToObject(j, "threads", res->threads);
@@ -351,9 +352,9 @@ int cmd_convert(int argc, char **argv)
         return EXIT_USAGE;
     if (strcmp(o.format, "gptoss") && strcmp(o.format, "gguf"))
         return fail(&o, EXIT_USAGE, "--format must be gptoss or gguf, not '%s'", o.format);
-    if (!strcmp(o.format, "gguf"))
-        return fail(&o, EXIT_FAIL, "--format gguf: GGUF export is not available yet in this build "
-                                   "(convert to .gptoss, or update)");
+    if (gg_wants_gguf(o.out)) /* -o X.gguf means GGUF */
+        o.format = "gguf";
+    const int gguf = !strcmp(o.format, "gguf");
     struct stat st;
     if (!o.force && lstat(o.out, &st) == 0)
         return fail(&o, EXIT_EXISTS, "%s already exists (use --force to overwrite it)", o.out);
@@ -377,10 +378,23 @@ int cmd_convert(int argc, char **argv)
     cv_plan plan;
     memset(&plan, 0, sizeof plan);
     gf_writer *w = NULL;
+    gg_sink *gs = NULL;                /* GGUF: its sink and GGUF-ordered tensor list */
+    cv_sink gsink;
+    const cv_out_tensor *tens = NULL;
+    size_t ntens = 0;
     char *meta = NULL;
     if (cv_plan_build(&plan, src.ck, src.layout, &src.hp, &recipe, err, sizeof err)) {
         code = fail(&o, EXIT_BAD_INPUT, "%s", err);
         goto out;
+    }
+    if (gguf) {
+        int exists = 0;
+        gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &exists, err, sizeof err);
+        if (!gs) {
+            code = fail(&o, exists ? EXIT_EXISTS : EXIT_BAD_INPUT, "%s", err);
+            goto out;
+        }
+        goto stream;
     }
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
@@ -411,6 +425,7 @@ int cmd_convert(int argc, char **argv)
             goto out;
         }
 
+stream:;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -425,10 +440,15 @@ int cmd_convert(int argc, char **argv)
     cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
     cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog};
     cv_pipeline_result res;
-    cv_pipe_status ps = cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
+    if (gguf)
+        sink = gsink;
+    cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
+                             : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
     cv_progress_end(&prog.bar);
-    uint64_t file_bytes = ps == CV_PIPE_OK ? gf_writer_total_size(w) : 0;
-    int werr = gf_writer_errno(w);
+    uint64_t file_bytes = ps != CV_PIPE_OK ? 0 : gguf ? gg_sink_file_size(gs) : gf_writer_total_size(w);
+    int werr = gguf ? errno : gf_writer_errno(w);
+    gg_sink_free(gs); /* NULL for .gptoss; removes a GGUF temporary unless finished */
+    gs = NULL;
     gf_writer_abort(w); /* frees; removes the temp unless finish succeeded */
     w = NULL;
     g_temp_path = NULL;
@@ -455,6 +475,7 @@ int cmd_convert(int argc, char **argv)
 out:
     if (w)
         gf_writer_abort(w);
+    gg_sink_free(gs);
     free(meta);
     cv_plan_free(&plan);
     cv_source_close(&src);
