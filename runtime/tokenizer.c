@@ -460,7 +460,7 @@ tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, cha
     } else if (load_tables(t, root, what, err, errlen) == 0 &&
                parse_pretokenizer(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), &pattern, err,
                                   errlen, what) == 0 &&
-               tok_encoder_init(t, pattern, err, errlen) == 0) {
+               tok_encoder_init(t, pattern, what, err, errlen) == 0) {
         cJSON_Delete(root);
         return t;
     }

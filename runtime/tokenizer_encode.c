@@ -68,7 +68,7 @@ static char *rewrite_whitespace(const char *pat)
     return out;
 }
 
-int tok_encoder_init(tok_tokenizer *t, const char *pattern, char *err, size_t errlen)
+int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, char *err, size_t errlen)
 {
     t->cache.mask = CACHE_SLOTS - 1;
     t->cache.hash = calloc(CACHE_SLOTS, sizeof *t->cache.hash);
@@ -83,8 +83,8 @@ int tok_encoder_init(tok_tokenizer *t, const char *pattern, char *err, size_t er
     if (!pattern) return 0;
     char *pat = rewrite_whitespace(pattern);
     if (!pat) {
-        snprintf(err, errlen, "tokenizer.json: pre_tokenizer regex uses \\S inside a character class, "
-                 "which this tokenizer cannot translate to HF's \\s semantics");
+        snprintf(err, errlen, "%s: pre_tokenizer regex uses \\S inside a character class, "
+                 "which this tokenizer cannot translate to HF's \\s semantics", what);
         return -1;
     }
     int code;
@@ -94,7 +94,7 @@ int tok_encoder_init(tok_tokenizer *t, const char *pattern, char *err, size_t er
     if (!t->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
-        snprintf(err, errlen, "tokenizer.json: pre_tokenizer regex does not compile (PCRE2: %s)",
+        snprintf(err, errlen, "%s: pre_tokenizer regex does not compile (PCRE2: %s)", what,
                  (const char *)msg);
         return -1;
     }

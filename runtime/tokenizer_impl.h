@@ -80,7 +80,7 @@ uint64_t tok_hash_bytes(const void *p, size_t len);
 int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len);
 
 /* Encoder side (tokenizer_encode.c). */
-int tok_encoder_init(tok_tokenizer *t, const char *pattern, char *err, size_t errlen);
+int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, char *err, size_t errlen);
 void tok_encoder_free(tok_tokenizer *t);
 
 #endif
