@@ -19,12 +19,13 @@ Behaviour switches: ROOT/config.json, re-read on every request (absent = {}):
   "renamed": {"old/x": "org/y"} API and resolve of old/x answer a RELATIVE 307 to org/y
   "hostile": {repo: [name...]}  extra names in the listings
   "no_blobs": true              repo-info siblings lack size/blobId/lfs (client must use the tree)
+  "no_tree_blobs": true         tree entries lack them too (client must HEAD each file)
   "tree_page": N                tree listing paginated N entries a page (Link rel="next")
   "faults": [ {kind, match, count, ...} ]   count: times it fires (-1: always); match: path substring
       kind "status":  answer "code" (with "retry_after" seconds, "error_code" X-Error-Code if given)
       kind "drop":    send headers, then "after" bytes of the body, then close the connection
       kind "corrupt": flip the byte at file offset "offset" in the body sent
-      kind "norange": ignore Range, answer 200 with the whole file
+      kind "norange": ignore Range (of a request that has one), answer 200 with the whole file
       kind "trickle": send "chunk" bytes every "delay" seconds, after the first "after" bytes
 """
 import argparse
@@ -126,7 +127,7 @@ def make_handler(state, where):
             pass
 
         def rec(self, status, sent, **extra):
-            r = dict(port=where, method=self.command, path=self.path, range=self.headers.get("Range"),
+            r = dict(t0=getattr(self, "t0", None), t=time.time(), port=where, method=self.command, path=self.path, range=self.headers.get("Range"),
                      auth=self.headers.get("Authorization") is not None, status=status, sent=sent)
             r.update(extra)
             state.log(r)
@@ -181,6 +182,7 @@ def make_handler(state, where):
             return True
 
         def do_GET(self):
+            self.t0 = time.time()
             u = urllib.parse.urlsplit(self.path)
             parts = [urllib.parse.unquote(p) for p in u.path.split("/")[1:]]
             q = urllib.parse.parse_qs(u.query)
@@ -251,6 +253,8 @@ def make_handler(state, where):
                          "oid": f["etag"] if not f["lfs"] else hashlib.sha1(f["etag"].encode()).hexdigest()}
                     if f["lfs"]:
                         e["lfs"] = {"oid": f["etag"], "size": f["size"], "pointerSize": 134}
+                    if cfg.get("no_tree_blobs"):
+                        e = {"type": "file", "path": p}
                     items.append(e)
                 page = int(cfg.get("tree_page", 1000))
                 start = int(q.get("cursor", ["0"])[0])
@@ -284,7 +288,7 @@ def make_handler(state, where):
             start, end = 0, size - 1
             rng = self.headers.get("Range")
             partial = False
-            norange = state.fault(where, self.path, ("norange",)) or state.config().get("no_ranges")
+            norange = rng and (state.config().get("no_ranges") or state.fault(where, self.path, ("norange",)))
             if rng and not norange and rng.startswith("bytes="):
                 a, _, b = rng[6:].partition("-")
                 start = int(a)
@@ -347,14 +351,20 @@ def make_handler(state, where):
     return H
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that hang up (faults, kills) are part of the tests
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", required=True)
     a = ap.parse_args()
     state = State(a.root)
-    hub = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, "hub"))
-    cdn = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, "cdn"))
-    hub.daemon_threads = cdn.daemon_threads = True
+    hub = QuietServer(("127.0.0.1", 0), make_handler(state, "hub"))
+    cdn = QuietServer(("127.0.0.1", 0), make_handler(state, "cdn"))
     state.hub_port, state.cdn_port = hub.server_address[1], cdn.server_address[1]
     threading.Thread(target=cdn.serve_forever, daemon=True).start()
     tmp = os.path.join(a.root, "ports.tmp")
