@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "gguf_inspect.h"
 #include "gptoss_format.h"
 
 typedef struct {
@@ -157,10 +158,8 @@ int cmd_inspect(int argc, char **argv)
     fclose(fp);
     if (n == 8 && !memcmp(magic, GF_MAGIC, 8))
         return inspect_gptoss(&o);
-    if (n >= 4 && !memcmp(magic, "GGUF", 4)) {
-        fprintf(stderr, "gptoss-convert inspect: %s: GGUF files cannot be inspected by this build yet\n", o.path);
-        return EXIT_BAD_INPUT;
-    }
+    if (n >= 4 && !memcmp(magic, "GGUF", 4))
+        return gg_inspect(o.path, o.json, stdout);
     fprintf(stderr, "gptoss-convert inspect: %s: not a .gptoss file (bad magic)\n", o.path);
     return EXIT_BAD_INPUT;
 }
