@@ -1,0 +1,138 @@
+/* mxfp4.c - MXFP4 blocks: decode, encode from floats, and the re-layout of
+ * Hugging Face / OpenAI MXFP4 storage into our (= ggml's) block.
+ *
+ * Value j of a block is K[code_j] * 2^(e-128) with K the FP4 values doubled
+ * (integers, |K| <= 12). Multiplying an integer of at most 4 bits by a power
+ * of two is exact in f32 for every e (2^-128 * K is a representable
+ * subnormal), so the decode below is bit-exact; only e = 255 with |K| >= 2
+ * overflows, to +-inf, which is what exact arithmetic rounded to f32 gives.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "quant_internal.h"
+
+const float gq_fp4_values[16] = {
+    0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
+    -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f,
+};
+
+/* doubled FP4 values; code 8 (-0) decodes to +0 as in ggml */
+static const float kval[16] = {
+    0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
+};
+
+/* 2^(e-128) as an f32 for any scale byte: built from bits so it is exact
+ * (2^-128 and 2^-127 are subnormal). */
+static float scale_of(uint8_t e)
+{
+    uint32_t bits = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+enum { MX_BYTES = 17, MX_VALUES = 32 };
+
+void gq__mxfp4_decode(const void *blocks, float *out, size_t n)
+{
+    const uint8_t *p = blocks;
+    for (size_t b = 0; b < n / MX_VALUES; b++, p += MX_BYTES, out += MX_VALUES) {
+        float s = scale_of(p[0]);
+        for (int j = 0; j < 16; j++) {
+            out[j] = kval[p[1 + j] & 15] * s;
+            out[j + 16] = kval[p[1 + j] >> 4] * s;
+        }
+    }
+}
+
+/* Nearest FP4 code for a magnitude v given in units of the block scale
+ * (so v is compared with the doubled grid 0,1,2,3,4,6,8,12). Midpoints go
+ * to the neighbour with the even code; beyond 12 saturates. */
+static int fp4_code(double v)
+{
+    static const double mid[7] = {0.5, 1.5, 2.5, 3.5, 5.0, 7.0, 10.0};
+    int c = 0;
+    for (int i = 0; i < 7; i++)
+        /* above midpoint i the upper neighbour is code i+1, taken on a tie
+         * only when i+1 is even */
+        c += v > mid[i] || (v == mid[i] && (i & 1));
+    return c;
+}
+
+void gq__mxfp4_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    uint8_t *p = blocks;
+    float dec[MX_VALUES];
+    for (size_t b = 0; b < n / MX_VALUES; b++, p += MX_BYTES, in += MX_VALUES) {
+        /* The smallest scale byte whose range (12 * 2^(e-128)) holds the
+         * largest finite magnitude; infinities saturate at e = 254 and NaN
+         * encodes as 0 (MXFP4 has no NaN code that ggml decodes). */
+        double amax = 0.0;
+        for (int j = 0; j < MX_VALUES; j++) {
+            double a = fabs((double)in[j]);
+            if (a > amax && !isnan(a))
+                amax = a;
+        }
+        int e = 0;
+        if (amax > 0.0) {
+            /* estimate from the exponent, then settle exactly */
+            int ex;
+            frexp(amax / 12.0, &ex);
+            e = ex + 128;
+            e = e < 0 ? 0 : e > 254 ? 254 : e;
+            while (e > 0 && amax <= ldexp(12.0, e - 1 - 128))
+                e--;
+            while (e < 254 && amax > ldexp(12.0, e - 128))
+                e++;
+        }
+        double inv = ldexp(1.0, 128 - e);     /* exact in double */
+        uint8_t codes[MX_VALUES];
+        for (int j = 0; j < MX_VALUES; j++) {
+            float x = in[j];
+            int c = isnan(x) ? 0 : fp4_code(fabs((double)x) * inv);
+            if (c && signbit(x))
+                c |= 8;
+            codes[j] = (uint8_t)c;
+        }
+        p[0] = (uint8_t)e;
+        for (int j = 0; j < 16; j++)
+            p[1 + j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
+        if (stats) {
+            gq__mxfp4_decode(p, dec, MX_VALUES);
+            gq__stats_add(stats, in, dec, MX_VALUES, 1);
+        }
+    }
+}
+
+void gq_mxfp4_from_hf(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out_blocks)
+{
+    uint8_t *o = out_blocks;
+    for (size_t b = 0; b < nblocks; b++, codes += 16, o += MX_BYTES) {
+        /* HF: byte k = elements 2k (low) and 2k+1 (high). Ours: byte j =
+         * elements j (low) and j+16 (high). Element i's code sits in HF byte
+         * i/2, nibble i%2. The scale byte carries over unchanged because our
+         * K are the doubled FP4 values: K * 2^(e-128) = FP4 * 2^(e-127). */
+        uint8_t el[32];
+        for (int k = 0; k < 16; k++) {
+            el[2 * k] = codes[k] & 15;
+            el[2 * k + 1] = codes[k] >> 4;
+        }
+        o[0] = scales[b];
+        for (int j = 0; j < 16; j++)
+            o[1 + j] = (uint8_t)(el[j] | (el[j + 16] << 4));
+    }
+}
+
+void gq_mxfp4_hf_decode(const uint8_t *codes, const uint8_t *scales, size_t nblocks, float *out)
+{
+    /* Deliberately the direct formula of the HF layout (FP4 * 2^(scale-127)
+     * with ldexp), independent of the table-driven path above. */
+    for (size_t b = 0; b < nblocks; b++, codes += 16, out += 32) {
+        int ex = (int)scales[b] - 127;
+        for (int k = 0; k < 16; k++) {
+            out[2 * k] = (float)ldexp((double)gq_fp4_values[codes[k] & 15], ex);
+            out[2 * k + 1] = (float)ldexp((double)gq_fp4_values[codes[k] >> 4], ex);
+        }
+    }
+}

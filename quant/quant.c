@@ -1,0 +1,147 @@
+/* quant.c - the traits table, lookups, and the three plain float formats.
+ *
+ * The block codecs live one per file (mxfp4.c, q8.c, q4.c); this file only
+ * binds them into the table that the rest of the project dispatches through.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "quant_internal.h"
+
+static const gq_traits traits[GQ_TYPE_COUNT] = {
+    [GQ_F32]   = {GQ_F32,   "f32",   1,  4, gq__f32_decode,   gq__f32_encode},
+    [GQ_F16]   = {GQ_F16,   "f16",   1,  2, gq__f16_decode,   gq__f16_encode},
+    [GQ_BF16]  = {GQ_BF16,  "bf16",  1,  2, gq__bf16_decode,  gq__bf16_encode},
+    [GQ_MXFP4] = {GQ_MXFP4, "mxfp4", 32, 17, gq__mxfp4_decode, gq__mxfp4_encode},
+    [GQ_Q8_32] = {GQ_Q8_32, "q8_32", 32, 34, gq__q8_decode,    gq__q8_encode},
+    [GQ_Q4_32] = {GQ_Q4_32, "q4_32", 32, 18, gq__q4_decode,    gq__q4_encode},
+};
+
+const gq_traits *gq_traits_of(gq_type type)
+{
+    if ((int)type < 0 || type >= GQ_TYPE_COUNT)
+        return NULL;
+    return &traits[type];
+}
+
+const gq_traits *gq_traits_by_name(const char *name)
+{
+    if (!name)
+        return NULL;
+    /* the short names are what the CLI recipes use (--attn q8) */
+    if (strcmp(name, "q8") == 0)
+        return &traits[GQ_Q8_32];
+    if (strcmp(name, "q4") == 0)
+        return &traits[GQ_Q4_32];
+    for (int i = 0; i < GQ_TYPE_COUNT; i++)
+        if (strcmp(name, traits[i].name) == 0)
+            return &traits[i];
+    return NULL;
+}
+
+size_t gq_row_bytes(gq_type type, uint64_t n)
+{
+    const gq_traits *t = gq_traits_of(type);
+    if (!t)
+        return 0;
+    uint64_t bv = (uint64_t)t->block_values, bb = (uint64_t)t->block_bytes;
+    if (n % bv)
+        return 0;
+    uint64_t blocks = n / bv;
+    if (blocks > SIZE_MAX / bb || blocks > UINT64_MAX / bb)
+        return 0;
+    return (size_t)(blocks * bb);
+}
+
+static int same_value(float a, float b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+void gq__stats_add(gq_stats *stats, const float *in, const float *dec, size_t n, uint64_t blocks)
+{
+    if (!stats || blocks == 0)
+        return;
+    size_t per = n / blocks;
+    double se = 0.0, sr = 0.0;
+    uint64_t inexact = 0;
+    for (size_t b = 0; b < n; b += per) {
+        int differs = 0;
+        for (size_t i = b; i < b + per; i++) {
+            /* equal values (infinities included) contribute no error */
+            int same = same_value(dec[i], in[i]);
+            double d = same ? 0.0 : (double)dec[i] - (double)in[i];
+            se += d * d;
+            sr += (double)in[i] * in[i];
+            differs |= !same;
+        }
+        inexact += (uint64_t)differs;
+    }
+    stats->blocks += blocks;
+    stats->inexact_blocks += inexact;
+    stats->sq_err += se;
+    stats->sq_ref += sr;
+    stats->values += n;
+}
+
+/* ---- plain float formats: a "block" is one value ---- */
+
+void gq__f32_decode(const void *blocks, float *out, size_t n)
+{
+    if (n)                            /* memcpy forbids NULL even for 0 bytes */
+        memcpy(out, blocks, n * sizeof(float));
+}
+
+void gq__f32_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    if (n)
+        memcpy(blocks, in, n * sizeof(float));
+    gq__stats_add(stats, in, in, n, n);
+}
+
+/* Scalar formats are stored little-endian; build bytes explicitly so the
+ * file layout does not depend on the host. */
+static uint16_t load16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static void store16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+
+#define CHUNK 256
+
+void gq__f16_decode(const void *blocks, float *out, size_t n)
+{
+    const unsigned char *p = blocks;
+    for (size_t i = 0; i < n; i++)
+        out[i] = gq_f16_to_f32(load16(p + 2 * i));
+}
+
+void gq__bf16_decode(const void *blocks, float *out, size_t n)
+{
+    const unsigned char *p = blocks;
+    for (size_t i = 0; i < n; i++)
+        out[i] = gq_bf16_to_f32(load16(p + 2 * i));
+}
+
+static void encode16(const float *in, void *blocks, size_t n, gq_stats *stats,
+                     uint16_t (*to)(float), float (*from)(uint16_t))
+{
+    unsigned char *p = blocks;
+    float dec[CHUNK];
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        for (size_t i = 0; i < m; i++) {
+            uint16_t h = to(in[at + i]);
+            store16(p + 2 * (at + i), h);
+            dec[i] = from(h);
+        }
+        gq__stats_add(stats, in + at, dec, m, m);
+    }
+}
+
+void gq__f16_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    encode16(in, blocks, n, stats, gq_f32_to_f16, gq_f16_to_f32);
+}
+
+void gq__bf16_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    encode16(in, blocks, n, stats, gq_f32_to_bf16, gq_bf16_to_f32);
+}
