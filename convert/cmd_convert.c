@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "gguf_convert.h"
+#include "hub.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "source.h"
@@ -363,6 +364,16 @@ int cmd_convert(int argc, char **argv)
     cv_recipe recipe;
     if (cv_recipe_make(&recipe, o.quant, o.embed, o.attn, o.head, o.experts, err, sizeof err))
         return fail(&o, EXIT_USAGE, "%s", err);
+
+    /* SRC = ORG/NAME that is no local path: fetch it from the Hub, or find it
+     * in the shared cache (hub.h); a static root so the string outlives us */
+    static char *hub_snapshot;
+    if (hub_looks_like_repo_id(o.src)) {
+        int hub_rc;
+        if (!(hub_snapshot = hub_snapshot_for_convert(o.src, &hub_rc)))
+            return hub_rc;
+        o.src = hub_snapshot;
+    }
 
     double t0 = cv_now();
     cv_source src;
