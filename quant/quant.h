@@ -22,6 +22,21 @@
  *   Q4_32  18 bytes: f16 d, u8 qs[16]; value j = ((qs[j] & 15) - 8) * d,
  *          value j+16 = ((qs[j] >> 4) - 8) * d (ggml's Q4_0 layout; only the
  *          choice of d differs: ours minimizes squared error).
+ *
+ * Encoders (all deterministic: same bytes on every machine, compiler and
+ * thread count; blocks are independent, so any chunking gives the same bytes):
+ *   F16/BF16  round to nearest even (NaN stays NaN, overflow gives inf).
+ *   MXFP4     smallest scale byte e with max|x| <= 12 * 2^(e-128), each value
+ *             to the nearest grid value, ties to the even code; NaN -> 0.
+ *   Q8_32     lossless whenever the block is a set of integers times one
+ *             power of two 2^p (|int| <= 127, 2^-24 <= 2^p <= 2^15): then
+ *             d = 2^p. Every MXFP4 block with scale byte 104..146 is such a
+ *             block. Otherwise d = f16(max|x| / 127), nearest q.
+ *   Q4_32     d searched to minimize the squared error (docs/QUANT.md);
+ *             never worse than llama.cpp's Q4_0 rule on any block.
+ *   Q8/Q4 keep blocks finite: inf saturates, NaN encodes as 0.
+ * Decoders are exact (every block value is representable in f32); an MXFP4
+ * scale byte of 255 gives +-inf for |K| >= 2, as exact arithmetic does.
  */
 #ifndef GQ_QUANT_H
 #define GQ_QUANT_H
