@@ -145,7 +145,9 @@ int gf_writer_begin(gf_writer *w);
 /* Append bytes to tensor i (declaration order; tensor i must be complete
  * before i+1 starts; writing past a tensor's size is an error). */
 int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
-/* Check every tensor is complete, patch hashes, fsync, rename onto PATH. */
+/* Check every tensor is complete, patch hashes, fsync, move onto PATH,
+ * fsync the directory. If only that last fsync fails, PATH is complete and
+ * stays, but -1 is returned so the caller can warn about durability. */
 int gf_writer_finish(gf_writer *w);
 /* Free w (NULL is fine); if finish has not succeeded, remove the temporary
  * and leave PATH untouched. */

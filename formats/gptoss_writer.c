@@ -82,8 +82,9 @@ static int fail(gf_writer *w, int errnum, const char *fmt, ...)
     return -1;
 }
 
-/* Misuse: record the message but, before begin, leave the writer usable?
- * No: a half-declared file is never what the caller wanted; fail hard. */
+/* API misuse fails like an I/O error (temporary removed, writer poisoned):
+ * a file declared or written differently from what the caller meant is
+ * never worth keeping. */
 #define MISUSE(w, ...) fail((w), EINVAL, __VA_ARGS__)
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
