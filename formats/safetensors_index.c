@@ -308,6 +308,11 @@ static st_checkpoint *open_dir(const char *dir, char *err, size_t errlen)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.' || !ends_with(e->d_name, ".safetensors"))
             continue;
+        char *fp = join(dir, e->d_name);
+        int regular = fp && is_file(fp);
+        free(fp);
+        if (!regular)
+            continue;
         if (count++ == 0)
             only = strdup(e->d_name);
     }
