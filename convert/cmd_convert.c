@@ -222,6 +222,7 @@ typedef struct {
     const cv_recipe *r;
     const cv_pipeline_result *res;
     double seconds;
+    double hash_wait;   /* seconds spent waiting for source hashes before writing */
     uint64_t file_bytes;
 } report;
 
@@ -269,6 +270,7 @@ static void print_table(const report *rp)
            (unsigned long long)res->out_bytes, (unsigned long long)rp->file_bytes, (double)rp->file_bytes / 1e9,
            rp->seconds, (double)res->in_bytes / t / 1e6, (double)rp->file_bytes / t / 1e6, res->threads,
            peak_rss_kb() / 1024);
+    printf("source hashes: %.2f s waited (files named by an HF cache blob need none)\n", rp->hash_wait);
     printf("wrote %s (recipe %s, %s layout)\n", rp->o->out, rp->r->name,
            rp->s->layout == CV_LAYOUT_ORIGINAL ? "original/" : "Hugging Face");
 }
@@ -284,6 +286,7 @@ static void print_json(const report *rp)
     cJSON_AddStringToObject(j, "layout", rp->s->layout == CV_LAYOUT_ORIGINAL ? "original" : "hf");
     cJSON_AddNumberToObject(j, "threads", res->threads);
     cJSON_AddNumberToObject(j, "seconds", rp->seconds);
+    cJSON_AddNumberToObject(j, "hash_wait_seconds", rp->hash_wait);
     cJSON_AddNumberToObject(j, "in_bytes", (double)res->in_bytes);
     cJSON_AddNumberToObject(j, "tensor_bytes", (double)res->out_bytes);
     cJSON_AddNumberToObject(j, "file_bytes", (double)rp->file_bytes);
@@ -394,6 +397,7 @@ int cmd_convert(int argc, char **argv)
     const cv_out_tensor *tens = NULL;
     size_t ntens = 0;
     char *meta = NULL;
+    double hash_wait = 0;
     if (cv_plan_build(&plan, src.ck, src.layout, &src.hp, &recipe, err, sizeof err)) {
         code = fail(&o, EXIT_BAD_INPUT, "%s", err);
         goto out;
@@ -416,10 +420,12 @@ int cmd_convert(int argc, char **argv)
     /* The header carries the source hashes and is written before the
      * tensors, so they must be known now (gf_writer cannot amend its
      * header after begin). */
+    double th = cv_now();
     if (cv_provenance_wait(&src.prov, err, sizeof err)) {
         code = fail(&o, EXIT_IO, "%s", err);
         goto out;
     }
+    hash_wait = cv_now() - th;
     meta = meta_json(&src, &recipe);
     if (!meta || gf_writer_set_meta(w, meta)) {
         code = fail(&o, EXIT_FAIL, "%s", meta ? gf_writer_error(w) : "out of memory building the header");
@@ -477,7 +483,7 @@ stream:;
     } else if (ps != CV_PIPE_OK) {
         code = fail(&o, ps == CV_PIPE_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAIL, "%s", err);
     } else {
-        report rp = {&o, &src, &recipe, &res, cv_now() - t0, file_bytes};
+        report rp = {&o, &src, &recipe, &res, cv_now() - t0, hash_wait, file_bytes};
         if (o.json)
             print_json(&rp);
         else if (!o.quiet)

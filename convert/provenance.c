@@ -129,37 +129,64 @@ done:
     return rc;
 }
 
+/* Hashing threads take the next unhashed file; large shards then hash in
+ * parallel (on a warm page cache the work is CPU-bound). */
 static void *hash_thread(void *arg)
 {
     cv_provenance *p = arg;
-    for (size_t i = 0; i < p->n; i++) {
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next++;
+        int stop = p->failed;
+        pthread_mutex_unlock(&p->mu);
+        if (stop || i >= p->n)
+            break;
         if (p->files[i].sha256[0])
             continue;
-        if (cv_sha256_file(p->files[i].path, p->files[i].sha256)) {
+        char hex[65];
+        if (cv_sha256_file(p->files[i].path, hex)) {
+            pthread_mutex_lock(&p->mu);
             snprintf(p->err, sizeof p->err, "%s: cannot hash: %s", p->files[i].path, strerror(errno));
             p->failed = 1;
+            pthread_mutex_unlock(&p->mu);
             break;
         }
+        memcpy(p->files[i].sha256, hex, sizeof hex);
     }
     return NULL;
 }
 
 int cv_provenance_start(cv_provenance *p)
 {
-    if (pthread_create(&p->thread, NULL, hash_thread, p)) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = ncpu > 0 ? (int)ncpu : 1;
+    if (want > CV_HASH_THREADS)
+        want = CV_HASH_THREADS;
+    pthread_mutex_init(&p->mu, NULL);
+    p->next = 0;
+    p->running = 0;
+    for (int i = 0; i < want; i++)
+        if (pthread_create(&p->threads[p->running], NULL, hash_thread, p) == 0)
+            p->running++;
+    if (p->running == 0) {
         hash_thread(p); /* no thread: hash now */
         return p->failed ? -1 : 0;
     }
-    p->running = 1;
-    return 0;
+    return 0; /* failures are reported by cv_provenance_wait */
+}
+
+static void join_all(cv_provenance *p)
+{
+    for (int i = 0; i < p->running; i++)
+        pthread_join(p->threads[i], NULL);
+    if (p->running)
+        pthread_mutex_destroy(&p->mu);
+    p->running = 0;
 }
 
 int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen)
 {
-    if (p->running) {
-        pthread_join(p->thread, NULL);
-        p->running = 0;
-    }
+    join_all(p);
     if (p->failed) {
         snprintf(err, errlen, "%s", p->err);
         return -1;
@@ -174,10 +201,7 @@ int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen)
 
 void cv_provenance_free(cv_provenance *p)
 {
-    if (p->running) {
-        pthread_join(p->thread, NULL);
-        p->running = 0;
-    }
+    join_all(p);
     for (size_t i = 0; i < p->n; i++) {
         free(p->files[i].name);
         free(p->files[i].path);

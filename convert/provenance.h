@@ -5,8 +5,9 @@
  * (a symlink into models--ORG--NAME/blobs/<sha256>) takes its hash from the
  * blob name: for LFS files the blob is named by the sha256 of its content.
  * (Small non-LFS files are named by a git sha1 there, so they are hashed.)
- * The remaining files are hashed in a background thread while the
- * conversion runs; cv_provenance_wait joins it.
+ * The remaining files are hashed by background threads (one per core, one
+ * file each at a time) while the caller prepares; cv_provenance_wait joins
+ * them.
  */
 #ifndef GQ_CONVERT_PROVENANCE_H
 #define GQ_CONVERT_PROVENANCE_H
@@ -14,6 +15,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define CV_HASH_THREADS 8
 
 typedef struct {
     char *name;          /* as recorded: relative to the checkpoint root ("original/model.safetensors") */
@@ -28,8 +31,10 @@ typedef struct {
     size_t n;
     char repo_id[256];   /* "openai/gpt-oss-20b" when SRC is in an HF cache snapshot, else "" */
     char commit[64];     /* the snapshot's commit, else "" */
-    pthread_t thread;
-    int running;
+    pthread_t threads[CV_HASH_THREADS];
+    int running;         /* hashing threads started */
+    pthread_mutex_t mu;
+    size_t next;         /* next file to hash */
     int failed;
     char err[512];
 } cv_provenance;
@@ -39,7 +44,7 @@ void cv_provenance_init(cv_provenance *p);
 int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char *err, size_t errlen);
 /* Take repo id and commit from a path inside .../models--ORG--NAME/snapshots/<commit>/. */
 void cv_provenance_locate(cv_provenance *p, const char *dir);
-/* Hash the files whose hash is not known yet, in a background thread. */
+/* Hash the files whose hash is not known yet, in background threads. */
 int cv_provenance_start(cv_provenance *p);
 /* Join; 0 when every hash is known, else -1 with a message. */
 int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen);
