@@ -2,14 +2,21 @@
 """An independent .gptoss reader, written from docs/FORMAT.md only (stdlib).
 
 usage: read_gptoss.py FILE [EXPECT]
+       read_gptoss.py FILE --hf CHECKPOINT_DIR
 
 Parses the preamble and the JSON header, checks the layout rules of the
 spec (alignment, bounds, sizes from shape and type, no overlaps, zero
 padding, unique names, hparams shape), decodes every tensor of a known
 type, and with EXPECT (lines "t NAME INDEX VALUE" and "blob NAME HEX")
-compares decoded values and blob bytes. XXH3 is not in the standard
-library, so payload hashes are only checked for their textual form.
-Exit 0 when everything holds, 1 with a message otherwise.
+compares decoded values and blob bytes. A file holding a model (it has an
+"embed" tensor) must also have exactly the tensors of FORMAT.md section 4
+with their shapes and allowed types. With --hf, every tensor that must be
+exact (bf16/f32 from BF16, mxfp4/q8_32 from MXFP4 experts) is compared
+value by value with the Hugging Face safetensors checkpoint it came from,
+decoded here from the HF conventions (which also checks the gate/up row
+interleave and that each expert's rows are contiguous).
+XXH3 is not in the standard library, so payload hashes are only checked
+for their textual form. Exit 0 when everything holds, 1 with a message.
 """
 import json
 import struct
@@ -58,7 +65,114 @@ def decode(typ, raw):
     return out
 
 
+def bf16_values(raw):
+    return [struct.unpack("<f", struct.pack("<I", h << 16))[0] for (h,) in struct.iter_unpack("<H", raw)]
+
+
+def check_model(header):
+    """FORMAT.md section 4: the canonical tensor list, shapes and types."""
+    hp = header["hparams"]
+    D, I, E, V = hp["hidden"], hp["intermediate"], hp["n_experts"], hp["vocab"]
+    Hq, Hkv = hp["n_heads"] * hp["head_dim"], hp["n_kv_heads"] * hp["head_dim"]
+    mat = ("bf16", "q8_32", "q4_32")
+    exp = ("mxfp4", "q8_32", "q4_32", "bf16")
+    want = {"embed": ([V, D], mat), "head": ([V, D], mat), "norm": ([D], ("f32",))}
+    for L in range(hp["n_layers"]):
+        b = "blk.%d." % L
+        want.update({
+            b + "attn_norm": ([D], ("f32",)), b + "ffn_norm": ([D], ("f32",)),
+            b + "attn_q": ([Hq, D], mat), b + "attn_q_bias": ([Hq], ("f32",)),
+            b + "attn_k": ([Hkv, D], mat), b + "attn_k_bias": ([Hkv], ("f32",)),
+            b + "attn_v": ([Hkv, D], mat), b + "attn_v_bias": ([Hkv], ("f32",)),
+            b + "attn_out": ([D, Hq], mat), b + "attn_out_bias": ([D], ("f32",)),
+            b + "attn_sinks": ([hp["n_heads"]], ("f32",)),
+            b + "router": ([E, D], ("f32",)), b + "router_bias": ([E], ("f32",)),
+            b + "exp_gate_up": ([E, 2 * I, D], exp), b + "exp_gate_up_bias": ([E, 2 * I], ("f32",)),
+            b + "exp_down": ([E, D, I], exp), b + "exp_down_bias": ([E, D], ("f32",)),
+        })
+    have = {e["name"]: e for e in header["tensors"]}
+    if set(have) != set(want):
+        fail("tensor names differ from FORMAT.md section 4: missing %s, extra %s"
+             % (sorted(set(want) - set(have))[:5], sorted(set(have) - set(want))[:5]))
+    for name, (shape, types) in want.items():
+        if have[name]["shape"] != shape or have[name]["type"] not in types:
+            fail("%s: shape %r type %s, expected %r one of %s"
+                 % (name, have[name]["shape"], have[name]["type"], shape, types))
+
+
+def load_hf(ckpt):
+    """name -> (dtype, shape, bytes) from model.safetensors(.index.json)."""
+    import os
+    idx = os.path.join(ckpt, "model.safetensors.index.json")
+    files = sorted(set(json.load(open(idx))["weight_map"].values())) if os.path.exists(idx) else ["model.safetensors"]
+    out = {}
+    for fn in files:
+        blob = open(os.path.join(ckpt, fn), "rb").read()
+        (hl,) = struct.unpack_from("<Q", blob, 0)
+        for name, e in json.loads(blob[8:8 + hl]).items():
+            if name == "__metadata__":
+                continue
+            a, b = e["data_offsets"]
+            out[name] = (e["dtype"], e["shape"], blob[8 + hl + a:8 + hl + b])
+    return out
+
+
+FP4 = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0]
+
+
+def hf_mxfp4(blocks, scales):
+    """HF storage: element 2k = low nibble of byte k, value FP4 * 2^(s-127)."""
+    out = []
+    for i, s in enumerate(scales):
+        m = 2.0 ** (s - 127)
+        for byte in blocks[16 * i:16 * i + 16]:
+            out.append(FP4[byte & 15] * m)
+            out.append(FP4[byte >> 4] * m)
+    return out
+
+
+def compare_hf(header, values, ckpt):
+    hf = load_hf(ckpt)
+    types = {e["name"]: e["type"] for e in header["tensors"]}
+    pairs = {"embed": "model.embed_tokens.weight", "head": "lm_head.weight", "norm": "model.norm.weight"}
+    for L in range(header["hparams"]["n_layers"]):
+        h, b = "model.layers.%d." % L, "blk.%d." % L
+        pairs.update({b + "attn_norm": h + "input_layernorm.weight", b + "ffn_norm": h + "post_attention_layernorm.weight",
+                      b + "attn_sinks": h + "self_attn.sinks", b + "router": h + "mlp.router.weight",
+                      b + "router_bias": h + "mlp.router.bias",
+                      b + "exp_gate_up_bias": h + "mlp.experts.gate_up_proj_bias",
+                      b + "exp_down_bias": h + "mlp.experts.down_proj_bias"})
+        for p, q in (("q", "q"), ("k", "k"), ("v", "v"), ("out", "o")):
+            pairs[b + "attn_" + p] = h + "self_attn.%s_proj.weight" % q
+            pairs[b + "attn_%s_bias" % p] = h + "self_attn.%s_proj.bias" % q
+        pairs[b + "exp_gate_up"] = h + "mlp.experts.gate_up_proj"
+        pairs[b + "exp_down"] = h + "mlp.experts.down_proj"
+    compared = 0
+    for ours, theirs in pairs.items():
+        t = types[ours]
+        if theirs.endswith("_proj"):          # MXFP4 experts: exact for mxfp4 and q8_32
+            if t not in ("mxfp4", "q8_32"):
+                continue
+            ref = hf_mxfp4(hf[theirs + "_blocks"][2], hf[theirs + "_scales"][2])
+        else:
+            if t not in ("bf16", "f32"):
+                continue
+            ref = bf16_values(hf[theirs][2])
+        got = values[ours]
+        if len(got) != len(ref):
+            fail("%s: %d values, HF %s has %d" % (ours, len(got), theirs, len(ref)))
+        for j, (a, r) in enumerate(zip(got, ref)):
+            if a != r:
+                fail("%s[%d] = %r but HF %s gives %r" % (ours, j, a, theirs, r))
+        compared += 1
+    return compared
+
+
 def main():
+    hf_dir = None
+    if len(sys.argv) == 4 and sys.argv[2] == "--hf":
+        hf_dir = sys.argv.pop(3)
+        sys.argv.pop(2)
     if len(sys.argv) not in (2, 3):
         fail(__doc__)
     data = open(sys.argv[1], "rb").read()
@@ -129,6 +243,10 @@ def main():
         at, after = off + size, name
 
     checked = 0
+    if "embed" in values:
+        check_model(header)
+    if hf_dir:
+        checked += compare_hf(header, values, hf_dir)
     if len(sys.argv) == 3:
         for line in open(sys.argv[2]):
             f = line.split()

@@ -118,7 +118,7 @@ int main(void)
     snprintf(expect, sizeof expect, "%s/expect.txt", dir);
     static spec specs[] = {
         {"norm", GQ_F32, 1, {64}, 0, 0, {0}, {0}},
-        {"embed", GQ_BF16, 2, {4, 64}, 0, 0, {0}, {0}},
+        {"x_bf16", GQ_BF16, 2, {4, 64}, 0, 0, {0}, {0}},
         {"x_f16", GQ_F16, 1, {96}, 0, 0, {0}, {0}},
         {"blk.0.attn_q", GQ_Q8_32, 2, {3, 64}, 0, 0, {0}, {0}},
         {"blk.0.attn_k", GQ_Q4_32, 2, {2, 64}, 0, 0, {0}, {0}},
