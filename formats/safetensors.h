@@ -8,7 +8,21 @@
  * lie inside the file's data area and not overlap. On failure the error text
  * names the file, the tensor and what is wrong.
  *
- * Tensor data pointers stay valid until st_close().
+ * Tensor data pointers stay valid until st_close(). They are only
+ * byte-aligned in general (the format does not promise more; files written by
+ * Hugging Face tooling happen to be 8-byte aligned): read through memcpy or
+ * byte loads, not by casting to wider pointer types.
+ *
+ * Accepted: holes in the data area and bytes after the last tensor (not
+ * addressed by any tensor), empty tensors (a zero dimension) anywhere.
+ * Rejected, with the file and tensor named: header length past the end of the
+ * file or above 100 MB, JSON that is invalid, not an object or followed by
+ * anything but whitespace, unknown keys or dtypes, non-integer / negative /
+ * above-2^53 numbers, more than ST_MAX_DIMS dimensions, element counts that
+ * overflow, byte sizes that differ from end - begin, ranges past the data area
+ * or overlapping, duplicate names (also across shards); for an index: shard
+ * names that are not plain file names, missing shards, and any disagreement
+ * between weight_map and the shards' contents.
  */
 #ifndef GQ_SAFETENSORS_H
 #define GQ_SAFETENSORS_H
