@@ -3,11 +3,18 @@
  * Shape: `connections` worker threads, each with its own curl easy handle
  * (so keep-alive works per worker), take work from one shared list: first
  * "open this file" (lock, resume state), then its chunks. A file's last
- * worker out verifies and publishes it. Hashing follows the finished prefix
- * of a file: inline in the write callback while the prefix grows by that
- * very write, otherwise re-read from disk by the worker that just finished
- * a chunk, so a chunked file is mostly hashed by the time it completes.
+ * worker out verifies and publishes it. One hasher thread follows the
+ * finished prefix of every open file, reading it back from the page cache,
+ * so hashing runs beside the transfers instead of in their write path, and
+ * a file is hashed almost completely by the time its last byte lands.
+ *
+ * Locks, in the order they may nest: hash_mu -> engine mu -> file mu.
+ * hash_mu also guards fd and ch[] replacement, so the hasher never reads a
+ * file being reset.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sync_file_range */
+#endif
 #include "hub_download.h"
 
 #include <errno.h>
@@ -30,8 +37,22 @@ enum { CH_TODO, CH_ACTIVE, CH_DONE };
 
 typedef struct {
     uint64_t start, end, done; /* done: bytes finished from start */
+    uint64_t flushed;          /* writeback started up to start + flushed (writer thread only) */
     int state;                 /* engine mutex */
 } chunk;
+
+/* Start writeback of finished bytes every this many, so the fsync before
+ * publishing finds little left to write and dirty pages never pile up. */
+#define WRITEBACK_STEP (32u << 20)
+
+static void start_writeback(int fd, uint64_t off, uint64_t len)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd; (void)off; (void)len; /* the final fsync does it all */
+#endif
+}
 
 typedef struct {
     hub_item *it;
@@ -62,7 +83,18 @@ typedef struct {
     char err[2048];
     atomic_ullong bytes;       /* received this run */
     int running;
+    pthread_mutex_t hmu;       /* the hasher's wake-up */
+    pthread_cond_t hcv;
+    int hpending, hquit;
 } engine;
+
+static void wake_hasher(engine *g)
+{
+    pthread_mutex_lock(&g->hmu);
+    g->hpending = 1;
+    pthread_cond_signal(&g->hcv);
+    pthread_mutex_unlock(&g->hmu);
+}
 
 static double now_s(void)
 {
@@ -144,10 +176,9 @@ static int load_state(dfile *f)
 
 /* ---- hashing ---- */
 
-static int hash_reset(dfile *f)
+static int hash_reset_locked(dfile *f) /* hash_mu held */
 {
     const hub_entry *e = f->it->e;
-    pthread_mutex_lock(&f->hash_mu);
     f->hashed = 0;
     int ok = EVP_DigestInit_ex(f->md, e->is_lfs ? EVP_sha256() : EVP_sha1(), NULL);
     if (ok && !e->is_lfs) {
@@ -156,7 +187,6 @@ static int hash_reset(dfile *f)
         int n = snprintf(hdr, sizeof hdr, "blob %" PRIu64, e->size);
         ok = EVP_DigestUpdate(f->md, hdr, (size_t)n + 1);
     }
-    pthread_mutex_unlock(&f->hash_mu);
     return ok ? 0 : -1;
 }
 
@@ -170,29 +200,60 @@ static uint64_t frontier(const dfile *f) /* f->mu held */
     return fr;
 }
 
-/* Hashes the finished prefix not hashed yet, reading it back from disk. */
-static int hash_advance(dfile *f, int wait)
+/* Hashes the finished prefix not hashed yet, reading it back (page cache). */
+static int hash_advance_locked(dfile *f) /* hash_mu held */
 {
-    if (wait) pthread_mutex_lock(&f->hash_mu);
-    else if (pthread_mutex_trylock(&f->hash_mu)) return 0;
-    int rc = 0;
-    size_t cap = 1 << 20;
+    if (f->fd < 0 || !f->md) return 0;
+    size_t cap = 4u << 20;
     char *buf = malloc(cap);
-    if (!buf) rc = -1;
-    while (!rc) {
+    if (!buf) return -1;
+    int rc = 0;
+    for (;;) {
         pthread_mutex_lock(&f->mu);
         uint64_t fr = frontier(f);
         pthread_mutex_unlock(&f->mu);
         if (f->hashed >= fr) break;
         size_t want = fr - f->hashed > cap ? cap : (size_t)(fr - f->hashed);
         ssize_t r = pread(f->fd, buf, want, (off_t)f->hashed);
-        if (r <= 0) { if (r < 0 && errno == EINTR) continue; rc = -1; break; }
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) { rc = -1; break; }
         EVP_DigestUpdate(f->md, buf, (size_t)r);
         f->hashed += (uint64_t)r;
     }
     free(buf);
+    return rc;
+}
+
+static int hash_advance(dfile *f, int wait)
+{
+    if (wait) pthread_mutex_lock(&f->hash_mu);
+    else if (pthread_mutex_trylock(&f->hash_mu)) return 0;
+    int rc = hash_advance_locked(f);
     pthread_mutex_unlock(&f->hash_mu);
     return rc;
+}
+
+static void *hasher(void *arg)
+{
+    engine *g = arg;
+    pthread_mutex_lock(&g->hmu);
+    while (!g->hquit) {
+        if (!g->hpending) {
+            pthread_cond_wait(&g->hcv, &g->hmu);
+            continue;
+        }
+        g->hpending = 0;
+        pthread_mutex_unlock(&g->hmu);
+        for (size_t i = 0; i < g->n; i++) {
+            pthread_mutex_lock(&g->mu);
+            int open = g->f[i].phase == PH_OPEN;
+            pthread_mutex_unlock(&g->mu);
+            if (open) hash_advance(&g->f[i], 0); /* busy (finalizing / resetting): skip */
+        }
+        pthread_mutex_lock(&g->hmu);
+    }
+    pthread_mutex_unlock(&g->hmu);
+    return NULL;
 }
 
 /* ---- opening a file: lock, then resume state or a fresh start ---- */
@@ -204,15 +265,28 @@ static void waiting_msg(void *ctx)
             f->it->paths.lock_path);
 }
 
+static int setup_transfer_locked(engine *g, dfile *f, int fresh);
+
 /* Sets up fd, ch[] and the hash. fresh: discard any partial data. */
 static int setup_transfer(engine *g, dfile *f, int fresh)
+{
+    pthread_mutex_lock(&f->hash_mu);
+    int rc = setup_transfer_locked(g, f, fresh);
+    pthread_mutex_unlock(&f->hash_mu);
+    wake_hasher(g); /* a resumed prefix gets hashed beside the new transfers */
+    return rc;
+}
+
+static int setup_transfer_locked(engine *g, dfile *f, int fresh)
 {
     const hub_item *it = f->it;
     const hub_entry *e = it->e;
     const hub_paths *p = &it->paths;
+    pthread_mutex_lock(&f->mu);
     free(f->ch);
     f->ch = NULL;
     f->nch = 0;
+    pthread_mutex_unlock(&f->mu);
     f->chunked = 0;
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
@@ -225,7 +299,7 @@ static int setup_transfer(engine *g, dfile *f, int fresh)
         unlink(p->state_path);
         unlink(p->chunk_path);
         unlink(p->part_path);
-    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size && !load_state(f)) {
+    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size && !load_state(f)) { /* f->ch set */
         f->fd = open(p->chunk_path, O_RDWR | O_CLOEXEC);
         if (f->fd >= 0) f->chunked = 1;
     }
@@ -271,8 +345,8 @@ static int setup_transfer(engine *g, dfile *f, int fresh)
     for (size_t i = 0; i < f->nch; i++)
         f->ch[i].state = f->ch[i].done == f->ch[i].end - f->ch[i].start ? CH_DONE : CH_TODO;
     atomic_fetch_add(&f->gen, 1);
-    if (hash_reset(f) || hash_advance(f, 1)) {
-        fail(g, EXIT_IO, "cannot read back %s: %s", f->chunked ? p->chunk_path : p->part_path, strerror(errno));
+    if (hash_reset_locked(f)) {
+        fail(g, EXIT_FAIL, "cannot start a hash for %s", e->path, NULL);
         return -1;
     }
     return 0;
@@ -341,10 +415,14 @@ static int sink(void *p, const hub_headers *h, const char *data, size_t n)
                     return -1;
                 }
                 fprintf(stderr, "fetch: %s: the server ignored the Range request; restarting the file\n", e->path);
+                pthread_mutex_lock(&f->hash_mu);
                 pthread_mutex_lock(&f->mu);
                 s->c->done = 0;
+                s->c->flushed = 0;
                 pthread_mutex_unlock(&f->mu);
-                if (ftruncate(f->fd, 0) || hash_reset(f)) {
+                int bad = ftruncate(f->fd, 0) || hash_reset_locked(f);
+                pthread_mutex_unlock(&f->hash_mu);
+                if (bad) {
                     snprintf(s->err, sizeof s->err, "cannot truncate the partial file: %s", strerror(errno));
                     s->fatal = 1;
                     return -1;
@@ -369,17 +447,16 @@ static int sink(void *p, const hub_headers *h, const char *data, size_t n)
         }
         w += (size_t)r;
     }
-    if (!pthread_mutex_trylock(&f->hash_mu)) {
-        if (f->hashed == off) {
-            EVP_DigestUpdate(f->md, data, n);
-            f->hashed += n;
-        }
-        pthread_mutex_unlock(&f->hash_mu);
-    }
     pthread_mutex_lock(&f->mu);
     s->c->done += n;
     if (f->chunked && now_s() - f->last_save > 0.5) save_state(f);
     pthread_mutex_unlock(&f->mu);
+    if ((s->progress & ~(uint64_t)((4u << 20) - 1)) != ((s->progress + n) & ~(uint64_t)((4u << 20) - 1)))
+        wake_hasher(s->g); /* every 4 MiB */
+    if (s->c->done - s->c->flushed >= WRITEBACK_STEP) {
+        start_writeback(f->fd, s->c->start + s->c->flushed, s->c->done - s->c->flushed);
+        s->c->flushed = s->c->done;
+    }
     atomic_fetch_add(&s->g->bytes, n);
     s->progress += n;
     pthread_mutex_lock(&s->g->mu);
@@ -477,8 +554,10 @@ static int finalize(engine *g, dfile *f)
         fail(g, EXIT_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
         return -1;
     }
+    pthread_mutex_lock(&f->hash_mu);
     close(f->fd);
     f->fd = -1;
+    pthread_mutex_unlock(&f->hash_mu);
     unlink(p->state_path);
     hub_sync_dir_of(p->final_path);
     /* published while still locked, so a waiting process finds it complete */
@@ -569,7 +648,7 @@ static void *worker(void *arg)
         unsigned gen = atomic_load(&pick->gen);
         pthread_mutex_unlock(&g->mu);
         int rc = run_chunk(g, pick, pc, gen, easy);
-        if (rc == 0) hash_advance(pick, 0);
+        if (rc == 0) wake_hasher(g);
         pthread_mutex_lock(&g->mu);
         pick->active--;
         if (atomic_load(&pick->gen) == gen) {
@@ -644,6 +723,10 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
                 base += (uint64_t)st.st_size;
         }
     }
+    pthread_mutex_init(&g.hmu, NULL);
+    pthread_cond_init(&g.hcv, NULL);
+    pthread_t hth;
+    int have_hasher = !pthread_create(&hth, NULL, hasher, &g);
     int nt = o->connections < 1 ? 1 : o->connections;
     pthread_t *th = calloc((size_t)nt, sizeof *th);
     int started = 0;
@@ -677,6 +760,13 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     free(th);
+    pthread_mutex_lock(&g.hmu);
+    g.hquit = 1;
+    pthread_cond_signal(&g.hcv);
+    pthread_mutex_unlock(&g.hmu);
+    if (have_hasher) pthread_join(hth, NULL);
+    pthread_mutex_destroy(&g.hmu);
+    pthread_cond_destroy(&g.hcv);
     if (o->progress) {
         draw(&g, total, base, t0, &rate, &last_b, &last_t);
         fputc('\n', stderr);
