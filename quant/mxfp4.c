@@ -126,13 +126,14 @@ void gq_mxfp4_from_hf(const uint8_t *codes, const uint8_t *scales, size_t nblock
 
 void gq_mxfp4_hf_decode(const uint8_t *codes, const uint8_t *scales, size_t nblocks, float *out)
 {
-    /* Deliberately the direct formula of the HF layout (FP4 * 2^(scale-127)
-     * with ldexp), independent of the table-driven path above. */
+    /* The converter's hot path for MXFP4 -> q8/q4 experts: same exact
+     * integer-times-power-of-two product as gq__mxfp4_decode, in HF order.
+     * The tests check it against ldexp of the E2M1 bit fields. */
     for (size_t b = 0; b < nblocks; b++, codes += 16, out += 32) {
-        int ex = (int)scales[b] - 127;
+        float s = scale_of(scales[b]);
         for (int k = 0; k < 16; k++) {
-            out[2 * k] = (float)ldexp((double)gq_fp4_values[codes[k] & 15], ex);
-            out[2 * k + 1] = (float)ldexp((double)gq_fp4_values[codes[k] >> 4], ex);
+            out[2 * k] = kval[codes[k] & 15] * s;
+            out[2 * k + 1] = kval[codes[k] >> 4] * s;
         }
     }
 }

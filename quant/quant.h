@@ -101,7 +101,7 @@ extern const float gq_fp4_values[16];
  * Exact: no value changes. */
 void gq_mxfp4_from_hf(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out_blocks);
 
-/* Decode HF-layout MXFP4 directly to floats (the reference the tests compare with). */
+/* Decode HF-layout MXFP4 directly to floats (exact; as fast as the block decode). */
 void gq_mxfp4_hf_decode(const uint8_t *codes, const uint8_t *scales, size_t nblocks, float *out);
 
 #endif
