@@ -341,6 +341,27 @@ static void test_float_formats(void)
         CHECK_MSG(memcmp(in, out, (size_t)t->block_bytes * 256) == 0, "%s round trip", t->name);
         CHECK_MSG(st.inexact_blocks == 0 && st.blocks == 256, "%s stats", t->name);
     }
+    /* block decoders of all 65536 codes agree with the scalar conversions
+     * (which test_quant_scalar checks against independent references) */
+    static uint8_t codes[65536 * 2];
+    static float dec[65536];
+    for (uint32_t h = 0; h < 65536; h++) {
+        codes[2 * h] = (uint8_t)h;
+        codes[2 * h + 1] = (uint8_t)(h >> 8);
+    }
+    long bad = 0;
+    gq_traits_of(GQ_BF16)->decode(codes, dec, 65536);
+    for (uint32_t h = 0; h < 65536; h++) {
+        float w = gq_bf16_to_f32((uint16_t)h);
+        bad += memcmp(&dec[h], &w, 4) != 0;
+    }
+    gq_traits_of(GQ_F16)->decode(codes, dec, 65536);
+    for (uint32_t h = 0; h < 65536; h++) {
+        float w = gq_f16_to_f32((uint16_t)h);
+        bad += memcmp(&dec[h], &w, 4) != 0;
+    }
+    CHECK_MSG(bad == 0, "16-bit block decode: %ld codes differ from the scalar conversion", bad);
+
     /* little-endian storage whatever the host */
     uint8_t b[2];
     float one = 1.0f;
