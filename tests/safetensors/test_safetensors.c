@@ -251,8 +251,8 @@ static void test_malformed_entries(void)
     size_t len;
     const char *ok[] = {
         "{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[8,16]}}",
-        "{\"a\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[4,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[4,4]},"
-        "\"c\":{\"dtype\":\"U8\",\"shape\":[16],\"data_offsets\":[0,16]}}",
+        ("{\"a\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[4,4]},\"b\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[4,4]},"
+         "\"c\":{\"dtype\":\"U8\",\"shape\":[16],\"data_offsets\":[0,16]}}"),
         "{\"a\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[12,16]}}",
         "{\"a\":{\"dtype\":\"U8\",\"shape\":[4.0],\"data_offsets\":[0,4e0]}}",
     };
