@@ -71,17 +71,27 @@ let longIds = null;
 // of them (expert routing flips at near-tied router logits make a few
 // positions differ more: see docs/GGUF.md), with top-1 identical wherever our
 // top-1 margin exceeds twice the difference there, and >= 90% overall.
-function compareLogits(name, gg, go, strict) {
+function longIdsFile(go) {
   const idsFile = path.join(tmp, "ids.json");
   if (!longIds) {
     longIds = JSON.parse(run(path.join(bin, "gptoss-run"), ["tokenize", go, "--text", LONG, "--json", "--no-special"]));
     if (longIds.length <= 160) failures.push(`long text is only ${longIds.length} tokens`);
     fs.writeFileSync(idsFile, JSON.stringify(longIds));
   }
+  return idsFile;
+}
+const llamaLogitsArgs = (idsFile, lf) =>
+  ["--logits", idsFile, "--positions", JSON.stringify(longIds.map((_, i) => i)), "--out", lf];
+
+// lf: llama.cpp's logits already dumped there (one model load per recipe), else run it now.
+function compareLogits(name, gg, go, strict, lf = null) {
+  const idsFile = longIdsFile(go);
   const positions = longIds.map((_, i) => i);
-  const lf = path.join(tmp, `${name}.llama.f32`), of = path.join(tmp, `${name}.ours.f32`);
-  run("node", [path.join(here, "llama_check.mjs"), "--gguf", gg, "--logits", idsFile, "--positions",
-    JSON.stringify(positions), "--out", lf], { env });
+  const of = path.join(tmp, `${name}.ours.f32`);
+  if (!lf) {
+    lf = path.join(tmp, `${name}.llama.f32`);
+    run("node", [path.join(here, "llama_check.mjs"), "--gguf", gg, ...llamaLogitsArgs(idsFile, lf)], { env });
+  }
   run(path.join(bin, "gguf_ours_logits"), [go, idsFile, of, ...positions.map(String)]);
   const a = new Float32Array(fs.readFileSync(lf).buffer.slice(0)), b = new Float32Array(fs.readFileSync(of).buffer.slice(0));
   const nv = b.length / positions.length;
@@ -165,8 +175,9 @@ try {
     // 3. tokenization: llama.cpp vs ours
     const ours = texts.map((t) => JSON.parse(run(path.join(bin, "gptoss-run"),
       ["tokenize", go, "--text", t.text, "--json", ...(t.special ? [] : ["--no-special"])])));
+    const lf = path.join(tmp, `${r.name}.llama.f32`);
     const lj = JSON.parse(run("node", [path.join(here, "llama_check.mjs"), "--gguf", gg, "--tokenize",
-      path.join(tmp, "texts.json")], { env }));
+      path.join(tmp, "texts.json"), ...llamaLogitsArgs(longIdsFile(go), lf)], { env }));
     let tokOk = 0;
     texts.forEach((t, i) => {
       if (JSON.stringify(lj.ids[i]) === JSON.stringify(ours[i])) tokOk++;
@@ -175,7 +186,7 @@ try {
     rs.tokenize_identical = `${tokOk}/${texts.length}`;
 
     // 4. logits after > 128 tokens
-    Object.assign(rs, compareLogits(r.name, gg, go, false));
+    Object.assign(rs, compareLogits(r.name, gg, go, false, lf));
   }
 
   // Control without expert routing: every expert used (top-k = E), so a
