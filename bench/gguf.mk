@@ -1,13 +1,7 @@
-# bench/gguf.mk - GGUF export of the 20b synthetic checkpoint (experts MXFP4,
-# rest Q8_0: llama.cpp's own recipe for gpt-oss) against the I/O floor of the
-# same machine in the same run, and against the .gptoss conversion of the
-# same checkpoint and recipe (the same pipeline, another layout).
-#   make -f Makefile.bench bench-gguf [FIX20B=dir] [RUNS=3]
-FIX20B ?= fixtures/20b
-RUNS ?= 3
-
+# bench/gguf.mk - GGUF export of the 20b synthetic checkpoint vs the same I/O
+# floor as bench-convert and vs the .gptoss conversion in the same run.
+#   make -f Makefile.bench bench-gguf [RUNS=3] [RECIPES="q8e q8 q4"] [COLD=1]
 .PHONY: bench-gguf
-bench-gguf: build
-	BIN=$(BIN) OUT=$(OUT) FIX20B=$(FIX20B) RUNS=$(RUNS) bench/gguf_bench.sh
-
 BENCH_TARGETS += bench-gguf
+bench-gguf: build
+	RUNS=$(or $(RUNS),3) RECIPES="$(or $(RECIPES),q8e q8 q4)" bench/gguf_bench.sh
