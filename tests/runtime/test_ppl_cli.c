@@ -1,0 +1,149 @@
+/* test_ppl_cli.c - `gptoss-run ppl` and `bench` end to end on the tiny files.
+ *  - ppl --ctx 300 on the golden ids scores positions 150..298 with the same
+ *    context HF had: its PPL must equal exp(mean of HF's NLLs there);
+ *  - --save-ref then --ref on the same file: KLD ~ 0, top-1 1.0, exit 0;
+ *  - the lossless q8-experts file passes the same strict thresholds;
+ *  - the q4 file has KLD > 0 and a tight --max-kld makes it exit 8;
+ *  - a corrupt or mismatched reference is a clear error (exit 3);
+ *  - bench --json reports positive speeds and bytes per token.
+ * usage: test_ppl_cli GOLDEN_DIR MODELS_DIR (gptoss-run from $GQ_BIN_DIR)
+ */
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "golden.h"
+
+static char out_buf[1 << 16];
+static const char *out_text = out_buf;
+
+/* Runs a shell command, captures stdout into out_buf; returns exit code. */
+static int sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out_buf, 1, sizeof out_buf - 1, p);
+    out_buf[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double num(cJSON *o, const char *path)
+{
+    char key[64];
+    const char *dot = strchr(path, '.');
+    if (dot) {
+        snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
+        return num(cJSON_GetObjectItem(o, key), dot + 1);
+    }
+    cJSON *v = cJSON_GetObjectItem(o, path);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    const char *gd = argv[1], *md = argv[2], *bin = getenv("GQ_BIN_DIR");
+    if (!bin)
+        bin = "bin";
+    char tmp[] = "/tmp/gq_ppl_XXXXXX";
+    if (!mkdtemp(tmp))
+        return 1;
+    golden g = {0};
+    CHECK(golden_load(gd, "tiny", &g) == 0);
+
+    /* 1. one 300-token chunk: same context as the HF run */
+    int rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 300 --json --save-ref %s/ref300",
+                bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    cJSON *j = cJSON_Parse(out_buf);
+    double want = 0;
+    for (int p = 150; p <= 298; p++)
+        want += g.nll[p];
+    want = exp(want / 149);
+    double got = num(j, "ppl");
+    printf("ppl ctx 300: ours %.6f, HF %.6f\n", got, want);
+    CHECK_MSG(fabs(got / want - 1) < 1e-4, "PPL equals HF's over the same positions (%.6f vs %.6f)", got, want);
+    CHECK_EQ_INT((int)num(j, "scored"), 149);
+    cJSON_Delete(j);
+
+    /* 2. reference on itself, 3 chunks of 100 */
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --save-ref %s/ref", bin, md,
+            gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    CHECK_EQ_INT((int)num(j, "chunks"), 3);
+    CHECK_EQ_INT((int)num(j, "scored"), 147);
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref "
+            "--max-kld 1e-6 --min-top1 1 --max-ppl-ratio 1.00001", bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    printf("self: kld %.3g top1 %.4f ratio %.8f\n", num(j, "ref.kld_mean"), num(j, "ref.top1"), num(j, "ref.ppl_ratio"));
+    CHECK(fabs(num(j, "ref.kld_mean")) < 1e-6);
+    CHECK(num(j, "ref.top1") == 1.0);
+    CHECK(fabs(num(j, "ref.ppl_ratio") - 1) < 1e-6);
+    cJSON_Delete(j);
+
+    /* 3. lossless q8 experts pass the strict check */
+    rc = sh("%s/gptoss-run ppl %s/tiny-q8e.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --max-kld 1e-6 "
+            "--min-top1 1", bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+
+    /* 4. q4: KLD > 0, threshold -> exit 8 */
+    rc = sh("%s/gptoss-run ppl %s/tiny-q4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref", bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    double kq4 = num(j, "ref.kld_mean");
+    printf("q4: kld mean %.3g median %.3g p99 %.3g top1 %.4f ratio %.6f +/- %.6f\n", kq4, num(j, "ref.kld_median"),
+           num(j, "ref.kld_p99"), num(j, "ref.top1"), num(j, "ref.ppl_ratio"), num(j, "ref.ppl_ratio_err"));
+    CHECK(kq4 > 1e-6);
+    CHECK(num(j, "ref.kld_p99") >= num(j, "ref.kld_median"));
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run ppl %s/tiny-q4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --max-kld %g "
+            "2>/dev/null", bin, md, gd, tmp, kq4 / 10);
+    CHECK_EQ_INT(rc, 8);
+
+    /* q8 of every class: much closer to the reference than q4 */
+    rc = sh("%s/gptoss-run ppl %s/tiny-q8.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref", bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    double kq8 = num(j, "ref.kld_mean");
+    printf("q8: kld mean %.3g top1 %.4f\n", kq8, num(j, "ref.top1"));
+    CHECK_MSG(kq8 > 1e-9 && kq8 < kq4 / 10, "q8 KLD %.3g is positive and far below q4's %.3g", kq8, kq4);
+    cJSON_Delete(j);
+
+    /* 5. corrupt / mismatched references */
+    rc = sh("echo garbage > %s/bad && %s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --ref %s/bad "
+            "2>&1", tmp, bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "not a ppl reference file");
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --ref %s/ref300 2>&1", bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "different input");
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 400 2>&1", bin, md, gd);
+    CHECK_EQ_INT(rc, 3);
+    rc = sh("%s/gptoss-run ppl 2>&1", bin);
+    CHECK_EQ_INT(rc, 2);
+
+    /* 6. bench */
+    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 32 -n 8 -r 1 --json", bin, md);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    CHECK(num(j, "prefill_tok_s") > 0 && num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") > 0);
+    cJSON_Delete(j);
+
+    sh("rm -rf %s", tmp);
+    golden_free(&g);
+    return check_done("test_ppl_cli");
+}
