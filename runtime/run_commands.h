@@ -19,5 +19,7 @@ int cmd_detokenize(int argc, char **argv); /* run_cmd_tokenize.c */
 
 int run_cmd_ppl(int argc, char **argv);      /* run_cmd_ppl.c */
 int run_cmd_bench(int argc, char **argv);    /* run_cmd_bench.c */
+int run_cmd_generate(int argc, char **argv); /* run_cmd_generate.c */
+int run_cmd_chat(int argc, char **argv);     /* run_cmd_chat.c */
 
 #endif

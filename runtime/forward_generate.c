@@ -1,0 +1,131 @@
+/* forward_generate.c - prompt -> streamed harmony answer (see forward_generate.h). */
+#include "forward_generate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    gq_sampler *smp;
+    int32_t next;
+} pick_state;
+
+static void pick(void *user, int index, const float *logits)
+{
+    (void)index;
+    pick_state *st = user;
+    st->next = gq_sample(st->smp, logits);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int append(char **buf, size_t *len, const char *s, size_t n)
+{
+    char *nb = realloc(*buf, *len + n + 1);
+    if (!nb)
+        return -1;
+    memcpy(nb + *len, s, n);
+    *len += n;
+    nb[*len] = 0;
+    *buf = nb;
+    return 0;
+}
+
+uint8_t *gen_allowed_ids(const tok_tokenizer *tok, int vocab)
+{
+    uint8_t *a = calloc((size_t)vocab, 1);
+    if (!a)
+        return NULL;
+    for (int i = 0; i < vocab; i++) {
+        size_t len;
+        a[i] = tok_token_bytes(tok, i, &len) != NULL;
+    }
+    return a;
+}
+
+int gen_run(gq_session *s, const gm_model *m, const tok_tokenizer *tok, gq_sampler *smp, const int32_t *prompt,
+            size_t n, const gen_opts *o, gen_result *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->final = calloc(1, 1);
+    r->analysis = calloc(1, 1);
+    r->n_prompt = (int)n;
+    r->stop = "length";
+    hm_parser *hp = hm_parser_new(tok, "assistant");
+    if (!r->final || !r->analysis || !hp) {
+        hm_parser_free(hp);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pick_state st = {smp, 0};
+    double t0 = now();
+    if (gq_forward(s, prompt, (int)n, (int)n - 1, pick, &st, err, errlen) != 0) {
+        hm_parser_free(hp);
+        return -1;
+    }
+    r->prefill_s = now() - t0;
+    t0 = now();
+    int rc = 0;
+    for (int i = 0; i < o->max_tokens; i++) {
+        int32_t id = st.next;
+        r->n_gen++;
+        int eos = 0;
+        for (int e = 0; e < m->hp.n_eos; e++)
+            eos |= id == m->hp.eos_ids[e];
+        const char *delta = NULL;
+        size_t dlen = 0, dmsg = 0;
+        hm_status hs = hm_parser_push(hp, id, &delta, &dlen, &dmsg);
+        if (hs == HM_ERROR) {
+            snprintf(err, errlen, "the harmony parser rejected generated id %d", id);
+            rc = -1;
+            break;
+        }
+        if (delta && dlen) {
+            const hm_parsed_message *msg = hm_parser_message(hp, dmsg);
+            int final = msg && !strcmp(msg->channel, "final");
+            if (append(final ? &r->final : &r->analysis, final ? &r->final_len : &r->analysis_len, delta, dlen)) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+                break;
+            }
+            FILE *f = final ? o->out : o->analysis_out;
+            if (f) {
+                fwrite(delta, 1, dlen, f);
+                fflush(f);
+            }
+        }
+        if (hs == HM_STOP_RETURN || hs == HM_STOP_CALL) {
+            r->stop = hs == HM_STOP_RETURN ? "return" : "call";
+            break;
+        }
+        if (eos) {
+            r->stop = "eos";
+            break;
+        }
+        if (i + 1 == o->max_tokens)
+            break;
+        if (gq_session_pos(s) >= gq_session_ctx(s)) {
+            r->stop = "context";
+            break;
+        }
+        if (gq_forward(s, &id, 1, 0, pick, &st, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    r->decode_s = now() - t0;
+    hm_parser_free(hp);
+    return rc;
+}
+
+void gen_result_free(gen_result *r)
+{
+    free(r->final);
+    free(r->analysis);
+    r->final = r->analysis = NULL;
+}

@@ -1,0 +1,161 @@
+/* run_cmd_chat.c - `gptoss-run chat`: a terminal conversation.
+ *
+ * Each line typed is a user turn. The whole conversation is re-rendered with
+ * harmony every turn (earlier assistant turns keep only their final answer,
+ * as the chat template does) and evaluated from an empty cache: the cache
+ * cannot be rewound in place because sliding-window layers keep a ring. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "forward_generate.h"
+#include "model_cli.h"
+#include "run_commands.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gptoss-run chat FILE [--system TEXT] [--reasoning low|medium|high] [--temperature T]\n"
+               "                        [--top-p P] [--seed N] [-n N] [--ctx N] [--threads N] [--show-analysis]\n\n"
+               "Reads one user message per line from stdin (empty line or EOF ends), streams each answer.\n");
+}
+
+int run_cmd_chat(int argc, char **argv)
+{
+    const char *model = NULL, *system = NULL, *reasoning = "medium";
+    double temperature = 1.0, top_p = 1.0;
+    unsigned long long seed = 0;
+    int n = 1024, ctx = 8192, threads = 0, show = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return RUN_EXIT_OK;
+        } else if (!strcmp(a, "--show-analysis")) {
+            show = 1;
+        } else if (a[0] == '-' && !v) {
+            fprintf(stderr, "gptoss-run chat: %s needs a value\n", a);
+            return RUN_EXIT_USAGE;
+        } else if (!strcmp(a, "--system")) {
+            system = argv[++i];
+        } else if (!strcmp(a, "--reasoning")) {
+            reasoning = argv[++i];
+        } else if (!strcmp(a, "--temperature") || !strcmp(a, "--top-p")) {
+            char *end;
+            double x = strtod(argv[++i], &end);
+            if (*end || !(x >= 0)) {
+                fprintf(stderr, "gptoss-run chat: bad value for %s\n", a);
+                return RUN_EXIT_USAGE;
+            }
+            *(!strcmp(a, "--temperature") ? &temperature : &top_p) = x;
+        } else if (!strcmp(a, "--seed")) {
+            seed = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(a, "-n") || !strcmp(a, "--ctx") || !strcmp(a, "--threads")) {
+            int x = mc_parse_int(argv[++i], 1, 1 << 20);
+            if (x < 0) {
+                fprintf(stderr, "gptoss-run chat: bad value for %s\n", a);
+                return RUN_EXIT_USAGE;
+            }
+            *(!strcmp(a, "-n") ? &n : !strcmp(a, "--ctx") ? &ctx : &threads) = x;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "gptoss-run chat: unknown option %s (see --help)\n", a);
+            return RUN_EXIT_USAGE;
+        } else if (!model) {
+            model = a;
+        } else {
+            fprintf(stderr, "gptoss-run chat: unexpected argument %s\n", a);
+            return RUN_EXIT_USAGE;
+        }
+    }
+    if (!model) {
+        fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
+        return RUN_EXIT_USAGE;
+    }
+    char err[1024];
+    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "gptoss-run chat: %s\n", err);
+        return RUN_EXIT_BAD_INPUT;
+    }
+    mc_run run;
+    int rc = mc_open(&run, "chat", model, threads, ctx, 0);
+    if (rc) {
+        tok_free(tok);
+        return rc;
+    }
+    uint8_t *allowed = gen_allowed_ids(tok, run.model->hp.vocab);
+    gq_sampler smp;
+    if (!allowed || gq_sampler_init(&smp, run.model->hp.vocab, (float)temperature, (float)top_p, seed, allowed)) {
+        free(allowed);
+        mc_close(&run);
+        tok_free(tok);
+        return RUN_EXIT_FAIL;
+    }
+    hm_options opt = {NULL, NULL, NULL, reasoning};
+    hm_message *msgs = NULL;
+    size_t nm = 0;
+    char **owned = NULL; /* texts we allocated (user lines, answers) */
+    size_t nown = 0;
+    int tty = isatty(STDIN_FILENO);
+    char line[65536];
+    if (system) {
+        msgs = realloc(msgs, sizeof *msgs);
+        msgs[nm++] = (hm_message){"developer", system, NULL};
+    }
+    for (;;) {
+        if (tty) {
+            fputs("> ", stdout);
+            fflush(stdout);
+        }
+        if (!fgets(line, sizeof line, stdin))
+            break;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0])
+            break;
+        hm_message *nmsgs = realloc(msgs, (nm + 2) * sizeof *msgs);
+        char **nown_p = realloc(owned, (nown + 2) * sizeof *owned);
+        if (!nmsgs || !nown_p) {
+            free(nmsgs ? nmsgs : msgs);
+            msgs = NULL;
+            owned = nown_p ? nown_p : owned;
+            rc = RUN_EXIT_FAIL;
+            break;
+        }
+        msgs = nmsgs;
+        owned = nown_p;
+        owned[nown] = strdup(line);
+        msgs[nm++] = (hm_message){"user", owned[nown++], NULL};
+        tok_ids ids = {0};
+        if (hm_encode(tok, &opt, msgs, nm, 1, &ids, err, sizeof err) != 0) {
+            fprintf(stderr, "gptoss-run chat: %s\n", err);
+            tok_ids_free(&ids);
+            rc = RUN_EXIT_USAGE;
+            break;
+        }
+        gq_session_reset(run.session);
+        gen_opts go = {n, stdout, show ? stderr : NULL};
+        gen_result r;
+        if (gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err) != 0) {
+            fprintf(stderr, "\ngptoss-run chat: %s\n", err);
+            gen_result_free(&r);
+            tok_ids_free(&ids);
+            rc = RUN_EXIT_FAIL;
+            break;
+        }
+        putchar('\n');
+        owned[nown] = r.final;
+        r.final = NULL;
+        msgs[nm++] = (hm_message){"assistant", owned[nown++], NULL};
+        gen_result_free(&r);
+        tok_ids_free(&ids);
+    }
+    for (size_t i = 0; i < nown; i++)
+        free(owned[i]);
+    free(owned);
+    free(msgs);
+    gq_sampler_free(&smp);
+    free(allowed);
+    mc_close(&run);
+    tok_free(tok);
+    return rc;
+}
