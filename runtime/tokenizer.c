@@ -113,32 +113,31 @@ static size_t pow2_at_least(size_t n)
 static int strmap_init(tok_strmap *m, size_t n)
 {
     size_t cap = pow2_at_least(n * 2 + 1);
-    m->slot_id = calloc(cap, sizeof *m->slot_id);
-    m->slot_hash = calloc(cap, sizeof *m->slot_hash);
+    m->slots = calloc(cap, sizeof *m->slots);
     m->mask = cap - 1;
-    return m->slot_id && m->slot_hash ? 0 : -1;
+    return m->slots ? 0 : -1;
 }
 
 static void strmap_free(tok_strmap *m)
 {
-    free(m->slot_id);
-    free(m->slot_hash);
+    free(m->slots);
 }
 
 static const char *id_bytes(const tok_tokenizer *t, int32_t id)
 {
-    return t->pool + t->id_off[id];
+    return t->pool + t->span[id].off;
 }
 
 int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len)
 {
     uint64_t h = tok_hash_bytes(s, len);
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t v = m->slot_id[i];
-        if (!v) return -1;
-        int32_t id = (int32_t)(v - 1);
-        if (m->slot_hash[i] == (uint32_t)h && t->id_len[id] == len && !memcmp(id_bytes(t, id), s, len))
-            return id;
+        tok_slot sl = m->slots[i];
+        if (!sl.id1) return -1;
+        if (sl.hash == (uint32_t)h) {
+            tok_span sp = t->span[sl.id1 - 1];
+            if (sp.len == len && !memcmp(t->pool + sp.off, s, len)) return (int32_t)(sl.id1 - 1);
+        }
     }
 }
 
@@ -147,14 +146,14 @@ int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *
 static void strmap_put(tok_tokenizer *t, tok_strmap *m, int32_t id)
 {
     const char *s = id_bytes(t, id);
-    size_t len = t->id_len[id];
+    size_t len = t->span[id].len;
     uint64_t h = tok_hash_bytes(s, len);
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-        uint32_t v = m->slot_id[i];
-        if (!v || (m->slot_hash[i] == (uint32_t)h && t->id_len[v - 1] == len &&
+        uint32_t v = m->slots[i].id1;
+        if (!v || (m->slots[i].hash == (uint32_t)h && t->span[v - 1].len == len &&
                    !memcmp(id_bytes(t, (int32_t)(v - 1)), s, len))) {
-            m->slot_id[i] = (uint32_t)id + 1;
-            m->slot_hash[i] = (uint32_t)h;
+            m->slots[i].id1 = (uint32_t)id + 1;
+            m->slots[i].hash = (uint32_t)h;
             return;
         }
     }
@@ -171,10 +170,8 @@ static void mergemap_put(tok_mergemap *m, uint32_t a, uint32_t b, uint32_t rank,
 {
     uint64_t key = ((uint64_t)a << 32) | b;
     for (size_t i = (size_t)merge_hash(key) & m->mask;; i = (i + 1) & m->mask) {
-        if (m->keys[i] == UINT64_MAX || m->keys[i] == key) {
-            m->keys[i] = key;
-            m->rank[i] = rank;
-            m->merged[i] = merged;
+        if (m->e[i].key == UINT64_MAX || m->e[i].key == key) {
+            m->e[i] = (tok_merge){key, rank, merged};
             return;
         }
     }
@@ -320,11 +317,14 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
         return -1;
     }
     t->n_ids = (int32_t)(max_id + 1);
+    if (pool_need >= UINT32_MAX) {
+        set_err(err, errlen, "%s: the vocabulary holds over 4 GB of token text", what);
+        return -1;
+    }
     t->pool = malloc(pool_need + 1);
-    t->id_off = calloc((size_t)t->n_ids, sizeof *t->id_off);
-    t->id_len = calloc((size_t)t->n_ids, sizeof *t->id_len);
+    t->span = calloc((size_t)t->n_ids, sizeof *t->span);
     t->id_flags = calloc((size_t)t->n_ids, 1);
-    if (!t->pool || !t->id_off || !t->id_len || !t->id_flags || strmap_init(&t->vocab, n_vocab) ||
+    if (!t->pool || !t->span || !t->id_flags || strmap_init(&t->vocab, n_vocab) ||
         strmap_init(&t->added, n_added)) {
         set_err(err, errlen, "%s: out of memory loading the tokenizer", what);
         return -1;
@@ -347,8 +347,7 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
             memcpy(dst, v->string, slen);
             n = (long)slen;
         }
-        t->id_off[id] = t->pool_len;
-        t->id_len[id] = (uint32_t)n;
+        t->span[id] = (tok_span){(uint32_t)t->pool_len, (uint32_t)n};
         t->id_flags[id] = TOK_F_PRESENT;
         t->pool_len += (size_t)n;
         if (mappable) {
@@ -362,14 +361,13 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
         const char *content = jstr(a, "content");
         size_t len = strlen(content);
         if ((t->id_flags[id] & TOK_F_PRESENT) &&
-            (t->id_len[id] != len || memcmp(id_bytes(t, id), content, len))) {
+            (t->span[id].len != len || memcmp(id_bytes(t, id), content, len))) {
             set_err(err, errlen, "%s: added token '%s' reuses id %d of a different token", what, content,
                     (int)id);
             return -1;
         }
         memcpy(t->pool + t->pool_len, content, len);
-        t->id_off[id] = t->pool_len;
-        t->id_len[id] = (uint32_t)len;
+        t->span[id] = (tok_span){(uint32_t)t->pool_len, (uint32_t)len};
         t->id_flags[id] = TOK_F_PRESENT | TOK_F_ADDED | (jtrue(a, "special") ? TOK_F_SPECIAL : 0);
         t->pool_len += len;
         strmap_put(t, &t->added, id);
@@ -391,7 +389,7 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
             t->added_lens[j - 1] = x;
         }
     for (int32_t id = 0; id < t->n_ids; id++)
-        if (t->id_len[id] > t->max_token_len) t->max_token_len = t->id_len[id];
+        if (t->span[id].len > t->max_token_len) t->max_token_len = t->span[id].len;
     if (t->max_token_len + 4 > TOK_STREAM_MAX_OUT) {
         set_err(err, errlen, "%s: a token is %zu bytes long; at most %d are supported", what,
                 t->max_token_len, TOK_STREAM_MAX_OUT - 4);
@@ -401,17 +399,15 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
     /* Merges: rank = position in the list. */
     size_t n_merges = (size_t)cJSON_GetArraySize(merges);
     size_t cap = pow2_at_least(n_merges * 2 + 1);
-    t->merges.keys = malloc(cap * sizeof *t->merges.keys);
-    t->merges.rank = malloc(cap * sizeof *t->merges.rank);
-    t->merges.merged = malloc(cap * sizeof *t->merges.merged);
+    t->merges.e = malloc(cap * sizeof *t->merges.e);
     t->merges.mask = cap - 1;
     char *tmp = NULL;
     size_t tmp_cap = 0;
-    if (!t->merges.keys || !t->merges.rank || !t->merges.merged) {
+    if (!t->merges.e) {
         set_err(err, errlen, "%s: out of memory loading merges", what);
         return -1;
     }
-    memset(t->merges.keys, 0xFF, cap * sizeof *t->merges.keys);
+    for (size_t i = 0; i < cap; i++) t->merges.e[i].key = UINT64_MAX;
     uint32_t rank = 0;
     for (const cJSON *m = merges->child; m; m = m->next, rank++) {
         const char *a, *b;
@@ -541,14 +537,11 @@ void tok_free(tok_tokenizer *t)
     if (!t) return;
     tok_encoder_free(t);
     free(t->pool);
-    free(t->id_off);
-    free(t->id_len);
+    free(t->span);
     free(t->id_flags);
     strmap_free(&t->vocab);
     strmap_free(&t->added);
-    free(t->merges.keys);
-    free(t->merges.rank);
-    free(t->merges.merged);
+    free(t->merges.e);
     free(t);
 }
 
@@ -560,7 +553,7 @@ size_t tok_max_token_len(const tok_tokenizer *t) { return t->max_token_len; }
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len)
 {
     if (id < 0 || id >= t->n_ids || !(t->id_flags[id] & TOK_F_PRESENT)) return NULL;
-    if (len) *len = t->id_len[id];
+    if (len) *len = t->span[id].len;
     return id_bytes(t, id);
 }
 
@@ -600,8 +593,8 @@ char *tok_decode(const tok_tokenizer *t, const int32_t *ids, size_t n, size_t *l
     }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        memcpy(out + o, id_bytes(t, ids[i]), t->id_len[ids[i]]);
-        o += t->id_len[ids[i]];
+        memcpy(out + o, id_bytes(t, ids[i]), t->span[ids[i]].len);
+        o += t->span[ids[i]].len;
     }
     out[o] = 0;
     *len = o;

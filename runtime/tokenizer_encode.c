@@ -199,36 +199,37 @@ static int merge_lookup(const tok_tokenizer *t, int32_t a, int32_t b, uint32_t *
     h ^= h >> 29;
     const tok_mergemap *m = &t->merges;
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-        if (m->keys[i] == key) {
-            *rank = m->rank[i];
-            *merged = (int32_t)m->merged[i];
+        tok_merge e = m->e[i];
+        if (e.key == key) {
+            *rank = e.rank;
+            *merged = (int32_t)e.merged;
             return 1;
         }
-        if (m->keys[i] == UINT64_MAX) return 0;
+        if (e.key == UINT64_MAX) return 0;
     }
 }
 
-static void heap_push(uint64_t *heap, size_t *n, uint64_t v)
+static void heap_push(tok_qmerge *heap, size_t *n, tok_qmerge v)
 {
     size_t i = (*n)++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (heap[p] <= v) break;
+        if (heap[p].key <= v.key) break;
         heap[i] = heap[p];
         i = p;
     }
     heap[i] = v;
 }
 
-static uint64_t heap_pop(uint64_t *heap, size_t *n)
+static tok_qmerge heap_pop(tok_qmerge *heap, size_t *n)
 {
-    uint64_t top = heap[0], last = heap[--(*n)];
+    tok_qmerge top = heap[0], last = heap[--(*n)];
     size_t i = 0;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= *n) break;
-        if (c + 1 < *n && heap[c + 1] < heap[c]) c++;
-        if (heap[c] >= last) break;
+        if (c + 1 < *n && heap[c + 1].key < heap[c].key) c++;
+        if (heap[c].key >= last.key) break;
         heap[i] = heap[c];
         i = c;
     }
@@ -246,20 +247,21 @@ static int work_reserve(tok_work *w, size_t n)
     if (b) w->prev = b;
     int32_t *c = realloc(w->next, nc * sizeof *c);
     if (c) w->next = c;
-    uint64_t *d = realloc(w->heap, 3 * nc * sizeof *d);
+    tok_qmerge *d = realloc(w->heap, 3 * nc * sizeof *d);
     if (d) w->heap = d;
     if (!a || !b || !c || !d) return -1;
     w->cap = nc;
     return 0;
 }
 
-static void push_pair(const tok_tokenizer *t, const tok_work *w, size_t *hn, int32_t pos)
+static void push_pair(const tok_tokenizer *t, tok_work *w, size_t *hn, int32_t pos)
 {
     uint32_t rank;
     int32_t merged;
     int32_t nx = w->next[pos];
     if (nx >= 0 && merge_lookup(t, w->sym[pos], w->sym[nx], &rank, &merged))
-        heap_push(w->heap, hn, ((uint64_t)rank << 32) | (uint32_t)pos);
+        heap_push(w->heap, hn,
+                  (tok_qmerge){((uint64_t)rank << 32) | (uint32_t)pos, w->sym[pos], w->sym[nx], merged});
 }
 
 /* One pre-token (raw bytes) -> ids, the way HF's BPE model does it: the
@@ -295,14 +297,13 @@ static int bpe_word(tok_tokenizer *t, const char *s, size_t len, tok_ids *out)
     size_t hn = 0;
     for (int32_t i = 0; i + 1 < m; i++) push_pair(t, w, &hn, i);
     while (hn) {
-        uint64_t top = heap_pop(w->heap, &hn);
-        int32_t pos = (int32_t)(uint32_t)top;
-        uint32_t want = (uint32_t)(top >> 32), rank;
-        int32_t merged, nx = w->next[pos];
-        if (w->sym[pos] < 0 || nx < 0) continue; /* merged away meanwhile */
-        if (!merge_lookup(t, w->sym[pos], w->sym[nx], &rank, &merged) || rank != want)
-            continue; /* stale: the pair at pos changed */
-        w->sym[pos] = merged;
+        tok_qmerge top = heap_pop(w->heap, &hn);
+        int32_t pos = (int32_t)(uint32_t)top.key, nx = w->next[pos];
+        /* stale if either side changed since it was queued (HF checks that
+         * the pair still merges to the same token: the same test, since a
+         * symbol that changes only grows) */
+        if (nx < 0 || w->sym[pos] != top.left || w->sym[nx] != top.right) continue;
+        w->sym[pos] = top.merged;
         w->sym[nx] = -1;
         w->next[pos] = w->next[nx];
         if (w->next[pos] >= 0) w->prev[w->next[pos]] = pos;

@@ -13,21 +13,46 @@
 #define TOK_F_ADDED 2u
 #define TOK_F_SPECIAL 4u
 
+/* The tables are arrays of small structs rather than parallel arrays: a
+ * probe then touches one cache line, which matters because BPE on rare words
+ * is bound by the latency of these random lookups (tables of 2-16 MB). */
+
 /* bytes -> id, open addressing; a slot holds id + 1 (0 = empty) and the
- * hash's low 32 bits; the key bytes are the id's string in the pool. */
+ * hash's low 32 bits; the key bytes are the id's span in the pool. */
 typedef struct {
-    uint32_t *slot_id;
-    uint32_t *slot_hash;
+    uint32_t id1;
+    uint32_t hash;
+} tok_slot;
+
+typedef struct {
+    tok_slot *slots;
     size_t mask; /* capacity - 1, capacity a power of two */
 } tok_strmap;
 
 /* (left id, right id) -> (rank, merged id). */
 typedef struct {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank;
-    uint32_t *merged;
+    uint64_t key; /* (left << 32) | right; UINT64_MAX = empty */
+    uint32_t rank;
+    uint32_t merged;
+} tok_merge;
+
+typedef struct {
+    tok_merge *e;
     size_t mask;
 } tok_mergemap;
+
+/* A token's bytes: pool[off .. off + len). */
+typedef struct {
+    uint32_t off, len;
+} tok_span;
+
+/* A queued merge: ordered by key = (rank << 32) | position; left/right are
+ * the pair's ids when queued, so a stale entry is recognised without a
+ * second lookup (a symbol only ever grows, so its id never comes back). */
+typedef struct {
+    uint64_t key;
+    int32_t left, right, merged;
+} tok_qmerge;
 
 /* Word cache: pre-token bytes -> ids, cleared wholesale when full. */
 typedef struct {
@@ -44,7 +69,7 @@ typedef struct {
 typedef struct {
     int32_t *sym;
     int32_t *prev, *next;
-    uint64_t *heap; /* (rank << 32) | position, a min-heap */
+    tok_qmerge *heap; /* a min-heap on key */
     size_t cap;     /* symbols the arrays hold (heap: 3x) */
 } tok_work;
 
@@ -52,8 +77,7 @@ struct tok_tokenizer {
     char *pool; /* every token's bytes */
     size_t pool_len;
     int32_t n_ids;
-    uint64_t *id_off; /* per id: offset into pool */
-    uint32_t *id_len;
+    tok_span *span; /* per id: its bytes in the pool */
     uint8_t *id_flags;
     size_t max_token_len;
 

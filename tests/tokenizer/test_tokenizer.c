@@ -284,7 +284,8 @@ static void test_gptoss_blob(const char *json, size_t len, tok_tokenizer *ref)
     float z[4] = {0};
     ok = ok && !gf_writer_write(w, 0, z, sizeof z) && !gf_writer_finish(w);
     CHECK_MSG(ok, "wrote a .gptoss with a tokenizer blob (%s)", ok ? "" : gf_writer_error(w));
-    if (!ok) { gf_writer_abort(w); unlink(path); return; }
+    gf_writer_abort(w); /* frees w; after a successful finish the file stays */
+    if (!ok) { unlink(path); return; }
     tok_tokenizer *t = tok_load_file(path, err, sizeof err);
     CHECK_MSG(t != NULL, "tokenizer from .gptoss: %s", err);
     if (t) {
