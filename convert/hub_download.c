@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "hub_progress.h"
 
 enum { PH_NEW, PH_BUSY, PH_OPEN, PH_DONE };
 enum { CH_TODO, CH_ACTIVE, CH_DONE };
@@ -669,34 +670,6 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void human(char *out, size_t n, double b)
-{
-    const char *u[] = {"B", "kB", "MB", "GB", "TB"};
-    int i = 0;
-    while (b >= 1000 && i < 4) { b /= 1000; i++; }
-    snprintf(out, n, i ? "%.2f %s" : "%.0f %s", b, u[i]);
-}
-
-static void draw(engine *g, uint64_t total, uint64_t base, double t0, double *rate, uint64_t *last_b, double *last_t)
-{
-    uint64_t got = base + atomic_load(&g->bytes);
-    double t = now_s();
-    if (t > *last_t) {
-        double inst = (double)(got - *last_b) / (t - *last_t);
-        *rate = *rate > 0 ? 0.7 * *rate + 0.3 * inst : inst;
-    }
-    *last_b = got;
-    *last_t = t;
-    char a[32], b[32], r[32];
-    human(a, sizeof a, (double)got);
-    human(b, sizeof b, (double)total);
-    human(r, sizeof r, *rate);
-    long eta = *rate > 1 && total > got ? (long)((double)(total - got) / *rate) : 0;
-    fprintf(stderr, "\rfetch: %5.1f%%  %s / %s  %s/s  ETA %ld:%02ld   ", total ? 100.0 * (double)got / (double)total : 100.0,
-            a, b, r, eta / 60, eta % 60);
-    (void)t0;
-}
-
 int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen)
 {
     engine g;
@@ -742,13 +715,13 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
         }
         started++;
     }
-    double t0 = now_s(), rate = 0, last_t = t0;
-    uint64_t last_b = base;
+    hub_progress pr;
+    hub_progress_start(&pr, total, base);
     pthread_mutex_lock(&g.mu);
     while (g.running > 0) {
         if (o->progress) {
             pthread_mutex_unlock(&g.mu);
-            draw(&g, total, base, t0, &rate, &last_b, &last_t);
+            hub_progress_draw(&pr, base + atomic_load(&g.bytes), stderr);
             pthread_mutex_lock(&g.mu);
         }
         struct timespec ts;
@@ -768,7 +741,7 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
     pthread_mutex_destroy(&g.hmu);
     pthread_cond_destroy(&g.hcv);
     if (o->progress) {
-        draw(&g, total, base, t0, &rate, &last_b, &last_t);
+        hub_progress_draw(&pr, base + atomic_load(&g.bytes), stderr);
         fputc('\n', stderr);
     }
     int rc = g.err_code;

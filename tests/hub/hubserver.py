@@ -141,9 +141,10 @@ def make_handler(state, where):
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            # logged before the body goes out: a client that has its answer finds it in the log
+            self.rec(status, 0 if self.command == "HEAD" else len(body))
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self.rec(status, 0 if self.command == "HEAD" else len(body))
 
         def error(self, status, code, msg):
             self.small(status, {"error": msg}, {"X-Error-Code": code, "X-Error-Message": msg})

@@ -135,7 +135,13 @@ class Hub:
         path = os.path.join(self.dir, "srv", "log.jsonl")
         if not os.path.exists(path):
             return []
-        time.sleep(0.05)  # the server logs just after the last byte
+        # the server logs a file body just after its last byte: wait until the log is quiet
+        last, stable, t = -1, 0, time.time()
+        while stable < 3 and time.time() - t < 5:
+            n = os.path.getsize(path)
+            stable = stable + 1 if n == last else 0
+            last = n
+            time.sleep(0.05)
         return [json.loads(l) for l in open(path) if l.strip()]
 
     def clear_log(self):
