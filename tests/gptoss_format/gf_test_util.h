@@ -59,10 +59,11 @@ static inline void tiny_meta(char *buf, size_t len)
     gf_hparams_to_json(&hp, hj, sizeof hj);
     snprintf(buf, len,
              "{\"hparams\":%s,\"quant\":{\"recipe\":\"mxfp4\",\"embed\":\"bf16\",\"attn\":\"bf16\",\"head\":\"bf16\","
-             "\"experts\":\"mxfp4\"},\"provenance\":{\"source\":{\"repo\":\"openai/gpt-oss-20b\",\"commit\":"
-             "\"0123456789abcdef0123456789abcdef01234567\",\"files\":[{\"name\":\"config.json\",\"sha256\":"
-             "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}]},\"converter\":{\"name\":"
-             "\"gptoss-convert\",\"version\":\"0.1.0\"}},\"x_extra\":{\"note\":\"caf\xc3\xa9\"}}",
+             "\"experts\":\"mxfp4\",\"f32\":\"f32\"},\"provenance\":{\"source_repo\":\"openai/gpt-oss-20b\","
+             "\"source_commit\":\"0123456789abcdef0123456789abcdef01234567\",\"source_layout\":\"hf\",\"files\":["
+             "{\"name\":\"config.json\",\"size\":0,\"sha256\":"
+             "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"}],\"converter\":\"gptoss-convert\","
+             "\"converter_version\":\"0.1.0\"},\"x_extra\":{\"note\":\"caf\xc3\xa9\"}}",
              hj);
 }
 

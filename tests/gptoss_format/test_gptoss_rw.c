@@ -122,7 +122,7 @@ static void test_round_trip(void)
     CHECK(memcmp(gf_get_hparams(f), &want, sizeof want) == 0);
     const char *h = gf_header_json(f);
     CHECK_HAS(h, "\"format\":\"gptoss\"");
-    CHECK_HAS(h, "\"provenance\":{\"source\":{\"repo\":\"openai/gpt-oss-20b\"");
+    CHECK_HAS(h, "\"provenance\":{\"source_repo\":\"openai/gpt-oss-20b\"");
     CHECK_HAS(h, "\"quant\":{\"recipe\":\"mxfp4\"");
     CHECK_HAS(h, "\"x_extra\":{\"note\":\"caf\xc3\xa9\"}");
     CHECK(strstr(h, "\"hparams\"") < strstr(h, "\"quant\"") && strstr(h, "\"quant\"") < strstr(h, "\"provenance\""));
