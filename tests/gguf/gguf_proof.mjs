@@ -155,6 +155,8 @@ try {
     { name: "mxfp4-q8", args: ["--quant", "q8", "--experts", "mxfp4"] },
     { name: "q8", args: ["--quant", "q8"] },
     { name: "q4", args: ["--quant", "q4"] },
+    // BF16 tensors in a gpt-oss GGUF: llama.cpp must take them too
+    { name: "mxfp4-bf16", args: ["--quant", "mxfp4"] },
   ];
   for (const r of recipes) {
     const rs = (summary.recipes[r.name] = {});
