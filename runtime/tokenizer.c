@@ -503,12 +503,18 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
 
 tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
 {
-    size_t len = 0;
-    char *buf = read_whole(path, &len, err, errlen);
-    if (!buf) return NULL;
+    /* peek at the magic first: a .gptoss file is many GB and is mapped by
+     * gf_open, never read whole */
+    unsigned char magic[8];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
     tok_tokenizer *t = NULL;
-    if (len >= 8 && !memcmp(buf, GF_MAGIC, 8)) {
-        free(buf);
+    if (got == sizeof magic && !memcmp(magic, GF_MAGIC, sizeof magic)) {
         char gerr[512];
         gf_file *g = gf_open(path, gerr, sizeof gerr);
         if (!g) {
@@ -527,6 +533,9 @@ tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
         gf_close(g);
         return t;
     }
+    size_t len = 0;
+    char *buf = read_whole(path, &len, err, errlen);
+    if (!buf) return NULL;
     t = tok_load_json(buf, len, path, err, errlen);
     free(buf);
     return t;
