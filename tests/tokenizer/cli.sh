@@ -37,4 +37,16 @@ grep -q "bad.json" "$tmp/err" || { echo "FAIL bad tokenizer message names the fi
 "$run" tokenize "$tmp/missing.json" --text x >/dev/null 2>&1; check "missing file exit" 4 $?
 "$run" tokenize "$tok" --file "$tmp/missing.txt" >/dev/null 2>&1; check "missing text exit" 4 $?
 "$run" tokenize --help | grep -q "no-special" || { echo "FAIL --help"; fail=1; }
+# FILE may be a .gptoss: the converter embeds tokenizer.json as a blob
+if [ -x "$GQ_BIN_DIR/gptoss-convert" ] && [ -x "$GQ_BIN_DIR/gptoss-fixture" ]; then
+    "$GQ_BIN_DIR/gptoss-fixture" tiny -o "$tmp/tiny" --tokenizer-dir "$(dirname "$tok")" --no-sync >/dev/null &&
+    "$GQ_BIN_DIR/gptoss-convert" convert "$tmp/tiny" -o "$tmp/tiny.gptoss" -q >/dev/null
+    check "convert tiny" 0 $?
+    text='Hello world! <|start|>user<|message|>hi 12345'
+    check ".gptoss tokenizer" "$("$run" tokenize "$tmp/tiny/tokenizer.json" --text "$text")" \
+        "$("$run" tokenize "$tmp/tiny.gptoss" --text "$text")"
+    check ".gptoss detokenize" "Hello world!" "$("$run" detokenize "$tmp/tiny.gptoss" --ids 39,596,78,286,267,582,0)"
+else
+    echo "skip .gptoss part: gptoss-convert / gptoss-fixture not built"
+fi
 exit $fail
