@@ -330,6 +330,9 @@ static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char
         it->e = e;
         if (!(it->url = strdup(url)) || hub_paths_for(hc, e, &it->paths)) { rc = EXIT_FAIL; break; }
         it->state = hub_is_present(hc, e, &it->paths) ? HUB_ITEM_PRESENT : HUB_ITEM_PENDING;
+        /* two paths with the same content share one blob: download it once, link it twice */
+        for (size_t j = 0; !hc->local_dir && j + 1 < n; j++)
+            if (!strcmp(items[j].e->etag, e->etag)) it->state = HUB_ITEM_PRESENT;
     }
     if (!rc && n == 0) {
         snprintf(err, errlen, "no file of %s at %s matches the selection%s", o->repo_id, rev,
@@ -426,7 +429,8 @@ char *hub_snapshot_for_convert(const char *repo_id, int *exit_code)
     int rc = hub_fetch(&o, &r, err, sizeof err);
     *exit_code = rc;
     if (rc) {
-        fprintf(stderr, "gptoss-convert: fetching %s: %s\n", repo_id, err);
+        fprintf(stderr, "gptoss-convert: '%s' is no local folder, and fetching it from the Hub failed: %s\n",
+                repo_id, err);
         hub_fetch_result_free(&r);
         return NULL;
     }

@@ -66,6 +66,8 @@ def standard_files():
         "metal/model.bin": rand_bytes(50 * 1024, 4),
         "README.md": b"# tiny\n",
         "empty.txt": b"",
+        "dup/one.bin": rand_bytes(200 * 1024, 5),
+        "dup/two.bin": rand_bytes(200 * 1024, 5),
     }
 
 

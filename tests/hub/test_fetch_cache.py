@@ -6,6 +6,7 @@ requests online, zero requests offline), offline with something missing,
 import json
 import os
 
+import hubtest
 from hubtest import DEFAULT, Hub, check, finish, last_line
 
 R = "acme/tiny-oss"
@@ -89,6 +90,13 @@ try:
     p = hub.fetch(R, "--include", "empty.txt")
     check(p.returncode == 0 and os.path.getsize(os.path.join(snap, "empty.txt")) == 0, "empty file", p.stderr)
 
+    # 6b. two paths with the same content: one blob, one request, two links
+    hub.clear_log()
+    p = hub.fetch(R, "--include", "dup/*")
+    check(p.returncode == 0, "duplicate content fetch", p.stderr)
+    hub.check_snapshot(R, snap, ["dup/one.bin", "dup/two.bin"], "duplicates")
+    check(len([r for r in hub.log() if "/resolve/" in r["path"]]) == 1, "duplicate content fetched once")
+
     # 7. a commit as the revision: no ref written for it
     p = hub.fetch(R, "--revision", commit)
     check(p.returncode == 0 and last_line(p.stdout) == snap, "commit revision", p.stderr)
@@ -122,7 +130,29 @@ try:
     hub.check_snapshot(R, snap2, DEFAULT, "tree")
     hub.config({})
 
-    # 10. usage errors
+    # 10. a terminal gets a progress line on stderr (a pipe got nothing, above)
+    import pty
+    import subprocess
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([hubtest.EXE, "fetch", R], env=hub.env(HF_HUB_CACHE=os.path.join(hub.dir, "cache3")),
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    out, _ = proc.communicate()
+    os.close(master)
+    check(proc.returncode == 0 and b"\rfetch:" in tty and b"%" in tty and b"/s" in tty, "progress on a terminal",
+          repr(tty[-300:]))
+    check(b"fetch:" not in out, "progress never on stdout")
+
+    # 11. usage errors
     p = hub.fetch("not a repo")
     check(p.returncode == 2, "bad repo id: exit 2", p.stderr)
     p = hub.fetch(R, "--revision", "../../etc")
