@@ -253,17 +253,20 @@ int hub_free_bytes(const char *path, uint64_t *out)
     return 0;
 }
 
-int hub_lock(const char *path, void (*waiting)(void *ctx), void *ctx)
+int hub_lock(const char *path, void (*waiting)(void *ctx), int (*stop)(void *ctx), void *ctx)
 {
     if (hub_mkdir_parents(path)) return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return -1;
     /* flock, like Python's filelock: huggingface_hub and we exclude each other */
-    if (!flock(fd, LOCK_EX | LOCK_NB)) return fd;
-    if (errno != EWOULDBLOCK) { close(fd); return -1; }
-    if (waiting) waiting(ctx);
-    /* blocks; SIGINT (installed without SA_RESTART) ends the wait with EINTR */
-    if (!flock(fd, LOCK_EX)) return fd;
+    for (int told = 0;; told = 1) {
+        if (!flock(fd, LOCK_EX | LOCK_NB)) return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR) break;
+        if (!told && waiting) waiting(ctx);
+        if (stop && stop(ctx)) { errno = EINTR; break; }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     int e = errno;
     close(fd);
     errno = e;

@@ -71,9 +71,11 @@ int hub_mkdir_parents(const char *path);
 int hub_free_bytes(const char *path, uint64_t *out);
 
 /* Takes the exclusive flock on path (created if needed); when another
- * process holds it, calls waiting(ctx) once and blocks. Returns the fd, or
- * -1 (errno; EINTR when interrupted). */
-int hub_lock(const char *path, void (*waiting)(void *ctx), void *ctx);
+ * process holds it, calls waiting(ctx) once and polls until it is free or
+ * stop(ctx) says to give up. Returns the fd, or -1 (errno; EINTR when
+ * stopped). Polling, not a blocking flock(): a signal may land on another
+ * thread, and a blocked flock() would never notice it. */
+int hub_lock(const char *path, void (*waiting)(void *ctx), int (*stop)(void *ctx), void *ctx);
 void hub_unlock(int fd);
 
 /* Flushes a file (F_FULLFSYNC on macOS) and its directory entry. */

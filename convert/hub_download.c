@@ -55,7 +55,10 @@ static void start_writeback(int fd, uint64_t off, uint64_t len)
 #endif
 }
 
+struct engine;
+
 typedef struct {
+    struct engine *g;
     hub_item *it;
     int phase;                 /* engine mutex */
     int lock_fd, fd;
@@ -72,7 +75,7 @@ typedef struct {
     double last_save;
 } dfile;
 
-typedef struct {
+typedef struct engine {
     hub_client *c;
     const hub_dl_opts *o;
     dfile *f;
@@ -268,6 +271,12 @@ static void waiting_msg(void *ctx)
 
 static int setup_transfer_locked(engine *g, dfile *f, int fresh);
 
+static int lock_stop(void *ctx)
+{
+    const dfile *f = ctx;
+    return hub_interrupted || atomic_load(&f->g->stop);
+}
+
 /* Sets up fd, ch[] and the hash. fresh: discard any partial data. */
 static int setup_transfer(engine *g, dfile *f, int fresh)
 {
@@ -357,9 +366,12 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
 static int open_file(engine *g, dfile *f)
 {
     hub_item *it = f->it;
-    f->lock_fd = hub_lock(it->paths.lock_path, waiting_msg, f);
+    f->lock_fd = hub_lock(it->paths.lock_path, waiting_msg, lock_stop, f);
     if (f->lock_fd < 0) {
-        if (errno == EINTR || hub_interrupted) { fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", ""); return -1; }
+        if (errno == EINTR || hub_interrupted) {
+            if (hub_interrupted) fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+            return -1;
+        }
         fail(g, EXIT_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
         return -1;
     }
@@ -685,6 +697,7 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
     for (size_t i = 0; i < n; i++) {
         dfile *f = &g.f[i];
         f->it = &items[i];
+        f->g = &g;
         f->fd = f->lock_fd = -1;
         f->phase = items[i].state == HUB_ITEM_PENDING ? PH_NEW : PH_DONE;
         pthread_mutex_init(&f->mu, NULL);

@@ -320,7 +320,7 @@ int hub_backoff(const hub_client *c, int attempt, long retry_after)
         if (ms > 30000) ms = 30000;
     }
     while (ms > 0) {
-        if (hub_interrupted) return -1;
+        if (hub_interrupted || atomic_load(&((hub_client *)c)->cancel)) return -1;
         long step = ms < 100 ? ms : 100;
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);

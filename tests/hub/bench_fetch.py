@@ -3,6 +3,7 @@
 hub server (hubserver.py, sendfile fast path) on loopback, in one run:
 
   floor: curl -o /dev/null        (what one connection pulls from this server, no disk)
+  floor: dd conv=fsync            (copying the served file to disk: page cache -> disk, synced)
   peer:  curl -o FILE             (plain curl writing the file)
   ours:  gptoss-convert fetch     (--connections 1 and 8: cache layout, sha256, fsync)
 
@@ -73,9 +74,13 @@ def main():
         curl_null = ["curl", "-sSfL", "-o", "/dev/null", url]
         curl_file = ["curl", "-sSfL", "-o", dest, url]
         timed(curl_null)  # warm the page cache of the served file
-        res = {"floor_curl_devnull": [], "peer_curl_file": [], "ours_c1": [], "ours_c8": []}
+        dd = ["dd", "if=" + src, "of=" + dest, "bs=4M", "conv=fsync", "status=none"]
+        load0 = os.getloadavg()
+        res = {"floor_curl_devnull": [], "floor_dd_fsync": [], "peer_curl_file": [], "ours_c1": [], "ours_c8": []}
         for _ in range(a.reps):
             res["floor_curl_devnull"].append(timed(curl_null))
+            res["floor_dd_fsync"].append(timed(dd))
+            os.unlink(dest)
             res["peer_curl_file"].append(timed(curl_file))
             os.unlink(dest)
             for c in (1, 8):
@@ -87,6 +92,7 @@ def main():
         gbps = {k: size / v / 1e9 for k, v in med.items()}
         report = {
             "machine": "%s, %d cores, %s" % (platform.node(), os.cpu_count(), platform.platform()),
+            "loadavg_start": load0, "loadavg_end": os.getloadavg(),
             "bytes": size, "reps": a.reps, "seconds": res, "median_s": med, "median_GBps": gbps,
             "ours_c8_vs_curl": gbps["ours_c8"] / gbps["peer_curl_file"],
             "ours_c1_vs_curl": gbps["ours_c1"] / gbps["peer_curl_file"],
@@ -94,7 +100,8 @@ def main():
         os.makedirs(a.out, exist_ok=True)
         with open(os.path.join(a.out, "fetch.json"), "w") as f:
             json.dump(report, f, indent=1)
-        print("bench-fetch: %.2f GB file from 127.0.0.1, median of %d" % (size / 1e9, a.reps))
+        print("bench-fetch: %.2f GB file from 127.0.0.1, median of %d (load average %.1f -> %.1f on %d cores)"
+              % (size / 1e9, a.reps, load0[0], report["loadavg_end"][0], os.cpu_count()))
         for k in res:
             print("  %-20s %6.2f s  %6.2f GB/s" % (k, med[k], gbps[k]))
         print("  ours (8 connections) / curl -o FILE = %.2fx ; ours (1) / curl = %.2fx"

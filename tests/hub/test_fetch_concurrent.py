@@ -61,10 +61,25 @@ try:
     time.sleep(1.0)
     check(p.poll() is None, "waits while another tool holds the lock")
     fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)
     out, err = p.communicate(timeout=30)
     check(p.returncode == 0 and time.time() - t0 >= 1.0, "finishes after the lock is released", err)
     hub.check_snapshot(R, last_line(out), [S1], "after lock")
+
+    # Ctrl-C while waiting for that lock: stops promptly with 130
+    os.unlink(os.path.join(blobs, sha))
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    p = hub.spawn(R, "--include", S1)
+    time.sleep(0.7)
+    p.send_signal(__import__("signal").SIGINT)
+    try:
+        out, err = p.communicate(timeout=5)
+        rc = p.returncode
+    except Exception:
+        p.kill()
+        rc, err = -1, "did not stop"
+    check(rc == 130, "interrupted while waiting for a lock: exit 130", "%s %s" % (rc, err))
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
 finally:
     hub.stop()
 finish("hub_fetch_concurrent")
