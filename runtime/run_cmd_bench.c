@@ -9,14 +9,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gk_dot.h"
+#include "gk_pool.h"
 #include "model_cli.h"
 #include "run_commands.h"
 
+/* Memory read bandwidth with the same thread count, measured the way the
+ * kernels read weights (AVX2/scalar fp32 dot over a buffer much larger than
+ * the caches): the decode floor is bytes_per_token / this. */
+typedef struct {
+    const float *buf;
+    size_t chunk;
+    float *sink;
+} bw_ctx;
+
+static void bw_task(void *p, int task, int thread)
+{
+    bw_ctx *c = p;
+    const float *b = c->buf + (size_t)task * c->chunk;
+    c->sink[thread * 16] += gk_dotf()(b, b, (int64_t)c->chunk);
+}
+
+static double mem_read_gbs(int threads, int reps)
+{
+    size_t bytes = (size_t)1 << 30, n = bytes / sizeof(float), chunk = (size_t)1 << 20;
+    float *buf = malloc(bytes), sink[16 * 256] = {0};
+    gk_pool *pool = gk_pool_create(threads);
+    if (!buf || !pool) {
+        free(buf);
+        gk_pool_destroy(pool);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (float)(i & 7);
+    bw_ctx c = {buf, chunk, sink};
+    double best[16];
+    if (reps > 16)
+        reps = 16;
+    for (int r = 0; r < reps; r++) {
+        double t0 = mc_now();
+        gk_pool_run(pool, bw_task, &c, (int)(n / chunk));
+        best[r] = (double)bytes / (mc_now() - t0) / 1e9;
+    }
+    free(buf);
+    gk_pool_destroy(pool);
+    /* median */
+    for (int i = 1; i < reps; i++)
+        for (int j = i; j > 0 && best[j] < best[j - 1]; j--) {
+            double t = best[j];
+            best[j] = best[j - 1];
+            best[j - 1] = t;
+        }
+    return reps % 2 ? best[reps / 2] : 0.5 * (best[reps / 2 - 1] + best[reps / 2]);
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [--threads N] [--json]\n\n"
+    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [--threads N] [--membw] [--json]\n\n"
                "Prefill -p tokens and decode -n tokens, -r times; report median tokens/s, weight bytes\n"
-               "read per decoded token and the achieved GB/s.\n");
+               "read per decoded token and the achieved GB/s. --membw also measures the memory read\n"
+               "bandwidth (1 GiB, same threads) and the decode floor it implies.\n");
 }
 
 typedef struct {
@@ -50,7 +102,7 @@ static double median(double *v, int n)
 int run_cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
-    int p = 512, n = 128, reps = 5, threads = 0, json = 0;
+    int p = 512, n = 128, reps = 5, threads = 0, json = 0, membw = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -58,6 +110,8 @@ int run_cmd_bench(int argc, char **argv)
             return RUN_EXIT_OK;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--membw")) {
+            membw = 1;
         } else if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") || !strcmp(a, "--threads")) {
             int x = i + 1 < argc ? mc_parse_int(argv[i + 1], !strcmp(a, "-r") ? 1 : 0, 1 << 20) : -1;
             if (x < 0) {
@@ -80,6 +134,7 @@ int run_cmd_bench(int argc, char **argv)
         fprintf(stderr, "gptoss-run bench: need FILE and -p + -n >= 1 (see --help)\n");
         return RUN_EXIT_USAGE;
     }
+    double bw = membw ? mem_read_gbs(threads, 5) : 0;
     mc_run run;
     int rc = mc_open(&run, "bench", model, threads, p + n, 0);
     if (rc)
@@ -127,12 +182,20 @@ int run_cmd_bench(int argc, char **argv)
             printf("{\"file\":");
             mc_json_str(stdout, model);
             printf(",\"threads\":%d,\"prompt\":%d,\"gen\":%d,\"runs\":%d,\"prefill_tok_s\":%.4f,\"decode_tok_s\":%.4f,"
-                   "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu}\n",
-                   run.be ? threads : 0, p, n, reps, mp, md, bpt, gbs, (unsigned long long)gm_weight_bytes(run.model));
+                   "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu,\"isa\":\"%s\"",
+                   threads, p, n, reps, mp, md, bpt, gbs, (unsigned long long)gm_weight_bytes(run.model),
+                   gk_isa_name(gk_isa_active()));
+            if (membw)
+                printf(",\"mem_read_gb_s\":%.3f,\"decode_floor_tok_s\":%.4f,\"decode_vs_floor\":%.4f", bw,
+                       bw * 1e9 / bpt, md / (bw * 1e9 / bpt));
+            printf("}\n");
         } else {
             printf("prefill %d tokens: %.2f tok/s (median of %d)\n", p, mp, reps);
             printf("decode  %d tokens: %.2f tok/s (median of %d)\n", n, md, reps);
             printf("weights read per decoded token: %.3f GB, achieved %.2f GB/s\n", bpt / 1e9, gbs);
+            if (membw)
+                printf("memory read bandwidth %.2f GB/s: decode floor %.2f tok/s (we reach %.0f%%)\n", bw,
+                       bw * 1e9 / bpt, 100 * md / (bw * 1e9 / bpt));
         }
     }
     free(prompt);

@@ -16,7 +16,10 @@ int gk_isa_supported(gk_isa isa)
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case GK_ISA_AVX512:
-        return 0; /* no AVX-512 kernels yet: AVX2 runs on those CPUs */
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
 #endif
     default:
         return 0;
@@ -37,6 +40,8 @@ gk_isa gk_isa_best(void)
             if (!strcmp(env, gk_isa_name((gk_isa)i)) && gk_isa_supported((gk_isa)i))
                 return (gk_isa)i;
     }
+    if (gk_isa_supported(GK_ISA_AVX512))
+        return GK_ISA_AVX512;
     if (gk_isa_supported(GK_ISA_AVX2))
         return GK_ISA_AVX2;
     return GK_ISA_SCALAR;
@@ -60,7 +65,17 @@ int gk_set_isa(gk_isa isa)
 gk_dot_fn gk_dot_for_isa(gq_type t, gk_isa isa)
 {
 #ifdef GK_HAVE_X86
-    if (isa == GK_ISA_AVX2 && gk_isa_supported(GK_ISA_AVX2)) {
+    if (isa == GK_ISA_AVX512 && gk_isa_supported(GK_ISA_AVX512)) {
+        switch (t) {
+        case GQ_F32: return gk_dot_f32_avx512;
+        case GQ_BF16: return gk_dot_bf16_avx512;
+        case GQ_MXFP4: return gk_dot_mxfp4_avx512;
+        case GQ_Q8_32: return gk_dot_q8_32_avx512;
+        case GQ_Q4_32: return gk_dot_q4_32_avx512;
+        default: break;
+        }
+    }
+    if ((isa == GK_ISA_AVX2 || isa == GK_ISA_AVX512) && gk_isa_supported(GK_ISA_AVX2)) {
         switch (t) {
         case GQ_F32: return gk_dot_f32_avx2;
         case GQ_BF16: return gk_dot_bf16_avx2;
@@ -87,7 +102,9 @@ gk_dot_fn gk_dot_for_isa(gq_type t, gk_isa isa)
 gk_dotf_fn gk_dotf_for_isa(gk_isa isa)
 {
 #ifdef GK_HAVE_X86
-    if (isa == GK_ISA_AVX2 && gk_isa_supported(GK_ISA_AVX2))
+    if (isa == GK_ISA_AVX512 && gk_isa_supported(GK_ISA_AVX512))
+        return gk_dotf_avx512;
+    if ((isa == GK_ISA_AVX2 || isa == GK_ISA_AVX512) && gk_isa_supported(GK_ISA_AVX2))
         return gk_dotf_avx2;
 #else
     (void)isa;

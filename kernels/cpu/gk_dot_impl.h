@@ -67,6 +67,12 @@ float gk_dot_q8_32_avx2(const void *row, const float *x, int64_t n);
 float gk_dot_q4_32_avx2(const void *row, const float *x, int64_t n);
 float gk_dot_f32_avx2(const void *row, const float *x, int64_t n);
 float gk_dotf_avx2(const float *a, const float *b, int64_t n);
+float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n);
+float gk_dot_mxfp4_avx512(const void *row, const float *x, int64_t n);
+float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n);
+float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n);
+float gk_dot_f32_avx512(const void *row, const float *x, int64_t n);
+float gk_dotf_avx512(const float *a, const float *b, int64_t n);
 #endif
 
 #endif

@@ -1,0 +1,116 @@
+/* gk_dot_avx512.c - AVX-512 (F + BW + VL, with F16C/FMA) dot products for
+ * x86-64, compiled with target attributes and called only after
+ * __builtin_cpu_supports says so (gk_dot.c).
+ *
+ * Same exact-first arithmetic as the other paths: block values widened to
+ * fp32 lanes (MXFP4 codes go straight to their doubled E2M1 value through a
+ * 16-entry float permute), fp32 FMA with the activations, one scale multiply
+ * per block. Only the fp32 summation order differs. */
+#include "gk_dot_impl.h"
+
+#ifdef GK_HAVE_X86
+#include <immintrin.h>
+
+#define GK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+
+GK_AVX512 static inline float f16c512(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+GK_AVX512 float gk_dot_f32_avx512(const void *row, const float *x, int64_t n)
+{
+    const float *w = row;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < n; i++)
+        s += w[i] * x[i];
+    return s;
+}
+
+GK_AVX512 float gk_dotf_avx512(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx512(a, b, n); }
+
+GK_AVX512 float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
+{
+    const uint16_t *w = row;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512i h = _mm512_loadu_si512((const void *)(w + i));
+        __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
+        __m512 hi = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+        a0 = _mm512_fmadd_ps(lo, _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + i + 16), a1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < n; i++)
+        s += gk_bf16(w[i]) * x[i];
+    return s;
+}
+
+GK_AVX512 float gk_dot_mxfp4_avx512(const void *row, const float *x, int64_t n)
+{
+    const uint8_t *b = row;
+    const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m128i m4 = _mm_set1_epi8(15);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 32, b += 17, x += 32) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 1));
+        __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(q, m4));
+        __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4));
+        __m512 bs = _mm512_mul_ps(_mm512_permutexvar_ps(lo, lut), _mm512_loadu_ps(x));
+        bs = _mm512_fmadd_ps(_mm512_permutexvar_ps(hi, lut), _mm512_loadu_ps(x + 16), bs);
+        __m512 d = _mm512_set1_ps(gk_e8m0_half(b[0]));
+        /* two accumulators: consecutive blocks do not wait on each other */
+        if ((i >> 5) & 1)
+            acc1 = _mm512_fmadd_ps(bs, d, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(bs, d, acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+GK_AVX512 float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n)
+{
+    const uint8_t *b = row;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 32, b += 34, x += 32) {
+        __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2))));
+        __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18))));
+        __m512 bs = _mm512_mul_ps(w0, _mm512_loadu_ps(x));
+        bs = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), bs);
+        __m512 d = _mm512_set1_ps(f16c512(b));
+        if ((i >> 5) & 1)
+            acc1 = _mm512_fmadd_ps(bs, d, acc1);
+        else
+            acc0 = _mm512_fmadd_ps(bs, d, acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+GK_AVX512 float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n)
+{
+    const uint8_t *b = row;
+    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 32, b += 18, x += 32) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);
+        __m512 bs = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), _mm512_loadu_ps(x));
+        bs = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), _mm512_loadu_ps(x + 16), bs);
+        acc = _mm512_fmadd_ps(bs, _mm512_set1_ps(f16c512(b)), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+#else
+typedef int gk_dot_avx512_unused;
+#endif
