@@ -130,7 +130,11 @@ static const char *id_bytes(const tok_tokenizer *t, int32_t id)
 
 int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len)
 {
-    uint64_t h = tok_hash_bytes(s, len);
+    return tok_strmap_get_h(t, m, s, len, tok_hash_bytes(s, len));
+}
+
+int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h)
+{
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
         tok_slot sl = m->slots[i];
         if (!sl.id1) return -1;

@@ -271,13 +271,13 @@ static void push_pair(const tok_tokenizer *t, tok_work *w, size_t *hn, int32_t p
 static int bpe_word(tok_tokenizer *t, const char *s, size_t len, tok_ids *out)
 {
     if (len == 0) return 0;
+    uint64_t h = tok_hash_bytes(s, len);
     if (t->ignore_merges) {
-        int32_t id = tok_strmap_get(t, &t->vocab, s, len);
+        int32_t id = tok_strmap_get_h(t, &t->vocab, s, len, h);
         if (id >= 0) return push_id(out, id);
     }
-    uint64_t h = 0;
+    h |= 1; /* the cache's key: never 0, which marks an empty slot */
     if (len <= CACHE_MAX_KEY) {
-        h = tok_hash_bytes(s, len) | 1; /* never 0: 0 marks an empty slot */
         int r = cache_get(t, s, len, h, out);
         if (r) return r < 0 ? -1 : 0;
     }

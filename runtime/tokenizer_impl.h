@@ -102,6 +102,8 @@ struct tok_tokenizer {
 uint64_t tok_hash_bytes(const void *p, size_t len);
 /* Lookup in a strmap; -1 if absent. */
 int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len);
+/* The same with the key's tok_hash_bytes already computed. */
+int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h);
 
 /* Encoder side (tokenizer_encode.c). */
 int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, char *err, size_t errlen);
