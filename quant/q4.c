@@ -166,7 +166,9 @@ static void encode_block(const float *in, uint8_t *out)
             }
     uint16_t dh = 0;
     memset(q, 0, sizeof q);
-    if (amax > 0.0f && finite) {
+    /* Below 2^-60 every value rounds to level 0 for any d an f16 can hold
+     * (>= 2^-24), and 1/m could overflow: store the zero block. */
+    if (amax > 0x1p-60f && finite) {
         /* 1: search level assignments. Gains sxq^2/sqq are compared by
          * cross-multiplying (no division in the loop). */
         float im = 1.0f / m;
@@ -185,8 +187,10 @@ static void encode_block(const float *in, uint8_t *out)
         float best_d = best_qq > 0.0f ? best_xq / best_qq : 0.0f;
         /* 2: f16 scale, nearest levels, one more least-squares step */
         float best = INFINITY;
+        int have = 0;                             /* a usable scale is in dh / q */
         uint16_t ha = gq_f32_to_f16(best_d);
         if (usable(ha)) {
+            have = 1;
             best = error_for(x, gq_f16_to_f32(ha), q);
             dh = ha;
             v4f a = splat(0.0f), b = splat(0.0f);
@@ -211,7 +215,7 @@ static void encode_block(const float *in, uint8_t *out)
             hr = (uint16_t)((hr & 0x8000u) | 0x7bffu);   /* huge block: saturate */
         if (usable(hr)) {
             float e = error_for(x, gq_f16_to_f32(hr), qb);
-            if (e < best) {
+            if (!have || e < best) {          /* (best may be inf for huge blocks) */
                 dh = hr;
                 memcpy(q, qb, sizeof q);
             }

@@ -457,6 +457,31 @@ static void test_traits(void)
         t->encode(x, buf, 64, NULL);
         CHECK_MSG(buf[nb] == 0xAB, "%s: encode wrote past %zu bytes", t->name, nb);
     }
+    /* huge and tiny finite blocks: q8/q4 saturate d at the largest f16 and
+     * keep signs; blocks far below the smallest f16 step become zeros */
+    for (int i = GQ_Q8_32; i <= GQ_Q4_32; i++) {
+        const gq_traits *t = gq_traits_of((gq_type)i);
+        float big[32], tiny[32], out[32];
+        for (int j = 0; j < 32; j++) {
+            big[j] = (j & 1 ? -3e38f : 1e30f) * (float)(j + 1) / 32.0f;
+            tiny[j] = (j & 1 ? -1e-42f : 1e-30f);
+        }
+        uint8_t buf[34];
+        t->encode(big, buf, 32, NULL);
+        t->decode(buf, out, 32);
+        int ok = 1;
+        for (int j = 0; j < 32; j++)
+            ok &= isfinite(out[j]) && (out[j] == 0.0f || (out[j] < 0) == (big[j] < 0));
+        ok &= out[31] <= -65504.0f * 7.0f;          /* the largest magnitude saturates */
+        CHECK_MSG(ok, "%s: huge block", t->name);
+        t->encode(tiny, buf, 32, NULL);
+        t->decode(buf, out, 32);
+        ok = 1;
+        for (int j = 0; j < 32; j++)
+            ok &= out[j] == 0.0f;
+        CHECK_MSG(ok, "%s: tiny block", t->name);
+    }
+
     /* all-zero blocks, and a block with inf/NaN stays finite in q8/q4 */
     float z[32] = {0}, y[32];
     for (int i = GQ_MXFP4; i < GQ_TYPE_COUNT; i++) {
