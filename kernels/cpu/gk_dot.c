@@ -112,6 +112,21 @@ gk_dotf_fn gk_dotf_for_isa(gk_isa isa)
     return gk_dotf_scalar;
 }
 
+gk_tile_fn gk_tile_for_isa(gk_isa isa)
+{
+#ifdef GK_HAVE_X86
+    if (isa == GK_ISA_AVX512 && gk_isa_supported(GK_ISA_AVX512))
+        return gk_tile_avx512;
+    if ((isa == GK_ISA_AVX2 || isa == GK_ISA_AVX512) && gk_isa_supported(GK_ISA_AVX2))
+        return gk_tile_avx2;
+#else
+    (void)isa;
+#endif
+    return gk_tile_scalar;
+}
+
+gk_tile_fn gk_tile(void) { return gk_tile_for_isa(gk_isa_active()); }
+
 gk_dot_fn gk_dot_for(gq_type t) { return gk_dot_for_isa(t, gk_isa_active()); }
 gk_dotf_fn gk_dotf(void) { return gk_dotf_for_isa(gk_isa_active()); }
 

@@ -29,6 +29,11 @@ typedef void (*gk_decode_fn)(const void *row, float *out, int64_t cols);
 /* Plain fp32 dot product. */
 typedef float (*gk_dotf_fn)(const float *a, const float *b, int64_t n);
 
+/* Prefill tile: out[t * out_stride + r] = dot(w + r * n, x + t * n) for
+ * r < 4, t < 4 (four decoded weight rows times four tokens, each loaded
+ * once per step: the register-blocked inner kernel of batched matmul). */
+typedef void (*gk_tile_fn)(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
+
 /* The best path this CPU supports (honours GQ_ISA if set and supported). */
 gk_isa gk_isa_best(void);
 /* The active path (gk_isa_best() unless gk_set_isa was called). */
@@ -43,6 +48,8 @@ int gk_isa_supported(gk_isa isa);
 gk_dot_fn gk_dot_for(gq_type t);
 gk_decode_fn gk_decode_for(gq_type t);
 gk_dotf_fn gk_dotf(void);
+gk_tile_fn gk_tile(void);
+gk_tile_fn gk_tile_for_isa(gk_isa isa);
 
 /* Kernels of one specific path (tests); falls back to scalar when the path
  * has no special kernel for t. */

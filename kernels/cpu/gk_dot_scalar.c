@@ -73,6 +73,13 @@ float gk_dot_q4_32_scalar(const void *row, const float *x, int64_t n)
 
 float gk_dotf_scalar(const float *a, const float *b, int64_t n) { return gk_dot_f32_scalar(a, b, n); }
 
+void gk_tile_scalar(const float *w, const float *x, int64_t n, float *out, int64_t out_stride)
+{
+    for (int t = 0; t < 4; t++)
+        for (int r = 0; r < 4; r++)
+            out[t * out_stride + r] = gk_dot_f32_scalar(w + r * n, x + t * n, n);
+}
+
 void gk_decode_f32(const void *row, float *out, int64_t n) { memcpy(out, row, (size_t)n * 4); }
 
 void gk_decode_f16(const void *row, float *out, int64_t n)

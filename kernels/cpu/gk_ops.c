@@ -12,9 +12,9 @@ static int64_t rows_per_task(int64_t rows, int threads)
 {
     int64_t want = (int64_t)threads * 8;
     int64_t per = (rows + want - 1) / want;
-    if (per < 4)
-        per = 4;
-    return per;
+    /* a multiple of 4: prefill tiles then start at the same rows whatever
+     * the thread count, so results do not depend on it */
+    return (per + 3) & ~(int64_t)3;
 }
 
 typedef struct {
@@ -26,7 +26,8 @@ typedef struct {
     gk_dot_fn dot;
     gk_decode_fn decode;
     gk_dotf_fn dotf;
-    float *scratch;            /* threads * cols floats, prefill only */
+    gk_tile_fn tile;
+    float *scratch;            /* threads * 4 * cols floats, prefill only */
 } mm_ctx;
 
 static void mm_task(void *p, int task, int thread)
@@ -44,13 +45,27 @@ static void mm_task(void *p, int task, int thread)
         }
         return;
     }
-    float *row = c->scratch + (size_t)thread * (size_t)w->cols;
-    for (int64_t r = r0; r < r1; r++) {
-        c->decode(base + (size_t)r * w->row_bytes, row, w->cols);
-        float b = c->bias ? c->bias[r] : 0.0f;
-        for (int t = 0; t < c->n; t++)
-            c->out[(size_t)t * (size_t)c->out_stride + (size_t)r] =
-                c->dotf(row, c->x + (size_t)t * (size_t)w->cols, w->cols) + b;
+    /* Prefill: decode 4 rows to fp32 once, then 4x4 register tiles over the
+     * tokens; leftovers (rows % 4, tokens % 4) by plain dot products. */
+    int64_t cols = w->cols;
+    float *rows4 = c->scratch + (size_t)thread * 4 * (size_t)cols;
+    size_t os = (size_t)c->out_stride;
+    for (int64_t r = r0; r < r1; r += 4) {
+        int nr = r1 - r < 4 ? (int)(r1 - r) : 4;
+        for (int k = 0; k < nr; k++)
+            c->decode(base + (size_t)(r + k) * w->row_bytes, rows4 + (size_t)k * (size_t)cols, cols);
+        int t = 0;
+        if (nr == 4)
+            for (; t + 4 <= c->n; t += 4)
+                c->tile(rows4, c->x + (size_t)t * (size_t)cols, cols, c->out + (size_t)t * os + (size_t)r, (int64_t)os);
+        for (; t < c->n; t++)
+            for (int k = 0; k < nr; k++)
+                c->out[(size_t)t * os + (size_t)(r + k)] =
+                    c->dotf(rows4 + (size_t)k * (size_t)cols, c->x + (size_t)t * (size_t)cols, cols);
+        if (c->bias)
+            for (int tt = 0; tt < c->n; tt++)
+                for (int k = 0; k < nr; k++)
+                    c->out[(size_t)tt * os + (size_t)(r + k)] += c->bias[r + k];
     }
 }
 
@@ -59,12 +74,13 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
 {
     if (n <= 0 || w->rows <= 0)
         return 0;
-    mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), NULL};
+    mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), gk_tile(),
+                NULL};
     if (!c.dot || !c.decode)
         return -1;
     int threads = gk_pool_size(pool);
     if (n > 1) {
-        c.scratch = malloc((size_t)threads * (size_t)w->cols * sizeof(float));
+        c.scratch = malloc((size_t)threads * 4 * (size_t)w->cols * sizeof(float));
         if (!c.scratch)
             return -1;
     }

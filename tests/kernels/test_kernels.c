@@ -110,9 +110,21 @@ static void test_dots(void)
     }
 }
 
+static void test_matmul_isa(void);
 static void test_matmul(void)
 {
-    enum { ROWS = 77, COLS = 256, N = 5 };
+    gk_isa keep = gk_isa_active();
+    for (int isa = 0; isa < 4; isa++)
+        if (gk_set_isa((gk_isa)isa) == 0) {
+            printf("matmul on %s\n", gk_isa_name((gk_isa)isa));
+            test_matmul_isa();
+        }
+    gk_set_isa(keep);
+}
+
+static void test_matmul_isa(void)
+{
+    enum { ROWS = 77, COLS = 256, N = 9 }; /* 4-row x 4-token tiles plus leftovers */
     gq_type types[] = {GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32, GQ_F32};
     static uint8_t w[ROWS * COLS * 4];
     static float x[N * COLS], dec[COLS], out1[N * ROWS], outk[N * ROWS], bias[ROWS];
@@ -127,7 +139,7 @@ static void test_matmul(void)
         for (int r = 0; r < ROWS; r++)
             random_row(t, w + (size_t)r * rb, COLS);
         gk_mat m = {t, w, ROWS, COLS, rb};
-        for (int n = 1; n <= N; n += N - 1) {
+        for (int n = 1; n <= N; n += n == 1 ? 4 : 4) {
             CHECK(gk_matmul(pools[0], &m, bias, x, n, out1, ROWS) == 0);
             for (int p = 1; p < 3; p++) {
                 memset(outk, 0, sizeof outk);
