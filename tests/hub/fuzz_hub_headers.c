@@ -31,7 +31,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!z) return 0;
     memcpy(z, data, size);
     z[size] = 0;
-    if (hub_path_is_safe(z) && (z[0] == '/' || strstr(z, "..") == z || strchr(z, '\\'))) abort();
+    if (hub_path_is_safe(z)) { /* an independent check of the same rule, segment by segment */
+        if (z[0] == '/' || strchr(z, '\\')) abort();
+        for (const char *seg = z;;) {
+            const char *end = strchr(seg, '/');
+            size_t n = end ? (size_t)(end - seg) : strlen(seg);
+            if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) abort();
+            if (!end) break;
+            seg = end + 1;
+        }
+    }
     if (hub_repo_id_is_valid(z) && (strstr(z, "--") || strstr(z, ".."))) abort();
     hub_default_wanted(z);
     free(z);
