@@ -30,6 +30,15 @@ check "no tokenizer.json: exit 3" '[ $rc = 3 ]'
 check "... says what to do" 'grep -q "tokenizer.json" "$tmp/err"'
 check "... leaves nothing" '[ -z "$(ls "$tmp" | grep -E "^c\.gguf")" ]'
 
+# interrupted mid-stream (slowed down: small chunks, a pause after each): exit 130, nothing left
+GPTOSS_CONVERT_CHUNK=65536 GPTOSS_CONVERT_TEST_DELAY_MS=50 "$BIN/gptoss-convert" convert "$tmp/tiny" -o "$tmp/int.gguf" -q &
+pid=$!
+sleep 0.5
+kill -INT $pid
+wait $pid; rc=$?
+check "SIGINT: exit 130" '[ $rc = 130 ]'
+check "... no output and no temporary" '[ -z "$(ls "$tmp" | grep -E "^int\.gguf")" ]'
+
 "$BIN/gptoss-convert" inspect "$tmp/b.out" > "$tmp/i.txt"; rc=$?
 check "inspect exits 0" '[ $rc = 0 ]'
 check "inspect lists a split expert tensor" 'grep -q "blk.3.ffn_up_exps.weight .*mxfp4 .*128 x 128 x 8" "$tmp/i.txt"'
