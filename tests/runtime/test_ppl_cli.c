@@ -143,6 +143,27 @@ int main(int argc, char **argv)
     CHECK(num(j, "prefill_tok_s") > 0 && num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") > 0);
     cJSON_Delete(j);
 
+    /* 7. generate: deterministic for a seed, JSON report, usage errors */
+    static char first[sizeof out_buf];
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss --prompt 'Hello there' -n 12 --seed 5 --json", bin, md);
+    CHECK_EQ_INT(rc, 0);
+    memcpy(first, out_buf, sizeof first);
+    j = cJSON_Parse(out_buf);
+    CHECK(j && num(j, "generated_tokens") >= 1 && num(j, "generated_tokens") <= 12 && num(j, "prompt_tokens") > 10);
+    CHECK(j && cJSON_IsString(cJSON_GetObjectItem(j, "final")));
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss --prompt 'Hello there' -n 12 --seed 5 --json", bin, md);
+    CHECK_EQ_INT(rc, 0);
+    /* same seed, same tokens (timings differ: compare up to them) */
+    char *cut1 = strstr(first, "\"prefill_tok_s\""), *cut2 = strstr(out_buf, "\"prefill_tok_s\"");
+    CHECK(cut1 && cut2 && cut1 - first == cut2 - out_buf && !strncmp(first, out_buf, (size_t)(cut1 - first)));
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss --prompt hi --reasoning extreme 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
+    rc = sh("printf 'hi\\n\\n' | %s/gptoss-run chat %s/tiny-mxfp4.gptoss -n 4 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 0);
+
     sh("rm -rf %s", tmp);
     golden_free(&g);
     return check_done("test_ppl_cli");
