@@ -6,7 +6,11 @@
 #
 # Env: BIN (built programs), OUT (bench-out), RUNS (3), RECIPES ("mxfp4 q8 q4"),
 #      PRESET (20b), COLD (1: drop the page cache before every measurement
-#      when /proc/sys/vm/drop_caches is writable; 0: leave it).
+#      when /proc/sys/vm/drop_caches is writable; 0: leave it),
+#      SRC_MODE (cache: convert from a Hugging Face cache snapshot of the
+#      fixture, as after `gptoss-convert fetch`, where the shards' sha256 is
+#      the blob name; dir: the plain directory, where the converter must
+#      hash 13.8 GB before it can write the header).
 set -euo pipefail
 BIN=${BIN:-build-bench/bin}
 OUT=${OUT:-bench-out}
@@ -22,6 +26,26 @@ mkdir -p "$OUT"
 if [ ! -f "$src/config.json" ]; then
   echo "generating the $PRESET synthetic checkpoint in $src (once)..."
   "$BIN/gptoss-fixture" "$PRESET" -o "$src" --no-sync
+fi
+
+SRC_MODE=${SRC_MODE:-cache}
+conv_src=$src
+if [ "$SRC_MODE" = cache ]; then
+  # hard links: the cache costs no space; built once (hashing the shards once)
+  repo=$OUT/hf-cache-$PRESET/models--synthetic--gpt-oss-$PRESET
+  snap=$repo/snapshots/0000000000000000000000000000000000000000
+  if [ ! -f "$snap/config.json" ]; then
+    echo "laying $src out as an HF cache snapshot in $repo (once)..."
+    mkdir -p "$repo/blobs" "$snap" "$repo/refs"
+    echo 0000000000000000000000000000000000000000 > "$repo/refs/main"
+    for f in "$src"/*; do
+      b=$(basename "$f")
+      case $b in *.safetensors) h=$(sha256sum "$f" | cut -c1-64) ;; *) h=$(sha1sum "$f" | cut -c1-40) ;; esac
+      ln -f "$f" "$repo/blobs/$h"
+      ln -sfn "../../blobs/$h" "$snap/$b"
+    done
+  fi
+  conv_src=$snap
 fi
 
 cache=warm
@@ -68,7 +92,7 @@ for r in $RECIPES; do
     rm -f "$dst"
     drop
     t0=$(now)
-    "$BIN/gptoss-convert" convert "$src" -o "$dst" "${args[@]}" --json > "$OUT/convert-run.json"
+    "$BIN/gptoss-convert" convert "$conv_src" -o "$dst" "${args[@]}" --json > "$OUT/convert-run.json"
     t=$(echo "$(now) - $t0" | bc -l)
     convs+=("$t")
     rss+=("$(grep -o '"peak_rss_kb":[0-9.]*' "$OUT/convert-run.json" | cut -d: -f2)")
@@ -89,11 +113,11 @@ for r in $RECIPES; do
     "$ratio" "$(echo "$m/1024" | bc -l)" "$h"
   [ $first = 1 ] || echo "," >> "$json.tmp"
   first=0
-  printf '{"recipe":"%s","runs":%d,"cache":"%s","in_bytes":%s,"out_bytes":%s,"median_convert_s":%s,"median_floor_s":%s,"ratio":%s,"peak_rss_kb":%s,"median_hash_wait_s":%s,"convert_s":[%s],"floor_s":[%s]}\n' \
+  printf '{"recipe":"%s","runs":%d,"cache":"%s","src_mode":"'"$SRC_MODE"'","in_bytes":%s,"out_bytes":%s,"median_convert_s":%s,"median_floor_s":%s,"ratio":%s,"peak_rss_kb":%s,"median_hash_wait_s":%s,"convert_s":[%s],"floor_s":[%s]}\n' \
     "$r" "$RUNS" "$cache" "$in_bytes" "$out_bytes" "$c" "$f" "$ratio" "$m" "$h" \
     "$(IFS=,; echo "${convs[*]}")" "$(IFS=,; echo "${floors[*]}")" >> "$json.tmp"
 done
 echo "]" >> "$json.tmp"
 mv "$json.tmp" "$json"
-echo "page cache: $cache before every measurement; figures in $json"
+echo "page cache: $cache before every measurement; source: $SRC_MODE ($conv_src); figures in $json"
 echo "(ratio = median conversion wall time / median floor; floor = read every input byte once + write the output size once, fsynced)"
