@@ -143,7 +143,7 @@ gm_model *gm_open(const char *path, char *err, size_t errlen)
     m->hp = *gf_get_hparams(f);
     const gf_hparams *hp = &m->hp;
     binder b = {f, path, err, errlen, 0};
-    if (hp->n_layers < 1 || hp->n_layers > GF_MAX_LAYERS || hp->head_dim < 2 || hp->head_dim % 2 ||
+    if (hp->n_layers < 1 || hp->n_layers > GF_MAX_LAYERS || hp->n_heads < 1 || hp->head_dim < 2 || hp->head_dim % 2 ||
         hp->head_dim / 2 > 256 || hp->n_kv_heads < 1 || hp->n_heads % hp->n_kv_heads || hp->n_experts > 512 ||
         hp->n_experts_per_tok < 1 || hp->n_experts_per_tok > 16 || hp->n_experts_per_tok > hp->n_experts ||
         hp->sliding_window < 1 || hp->vocab < 1 || hp->hidden < 1 || hp->intermediate < 1 || hp->max_ctx < 1)

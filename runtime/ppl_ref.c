@@ -64,6 +64,13 @@ int ppl_ref_parse(const void *bufp, size_t len, const char *what, ppl_ref *out, 
         return -1;
     }
     size_t n = (size_t)out->n_scored, raw_len = n * rec;
+    /* zlib cannot expand more than ~1032:1: a body too small for the
+     * records it claims is corrupt, and we must not allocate for it */
+    if (raw_len / 1032 > clen + 64) {
+        snprintf(err, errlen, "%s: corrupt reference: %llu records cannot fit in a %llu-byte body", what,
+                 (unsigned long long)out->n_scored, (unsigned long long)clen);
+        return -1;
+    }
     uint8_t *raw = malloc(raw_len ? raw_len : 1);
     out->ids = malloc((n ? n : 1) * out->k * sizeof *out->ids);
     out->logp = malloc((n ? n : 1) * out->k * sizeof *out->logp);
