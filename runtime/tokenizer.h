@@ -53,7 +53,8 @@ void tok_free(tok_tokenizer *t);
 /* Highest token id + 1 (model vocabulary and added tokens). */
 int32_t tok_n_ids(const tok_tokenizer *t);
 
-/* Appends the ids of text[0..len) to out. 0 on success, -1 on out of memory. */
+/* Appends the ids of text[0..len) to out. 0 on success, -1 on out of memory
+ * or a single pre-token over 1 GiB (e.g. a 1 GiB run of spaces). */
 int tok_encode(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out);
 
 /* The bytes of token ID (for added tokens, their content). NULL if ID is not

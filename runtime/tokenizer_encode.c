@@ -21,6 +21,7 @@
                      "\\x{202F}\\x{205F}\\x{3000}"
 #define CACHE_SLOTS (1u << 15)
 #define CACHE_MAX_KEY 128
+#define TOK_MAX_WORD ((size_t)1 << 30)
 
 /* Copies PATTERN with \s / \S spelled out as White_Space. NULL on malloc
  * failure or a \S inside a character class (no single-class spelling). */
@@ -282,6 +283,7 @@ static int bpe_word(tok_tokenizer *t, const char *s, size_t len, tok_ids *out)
         if (r) return r < 0 ? -1 : 0;
     }
     tok_work *w = &t->work;
+    if (len > TOK_MAX_WORD) return -1; /* positions are int32 and the heap holds 3 per byte */
     if (work_reserve(w, len)) return -1;
     int32_t m = 0;
     for (size_t i = 0; i < len; i++) {
