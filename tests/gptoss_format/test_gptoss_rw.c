@@ -196,6 +196,40 @@ static void test_verify(void)
     unlink(path);
 }
 
+/* Chunks larger than the writer's internal 1 MiB hash/write slice, and
+ * chunks that end mid-slice, give the same bytes and hash. */
+static void test_large_chunks(void)
+{
+    char path[1200], err[512], meta[8192];
+    path_in(path, sizeof path, "large.gptoss");
+    tiny_meta(meta, sizeof meta);
+    size_t n = (3u << 20) + 4 * 37;   /* bytes of the first tensor */
+    uint64_t sh1[2] = {1, n / 4}, sh2[2] = {5, 64};
+    uint8_t *buf = malloc(n);
+    for (size_t j = 0; j < n; j++) buf[j] = sample_byte(4, 0, j);
+    gf_writer *w = gf_writer_create(path, 0, err, sizeof err);
+    CHECK(w && gf_writer_set_meta(w, meta) == 0);
+    CHECK(gf_writer_add_tensor(w, "big", GQ_F32, 2, sh1) == 0 && gf_writer_add_tensor(w, "small", GQ_BF16, 2, sh2) == 1);
+    CHECK(gf_writer_begin(w) == 0);
+    CHECK(gf_writer_write(w, 0, buf, (1u << 20) + 3) == 0);            /* ends mid-slice */
+    CHECK(gf_writer_write(w, 0, buf + (1u << 20) + 3, n - (1u << 20) - 3) == 0);
+    CHECK(gf_writer_write(w, 1, buf, 640) == 0);
+    CHECK_MSG(gf_writer_finish(w) == 0, "%s", gf_writer_error(w));
+    gf_writer_abort(w);
+    gf_file *f = gf_open(path, err, sizeof err);
+    CHECK_MSG(f != NULL, "%s", err);
+    if (f) {
+        const gf_tensor *t = gf_find_tensor(f, "big");
+        CHECK(t && t->size == n && memcmp(t->data, buf, n) == 0 && t->xxh3 == XXH3_64bits(buf, n));
+        t = gf_find_tensor(f, "small");
+        CHECK(t && t->size == 640 && memcmp(t->data, buf, 640) == 0 && t->xxh3 == XXH3_64bits(buf, 640));
+        CHECK_EQ_INT(gf_verify(f, NULL, NULL), 0);
+    }
+    gf_close(f);
+    free(buf);
+    unlink(path);
+}
+
 /* Every way a writer can fail leaves the directory as it was. */
 static void test_writer_failures(void)
 {
@@ -385,6 +419,7 @@ int main(void)
     test_hparams();
     test_round_trip();
     test_verify();
+    test_large_chunks();
     test_writer_failures();
     test_crash();
     rm_tree(dir);
