@@ -21,6 +21,10 @@ int gk_isa_supported(gk_isa isa)
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
                __builtin_cpu_supports("fma");
 #endif
+#if defined(__aarch64__)
+    case GK_ISA_NEON:
+        return 1; /* Advanced SIMD is mandatory on aarch64 */
+#endif
     default:
         return 0;
     }
@@ -40,6 +44,8 @@ gk_isa gk_isa_best(void)
             if (!strcmp(env, gk_isa_name((gk_isa)i)) && gk_isa_supported((gk_isa)i))
                 return (gk_isa)i;
     }
+    if (gk_isa_supported(GK_ISA_NEON))
+        return GK_ISA_NEON;
     if (gk_isa_supported(GK_ISA_AVX512))
         return GK_ISA_AVX512;
     if (gk_isa_supported(GK_ISA_AVX2))
@@ -85,6 +91,17 @@ gk_dot_fn gk_dot_for_isa(gq_type t, gk_isa isa)
         default: break;
         }
     }
+#elif defined(__aarch64__)
+    if (isa == GK_ISA_NEON) {
+        switch (t) {
+        case GQ_F32: return gk_dot_f32_neon;
+        case GQ_BF16: return gk_dot_bf16_neon;
+        case GQ_MXFP4: return gk_dot_mxfp4_neon;
+        case GQ_Q8_32: return gk_dot_q8_32_neon;
+        case GQ_Q4_32: return gk_dot_q4_32_neon;
+        default: break;
+        }
+    }
 #else
     (void)isa;
 #endif
@@ -106,6 +123,9 @@ gk_dotf_fn gk_dotf_for_isa(gk_isa isa)
         return gk_dotf_avx512;
     if ((isa == GK_ISA_AVX2 || isa == GK_ISA_AVX512) && gk_isa_supported(GK_ISA_AVX2))
         return gk_dotf_avx2;
+#elif defined(__aarch64__)
+    if (isa == GK_ISA_NEON)
+        return gk_dotf_neon;
 #else
     (void)isa;
 #endif

@@ -78,4 +78,13 @@ void gk_tile_avx2(const float *w, const float *x, int64_t n, float *out, int64_t
 void gk_tile_avx512(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
 #endif
 
+#if defined(__aarch64__)
+float gk_dot_bf16_neon(const void *row, const float *x, int64_t n);
+float gk_dot_mxfp4_neon(const void *row, const float *x, int64_t n);
+float gk_dot_q8_32_neon(const void *row, const float *x, int64_t n);
+float gk_dot_q4_32_neon(const void *row, const float *x, int64_t n);
+float gk_dot_f32_neon(const void *row, const float *x, int64_t n);
+float gk_dotf_neon(const float *a, const float *b, int64_t n);
+#endif
+
 #endif
