@@ -154,7 +154,7 @@ class Hub:
     def env(self, **extra):
         e = {k: v for k, v in os.environ.items()
              if not k.startswith("HF_") and not k.startswith("HUGGING") and not k.startswith("GQ_HUB")}
-        e.update(HF_ENDPOINT=self.endpoint, HF_HOME=self.home, GQ_HUB_BACKOFF_MS="50", GQ_HUB_STALL_SECONDS="2")
+        e.update(HF_ENDPOINT=self.endpoint, HF_HOME=self.home, GQ_HUB_BACKOFF_MS="50", GQ_HUB_STALL_SECONDS="10")
         for k, v in extra.items():
             if v is None:
                 e.pop(k, None)

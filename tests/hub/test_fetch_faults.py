@@ -99,10 +99,10 @@ try:
     check(len(g) == 2 and g[1]["status"] == 200 and g[1]["sent"] == size1, "norange: full body the 2nd time", str(g))
     hub.check_snapshot(R, last_line(p.stdout), DEFAULT, "norange resume")
 
-    # slow trickle: the stall is detected (GQ_HUB_STALL_SECONDS=2) and the transfer resumed
+    # slow trickle (640 B/s): the stall is detected (< 1 KiB/s for GQ_HUB_STALL_SECONDS=2) and resumed
     sha2 = hashlib.sha256(hub.repos[R][S2]).hexdigest()
     p, log, _ = run({"faults": [{"kind": "trickle", "match": sha2, "after": 100000, "chunk": 64, "delay": 0.1,
-                                 "count": 1}]}, "--connections", "1")
+                                 "count": 1}]}, "--connections", "1", GQ_HUB_STALL_SECONDS=2)
     check(p.returncode == 0, "trickle: succeeds", p.stderr)
     g = gets(log, sha2)
     ranged = [r for r in g if r["range"]]
