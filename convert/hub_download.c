@@ -286,8 +286,8 @@ static int preallocate(int fd, uint64_t size)
     if (ftruncate(fd, (off_t)size)) return -1;
 #ifdef __linux__
     if (size) {
-        int e = posix_fallocate(fd, 0, (off_t)size);
-        if (e == ENOSPC) { errno = e; return -1; }
+        /* fallocate(2), not posix_fallocate: no slow zero-writing emulation where unsupported */
+        if (fallocate(fd, 0, 0, (off_t)size) && errno == ENOSPC) return -1;
     }
 #endif
     return 0;
@@ -349,7 +349,6 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         if (split) {
             f->chunked = 1;
             f->fd = open(p->chunk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            /* sparse, full size: its size is how a later run recognises it */
             if (f->fd < 0 || preallocate(f->fd, e->size) || save_state(f)) {
                 fail(g, EXIT_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
                 return -1;
