@@ -369,13 +369,11 @@ int cmd_convert(int argc, char **argv)
         return fail(&o, EXIT_USAGE, "%s", err);
 
     /* SRC = ORG/NAME that is no local path: fetch it from the Hub, or find it
-     * in the shared cache (hub.h); a static root so the string outlives us */
-    static char *hub_snapshot;
+     * in the shared cache (hub.h) */
     if (hub_looks_like_repo_id(o.src)) {
         int hub_rc;
-        if (!(hub_snapshot = hub_snapshot_for_convert(o.src, &hub_rc)))
+        if (!(o.src = hub_snapshot_for_convert(o.src, &hub_rc)))
             return hub_rc;
-        o.src = hub_snapshot;
     }
 
     double t0 = cv_now();

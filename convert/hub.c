@@ -416,7 +416,15 @@ int hub_looks_like_repo_id(const char *src)
     return strchr(src, '/') && hub_repo_id_is_valid(src) && stat(src, &st) != 0;
 }
 
-char *hub_snapshot_for_convert(const char *repo_id, int *exit_code)
+static char *convert_snapshot; /* what hub_snapshot_for_convert() handed out */
+
+static void free_convert_snapshot(void)
+{
+    free(convert_snapshot);
+    convert_snapshot = NULL;
+}
+
+const char *hub_snapshot_for_convert(const char *repo_id, int *exit_code)
 {
     hub_fetch_opts o = {0};
     o.repo_id = repo_id;
@@ -434,8 +442,10 @@ char *hub_snapshot_for_convert(const char *repo_id, int *exit_code)
         hub_fetch_result_free(&r);
         return NULL;
     }
-    char *dir = r.snapshot_dir;
+    if (!convert_snapshot) atexit(free_convert_snapshot);
+    free(convert_snapshot);
+    convert_snapshot = r.snapshot_dir;
     r.snapshot_dir = NULL;
     hub_fetch_result_free(&r);
-    return dir;
+    return convert_snapshot;
 }

@@ -52,9 +52,10 @@ void hub_fetch_result_free(hub_fetch_result *r);
 int hub_looks_like_repo_id(const char *src);
 
 /* Fetches (or finds in the cache) the default selection of repo_id at
- * "main" with default options, progress on a terminal. Returns the malloc'd
- * snapshot dir, or NULL after printing the error; *exit_code is set. */
-char *hub_snapshot_for_convert(const char *repo_id, int *exit_code);
+ * "main" with default options, progress on a terminal. Returns the snapshot
+ * dir (owned here, valid until exit), or NULL after printing the error;
+ * *exit_code is set. */
+const char *hub_snapshot_for_convert(const char *repo_id, int *exit_code);
 
 /* Installs SIGINT/SIGTERM handlers (no SA_RESTART) that stop transfers. */
 void hub_install_signal_handlers(void);
