@@ -29,24 +29,28 @@ for (let i = 0; i < P; i++) {
 }
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const median = (v) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const pp = [], tg = [];
+const pp = [], tg = [], cpp = [], ctg = [];
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; }; // all threads of this process
 for (let r = 0; r < R; r++) {
   const ctx = await model.createContext({ contextSize: Math.max(256, P + N + 8), batchSize: Math.max(P, 32), threads: T });
   const seq = ctx.getSequence();
   // evaluate() streams: the first token arrives after the prompt is
   // evaluated, each later one after one decode step
-  const t0 = now();
-  let t1 = 0, got = 0;
+  const c0 = cpu(), t0 = now();
+  let t1 = 0, c1 = 0, got = 0;
   for await (const tok of seq.evaluate(prompt, { temperature: 0 })) {
     void tok;
-    if (got++ === 0) t1 = now();
+    if (got++ === 0) { t1 = now(); c1 = cpu(); }
     if (got > N) break;
   }
-  const t2 = now();
+  const t2 = now(), c2 = cpu();
+  cpp.push((c1 - c0) / P);
+  ctg.push((c2 - c1) / N);
   pp.push(P / (t1 - t0));
   tg.push(N / (t2 - t1));
   await ctx.dispose();
 }
 await model.dispose();
 console.log(JSON.stringify({ engine: "llama.cpp (node-llama-cpp prebuilt CPU)", threads: T, prompt: P, gen: N, runs: R,
-  prefill_tok_s: median(pp), decode_tok_s: median(tg), prefill_runs: pp, decode_runs: tg }));
+  prefill_tok_s: median(pp), decode_tok_s: median(tg), prefill_cpu_s_per_tok: median(cpp),
+  decode_cpu_s_per_tok: median(ctg), prefill_runs: pp, decode_runs: tg }));

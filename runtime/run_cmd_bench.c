@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "gk_dot.h"
 #include "gk_pool.h"
@@ -87,6 +88,16 @@ static void take_argmax(void *user, int index, const float *logits)
     st->next = best;
 }
 
+/* CPU seconds (user + system, all threads) used by this process so far:
+ * on a shared machine the steadier figure than wall time. */
+static double cpu_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -142,7 +153,8 @@ int run_cmd_bench(int argc, char **argv)
     const gf_hparams *hp = &run.model->hp;
     int32_t *prompt = malloc((size_t)(p > 0 ? p : 1) * sizeof *prompt);
     double *tp = calloc((size_t)reps, sizeof *tp), *td = calloc((size_t)reps, sizeof *td);
-    if (!prompt || !tp || !td) {
+    double *cp = calloc((size_t)reps, sizeof *cp), *cd = calloc((size_t)reps, sizeof *cd);
+    if (!prompt || !tp || !td || !cp || !cd) {
         fprintf(stderr, "gptoss-run bench: out of memory\n");
         mc_close(&run);
         return RUN_EXIT_FAIL;
@@ -157,34 +169,37 @@ int run_cmd_bench(int argc, char **argv)
     argmax_state st = {hp->vocab, 0};
     for (int r = 0; r < reps && rc == RUN_EXIT_OK; r++) {
         gq_session_reset(run.session);
-        double t0 = mc_now();
+        double c0 = cpu_now(), t0 = mc_now();
         if (p > 0 && gq_forward(run.session, prompt, p, p - 1, take_argmax, &st, err, sizeof err) != 0)
             rc = RUN_EXIT_FAIL;
-        double t1 = mc_now();
+        double t1 = mc_now(), c1 = cpu_now();
         for (int i = 0; i < n && rc == RUN_EXIT_OK; i++) {
             int32_t tok = st.next;
             if (gq_forward(run.session, &tok, 1, 0, take_argmax, &st, err, sizeof err) != 0)
                 rc = RUN_EXIT_FAIL;
         }
-        double t2 = mc_now();
+        double t2 = mc_now(), c2 = cpu_now();
         tp[r] = p > 0 ? p / (t1 - t0) : 0;
         td[r] = n > 0 ? n / (t2 - t1) : 0;
+        cp[r] = p > 0 ? (c1 - c0) / p : 0;
+        cd[r] = n > 0 ? (c2 - c1) / n : 0;
         if (progress)
             fprintf(stderr, "bench: run %d/%d: prefill %.2f tok/s, decode %.2f tok/s\n", r + 1, reps, tp[r], td[r]);
     }
     if (rc) {
         fprintf(stderr, "gptoss-run bench: %s\n", err);
     } else {
-        double mp = median(tp, reps), md = median(td, reps);
+        double mp = median(tp, reps), md = median(td, reps), mcp = median(cp, reps), mcd = median(cd, reps);
         double bpt = (double)gm_bytes_per_token(run.model);
         double gbs = bpt * md / 1e9;
         if (json) {
             printf("{\"file\":");
             mc_json_str(stdout, model);
             printf(",\"threads\":%d,\"prompt\":%d,\"gen\":%d,\"runs\":%d,\"prefill_tok_s\":%.4f,\"decode_tok_s\":%.4f,"
-                   "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu,\"isa\":\"%s\"",
+                   "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu,\"isa\":\"%s\","
+                   "\"prefill_cpu_s_per_tok\":%.5f,\"decode_cpu_s_per_tok\":%.5f",
                    threads, p, n, reps, mp, md, bpt, gbs, (unsigned long long)gm_weight_bytes(run.model),
-                   gk_isa_name(gk_isa_active()));
+                   gk_isa_name(gk_isa_active()), mcp, mcd);
             if (membw)
                 printf(",\"mem_read_gb_s\":%.3f,\"decode_floor_tok_s\":%.4f,\"decode_vs_floor\":%.4f", bw,
                        bw * 1e9 / bpt, md / (bw * 1e9 / bpt));
@@ -192,6 +207,7 @@ int run_cmd_bench(int argc, char **argv)
         } else {
             printf("prefill %d tokens: %.2f tok/s (median of %d)\n", p, mp, reps);
             printf("decode  %d tokens: %.2f tok/s (median of %d)\n", n, md, reps);
+            printf("CPU time per token (all threads): prefill %.4f s, decode %.4f s\n", mcp, mcd);
             printf("weights read per decoded token: %.3f GB, achieved %.2f GB/s\n", bpt / 1e9, gbs);
             if (membw)
                 printf("memory read bandwidth %.2f GB/s: decode floor %.2f tok/s (we reach %.0f%%)\n", bw,
@@ -201,6 +217,8 @@ int run_cmd_bench(int argc, char **argv)
     free(prompt);
     free(tp);
     free(td);
+    free(cp);
+    free(cd);
     mc_close(&run);
     return rc;
 }
