@@ -22,7 +22,9 @@ Behaviour switches: ROOT/config.json, re-read on every request (absent = {}):
   "no_tree_blobs": true         tree entries lack them too (client must HEAD each file)
   "tree_page": N                tree listing paginated N entries a page (Link rel="next")
   "faults": [ {kind, match, count, ...} ]   count: times it fires (-1: always); match: path substring
-      kind "status":  answer "code" (with "retry_after" seconds, "error_code" X-Error-Code if given)
+      kind "status":  answer "code" (with "retry_after" seconds, "error_code" X-Error-Code, "location")
+      kind "badrange": answer a Range request with 206 for a range starting one byte later
+      kind "extra":   send "bytes" more bytes than the file has (Content-Length too)
       kind "drop":    send headers, then "after" bytes of the body, then close the connection
       kind "corrupt": flip the byte at file offset "offset" in the body sent
       kind "norange": ignore Range (of a request that has one), answer 200 with the whole file
@@ -159,6 +161,8 @@ def make_handler(state, where):
             h = {}
             if "retry_after" in f:
                 h["Retry-After"] = str(f["retry_after"])
+            if "location" in f:
+                h["Location"] = f["location"]
             if "error_code" in f:
                 h["X-Error-Code"] = f["error_code"]
                 h["X-Error-Message"] = f.get("message", f["error_code"])
@@ -298,18 +302,27 @@ def make_handler(state, where):
                     return self.small(416, b"", {"Content-Range": "bytes */%d" % size})
                 partial = True
             n = end - start + 1 if size else 0
+            shift = 1 if partial and state.fault(where, self.path, ("badrange",)) else 0
+            extra_f = state.fault(where, self.path, ("extra",))
+            pad = extra_f.get("bytes", 10) if extra_f else 0
             self.send_response(206 if partial else 200)
             for k, v in (extra or {}).items():
                 self.send_header(k, v)
             if partial:
-                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
+                self.send_header("Content-Range", "bytes %d-%d/%d" % (start + shift, end, size))
             self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Content-Length", str(n))
+            self.send_header("Content-Length", str(n - shift + pad))
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             status = 206 if partial else 200
             if self.command == "HEAD":
                 return self.rec(status, 0)
+            if shift or pad:
+                with open(f["full"], "rb") as fp:
+                    fp.seek(start + shift)
+                    body = fp.read(n - shift) + b"x" * pad
+                self.wfile.write(body)
+                return self.rec(status, len(body))
             drop = state.fault(where, self.path, ("drop",))
             corrupt = state.fault(where, self.path, ("corrupt",))
             trickle = state.fault(where, self.path, ("trickle",))

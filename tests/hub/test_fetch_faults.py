@@ -132,6 +132,24 @@ try:
     check(p.returncode == 4 and "disk space" in p.stderr, "disk space: exit 4", p.stderr)
     check([r for r in log if "/resolve/" in r["path"]] == [], "disk space: nothing fetched")
 
+    # a redirect to a non-HTTP URL, a redirect loop: refused, not followed
+    p, log, _ = run({"faults": [{"kind": "status", "code": 302, "location": "file:///etc/passwd",
+                                 "match": "/resolve/", "count": -1}]}, "--include", "config.json")
+    check(p.returncode == 6 and "non-HTTP" in p.stderr, "file:// redirect refused", p.stderr)
+    p, log, _ = run({"faults": [{"kind": "status", "code": 302, "location": "/acme/tiny-oss/resolve/main/config.json",
+                                 "match": "/resolve/", "count": -1}]}, "--include", "config.json")
+    check(p.returncode == 6 and "redirects" in p.stderr, "redirect loop stopped", p.stderr)
+    check(len([r for r in log if r["status"] == 302]) == 11, "redirect loop: 11 hops at most",
+          str(len([r for r in log if r["status"] == 302])))
+
+    # a 206 for another range than asked, a body longer than listed: nothing misplaced is written
+    p, log, cache = run({"faults": [{"kind": "badrange", "match": sha1, "count": -1}]},
+                        "--connections", "4", "--chunk-mb", "1", "--include", S1)
+    check(p.returncode == 6 and "different byte range" in p.stderr, "wrong Content-Range refused", p.stderr)
+    p, log, cache = run({"faults": [{"kind": "extra", "match": sha1, "bytes": 10, "count": -1}]},
+                        "--include", S1)
+    check(p.returncode == 6 and "listing says" in p.stderr, "longer body refused", p.stderr)
+
     # a file the server lost: EntryNotFound named
     p, log, _ = run({"faults": [{"kind": "status", "code": 404, "error_code": "EntryNotFound",
                                  "match": "/resolve/", "count": -1}]}, "--include", "config.json")
