@@ -185,7 +185,7 @@ static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const cha
     char commit[41] = "";
     if (!hc->local_dir) {
         if (strlen(rev) == 40 && hub_is_hex(rev, 40)) {
-            for (int i = 0; i < 41; i++) commit[i] = (char)(rev[i] >= 'A' && rev[i] <= 'F' ? rev[i] + 32 : rev[i]);
+            memcpy(commit, rev, 41);
         } else if (hub_ref_read(hc, rev, commit)) {
             snprintf(err, errlen,
                      "HF_HUB_OFFLINE is set, and revision '%s' of %s is not in the cache (no %s/refs/%s): run once "
@@ -393,6 +393,11 @@ int hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t er
     memset(r, 0, sizeof *r);
     double t0 = wall_s();
     const char *rev = o->revision ? o->revision : "main";
+    char rev_lc[41];
+    if (strlen(rev) == 40 && hub_is_hex(rev, 40)) { /* a commit: one spelling, so no refs/<COMMIT> */
+        for (int i = 0; i < 41; i++) rev_lc[i] = (char)(rev[i] >= 'A' && rev[i] <= 'F' ? rev[i] + 32 : rev[i]);
+        rev = rev_lc;
+    }
     if (!hub_repo_id_is_valid(o->repo_id)) {
         snprintf(err, errlen, "'%s' is not a repository id: expected ORG/NAME, e.g. openai/gpt-oss-20b", o->repo_id);
         return EXIT_USAGE;

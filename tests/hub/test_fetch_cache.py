@@ -100,6 +100,8 @@ try:
     # 7. a commit as the revision: no ref written for it
     p = hub.fetch(R, "--revision", commit)
     check(p.returncode == 0 and last_line(p.stdout) == snap, "commit revision", p.stderr)
+    p = hub.fetch(R, "--revision", commit.upper(), env=hub.env(HF_HUB_OFFLINE=1))
+    check(p.returncode == 0 and last_line(p.stdout) == snap, "commit revision in capitals, offline", p.stderr)
     check(sorted(os.listdir(os.path.join(repo, "refs"))) == ["main"], "no refs/<commit>")
 
     # 8. --local-dir: plain files + metadata, reused on the second run
