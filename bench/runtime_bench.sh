@@ -18,6 +18,8 @@ if [ ! -f "$go" ]; then
   echo "converting to $go (experts mxfp4, rest q8)..."
   "$BIN/gptoss-convert" convert "$src" -o "$go" --quant q8 --experts mxfp4 --force -q
 fi
+echo "kernel ceilings (one thread, weights in cache):"
+kern=$("$BIN/bench_kernels"); echo "$kern"
 echo "ours: gptoss-run bench -p $P -n $N -r $R --threads $THREADS (+ memory bandwidth)"
 "$BIN/gptoss-run" bench "$go" -p "$P" -n "$N" -r "$R" --threads "$THREADS" --membw --json > "$OUT/runtime-ours.json"
 cat "$OUT/runtime-ours.json"
@@ -30,7 +32,7 @@ if [ -d "${GQ_TOOLS_DIR:-tools}/node_modules/node-llama-cpp" ]; then
   fi
   if [ -f "$gg" ]; then
     echo "llama.cpp: same prompt length, decode length, runs and threads"
-    if node "$here/runtime_llama.mjs" --gguf "$gg" --p "$P" --n "$N" --r "$R" --threads "$THREADS" > "$OUT/runtime-llama.json"; then
+    if node "$here/runtime_llama.mjs" --gguf "$gg" --vocab 201088 --p "$P" --n "$N" --r "$R" --threads "$THREADS" > "$OUT/runtime-llama.json"; then
       peer=$(cat "$OUT/runtime-llama.json"); echo "$peer"
     fi
     [ "$KEEP" = 1 ] || rm -f "$gg"
@@ -40,6 +42,7 @@ else
 fi
 ours=$(cat "$OUT/runtime-ours.json")
 cat > "$OUT/runtime.json" <<JSON
-{"bench":"runtime","machine":"$(uname -m) $(getconf _NPROCESSORS_ONLN) cpus","ours":$ours,"llama_cpp":$peer}
+{"bench":"runtime","machine":"$(uname -m) $(getconf _NPROCESSORS_ONLN) cpus","load_avg":"$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)",
+ "kernels":$kern,"ours":$ours,"llama_cpp":$peer}
 JSON
 echo "wrote $OUT/runtime.json"
