@@ -31,16 +31,12 @@
 #include <openssl/evp.h>
 
 #include "cli.h"
+#include "hub_chunks.h"
 #include "hub_progress.h"
 
 enum { PH_NEW, PH_BUSY, PH_OPEN, PH_DONE };
-enum { CH_TODO, CH_ACTIVE, CH_DONE };
 
-typedef struct {
-    uint64_t start, end, done; /* done: bytes finished from start */
-    uint64_t flushed;          /* writeback started up to start + flushed (writer thread only) */
-    int state;                 /* engine mutex */
-} chunk;
+typedef hub_chunk chunk;
 
 /* Start writeback of finished bytes every this many, so the fsync before
  * publishing finds little left to write and dirty pages never pile up. */
@@ -122,61 +118,10 @@ static void fail(engine *g, int code, const char *fmt, const char *a, const char
     pthread_mutex_unlock(&g->mu);
 }
 
-/* ---- chunk progress file: "gq-chunks 1 SIZE N\n" then "START END DONE\n" per chunk ---- */
-
 static int save_state(dfile *f) /* f->mu held */
 {
-    const char *path = f->it->paths.state_path;
-    size_t cap = 64 + f->nch * 64, o = 0;
-    char *buf = malloc(cap);
-    if (!buf) return -1;
-    o += (size_t)snprintf(buf, cap, "gq-chunks 1 %" PRIu64 " %zu\n", f->it->e->size, f->nch);
-    for (size_t i = 0; i < f->nch; i++)
-        o += (size_t)snprintf(buf + o, cap - o, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", f->ch[i].start,
-                              f->ch[i].end, f->ch[i].done);
-    char tmp[8300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = -1;
-    if (fd >= 0) {
-        rc = write(fd, buf, o) == (ssize_t)o ? 0 : -1;
-        if (close(fd) || rc || rename(tmp, path)) rc = -1;
-    }
-    free(buf);
     f->last_save = now_s();
-    return rc;
-}
-
-/* Our own file, but a crash or a hand edit may have mangled it: every
- * number is checked, and anything odd means "start over". */
-static int load_state(dfile *f)
-{
-    FILE *fp = fopen(f->it->paths.state_path, "rb");
-    if (!fp) return -1;
-    uint64_t size, n;
-    int rc = -1;
-    if (fscanf(fp, "gq-chunks 1 %" SCNu64 " %" SCNu64 "\n", &size, &n) == 2 && size == f->it->e->size && n > 0 &&
-        n <= 100000) {
-        chunk *ch = calloc(n, sizeof *ch);
-        uint64_t expect = 0;
-        size_t i = 0;
-        for (; ch && i < n; i++) {
-            if (fscanf(fp, "%" SCNu64 " %" SCNu64 " %" SCNu64 "\n", &ch[i].start, &ch[i].end, &ch[i].done) != 3 ||
-                ch[i].start != expect || ch[i].end < ch[i].start || ch[i].end > size ||
-                ch[i].done > ch[i].end - ch[i].start)
-                break;
-            ch[i].state = ch[i].done == ch[i].end - ch[i].start ? CH_DONE : CH_TODO;
-            expect = ch[i].end;
-        }
-        if (ch && i == n && expect == size) {
-            f->ch = ch;
-            f->nch = n;
-            rc = 0;
-        } else {
-            free(ch);
-        }
-    }
-    fclose(fp);
-    return rc;
+    return hub_chunks_save(f->it->paths.state_path, f->it->e->size, f->ch, f->nch);
 }
 
 /* ---- hashing ---- */
@@ -325,7 +270,8 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         unlink(p->state_path);
         unlink(p->chunk_path);
         unlink(p->part_path);
-    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size && !load_state(f)) { /* f->ch set */
+    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size &&
+               (f->ch = hub_chunks_load(p->state_path, e->size, &f->nch))) {
         f->fd = open(p->chunk_path, O_RDWR | O_CLOEXEC);
         if (f->fd >= 0) f->chunked = 1;
     }
@@ -336,15 +282,9 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         unlink(p->chunk_path);
         int split = g->o->connections > 1 && e->size > g->o->chunk_size && !f->no_range &&
                     (stat(p->part_path, &st) || st.st_size == 0);
-        uint64_t cs = g->o->chunk_size ? g->o->chunk_size : 1;
-        size_t n = split ? (size_t)((e->size + cs - 1) / cs) : 1;
-        if (n > 4096) { cs = (e->size + 4095) / 4096; n = (size_t)((e->size + cs - 1) / cs); }
-        f->ch = calloc(n, sizeof *f->ch);
-        if (!f->ch) { fail(g, EXIT_FAIL, "out of memory%s%s", "", ""); return -1; }
-        f->nch = n;
-        for (size_t i = 0; i < n; i++) {
-            f->ch[i].start = i * cs;
-            f->ch[i].end = split ? (i + 1 == n ? e->size : (i + 1) * cs) : e->size;
+        if (!(f->ch = hub_chunks_plan(e->size, g->o->chunk_size, split, &f->nch))) {
+            fail(g, EXIT_FAIL, "out of memory%s%s", "", "");
+            return -1;
         }
         if (split) {
             f->chunked = 1;
@@ -367,8 +307,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
             f->ch[0].done = have;
         }
     }
-    for (size_t i = 0; i < f->nch; i++)
-        f->ch[i].state = f->ch[i].done == f->ch[i].end - f->ch[i].start ? CH_DONE : CH_TODO;
+    hub_chunks_reset_states(f->ch, f->nch);
     atomic_fetch_add(&f->gen, 1);
     if (hash_reset_locked(f)) {
         fail(g, EXIT_FAIL, "cannot start a hash for %s", e->path, NULL);
@@ -602,7 +541,7 @@ static int finalize(engine *g, dfile *f)
 static int file_complete(const dfile *f)
 {
     for (size_t i = 0; i < f->nch; i++)
-        if (f->ch[i].state != CH_DONE) return 0;
+        if (f->ch[i].state != HUB_CH_DONE) return 0;
     return 1;
 }
 
@@ -652,7 +591,7 @@ static void *worker(void *arg)
             if (f->phase == PH_NEW) { pick = f; break; }
             if (f->phase != PH_OPEN || atomic_load(&f->restart_pending)) continue;
             for (size_t k = 0; k < f->nch; k++)
-                if (f->ch[k].state == CH_TODO) { pick = f; pc = &f->ch[k]; break; }
+                if (f->ch[k].state == HUB_CH_TODO) { pick = f; pc = &f->ch[k]; break; }
         }
         if (all_done) break;
         if (!pick) {
@@ -669,7 +608,7 @@ static void *worker(void *arg)
             pthread_cond_broadcast(&g->cv);
             continue;
         }
-        pc->state = CH_ACTIVE;
+        pc->state = HUB_CH_ACTIVE;
         pick->active++;
         unsigned gen = atomic_load(&pick->gen);
         pthread_mutex_unlock(&g->mu);
@@ -678,7 +617,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&g->mu);
         pick->active--;
         if (atomic_load(&pick->gen) == gen) {
-            pc->state = rc == 0 ? CH_DONE : CH_TODO;
+            pc->state = rc == 0 ? HUB_CH_DONE : HUB_CH_TODO;
             if (pick->chunked && rc == 0) {
                 pthread_mutex_lock(&pick->mu);
                 save_state(pick);

@@ -3,9 +3,12 @@
  * documented JSON shapes). */
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "hub_auth.h"
+#include "hub_chunks.h"
 #include "hub_http.h"
 #include "hub_parse.h"
 
@@ -131,5 +134,36 @@ int main(void)
     CHECK(!hub_url_escape("refs/pr/1", 0, esc, sizeof esc) && !strcmp(esc, "refs%2Fpr%2F1"));
     CHECK(!hub_url_escape("a b/c+d.json", 1, esc, sizeof esc) && !strcmp(esc, "a%20b/c%2Bd.json"));
     CHECK(hub_url_escape("abcdef", 0, esc, 4) == -1);
+    /* chunk plans and their progress file */
+    size_t n = 0;
+    hub_chunk *ch = hub_chunks_plan(10 * 1048576 + 5, 4 * 1048576, 1, &n);
+    CHECK(ch && n == 3 && ch[0].end == 4194304 && ch[2].start == 8388608 && ch[2].end == 10485765);
+    if (ch && n == 3) {
+        ch[0].done = ch[0].end; /* finished */
+        ch[1].done = 12345;
+        char path[] = "/tmp/gq-test-chunks-XXXXXX";
+        int fd = mkstemp(path);
+        if (fd >= 0) close(fd);
+        CHECK(fd >= 0 && !hub_chunks_save(path, 10485765, ch, n));
+        size_t m = 0;
+        hub_chunk *back = hub_chunks_load(path, 10485765, &m);
+        CHECK(back && m == 3 && back[1].done == 12345 && back[0].state == HUB_CH_DONE && back[1].state == HUB_CH_TODO);
+        free(back);
+        CHECK(!hub_chunks_load(path, 10485766, &m)); /* another size: start over */
+        FILE *f = fopen(path, "w");
+        if (f) { fputs("gq-chunks 1 10 2\n0 5 0\n6 10 0\n", f); fclose(f); } /* a gap */
+        CHECK(!hub_chunks_load(path, 10, &m));
+        f = fopen(path, "w");
+        if (f) { fputs("gq-chunks 1 10 1\n0 10 11\n", f); fclose(f); } /* done past the end */
+        CHECK(!hub_chunks_load(path, 10, &m));
+        unlink(path);
+    }
+    free(ch);
+    ch = hub_chunks_plan(7, 4, 0, &n);
+    CHECK(ch && n == 1 && ch[0].start == 0 && ch[0].end == 7);
+    free(ch);
+    ch = hub_chunks_plan(1ull << 40, 1 << 20, 1, &n); /* 1 TiB in 1 MiB: capped at 4096 ranges */
+    CHECK(ch && n <= 4096 && ch[n - 1].end == 1ull << 40);
+    free(ch);
     return check_done("test_hub_parse");
 }
