@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#define LOGIT_ROWS 16
+
 struct gq_session {
     const gm_model *m;
     gb_backend *be;
@@ -29,7 +31,9 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     }
     s->m = m;
     s->be = be;
-    s->max_batch = max_batch > 0 ? max_batch : 64;
+    /* 128: each prefill batch decodes every selected expert's rows to fp32
+     * once, so bigger batches amortize that over more tokens */
+    s->max_batch = max_batch > 0 ? max_batch : 128;
     if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
         free(s);
         return NULL;
@@ -43,7 +47,9 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     s->att = be->alloc(be, B * Hq);
     s->k = be->alloc(be, B * Hkv);
     s->v = be->alloc(be, B * Hkv);
-    s->logits = be->alloc(be, B * (size_t)hp->vocab);
+    /* logits are produced LOGIT_ROWS tokens at a time: a 201088-entry row
+     * per token of a 128-token batch would be 100 MB */
+    s->logits = be->alloc(be, (size_t)(B < LOGIT_ROWS ? B : LOGIT_ROWS) * (size_t)hp->vocab);
     s->host_logits = malloc((size_t)hp->vocab * sizeof(float));
     s->moe = calloc((size_t)hp->n_layers, sizeof *s->moe);
     if (!s->x || !s->xn || !s->y || !s->q || !s->att || !s->k || !s->v || !s->logits || !s->host_logits ||
@@ -122,10 +128,13 @@ static void batch(gq_session *s, const int32_t *ids, int n, int logits_from, int
         return;
     int nl = n - from;
     be->rmsnorm(be, s->x + (size_t)from * (size_t)D, m->norm, nl, D, eps, s->xn);
-    be->matmul(be, &m->head, NULL, s->xn, nl, s->logits);
-    for (int t = 0; t < nl; t++) {
-        be->read(be, s->logits, (size_t)t * (size_t)hp->vocab, (size_t)hp->vocab, s->host_logits);
-        cb(user, index0 + from + t, s->host_logits);
+    for (int c = 0; c < nl; c += LOGIT_ROWS) {
+        int nc = nl - c < LOGIT_ROWS ? nl - c : LOGIT_ROWS;
+        be->matmul(be, &m->head, NULL, s->xn + (size_t)c * (size_t)D, nc, s->logits);
+        for (int t = 0; t < nc; t++) {
+            be->read(be, s->logits, (size_t)t * (size_t)hp->vocab, (size_t)hp->vocab, s->host_logits);
+            cb(user, index0 + from + c + t, s->host_logits);
+        }
     }
 }
 

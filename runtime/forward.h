@@ -20,7 +20,7 @@ typedef struct gq_session gq_session;
 typedef void (*gq_logits_fn)(void *user, int index, const float *logits);
 
 /* ctx: positions the session can hold (<= max_ctx); max_batch: prefill
- * micro-batch (<= 0: 64). NULL with a message. */
+ * micro-batch (<= 0: 128). NULL with a message. */
 gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int max_batch, char *err, size_t errlen);
 void gq_session_free(gq_session *s);
 /* Forget every token (the cache is overwritten from position 0). */

@@ -150,8 +150,23 @@ gk_tile_fn gk_tile(void) { return gk_tile_for_isa(gk_isa_active()); }
 gk_dot_fn gk_dot_for(gq_type t) { return gk_dot_for_isa(t, gk_isa_active()); }
 gk_dotf_fn gk_dotf(void) { return gk_dotf_for_isa(gk_isa_active()); }
 
-gk_decode_fn gk_decode_for(gq_type t)
+gk_decode_fn gk_decode_for(gq_type t) { return gk_decode_for_isa(t, gk_isa_active()); }
+
+gk_decode_fn gk_decode_for_isa(gq_type t, gk_isa isa)
 {
+#ifdef GK_HAVE_X86
+    if (isa == GK_ISA_AVX512 && gk_isa_supported(GK_ISA_AVX512)) {
+        switch (t) {
+        case GQ_MXFP4: return gk_decode_mxfp4_avx512;
+        case GQ_Q8_32: return gk_decode_q8_32_avx512;
+        case GQ_Q4_32: return gk_decode_q4_32_avx512;
+        case GQ_BF16: return gk_decode_bf16_avx512;
+        default: break;
+        }
+    }
+#else
+    (void)isa;
+#endif
     switch (t) {
     case GQ_F32: return gk_decode_f32;
     case GQ_F16: return gk_decode_f16;

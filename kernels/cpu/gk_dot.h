@@ -54,6 +54,7 @@ gk_tile_fn gk_tile_for_isa(gk_isa isa);
 /* Kernels of one specific path (tests); falls back to scalar when the path
  * has no special kernel for t. */
 gk_dot_fn gk_dot_for_isa(gq_type t, gk_isa isa);
+gk_decode_fn gk_decode_for_isa(gq_type t, gk_isa isa);
 gk_dotf_fn gk_dotf_for_isa(gk_isa isa);
 
 /* 2^(e-128) as fp32, exact (denormal for e < 2): the MXFP4 block scale with

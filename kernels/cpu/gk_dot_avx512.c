@@ -139,6 +139,58 @@ GK_AVX512 float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n)
     return _mm512_reduce_add_ps(acc);
 }
 
+/* Row decoders for prefill (4 rows are decoded once per batch, then tiled). */
+GK_AVX512 void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n)
+{
+    const uint8_t *b = row;
+    const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m128i m4 = _mm_set1_epi8(15);
+    for (int64_t i = 0; i < n; i += 32, b += 17, out += 32) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 1));
+        __m512 d = _mm512_set1_ps(gk_e8m0_half(b[0]));
+        __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(q, m4));
+        __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4));
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_permutexvar_ps(lo, lut), d));
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_permutexvar_ps(hi, lut), d));
+    }
+}
+
+GK_AVX512 void gk_decode_q8_32_avx512(const void *row, float *out, int64_t n)
+{
+    const uint8_t *b = row;
+    for (int64_t i = 0; i < n; i += 32, b += 34, out += 32) {
+        __m512 d = _mm512_set1_ps(f16c512(b));
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2)))), d));
+        _mm512_storeu_ps(out + 16,
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18)))), d));
+    }
+}
+
+GK_AVX512 void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n)
+{
+    const uint8_t *b = row;
+    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+    for (int64_t i = 0; i < n; i += 32, b += 18, out += 32) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+        __m512 d = _mm512_set1_ps(f16c512(b));
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
+    }
+}
+
+GK_AVX512 void gk_decode_bf16_avx512(const void *row, float *out, int64_t n)
+{
+    const uint16_t *w = row;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(
+                                      _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + i))), 16)));
+    for (; i < n; i++)
+        out[i] = gk_bf16(w[i]);
+}
+
 #else
 typedef int gk_dot_avx512_unused;
 #endif

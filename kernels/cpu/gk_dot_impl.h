@@ -76,6 +76,10 @@ float gk_dot_f32_avx512(const void *row, const float *x, int64_t n);
 float gk_dotf_avx512(const float *a, const float *b, int64_t n);
 void gk_tile_avx2(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
 void gk_tile_avx512(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
+void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n);
+void gk_decode_q8_32_avx512(const void *row, float *out, int64_t n);
+void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n);
+void gk_decode_bf16_avx512(const void *row, float *out, int64_t n);
 #endif
 
 #if defined(__aarch64__)

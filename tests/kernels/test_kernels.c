@@ -90,8 +90,14 @@ static void test_dots(void)
             gq_type t = types[ti];
             random_row(t, row, COLS);
             gq_traits_of(t)->decode(row, ref, COLS);
-            gk_decode_for(t)(row, mine, COLS);
-            CHECK_MSG(!memcmp(ref, mine, sizeof ref), "decode %s matches quant/", gq_traits_of(t)->name);
+            for (int isa = 0; isa < 4; isa++) {
+                if (!gk_isa_supported((gk_isa)isa))
+                    continue;
+                memset(mine, 0, sizeof mine);
+                gk_decode_for_isa(t, (gk_isa)isa)(row, mine, COLS);
+                CHECK_MSG(!memcmp(ref, mine, sizeof ref), "decode %s/%s matches quant/ bit for bit",
+                          gq_traits_of(t)->name, gk_isa_name((gk_isa)isa));
+            }
             double exact = 0, mag = 0;
             for (int i = 0; i < COLS; i++) {
                 exact += (double)ref[i] * x[i];
