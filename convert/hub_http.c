@@ -196,6 +196,10 @@ static void describe_http_error(const hub_client *c, const hub_headers *h, const
                  "%s is a gated repository and %s: accept its terms on %s/%s while logged in, then set HF_TOKEN to "
                  "a token of that account and retry",
                  repo, c->token ? "this token's user has no access yet" : "no token was sent", c->endpoint, repo);
+    else if (h->status == 401 && c->token && strstr(h->error_message, "Invalid credentials"))
+        snprintf(err, errlen,
+                 "the hub rejected the token (invalid or expired): fix HF_TOKEN / HUGGING_FACE_HUB_TOKEN / "
+                 "$HF_HOME/token, or unset it for public repos");
     else if (!strcmp(ec, "RevisionNotFound"))
         snprintf(err, errlen, "revision '%s' does not exist in %s: check --revision (a branch, tag or commit hash)",
                  rev, repo);

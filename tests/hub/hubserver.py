@@ -165,7 +165,8 @@ def make_handler(state, where):
                 h["Location"] = f["location"]
             if "error_code" in f:
                 h["X-Error-Code"] = f["error_code"]
-                h["X-Error-Message"] = f.get("message", f["error_code"])
+            if "error_code" in f or "message" in f:
+                h["X-Error-Message"] = f.get("message", f.get("error_code"))
             self.small(f["code"], {"error": "injected"}, h)
             return True
 

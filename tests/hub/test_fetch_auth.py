@@ -67,6 +67,12 @@ try:
     p, log = run("acme/gated", {"gated": ["acme/gated"]}, HF_TOKEN=TOKEN)
     check(p.returncode == 0, "gated with the right token", p.stderr)
 
+    # an invalid token (the Hub answers 401 even for public repos)
+    p, log = run("acme/tiny-oss", {"faults": [{"kind": "status", "code": 401, "match": "/api/", "count": -1,
+                                               "message": "Invalid credentials in Authorization header"}]},
+                 HF_TOKEN="wrongtoken")
+    check(p.returncode == 6 and "rejected the token" in p.stderr, "invalid token named as such", p.stderr)
+
     # missing repo, missing revision
     p, log = run("acme/nothing", {})
     check(p.returncode == 6 and "acme/nothing not found" in p.stderr, "missing repo", p.stderr)
