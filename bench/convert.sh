@@ -56,7 +56,7 @@ drop() {
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {print s}')
+in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {printf "%d", s}')
 read_floor() {
   drop
   local t0; t0=$(now)
@@ -109,7 +109,7 @@ for r in $RECIPES; do
   h=$(printf '%s\n' "${hashes[@]}" | median)
   ratio=$(echo "$c / $f" | bc -l)
   mbps=$(echo "($in_bytes + $out_bytes) / $c / 1000000" | bc -l)
-  printf '%-6s %9.2f %9.1f %9.1f %9.0f %8.2f %9.0f %9.1f\n' "$r" "$(echo "$out_bytes/1e9" | bc -l)" "$f" "$c" "$mbps" \
+  printf '%-6s %9.2f %9.1f %9.1f %9.0f %8.2f %9.0f %9.1f\n' "$r" "$(echo "$out_bytes/1000000000" | bc -l)" "$f" "$c" "$mbps" \
     "$ratio" "$(echo "$m/1024" | bc -l)" "$h"
   [ $first = 1 ] || echo "," >> "$json.tmp"
   first=0
