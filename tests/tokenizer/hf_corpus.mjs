@@ -12,6 +12,10 @@ import { execFileSync } from "child_process";
 import { generateCorpus } from "./gen_corpus.mjs";
 
 const [helper, name, tokPath, goldenPath] = process.argv.slice(2);
+if (!fs.existsSync(tokPath)) {
+  console.log(`SKIP: ${tokPath} not found (run scripts/setup.sh)`);
+  process.exit(77);
+}
 const golden = JSON.parse(fs.readFileSync(goldenPath, "utf8"));
 const set = golden.tokenizers[name];
 const text = JSON.stringify(generateCorpus(1, 1100000));
