@@ -49,6 +49,11 @@ const TOL = Number(process.env.GQ_GGUF_LOGIT_TOL || 0.08);
 const PRESET = process.argv[2] || "tiny";
 const ONLY = process.argv[3] ? process.argv[3].split(",") : null;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gq-gguf-proof-"));
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(1);
+  });
 const run = (cmd, args, opts = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "pipe"], ...opts });
 const env = { ...process.env, GQ_TOOLS_DIR: tools };
