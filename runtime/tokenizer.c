@@ -163,17 +163,11 @@ static void strmap_put(tok_tokenizer *t, tok_strmap *m, int32_t id)
     }
 }
 
-static uint64_t merge_hash(uint64_t key)
-{
-    key ^= key >> 31;
-    key *= 0x9E3779B97F4A7C15ull;
-    return key ^ (key >> 29);
-}
-
 static void mergemap_put(tok_mergemap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t merged)
 {
-    uint64_t key = ((uint64_t)a << 32) | b;
-    for (size_t i = (size_t)merge_hash(key) & m->mask;; i = (i + 1) & m->mask) {
+    uint64_t key = ((uint64_t)a << 32) | b, h = tok_merge_hash(key), bit = h >> (64 - TOK_FILTER_BITS);
+    m->filter[bit >> 6] |= 1ull << (bit & 63);
+    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
         if (m->e[i].key == UINT64_MAX || m->e[i].key == key) {
             m->e[i] = (tok_merge){key, rank, merged};
             return;
@@ -405,9 +399,10 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
     size_t cap = pow2_at_least(n_merges * 2 + 1);
     t->merges.e = malloc(cap * sizeof *t->merges.e);
     t->merges.mask = cap - 1;
+    t->merges.filter = calloc((size_t)1 << (TOK_FILTER_BITS - 6), sizeof *t->merges.filter);
     char *tmp = NULL;
     size_t tmp_cap = 0;
-    if (!t->merges.e) {
+    if (!t->merges.e || !t->merges.filter) {
         set_err(err, errlen, "%s: out of memory loading merges", what);
         return -1;
     }
@@ -555,6 +550,7 @@ void tok_free(tok_tokenizer *t)
     strmap_free(&t->vocab);
     strmap_free(&t->added);
     free(t->merges.e);
+    free(t->merges.filter);
     free(t);
 }
 

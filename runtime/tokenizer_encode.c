@@ -194,11 +194,9 @@ static void cache_put(tok_tokenizer *t, const char *s, size_t len, uint64_t h, c
 
 static int merge_lookup(const tok_tokenizer *t, int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
 {
-    uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    uint64_t h = key ^ (key >> 31);
-    h *= 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
+    uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b, h = tok_merge_hash(key);
     const tok_mergemap *m = &t->merges;
+    if (!tok_filter_test(m->filter, h)) return 0; /* certainly no merge */
     for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
         tok_merge e = m->e[i];
         if (e.key == key) {
