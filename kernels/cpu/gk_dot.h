@@ -29,10 +29,12 @@ typedef void (*gk_decode_fn)(const void *row, float *out, int64_t cols);
 /* Plain fp32 dot product. */
 typedef float (*gk_dotf_fn)(const float *a, const float *b, int64_t n);
 
-/* Prefill tile: out[t * out_stride + r] = dot(w + r * n, x + t * n) for
- * r < 4, t < 4 (four decoded weight rows times four tokens, each loaded
- * once per step: the register-blocked inner kernel of batched matmul). */
-typedef void (*gk_tile_fn)(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
+/* Prefill tile: out[t * out_stride + r] (+)= dot(w + r * ws, x + t * xs)
+ * over n values for r < 4, t < 4 (four decoded weight rows times four
+ * tokens, each loaded once per step: the register-blocked inner kernel of
+ * batched matmul). accumulate: add to out instead of storing. */
+typedef void (*gk_tile_fn)(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
+                           int64_t out_stride, int accumulate);
 
 /* The best path this CPU supports (honours GQ_ISA if set and supported). */
 gk_isa gk_isa_best(void);

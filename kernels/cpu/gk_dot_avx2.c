@@ -56,10 +56,11 @@ GK_AVX2 float gk_dotf_avx2(const float *a, const float *b, int64_t n) { return g
 
 /* 4 rows x 4 tokens as two 2x4 passes (16 ymm registers: 8 accumulators,
  * 2 rows, 1 token vector per step). */
-GK_AVX2 void gk_tile_avx2(const float *w, const float *x, int64_t n, float *out, int64_t out_stride)
+GK_AVX2 void gk_tile_avx2(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
+                          int64_t out_stride, int accumulate)
 {
     for (int r = 0; r < 4; r += 2) {
-        const float *w0 = w + r * n, *w1 = w0 + n;
+        const float *w0 = w + r * ws, *w1 = w0 + ws;
         __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
         __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         int64_t i = 0;
@@ -68,25 +69,26 @@ GK_AVX2 void gk_tile_avx2(const float *w, const float *x, int64_t n, float *out,
             xv = _mm256_loadu_ps(x + i);
             a00 = _mm256_fmadd_ps(v0, xv, a00);
             a10 = _mm256_fmadd_ps(v1, xv, a10);
-            xv = _mm256_loadu_ps(x + n + i);
+            xv = _mm256_loadu_ps(x + xs + i);
             a01 = _mm256_fmadd_ps(v0, xv, a01);
             a11 = _mm256_fmadd_ps(v1, xv, a11);
-            xv = _mm256_loadu_ps(x + 2 * n + i);
+            xv = _mm256_loadu_ps(x + 2 * xs + i);
             a02 = _mm256_fmadd_ps(v0, xv, a02);
             a12 = _mm256_fmadd_ps(v1, xv, a12);
-            xv = _mm256_loadu_ps(x + 3 * n + i);
+            xv = _mm256_loadu_ps(x + 3 * xs + i);
             a03 = _mm256_fmadd_ps(v0, xv, a03);
             a13 = _mm256_fmadd_ps(v1, xv, a13);
         }
         float s[8] = {hsum(a00), hsum(a01), hsum(a02), hsum(a03), hsum(a10), hsum(a11), hsum(a12), hsum(a13)};
         for (; i < n; i++)
             for (int t = 0; t < 4; t++) {
-                s[t] += w0[i] * x[t * n + i];
-                s[4 + t] += w1[i] * x[t * n + i];
+                s[t] += w0[i] * x[t * xs + i];
+                s[4 + t] += w1[i] * x[t * xs + i];
             }
         for (int t = 0; t < 4; t++) {
-            out[t * out_stride + r] = s[t];
-            out[t * out_stride + r + 1] = s[4 + t];
+            float *o = out + t * out_stride + r;
+            o[0] = accumulate ? o[0] + s[t] : s[t];
+            o[1] = accumulate ? o[1] + s[4 + t] : s[4 + t];
         }
     }
 }

@@ -38,7 +38,8 @@ GK_AVX512 float gk_dot_f32_avx512(const void *row, const float *x, int64_t n)
 GK_AVX512 float gk_dotf_avx512(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx512(a, b, n); }
 
 /* 4 rows x 4 tokens: 16 zmm accumulators, 4 row vectors, 1 token vector. */
-GK_AVX512 void gk_tile_avx512(const float *w, const float *x, int64_t n, float *out, int64_t out_stride)
+GK_AVX512 void gk_tile_avx512(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
+                              int64_t out_stride, int accumulate)
 {
     __m512 acc[4][4];
     for (int r = 0; r < 4; r++)
@@ -46,10 +47,10 @@ GK_AVX512 void gk_tile_avx512(const float *w, const float *x, int64_t n, float *
             acc[r][t] = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m512 v0 = _mm512_loadu_ps(w + i), v1 = _mm512_loadu_ps(w + n + i), v2 = _mm512_loadu_ps(w + 2 * n + i),
-               v3 = _mm512_loadu_ps(w + 3 * n + i);
+        __m512 v0 = _mm512_loadu_ps(w + i), v1 = _mm512_loadu_ps(w + ws + i), v2 = _mm512_loadu_ps(w + 2 * ws + i),
+               v3 = _mm512_loadu_ps(w + 3 * ws + i);
         for (int t = 0; t < 4; t++) {
-            __m512 xv = _mm512_loadu_ps(x + t * n + i);
+            __m512 xv = _mm512_loadu_ps(x + t * xs + i);
             acc[0][t] = _mm512_fmadd_ps(v0, xv, acc[0][t]);
             acc[1][t] = _mm512_fmadd_ps(v1, xv, acc[1][t]);
             acc[2][t] = _mm512_fmadd_ps(v2, xv, acc[2][t]);
@@ -60,8 +61,8 @@ GK_AVX512 void gk_tile_avx512(const float *w, const float *x, int64_t n, float *
         for (int t = 0; t < 4; t++) {
             float s = _mm512_reduce_add_ps(acc[r][t]);
             for (int64_t j = i; j < n; j++)
-                s += w[r * n + j] * x[t * n + j];
-            out[t * out_stride + r] = s;
+                s += w[r * ws + j] * x[t * xs + j];
+            out[t * out_stride + r] = accumulate ? out[t * out_stride + r] + s : s;
         }
 }
 

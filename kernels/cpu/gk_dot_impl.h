@@ -51,7 +51,8 @@ float gk_dot_mxfp4_scalar(const void *row, const float *x, int64_t n);
 float gk_dot_q8_32_scalar(const void *row, const float *x, int64_t n);
 float gk_dot_q4_32_scalar(const void *row, const float *x, int64_t n);
 float gk_dotf_scalar(const float *a, const float *b, int64_t n);
-void gk_tile_scalar(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
+void gk_tile_scalar(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out, int64_t out_stride,
+                    int accumulate);
 
 void gk_decode_f32(const void *row, float *out, int64_t n);
 void gk_decode_f16(const void *row, float *out, int64_t n);
@@ -74,8 +75,10 @@ float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n);
 float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n);
 float gk_dot_f32_avx512(const void *row, const float *x, int64_t n);
 float gk_dotf_avx512(const float *a, const float *b, int64_t n);
-void gk_tile_avx2(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
-void gk_tile_avx512(const float *w, const float *x, int64_t n, float *out, int64_t out_stride);
+void gk_tile_avx2(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out, int64_t out_stride,
+                    int accumulate);
+void gk_tile_avx512(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out, int64_t out_stride,
+                    int accumulate);
 void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n);
 void gk_decode_q8_32_avx512(const void *row, float *out, int64_t n);
 void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n);

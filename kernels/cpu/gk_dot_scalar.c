@@ -73,11 +73,14 @@ float gk_dot_q4_32_scalar(const void *row, const float *x, int64_t n)
 
 float gk_dotf_scalar(const float *a, const float *b, int64_t n) { return gk_dot_f32_scalar(a, b, n); }
 
-void gk_tile_scalar(const float *w, const float *x, int64_t n, float *out, int64_t out_stride)
+void gk_tile_scalar(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out, int64_t out_stride,
+                    int accumulate)
 {
     for (int t = 0; t < 4; t++)
-        for (int r = 0; r < 4; r++)
-            out[t * out_stride + r] = gk_dot_f32_scalar(w + r * n, x + t * n, n);
+        for (int r = 0; r < 4; r++) {
+            float d = gk_dot_f32_scalar(w + r * ws, x + t * xs, n);
+            out[t * out_stride + r] = accumulate ? out[t * out_stride + r] + d : d;
+        }
 }
 
 void gk_decode_f32(const void *row, float *out, int64_t n) { memcpy(out, row, (size_t)n * 4); }

@@ -3,8 +3,12 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gk_dot.h"
+
+/* columns per pass of the prefill tiles: 4 rows of 512 floats = 8 KiB stay in L1 */
+#define GK_KC 512
 
 /* Rows per task: enough tasks for load balance (several per thread), each
  * big enough that the dispatch cost vanishes. */
@@ -27,7 +31,8 @@ typedef struct {
     gk_decode_fn decode;
     gk_dotf_fn dotf;
     gk_tile_fn tile;
-    float *scratch;            /* threads * 4 * cols floats, prefill only */
+    float *scratch;            /* prefill only: per_thread floats per thread */
+    size_t per_thread;
 } mm_ctx;
 
 static void mm_task(void *p, int task, int thread)
@@ -46,26 +51,48 @@ static void mm_task(void *p, int task, int thread)
         return;
     }
     /* Prefill: decode 4 rows to fp32 once, then 4x4 register tiles over the
-     * tokens; leftovers (rows % 4, tokens % 4) by plain dot products. */
+     * tokens, the columns in chunks of KC so the 4 rows stay in L1 while every
+     * token passes. Token counts that are not a multiple of 4 are padded with
+     * zero tokens (copied once per task), partial row groups with zero rows:
+     * every output comes from the same tile code, in an order fixed by the
+     * row and token indices alone. */
     int64_t cols = w->cols;
-    float *rows4 = c->scratch + (size_t)thread * 4 * (size_t)cols;
+    float *rows4 = c->scratch + (size_t)thread * c->per_thread, *xpad = rows4 + 4 * (size_t)cols;
+    float *tmp = xpad + 4 * (size_t)cols; /* 16 outputs of a padded tile */
     size_t os = (size_t)c->out_stride;
+    int nfull = c->n & ~3, nleft = c->n - nfull;
+    if (nleft) {
+        memset(xpad, 0, 4 * (size_t)cols * sizeof(float));
+        memcpy(xpad, c->x + (size_t)nfull * (size_t)cols, (size_t)nleft * (size_t)cols * sizeof(float));
+    }
     for (int64_t r = r0; r < r1; r += 4) {
         int nr = r1 - r < 4 ? (int)(r1 - r) : 4;
         for (int k = 0; k < nr; k++)
             c->decode(base + (size_t)(r + k) * w->row_bytes, rows4 + (size_t)k * (size_t)cols, cols);
-        int t = 0;
-        if (nr == 4)
-            for (; t + 4 <= c->n; t += 4)
-                c->tile(rows4, c->x + (size_t)t * (size_t)cols, cols, c->out + (size_t)t * os + (size_t)r, (int64_t)os);
-        for (; t < c->n; t++)
+        if (nr < 4)
+            memset(rows4 + (size_t)nr * (size_t)cols, 0, (size_t)(4 - nr) * (size_t)cols * sizeof(float));
+        float *o = nr == 4 ? c->out + (size_t)r : tmp;
+        for (int64_t k0 = 0; k0 < cols; k0 += GK_KC) {
+            int64_t kn = cols - k0 < GK_KC ? cols - k0 : GK_KC;
+            for (int t = 0; t < nfull; t += 4)
+                c->tile(rows4 + k0, cols, c->x + (size_t)t * (size_t)cols + (size_t)k0, cols, kn,
+                        nr == 4 ? o + (size_t)t * os : tmp + 16 + (size_t)t * 4, nr == 4 ? (int64_t)os : 4, k0 > 0);
+            if (nleft)
+                c->tile(rows4 + k0, cols, xpad + k0, cols, kn, tmp, 4, k0 > 0);
+        }
+        /* scatter what went to scratch: the padded tokens, and whole partial groups */
+        for (int t = 0; t < c->n; t++) {
+            int in_pad = t >= nfull;
+            if (nr == 4 && !in_pad)
+                continue;
+            const float *src = in_pad ? tmp + (size_t)(t - nfull) * 4 : tmp + 16 + (size_t)t * 4;
             for (int k = 0; k < nr; k++)
-                c->out[(size_t)t * os + (size_t)(r + k)] =
-                    c->dotf(rows4 + (size_t)k * (size_t)cols, c->x + (size_t)t * (size_t)cols, cols);
+                c->out[(size_t)t * os + (size_t)(r + k)] = src[k];
+        }
         if (c->bias)
-            for (int tt = 0; tt < c->n; tt++)
+            for (int t = 0; t < c->n; t++)
                 for (int k = 0; k < nr; k++)
-                    c->out[(size_t)tt * os + (size_t)(r + k)] += c->bias[r + k];
+                    c->out[(size_t)t * os + (size_t)(r + k)] += c->bias[r + k];
     }
 }
 
@@ -75,12 +102,15 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
     if (n <= 0 || w->rows <= 0)
         return 0;
     mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), gk_tile(),
-                NULL};
+                NULL, 0};
     if (!c.dot || !c.decode)
         return -1;
     int threads = gk_pool_size(pool);
     if (n > 1) {
-        c.scratch = malloc((size_t)threads * 4 * (size_t)w->cols * sizeof(float));
+        /* per thread: 4 decoded rows, 4 padded tokens, and the 16 + 4n
+         * outputs of tiles that cannot be written in place */
+        c.per_thread = 8 * (size_t)w->cols + 16 + 4 * (size_t)n;
+        c.scratch = malloc((size_t)threads * c.per_thread * sizeof(float));
         if (!c.scratch)
             return -1;
     }

@@ -130,7 +130,7 @@ static void test_matmul(void)
 
 static void test_matmul_isa(void)
 {
-    enum { ROWS = 77, COLS = 256, N = 9 }; /* 4-row x 4-token tiles plus leftovers */
+    enum { ROWS = 77, COLS = 1088, N = 9 }; /* 4x4 tiles, leftovers, 512-column chunks + remainder */
     gq_type types[] = {GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32, GQ_F32};
     static uint8_t w[ROWS * COLS * 4];
     static float x[N * COLS], dec[COLS], out1[N * ROWS], outk[N * ROWS], bias[ROWS];
