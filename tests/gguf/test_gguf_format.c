@@ -247,6 +247,13 @@ static void test_type_table(void)
     CHECK(gguf_tensor_bytes(12, 1, (int64_t[]){256}) == 144);   /* q4_K */
     CHECK(gguf_tensor_bytes(12, 1, (int64_t[]){128}) == UINT64_MAX);
     CHECK(gguf_tensor_bytes(0, 2, (int64_t[]){1ll << 40, 1ll << 40}) == UINT64_MAX);
+    /* other people's types: sizes by hand from ggml's block structs */
+    CHECK(gguf_tensor_bytes(14, 2, (int64_t[]){512, 3}) == 2 * 210 * 3); /* q6_K */
+    CHECK(gguf_tensor_bytes(16, 1, (int64_t[]){256}) == 66);             /* iq2_xxs: d + 64 bytes */
+    CHECK(gguf_tensor_bytes(20, 1, (int64_t[]){64}) == 36);              /* iq4_nl: 2 x (d + 16) */
+    CHECK(gguf_tensor_bytes(40, 1, (int64_t[]){64}) == 36);              /* nvfp4: 4 scales + 32 */
+    CHECK(gguf_type_info(31) == NULL && gguf_type_info(4) == NULL && gguf_type_info(43) == NULL); /* removed / unknown */
+    CHECK(!strcmp(gguf_type_info(23)->name, "iq4_xs"));
     CHECK(gguf_type_from_gq(GQ_Q8_32) == 8 && gguf_type_from_gq(GQ_Q4_32) == 2 && gguf_type_from_gq(GQ_MXFP4) == 39 &&
           gguf_type_from_gq(GQ_BF16) == 30);
     /* our block sizes equal ggml's for the shared formats */
