@@ -42,6 +42,9 @@ typedef hub_chunk chunk;
  * publishing finds little left to write and dirty pages never pile up. */
 #define WRITEBACK_STEP (32u << 20)
 
+/* Bytes gathered per pwrite: curl delivers at most 16 KiB per callback. */
+#define WRITE_BUF (256u << 10)
+
 static void start_writeback(int fd, uint64_t off, uint64_t len)
 {
 #if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
@@ -349,8 +352,47 @@ typedef struct {
     uint64_t req_from;
     int first, restart, fatal;
     uint64_t progress;
+    char *buf;                 /* received, not yet written: curl hands over <= 16 KiB at a time */
+    size_t blen, bcap;
     char err[512];
 } sink_ctx;
+
+/* Writes the buffered bytes at the chunk's end and only then counts them as
+ * done (the progress file must never claim unwritten bytes). */
+static int flush(sink_ctx *s)
+{
+    dfile *f = s->f;
+    size_t n = s->blen;
+    if (!n) return 0;
+    uint64_t off = s->c->start + s->c->done;
+    for (size_t w = 0; w < n;) {
+        ssize_t r = pwrite(f->fd, s->buf + w, n - w, (off_t)(off + w));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            snprintf(s->err, sizeof s->err, "cannot write the partial file: %s%s", strerror(errno),
+                     errno == ENOSPC ? " (disk full: free some space and run the same command again to resume)" : "");
+            s->fatal = 2;
+            s->blen = 0;
+            return -1;
+        }
+        w += (size_t)r;
+    }
+    s->blen = 0;
+    pthread_mutex_lock(&f->mu);
+    s->c->done += n;
+    if (f->chunked && now_s() - f->last_save > 0.5) save_state(f);
+    pthread_mutex_unlock(&f->mu);
+    if ((s->progress & ~(uint64_t)((4u << 20) - 1)) != ((s->progress + n) & ~(uint64_t)((4u << 20) - 1)))
+        wake_hasher(s->g); /* every 4 MiB */
+    if (s->c->done - s->c->flushed >= WRITEBACK_STEP) {
+        start_writeback(f->fd, s->c->start + s->c->flushed, s->c->done - s->c->flushed);
+        s->c->flushed = s->c->done;
+    }
+    atomic_fetch_add(&s->g->bytes, n);
+    s->progress += n;
+    atomic_fetch_add(&f->fetched, n);
+    return 0;
+}
 
 static int sink(void *p, const hub_headers *h, const char *data, size_t n)
 {
@@ -397,41 +439,26 @@ static int sink(void *p, const hub_headers *h, const char *data, size_t n)
             }
         }
     }
-    uint64_t off = s->c->start + s->c->done;
+    uint64_t off = s->c->start + s->c->done + s->blen;
     if (n > s->c->end - off) {
         snprintf(s->err, sizeof s->err, "the server sends more than the listed %" PRIu64 " bytes", e->size);
         s->fatal = 1;
         return -1;
     }
-    for (size_t w = 0; w < n;) {
-        ssize_t r = pwrite(f->fd, data + w, n - w, (off_t)(off + w));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            snprintf(s->err, sizeof s->err, "cannot write the partial file: %s%s", strerror(errno),
-                     errno == ENOSPC ? " (disk full: free some space and run the same command again to resume)" : "");
-            s->fatal = 2;
-            return -1;
-        }
-        w += (size_t)r;
+    if (s->blen + n > s->bcap && flush(s)) return -1;
+    while (n) {
+        size_t k = n < s->bcap - s->blen ? n : s->bcap - s->blen;
+        memcpy(s->buf + s->blen, data, k);
+        s->blen += k;
+        data += k;
+        n -= k;
+        if (n && flush(s)) return -1;
     }
-    pthread_mutex_lock(&f->mu);
-    s->c->done += n;
-    if (f->chunked && now_s() - f->last_save > 0.5) save_state(f);
-    pthread_mutex_unlock(&f->mu);
-    if ((s->progress & ~(uint64_t)((4u << 20) - 1)) != ((s->progress + n) & ~(uint64_t)((4u << 20) - 1)))
-        wake_hasher(s->g); /* every 4 MiB */
-    if (s->c->done - s->c->flushed >= WRITEBACK_STEP) {
-        start_writeback(f->fd, s->c->start + s->c->flushed, s->c->done - s->c->flushed);
-        s->c->flushed = s->c->done;
-    }
-    atomic_fetch_add(&s->g->bytes, n);
-    s->progress += n;
-    atomic_fetch_add(&f->fetched, n);
     return 0;
 }
 
 /* Returns 0 done, 1 abandoned (file restarts / engine stops), -1 failed. */
-static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy)
+static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy, char *wbuf)
 {
     const hub_entry *e = f->it->e;
     hub_what what = {g->o->repo, g->o->revision, e->path};
@@ -439,10 +466,11 @@ static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy)
     for (int attempt = 0;;) {
         uint64_t from = c->start + c->done;
         if (from >= c->end) return 0;
-        sink_ctx s = {g, f, c, gen, (f->chunked || from > 0) ? from : UINT64_MAX, 1, 0, 0, 0, ""};
+        sink_ctx s = {g, f, c, gen, (f->chunked || from > 0) ? from : UINT64_MAX, 1, 0, 0, 0, wbuf, 0, WRITE_BUF, ""};
         hub_headers h;
         hub_result r = hub_http_once(g->c, easy, f->it->url, 0, s.req_from, f->chunked ? c->end - 1 : UINT64_MAX,
                                      sink, &s, &h, &what, err, sizeof err);
+        if (flush(&s)) r = HUB_ABORTED; /* what arrived is kept, whatever happened next */
         if (r == HUB_OK) {
             if (c->start + c->done == c->end) return 0;
             snprintf(err, sizeof err, "the body ended early, at byte %" PRIu64 " of %" PRIu64, c->start + c->done,
@@ -574,8 +602,9 @@ static void *worker(void *arg)
 {
     engine *g = arg;
     CURL *easy = hub_easy_new(g->c);
+    char *wbuf = malloc(WRITE_BUF);
     pthread_mutex_lock(&g->mu);
-    if (!easy && !g->err_code) {
+    if ((!easy || !wbuf) && !g->err_code) {
         g->err_code = EXIT_FAIL;
         snprintf(g->err, sizeof g->err, "cannot create a curl handle");
         atomic_store(&g->stop, 1);
@@ -612,7 +641,7 @@ static void *worker(void *arg)
         pick->active++;
         unsigned gen = atomic_load(&pick->gen);
         pthread_mutex_unlock(&g->mu);
-        int rc = run_chunk(g, pick, pc, gen, easy);
+        int rc = run_chunk(g, pick, pc, gen, easy, wbuf);
         if (rc == 0) wake_hasher(g);
         pthread_mutex_lock(&g->mu);
         pick->active--;
@@ -631,6 +660,7 @@ static void *worker(void *arg)
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
     if (easy) curl_easy_cleanup(easy);
+    free(wbuf);
     return NULL;
 }
 

@@ -69,7 +69,7 @@ try:
     # chunked: kill mid-way, resume each chunk from its recorded progress
     os.unlink(os.path.join(blobs, sha))
     state = os.path.join(blobs, sha + ".gq-chunks.state")
-    hub.config({"faults": [{"kind": "trickle", "match": sha, "after": 300000, "chunk": 8192, "delay": 0.02,
+    hub.config({"faults": [{"kind": "trickle", "match": sha, "after": 300000, "chunk": 8192, "delay": 0.05,
                             "count": -1}]})
     proc = hub.spawn(R, "--include", S1, "--connections", "4", "--chunk-mb", "1")
 
