@@ -51,6 +51,8 @@ static void usage(FILE *out)
             "\n"
             "Convert a gpt-oss checkpoint directory (Hugging Face layout, or OpenAI's original/\n"
             "layout; detected automatically) into one .gptoss file.\n"
+            "SRC may also be a Hugging Face Hub repo ORG/NAME: fetched into the shared cache first\n"
+            "(or found there; see 'gptoss-convert fetch --help').\n"
             "\n"
             "  -o, --output OUT     output file (written to a temporary, renamed when complete)\n"
             "  --quant R            recipe: mxfp4 (experts mxfp4, rest bf16; default),\n"
