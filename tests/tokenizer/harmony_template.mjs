@@ -1,5 +1,5 @@
 // harmony_template.mjs - our harmony rendering (runtime/harmony.c) against
-// gpt-oss's own chat template (fixtures/golden/tokenizer/chat_template.jinja)
+// gpt-oss's own chat template (put beside the real tokenizer.json by scripts/setup.sh)
 // rendered by @huggingface/jinja. The template reads the clock through
 // strftime_now("%Y-%m-%d"); that call is replaced by each case's fixed date.
 // usage: node harmony_template.mjs HELPER CASES.json TEMPLATE [TOKENIZER]
