@@ -68,6 +68,14 @@ try:
     check(hub.log() == [], "offline convert: zero requests")
     check(tensors(out_hub)[1] == t2, "offline convert: same tensors")
 
+    # ORG/NAME that exists as a local folder is the folder: no request at all
+    hub.clear_log()
+    out_local = os.path.join(hub.dir, "local.gptoss")
+    p = subprocess.run([EXE, "convert", R, "-o", out_local, "--quant", "q8", "-q"], env=env, capture_output=True,
+                       text=True, timeout=150, cwd=os.path.join(hub.dir, "srv", "repos"))
+    check(p.returncode == 0 and hub.log() == [], "a local ORG/NAME folder wins over the Hub", p.stderr)
+    check(tensors(out_local)[1] == t2, "local ORG/NAME folder: same tensors")
+
     # a repo that does not exist: the hub's error, exit 6
     p = subprocess.run([EXE, "convert", "acme/nothing", "-o", os.path.join(hub.dir, "x.gptoss")], env=env,
                        capture_output=True, text=True, timeout=60)
