@@ -16,6 +16,53 @@
 
 /* ---- producing rows ---- */
 
+/* MXFP4 -> q8_32 without floats. An MXFP4 value is K * 2^(e-128) with K the
+ * doubled FP4 magnitude (0,1,2,3,4,6,8,12) and a sign; the q8 encoder
+ * (quant/q8.c) stores such a block exactly with d = 2^p, p = (e-128) plus the
+ * fewest trailing zero bits of the nonzero K, whenever -24 <= p <= 15 (p an
+ * f16 power of two); q = K / 2^(p-(e-128)). Computing that directly is a
+ * table lookup per value; blocks outside that range (and all-zero blocks,
+ * which are cheap anyway) go through floats and the encoder itself, so the
+ * bytes equal the float path's for every block (tests/convert checks all
+ * 256 scale bytes). */
+static const uint8_t K_MAG[8] = {0, 1, 2, 3, 4, 6, 8, 12};
+static const uint8_t K_CTZ[8] = {8, 0, 1, 0, 2, 1, 3, 2}; /* 8: zero, no bit */
+
+void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
+                       gq_stats *st)
+{
+    uint8_t *o = out;
+    const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
+    for (size_t b = 0; b < nblocks; b++, codes += 16, o += 34) {
+        int minctz = 8;
+        for (int k = 0; k < 16; k++) {
+            int lo = K_CTZ[codes[k] & 7], hi = K_CTZ[(codes[k] >> 4) & 7];
+            minctz = lo < minctz ? lo : minctz;
+            minctz = hi < minctz ? hi : minctz;
+        }
+        int p = (int)scales[b] - 128 + minctz;
+        if (minctz == 8 || p < -24 || p > 15) {
+            gq_mxfp4_hf_decode(codes, scales + b, 1, scratch);
+            q8->encode(scratch, o, 32, st);
+            continue;
+        }
+        uint16_t d = p >= -14 ? (uint16_t)((p + 15) << 10) : (uint16_t)(1u << (p + 24));
+        o[0] = (uint8_t)d;
+        o[1] = (uint8_t)(d >> 8);
+        int8_t *q = (int8_t *)(o + 2);
+        for (int k = 0; k < 16; k++) {
+            uint8_t lo = codes[k] & 15, hi = codes[k] >> 4;
+            int vl = K_MAG[lo & 7] >> minctz, vh = K_MAG[hi & 7] >> minctz;
+            q[2 * k] = (int8_t)(lo & 8 ? -vl : vl);
+            q[2 * k + 1] = (int8_t)(hi & 8 ? -vh : vh);
+        }
+        if (st) {
+            st->blocks++;
+            st->values += 32;
+        }
+    }
+}
+
 void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
                      gq_stats *st)
 {
@@ -47,6 +94,10 @@ void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *
         }
         for (uint64_t r = 0; r < nrows; r++) {
             uint64_t sr = cv_producer_src_row(p, r0 + r);
+            if (t->type == GQ_Q8_32) {
+                cv_mxfp4_hf_to_q8(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row, scratch, st);
+                continue;
+            }
             gq_mxfp4_hf_decode(codes + sr * nb * 16, scales + sr * nb, nb, scratch);
             ot->encode(scratch, dst + r * out_row, cols, st);
         }
