@@ -32,10 +32,14 @@ static double wall_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "hub_interrupted must be lock-free to be set from a signal handler");
+
 static void on_signal(int sig)
 {
     (void)sig;
+    int saved = errno;
     hub_interrupted = 1;
+    errno = saved;
 }
 
 void hub_install_signal_handlers(void)

@@ -12,7 +12,7 @@
 #include "hub_auth.h"
 #include "hub_parse.h"
 
-volatile sig_atomic_t hub_interrupted;
+atomic_int hub_interrupted;
 
 static long env_long(const char *name, long def, long lo, long hi)
 {

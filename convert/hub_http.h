@@ -91,6 +91,6 @@ CURL *hub_easy_new(const hub_client *c);
 int hub_url_escape(const char *s, int keep_slash, char *out, size_t outlen);
 
 /* Set by the SIGINT/SIGTERM handler: every transfer stops promptly. */
-extern volatile sig_atomic_t hub_interrupted;
+extern atomic_int hub_interrupted; /* lock-free, so safe to set from a signal handler (C11 7.14.1) */
 
 #endif
