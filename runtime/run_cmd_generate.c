@@ -86,6 +86,12 @@ int run_cmd_generate(int argc, char **argv)
         return RUN_EXIT_USAGE;
     }
     char err[1024];
+    gf_file *probe = gf_open(model, err, sizeof err); /* a clear "not a .gptoss file" before the tokenizer's view */
+    if (!probe) {
+        fprintf(stderr, "gptoss-run generate: %s\n", err);
+        return RUN_EXIT_BAD_INPUT;
+    }
+    gf_close(probe);
     tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
     if (!tok) {
         fprintf(stderr, "gptoss-run generate: %s\n", err);

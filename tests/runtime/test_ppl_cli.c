@@ -136,6 +136,13 @@ int main(int argc, char **argv)
     rc = sh("%s/gptoss-run ppl 2>&1", bin);
     CHECK_EQ_INT(rc, 2);
 
+    /* text input through the model's own tokenizer */
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --file %s/../../README.md --ctx 64 --json", bin, md, gd);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    CHECK(j && num(j, "tokens") > 128 && num(j, "ppl") > 1);
+    cJSON_Delete(j);
+
     /* 6. bench */
     rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 32 -n 8 -r 1 --json", bin, md);
     CHECK_EQ_INT(rc, 0);
