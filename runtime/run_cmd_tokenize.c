@@ -26,9 +26,9 @@ static char *slurp(const char *path, size_t *len)
         n += got;
         if (got == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno; /* fread's errno, e.g. EISDIR for a folder */
     fclose(f);
-    if (bad) { free(buf); errno = EIO; return NULL; }
+    if (bad) { free(buf); errno = e ? e : EIO; return NULL; }
     buf[n] = 0;
     *len = n;
     return buf;

@@ -489,11 +489,11 @@ static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
         n += got;
         if (got == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno; /* fread sets errno, e.g. EISDIR for a folder */
     fclose(f);
     if (bad) {
         free(buf);
-        set_err(err, errlen, "%s: read error", path);
+        set_err(err, errlen, "%s: cannot read: %s", path, strerror(e));
         return NULL;
     }
     *len = n;
