@@ -10,20 +10,7 @@
 #include <string.h>
 
 #include "harmony.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[n] = 0; *len = (size_t)n; }
-    return b;
-}
+#include "read_file.h"
 
 static const char *opt_str(const cJSON *o, const char *k)
 {
@@ -35,7 +22,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) return 2;
     size_t len;
-    char *js = slurp(argv[1], &len);
+    char *js = test_read_file(argv[1], &len);
     cJSON *cases = js ? cJSON_ParseWithLength(js, len) : NULL;
     if (!cJSON_IsArray(cases)) { fprintf(stderr, "%s: not a JSON array\n", argv[1]); return 2; }
     char err[512];

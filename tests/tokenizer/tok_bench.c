@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tokenizer.h"
+#include "read_file.h"
 
 static double now_s(void)
 {
@@ -30,20 +31,6 @@ static double cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[n] = 0; *len = (size_t)n; }
-    return b;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -61,7 +48,7 @@ int main(int argc, char **argv)
     int reps = argc > 3 ? atoi(argv[3]) : 5;
     if (reps < 1 || reps > 99) reps = 5;
     size_t tl, dl;
-    char *tj = slurp(argv[1], &tl), *dj = slurp(argv[2], &dl);
+    char *tj = test_read_file(argv[1], &tl), *dj = test_read_file(argv[2], &dl);
     cJSON *docs = dj ? cJSON_ParseWithLength(dj, dl) : NULL;
     cJSON *tjs = tj ? cJSON_ParseWithLength(tj, tl) : NULL;
     if (!cJSON_IsArray(docs) || !tjs) {

@@ -11,20 +11,7 @@
 #include <string.h>
 
 #include "tokenizer.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    if (b) { b[n] = 0; *len = (size_t)n; }
-    return b;
-}
+#include "read_file.h"
 
 int main(int argc, char **argv)
 {
@@ -37,7 +24,7 @@ int main(int argc, char **argv)
     tok_tokenizer *t = tok_load_file(argv[1], err, sizeof err);
     if (!t) { fprintf(stderr, "%s\n", err); return 1; }
     size_t len;
-    char *js = slurp(argv[2], &len);
+    char *js = test_read_file(argv[2], &len);
     cJSON *docs = js ? cJSON_ParseWithLength(js, len) : NULL;
     if (!cJSON_IsArray(docs)) { fprintf(stderr, "%s: not a JSON array\n", argv[2]); return 1; }
     FILE *o = fopen(argv[3], "wb");
