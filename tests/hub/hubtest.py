@@ -44,6 +44,16 @@ def skip(why):
     sys.exit(77)
 
 
+def wait_for(cond, timeout=30):
+    """Polls cond() every 20 ms; True as soon as it holds, False after timeout s."""
+    t = time.time()
+    while time.time() - t < timeout:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def rand_bytes(n, seed):
     r = random.Random(seed)
     return r.getrandbits(8 * n).to_bytes(n, "little") if n else b""

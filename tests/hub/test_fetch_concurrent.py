@@ -9,7 +9,7 @@ import os
 import time
 
 import hubtest
-from hubtest import DEFAULT, Hub, check, finish, last_line
+from hubtest import DEFAULT, Hub, check, finish, last_line, wait_for
 
 R = "acme/tiny-oss"
 S1 = "model-00001-of-00002.safetensors"
@@ -19,15 +19,6 @@ data = hub.repos[R][S1]
 sha = hashlib.sha256(data).hexdigest()
 hub.start()
 blobs = os.path.join(hub.repo_dir(R), "blobs")
-
-
-def wait_for(cond, timeout=30):
-    t = time.time()
-    while time.time() - t < timeout:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 try:
