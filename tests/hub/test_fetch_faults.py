@@ -73,6 +73,10 @@ try:
     p, log, _ = run({"faults": [{"kind": "status", "code": 503, "match": "/api/", "count": 3}]})
     check(p.returncode == 0, "503 burst on the API: succeeds", p.stderr)
     check(len([r for r in log if r["status"] == 503]) == 3, "503 burst: three failures seen")
+    # 408 Request Timeout is retried like a 5xx
+    p, log, _ = run({"faults": [{"kind": "status", "code": 408, "match": "/api/", "count": 2}]})
+    check(p.returncode == 0, "408 twice on the API: succeeds", p.stderr)
+    check(len([r for r in log if r["status"] == 408]) == 2, "408: both failures seen, then retried")
     p, log, _ = run({"faults": [{"kind": "status", "code": 502, "match": "/lfs/", "count": -1}]},
                     GQ_HUB_RETRIES=2)
     check(p.returncode == 6 and "502" in p.stderr and "gave up" in p.stderr, "persistent 502: clear failure",
