@@ -83,18 +83,10 @@ static void special(sink *s, const char *name)
         s->failed = 1;
         return;
     }
-    if (s->ids->n == s->ids->cap) {
-        size_t nc = s->ids->cap ? s->ids->cap * 2 : 256;
-        int32_t *ni = realloc(s->ids->ids, nc * sizeof *ni);
-        if (!ni) {
-            set_err(s->err, s->errlen, "out of memory encoding the conversation");
-            s->failed = 1;
-            return;
-        }
-        s->ids->ids = ni;
-        s->ids->cap = nc;
+    if (tok_ids_push(s->ids, id)) {
+        set_err(s->err, s->errlen, "out of memory encoding the conversation");
+        s->failed = 1;
     }
-    s->ids->ids[s->ids->n++] = id;
 }
 
 static int has_channel_tags(const char *s)

@@ -136,14 +136,7 @@ static int parse_ids(const char *s, tok_ids *out)
             errno = 0;
             long v = strtol(p, &end, 10);
             if (end == p || errno || v < -2147483647L || v > 2147483647L) return -1;
-            if (out->n == out->cap) {
-                size_t nc = out->cap ? out->cap * 2 : 256;
-                int32_t *ni = realloc(out->ids, nc * sizeof *ni);
-                if (!ni) return -1;
-                out->ids = ni;
-                out->cap = nc;
-            }
-            out->ids[out->n++] = (int32_t)v;
+            if (tok_ids_push(out, (int32_t)v)) return -1;
             p = end;
         } else if (*p == ',' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == '[' || *p == ']') {
             p++;

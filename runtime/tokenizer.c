@@ -41,6 +41,19 @@ void tok_ids_free(tok_ids *v)
     v->n = v->cap = 0;
 }
 
+int tok_ids_push(tok_ids *v, int32_t id)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 256;
+        int32_t *ni = realloc(v->ids, nc * sizeof *ni);
+        if (!ni) return -1;
+        v->ids = ni;
+        v->cap = nc;
+    }
+    v->ids[v->n++] = id;
+    return 0;
+}
+
 int tok_utf8_char_len(const unsigned char *s, size_t avail)
 {
     if (avail == 0) return 0;

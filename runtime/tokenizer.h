@@ -42,6 +42,8 @@ typedef struct {
 } tok_ids;
 
 void tok_ids_free(tok_ids *v);
+/* Appends one id (the array grows by doubling). 0, or -1 on out of memory. */
+int tok_ids_push(tok_ids *v, int32_t id);
 
 /* PATH may be a tokenizer.json or a .gptoss file (recognised by its magic).
  * NULL on failure, with a message naming PATH and the fix in err. */

@@ -127,17 +127,14 @@ void tok_encoder_free(tok_tokenizer *t)
 
 /* ---- output ---- */
 
-static int push_id(tok_ids *out, int32_t id)
+/* tok_ids_push with the common case inlined: the encoder appends every id here. */
+static inline int push_id(tok_ids *out, int32_t id)
 {
-    if (out->n == out->cap) {
-        size_t nc = out->cap ? out->cap * 2 : 256;
-        int32_t *ni = realloc(out->ids, nc * sizeof *ni);
-        if (!ni) return -1;
-        out->ids = ni;
-        out->cap = nc;
+    if (out->n < out->cap) {
+        out->ids[out->n++] = id;
+        return 0;
     }
-    out->ids[out->n++] = id;
-    return 0;
+    return tok_ids_push(out, id);
 }
 
 /* ---- word cache ---- */
