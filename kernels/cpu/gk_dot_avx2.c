@@ -123,7 +123,7 @@ GK_AVX2 float gk_dot_mxfp4_avx2(const void *row, const float *x, int64_t n)
         __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
         __m256 bs = fma16(lo, x, _mm256_setzero_ps());
         bs = fma16(hi, x + 16, bs);
-        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(gk_e8m0_half(b[0])), acc);
+        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(gk_e8m0_half_table[b[0]]), acc);
     }
     return hsum(acc);
 }

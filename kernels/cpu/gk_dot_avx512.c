@@ -84,24 +84,32 @@ GK_AVX512 float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
     return s;
 }
 
+/* vpermps reads only the low 4 bits of each index lane, so one byte per
+ * dword lane (vpmovzxbd) indexes by its low nibble as is, and by its high
+ * nibble after a 4-bit dword shift: 3 shuffles per block instead of 4 (the
+ * shuffle port is the bound here), no masks. Two blocks per step, each on
+ * its own accumulator. */
 GK_AVX512 float gk_dot_mxfp4_avx512(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
     const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-    const __m128i m4 = _mm_set1_epi8(15);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 17, x += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 1));
-        __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(q, m4));
-        __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4));
-        __m512 bs = _mm512_mul_ps(_mm512_permutexvar_ps(lo, lut), _mm512_loadu_ps(x));
-        bs = _mm512_fmadd_ps(_mm512_permutexvar_ps(hi, lut), _mm512_loadu_ps(x + 16), bs);
-        __m512 d = _mm512_set1_ps(gk_e8m0_half(b[0]));
-        /* two accumulators: consecutive blocks do not wait on each other */
-        if ((i >> 5) & 1)
-            acc1 = _mm512_fmadd_ps(bs, d, acc1);
-        else
-            acc0 = _mm512_fmadd_ps(bs, d, acc0);
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64, b += 34, x += 64) {
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1)));
+        __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 18)));
+        __m512 s0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, lut), _mm512_loadu_ps(x));
+        __m512 s1 = _mm512_mul_ps(_mm512_permutexvar_ps(v1, lut), _mm512_loadu_ps(x + 32));
+        s0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), lut), _mm512_loadu_ps(x + 16), s0);
+        s1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), lut), _mm512_loadu_ps(x + 48), s1);
+        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gk_e8m0_half_table[b[0]]), acc0);
+        acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(gk_e8m0_half_table[b[17]]), acc1);
+    }
+    if (i < n) {
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1)));
+        __m512 s0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, lut), _mm512_loadu_ps(x));
+        s0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), lut), _mm512_loadu_ps(x + 16), s0);
+        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gk_e8m0_half_table[b[0]]), acc0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
@@ -145,14 +153,11 @@ GK_AVX512 void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n)
 {
     const uint8_t *b = row;
     const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-    const __m128i m4 = _mm_set1_epi8(15);
     for (int64_t i = 0; i < n; i += 32, b += 17, out += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 1));
-        __m512 d = _mm512_set1_ps(gk_e8m0_half(b[0]));
-        __m512i lo = _mm512_cvtepu8_epi32(_mm_and_si128(q, m4));
-        __m512i hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(q, 4), m4));
-        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_permutexvar_ps(lo, lut), d));
-        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_permutexvar_ps(hi, lut), d));
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1))); /* as in the dot */
+        __m512 d = _mm512_set1_ps(gk_e8m0_half_table[b[0]]);
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_permutexvar_ps(v, lut), d));
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), lut), d));
     }
 }
 

@@ -43,6 +43,8 @@ static inline float gk_f16(uint16_t h)
 static inline float gk_f16p(const uint8_t *p) { return gk_f16((uint16_t)(p[0] | p[1] << 8)); }
 
 extern const float gk_fp4x2[16];
+/* gk_e8m0_half(e) for every e (gk_e8m0.c). */
+extern const float gk_e8m0_half_table[256];
 
 float gk_dot_f32_scalar(const void *row, const float *x, int64_t n);
 float gk_dot_f16_scalar(const void *row, const float *x, int64_t n);

@@ -8,7 +8,8 @@
  *    results for 1, 2 and 3 threads (each row is summed by one thread in a
  *    fixed order);
  *  - the pool runs every task exactly once, many times over;
- *  - rope / softmax / swiglu against their formulas.
+ *  - rope / softmax / swiglu against their formulas;
+ *  - the MXFP4 scale table against 2^(e-128) for all 256 bytes.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 
 #include "check.h"
 #include "gk_dot.h"
+#include "gk_dot_impl.h" /* gk_e8m0_half_table (white-box) */
 #include "gk_ops.h"
 #include "gk_pool.h"
 #include "quant.h"
@@ -197,6 +199,18 @@ static void test_pool(void)
     gk_pool_destroy(p);
 }
 
+/* The SIMD paths take MXFP4 scales from a literal table: it must equal the
+ * formula for every byte, bit for bit (denormals at e = 0, 1 included). */
+static void test_e8m0_table(void)
+{
+    int bad = 0;
+    for (int e = 0; e < 256; e++) {
+        float f = gk_e8m0_half((uint8_t)e);
+        bad += memcmp(&f, &gk_e8m0_half_table[e], sizeof f) != 0 || f != (float)ldexp(1.0, e - 128);
+    }
+    CHECK_MSG(bad == 0, "e8m0 table: %d of 256 entries differ from 2^(e-128)", bad);
+}
+
 static void test_helpers(void)
 {
     /* rope: rotation by pos*inv_freq, scaled */
@@ -228,5 +242,6 @@ int main(void)
     test_matmul();
     test_pool();
     test_helpers();
+    test_e8m0_table();
     return check_done("test_kernels");
 }
