@@ -9,14 +9,16 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 # The real tokenizer for the id checks; the tiny fixture's (loads 800x faster,
 # which matters under ASan) for the rest, when gptoss-fixture is built.
-small="$tok"
-if [ -x "$GQ_BIN_DIR/gptoss-fixture" ] &&
-   "$GQ_BIN_DIR/gptoss-fixture" tiny -o "$tmp/tiny" --tokenizer-dir "$(dirname "$tok")" --no-sync >/dev/null; then
-    small="$tmp/tiny/tokenizer.json"
-fi
 check() { # check NAME WANT GOT
     if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: want [$2] got [$3]"; fail=1; fi
 }
+small="$tok"
+if [ -x "$GQ_BIN_DIR/gptoss-fixture" ]; then
+    "$GQ_BIN_DIR/gptoss-fixture" tiny -o "$tmp/tiny" --tokenizer-dir "$(dirname "$tok")" --no-sync >/dev/null
+    rc=$?
+    check "gptoss-fixture tiny" 0 $rc
+    [ $rc = 0 ] && small="$tmp/tiny/tokenizer.json"
+fi
 check "plain ids" "13225 2375 0" "$("$run" tokenize "$tok" --text 'Hello world!')"
 check "json ids" "[13225,2375,0]" "$("$run" tokenize "$tok" --text 'Hello world!' --json)"
 check "special parsed" "200006 1428 200008" "$("$run" tokenize "$tok" --text '<|start|>user<|message|>')"
