@@ -32,7 +32,7 @@ drop() {
 }
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {print s}')
+in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {printf "%.0f\n", s}')
 read_floor() {
   drop
   local t0; t0=$(now)
@@ -84,13 +84,14 @@ for r in $RECIPES; do
   p=$(printf '%s\n' "${gos[@]}" | median)
   f=$(printf '%s\n' "${floors[@]}" | median)
   m=$(printf '%s\n' "${rss[@]}" | sort -g | tail -1)
-  printf '%-5s %8.2f %8.1f %8.1f %9.1f %7.2f %9.2f %7.0f %8.0f\n' "$r" "$(echo "$out_bytes/1e9" | bc -l)" "$f" "$c" "$p" \
+  printf '%-5s %8.2f %8.1f %8.1f %9.1f %7.2f %9.2f %7.0f %8.0f\n' "$r" "$(echo "$out_bytes/1000000000" | bc -l)" "$f" "$c" "$p" \
     "$(echo "$c / $f" | bc -l)" "$(echo "$c / $p" | bc -l)" "$(echo "$m/1024" | bc -l)" \
     "$(echo "($in_bytes + $out_bytes) / $c / 1000000" | bc -l)"
   [ $first = 1 ] || echo "," >> "$json.tmp"
   first=0
   printf '{"recipe":"%s","runs":%d,"cache":"%s","in_bytes":%s,"gguf_bytes":%s,"median_gguf_s":%s,"median_gptoss_s":%s,"median_floor_s":%s,"gguf_over_floor":%s,"gguf_over_gptoss":%s,"peak_rss_kb":%s,"gguf_s":[%s],"gptoss_s":[%s],"floor_s":[%s]}\n' \
-    "$r" "$RUNS" "$cache" "$in_bytes" "$out_bytes" "$c" "$p" "$f" "$(echo "$c / $f" | bc -l)" "$(echo "$c / $p" | bc -l)" "$m" \
+    "$r" "$RUNS" "$cache" "$in_bytes" "$out_bytes" "$c" "$p" "$f" "$(printf '%.4f' "$(echo "$c / $f" | bc -l)")" \
+    "$(printf '%.4f' "$(echo "$c / $p" | bc -l)")" "$m" \
     "$(IFS=,; echo "${ggs[*]}")" "$(IFS=,; echo "${gos[*]}")" "$(IFS=,; echo "${floors[*]}")" >> "$json.tmp"
 done
 echo "]" >> "$json.tmp"
