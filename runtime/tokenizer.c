@@ -9,6 +9,7 @@
  * unmapping pass. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +81,10 @@ int tok_utf8_char_len(const unsigned char *s, size_t avail)
 /* ---- byte-level alphabet: GPT-2's bytes_to_unicode ---- */
 
 static int cp_to_byte[324]; /* code point -> byte, -1 if not in the alphabet */
-static int byte_tables_ready;
+static pthread_once_t byte_tables_once = PTHREAD_ONCE_INIT; /* two threads may load tokenizers at once */
 
-static void byte_tables_init(void)
+static void byte_tables_fill(void)
 {
-    if (byte_tables_ready) return;
     for (int i = 0; i < 324; i++) cp_to_byte[i] = -1;
     int extra = 0;
     for (int b = 0; b < 256; b++) {
@@ -92,7 +92,11 @@ static void byte_tables_init(void)
         int cp = printable ? b : 256 + extra++;
         cp_to_byte[cp] = b;
     }
-    byte_tables_ready = 1;
+}
+
+static void byte_tables_init(void)
+{
+    pthread_once(&byte_tables_once, byte_tables_fill);
 }
 
 /* Unmaps a byte-level string into out (at most len bytes). Returns the byte
