@@ -1,10 +1,11 @@
 /* cmd_convert.c - `gptoss-convert convert SRC -o OUT`: checkpoint -> .gptoss.
  *
  * Order of work: refuse an existing OUT early (exit 7), open and validate
- * the source, build the plan, hash the sources for provenance (in the
- * background while the rest is prepared; an HF cache blob name IS the
+ * the source, build the plan, start hashing the sources for provenance
+ * (background threads beside the conversion; an HF cache blob name IS the
  * hash), create the writer (temp file next to OUT), stream every tensor
- * through the pipeline, finish (fsync + rename). SIGINT / SIGTERM stop the
+ * through the pipeline, then wait for the hashes, put them in the header
+ * in place of fixed-width placeholders, finish (fsync + rename). SIGINT / SIGTERM stop the
  * pipeline at the next chunk, the writer removes its temp, exit 130.
  */
 #include <errno.h>
@@ -143,15 +144,45 @@ static int parse_args(int argc, char **argv, conv_opts *o)
 
 /* ---- the .gptoss sink ---- */
 
+/* The header records the sources' sha256, but hashing a 13 GB directory
+ * takes as long as converting it: the header is written at begin with
+ * fixed-width placeholder hashes, the hashing threads run beside the
+ * conversion, and finish waits for them and puts the real hashes in (same
+ * header length, so nothing moves) before the file is published. */
 typedef struct {
     gf_writer *w;
+    cv_source *src;
+    const cv_recipe *recipe;
+    double hash_wait;     /* seconds finish waited for the hashes */
+    char err[600];        /* a hashing failure, else "" */
 } gf_sink_ctx;
+
+static char *meta_json(const cv_source *s, const cv_recipe *r);
 
 static int gs_begin(void *c) { return gf_writer_begin(((gf_sink_ctx *)c)->w); }
 static int gs_write(void *c, size_t i, const void *b, size_t n) { return gf_writer_write(((gf_sink_ctx *)c)->w, i, b, n); }
-static int gs_finish(void *c) { return gf_writer_finish(((gf_sink_ctx *)c)->w); }
+static int gs_finish(void *c)
+{
+    gf_sink_ctx *g = c;
+    double t = cv_now();
+    if (cv_provenance_wait(&g->src->prov, g->err, sizeof g->err))
+        return -1;
+    g->hash_wait = cv_now() - t;
+    char *meta = meta_json(g->src, g->recipe);
+    if (!meta) {
+        snprintf(g->err, sizeof g->err, "out of memory building the header");
+        return -1;
+    }
+    int rc = gf_writer_set_meta(g->w, meta);
+    free(meta);
+    return rc ? rc : gf_writer_finish(g->w);
+}
 static void gs_abort(void *c) { (void)c; /* gf_writer_abort runs once, at the end of cmd_convert */ }
-static const char *gs_error(void *c) { return gf_writer_error(((gf_sink_ctx *)c)->w); }
+static const char *gs_error(void *c)
+{
+    gf_sink_ctx *g = c;
+    return g->err[0] ? g->err : gf_writer_error(g->w);
+}
 
 /* ---- progress (and the tests' deliberately slow path) ---- */
 
@@ -206,7 +237,9 @@ static char *meta_json(const cv_source *s, const cv_recipe *r)
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "name", s->prov.files[i].name);
         cJSON_AddNumberToObject(f, "size", (double)s->prov.files[i].size);
-        cJSON_AddStringToObject(f, "sha256", s->prov.files[i].sha256);
+        /* not hashed yet: a placeholder of the same width (see gs_finish) */
+        const char *h = s->prov.files[i].sha256;
+        cJSON_AddStringToObject(f, "sha256", h[0] ? h : "0000000000000000000000000000000000000000000000000000000000000000");
         cJSON_AddItemToArray(files, f);
     }
     cJSON_AddStringToObject(p, "converter", "gptoss-convert");
@@ -224,7 +257,7 @@ typedef struct {
     const cv_recipe *r;
     const cv_pipeline_result *res;
     double seconds;
-    double hash_wait;   /* seconds spent waiting for source hashes before writing */
+    double hash_wait;   /* seconds the finished conversion waited for the source hashes */
     uint64_t file_bytes;
 } report;
 
@@ -272,7 +305,7 @@ static void print_table(const report *rp)
            (unsigned long long)res->out_bytes, (unsigned long long)rp->file_bytes, (double)rp->file_bytes / 1e9,
            rp->seconds, (double)res->in_bytes / t / 1e6, (double)rp->file_bytes / t / 1e6, res->threads,
            peak_rss_kb() / 1024);
-    printf("source hashes: %.2f s waited (files named by an HF cache blob need none)\n", rp->hash_wait);
+    printf("source hashes: %.2f s waited after the conversion (files named by an HF cache blob need none)\n", rp->hash_wait);
     printf("wrote %s (recipe %s, %s layout)\n", rp->o->out, rp->r->name,
            rp->s->layout == CV_LAYOUT_ORIGINAL ? "original/" : "Hugging Face");
 }
@@ -385,8 +418,6 @@ int cmd_convert(int argc, char **argv)
         cv_source_close(&src);
         return fail(&o, ss == CV_SRC_IO ? EXIT_IO : EXIT_BAD_INPUT, "%s", err);
     }
-    /* Hash what the HF cache does not name for us, while we plan. */
-    cv_provenance_start(&src.prov);
 
     int code = EXIT_OK;
     cv_plan plan;
@@ -411,21 +442,17 @@ int cmd_convert(int argc, char **argv)
         }
         goto stream;
     }
+    /* Hash what the HF cache does not name for us, beside the conversion
+     * (GGUF records no provenance, so it never hashes). */
+    cv_provenance_start(&src.prov);
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
         code = fail(&o, errno == EEXIST ? EXIT_EXISTS : EXIT_IO, "%s", err);
         goto out;
     }
     g_temp_path = gf_writer_temp_path(w);
-    /* The header carries the source hashes and is written before the
-     * tensors, so they must be known now (gf_writer cannot amend its
-     * header after begin). */
-    double th = cv_now();
-    if (cv_provenance_wait(&src.prov, err, sizeof err)) {
-        code = fail(&o, EXIT_IO, "%s", err);
-        goto out;
-    }
-    hash_wait = cv_now() - th;
+    /* Placeholder hashes for the files still being hashed; gs_finish
+     * fills them in. */
     meta = meta_json(&src, &recipe);
     if (!meta || gf_writer_set_meta(w, meta)) {
         code = fail(&o, EXIT_FAIL, "%s", meta ? gf_writer_error(w) : "out of memory building the header");
@@ -453,7 +480,7 @@ stream:;
     progress_ctx prog = {.delay_ms = env_long("GPTOSS_CONVERT_TEST_DELAY_MS")};
     cv_progress_init(&prog.bar, "converting", o.quiet || o.json);
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
-    gf_sink_ctx sctx = {w};
+    gf_sink_ctx sctx = {.w = w, .src = &src, .recipe = &recipe};
     cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
     cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog};
     cv_pipeline_result res;
@@ -462,6 +489,7 @@ stream:;
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
     cv_progress_end(&prog.bar);
+    hash_wait = sctx.hash_wait;
     uint64_t file_bytes = ps != CV_PIPE_OK ? 0 : gguf ? gg_sink_file_size(gs) : gf_writer_total_size(w);
     int werr = gguf ? errno : gf_writer_errno(w);
     gg_sink_free(gs); /* NULL for .gptoss; removes a GGUF temporary unless finished */

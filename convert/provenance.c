@@ -87,7 +87,9 @@ void cv_provenance_locate(cv_provenance *p, const char *dir)
     p->commit[clen] = 0;
 }
 
-int cv_sha256_file(const char *path, char out[65])
+/* Hash PATH; gives up (ECANCELED) as soon as *stop becomes non-zero, so that
+ * an interrupted or failed conversion does not wait for 13 GB of hashing. */
+static int sha256_file_until(const char *path, char out[65], const atomic_int *stop)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
@@ -102,6 +104,10 @@ int cv_sha256_file(const char *path, char out[65])
     if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         goto done;
     for (;;) {
+        if (stop && atomic_load(stop)) {
+            errno = ECANCELED;
+            goto done;
+        }
         ssize_t r = read(fd, buf, cap);
         if (r < 0 && errno == EINTR)
             continue;
@@ -129,6 +135,11 @@ done:
     return rc;
 }
 
+int cv_sha256_file(const char *path, char out[65])
+{
+    return sha256_file_until(path, out, NULL);
+}
+
 /* Hashing threads take the next unhashed file; large shards then hash in
  * parallel (on a warm page cache the work is CPU-bound). */
 static void *hash_thread(void *arg)
@@ -144,7 +155,7 @@ static void *hash_thread(void *arg)
         if (p->files[i].sha256[0])
             continue;
         char hex[65];
-        if (cv_sha256_file(p->files[i].path, hex)) {
+        if (sha256_file_until(p->files[i].path, hex, &p->cancel)) {
             pthread_mutex_lock(&p->mu);
             snprintf(p->err, sizeof p->err, "%s: cannot hash: %s", p->files[i].path, strerror(errno));
             p->failed = 1;
@@ -201,6 +212,7 @@ int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen)
 
 void cv_provenance_free(cv_provenance *p)
 {
+    atomic_store(&p->cancel, 1); /* nobody will read the hashes now */
     join_all(p);
     for (size_t i = 0; i < p->n; i++) {
         free(p->files[i].name);

@@ -7,12 +7,13 @@
  * (Small non-LFS files are named by a git sha1 there, so they are hashed.)
  * The remaining files are hashed by background threads (one per core, one
  * file each at a time) while the caller prepares; cv_provenance_wait joins
- * them.
+ * them; cv_provenance_free stops them mid-file.
  */
 #ifndef GQ_CONVERT_PROVENANCE_H
 #define GQ_CONVERT_PROVENANCE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ typedef struct {
     pthread_mutex_t mu;
     size_t next;         /* next file to hash */
     int failed;
+    atomic_int cancel;   /* set by cv_provenance_free: threads stop mid-file */
     char err[512];
 } cv_provenance;
 

@@ -133,7 +133,10 @@ gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t e
 /* meta_json: a JSON object text with "hparams" (checked like the reader
  * does), "quant" and "provenance" objects, and anything else except the
  * reserved keys "format", "version", "tensors", "blobs". Written in the
- * order hparams, quant, provenance, then the other keys in given order. */
+ * order hparams, quant, provenance, then the other keys in given order.
+ * May be called again between begin and finish to fill in values known only
+ * later (the converter's source hashes), provided the header keeps its
+ * length: write fixed-width placeholders first; finish refuses otherwise. */
 int gf_writer_set_meta(gf_writer *w, const char *meta_json);
 /* Declare a tensor; returns its index (declaration order) or -1. */
 int gf_writer_add_tensor(gf_writer *w, const char *name, gq_type type, int ndim, const uint64_t *shape);

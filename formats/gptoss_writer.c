@@ -231,7 +231,11 @@ gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t e
 
 int gf_writer_set_meta(gf_writer *w, const char *meta_json)
 {
-    if (w->state != W_DECLARE) return MISUSE(w, "%s: set_meta after begin", w->path);
+    /* After begin the metadata may still change, but only into a text of
+     * the same length (fixed-width values such as placeholder hashes):
+     * the header is rewritten in place by finish, which checks that. */
+    if (w->state != W_DECLARE && w->state != W_WRITING)
+        return MISUSE(w, "%s: set_meta after finish or a failure", w->path);
     cJSON *m = meta_json ? cJSON_Parse(meta_json) : NULL;
     if (!cJSON_IsObject(m)) {
         cJSON_Delete(m);
@@ -604,10 +608,10 @@ int gf_writer_finish(gf_writer *w)
     size_t hlen;
     char *hdr = build_header(w, &hlen);
     if (!hdr) return fail(w, ENOMEM, "%s: out of memory building the header", w->path);
-    if (hlen != w->header_len) {   /* fixed-width hashes make this impossible; guard anyway */
+    if (hlen != w->header_len) {   /* only a set_meta after begin can change it */
         free(hdr);
-        return fail(w, EIO, "%s: internal error: header length changed (%zu vs %llu)", w->path, hlen,
-                    (unsigned long long)w->header_len);
+        return MISUSE(w, "%s: the header changed length after begin (%zu vs %llu bytes): metadata set "
+                      "after begin must keep its length", w->path, hlen, (unsigned long long)w->header_len);
     }
     int rc = write_preamble_and_header(w, hdr);
     free(hdr);

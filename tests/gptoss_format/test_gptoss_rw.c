@@ -410,6 +410,58 @@ static void test_crash(void)
     unlink(path);
 }
 
+/* Metadata set again between begin and finish (the converter fills in
+ * source hashes that way): the same length is accepted and read back; a
+ * different length is refused at finish and leaves nothing behind. */
+static void test_meta_after_begin(void)
+{
+    char path[1200], err[512], meta[8192], meta2[8192];
+    uint64_t sh[2] = {2, 64};
+    uint8_t buf[256] = {0};
+    tiny_meta(meta, sizeof meta);
+    const char *old_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const char *new_hash = "1111111111111111111111111111111111111111111111111111111111111111";
+    for (int longer = 0; longer < 2; longer++) {
+        snprintf(meta2, sizeof meta2, "%s", meta);
+        char *at = strstr(meta2, old_hash);
+        CHECK(at != NULL);
+        if (!at) return;
+        memcpy(at, new_hash, 64);
+        if (longer) {   /* one more character in the converter name */
+            char *c = strstr(meta2, "\"gptoss-convert\"");
+            CHECK(c != NULL);
+            if (!c) return;
+            memmove(c + 2, c + 1, strlen(c + 1) + 1);
+            c[1] = 'x';
+        }
+        path_in(path, sizeof path, "m.gptoss");
+        gf_writer *w = gf_writer_create(path, 0, err, sizeof err);
+        CHECK(w && gf_writer_set_meta(w, meta) == 0 && gf_writer_add_tensor(w, "a", GQ_BF16, 2, sh) == 0);
+        CHECK(gf_writer_begin(w) == 0 && gf_writer_write(w, 0, buf, sizeof buf) == 0);
+        CHECK(gf_writer_set_meta(w, meta2) == 0);
+        int rc = gf_writer_finish(w);
+        if (longer) {
+            CHECK(rc != 0);
+            CHECK_HAS(gf_writer_error(w), "changed length after begin");
+        } else {
+            CHECK(rc == 0);
+        }
+        gf_writer_abort(w);
+        if (longer) {
+            CHECK_EQ_INT(dir_entries(dir, NULL, 0), 0);
+            continue;
+        }
+        gf_file *f = gf_open(path, err, sizeof err);
+        CHECK(f != NULL);
+        if (f) {
+            CHECK(strstr(gf_header_json(f), new_hash) && !strstr(gf_header_json(f), old_hash));
+            CHECK_EQ_INT(gf_verify(f, NULL, NULL), 0);
+            gf_close(f);
+        }
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     if (!make_tmpdir(dir, sizeof dir)) {
@@ -421,6 +473,7 @@ int main(void)
     test_verify();
     test_large_chunks();
     test_writer_failures();
+    test_meta_after_begin();
     test_crash();
     rm_tree(dir);
     return check_done("test_gptoss_rw");
