@@ -7,6 +7,7 @@
  * than a few times the file. The tensor-offset rule is ggml's: each offset
  * must equal the running sum of its predecessors' sizes, each padded to the
  * alignment; a file llama.cpp would refuse is refused here too. */
+#include "file_map.h"
 #include "gguf.h"
 
 #include <errno.h>
@@ -272,37 +273,18 @@ gguf_file *gguf_open_memory(const void *buf, size_t len, char *err, size_t errle
 
 gguf_file *gguf_open(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    fm_map m;
+    if (fm_map_file(path, 24, "too small to be a GGUF file (a 24-byte header comes first)", &m, err, errlen))
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if (st.st_size < 24 || (uint64_t)st.st_size > SIZE_MAX) {
-        snprintf(err, errlen, "%s: not a GGUF file (%lld bytes)", path, (long long)st.st_size);
-        close(fd);
-        return NULL;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        snprintf(err, errlen, "%s: cannot map: %s", path, strerror(errno));
-        return NULL;
-    }
     gguf_file *f = calloc(1, sizeof *f);
     if (!f) {
-        munmap(m, (size_t)st.st_size);
+        fm_unmap(&m);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    f->base = m;
-    f->map = m;
-    f->len = (size_t)st.st_size;
+    f->base = m.base;
+    f->map = m.base;
+    f->len = m.len;
     return parse(f, path, err, errlen);
 }
 

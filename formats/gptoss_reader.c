@@ -5,6 +5,7 @@
  * range-checked with overflow-safe arithmetic, every payload must lie inside
  * the file on a 16 KiB boundary and overlap nothing, and every error names
  * the file and the entry so that a user knows what to re-convert. */
+#include "file_map.h"
 #include "gptoss_layout.h"
 
 #include <errno.h>
@@ -305,37 +306,17 @@ gf_file *gf_open_memory(const void *buf, size_t len, char *err, size_t errlen)
 
 gf_file *gf_open(const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    fm_map m;
+    /* no minimum here: open_image explains a short file in its own terms */
+    if (fm_map_file(path, 0, "", &m, err, errlen))
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        close(fd);
-        return NULL;
-    }
-    if ((uint64_t)st.st_size < GF_PREAMBLE_BYTES || (uint64_t)st.st_size > (uint64_t)SIZE_MAX) {
-        close(fd);
-        return open_image((const uint8_t *)"", (uint64_t)st.st_size < GF_PREAMBLE_BYTES ? (uint64_t)st.st_size : 0,
-                          path, err, errlen);
-    }
-    size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    int map_errno = errno;
-    close(fd);  /* the mapping keeps the file alive */
-    if (map == MAP_FAILED) {
-        snprintf(err, errlen, "%s: cannot map %zu bytes: %s", path, len, strerror(map_errno));
-        return NULL;
-    }
-    gf_file *f = open_image(map, len, path, err, errlen);
+    gf_file *f = open_image(m.base ? m.base : (const void *)"", m.len, path, err, errlen);
     if (!f) {
-        munmap(map, len);
+        fm_unmap(&m);
         return NULL;
     }
-    f->map = map;
-    f->map_len = len;
+    f->map = m.base;
+    f->map_len = m.len;
     return f;
 }
 

@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "file_map.h"
 #include "safetensors_internal.h"
 
 /* Hugging Face's reader refuses headers above 100 MB; real ones are < 1 MB. */
@@ -93,35 +94,15 @@ int st__add_memory(st_checkpoint *ck, const void *buf, size_t len, const char *l
 
 int st__add_file(st_checkpoint *ck, const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return st__fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return st__fail(err, errlen, "%s: cannot stat: %s", path, strerror(e));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return st__fail(err, errlen, "%s: not a regular file", path);
-    }
-    if (sb.st_size < 8 || (uint64_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return st__fail(err, errlen,
-                        "%s: file is %lld bytes, too small to be safetensors (an 8-byte header length comes first); "
-                        "the download is probably incomplete",
-                        path, (long long)sb.st_size);
-    }
-    size_t len = (size_t)sb.st_size;
-    void *base = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);                        /* the mapping keeps the file alive */
-    if (base == MAP_FAILED)
-        return st__fail(err, errlen, "%s: cannot mmap %zu bytes: %s", path, len, strerror(e));
+    fm_map m;
+    if (fm_map_file(path, 8, "too small to be safetensors (an 8-byte header length comes first); "
+                             "the download is probably incomplete", &m, err, errlen))
+        return -1;
+    void *base = m.base;
+    size_t len = m.len;
     int idx = push_shard(ck, path, base, len, 1, err, errlen);
     if (idx < 0)
-        munmap(base, len);
+        fm_unmap(&m);
     return idx;
 }
 
