@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "forward_generate.h"
+#include "gen_cli.h"
 #include "model_cli.h"
 #include "run_commands.h"
 
@@ -22,41 +23,18 @@ static void usage(FILE *f)
 
 int run_cmd_chat(int argc, char **argv)
 {
-    const char *model = NULL, *system = NULL, *reasoning = "medium";
-    double temperature = 1.0, top_p = 1.0;
-    unsigned long long seed = 0;
-    int n = 1024, ctx = 8192, threads = 0, show = 0;
+    const char *model = NULL;
+    gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 8192};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        int r = gen_cli_option(&g, "gptoss-run chat", argc, argv, &i);
+        if (r < 0)
+            return RUN_EXIT_USAGE;
+        if (r)
+            continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return RUN_EXIT_OK;
-        } else if (!strcmp(a, "--show-analysis")) {
-            show = 1;
-        } else if (a[0] == '-' && !v) {
-            fprintf(stderr, "gptoss-run chat: %s needs a value\n", a);
-            return RUN_EXIT_USAGE;
-        } else if (!strcmp(a, "--system")) {
-            system = argv[++i];
-        } else if (!strcmp(a, "--reasoning")) {
-            reasoning = argv[++i];
-        } else if (!strcmp(a, "--temperature") || !strcmp(a, "--top-p")) {
-            char *end;
-            double x = strtod(argv[++i], &end);
-            if (*end || !(x >= 0)) {
-                fprintf(stderr, "gptoss-run chat: bad value for %s\n", a);
-                return RUN_EXIT_USAGE;
-            }
-            *(!strcmp(a, "--temperature") ? &temperature : &top_p) = x;
-        } else if (!strcmp(a, "--seed")) {
-            seed = strtoull(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "-n") || !strcmp(a, "--ctx") || !strcmp(a, "--threads")) {
-            int x = mc_parse_int(argv[++i], 1, 1 << 20);
-            if (x < 0) {
-                fprintf(stderr, "gptoss-run chat: bad value for %s\n", a);
-                return RUN_EXIT_USAGE;
-            }
-            *(!strcmp(a, "-n") ? &n : !strcmp(a, "--ctx") ? &ctx : &threads) = x;
         } else if (a[0] == '-') {
             fprintf(stderr, "gptoss-run chat: unknown option %s (see --help)\n", a);
             return RUN_EXIT_USAGE;
@@ -67,6 +45,10 @@ int run_cmd_chat(int argc, char **argv)
             return RUN_EXIT_USAGE;
         }
     }
+    const char *system = g.system, *reasoning = g.reasoning;
+    double temperature = g.temperature, top_p = g.top_p;
+    unsigned long long seed = g.seed;
+    int n = g.n, ctx = g.ctx, threads = g.threads, show = g.show_analysis;
     if (!model) {
         fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
         return RUN_EXIT_USAGE;
