@@ -29,7 +29,7 @@ hub_chunk *hub_chunks_plan(uint64_t size, uint64_t chunk_size, int split, size_t
 
 void hub_chunks_reset_states(hub_chunk *ch, size_t n)
 {
-    for (size_t i = 0; i < n; i++) ch[i].state = ch[i].done == ch[i].end - ch[i].start ? HUB_CH_DONE : HUB_CH_TODO;
+    for (size_t i = 0; i < n; i++) ch[i].state = ch[i].done == ch[i].end - ch[i].start ? HUB_CH_DONE : HUB_CH_PENDING;
 }
 
 int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t n)

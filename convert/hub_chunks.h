@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { HUB_CH_TODO, HUB_CH_ACTIVE, HUB_CH_DONE };
+enum { HUB_CH_PENDING, HUB_CH_ACTIVE, HUB_CH_DONE };
 
 typedef struct {
     uint64_t start, end, done; /* done: bytes finished from start */
@@ -27,7 +27,7 @@ typedef struct {
  * or one range when !split. Returns a calloc'd array, *n set; NULL on OOM. */
 hub_chunk *hub_chunks_plan(uint64_t size, uint64_t chunk_size, int split, size_t *n);
 
-/* Sets every state from done: finished ranges DONE, the rest TODO. */
+/* Sets every state from done: finished ranges DONE, the rest PENDING. */
 void hub_chunks_reset_states(hub_chunk *ch, size_t n);
 
 int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t n);

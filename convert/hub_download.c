@@ -620,7 +620,7 @@ static void *worker(void *arg)
             if (f->phase == PH_NEW) { pick = f; break; }
             if (f->phase != PH_OPEN || atomic_load(&f->restart_pending)) continue;
             for (size_t k = 0; k < f->nch; k++)
-                if (f->ch[k].state == HUB_CH_TODO) { pick = f; pc = &f->ch[k]; break; }
+                if (f->ch[k].state == HUB_CH_PENDING) { pick = f; pc = &f->ch[k]; break; }
         }
         if (all_done) break;
         if (!pick) {
@@ -646,7 +646,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&g->mu);
         pick->active--;
         if (atomic_load(&pick->gen) == gen) {
-            pc->state = rc == 0 ? HUB_CH_DONE : HUB_CH_TODO;
+            pc->state = rc == 0 ? HUB_CH_DONE : HUB_CH_PENDING;
             if (pick->chunked && rc == 0) {
                 pthread_mutex_lock(&pick->mu);
                 save_state(pick);

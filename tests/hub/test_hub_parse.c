@@ -147,7 +147,7 @@ int main(void)
         CHECK(fd >= 0 && !hub_chunks_save(path, 10485765, ch, n));
         size_t m = 0;
         hub_chunk *back = hub_chunks_load(path, 10485765, &m);
-        CHECK(back && m == 3 && back[1].done == 12345 && back[0].state == HUB_CH_DONE && back[1].state == HUB_CH_TODO);
+        CHECK(back && m == 3 && back[1].done == 12345 && back[0].state == HUB_CH_DONE && back[1].state == HUB_CH_PENDING);
         free(back);
         CHECK(!hub_chunks_load(path, 10485766, &m)); /* another size: start over */
         FILE *f = fopen(path, "w");
