@@ -2,7 +2,7 @@
  * need (inputs such as JSON cases, golden ids, tokenizer.json), in one place.
  *
  * test_read_file returns a malloc'ed buffer with a NUL after the last byte
- * (the bytes themselves may hold NULs: use *len), or NULL if the file cannot
+ * (the bytes themselves may hold NULs: use *len; len may be NULL), or NULL if the file cannot
  * be opened, sized or read completely (errno tells why). */
 #ifndef GQ_TEST_READ_FILE_H
 #define GQ_TEST_READ_FILE_H
@@ -26,7 +26,7 @@ static inline char *test_read_file(const char *path, size_t *len)
     fclose(f);
     if (!b) return NULL;
     b[n] = 0;
-    *len = (size_t)n;
+    if (len) *len = (size_t)n;
     return b;
 }
 

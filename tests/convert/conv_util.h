@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "read_file.h"
+
 typedef struct {
     int status;       /* exit code, or 128 + signal */
     char *out, *err;  /* captured stdout / stderr (NUL-terminated) */
@@ -32,28 +34,6 @@ static inline const char *bin(const char *name)
     k = (k + 1) % 4;
     snprintf(b[k], sizeof b[k], "%s/%s", g_bin, name);
     return b[k];
-}
-
-static inline char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = 0;
-        if (len)
-            *len = (size_t)n;
-    }
-    return b;
 }
 
 /* What the child does before exec (resource limits...). */
@@ -86,8 +66,8 @@ static inline run_result run_ex(char *const argv[], pre_exec_fn pre, int kill_af
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    r.out = slurp(o, NULL);
-    r.err = slurp(e, NULL);
+    r.out = test_read_file(o, NULL);
+    r.err = test_read_file(e, NULL);
     if (!r.out)
         r.out = calloc(1, 1);
     if (!r.err)

@@ -29,7 +29,7 @@ static void check_nothing_left(const char *name, const char *label)
 static void replace_in_file(const char *path, const char *from, const char *to)
 {
     size_t n;
-    char *s = slurp(path, &n);
+    char *s = test_read_file(path, &n);
     char *p = s ? strstr(s, from) : NULL;
     CHECK_MSG(p, "%s holds '%s'", path, from);
     if (!p) {
@@ -96,7 +96,7 @@ int main(void)
     CHECK_MSG(r.status == 7, "overwrite refusal: exit %d", r.status);
     CHECK_STR_CONTAINS(r.err, "--force");
     run_free(&r);
-    char *kept = slurp(path_in("keep.gptoss"), NULL);
+    char *kept = test_read_file(path_in("keep.gptoss"), NULL);
     CHECK(kept && !strcmp(kept, "precious"));
     free(kept);
     char *force[] = {(char *)bin("gptoss-convert"), "convert", path_in("ck"), "-o", path_in("keep.gptoss"), "--force",

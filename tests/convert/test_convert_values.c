@@ -237,8 +237,8 @@ static cJSON *convert(const char *src, const char *out, const char *const *extra
 
 static int same_file(const char *a, const char *b)
 {
-    size_t la, lb;
-    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    size_t la = 0, lb = 0;
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
     int same = x && y && la == lb && !memcmp(x, y, la);
     free(x);
     free(y);

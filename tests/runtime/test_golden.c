@@ -103,7 +103,7 @@ static int fixture_matches(const golden *g, const char *fixture_dir)
         if (nl < 12 || strcmp(de->d_name + nl - 12, ".safetensors") || nb == 16)
             continue;
         snprintf(path, sizeof path, "%s/%s", fixture_dir, de->d_name);
-        char *b = golden_slurp(path, &len);
+        char *b = test_read_file(path, &len);
         uint64_t hl = 0;
         if (!b || len < 8) {
             fprintf(stderr, "cannot read %s\n", path);
