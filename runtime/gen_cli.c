@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gptoss_format.h"
 #include "model_cli.h"
+#include "tokenizer.h"
 
 static int bad(const char *cmd, const char *opt, const char *val)
 {
@@ -58,4 +60,19 @@ int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i)
         *(!strcmp(a, "-n") ? &o->n : !strcmp(a, "--ctx") ? &o->ctx : &o->threads) = x;
     }
     return 1;
+}
+
+tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model)
+{
+    char err[1024];
+    gf_file *probe = gf_open(model, err, sizeof err);
+    if (!probe) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        return NULL;
+    }
+    gf_close(probe);
+    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
+    if (!tok)
+        fprintf(stderr, "%s: %s\n", cmd, err);
+    return tok;
 }

@@ -20,4 +20,10 @@ typedef struct {
  * printing an error that starts with cmd ("gptoss-run chat"). */
 int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i);
 
+/* The tokenizer embedded in MODEL (a .gptoss file), or NULL after printing
+ * why (first a plain "not a .gptoss file" from the file reader, rather than
+ * the tokenizer's view of a wrong file). */
+struct tok_tokenizer;
+struct tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model);
+
 #endif

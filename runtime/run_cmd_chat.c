@@ -53,18 +53,10 @@ int run_cmd_chat(int argc, char **argv)
         fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
         return RUN_EXIT_USAGE;
     }
+    tok_tokenizer *tok = gen_cli_load_tokenizer("gptoss-run chat", model);
+    if (!tok)
+        return RUN_EXIT_BAD_INPUT;
     char err[1024];
-    gf_file *probe = gf_open(model, err, sizeof err); /* a clear "not a .gptoss file" before the tokenizer's view */
-    if (!probe) {
-        fprintf(stderr, "gptoss-run chat: %s\n", err);
-        return RUN_EXIT_BAD_INPUT;
-    }
-    gf_close(probe);
-    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
-    if (!tok) {
-        fprintf(stderr, "gptoss-run chat: %s\n", err);
-        return RUN_EXIT_BAD_INPUT;
-    }
     mc_run run;
     int rc = mc_open(&run, "chat", model, threads, ctx, 0);
     if (rc) {

@@ -67,18 +67,10 @@ int run_cmd_generate(int argc, char **argv)
         fprintf(stderr, "gptoss-run generate: need FILE and --prompt (see --help)\n");
         return RUN_EXIT_USAGE;
     }
+    tok_tokenizer *tok = gen_cli_load_tokenizer("gptoss-run generate", model);
+    if (!tok)
+        return RUN_EXIT_BAD_INPUT;
     char err[1024];
-    gf_file *probe = gf_open(model, err, sizeof err); /* a clear "not a .gptoss file" before the tokenizer's view */
-    if (!probe) {
-        fprintf(stderr, "gptoss-run generate: %s\n", err);
-        return RUN_EXIT_BAD_INPUT;
-    }
-    gf_close(probe);
-    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
-    if (!tok) {
-        fprintf(stderr, "gptoss-run generate: %s\n", err);
-        return RUN_EXIT_BAD_INPUT;
-    }
     hm_options opt = {NULL, NULL, NULL, reasoning};
     hm_message msgs[2];
     size_t nm = 0;
