@@ -48,37 +48,8 @@ if [ "$SRC_MODE" = cache ]; then
   conv_src=$snap
 fi
 
-cache=warm
-drop() {
-  sync
-  if [ "$COLD" = 1 ] && { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null; then cache=cold; else cache=warm; fi
-}
-now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
+. "$(dirname "$0")/io_floor.sh"
 in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {printf "%.0f", s}')
-read_floor() {
-  drop
-  local t0; t0=$(now)
-  cat "$src"/*.safetensors "$src"/*.json "$src"/tokenizer* > /dev/null
-  echo "$(now) - $t0" | bc -l
-}
-# The write floor writes incompressible bytes: the virtual disk here writes
-# zeros measurably faster than data, and the converter's output is data.
-rand=/dev/shm/gq-bench-rand64M
-[ -d /dev/shm ] || rand=$OUT/gq-bench-rand64M
-head -c 67108864 /dev/urandom > "$rand"
-write_floor() { # bytes
-  local n=$1 t0 reps=$(( ($1 + 67108863) / 67108864 ))
-  drop
-  t0=$(now)
-  # one pass of n bytes in 64 MiB blocks, fsynced at the end like the converter
-  for ((k = 0; k < reps; k++)); do cat "$rand"; done | head -c "$n" |
-    dd of="$dst.floor" bs=64M iflag=fullblock conv=fsync status=none
-  local t; t=$(echo "$(now) - $t0" | bc -l)
-  rm -f "$dst.floor"
-  echo "$t"
-}
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 printf '%-6s %9s %9s %9s %9s %8s %9s %9s\n' recipe out_GB floor_s conv_s MB/s ratio rss_MiB hash_s
@@ -108,7 +79,7 @@ for r in $RECIPES; do
     out_bytes=$(stat -c %s "$dst")
     rm -f "$dst"
     # the floor for this recipe: read all input once + write this output size once
-    fr=$(read_floor); fw=$(write_floor "$out_bytes")
+    fr=$(read_floor "$src"); fw=$(write_floor "$out_bytes" "$dst.floor")
     floors+=("$(echo "$fr + $fw" | bc -l)")
   done
   c=$(printf '%s\n' "${convs[@]}" | median)
@@ -126,6 +97,7 @@ for r in $RECIPES; do
     "$(IFS=,; echo "${convs[*]}")" "$(IFS=,; echo "${floors[*]}")" >> "$json.tmp"
   { cat "$json.tmp"; echo "]"; } > "$json"   # complete after every recipe
 done
-rm -f "$json.tmp" "$rand"
+rm -f "$json.tmp"
+io_floor_cleanup
 echo "page cache: $cache before every measurement; source: $SRC_MODE ($conv_src); figures in $json"
 echo "(ratio = median conversion wall time / median floor; floor = read every input byte once + write the output size once, fsynced)"

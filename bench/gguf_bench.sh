@@ -25,29 +25,8 @@ if [ ! -f "$src/config.json" ]; then
   "$BIN/gptoss-fixture" "$PRESET" -o "$src" --no-sync
 fi
 
-cache=warm
-drop() {
-  sync
-  if [ "$COLD" = 1 ] && { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null; then cache=cold; else cache=warm; fi
-}
-now() { date +%s.%N; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$(dirname "$0")/io_floor.sh"   # the same floor as bench-convert
 in_bytes=$(stat -c %s "$src"/*.safetensors | awk '{s += $1} END {printf "%.0f\n", s}')
-read_floor() {
-  drop
-  local t0; t0=$(now)
-  cat "$src"/*.safetensors "$src"/*.json "$src"/tokenizer* > /dev/null
-  echo "$(now) - $t0" | bc -l
-}
-write_floor() { # bytes
-  local n=$1 t0 t
-  drop
-  t0=$(now)
-  head -c "$n" /dev/zero | dd of="$gg.floor" bs=64M iflag=fullblock conv=fsync status=none
-  t=$(echo "$(now) - $t0" | bc -l)
-  rm -f "$gg.floor"
-  echo "$t"
-}
 convert() { # out args... ; prints seconds, leaves the run's JSON in $OUT/gguf-run.json
   local out=$1 t0; shift
   rm -f "$out"
@@ -77,7 +56,7 @@ for r in $RECIPES; do
     rm -f "$gg"
     gos+=("$(convert "$go" "${args[@]}")")
     rm -f "$go"
-    fr=$(read_floor); fw=$(write_floor "$out_bytes")
+    fr=$(read_floor "$src"); fw=$(write_floor "$out_bytes" "$gg.floor")
     floors+=("$(echo "$fr + $fw" | bc -l)")
   done
   c=$(printf '%s\n' "${ggs[@]}" | median)
@@ -98,3 +77,4 @@ echo "]" >> "$json.tmp"
 mv "$json.tmp" "$json"
 echo "page cache: $cache before every measurement; figures in $json"
 echo "(ratio = median GGUF conversion / median floor; vs_gptoss = median GGUF / median .gptoss conversion, same run)"
+io_floor_cleanup
