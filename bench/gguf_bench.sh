@@ -40,6 +40,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 printf '%-5s %8s %8s %8s %9s %7s %9s %7s %8s\n' recipe gguf_GB floor_s gguf_s gptoss_s ratio vs_gptoss rss_MiB MB/s
 echo "[" > "$json.tmp"
 first=1
+drop   # in this shell, so that $cache reports what the measurements (in subshells) got
 for r in $RECIPES; do
   case $r in
     q8e) args=(--quant q8 --experts mxfp4) ;;
