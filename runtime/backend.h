@@ -13,7 +13,8 @@
  *  - Every op processes a batch of n tokens laid out token-major
  *    (x[t * dim + i]); n == 1 is the decode path, n > 1 prefill.
  *  - fp32 activations and fp32 accumulation everywhere: the CPU backend is
- *    the reference the others are compared with.
+ *    the reference the others are compared with. (GB_GGML below is the one
+ *    deliberate exception, for comparisons with llama.cpp.)
  *  - Ops run in order; a device backend may queue them and must make `read`
  *    wait for what came before.
  */
@@ -94,7 +95,17 @@ struct gb_backend {
     void (*destroy)(gb_backend *b);
 };
 
+/* How matrix products see their input.
+ * GB_EXACT: fp32, as the model was trained to be run (the reference).
+ * GB_GGML: rounded first as ggml's CPU kernels round it (llama.cpp): to Q8_0
+ *   blocks before Q8_32 / Q4_32 / MXFP4 weights, to BF16 / F16 before BF16 /
+ *   F16 weights (kernels/cpu gk_round_like_ggml). The MoE router (f32) sees
+ *   fp32 in both. Less accurate than GB_EXACT; it exists so that our logits
+ *   can be compared with llama.cpp's at the level of float rounding. */
+typedef enum { GB_EXACT = 0, GB_GGML = 1 } gb_numerics;
+
 /* The CPU backend (kernels/cpu): n_threads <= 0 means one per CPU. */
 gb_backend *gb_cpu_create(int n_threads);
+gb_backend *gb_cpu_create_numerics(int n_threads, gb_numerics numerics);
 
 #endif

@@ -16,9 +16,22 @@
 
 typedef struct {
     gk_pool *pool;
+    gb_numerics numerics;
 } cpu_ctx;
 
 static gk_pool *pool_of(gb_backend *b) { return ((cpu_ctx *)b->ctx)->pool; }
+static int ggml_numerics(gb_backend *b) { return ((cpu_ctx *)b->ctx)->numerics == GB_GGML; }
+
+/* The input of a product with weights of type t: x itself, or (GB_GGML) a
+ * rounded copy in *tmp (malloc'ed; NULL if out of memory, then x as is). */
+static const float *product_input(gb_backend *b, gq_type t, const float *x, size_t n, float **tmp)
+{
+    *tmp = NULL;
+    if (!ggml_numerics(b) || t == GQ_F32 || !(*tmp = malloc(n * sizeof **tmp)))
+        return x;
+    gk_round_like_ggml(t, x, *tmp, n);
+    return *tmp;
+}
 
 static gk_mat mat_of(const gb_weight *w, int64_t index)
 {
@@ -53,7 +66,10 @@ static void cpu_rmsnorm(gb_backend *b, const float *x, const float *w, int n, in
 static void cpu_matmul(gb_backend *b, const gb_weight *w, const float *bias, const float *x, int n, float *out)
 {
     gk_mat m = mat_of(w, 0);
+    float *tmp;
+    x = product_input(b, w->type, x, (size_t)n * (size_t)w->cols, &tmp);
     gk_matmul(pool_of(b), &m, bias, x, n, out, w->rows);
+    free(tmp);
 }
 
 static void cpu_rope(gb_backend *b, float *x, int n, int n_heads, int head_dim, int pos0, const float *inv_freq,
@@ -158,7 +174,7 @@ static void route(const float *logits, int n, int k, int *idx, float *w)
 
 #define MAX_TOPK 16
 
-static void moe_one(gb_backend *b, const gb_moe *m, const float *x, float *out, float *scratch)
+static void moe_one(gb_backend *b, const gb_moe *m, const float *x, const float *xe, float *out, float *scratch)
 {
     gk_pool *pool = pool_of(b);
     int k = m->top_k, D = m->hidden, I = m->inter;
@@ -173,13 +189,15 @@ static void moe_one(gb_backend *b, const gb_moe *m, const float *x, float *out, 
     for (int i = 0; i < k; i++) {
         jobs[i].w = mat_of(m->gate_up, idx[i]);
         jobs[i].bias = m->gate_up_bias + (size_t)idx[i] * 2 * (size_t)I;
-        jobs[i].x = x;
+        jobs[i].x = xe;
         jobs[i].out = h + (size_t)i * 2 * (size_t)I;
     }
     gk_matvec_many(pool, jobs, k);
     for (int i = 0; i < k; i++) {
         gk_swiglu_interleaved(h + (size_t)i * 2 * (size_t)I, I, m->swiglu_limit, m->swiglu_alpha,
                               act + (size_t)i * (size_t)I);
+        if (ggml_numerics(b))
+            gk_round_like_ggml(m->down->type, act + (size_t)i * (size_t)I, act + (size_t)i * (size_t)I, (size_t)I);
         jobs[i].w = mat_of(m->down, idx[i]);
         jobs[i].bias = m->down_bias + (size_t)idx[i] * (size_t)D;
         jobs[i].x = act + (size_t)i * (size_t)I;
@@ -200,11 +218,15 @@ static void cpu_moe(gb_backend *b, const gb_moe *m, const float *x, int n, float
     int k = m->top_k, E = m->n_experts, D = m->hidden, I = m->inter;
     if (k > MAX_TOPK || E > 512)
         return;
+    /* the router reads x; the experts read xe (x, or its GB_GGML rounding) */
+    float *xe_tmp;
+    const float *xe = product_input(b, m->gate_up->type, x, (size_t)n * (size_t)D, &xe_tmp);
     if (n == 1) {
         float *scratch = malloc(((size_t)k * (3 * (size_t)I + (size_t)D)) * sizeof(float));
         if (scratch)
-            moe_one(b, m, x, out, scratch);
+            moe_one(b, m, x, xe, out, scratch);
         free(scratch);
+        free(xe_tmp);
         return;
     }
     /* Prefill: route all tokens, then each expert once over its tokens. */
@@ -230,7 +252,7 @@ static void cpu_moe(gb_backend *b, const gb_moe *m, const float *x, int n, float
                     if (sel[(size_t)t * (size_t)k + (size_t)i] == e) {
                         tok[c] = t;
                         wt[c] = wsel[(size_t)t * (size_t)k + (size_t)i];
-                        memcpy(xg + (size_t)c * (size_t)D, x + (size_t)t * (size_t)D, (size_t)D * sizeof(float));
+                        memcpy(xg + (size_t)c * (size_t)D, xe + (size_t)t * (size_t)D, (size_t)D * sizeof(float));
                         c++;
                     }
             if (!c)
@@ -240,6 +262,8 @@ static void cpu_moe(gb_backend *b, const gb_moe *m, const float *x, int n, float
             for (int j = 0; j < c; j++)
                 gk_swiglu_interleaved(h + (size_t)j * 2 * (size_t)I, I, m->swiglu_limit, m->swiglu_alpha,
                                       act + (size_t)j * (size_t)I);
+            if (ggml_numerics(b))
+                gk_round_like_ggml(m->down->type, act, act, (size_t)c * (size_t)I);
             gk_matmul(pool, &dn, m->down_bias + (size_t)e * (size_t)D, act, c, y, D);
             for (int j = 0; j < c; j++) {
                 float *o = out + (size_t)tok[j] * (size_t)D;
@@ -258,6 +282,7 @@ static void cpu_moe(gb_backend *b, const gb_moe *m, const float *x, int n, float
     free(h);
     free(act);
     free(y);
+    free(xe_tmp);
 }
 
 static void cpu_add(gb_backend *b, float *x, const float *y, size_t len)
@@ -276,7 +301,9 @@ static void cpu_destroy(gb_backend *b)
     free(b);
 }
 
-gb_backend *gb_cpu_create(int n_threads)
+gb_backend *gb_cpu_create(int n_threads) { return gb_cpu_create_numerics(n_threads, GB_EXACT); }
+
+gb_backend *gb_cpu_create_numerics(int n_threads, gb_numerics numerics)
 {
     gb_backend *b = calloc(1, sizeof *b);
     cpu_ctx *c = calloc(1, sizeof *c);
@@ -285,7 +312,8 @@ gb_backend *gb_cpu_create(int n_threads)
         free(c);
         return NULL;
     }
-    b->name = "cpu";
+    c->numerics = numerics;
+    b->name = numerics == GB_GGML ? "cpu-ggml" : "cpu";
     b->ctx = c;
     b->alloc = cpu_alloc;
     b->release = cpu_release;

@@ -127,6 +127,12 @@ void gm_yarn(const gf_hparams *hp, float *inv_freq, float *mscale)
     *mscale = factor > 1 ? (float)(0.1 * log(factor) + 1.0) : 1.0f;
 }
 
+void gm_use_ggml_rope(gm_model *m)
+{
+    m->hp.rope_truncate = 1;
+    gm_yarn(&m->hp, m->inv_freq, &m->rope_mscale);
+}
+
 gm_model *gm_open(const char *path, char *err, size_t errlen)
 {
     gf_file *f = gf_open(path, err, errlen);

@@ -51,4 +51,10 @@ uint64_t gm_weight_bytes(const gm_model *m);
  * transformers computes them (exposed for tests). */
 void gm_yarn(const gf_hparams *hp, float *inv_freq, float *mscale);
 
+/* Recompute m's rotary frequencies as llama.cpp does, which rounds the
+ * YaRN correction range to whole dimensions (floor / ceil) whatever the
+ * checkpoint's rope_scaling.truncate says. Goes with GB_GGML (backend.h);
+ * a no-op for checkpoints that already truncate. */
+void gm_use_ggml_rope(gm_model *m);
+
 #endif

@@ -12,6 +12,12 @@
 
 int mc_open(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch)
 {
+    return mc_open_numerics(r, cmd, path, n_threads, ctx, max_batch, GB_EXACT);
+}
+
+int mc_open_numerics(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch,
+                     gb_numerics numerics)
+{
     char err[1024];
     memset(r, 0, sizeof *r);
     r->model = gm_open(path, err, sizeof err);
@@ -19,7 +25,9 @@ int mc_open(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx
         fprintf(stderr, "gptoss-run %s: %s\n", cmd, err);
         return RUN_EXIT_BAD_INPUT;
     }
-    r->be = gb_cpu_create(n_threads);
+    if (numerics == GB_GGML)
+        gm_use_ggml_rope(r->model);
+    r->be = gb_cpu_create_numerics(n_threads, numerics);
     if (!r->be) {
         fprintf(stderr, "gptoss-run %s: cannot start the CPU backend (threads)\n", cmd);
         mc_close(r);

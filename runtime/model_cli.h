@@ -22,6 +22,10 @@ typedef struct {
 /* Open PATH, a CPU backend with n_threads, a session of ctx positions (0: min(max_ctx, 4096)).
  * Returns an exit code (RUN_EXIT_*), printing the message to stderr prefixed with CMD. */
 int mc_open(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch);
+/* The same with a choice of numerics (backend.h); GB_GGML also switches the
+ * model to llama.cpp's rotary frequencies (gm_use_ggml_rope). */
+int mc_open_numerics(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch,
+                     gb_numerics numerics);
 void mc_close(mc_run *r);
 
 /* Token ids from a JSON file: an array of integers, or an object with an

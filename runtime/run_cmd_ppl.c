@@ -26,6 +26,8 @@ static void usage(FILE *f)
             "  --max-kld X         exit 8 if the mean KLD exceeds X\n"
             "  --min-top1 Y        exit 8 if top-1 agreement is below Y (0..1)\n"
             "  --max-ppl-ratio Z   exit 8 if PPL / reference PPL exceeds Z\n"
+            "  --numerics M        exact (default: fp32 activations) or ggml: round matrix inputs as\n"
+            "                      llama.cpp's CPU kernels do, to predict its figures for this model\n"
             "  --json              one JSON object on stdout\n\n"
             "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O, 8 regression threshold exceeded\n");
 }
@@ -88,6 +90,7 @@ int run_cmd_ppl(int argc, char **argv)
 {
     const char *model = NULL, *text = NULL, *ids_path = NULL, *save_ref = NULL, *ref_path = NULL;
     int ctx = 512, threads = 0, json = 0, topk = 16;
+    gb_numerics numerics = GB_EXACT;
     double max_kld = -1, min_top1 = -1, max_ratio = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,6 +110,13 @@ int run_cmd_ppl(int argc, char **argv)
             save_ref = argv[++i];
         } else if (!strcmp(a, "--ref")) {
             ref_path = argv[++i];
+        } else if (!strcmp(a, "--numerics")) {
+            const char *m = argv[++i];
+            if (strcmp(m, "exact") && strcmp(m, "ggml")) {
+                fprintf(stderr, "gptoss-run ppl: --numerics takes exact or ggml, not '%s'\n", m);
+                return RUN_EXIT_USAGE;
+            }
+            numerics = !strcmp(m, "ggml") ? GB_GGML : GB_EXACT;
         } else if (!strcmp(a, "--ctx") || !strcmp(a, "--threads") || !strcmp(a, "--topk")) {
             int is_ctx = !strcmp(a, "--ctx"), is_topk = !strcmp(a, "--topk");
             int x = mc_parse_int(argv[++i], is_ctx ? 4 : 1, is_topk ? PPL_REF_MAX_K : 1 << 20);
@@ -152,7 +162,7 @@ int run_cmd_ppl(int argc, char **argv)
     int rc = load_tokens(model, text, ids_path, &ids, &n);
     mc_run run;
     if (rc == RUN_EXIT_OK)
-        rc = mc_open(&run, "ppl", model, threads, ctx, 0);
+        rc = mc_open_numerics(&run, "ppl", model, threads, ctx, 0, numerics);
     if (rc != RUN_EXIT_OK) {
         free(ids);
         ppl_ref_free(&ref);

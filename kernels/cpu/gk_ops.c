@@ -218,3 +218,39 @@ void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, 
         a[i] = g / (1.0f + expf(-alpha * g)) * (u + 1.0f);
     }
 }
+
+void gk_round_like_ggml(gq_type w_type, const float *x, float *y, size_t n)
+{
+    switch (w_type) {
+    case GQ_BF16:
+        for (size_t i = 0; i < n; i++)
+            y[i] = gq_bf16_to_f32(gq_f32_to_bf16(x[i]));
+        return;
+    case GQ_F16:
+        for (size_t i = 0; i < n; i++)
+            y[i] = gq_f16_to_f32(gq_f32_to_f16(x[i]));
+        return;
+    case GQ_Q8_32:
+    case GQ_Q4_32:
+    case GQ_MXFP4:
+        break;
+    default:
+        if (y != x)
+            memcpy(y, x, n * sizeof *y);
+        return;
+    }
+    size_t full = n - n % 32;
+    for (size_t b = 0; b < full; b += 32) {
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++)
+            amax = fmaxf(amax, fabsf(x[b + j]));
+        /* the quantizer multiplies by 127 / amax, while the dot product
+         * scales by the f16 of amax / 127: two different roundings, both kept */
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        float d = gq_f16_to_f32(gq_f32_to_f16(amax / 127.0f));
+        for (int j = 0; j < 32; j++)
+            y[b + j] = rintf(x[b + j] * id) * d;
+    }
+    if (y != x)
+        memcpy(y + full, x + full, (n - full) * sizeof *y);
+}

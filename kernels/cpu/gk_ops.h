@@ -49,4 +49,12 @@ void gk_softmax(float *x, int n);
  * g = min(gate, limit), u = clamp(up, -limit, limit), a = g*sigmoid(alpha*g)*(u+1). */
 void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, float *a);
 
+/* y = x as ggml's CPU matrix products see it before they multiply by a
+ * weight of type w_type (llama.cpp's "vec_dot_type"): Q8_0 blocks of 32
+ * (d = amax / 127 stored as f16, q = nearest of x * 127 / amax, ties to
+ * even) for Q8_32 / Q4_32 / MXFP4 weights, BF16 or F16 rounding for BF16 or
+ * F16 weights, unchanged for F32. A trailing partial block is left as is.
+ * y may equal x. Used only to compare with llama.cpp (backend.h GB_GGML). */
+void gk_round_like_ggml(gq_type w_type, const float *x, float *y, size_t n);
+
 #endif

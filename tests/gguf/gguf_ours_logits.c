@@ -2,8 +2,9 @@
  * the llama.cpp comparison (gguf_proof.mjs): the same session API that
  * gptoss-run uses (mc_open + gq_forward), all tokens fed in one call.
  *
- *   gguf_ours_logits MODEL.gptoss IDS.json OUT.f32 POS [POS...]
- * writes vocab f32 logits (little-endian host order) per listed position. */
+ *   gguf_ours_logits [--numerics ggml] MODEL.gptoss IDS.json OUT.f32 POS [POS...]
+ * writes vocab f32 logits (little-endian host order) per listed position;
+ * --numerics ggml rounds as llama.cpp does (backend.h GB_GGML). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,12 @@ static void on_logits(void *user, int index, const float *logits)
 
 int main(int argc, char **argv)
 {
+    gb_numerics numerics = GB_EXACT;
+    if (argc > 2 && !strcmp(argv[1], "--numerics")) {
+        numerics = !strcmp(argv[2], "ggml") ? GB_GGML : GB_EXACT;
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 5) {
         fprintf(stderr, "usage: gguf_ours_logits MODEL.gptoss IDS.json OUT.f32 POS [POS...]\n");
         return 2;
@@ -36,7 +43,7 @@ int main(int argc, char **argv)
         return 3;
     }
     mc_run r;
-    int rc = mc_open(&r, "logits", argv[1], 2, (int)n + 1 < 256 ? 256 : (int)n + 1, 64);
+    int rc = mc_open_numerics(&r, "logits", argv[1], 2, (int)n + 1 < 256 ? 256 : (int)n + 1, 64, numerics);
     if (rc) return rc;
     cap c = {0};
     c.npos = argc - 4;

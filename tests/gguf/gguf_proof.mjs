@@ -44,6 +44,8 @@ for (const p of need)
 // bounded by the top-1 rule only, and the all-experts control shows the bound
 // holding everywhere once routing is taken out.
 const TOL = Number(process.env.GQ_GGUF_LOGIT_TOL || 0.08);
+// float rounding: two engines doing the same arithmetic in different orders
+const FLOAT_TOL = 1e-5;
 
 // argv: [PRESET (tiny | small: the real 201088-token vocabulary)] [recipe,recipe...]
 const PRESET = process.argv[2] || "tiny";
@@ -98,7 +100,8 @@ const llamaLogitsArgs = (idsFile, lf) =>
   ["--logits", idsFile, "--positions", JSON.stringify(logitPositions()), "--out", lf];
 
 // lf: llama.cpp's logits already dumped there (one model load per recipe), else run it now.
-function compareLogits(name, gg, go, strict, lf = null) {
+// ours: extra leading arguments of gguf_ours_logits (["--numerics", "ggml"]).
+function compareLogits(name, gg, go, strict, lf = null, ours = []) {
   const idsFile = longIdsFile(go);
   const positions = logitPositions();
   const of = path.join(tmp, `${name}.ours.f32`);
@@ -106,12 +109,12 @@ function compareLogits(name, gg, go, strict, lf = null) {
     lf = path.join(tmp, `${name}.llama.f32`);
     run("node", [path.join(here, "llama_check.mjs"), "--gguf", gg, ...llamaLogitsArgs(idsFile, lf)], { env });
   }
-  run(path.join(bin, "gguf_ours_logits"), [go, idsFile, of, ...positions.map(String)]);
+  run(path.join(bin, "gguf_ours_logits"), [...ours, go, idsFile, of, ...positions.map(String)]);
   const a = new Float32Array(fs.readFileSync(lf).buffer.slice(0)), b = new Float32Array(fs.readFileSync(of).buffer.slice(0));
   const nv = b.length / positions.length;
   if (a.length !== b.length) failures.push(`${name}: logits length ${a.length} vs ${b.length}`);
   const rel = [];
-  let maxDiff = 0, top1 = 0, decided = 0, decidedSame = 0;
+  let maxDiff = 0, top1 = 0, decided = 0, decidedSame = 0, leading = 0, stillLeading = true;
   positions.forEach((p, k) => {
     let ia = 0, ib = 0, lo = Infinity, hi = -Infinity, d = 0;
     for (let i = 0; i < nv; i++) {
@@ -132,6 +135,8 @@ function compareLogits(name, gg, go, strict, lf = null) {
     }
     maxDiff = Math.max(maxDiff, d);
     rel.push(d / (hi - lo));
+    if (stillLeading && d <= FLOAT_TOL) leading++;
+    else stillLeading = false;
   });
   const sorted = [...rel].sort((x, y) => x - y);
   const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
@@ -140,6 +145,7 @@ function compareLogits(name, gg, go, strict, lf = null) {
     top1_identical: `${top1}/${positions.length}`,
     top1_identical_where_margin_exceeds_2x_diff: `${decidedSame}/${decided}`,
     max_abs_logit_diff: Number(maxDiff.toPrecision(4)),
+    leading_positions_within_1e5: leading,
     diff_over_spread: { p50: Number(q(0.5).toPrecision(3)), p90: Number(q(0.9).toPrecision(3)),
       max: Number(sorted[sorted.length - 1].toPrecision(3)) },
   };
@@ -203,6 +209,21 @@ try {
 
     // 4. logits after > 128 tokens
     Object.assign(rs, compareLogits(r.name, gg, go, false, lf));
+
+    // 5. the same with the two engines' roundings aligned: llama.cpp with an
+    // f32 KV cache and no flash attention, ours rounding each matrix input as
+    // ggml does (backend.h GB_GGML). Then the logits agree to float rounding
+    // until the first activation whose Q8_0 rounding the engines' last-bit
+    // differences push to the other side of a boundary, and stay within one
+    // Q8_0 step of each other after that unless a routing near-tie flips.
+    const lg = path.join(tmp, `${r.name}.llama-f32kv.f32`);
+    run("node", [path.join(here, "llama_check.mjs"), "--gguf", gg, ...llamaLogitsArgs(longIdsFile(go), lg),
+      "--kv", "f32", "--flash-attn", "off"], { env });
+    const g = (rs.ggml_numerics = compareLogits(`${r.name} (ggml numerics)`, gg, go, false, lg, ["--numerics", "ggml"]));
+    if (g.leading_positions_within_1e5 < 1)
+      failures.push(`${r.name}: with ggml numerics the first position differs by more than ${FLOAT_TOL}`);
+    if (!(g.diff_over_spread.p50 <= rs.diff_over_spread.p50))
+      failures.push(`${r.name}: aligning the roundings did not bring the logits closer (p50 ${g.diff_over_spread.p50} vs ${rs.diff_over_spread.p50})`);
   }
 
   if (PRESET !== "tiny") throw null; // the control runs on tiny only

@@ -42,7 +42,9 @@ if (args.logits) {
   const ids = JSON.parse(fs.readFileSync(args.logits, "utf8"));
   const positions = args.positions ? JSON.parse(args.positions) : [ids.length - 1];
   const ctxSize = Math.max(256, 1 << Math.ceil(Math.log2(ids.length + 1)));
-  const context = await model.createContext({ contextSize: ctxSize, batchSize: ctxSize, threads: 2 });
+  const ctxOpts = { contextSize: ctxSize, batchSize: ctxSize, threads: 2, flashAttention: args["flash-attn"] === "on" };
+  if (args.kv) ctxOpts.experimentalKvCacheKeyType = ctxOpts.experimentalKvCacheValueType = args.kv.toUpperCase();
+  const context = await model.createContext(ctxOpts);
   const seq = context.getSequence();
   const want = new Set(positions);
   const input = ids.map((t, i) => (want.has(i) ? [t, { generateNext: { logits: true } }] : t));

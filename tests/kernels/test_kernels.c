@@ -274,6 +274,53 @@ static void test_helpers(void)
     CHECK(fabs(act[2] - 0.5 / (1 + exp(-0.851)) * 1.25) < 1e-6);
 }
 
+/* gk_round_like_ggml against hand-worked values of ggml's rules. */
+static void test_round_like_ggml(void)
+{
+    /* Q8_0: amax 127 -> d = 1 exactly, so outputs are the integers nearest
+     * x, ties to even; 127 / amax = 1 too */
+    float x[40], y[40];
+    for (int i = 0; i < 32; i++)
+        x[i] = 0.25f * (float)i;
+    x[0] = 127.0f;
+    x[1] = 43.5f;   /* tie -> 44 */
+    x[2] = -35.5f;  /* tie -> -36 */
+    x[3] = 2.5f;    /* tie -> 2 */
+    x[4] = -0.5f;   /* tie -> -0 */
+    for (int i = 32; i < 40; i++)
+        x[i] = 0.1f * (float)i; /* partial block: kept */
+    const gq_type q8s[] = {GQ_Q8_32, GQ_Q4_32, GQ_MXFP4};
+    for (int k = 0; k < 3; k++) {
+        gk_round_like_ggml(q8s[k], x, y, 40);
+        int bad = 0;
+        for (int i = 5; i < 32; i++)
+            bad += y[i] != rint(0.25 * i);
+        CHECK_MSG(y[0] == 127.0f && y[1] == 44.0f && y[2] == -36.0f && y[3] == 2.0f && y[4] == 0.0f && !bad,
+                  "Q8_0 rounding for %s: %g %g %g %g %g, %d others wrong", gq_traits_of(q8s[k])->name, y[0], y[1],
+                  y[2], y[3], y[4], bad);
+        CHECK(!memcmp(y + 32, x + 32, 8 * sizeof(float)));
+    }
+    /* amax 1: d = f16(1/127) (not 1/127), levels from x * 127 */
+    float z[32] = {1.0f, 0.5f, -0.25f};
+    gk_round_like_ggml(GQ_Q8_32, z, y, 32);
+    double d = (double)gq_f16_to_f32(gq_f32_to_f16(1.0f / 127.0f));
+    CHECK(y[0] == (float)(127 * d) && y[1] == (float)(64 * d) && y[2] == (float)(-32 * d) && y[3] == 0.0f);
+    /* an all-zero block stays zero */
+    memset(z, 0, sizeof z);
+    gk_round_like_ggml(GQ_Q4_32, z, y, 32);
+    CHECK(y[0] == 0.0f && y[31] == 0.0f);
+    /* BF16 / F16: nearest even of the 8 / 11 significant bits; F32 as is */
+    float v[3] = {1.0f + 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-10f, 1.0f + 0x1p-12f};
+    gk_round_like_ggml(GQ_BF16, v, y, 3);
+    CHECK(y[0] == 1.0f && y[1] == 1.0f + 0x1p-7f && y[2] == 1.0f);
+    gk_round_like_ggml(GQ_F16, v, y, 3);
+    CHECK(y[0] == v[0] && y[1] == v[1] && y[2] == 1.0f); /* 2^-10 is an f16 ulp at 1 */
+    gk_round_like_ggml(GQ_F32, v, y, 3);
+    CHECK(!memcmp(v, y, sizeof v));
+    gk_round_like_ggml(GQ_BF16, v, v, 3); /* in place */
+    CHECK(v[1] == 1.0f + 0x1p-7f);
+}
+
 int main(void)
 {
     printf("kernels: best ISA here: %s\n", gk_isa_name(gk_isa_best()));
@@ -283,5 +330,6 @@ int main(void)
     test_helpers();
     test_e8m0_table();
     test_tiles();
+    test_round_like_ggml();
     return check_done("test_kernels");
 }
