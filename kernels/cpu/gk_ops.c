@@ -165,10 +165,16 @@ void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
 
 void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out)
 {
-    float ss = 0;
+    /* squares summed in double: the mean is then the fp32 nearest the true
+     * one, whatever dim, so two engines that do this (ggml does) get the
+     * same scale to the last bit; with an fp32 sum a 2880-wide mean is off
+     * by a few ulps, and inputs that sit exactly on a Q8_0 rounding tie
+     * (quantized embeddings do) then round the other way */
+    double ss = 0;
     for (int i = 0; i < dim; i++)
-        ss += x[i] * x[i];
-    float r = 1.0f / sqrtf(ss / (float)dim + eps);
+        ss += (double)(x[i] * x[i]);
+    float mean = (float)(ss / dim);
+    float r = 1.0f / sqrtf(mean + eps);
     for (int i = 0; i < dim; i++)
         out[i] = x[i] * r * w[i];
 }
