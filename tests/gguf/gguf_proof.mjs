@@ -222,6 +222,8 @@ try {
     const g = (rs.ggml_numerics = compareLogits(`${r.name} (ggml numerics)`, gg, go, false, lg, ["--numerics", "ggml"]));
     if (g.leading_positions_within_1e5 < 1)
       failures.push(`${r.name}: with ggml numerics the first position differs by more than ${FLOAT_TOL}`);
+    const [g1, gn] = g.top1_identical.split("/").map(Number);
+    if (gn >= 100 && g1 < 0.97 * gn) failures.push(`${r.name}: with ggml numerics top-1 identical at only ${g.top1_identical}`);
     if (!(g.diff_over_spread.p50 <= rs.diff_over_spread.p50))
       failures.push(`${r.name}: aligning the roundings did not bring the logits closer (p50 ${g.diff_over_spread.p50} vs ${rs.diff_over_spread.p50})`);
   }
