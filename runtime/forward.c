@@ -6,6 +6,7 @@
  * expressed only through backend.h operations. */
 #include "forward.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,7 +20,27 @@ struct gq_session {
     gb_moe *moe;              /* per layer */
     float *x, *xn, *q, *k, *v, *att, *y, *logits;   /* backend buffers */
     float *host_logits;       /* one row, for the callback */
+    int trace_row;            /* GQ_TRACE_ROW, or -1 */
 };
+
+/* GQ_TRACE_ROW=r prints, for token row r of every batch, each intermediate
+ * under llama.cpp's tensor name (first values and L2 norm) on stderr, so a
+ * run can be laid beside llama.cpp's eval-callback dump
+ * (tests/gguf/llama_dump.c) to find the first op where two engines part. */
+static void trace(gq_session *s, const char *name, int layer, const float *buf, int n, int dim)
+{
+    if (s->trace_row < 0 || s->trace_row >= n || dim > s->m->hp.vocab)
+        return;
+    float *h = s->host_logits;
+    s->be->read(s->be, buf, (size_t)s->trace_row * (size_t)dim, (size_t)dim, h);
+    double ss = 0;
+    for (int i = 0; i < dim; i++)
+        ss += (double)h[i] * h[i];
+    char full[64];
+    snprintf(full, sizeof full, layer >= 0 ? "%s-%d" : "%s", name, layer);
+    fprintf(stderr, "%-24s [%d] %.7g %.7g %.7g %.7g | norm %.9g\n", full, dim, h[0], dim > 1 ? h[1] : 0.0,
+            dim > 2 ? h[2] : 0.0, dim > 3 ? h[3] : 0.0, sqrt(ss));
+}
 
 gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int max_batch, char *err, size_t errlen)
 {
@@ -31,6 +52,8 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     }
     s->m = m;
     s->be = be;
+    const char *tr = getenv("GQ_TRACE_ROW");
+    s->trace_row = tr && *tr ? atoi(tr) : -1;
     /* 128: each prefill batch decodes every selected expert's rows to fp32
      * once, so bigger batches amortize that over more tokens */
     s->max_batch = max_batch > 0 ? max_batch : 128;
@@ -105,22 +128,34 @@ static void batch(gq_session *s, const int32_t *ids, int n, int logits_from, int
     int D = hp->hidden;
     float eps = (float)hp->rms_eps;
     be->embed(be, &m->embed, ids, n, s->x);
+    trace(s, "embd", -1, s->x, n, D);
+    int Hq = hp->n_heads * hp->head_dim, Hkv = hp->n_kv_heads * hp->head_dim;
     for (int l = 0; l < hp->n_layers; l++) {
         const gm_layer *L = &m->layers[l];
         const gb_attn *a = &s->kv.layers[l];
         be->rmsnorm(be, s->x, L->attn_norm, n, D, eps, s->xn);
+        trace(s, "attn_norm", l, s->xn, n, D);
         be->matmul(be, &L->q, L->q_bias, s->xn, n, s->q);
         be->matmul(be, &L->k, L->k_bias, s->xn, n, s->k);
         be->matmul(be, &L->v, L->v_bias, s->xn, n, s->v);
+        trace(s, "Vcur", l, s->v, n, Hkv);
         be->rope(be, s->q, n, hp->n_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
         be->rope(be, s->k, n, hp->n_kv_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
+        trace(s, "Qcur (roped)", l, s->q, n, Hq);
+        trace(s, "Kcur (roped)", l, s->k, n, Hkv);
         be->attention(be, a, s->q, s->k, s->v, n, s->pos, s->att);
+        trace(s, "kqv_out", l, s->att, n, Hq);
         be->kv_store(be, a, s->k, s->v, n, s->pos);
         be->matmul(be, &L->o, L->o_bias, s->att, n, s->y);
+        trace(s, "attn_out", l, s->y, n, D);
         be->add(be, s->x, s->y, (size_t)n * (size_t)D);
+        trace(s, "ffn_inp", l, s->x, n, D);
         be->rmsnorm(be, s->x, L->ffn_norm, n, D, eps, s->xn);
+        trace(s, "attn_post_norm", l, s->xn, n, D);
         be->moe(be, &s->moe[l], s->xn, n, s->y);
+        trace(s, "ffn_moe_out", l, s->y, n, D);
         be->add(be, s->x, s->y, (size_t)n * (size_t)D);
+        trace(s, "l_out", l, s->x, n, D);
     }
     s->pos += n;
     int from = logits_from > index0 ? logits_from - index0 : 0;
