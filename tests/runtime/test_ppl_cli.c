@@ -123,6 +123,20 @@ int main(int argc, char **argv)
     CHECK_MSG(kq8 > 1e-9 && kq8 < kq4 / 10, "q8 KLD %.3g is positive and far below q4's %.3g", kq8, kq4);
     cJSON_Delete(j);
 
+    /* --numerics ggml rounds matrix inputs as llama.cpp does: on the
+     * lossless file that is an error of its own (KLD > 0), below q4's */
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --numerics ggml",
+            bin, md, gd, tmp);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    double kg = num(j, "ref.kld_mean");
+    printf("ggml numerics: kld mean %.3g top1 %.4f\n", kg, num(j, "ref.top1"));
+    CHECK_MSG(kg > 1e-9 && kg < kq4, "ggml-numerics KLD %.3g is positive and below q4's %.3g", kg, kq4);
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics fast 2>&1", bin, md, gd);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "exact or ggml");
+
     /* 5. corrupt / mismatched references */
     rc = sh("echo garbage > %s/bad && %s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --ref %s/bad "
             "2>&1", tmp, bin, md, gd, tmp);
