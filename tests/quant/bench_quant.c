@@ -86,6 +86,11 @@ static void q4_0_ref(void *c)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
+                "usage: bench_quant [SUMMARY.json]   (env RUNS: runs per median, default 7)\n");
+        return argc == 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+    }
     const char *r = getenv("RUNS");
     if (r && atoi(r) > 0 && atoi(r) < 64)
         runs = atoi(r);
