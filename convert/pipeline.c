@@ -177,10 +177,13 @@ static void drop_pages(const pipe_state *s, const cv_out_tensor *t, uint64_t r0,
 
 /* x86: clear the upper halves of the AVX registers. A thread starts with a
  * copy of its creator's register state; when that state has dirty upper
- * halves (left by AVX code in a library the main thread ran, without a
- * vzeroupper), every legacy-SSE instruction of the encoders pays a merge
- * penalty: the q4 workers ran at less than half the speed of the same code
- * in a fresh program (45 vs 115 M values/s per core on the 20b fixture).
+ * halves, every legacy-SSE instruction of the encoders pays a merge penalty:
+ * the q4 workers ran at less than half the speed of the same code in a fresh
+ * program (45 vs 115 M values/s per core on the 20b fixture). In
+ * gptoss-convert the main thread's upper halves were dirty from the .gptoss
+ * writer's first gf_writer_add_blob (memcpy + XXH3_64bits: Debian's libxxhash
+ * 0.8.1 dispatches to AVX2 / AVX-512 code that leaves them so), and any
+ * library may do the same.
  * Our SSE code never dirties the state again, but it is cleared before every
  * sub-task anyway (one instruction per megabyte), in case a library call in
  * the loop does. */
