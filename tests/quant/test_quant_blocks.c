@@ -316,6 +316,75 @@ static void test_q4(void)
     CHECK(memcmp(b1, b2, sizeof b1) == 0);
 }
 
+/* q4 encodes groups of 8 blocks with one block per vector lane where the CPU
+ * has AVX2, single blocks otherwise and for a call's last n % 8 blocks. The
+ * bytes must not depend on that: encode a mix of every kind of block in one
+ * call, block by block, and from odd offsets (other groupings), and compare.
+ * (Without AVX2 all three run the same code and this checks nothing more.) */
+static void test_q4_grouping(void)
+{
+    enum { B = 8 * 1000 + 5 };
+    static float x[B * 32];
+    static uint8_t all[B * 18], one[B * 18], off[B * 18];   /* 8005 blocks: ~1/2 s */
+    const gq_traits *q4 = gq_traits_of(GQ_Q4_32), *mx = gq_traits_of(GQ_MXFP4);
+    for (int blk = 0; blk < B; blk++) {
+        float *v = x + blk * 32;
+        int kind = (int)(rnd() % 16);
+        /* mostly where f16 scales work (and the search decides), some far outside */
+        double scale = ldexp(1.0, kind == 8 ? (int)(rnd() % 200) - 100 : (int)(rnd() % 30) - 20);
+        for (int j = 0; j < 32; j++)
+            v[j] = (float)(gauss() * scale);
+        if (kind == 0) {                          /* MXFP4-derived */
+            uint8_t m[17];
+            m[0] = (uint8_t)(100 + rnd() % 50);
+            for (int j = 0; j < 16; j++)
+                m[1 + j] = (uint8_t)rnd();
+            mx->decode(m, v, 32);
+        } else if (kind == 1) {                   /* all zero, or +-0 */
+            for (int j = 0; j < 32; j++)
+                v[j] = j & 1 ? -0.0f : 0.0f;
+        } else if (kind == 2) {                   /* below 2^-60, some subnormal */
+            for (int j = 0; j < 32; j++)
+                v[j] = (float)(gauss() * 1e-25) * (j & 3 ? 1.0f : 1e-20f);
+        } else if (kind == 3) {                   /* huge: products overflow */
+            for (int j = 0; j < 32; j++)
+                v[j] = (float)(gauss() * 1e37);
+            v[rnd() % 32] = (rnd() & 1) ? 3.4e38f : -3.4e38f;
+        } else if (kind == 4) {                   /* inf / NaN somewhere */
+            v[rnd() % 32] = (rnd() & 1) ? INFINITY : NAN;
+        } else if (kind == 5) {                   /* +a and -a both largest: m is the first */
+            float a = (float)fabs(gauss() * scale) * 4.0f + (float)scale;
+            v[rnd() % 16] = -a;
+            v[16 + rnd() % 16] = a;
+        } else if (kind == 6) {                   /* one value repeated */
+            for (int j = 0; j < 32; j++)
+                v[j] = (float)scale;
+        } else if (kind == 7) {                   /* a lone nonzero value */
+            for (int j = 0; j < 32; j++)
+                v[j] = 0.0f;
+            v[rnd() % 32] = (float)(gauss() * scale);
+        }                                         /* else gaussian */
+    }
+    gq_stats sa = {0}, so = {0};
+    q4->encode(x, all, B * 32, &sa);
+    for (int blk = 0; blk < B; blk++)
+        q4->encode(x + blk * 32, one + blk * 18, 32, &so);
+    long bad = 0;
+    for (int blk = 0; blk < B; blk++)
+        bad += memcmp(all + blk * 18, one + blk * 18, 18) != 0;
+    CHECK_MSG(bad == 0, "q4: %ld of %d blocks differ between one call and block-by-block calls", bad, (int)B);
+    CHECK(sa.blocks == so.blocks && sa.inexact_blocks == so.inexact_blocks && sa.values == so.values);
+    /* bit for bit: the NaN inputs make both sums NaN */
+    CHECK_MSG(memcmp(&sa.sq_err, &so.sq_err, sizeof sa.sq_err) == 0 &&
+                  memcmp(&sa.sq_ref, &so.sq_ref, sizeof sa.sq_ref) == 0,
+              "q4: stats differ by grouping");
+    for (int start = 1; start < 8; start += 3) {
+        q4->encode(x + start * 32, off, (size_t)(B - start) * 32, NULL);
+        CHECK_MSG(memcmp(off, one + start * 18, (size_t)(B - start) * 18) == 0,
+                  "q4: encoding from block %d gives other bytes", start);
+    }
+}
+
 static void test_float_formats(void)
 {
     /* f32 is a copy; f16/bf16 blocks decode->encode to the same bytes */
@@ -509,6 +578,7 @@ int main(void)
     test_q8_on_mxfp4();
     test_q8_general();
     test_q4();
+    test_q4_grouping();
     test_float_formats();
     test_traits();
     return check_done("test_quant_blocks");
