@@ -27,6 +27,10 @@ int main(int argc, char **argv)
 {
     gb_numerics numerics = GB_EXACT;
     if (argc > 2 && !strcmp(argv[1], "--numerics")) {
+        if (strcmp(argv[2], "ggml") && strcmp(argv[2], "exact")) {
+            fprintf(stderr, "gguf_ours_logits: --numerics takes exact or ggml, not '%s'\n", argv[2]);
+            return 2;
+        }
         numerics = !strcmp(argv[2], "ggml") ? GB_GGML : GB_EXACT;
         argc -= 2;
         argv += 2;
