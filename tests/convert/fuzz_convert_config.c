@@ -1,5 +1,5 @@
 /* fuzz_convert_config.c - config.json / generation_config.json parsing
- * (convert/plan_config.c) on hostile bytes. Input: byte 0 picks the layout
+ * (convert/plan/plan_config.c) on hostile bytes. Input: byte 0 picks the layout
  * (even: Hugging Face keys, odd: original/ keys); the rest is the config
  * text, optionally followed by a NUL and a generation_config text. Whatever
  * is accepted must satisfy the invariants the plan relies on. */

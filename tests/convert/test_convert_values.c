@@ -29,7 +29,7 @@ static float bf16(const uint8_t *p)
 static const double FP4[16] = {0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6};
 
 /* Canonical name -> HF tensor name(s) and class. Written from the
- * reference table, independently of convert/plan.c. */
+ * reference table, independently of convert/plan/plan.c. */
 typedef struct {
     char hf[160];
     int mxfp4;

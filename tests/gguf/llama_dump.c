@@ -1,5 +1,5 @@
 /* llama_dump.c - print llama.cpp's intermediate tensors for one token row,
- * the counterpart of our runtime's GQ_TRACE_ROW (runtime/forward.c), to find
+ * the counterpart of our runtime's GQ_TRACE_ROW (runtime/model/forward.c), to find
  * the first operation where the two engines part (docs/GGUF.md).
  *
  * Not part of the build: it links node-llama-cpp's prebuilt libllama with the

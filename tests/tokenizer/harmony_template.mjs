@@ -1,4 +1,4 @@
-// harmony_template.mjs - our harmony rendering (runtime/harmony.c) against
+// harmony_template.mjs - our harmony rendering (runtime/text/harmony.c) against
 // gpt-oss's own chat template (put beside the real tokenizer.json by scripts/setup.sh)
 // rendered by @huggingface/jinja. The template reads the clock through
 // strftime_now("%Y-%m-%d"); that call is replaced by each case's fixed date.
