@@ -33,6 +33,7 @@ typedef struct {
 struct gguf_writer {
     gio_out *out;                /* the temporary; NULL once removed or published */
     int fd, begun, failed;
+    int errnum;                  /* errno of a failed write, for finish's caller */
     uint32_t align;
     uint8_t *kv;                 /* serialized KVs */
     size_t kv_len, kv_cap;
@@ -263,7 +264,7 @@ static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 static int pwrite_all(gguf_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    if (gio_pwrite_all(w->fd, buf, len, (off_t)off))
+    if (gio_pwrite_all(w->fd, buf, len, (off_t)off) && (w->errnum = errno))
         return fail(w, "%s: write failed: %s", gio_out_temp_path(w->out), strerror(errno));
     return 0;
 }
@@ -301,7 +302,7 @@ int gguf_writer_begin(gguf_writer *w)
     w->file_size = w->data_off + off;
     w->begun = 1;
     if (pwrite_all(w, fixed, sizeof fixed, 0) || pwrite_all(w, w->kv, w->kv_len, sizeof fixed)) return -1;
-    if (ftruncate(w->fd, (off_t)w->file_size) != 0)
+    if (ftruncate(w->fd, (off_t)w->file_size) != 0 && (w->errnum = errno))
         return fail(w, "%s: cannot size the file to %llu bytes: %s", gio_out_temp_path(w->out),
                     (unsigned long long)w->file_size, strerror(errno));
     free(w->kv);
@@ -356,7 +357,9 @@ int gguf_writer_finish(gguf_writer *w, char *err, size_t errlen)
         if (w->t[i].written != w->t[i].size)
             fail(w, "tensor '%s': %llu of %llu bytes written", w->t[i].name,
                  (unsigned long long)w->t[i].written, (unsigned long long)w->t[i].size);
-    if (!w->failed) {
+    if (w->failed)
+        errno = w->errnum ? w->errnum : EINVAL;   /* never a stale EINTR */
+    else {
         /* 1: published, only the directory fsync failed: PATH stays, the
          * caller hears about the durability doubt (like gf_writer_finish) */
         rc = gio_out_commit(w->out, w->err, sizeof w->err);
