@@ -211,6 +211,20 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     cv_progress_update(&p->bar, done, total);
 }
 
+/* GPTOSS_CONVERT_TEST_RAISE=created|published[:N]: the crash-safety tests
+ * raise SIGINT N times (default once) right after the output file is
+ * created, or right after it has been moved onto OUT: the moments a real
+ * signal hits only by luck. */
+static void test_raise(const char *when)
+{
+    const char *v = getenv("GPTOSS_CONVERT_TEST_RAISE");
+    size_t n = strlen(when);
+    if (!v || strncmp(v, when, n) || (v[n] && v[n] != ':'))
+        return;
+    for (long i = 0, k = v[n] ? strtol(v + n + 1, NULL, 10) : 1; i < k; i++)
+        raise(SIGINT);
+}
+
 static long env_long(const char *name)
 {
     const char *v = getenv(name);
@@ -469,6 +483,7 @@ int cmd_convert(int argc, char **argv)
             goto out;
         }
         gg_sink_set_cancel(gs, &g_cancel);
+        test_raise("created");
         goto stream;
     }
     /* Hash what the HF cache does not name for us, beside the conversion
@@ -480,6 +495,7 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     gf_writer_set_cancel(w, &g_cancel);
+    test_raise("created");
     /* Placeholder hashes for the files still being hashed; gs_finish
      * fills them in. */
     meta = meta_json(&src, &recipe);
@@ -510,6 +526,8 @@ stream:;
         sink = gsink;
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
+    if (ps == CV_PIPE_OK)
+        test_raise("published");
     if (ps == CV_PIPE_OK)
         g_published = 1; /* OUT is in place: nothing below turns that into a failure */
     cv_progress_end(&prog.bar);

@@ -34,6 +34,9 @@ static struct {
     atomic_int state;
     char name[GIO_NAME_MAX];
 } g_slots[GIO_SLOTS];
+/* Outputs this process has published: a writer may be freed right after
+ * its commit (the GGUF sink does so), but the run has still succeeded. */
+static atomic_int g_published;
 
 static int slot_claim(const char *tmp)
 {
@@ -55,15 +58,9 @@ static int slot_claim(const char *tmp)
 
 int gio_out_signal_cleanup(void)
 {
-    int published = 0;
-    for (int i = 0; i < GIO_SLOTS; i++) {
-        int s = atomic_load(&g_slots[i].state);
-        if (s == SLOT_WRITING)
-            unlink(g_slots[i].name);
-        else if (s == SLOT_PUBLISHED)
-            published = 1;
-    }
-    return published;
+    for (int i = 0; i < GIO_SLOTS; i++)
+        if (atomic_load(&g_slots[i].state) == SLOT_WRITING) unlink(g_slots[i].name);
+    return atomic_load(&g_published) > 0;
 }
 
 /* ---- primitives ---- */
@@ -376,6 +373,7 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
         }
     }
     atomic_store(&g_slots[o->slot].state, SLOT_PUBLISHED);
+    atomic_fetch_add(&g_published, 1);
     close(o->fd);   /* releases the lock; the temporary's name is gone already */
     o->fd = -1;
     if (sync_dir(o->dir)) {

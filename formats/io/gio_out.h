@@ -72,8 +72,8 @@ void gio_out_free(gio_out *o);
 
 /* Async-signal-safe (unlink only): remove the temporary of every writer in
  * this process that has not published. Returns 1 if some writer of this
- * process has published its output (a second signal after the move must
- * not be reported as a failed run), else 0. */
+ * process has published its output, even one freed since (a second signal
+ * after the move must not be reported as a failed run), else 0. */
 int gio_out_signal_cleanup(void);
 
 /* ---- primitives (also for writers that keep their own naming, e.g. the
