@@ -79,7 +79,8 @@ static void usage(FILE *out)
             "  -q, --quiet          no summary table and no progress bar\n"
             "\n"
             "Example: gptoss-convert convert ./gpt-oss-20b -o 20b.gptoss --quant q8 --experts mxfp4\n"
-            "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O or no space, 7 OUT exists, 130 interrupted\n");
+            "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O or no space, 7 OUT exists or is being written,\n"
+            "130 interrupted\n");
 }
 
 typedef struct {
