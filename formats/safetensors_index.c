@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "gio_read.h"
 #include "safetensors_internal.h"
 
 #define ST_MAX_INDEX (64u * 1024u * 1024u)
@@ -67,44 +68,10 @@ static const char *base_of(const char *path)
 
 static char *read_small_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        st__fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= ST_MAX_INDEX) {
-                st__fail(err, errlen, "%s: larger than %u bytes, not a safetensors index", path, ST_MAX_INDEX);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                st__fail(err, errlen, "%s: out of memory", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        st__fail(err, errlen, "%s: read error", path);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
+    /* gio_read_file refuses a FIFO or other non-regular file before opening it */
+    char *buf = gio_read_file(path, ST_MAX_INDEX, len, err, errlen);
+    if (!buf && errno == EFBIG)
+        st__fail(err, errlen, "%s: larger than %u bytes, not a safetensors index", path, ST_MAX_INDEX);
     return buf;
 }
 

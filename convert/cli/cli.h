@@ -1,5 +1,6 @@
 /* cli.h - what every gptoss-convert subcommand shares: its entry point
- * signature and the exit codes (documented in README.md, stable for CI). */
+ * signature and the exit codes (documented in README.md, stable for CI).
+ * gptoss-fixture uses the same codes (fixtures/fixture_main.c includes this). */
 #ifndef GQ_CLI_H
 #define GQ_CLI_H
 
@@ -11,7 +12,8 @@ enum {
     EXIT_IO = 4,         /* cannot read / write / no space */
     EXIT_VERIFY = 5,     /* verify found a checksum mismatch */
     EXIT_NETWORK = 6,    /* hub unreachable, HTTP error, integrity failure after retry */
-    EXIT_EXISTS = 7,     /* output exists and --force was not given */
+    EXIT_EXISTS = 7,     /* output exists and --force was not given, or another
+                            process is writing it right now */
     EXIT_INTERRUPTED = 130
 };
 

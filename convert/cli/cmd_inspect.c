@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "gio_read.h"
 #include "gguf_inspect.h"
 #include "gptoss_format.h"
 
@@ -148,10 +149,12 @@ int cmd_inspect(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    FILE *fp = fopen(o.path, "rb");
+    char err[512];
+    FILE *fp = gio_fopen_read(o.path, err, sizeof err); /* a FIFO is refused, not waited on */
     if (!fp) {
-        fprintf(stderr, "gptoss-convert inspect: %s: %s\n", o.path, strerror(errno));
-        return errno == ENOENT ? EXIT_BAD_INPUT : EXIT_IO;
+        int e = errno;
+        fprintf(stderr, "gptoss-convert inspect: %s\n", err);
+        return e == ENOENT || e == EINVAL ? EXIT_BAD_INPUT : EXIT_IO;
     }
     unsigned char magic[8] = {0};
     size_t n = fread(magic, 1, sizeof magic, fp);

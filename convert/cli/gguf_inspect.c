@@ -11,15 +11,6 @@
 
 #define HEAD 16
 
-int gg_is_gguf(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char m[4];
-    int yes = f && fread(m, 1, 4, f) == 4 && !memcmp(m, GGUF_MAGIC, 4);
-    if (f) fclose(f);
-    return yes;
-}
-
 static cJSON *str_json(const char *s, size_t n)
 {
     /* GGUF strings are bytes; cJSON wants a C string (a NUL inside ends it) */

@@ -13,9 +13,6 @@
 
 #include <stdio.h>
 
-/* 1 if PATH starts with the GGUF magic (for dispatch), else 0. */
-int gg_is_gguf(const char *path);
-
 /* Print the listing to out. Returns a cli.h exit code (EXIT_BAD_INPUT with
  * a message on stderr naming the file for a malformed one). */
 int gg_inspect(const char *path, int json, FILE *out);

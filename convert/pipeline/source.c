@@ -8,33 +8,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "gio_read.h"
 #include "source.h"
 
 char *cv_read_file(const char *path, size_t *len, size_t max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = malloc(n + 1);
-    if (!buf || fread(buf, 1, n, f) != n) {
-        int e = ferror(f) ? EIO : ENOMEM;
-        free(buf);
-        fclose(f);
-        errno = e;
-        return NULL;
-    }
-    fclose(f);
-    buf[n] = 0;
-    if (len)
-        *len = n;
-    return buf;
+    /* errno: EINVAL for a FIFO or other non-regular file (refused before it
+     * is opened), EFBIG over max, else the open's or read's */
+    return gio_read_file(path, max, len, NULL, 0);
 }
 
 static int exists(const char *dir, const char *name)
@@ -80,13 +61,14 @@ static cv_source_status load_tokenizer(cv_source *s, char *err, size_t errlen)
     for (int i = 0; i < 2; i++) {
         char *p = join(s->root, names[i]);
         size_t len = 0;
-        char *d = p ? cv_read_file(p, &len, (size_t)1 << 30) : NULL;
+        char why[1024] = "out of memory";
+        char *d = p ? gio_read_file(p, (size_t)1 << 30, &len, why, sizeof why) : NULL;
         if (!d) {
-            snprintf(err, errlen,
-                     "%s: %s (the tokenizer files belong next to config.json; download them with the checkpoint)",
-                     p ? p : names[i], strerror(errno));
+            int e = p ? errno : ENOMEM;
+            snprintf(err, errlen, "%s (the tokenizer files belong next to config.json; download them with the checkpoint)",
+                     why);
             free(p);
-            return errno == ENOENT ? CV_SRC_BAD : CV_SRC_IO;
+            return e == ENOENT || e == EINVAL ? CV_SRC_BAD : CV_SRC_IO;
         }
         free(p);
         add_blob(s, names[i], d, len);
@@ -164,10 +146,10 @@ cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t
 
     char *cfg_path = join(s->dir, "config.json");
     size_t len;
-    char *cfg = cfg_path ? cv_read_file(cfg_path, &len, (size_t)16 << 20) : NULL;
+    char why[1024] = "config.json: out of memory";
+    char *cfg = cfg_path ? gio_read_file(cfg_path, (size_t)16 << 20, &len, why, sizeof why) : NULL;
     if (!cfg) {
-        snprintf(err, errlen, "%s: %s (the model's config.json is needed for its hyper-parameters)",
-                 cfg_path ? cfg_path : "config.json", strerror(errno));
+        snprintf(err, errlen, "%s (the model's config.json is needed for its hyper-parameters)", why);
         free(cfg_path);
         return CV_SRC_BAD;
     }

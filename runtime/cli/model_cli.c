@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gio_read.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
@@ -153,32 +154,10 @@ int mc_read_ids(const char *path, int32_t **ids, size_t *n, char *err, size_t er
 {
     *ids = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len = 0;
+    char *buf = gio_read_file(path, 0, &len, err, errlen); /* refuses a FIFO */
+    if (!buf)
         return -1;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
-    buf[len] = 0;
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
     cJSON *arr = root && cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ids") : root;

@@ -1,10 +1,12 @@
 /* run_cmd_ppl.c - `gptoss-run ppl`: perplexity, and the KL-divergence
  * regression check against a saved reference (method in ppl.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gio_read.h"
 #include "model_cli.h"
 #include "ppl.h"
 #include "run_commands.h"
@@ -47,30 +49,12 @@ static int load_input(const char *text_path, const char *ids_path, int32_t **ids
         }
         return RUN_EXIT_OK;
     }
-    FILE *f = fopen(text_path, "rb");
-    if (!f) {
-        fprintf(stderr, "gptoss-run ppl: cannot open %s\n", text_path);
-        return RUN_EXIT_IO;
+    size_t len = 0;
+    char *buf = gio_read_file(text_path, 0, &len, err, sizeof err); /* refuses a FIFO */
+    if (!buf) {
+        fprintf(stderr, "gptoss-run ppl: %s\n", err);
+        return errno == ENOMEM ? RUN_EXIT_FAIL : RUN_EXIT_IO;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return RUN_EXIT_FAIL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
     *text = buf;
     *text_len = len;
     return RUN_EXIT_OK;

@@ -6,39 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gio_read.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) { free(buf); fclose(f); errno = ENOMEM; return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f), e = errno; /* fread's errno, e.g. EISDIR for a folder */
-    fclose(f);
-    if (bad) { free(buf); errno = e ? e : EIO; return NULL; }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 static tok_tokenizer *load(const char *cmd, const char *path, int *rc)
 {
-    FILE *f = fopen(path, "rb");
+    char why[1024];
+    FILE *f = gio_fopen_read(path, why, sizeof why); /* a FIFO is refused, not waited on */
     if (!f) {
-        fprintf(stderr, "gptoss-run %s: %s: cannot open: %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "gptoss-run %s: %s\n", cmd, why);
         *rc = RUN_EXIT_IO;
         return NULL;
     }
@@ -89,9 +66,10 @@ int cmd_tokenize(int argc, char **argv)
     size_t len = text ? strlen(text) : 0;
     char *buf = NULL;
     if (text_path) {
-        buf = slurp(text_path, &len);
+        char why[1024];
+        buf = gio_read_file(text_path, 0, &len, why, sizeof why); /* refuses a FIFO */
         if (!buf) {
-            fprintf(stderr, "gptoss-run tokenize: %s: cannot read: %s\n", text_path, strerror(errno));
+            fprintf(stderr, "gptoss-run tokenize: %s\n", why);
             return RUN_EXIT_IO;
         }
         text = buf;
@@ -193,9 +171,10 @@ int cmd_detokenize(int argc, char **argv)
     char *buf = NULL;
     if (ids_path) {
         size_t len;
-        buf = slurp(ids_path, &len);
+        char why[1024];
+        buf = gio_read_file(ids_path, 0, &len, why, sizeof why); /* refuses a FIFO */
         if (!buf) {
-            fprintf(stderr, "gptoss-run detokenize: %s: cannot read: %s\n", ids_path, strerror(errno));
+            fprintf(stderr, "gptoss-run detokenize: %s\n", why);
             return RUN_EXIT_IO;
         }
         ids_arg = buf;

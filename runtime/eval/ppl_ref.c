@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gio_read.h"
+
 #define HDR 48u
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -120,33 +122,11 @@ int ppl_ref_parse(const void *bufp, size_t len, const char *what, ppl_ref *out, 
 
 int ppl_ref_load(const char *path, ppl_ref *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open reference: %s", path, strerror(errno));
+    size_t len = 0;
+    uint8_t *buf = (uint8_t *)gio_read_file(path, 0, &len, err, errlen); /* refuses a FIFO */
+    if (!buf)
         return -1;
-    }
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            uint8_t *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    int rc = bad ? (snprintf(err, errlen, "%s: read error", path), -1) : ppl_ref_parse(buf, len, path, out, err, errlen);
+    int rc = ppl_ref_parse(buf, len, path, out, err, errlen);
     free(buf);
     return rc;
 }

@@ -16,19 +16,14 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "gio_err.h"
+#include "gio_read.h"
 #include "gptoss_format.h"
 #include "tokenizer_impl.h"
 
 #define TOK_MAX_IDS (1 << 24) /* sanity bound: 16M ids */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err gio_errf /* the project's one error-message helper (gio_err.h) */
 
 uint64_t tok_hash_bytes(const void *p, size_t len)
 {
@@ -481,52 +476,13 @@ tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, cha
     return NULL;
 }
 
-static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : (1u << 20);
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                set_err(err, errlen, "%s: out of memory reading it", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f), e = errno; /* fread sets errno, e.g. EISDIR for a folder */
-    fclose(f);
-    if (bad) {
-        free(buf);
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(e));
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
 {
     /* peek at the magic first: a .gptoss file is many GB and is mapped by
      * gf_open, never read whole */
     unsigned char magic[8];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = gio_fopen_read(path, err, errlen); /* a FIFO is refused, not waited on */
+    if (!f) return NULL;
     size_t got = fread(magic, 1, sizeof magic, f);
     fclose(f);
     tok_tokenizer *t = NULL;
@@ -550,7 +506,7 @@ tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
         return t;
     }
     size_t len = 0;
-    char *buf = read_whole(path, &len, err, errlen);
+    char *buf = gio_read_file(path, 0, &len, err, errlen);
     if (!buf) return NULL;
     t = tok_load_json(buf, len, path, err, errlen);
     free(buf);
