@@ -132,13 +132,35 @@ int hub_ref_read(const hub_cache *hc, const char *revision, char commit[41])
     return 0;
 }
 
+int hub_open_partial(const char *path, int flags)
+{
+    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        /* ELOOP: Linux and macOS for a symlink with O_NOFOLLOW; EMLINK: FreeBSD */
+        return errno == ELOOP || errno == EMLINK || errno == EISDIR ? -2 : -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        close(fd);
+        return -2;
+    }
+    return fd;
+}
+
 /* write to a temporary name, then rename: readers never see a torn file */
 static int write_atomic(const char *path, const char *data, size_t n)
 {
     if (hub_mkdir_parents(path)) return -1;
     char *tmp = fmt("%s.%s.tmp%s", path, "gq", "");
     if (!tmp) return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    unlink(tmp); /* a stale one, or a planted link: O_EXCL | O_NOFOLLOW then create ours */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     int rc = -1;
     if (fd >= 0) {
         rc = write(fd, data, n) == (ssize_t)n ? 0 : -1;

@@ -44,7 +44,8 @@ int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t
     char tmp[8300];
     int rc = -1;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        unlink(tmp); /* a stale one, or a planted link: create our own, never write through */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0) {
             rc = write(fd, buf, o) == (ssize_t)o ? 0 : -1;
             if (close(fd) || rc || rename(tmp, path)) rc = -1;
