@@ -284,7 +284,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         unlink(p->state_path);
         unlink(p->chunk_path);
         unlink(p->part_path);
-    } else if (!lstat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size &&
+    } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size &&
                (f->ch = hub_chunks_load(p->state_path, e->size, &f->nch))) {
         f->fd = hub_open_partial(p->chunk_path, O_RDWR);
         if (f->fd == -2) {
