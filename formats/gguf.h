@@ -9,9 +9,13 @@
  * offset. Strings are u64 length + bytes, no NUL. docs/GGUF.md has more.
  *
  * Writer promises: deterministic bytes (KVs and tensors in the order they
- * were added, all padding zero), output through a temporary file next to
- * PATH that is fsynced (F_FULLFSYNC on macOS) and renamed onto PATH only by
- * gguf_writer_finish; every failure and gguf_writer_abort remove it. Memory
+ * were added, all padding zero), output through the crash-safe writer of
+ * formats/io/gio_out.h, the same as .gptoss files: "PATH.tmp.<pid>" next
+ * to PATH, flock()ed while written, fsynced (F_FULLFSYNC on macOS) and
+ * moved onto PATH only by gguf_writer_finish; every failure and
+ * gguf_writer_abort remove it, a killed writer's temporary is removed by
+ * the next writer of PATH, and a second writer of a PATH being written
+ * is refused at create (EBUSY). Memory
  * is the header only: tensor bytes are streamed (sequentially, or to any
  * position inside a tensor with gguf_writer_write_at, so a layout that
  * de-interleaves rows needs no staging buffer).
@@ -25,6 +29,7 @@
 #ifndef GQ_GGUF_H
 #define GQ_GGUF_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,9 +79,14 @@ const char *gguf_vtype_name(uint32_t vt);
 typedef struct gguf_writer gguf_writer;
 
 /* alignment: a power of two >= 8 (0 means 32). Any value other than 32 is
- * recorded as general.alignment (u32) automatically by begin. */
+ * recorded as general.alignment (u32) automatically by begin. NULL with
+ * errno EEXIST (PATH exists and !overwrite), EBUSY (another process is
+ * writing PATH), EINVAL (bad alignment), or the temporary's open() errno. */
 gguf_writer *gguf_writer_create(const char *path, int overwrite, uint32_t alignment,
                                 char *err, size_t errlen);
+/* finish refuses to publish (EINTR, temporary removed) if *flag is set just
+ * before the move onto PATH. NULL: no check. */
+void gguf_writer_set_cancel(gguf_writer *w, volatile sig_atomic_t *flag);
 
 /* KVs, in file order. Keys must be unique and non-empty (checked). */
 int gguf_kv_u8(gguf_writer *w, const char *key, uint8_t v);
@@ -100,7 +110,6 @@ int gguf_kv_arr_str_add(gguf_writer *w, const char *s, size_t len);
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t ggml_type,
                            int n_dims, const int64_t *ne);
 uint64_t gguf_writer_tensor_bytes(const gguf_writer *w, size_t i);
-size_t gguf_writer_tensor_count(const gguf_writer *w);
 
 /* Writes the header; after this no KV or tensor can be added. */
 int gguf_writer_begin(gguf_writer *w);
@@ -109,7 +118,10 @@ int gguf_writer_write(gguf_writer *w, size_t i, const void *buf, size_t len);
 /* Write len bytes at byte offset `at` inside tensor i. Every byte of every
  * tensor must be written exactly once before finish (counted, checked). */
 int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len);
-/* Check completeness, fsync, rename onto PATH, fsync the directory; frees w. */
+/* Check completeness, fsync, move onto PATH, fsync the directory; frees w.
+ * -1 with the message in err (and errno) if not published, or if only the
+ * directory fsync failed (PATH is then complete and stays, as with
+ * gf_writer_finish). */
 int gguf_writer_finish(gguf_writer *w, char *err, size_t errlen);
 /* Remove the temporary and free w (NULL is fine). */
 void gguf_writer_abort(gguf_writer *w);

@@ -5,8 +5,14 @@
  * (background threads beside the conversion; an HF cache blob name IS the
  * hash), create the writer (temp file next to OUT), stream every tensor
  * through the pipeline, then wait for the hashes, put them in the header
- * in place of fixed-width placeholders, finish (fsync + rename). SIGINT / SIGTERM stop the
- * pipeline at the next chunk, the writer removes its temp, exit 130.
+ * in place of fixed-width placeholders, finish (fsync + rename).
+ *
+ * Signals: the SIGINT / SIGTERM handler is installed before any output file
+ * exists. A first signal stops the pipeline at the next chunk (or the
+ * writer just before it would publish OUT), the temporary is removed, exit
+ * 130. A second one removes the temporary at once (gio_out_signal_cleanup)
+ * and exits 130. Once OUT has been moved into place the run has succeeded,
+ * and a signal after that is reported as the success it is (exit 0).
  */
 #include <errno.h>
 #include <math.h>
@@ -25,6 +31,7 @@
 #include "cli.h"
 #include "cmd_fetch.h"
 #include "commands.h"
+#include "gio_out.h"
 #include "gguf_convert.h"
 #include "hub.h"
 #include "pipeline.h"
@@ -32,16 +39,18 @@
 #include "source.h"
 
 static volatile sig_atomic_t g_cancel;
-static const char *volatile g_temp_path;
+static volatile sig_atomic_t g_published;   /* OUT is in place: the run has succeeded */
 
 static void on_signal(int sig)
 {
     (void)sig;
+    if (g_published)
+        return;
     if (g_cancel) {
-        /* Second signal: the user insists. unlink and _exit are async-signal-safe. */
-        if (g_temp_path)
-            unlink(g_temp_path);
-        _exit(EXIT_INTERRUPTED);
+        /* Second signal: the user insists. Removes unpublished temporaries
+         * (unlink) and exits (_exit): both async-signal-safe. A writer that
+         * published in the meantime makes this a success. */
+        _exit(gio_out_signal_cleanup() ? EXIT_OK : EXIT_INTERRUPTED);
     }
     g_cancel = 1;
 }
@@ -394,6 +403,14 @@ static int fail(const conv_opts *o, int code, const char *fmt, ...)
     return code;
 }
 
+/* A writer that could not be created: OUT exists or another process is
+ * writing it right now (both "choose another OUT or wait": exit 7), or
+ * the temporary cannot be made (read-only, no inodes, no space: exit 4). */
+static int exit_for_create(int e)
+{
+    return e == EEXIST || e == EBUSY ? EXIT_EXISTS : EXIT_IO;
+}
+
 int cmd_convert(int argc, char **argv)
 {
     conv_opts o;
@@ -421,11 +438,22 @@ int cmd_convert(int argc, char **argv)
             return hub_rc;
     }
 
+    /* Before any output file exists (the fetch above installs its own):
+     * a signal from here on always finds the temporary to remove. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
     double t0 = cv_now();
     cv_source src;
     cv_source_status ss = cv_source_open(&src, o.src, err, sizeof err);
     if (ss != CV_SRC_OK) {
         cv_source_close(&src);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
         return fail(&o, ss == CV_SRC_IO ? EXIT_IO : EXIT_BAD_INPUT, "%s", err);
     }
 
@@ -444,12 +472,13 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     if (gguf) {
-        int exists = 0;
-        gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &exists, err, sizeof err);
+        int werr = 0;
+        gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &werr, err, sizeof err);
         if (!gs) {
-            code = fail(&o, exists ? EXIT_EXISTS : EXIT_BAD_INPUT, "%s", err);
+            code = fail(&o, !werr ? EXIT_BAD_INPUT : exit_for_create(werr), "%s", err);
             goto out;
         }
+        gg_sink_set_cancel(gs, &g_cancel);
         goto stream;
     }
     /* Hash what the HF cache does not name for us, beside the conversion
@@ -457,10 +486,10 @@ int cmd_convert(int argc, char **argv)
     cv_provenance_start(&src.prov);
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
-        code = fail(&o, errno == EEXIST ? EXIT_EXISTS : EXIT_IO, "%s", err);
+        code = fail(&o, exit_for_create(errno), "%s", err);
         goto out;
     }
-    g_temp_path = gf_writer_temp_path(w);
+    gf_writer_set_cancel(w, &g_cancel);
     /* Placeholder hashes for the files still being hashed; gs_finish
      * fills them in. */
     meta = meta_json(&src, &recipe);
@@ -480,13 +509,6 @@ int cmd_convert(int argc, char **argv)
         }
 
 stream:;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
     progress_ctx prog = {.delay_ms = env_long("GPTOSS_CONVERT_TEST_DELAY_MS")};
     cv_progress_init(&prog.bar, "converting", o.quiet || o.json);
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
@@ -498,19 +520,20 @@ stream:;
         sink = gsink;
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
+    if (ps == CV_PIPE_OK)
+        g_published = 1; /* OUT is in place: nothing below turns that into a failure */
     cv_progress_end(&prog.bar);
     hash_wait = sctx.hash_wait;
     uint64_t file_bytes = ps != CV_PIPE_OK ? 0 : gguf ? gg_sink_file_size(gs) : gf_writer_total_size(w);
-    int werr = gguf ? errno : gf_writer_errno(w);
+    int werr = gguf ? gg_sink_errno(gs) : gf_writer_errno(w);
     gg_sink_free(gs); /* NULL for .gptoss; removes a GGUF temporary unless finished */
     gs = NULL;
     gf_writer_abort(w); /* frees; removes the temp unless finish succeeded */
     w = NULL;
-    g_temp_path = NULL;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
 
-    if (ps == CV_PIPE_CANCELLED || g_cancel) {
+    /* Decided by what happened to OUT, not by whether a signal came: a
+     * signal after the move onto OUT does not undo a finished run. */
+    if (ps == CV_PIPE_CANCELLED || (ps == CV_PIPE_SINK_ERROR && werr == EINTR)) {
         code = fail(&o, EXIT_INTERRUPTED, "interrupted: %s not written, temporary removed", o.out);
     } else if (ps == CV_PIPE_SINK_ERROR) {
         if (werr == ENOSPC || werr == EFBIG)
@@ -534,5 +557,7 @@ out:
     free(meta);
     cv_plan_free(&plan);
     cv_source_close(&src);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return code;
 }
