@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gio_read.h"
 #include "hub_auth.h"
 #include "hub_cache.h"
 #include "hub_download.h"
@@ -153,8 +154,9 @@ static void required_files(const char *snap, const strlist *present, strlist *re
     strlist_add(req, "tokenizer.json");
     char path[8192];
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", snap);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t n = 0;
+    char *buf = gio_read_file(path, 64u << 20, &n, NULL, 0); /* refuses a FIFO instead of hanging on it */
+    if (!buf && errno != EFBIG) {
         if (!has(present, "model.safetensors")) {
             int any = 0;
             for (size_t i = 0; i < present->n; i++) any |= hub_default_wanted(present->v[i]) &&
@@ -164,21 +166,15 @@ static void required_files(const char *snap, const strlist *present, strlist *re
         }
         return;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 && n < (64L << 20) ? malloc((size_t)n) : NULL;
     char **names = NULL;
     size_t nn = 0;
     /* a shard name with a NUL in it would read as a shorter one: such an index names nothing we trust */
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n &&
-        !hub_json_string_list(buf, (size_t)n, "weight_map", &names, &nn)) {
+    if (buf && n > 0 && !hub_json_string_list(buf, n, "weight_map", &names, &nn)) {
         for (size_t i = 0; i < nn; i++)
             if (hub_path_is_safe(names[i]) && !has(req, names[i])) strlist_add(req, names[i]);
     }
     for (size_t i = 0; i < nn; i++) free(names[i]);
     free(names);
-    fclose(f);
     free(buf);
 }
 

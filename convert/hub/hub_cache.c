@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gio_out.h"
+#include "gio_read.h"
 #include "hub_auth.h"
 
 static char *path_join(const char *a, const char *b)
@@ -119,57 +121,24 @@ int hub_ref_read(const hub_cache *hc, const char *revision, char commit[41])
 {
     char *path = fmt("%s/refs/%s%s", hc->repo_dir, revision, "");
     if (!path) return -1;
-    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+    char *buf = gio_read_file(path, 4096, &n, NULL, 0); /* never hangs on a FIFO */
     free(path);
-    if (!f) return -1;
-    char buf[64];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    if (!buf) return -1;
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
     buf[n] = 0;
-    if (n != 40 || !hub_is_hex(buf, 40)) return -1;
-    memcpy(commit, buf, 41);
-    return 0;
+    int ok = n == 40 && hub_is_hex(buf, 40);
+    if (ok) memcpy(commit, buf, 41);
+    free(buf);
+    return ok ? 0 : -1;
 }
 
-int hub_open_partial(const char *path, int flags)
-{
-    int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        /* ELOOP: Linux and macOS for a symlink with O_NOFOLLOW; EMLINK: FreeBSD */
-        return errno == ELOOP || errno == EMLINK || errno == EISDIR ? -2 : -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st)) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        close(fd);
-        return -2;
-    }
-    return fd;
-}
-
-/* write to a temporary name, then rename: readers never see a torn file */
+/* refs and local-dir metadata: the project's one crash-safe small-file
+ * writer (private O_EXCL temporary, fsync, rename, directory fsync) */
 static int write_atomic(const char *path, const char *data, size_t n)
 {
     if (hub_mkdir_parents(path)) return -1;
-    char *tmp = fmt("%s.%s.tmp%s", path, "gq", "");
-    if (!tmp) return -1;
-    unlink(tmp); /* a stale one, or a planted link: O_EXCL | O_NOFOLLOW then create ours */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int rc = -1;
-    if (fd >= 0) {
-        rc = write(fd, data, n) == (ssize_t)n ? 0 : -1;
-        if (close(fd)) rc = -1;
-        if (!rc) rc = rename(tmp, path);
-        if (rc) unlink(tmp);
-    }
-    free(tmp);
-    return rc;
+    return gio_write_file_atomic(path, data, n, 0644, NULL, 0);
 }
 
 int hub_ref_write(const hub_cache *hc, const char *revision, const char *commit)
@@ -244,14 +213,19 @@ int hub_is_present(const hub_cache *hc, const hub_entry *e, const hub_paths *p)
     struct stat st;
     if (stat(p->final_path, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) return 0;
     if (!hc->local_dir) return 1;
-    FILE *f = fopen(p->meta_path, "rb");
-    if (!f) return 0;
-    char line1[128], line2[128];
-    int ok = fgets(line1, sizeof line1, f) && fgets(line2, sizeof line2, f);
-    fclose(f);
-    if (!ok) return 0;
-    line2[strcspn(line2, "\r\n")] = 0;
-    return !strcmp(line2, e->etag);
+    size_t n = 0;
+    char *meta = gio_read_file(p->meta_path, 4096, &n, NULL, 0);
+    if (!meta) return 0;
+    /* commit \n etag \n time */
+    char *line2 = memchr(meta, '\n', n);
+    int ok = 0;
+    if (line2) {
+        line2++;
+        line2[strcspn(line2, "\r\n")] = 0;
+        ok = strlen(line2) == strlen(e->etag) && !strcmp(line2, e->etag);
+    }
+    free(meta);
+    return ok;
 }
 
 int hub_free_bytes(const char *path, uint64_t *out)
@@ -300,26 +274,4 @@ void hub_unlock(int fd)
     if (fd < 0) return;
     flock(fd, LOCK_UN);
     close(fd);
-}
-
-int hub_sync_file(int fd)
-{
-#ifdef F_FULLFSYNC
-    if (!fcntl(fd, F_FULLFSYNC)) return 0; /* macOS: fsync alone does not reach the platter */
-#endif
-    return fsync(fd);
-}
-
-void hub_sync_dir_of(const char *path)
-{
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash) return;
-    *slash = 0;
-    int fd = open(buf[0] ? buf : "/", O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "gio_read.h"
+
 hub_chunk *hub_chunks_plan(uint64_t size, uint64_t chunk_size, int split, size_t *n_out)
 {
     uint64_t cs = chunk_size ? chunk_size : 1;
@@ -59,7 +61,7 @@ int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t
  * number is checked, and anything odd means "start over". */
 hub_chunk *hub_chunks_load(const char *path, uint64_t want_size, size_t *n_out)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = gio_fopen_read(path, NULL, 0); /* our file, but never hang on a FIFO put there */
     if (!fp) return NULL;
     uint64_t size, n;
     hub_chunk *ch = NULL;

@@ -30,6 +30,7 @@
 
 #include <openssl/evp.h>
 
+#include "gio_out.h"
 #include "hub_chunks.h"
 #include "hub_progress.h"
 
@@ -225,6 +226,17 @@ static int lock_stop(void *ctx)
     return hub_interrupted || atomic_load(&f->g->stop) || hub_deadline_passed(f->g->c);
 }
 
+/* Opens a partial file with the crash-safe writer's primitive: O_NOFOLLOW,
+ * and what was opened must be a regular file with one link. Returns the
+ * fd, -1 (errno), or -2 when the path is a symlink, a hard link or a
+ * special file (ELOOP / EINVAL; EMLINK is FreeBSD's O_NOFOLLOW answer). */
+static int open_partial(const char *path, int flags)
+{
+    int fd = gio_open_partial(path, flags, 0644, NULL);
+    if (fd < 0 && (errno == ELOOP || errno == EINVAL || errno == EMLINK)) return -2;
+    return fd;
+}
+
 /* fail() for a partial file that is a symlink, a FIFO or a hard link: we
  * never make those, and writing through one would write somewhere else. */
 static void fail_open(engine *g, const char *path, int rc)
@@ -286,7 +298,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         unlink(p->part_path);
     } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size &&
                (f->ch = hub_chunks_load(p->state_path, e->size, &f->nch))) {
-        f->fd = hub_open_partial(p->chunk_path, O_RDWR);
+        f->fd = open_partial(p->chunk_path, O_RDWR);
         if (f->fd == -2) {
             fail_open(g, p->chunk_path, -2);
             f->fd = -1;
@@ -308,14 +320,14 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         if (split) {
             f->chunked = 1;
             /* unlinked just above: O_EXCL makes sure the file written is the one created here */
-            f->fd = hub_open_partial(p->chunk_path, O_RDWR | O_CREAT | O_EXCL);
+            f->fd = open_partial(p->chunk_path, O_RDWR | O_CREAT | O_EXCL);
             if (f->fd < 0 || preallocate(f->fd, e->size) || save_state(f)) {
                 if (f->fd < 0) f->fd = -1;
                 fail(g, HUB_ERR_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
                 return -1;
             }
         } else {
-            f->fd = hub_open_partial(p->part_path, O_RDWR | O_CREAT);
+            f->fd = open_partial(p->part_path, O_RDWR | O_CREAT);
             if (f->fd < 0 || fstat(f->fd, &st)) {
                 fail_open(g, p->part_path, f->fd < 0 ? f->fd : -1);
                 if (f->fd >= 0) close(f->fd);
@@ -576,8 +588,9 @@ static int finalize(engine *g, dfile *f)
         fail(g, HUB_ERR_IO, "%s: the partial file %s has the wrong size", e->path, part);
         return -1;
     }
-    /* durable before visible: a crash must never leave a short blob under its final name */
-    if (hub_sync_file(f->fd) || rename(part, p->final_path)) {
+    /* durable before visible (fsync, rename, directory fsync): a crash must never leave a short blob
+     * under its final name. 1 = moved, only the directory fsync failed: the blob is complete. */
+    if (gio_publish(f->fd, part, p->final_path) < 0) {
         fail(g, HUB_ERR_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
         return -1;
     }
@@ -586,7 +599,6 @@ static int finalize(engine *g, dfile *f)
     f->fd = -1;
     pthread_mutex_unlock(&f->hash_mu);
     unlink(p->state_path);
-    hub_sync_dir_of(p->final_path);
     /* published while still locked, so a waiting process finds it complete */
     if (hub_publish(g->o->cache, g->o->commit, e, p)) {
         fail(g, HUB_ERR_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));

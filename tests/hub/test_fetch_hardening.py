@@ -67,13 +67,16 @@ def err(p):
 try:
     # ---- 10: partial files are opened without following links ----
     victim = os.path.join(hub.dir, "victim.bin")
-    for kind in ("symlink", "hardlink"):
+    for kind in ("symlink", "hardlink", "fifo"):
         with open(victim, "wb") as f:
             f.write(b"VICTIM")
         cache = fresh({})
         os.makedirs(blobs_of(cache))
         part = os.path.join(blobs_of(cache), sha1 + ".incomplete")
-        (os.symlink if kind == "symlink" else os.link)(victim, part)
+        if kind == "fifo":
+            os.mkfifo(part)
+        else:
+            (os.symlink if kind == "symlink" else os.link)(victim, part)
         p = hub.fetch(R, "--no-progress", "--include", S1, "--connections", "1", env=hub.env(HF_HUB_CACHE=cache))
         check(open(victim, "rb").read() == b"VICTIM", "%s .incomplete: its target is not written" % kind,
               "(now %d bytes)" % os.path.getsize(victim))
