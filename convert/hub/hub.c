@@ -441,22 +441,3 @@ int hub_looks_like_repo_id(const char *src)
     struct stat st;
     return strchr(src, '/') && hub_repo_id_is_valid(src) && stat(src, &st) != 0;
 }
-
-const char *hub_status_name(hub_status s)
-{
-    switch (s) {
-    case HUB_OK: return "ok";
-    case HUB_ERR_INTERNAL: return "internal";
-    case HUB_ERR_USAGE: return "usage";
-    case HUB_ERR_BAD_LISTING: return "bad-listing";
-    case HUB_ERR_IO: return "io";
-    case HUB_ERR_NETWORK: return "network";
-    case HUB_ERR_NOT_FOUND: return "not-found";
-    case HUB_ERR_AUTH: return "auth";
-    case HUB_ERR_INTEGRITY: return "integrity";
-    case HUB_ERR_TIMEOUT: return "timeout";
-    case HUB_ERR_OFFLINE: return "offline";
-    case HUB_ERR_INTERRUPTED: return "interrupted";
-    }
-    return "unknown";
-}

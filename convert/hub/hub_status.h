@@ -1,6 +1,6 @@
 /* hub_status.h - how a Hub operation ended: the Hub client's own result
  * codes. They say what went wrong in the client's terms; a program maps
- * them to its exit codes (gptoss-convert: convert/cli/hub_exit.h), the
+ * them to its exit codes (gptoss-convert: fetch_exit_code() in convert/cli/cmd_fetch.c), the
  * library never knows those.
  */
 #ifndef GQ_HUB_STATUS_H
@@ -16,12 +16,9 @@ typedef enum {
     HUB_ERR_NOT_FOUND,    /* the repo, revision or file does not exist (or is private and no token) */
     HUB_ERR_AUTH,         /* the token was rejected, or a gated repo's terms are not accepted */
     HUB_ERR_INTEGRITY,    /* a file's content failed its hash twice */
-    HUB_ERR_TIMEOUT,      /* the --timeout deadline passed, or a server too slow to make progress */
+    HUB_ERR_TIMEOUT,      /* the overall deadline (--timeout) passed; partial data kept */
     HUB_ERR_OFFLINE,      /* HF_HUB_OFFLINE=1 and what is asked is not in the cache */
     HUB_ERR_INTERRUPTED   /* SIGINT / SIGTERM: partial data kept for the next run */
 } hub_status;
-
-/* A short stable name ("network", "timeout", ...) for logs and JSON. */
-const char *hub_status_name(hub_status s);
 
 #endif

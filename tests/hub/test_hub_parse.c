@@ -186,6 +186,28 @@ int main(void)
     CHECK(!hub_url_redact("ftp://u:pw@h", red, sizeof red) && !strcmp(red, "ftp://***@h"));
     CHECK(hub_url_redact("http://user:secret@host/long/path", red, 12) == -1 && !strstr(red, "secret"));
 
+    /* what a fatal answer means, as a hub_status (the CLI maps all three to exit 6) */
+    hub_client hc = {0};
+    hub_headers hh = {0};
+    hh.status = 401;
+    strcpy(hh.error_code, "RepoNotFound");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND);
+    strcpy(hh.error_code, "GatedRepo");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_AUTH);
+    hh.status = 404;
+    strcpy(hh.error_code, "RevisionNotFound");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND);
+    hh.status = 401;
+    hh.error_code[0] = 0;
+    strcpy(hh.error_message, "Invalid credentials in Authorization header");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND); /* no token sent: private, or missing */
+    char tok[] = "hf_x";
+    hc.token = tok;
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_AUTH);       /* the token sent was rejected */
+    hh.status = 400;
+    hh.error_message[0] = 0;
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NETWORK);
+
     /* the token's origin check: scheme, host and port must all match */
     CHECK(hub_same_origin("http://127.0.0.1:8000/a/resolve/x", "http://127.0.0.1:8000"));
     CHECK(hub_same_origin("https://HuggingFace.co/x", "https://huggingface.co:443"));
