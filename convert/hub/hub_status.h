@@ -1,7 +1,7 @@
 /* hub_status.h - how a Hub operation ended: the Hub client's own result
  * codes. They say what went wrong in the client's terms; a program maps
- * them to its exit codes (gptoss-convert: fetch_exit_code() in convert/cli/cmd_fetch.c), the
- * library never knows those.
+ * them to its exit codes (gptoss-convert: fetch_exit_code() in
+ * convert/cli/cmd_fetch.c), the library never knows those.
  */
 #ifndef GQ_HUB_STATUS_H
 #define GQ_HUB_STATUS_H
