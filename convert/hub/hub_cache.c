@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,20 @@ int hub_ref_read(const hub_cache *hc, const char *revision, char commit[41])
 }
 
 /* refs and local-dir metadata: the project's one crash-safe small-file
- * writer (private O_EXCL temporary, fsync, rename, directory fsync) */
+ * writer (private O_EXCL temporary, fsync, rename, directory fsync). One at
+ * a time: the download workers finish files concurrently, and the writer
+ * registers each temporary in a small fixed table (for its signal cleanup)
+ * that dozens of connections must not exhaust. */
 static int write_atomic(const char *path, const char *data, size_t n)
 {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     if (hub_mkdir_parents(path)) return -1;
-    return gio_write_file_atomic(path, data, n, 0644, NULL, 0);
+    pthread_mutex_lock(&mu);
+    int rc = gio_write_file_atomic(path, data, n, 0644, NULL, 0);
+    int e = errno;
+    pthread_mutex_unlock(&mu);
+    errno = e;
+    return rc;
 }
 
 int hub_ref_write(const hub_cache *hc, const char *revision, const char *commit)
