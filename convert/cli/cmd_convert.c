@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cmd_fetch.h"
 #include "commands.h"
 #include "gio_out.h"
 #include "gguf_convert.h"
@@ -73,6 +74,7 @@ static void usage(FILE *out)
             "  --experts T          override the experts (mxfp4|q8|q4|bf16)\n"
             "                       norms, biases, sinks and the router are always f32\n"
             "  --format F           gptoss (default) or gguf\n"
+            "  --timeout S          SRC = ORG/NAME: give up fetching after S seconds (exit 6)\n"
             "  -j, --threads N      worker threads (default: all cores); output is identical for any N\n"
             "  --force              overwrite OUT if it exists\n"
             "  --json               print one JSON object with the results on stdout\n"
@@ -86,6 +88,7 @@ static void usage(FILE *out)
 typedef struct {
     const char *src, *out, *quant, *embed, *attn, *head, *experts, *format;
     int threads, force, json, quiet;
+    double timeout; /* --timeout for fetching ORG/NAME, 0 = none */
 } conv_opts;
 
 static int parse_args(int argc, char **argv, conv_opts *o)
@@ -117,6 +120,13 @@ static int parse_args(int argc, char **argv, conv_opts *o)
             if (i + 1 >= argc || (o->threads = (int)strtol(argv[i + 1], &end, 10)) < 1 || *end ||
                 o->threads > 256) {
                 fprintf(stderr, "gptoss-convert convert: %s needs a thread count 1..256\n", a);
+                return -1;
+            }
+            i++;
+            continue;
+        } else if (!strcmp(a, "--timeout")) {
+            if (i + 1 >= argc || fetch_parse_timeout(argv[i + 1], &o->timeout)) {
+                fprintf(stderr, "gptoss-convert convert: --timeout needs a number of seconds > 0\n");
                 return -1;
             }
             i++;
@@ -439,7 +449,7 @@ int cmd_convert(int argc, char **argv)
      * in the shared cache (hub.h) */
     if (hub_looks_like_repo_id(o.src)) {
         int hub_rc;
-        if (!(o.src = hub_snapshot_for_convert(o.src, &hub_rc)))
+        if (!(o.src = fetch_snapshot_for_convert(o.src, o.timeout, &hub_rc)))
             return hub_rc;
     }
 

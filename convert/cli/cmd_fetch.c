@@ -2,6 +2,7 @@
  * Standard output carries only results (a JSON line with --json, then the
  * snapshot folder as the LAST line, for scripts); progress and errors go to
  * standard error, progress only when it is a terminal. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,72 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cmd_fetch.h"
 #include "commands.h"
 #include "hub.h"
+
+int fetch_exit_code(hub_status s)
+{
+    switch (s) {
+    case HUB_OK: return EXIT_OK;
+    case HUB_ERR_USAGE: return EXIT_USAGE;
+    case HUB_ERR_BAD_LISTING: return EXIT_BAD_INPUT;
+    case HUB_ERR_IO: return EXIT_IO;
+    case HUB_ERR_NETWORK:
+    case HUB_ERR_NOT_FOUND:
+    case HUB_ERR_AUTH:
+    case HUB_ERR_INTEGRITY:
+    case HUB_ERR_TIMEOUT:
+    case HUB_ERR_OFFLINE: return EXIT_NETWORK;
+    case HUB_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+    case HUB_ERR_INTERNAL: return EXIT_FAIL;
+    }
+    return EXIT_FAIL;
+}
+
+int fetch_parse_timeout(const char *v, double *seconds)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !isfinite(x) || x <= 0 || x > 1e7) return -1;
+    *seconds = x;
+    return 0;
+}
+
+static char *convert_snapshot; /* what fetch_snapshot_for_convert() handed out */
+
+static void free_convert_snapshot(void)
+{
+    free(convert_snapshot);
+    convert_snapshot = NULL;
+}
+
+const char *fetch_snapshot_for_convert(const char *repo_id, double timeout_s, int *exit_code)
+{
+    hub_fetch_opts o = {0};
+    o.repo_id = repo_id;
+    o.connections = 8;
+    o.chunk_size = 64u << 20;
+    o.progress = isatty(2);
+    o.timeout_s = timeout_s;
+    hub_fetch_result r;
+    char err[4096] = "";
+    hub_install_signal_handlers();
+    hub_status st = hub_fetch(&o, &r, err, sizeof err);
+    *exit_code = fetch_exit_code(st);
+    if (st != HUB_OK) {
+        fprintf(stderr, "gptoss-convert: '%s' is no local folder, and fetching it from the Hub failed: %s\n",
+                repo_id, err);
+        hub_fetch_result_free(&r);
+        return NULL;
+    }
+    if (!convert_snapshot) atexit(free_convert_snapshot);
+    free(convert_snapshot);
+    convert_snapshot = r.snapshot_dir;
+    r.snapshot_dir = NULL;
+    hub_fetch_result_free(&r);
+    return convert_snapshot;
+}
 
 static void usage(FILE *out)
 {
@@ -27,6 +92,7 @@ static void usage(FILE *out)
             "  --local-dir DIR    write plain files into DIR instead of the cache\n"
             "  --connections N    parallel transfers (default 8)\n"
             "  --chunk-mb N       split files larger than N MiB into parallel ranges (default 64)\n"
+            "  --timeout S        give up after S seconds in all (exit 6; partial data kept for the next run)\n"
             "  --json             print a JSON summary line before the folder line\n"
             "  --no-progress      no progress line even on a terminal\n\n"
             "default selection: config.json, generation_config.json, model.safetensors.index.json, the root\n"
@@ -83,6 +149,13 @@ int cmd_fetch(int argc, char **argv)
         else if (!strcmp(a, "--include") && v) { inc[o.n_include++] = v; i++; }
         else if (!strcmp(a, "--exclude") && v) { exc[o.n_exclude++] = v; i++; }
         else if (!strcmp(a, "--local-dir") && v) { o.local_dir = v; i++; }
+        else if (!strcmp(a, "--timeout") && v) {
+            if (fetch_parse_timeout(v, &o.timeout_s)) {
+                fprintf(stderr, "gptoss-convert fetch: --timeout wants a number of seconds > 0, not '%s'\n", v);
+                goto out;
+            }
+            i++;
+        }
         else if ((!strcmp(a, "--connections") || !strcmp(a, "--chunk-mb")) && v) {
             char *end;
             long x = strtol(v, &end, 10);
@@ -112,7 +185,7 @@ int cmd_fetch(int argc, char **argv)
     hub_install_signal_handlers();
     hub_fetch_result r;
     char err[4096] = "";
-    rc = hub_fetch(&o, &r, err, sizeof err);
+    rc = fetch_exit_code(hub_fetch(&o, &r, err, sizeof err));
     if (rc) {
         fprintf(stderr, "gptoss-convert fetch: %s\n", err);
     } else {
