@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "gptoss_format.h"
+#include "json_nul.h"
 #include "tokenizer_encode.h"
 #include "tokenizer_impl.h"
 
@@ -398,6 +399,12 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
 tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen)
 {
     if (!what) what = "tokenizer.json";
+    long long nul = gq_json_nul_string(json, len);
+    if (nul >= 0) { /* cJSON would cut the token (or pattern) short at the NUL: a different tokenizer */
+        set_err(err, errlen, "%s: the string at byte %lld holds a NUL character (\\u0000), which no token, "
+                "merge or pattern of a supported tokenizer.json has", what, nul);
+        return NULL;
+    }
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
