@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "gio_read.h"
+#include "json_nul.h"
 #include "safetensors_internal.h"
 
 #define ST_MAX_INDEX (64u * 1024u * 1024u)
@@ -88,6 +89,13 @@ st_checkpoint *st__open_index(const char *path, char *err, size_t errlen)
     char *text = read_small_file(path, &len, err, errlen);
     if (!text)
         return NULL;
+    long long nul = gq_json_nul_string(text, len);
+    if (nul >= 0) { /* a tensor or shard name cut short at the NUL would be another name */
+        st__fail(err, errlen, "%s: string at byte %lld holds a NUL character (\\u0000); tensor and shard "
+                 "names must not: the file is corrupt or hostile", path, nul);
+        free(text);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     st_checkpoint *ck = NULL;

@@ -10,6 +10,7 @@
 
 #include "gio_read.h"
 #include "source.h"
+#include "tokenizer_check.h"
 
 char *cv_read_file(const char *path, size_t *len, size_t max)
 {
@@ -70,7 +71,15 @@ static cv_source_status load_tokenizer(cv_source *s, char *err, size_t errlen)
             free(p);
             return e == ENOENT || e == EINVAL ? CV_SRC_BAD : CV_SRC_IO;
         }
+        /* what converts must tokenize at run time: checked with the runtime's loader */
+        const char *cfg_name = strcmp(s->dir, s->root) ? "original/config.json" : "config.json";
+        int bad = i == 0 ? cv_tokenizer_json_check(d, len, p, s->hp.vocab, cfg_name, err, errlen)
+                         : cv_tokenizer_config_check(d, len, p, err, errlen);
         free(p);
+        if (bad) {
+            free(d);
+            return CV_SRC_BAD;
+        }
         add_blob(s, names[i], d, len);
     }
     /* chat_template.jinja, or the chat_template string of tokenizer_config.json */
@@ -153,22 +162,20 @@ cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t
         free(cfg_path);
         return CV_SRC_BAD;
     }
-    char *gen = NULL, *ids = NULL;
-    {
-        char *p = join(s->root, "generation_config.json");
-        gen = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
-        free(p);
-        if (s->layout == CV_LAYOUT_ORIGINAL && strcmp(s->dir, s->root)) {
-            p = join(s->root, "config.json");
-            ids = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
-            free(p);
-        }
+    char *gen = NULL, *ids = NULL, *gen_path = join(s->root, "generation_config.json"), *ids_path = NULL;
+    gen = gen_path ? cv_read_file(gen_path, &len, (size_t)16 << 20) : NULL;
+    if (s->layout == CV_LAYOUT_ORIGINAL && strcmp(s->dir, s->root)) {
+        ids_path = join(s->root, "config.json");
+        ids = ids_path ? cv_read_file(ids_path, &len, (size_t)16 << 20) : NULL;
     }
-    int rc = cv_hparams_from_config(&s->hp, s->layout, cfg, gen, ids, cfg_path, err, errlen);
+    int rc = cv_hparams_from_json(&s->hp, s->layout, (cv_json_in){cfg, cfg_path}, (cv_json_in){gen, gen_path},
+                                  (cv_json_in){ids, ids_path}, err, errlen);
     free(cfg);
     free(gen);
     free(ids);
     free(cfg_path);
+    free(gen_path);
+    free(ids_path);
     if (rc)
         return CV_SRC_BAD;
 

@@ -71,12 +71,13 @@ static int tokenize(const mc_run *run, const char *text_path, const char *text, 
     }
     tok_ids v = {0};
     int rc = tok_encode(tok, text, len, 0, &v);
-    tok_free(tok);
     if (rc != 0) {
+        fprintf(stderr, "gptoss-run ppl: tokenizing %s: %s\n", text_path, tok_encode_error(tok));
+        tok_free(tok);
         tok_ids_free(&v);
-        fprintf(stderr, "gptoss-run ppl: out of memory while tokenizing %s\n", text_path);
-        return RUN_EXIT_FAIL;
+        return rc == TOK_ENCODE_REGEX ? RUN_EXIT_BAD_INPUT : RUN_EXIT_FAIL;
     }
+    tok_free(tok);
     *ids = v.ids;
     *n = v.n;
     return RUN_EXIT_OK;

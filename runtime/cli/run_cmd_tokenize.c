@@ -78,9 +78,10 @@ int cmd_tokenize(int argc, char **argv)
     tok_tokenizer *t = load("tokenize", file, &rc);
     if (!t) { free(buf); return rc; }
     tok_ids ids = {0};
-    if (tok_encode(t, text, len, special, &ids)) {
-        fprintf(stderr, "gptoss-run tokenize: out of memory\n");
-        rc = RUN_EXIT_FAIL;
+    int erc = tok_encode(t, text, len, special, &ids);
+    if (erc) {
+        fprintf(stderr, "gptoss-run tokenize: %s\n", tok_encode_error(t));
+        rc = erc == TOK_ENCODE_REGEX ? RUN_EXIT_BAD_INPUT : RUN_EXIT_FAIL;
     } else {
         fputs(json ? "[" : "", stdout);
         for (size_t i = 0; i < ids.n; i++)

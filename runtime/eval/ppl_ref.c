@@ -107,6 +107,20 @@ int ppl_ref_parse(const void *bufp, size_t len, const char *what, ppl_ref *out, 
             out->ids[t * out->k + j] = id;
             out->logp[t * out->k + j] = lp;
         }
+        /* the k ids are k different tokens: a repeated id would count its
+         * probability twice and shift the KL divergence (k <= 64, so the
+         * pairwise check costs at most 2016 compares a record) */
+        const uint32_t *ids = out->ids + t * out->k;
+        for (uint32_t j = 1; j < out->k; j++)
+            for (uint32_t i = 0; i < j; i++)
+                if (ids[i] == ids[j]) {
+                    free(raw);
+                    snprintf(err, errlen, "%s: corrupt record %zu of %zu: id %u appears twice in its top %u "
+                             "(entries %u and %u); a reference lists k different tokens", what, t, n, ids[j],
+                             out->k, i, j);
+                    ppl_ref_free(out);
+                    return -1;
+                }
         uint32_t nb = rd32(r + 8 * out->k);
         memcpy(&out->nll[t], &nb, 4);
         if (!(out->nll[t] >= 0.0f) || out->nll[t] > 1e4f) {

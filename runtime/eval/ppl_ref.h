@@ -17,8 +17,10 @@
  *  32  u64      n_scored
  *  40  u64      compressed body length (the rest of the file)
  *  48  body: zlib stream of n_scored records {u32 id[k]; f32 logp[k]; f32 nll}
- * The reader checks every field and length against the file; a bad file is
- * an error message, never a crash (fuzzed by tests/runtime fuzz_ppl_ref).
+ * The reader checks every field and length against the file, and that each
+ * record's k ids are distinct and its log-probabilities descending; a bad
+ * file is an error message naming the record, never a crash (fuzzed by
+ * tests/runtime fuzz_ppl_ref).
  */
 #ifndef GQ_PPL_REF_H
 #define GQ_PPL_REF_H

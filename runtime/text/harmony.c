@@ -57,7 +57,7 @@ static void flush_text(sink *s)
 {
     if (!s->tok || s->failed || s->len == 0) return;
     if (tok_encode(s->tok, s->buf, s->len, 0, s->ids)) {
-        set_err(s->err, s->errlen, "out of memory encoding the conversation");
+        set_err(s->err, s->errlen, "encoding the conversation: %s", tok_encode_error(s->tok));
         s->failed = 1;
     }
     s->len = 0;

@@ -1,6 +1,7 @@
 /* tokenizer.c - loading tokenizer.json into hash tables, id <-> bytes
  * lookups, and decoding (batch and streaming). Encoding is in
- * tokenizer_encode.c.
+ * tokenizer_encode.c, which the loader sets up (tokenizer_encode.h) and
+ * which never calls back here: both sit on tokenizer_tables.c.
  *
  * Tokens are stored as raw bytes, not as the byte-level "GPT-2 unicode"
  * strings of the file: the ByteLevel step is a bijection between bytes and
@@ -19,59 +20,13 @@
 #include "gio_err.h"
 #include "gio_read.h"
 #include "gptoss_format.h"
+#include "json_nul.h"
+#include "tokenizer_encode.h"
 #include "tokenizer_impl.h"
 
 #define TOK_MAX_IDS (1 << 24) /* sanity bound: 16M ids */
 
 #define set_err gio_errf /* the project's one error-message helper (gio_err.h) */
-
-uint64_t tok_hash_bytes(const void *p, size_t len)
-{
-    return XXH3_64bits(p, len);
-}
-
-void tok_ids_free(tok_ids *v)
-{
-    free(v->ids);
-    v->ids = NULL;
-    v->n = v->cap = 0;
-}
-
-int tok_ids_push(tok_ids *v, int32_t id)
-{
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 256;
-        int32_t *ni = realloc(v->ids, nc * sizeof *ni);
-        if (!ni) return -1;
-        v->ids = ni;
-        v->cap = nc;
-    }
-    v->ids[v->n++] = id;
-    return 0;
-}
-
-int tok_utf8_char_len(const unsigned char *s, size_t avail)
-{
-    if (avail == 0) return 0;
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    int n;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c == 0xE0) { n = 3; lo = 0xA0; }          /* no overlongs */
-    else if (c >= 0xE1 && c <= 0xEC) n = 3;
-    else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no surrogates */
-    else if (c >= 0xEE && c <= 0xEF) n = 3;
-    else if (c == 0xF0) { n = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) n = 4;
-    else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
-    else return 0;
-    if (avail < (size_t)n) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return n;
-}
 
 /* ---- byte-level alphabet: GPT-2's bytes_to_unicode ---- */
 
@@ -138,23 +93,6 @@ static void strmap_free(tok_strmap *m)
 static const char *id_bytes(const tok_tokenizer *t, int32_t id)
 {
     return t->pool + t->span[id].off;
-}
-
-int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len)
-{
-    return tok_strmap_get_h(t, m, s, len, tok_hash_bytes(s, len));
-}
-
-int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h)
-{
-    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-        tok_slot sl = m->slots[i];
-        if (!sl.id1) return -1;
-        if (sl.hash == (uint32_t)h) {
-            tok_span sp = t->span[sl.id1 - 1];
-            if (sp.len == len && !memcmp(t->pool + sp.off, s, len)) return (int32_t)(sl.id1 - 1);
-        }
-    }
 }
 
 /* Inserts id under its pool bytes; an existing entry with equal bytes is
@@ -398,11 +336,13 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
             t->added_lens[j] = t->added_lens[j - 1];
             t->added_lens[j - 1] = x;
         }
+    /* the streaming decoder's window (TOK_STREAM_MAX_OUT) must hold any token */
+    size_t max_token_len = 0;
     for (int32_t id = 0; id < t->n_ids; id++)
-        if (t->span[id].len > t->max_token_len) t->max_token_len = t->span[id].len;
-    if (t->max_token_len + 4 > TOK_STREAM_MAX_OUT) {
+        if (t->span[id].len > max_token_len) max_token_len = t->span[id].len;
+    if (max_token_len + 4 > TOK_STREAM_MAX_OUT) {
         set_err(err, errlen, "%s: a token is %zu bytes long; at most %d are supported", what,
-                t->max_token_len, TOK_STREAM_MAX_OUT - 4);
+                max_token_len, TOK_STREAM_MAX_OUT - 4);
         return -1;
     }
 
@@ -454,6 +394,12 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
 tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen)
 {
     if (!what) what = "tokenizer.json";
+    long long nul = gq_json_nul_string(json, len);
+    if (nul >= 0) { /* cJSON would cut the token (or pattern) short at the NUL: a different tokenizer */
+        set_err(err, errlen, "%s: the string at byte %lld holds a NUL character (\\u0000), which no token, "
+                "merge or pattern of a supported tokenizer.json has", what, nul);
+        return NULL;
+    }
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -530,7 +476,6 @@ void tok_free(tok_tokenizer *t)
 /* ---- lookups ---- */
 
 int32_t tok_n_ids(const tok_tokenizer *t) { return t->n_ids; }
-size_t tok_max_token_len(const tok_tokenizer *t) { return t->max_token_len; }
 
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len)
 {

@@ -55,9 +55,22 @@ void tok_free(tok_tokenizer *t);
 /* Highest token id + 1 (model vocabulary and added tokens). */
 int32_t tok_n_ids(const tok_tokenizer *t);
 
-/* Appends the ids of text[0..len) to out. 0 on success, -1 on out of memory
- * or a single pre-token over 1 GiB (e.g. a 1 GiB run of spaces). */
+/* Appends the ids of text[0..len) to out. 0 on success, or (with the reason
+ * in tok_encode_error):
+ *  TOK_ENCODE_NOMEM  out of memory, or a single pre-token over 1 GiB (e.g. a
+ *                    1 GiB run of spaces);
+ *  TOK_ENCODE_REGEX  the pre_tokenizer regex gave up: PCRE2's match or depth
+ *                    limit was exceeded (a pattern that backtracks
+ *                    catastrophically, such as (a+)+$ on "aaaa...b"). The
+ *                    limits are explicit, not the library's build defaults:
+ *                    10,000,000 steps plus 64 per byte of the remaining text
+ *                    per match attempt, far above what a sane pattern needs.
+ *                    This is bad input (the tokenizer file), not a crash. */
+enum { TOK_ENCODE_NOMEM = -1, TOK_ENCODE_REGEX = -2 };
 int tok_encode(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out);
+/* Why the last tok_encode on T failed: a message naming the tokenizer, the
+ * limit and the byte offset in the text where the failed search started; "" after a success. */
+const char *tok_encode_error(const tok_tokenizer *t);
 
 /* The bytes of token ID (for added tokens, their content). NULL if ID is not
  * a token of this tokenizer (out of range, or a hole such as the reserved
@@ -98,8 +111,5 @@ int tok_stream_flush(tok_stream *s, char *out, size_t cap);
 /* Length of the well-formed UTF-8 character starting at s[0] (1..4), or 0 if
  * the bytes there do not start one (overlong, surrogate, > U+10FFFF, cut). */
 int tok_utf8_char_len(const unsigned char *s, size_t avail);
-
-/* Longest token in bytes (bounds TOK_STREAM_MAX_OUT use: it is checked at load). */
-size_t tok_max_token_len(const tok_tokenizer *t);
 
 #endif
