@@ -49,10 +49,18 @@ typedef enum {
     GGUF_VT_FLOAT64 = 12, GGUF_VT_COUNT
 } gguf_vtype;
 
-/* ggml tensor types used by this project (the table knows all of ggml's). */
+/* ggml's tensor types (ggml.h enum ggml_type; 4, 5 and 31..33, 36..38 are
+ * removed there). The ids of the types with our block layouts come from
+ * quant.h's GQ_GGML_TYPE_*, the one place they are written; gq_traits.
+ * ggml_type maps a format to its id (gguf_type_from_gq). */
 enum {
-    GGML_T_F32 = 0, GGML_T_F16 = 1, GGML_T_Q4_0 = 2, GGML_T_Q8_0 = 8,
-    GGML_T_BF16 = 30, GGML_T_MXFP4 = 39
+    GGML_T_F32 = GQ_GGML_TYPE_F32, GGML_T_F16 = GQ_GGML_TYPE_F16, GGML_T_Q4_0 = GQ_GGML_TYPE_Q4_0,
+    GGML_T_Q4_1 = 3, GGML_T_Q5_0 = 6, GGML_T_Q5_1 = 7, GGML_T_Q8_0 = GQ_GGML_TYPE_Q8_0, GGML_T_Q8_1 = 9,
+    GGML_T_Q2_K = 10, GGML_T_Q3_K = 11, GGML_T_Q4_K = 12, GGML_T_Q5_K = 13, GGML_T_Q6_K = 14, GGML_T_Q8_K = 15,
+    GGML_T_IQ2_XXS = 16, GGML_T_IQ2_XS = 17, GGML_T_IQ3_XXS = 18, GGML_T_IQ1_S = 19, GGML_T_IQ4_NL = 20,
+    GGML_T_IQ3_S = 21, GGML_T_IQ2_S = 22, GGML_T_IQ4_XS = 23, GGML_T_I8 = 24, GGML_T_I16 = 25, GGML_T_I32 = 26,
+    GGML_T_I64 = 27, GGML_T_F64 = 28, GGML_T_IQ1_M = 29, GGML_T_BF16 = GQ_GGML_TYPE_BF16, GGML_T_TQ1_0 = 34,
+    GGML_T_TQ2_0 = 35, GGML_T_MXFP4 = GQ_GGML_TYPE_MXFP4, GGML_T_NVFP4 = 40, GGML_T_Q1_0 = 41, GGML_T_Q2_0 = 42
 };
 
 typedef struct {
@@ -65,7 +73,8 @@ typedef struct {
 /* The table row for a ggml type, NULL for unknown or removed ids. */
 const gguf_type_desc *gguf_type_info(uint32_t ggml_type);
 /* Our block format -> the ggml type with the identical byte layout
- * (f32, f16, bf16, mxfp4, q8_32 = Q8_0, q4_32 = Q4_0); -1 if none. */
+ * (gq_traits.ggml_type: f32, f16, bf16, mxfp4, q8_32 = Q8_0, q4_32 = Q4_0);
+ * -1 if none. */
 int gguf_type_from_gq(gq_type t);
 /* Bytes of a tensor; 0 (with no error) for an empty tensor, and
  * UINT64_MAX if the type is unknown, ne[0] is not a multiple of the block
