@@ -35,7 +35,9 @@ typedef struct {
     conf_weight_rec *recs;
     int n_recs, cap_recs;
     uint8_t *arena;            /* the fake "file mapping" most weights' host bytes lie in */
-    uint64_t arena_bytes;
+    uint64_t arena_used, arena_bytes;
+    void *arena_map;           /* the reservation the arena lies in */
+    size_t arena_map_len;
 } conf;
 
 /* ---- random numbers (deterministic: one seed per run, printed) ---- */
@@ -66,8 +68,8 @@ double *conf_decode(const gb_weight *w, int64_t mat);
 /* One row, as floats (exact). */
 void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out);
 
-/* Move the host bytes into the aligned arena (all but every third weight),
- * hash them, and prepare every weight in one call; 1 if it worked. */
+/* Make the mapping read-only, hash every weight's host bytes, and prepare
+ * every weight in one call; 1 if it worked. */
 int conf_prepare(conf *c);
 /* After the run: every weight's host bytes still hash the same. */
 void conf_check_hosts(conf *c);

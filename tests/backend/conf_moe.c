@@ -17,6 +17,8 @@
 #define E_BIG 128          /* gpt-oss-120b's expert count */
 #define D_BIG 64
 #define I_BIG 64
+#define D_WIDE 2880        /* the real hidden size; gate_up stack 141 MB, past a 128 MiB window */
+#define I_WIDE 1440
 #define LIMIT 7.0f
 #define ALPHA 1.702f
 
@@ -31,6 +33,8 @@ typedef struct {
 typedef struct {
     experts ex[NT];
     experts big;               /* E_BIG mxfp4 experts */
+    experts wide;              /* E mxfp4 experts of the real width (GQ_CONFORMANCE_BIG) */
+    gb_weight *r_wide, *rb_wide;       /* chooses experts 28..31: the far end of the stacks */
     gb_weight *r_rand, *rb_rand;       /* random router, poisoned experts far below */
     gb_weight *r_zero, *rb_flat;       /* all logits equal: experts 0..k-1 */
     gb_weight *r_ladder, *rb_ladder;   /* a bias ladder with ties inside and at the k-th place */
@@ -118,6 +122,34 @@ static void make_experts(conf *c, experts *x, gq_type t, int ne, int dd, int ii,
     free(v);
 }
 
+/* Random valid MXFP4 blocks (scale bytes 118..124: values up to 0.75), the
+ * poisoned experts as in poison_matrix; biases small. Cheap at any size. */
+static void make_wide_experts(conf *c, experts *x)
+{
+    x->gu = conf_weight_raw(c, "wide.gate_up.mxfp4", GQ_MXFP4, E, 2 * I_WIDE, D_WIDE);
+    x->dn = conf_weight_raw(c, "wide.down.mxfp4", GQ_MXFP4, E, D_WIDE, I_WIDE);
+    const gb_weight *ws[2] = {x->gu, x->dn};
+    for (int k = 0; k < 2; k++) {
+        uint8_t *p = conf_weight_bytes(c, ws[k]);
+        size_t blocks = (size_t)gb_weight_bytes(ws[k]) / 17;
+        for (size_t b = 0; b < blocks; b++, p += 17) {
+            uint64_t r0 = conf_u64(c), r1 = conf_u64(c);
+            p[0] = (uint8_t)(118 + (r0 >> 61) % 7);
+            memcpy(p + 1, &r1, 8);
+            r0 = conf_u64(c);
+            memcpy(p + 9, &r0, 8);
+        }
+        for (int j = 0; j < 2; j++)
+            poison_matrix(c, ws[k], poisoned[j]);
+    }
+    float *v = xalloc((size_t)E * 2 * I_WIDE);
+    conf_fill(c, v, (size_t)E * 2 * I_WIDE, 0.5);
+    x->gub = conf_weight(c, "wide.gate_up_bias", GQ_F32, E, 1, 2 * I_WIDE, v);
+    conf_fill(c, v, (size_t)E * D_WIDE, 0.5);
+    x->dnb = conf_weight(c, "wide.down_bias", GQ_F32, E, 1, D_WIDE, v);
+    free(v);
+}
+
 static void moe_setup(conf *c, void **state)
 {
     moe_state *s = calloc(1, sizeof *s);
@@ -182,6 +214,18 @@ static void moe_setup(conf *c, void **state)
     rb[poisoned[0]] = rb[poisoned[1]] = -1e4f;
     s->r_big = conf_weight(c, "router.128", GQ_F32, 1, E_BIG, D_BIG, r);
     s->rb_big = conf_vec(c, "router_bias.128", 1, E_BIG, rb);
+    if (c->big) {
+        make_wide_experts(c, &s->wide);
+        float *rw = xalloc((size_t)E * D_WIDE);
+        conf_fill(c, rw, (size_t)E * D_WIDE, 0.01);
+        conf_fill(c, rb, E, 0.5);
+        for (int e = E - TOPK; e < E; e++)
+            rb[e] += 50.0f;
+        rb[poisoned[0]] = rb[poisoned[1]] = -1e4f;
+        s->r_wide = conf_weight(c, "router.wide", GQ_F32, 1, E, D_WIDE, rw);
+        s->rb_wide = conf_vec(c, "router_bias.wide", 1, E, rb);
+        free(rw);
+    }
 }
 
 /* Top-k of n logits, descending, the lower index first among equals. */
@@ -206,15 +250,14 @@ typedef struct {
     int ne, dd, ii, n;
     double xamp;
     int need_clamp;            /* the case must engage the SwiGLU clamp */
-    const int *want_set;       /* the top-k set every token must get, or NULL */
+    const int *want_set;       /* the top-k set every token must choose (any order), or NULL */
     const char *what;
 } moe_case;
 
 /* The reference for token x; returns 0 if the k-th and (k+1)-th router
  * logits are closer than a backend's fp32 rounding could resolve (and not
  * exactly equal), so the token must be redrawn. */
-static int moe_ref(const moe_case *mc, const double *const *gu, const double *const *dn, const float *x, double *out,
-                   int *chosen, long *clamped)
+static int moe_ref(const moe_case *mc, const float *x, double *out, int *chosen, long *clamped)
 {
     int ne = mc->ne, dd = mc->dd, ii = mc->ii;
     const float *R = mc->router->host, *rb = mc->rbias->host;
@@ -240,11 +283,14 @@ static int moe_ref(const moe_case *mc, const double *const *gu, const double *co
     for (int i = 0; i < TOPK; i++) {
         int e = idx[i];
         chosen[i] = e;
+        if (is_poisoned(e))
+            continue; /* the case is broken; moe_run_case says so */
         for (int r = 0; r < 2 * ii; r++) {
             double s = gub[(size_t)e * 2 * (size_t)ii + (size_t)r];
-            const double *row = gu[e] + (size_t)r * (size_t)dd;
+            float row[D_WIDE];   /* rows decoded as needed: the wide experts are 12M values each */
+            conf_decode_row(mc->ex->gu, e, r, row);
             for (int c = 0; c < dd; c++)
-                s += row[c] * x[c];
+                s += (double)row[c] * x[c];
             h[r] = s;
         }
         for (int j = 0; j < ii; j++) {
@@ -256,13 +302,22 @@ static int moe_ref(const moe_case *mc, const double *const *gu, const double *co
         }
         for (int d = 0; d < dd; d++) {
             double s = dnb[(size_t)e * (size_t)dd + (size_t)d];
-            const double *row = dn[e] + (size_t)d * (size_t)ii;
+            float row[I_WIDE > D ? I_WIDE : D];
+            conf_decode_row(mc->ex->dn, e, d, row);
             for (int j = 0; j < ii; j++)
-                s += row[j] * a[j];
+                s += (double)row[j] * a[j];
             out[d] += w[i] / sum * s;
         }
     }
     return 1;
+}
+
+static int in_set(int e, const int *set)
+{
+    for (int i = 0; i < TOPK; i++)
+        if (set[i] == e)
+            return 1;
+    return 0;
 }
 
 static void moe_run_case(conf *c, const moe_case *mc)
@@ -270,14 +325,6 @@ static void moe_run_case(conf *c, const moe_case *mc)
     if (c->dead)
         return;
     int n = mc->n, dd = mc->dd, ne = mc->ne;
-    double **gu = calloc((size_t)ne, sizeof *gu), **dn = calloc((size_t)ne, sizeof *dn);
-    if (!gu || !dn)
-        exit(1);
-    for (int e = 0; e < ne; e++)
-        if (!is_poisoned(e)) {
-            gu[e] = conf_decode(mc->ex->gu, e);
-            dn[e] = conf_decode(mc->ex->dn, e);
-        }
     float *x = xalloc((size_t)n * (size_t)dd), *got = xalloc((size_t)n * (size_t)dd);
     double *want = malloc((size_t)n * (size_t)dd * sizeof *want);
     if (!want)
@@ -288,11 +335,10 @@ static void moe_run_case(conf *c, const moe_case *mc)
         int chosen[TOPK], tries = 0;
         do {
             conf_fill(c, x + (size_t)t * (size_t)dd, (size_t)dd, mc->xamp);
-        } while (!moe_ref(mc, (const double *const *)gu, (const double *const *)dn, x + (size_t)t * (size_t)dd,
-                          want + (size_t)t * (size_t)dd, chosen, &clamped) &&
+        } while (!moe_ref(mc, x + (size_t)t * (size_t)dd, want + (size_t)t * (size_t)dd, chosen, &clamped) &&
                  ++tries < 1000);
         for (int i = 0; i < TOPK; i++)
-            if (is_poisoned(chosen[i]) || (mc->want_set && chosen[i] != mc->want_set[i]))
+            if (is_poisoned(chosen[i]) || (mc->want_set && !in_set(chosen[i], mc->want_set)))
                 wrong_set = 1;
     }
     if (wrong_set || (mc->need_clamp && clamped == 0)) {
@@ -319,12 +365,6 @@ static void moe_run_case(conf *c, const moe_case *mc)
     }
     conf_guard_free(c, &gx);
     conf_guard_free(c, &go);
-    for (int e = 0; e < ne; e++) {
-        free(gu[e]);
-        free(dn[e]);
-    }
-    free(gu);
-    free(dn);
     free(x);
     free(got);
     free(want);
@@ -380,6 +420,15 @@ static void moe_run(conf *c, void *state)
     }
     moe_case big = {&s->big, s->r_big, s->rb_big, E_BIG, D_BIG, I_BIG, 3, 1.0, 0, NULL, "mxfp4 E=128 k=4 n=3"};
     moe_run_case(c, &big);
+    if (s->wide.gu) {
+        static const int far[TOPK] = {31, 30, 29, 28};
+        moe_case w1 = {&s->wide, s->r_wide, s->rb_wide, E, D_WIDE, I_WIDE, 1, 1.0, 0, far,
+                       "mxfp4 D=2880 I=1440 experts 28-31 (141 MB stack) n=1"};
+        moe_case w2 = {&s->wide, s->r_wide, s->rb_wide, E, D_WIDE, I_WIDE, 2, 1.0, 0, far,
+                       "mxfp4 D=2880 I=1440 experts 28-31 (141 MB stack) n=2"};
+        moe_run_case(c, &w1);
+        moe_run_case(c, &w2);
+    }
 }
 
 static void moe_done(void *state) { free(state); }

@@ -62,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 
@@ -72,6 +73,13 @@ const char *__asan_default_options(void) { return "allocator_may_return_null=1";
 
 static const conf_group *const groups[] = {&conf_group_linear, &conf_group_attn, &conf_group_moe, &conf_group_score};
 #define N_GROUPS (sizeof groups / sizeof groups[0])
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static double env_double(const char *name, double def)
 {
@@ -255,12 +263,18 @@ int main(int argc, char **argv)
         printf("note: %s\n", note);
 
     void *state[N_GROUPS];
+    double t0 = now_s();
     for (size_t g = 0; g < N_GROUPS; g++)
         groups[g]->setup(&c, &state[g]);
-    if (conf_prepare(&c)) {
+    double t1 = now_s();
+    int prepared = conf_prepare(&c);
+    printf("  (weights made in %.2f s, prepared in %.2f s)\n", t1 - t0, now_s() - t1);
+    if (prepared) {
         for (size_t g = 0; g < N_GROUPS; g++) {
             printf("%s:\n", groups[g]->name);
+            double tg = now_s();
             groups[g]->run(&c, state[g]);
+            printf("  (%s: %.2f s)\n", groups[g]->name, now_s() - tg);
         }
         printf("memory:\n");
         memory_cases(&c);
