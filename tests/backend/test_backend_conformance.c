@@ -210,9 +210,10 @@ static void error_cases(conf *c, const char *name, const gb_config *cfg)
     gb_status s0 = b->alloc(b, 64, &small);
     gb_status s1 = b->alloc(b, 1ull << 62, &huge);
     c->cases++;
-    if (s0 != GB_OK || s1 != GB_ERR_NOMEM || !b->error[0]) {
-        conf_fail(c, "alloc", "1 << 62 bytes", "got %s then %s, error '%s' (want GB_OK, GB_ERR_NOMEM and a message)",
-                  gb_status_name(s0), gb_status_name(s1), b->error);
+    if (s0 != GB_OK || s1 != GB_ERR_NOMEM || !b->error[0] || b->status != GB_ERR_NOMEM) {
+        conf_fail(c, "alloc", "1 << 62 bytes",
+                  "got %s then %s, b->status %s, error '%s' (want GB_OK, GB_ERR_NOMEM twice and a message)",
+                  gb_status_name(s0), gb_status_name(s1), gb_status_name(b->status), b->error);
     } else {
         printf("  ok   alloc(1 << 62) -> %s: %s\n", gb_status_name(s1), b->error);
         float v = 1;
@@ -221,13 +222,14 @@ static void error_cases(conf *c, const char *name, const gb_config *cfg)
         gb_status s3 = b->read(b, (gb_ref){small, 0}, &v, sizeof v);
         gb_status s4 = b->alloc(b, 64, &again);
         gb_status s5 = b->finish(b);
+        gb_status s6 = b->add(b, (gb_ref){small, 0}, (gb_ref){small, 4}, 1);
         c->cases++;
-        if (s2 != s1 || s3 != s1 || s4 != s1 || s5 != s1)
-            conf_fail(c, "error", "sticky", "after NOMEM: write %s, read %s, alloc %s, finish %s (want %s each)",
+        if (s2 != s1 || s3 != s1 || s4 != s1 || s5 != s1 || s6 != s1)
+            conf_fail(c, "error", "sticky", "after NOMEM: write %s, read %s, alloc %s, finish %s, add %s (want %s each)",
                       gb_status_name(s2), gb_status_name(s3), gb_status_name(s4), gb_status_name(s5),
-                      gb_status_name(s1));
+                      gb_status_name(s6), gb_status_name(s1));
         else
-            printf("  ok   the error is sticky: write, read, alloc, finish all return %s\n", gb_status_name(s1));
+            printf("  ok   the error is sticky: write, read, alloc, finish, add all return %s\n", gb_status_name(s1));
     }
     b->destroy(b); /* frees `small` too */
 }
