@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
 #endif
@@ -158,10 +159,22 @@ static gb_status nomem(gb_backend *b, const char *what, uint64_t bytes)
     return gb_fail(b, GB_ERR_NOMEM, "out of memory: %s needs %llu bytes", what, (unsigned long long)bytes);
 }
 
+/* Bytes of physical memory (0 if unknown): a request beyond it fails at
+ * once instead of being overcommitted and killed later. */
+static uint64_t phys_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
 static gb_status cpu_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
 {
     *out = NULL;
     LIVE_OR_RETURN(b);
+    uint64_t phys = phys_bytes();
+    if (phys && bytes > phys)
+        return gb_fail(b, GB_ERR_NOMEM, "out of memory: a buffer needs %llu bytes, more than this machine's %llu",
+                       (unsigned long long)bytes, (unsigned long long)phys);
     uint8_t *d = bytes <= SIZE_MAX ? calloc((size_t)(bytes ? bytes : 1), 1) : NULL;
     struct gb_buffer *buf = d ? buffer_new(b, d, bytes, 1) : NULL;
     if (!buf) {
