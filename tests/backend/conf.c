@@ -43,6 +43,22 @@ void conf_fill(conf *c, float *x, size_t n, double amp)
         x[i] = (float)(amp * conf_sym(c));
 }
 
+void conf_bytes(conf *c, uint8_t *p, size_t n)
+{
+    /* xorshift64* seeded from the main stream, state in a register */
+    uint64_t x = conf_u64(c) | 1;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        uint64_t v = x * 0x2545F4914F6CDD1Dull;
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < n; i++)
+        p[i] = (uint8_t)conf_u64(c);
+}
+
 int conf_size(const conf *c, int base, int lo, int mult)
 {
     int v = (int)(base * c->scale + 0.5);

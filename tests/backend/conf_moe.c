@@ -132,13 +132,9 @@ static void make_wide_experts(conf *c, experts *x)
     for (int k = 0; k < 2; k++) {
         uint8_t *p = conf_weight_bytes(c, ws[k]);
         size_t blocks = (size_t)gb_weight_bytes(ws[k]) / 17;
-        for (size_t b = 0; b < blocks; b++, p += 17) {
-            uint64_t r0 = conf_u64(c), r1 = conf_u64(c);
-            p[0] = (uint8_t)(118 + (r0 >> 61) % 7);
-            memcpy(p + 1, &r1, 8);
-            r0 = conf_u64(c);
-            memcpy(p + 9, &r0, 8);
-        }
+        conf_bytes(c, p, (size_t)gb_weight_bytes(ws[k]));
+        for (size_t b = 0; b < blocks; b++, p += 17)
+            p[0] = (uint8_t)(118 + p[0] % 7);
         for (int j = 0; j < 2; j++)
             poison_matrix(c, ws[k], poisoned[j]);
     }
