@@ -173,24 +173,6 @@ void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out)
     gq_traits_of(w->type)->decode(p, out, (size_t)w->cols);
 }
 
-double *conf_decode(const gb_weight *w, int64_t mat)
-{
-    size_t cols = (size_t)w->cols;
-    double *d = malloc((size_t)w->rows * cols * sizeof *d);
-    float *row = malloc(cols * sizeof *row);
-    if (!d || !row) {
-        fprintf(stderr, "conformance: out of host memory decoding %s\n", w->name);
-        exit(1);
-    }
-    for (int64_t r = 0; r < w->rows; r++) {
-        conf_decode_row(w, mat, r, row);
-        for (size_t i = 0; i < cols; i++)
-            d[(size_t)r * cols + i] = row[i];
-    }
-    free(row);
-    return d;
-}
-
 /* A hash of the host bytes, 8 bytes a step (hundreds of MB get hashed). */
 static uint64_t fnv(const void *p, uint64_t n)
 {
