@@ -3,7 +3,8 @@
  *
  *   test_backend_conformance [BACKEND]      (or env GQ_TEST_BACKEND; default "cpu")
  *   env GQ_CONFORMANCE_SCALE=0.25..4 sizes (rows, batch lengths; default 1)
- *       GQ_CONFORMANCE_BIG=0          skip the 136 MB vocabulary-sized weight
+ *       GQ_CONFORMANCE_BIG=0          skip what crosses a 128 MiB window (a 136.7 MB head, a
+ *                                     141 MB expert stack, a 160 MiB buffer)
  *       GQ_CONFORMANCE_SEED=N         another random draw (default fixed)
  *       GQ_TEST_DEVICE=...            gb_config.device for a GPU backend
  *       GQ_TEST_THREADS=N             gb_config.n_threads (default 0: one per core)
