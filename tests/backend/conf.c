@@ -43,6 +43,22 @@ void conf_fill(conf *c, float *x, size_t n, double amp)
         x[i] = (float)(amp * conf_sym(c));
 }
 
+void conf_bytes(conf *c, uint8_t *p, size_t n)
+{
+    /* xorshift64* seeded from the main stream, state in a register */
+    uint64_t x = conf_u64(c) | 1;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        uint64_t v = x * 0x2545F4914F6CDD1Dull;
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < n; i++)
+        p[i] = (uint8_t)conf_u64(c);
+}
+
 int conf_size(const conf *c, int base, int lo, int mult)
 {
     int v = (int)(base * c->scale + 0.5);
@@ -155,24 +171,6 @@ void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out)
 {
     const uint8_t *p = (const uint8_t *)w->host + ((size_t)mat * (size_t)w->rows + (size_t)row) * w->row_bytes;
     gq_traits_of(w->type)->decode(p, out, (size_t)w->cols);
-}
-
-double *conf_decode(const gb_weight *w, int64_t mat)
-{
-    size_t cols = (size_t)w->cols;
-    double *d = malloc((size_t)w->rows * cols * sizeof *d);
-    float *row = malloc(cols * sizeof *row);
-    if (!d || !row) {
-        fprintf(stderr, "conformance: out of host memory decoding %s\n", w->name);
-        exit(1);
-    }
-    for (int64_t r = 0; r < w->rows; r++) {
-        conf_decode_row(w, mat, r, row);
-        for (size_t i = 0; i < cols; i++)
-            d[(size_t)r * cols + i] = row[i];
-    }
-    free(row);
-    return d;
 }
 
 /* A hash of the host bytes, 8 bytes a step (hundreds of MB get hashed). */

@@ -47,6 +47,7 @@ double conf_sym(conf *c);                  /* [-1, 1) */
 double conf_gauss(conf *c);                /* N(0, 1) */
 int conf_int(conf *c, int n);              /* 0 .. n-1 */
 void conf_fill(conf *c, float *x, size_t n, double amp);   /* uniform [-amp, amp) */
+void conf_bytes(conf *c, uint8_t *p, size_t n);            /* random bytes, fast (hundreds of MB) */
 
 /* Scale a size by GQ_CONFORMANCE_SCALE, at least lo, rounded to a multiple of mult. */
 int conf_size(const conf *c, int base, int lo, int mult);
@@ -62,10 +63,8 @@ gb_weight *conf_weight_raw(conf *c, const char *name, gq_type t, int64_t n_mat, 
 uint8_t *conf_weight_bytes(conf *c, const gb_weight *w);
 /* 1-row f32 vector weight (a norm, bias, sinks, inv_freq); n_mat vectors of d. */
 gb_weight *conf_vec(conf *c, const char *name, int64_t n_mat, int64_t d, const float *vals);
-/* Every value of matrix `mat` decoded with quant/'s reference decoder, as
- * doubles ([rows * cols], malloc'ed). Exact: every block value is an f32. */
-double *conf_decode(const gb_weight *w, int64_t mat);
-/* One row, as floats (exact). */
+/* One row of matrix `mat`, decoded by quant/'s reference decoder (exact:
+ * every block value is an f32). */
 void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out);
 
 /* Make the mapping read-only, hash every weight's host bytes, and prepare

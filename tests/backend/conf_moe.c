@@ -132,13 +132,9 @@ static void make_wide_experts(conf *c, experts *x)
     for (int k = 0; k < 2; k++) {
         uint8_t *p = conf_weight_bytes(c, ws[k]);
         size_t blocks = (size_t)gb_weight_bytes(ws[k]) / 17;
-        for (size_t b = 0; b < blocks; b++, p += 17) {
-            uint64_t r0 = conf_u64(c), r1 = conf_u64(c);
-            p[0] = (uint8_t)(118 + (r0 >> 61) % 7);
-            memcpy(p + 1, &r1, 8);
-            r0 = conf_u64(c);
-            memcpy(p + 9, &r0, 8);
-        }
+        conf_bytes(c, p, (size_t)gb_weight_bytes(ws[k]));
+        for (size_t b = 0; b < blocks; b++, p += 17)
+            p[0] = (uint8_t)(118 + p[0] % 7);
         for (int j = 0; j < 2; j++)
             poison_matrix(c, ws[k], poisoned[j]);
     }
@@ -256,57 +252,83 @@ typedef struct {
 
 /* The reference for token x; returns 0 if the k-th and (k+1)-th router
  * logits are closer than a backend's fp32 rounding could resolve (and not
- * exactly equal), so the token must be redrawn. */
-static int moe_ref(const moe_case *mc, const float *x, double *out, int *chosen, long *clamped)
+ * exactly equal), so the token must be redrawn.
+ *
+ * cond[d] is the first-order condition scale of out[d]: what an fp32
+ * evaluation's error is proportional to (the matmul tolerance's
+ * sum |W x|, carried through the block): each down product's
+ * sum_j |down_dj| A_j + |bias_d|, where A_j = |a_j| plus a_j's sensitivity
+ * to its gate and up sums times their own sum |W x| (zero where the clamp
+ * holds); plus each chosen expert's |y_d| times the router's largest
+ * sum |R x| + |bias| (an error in a logit moves the softmax weights by that
+ * much, relatively); summed with the softmax weights. */
+static int moe_ref(const moe_case *mc, const float *x, double *out, double *cond, int *chosen, long *clamped)
 {
     int ne = mc->ne, dd = mc->dd, ii = mc->ii;
     const float *R = mc->router->host, *rb = mc->rbias->host;
-    double l[E_BIG];
+    double l[E_BIG], la[E_BIG];
     for (int e = 0; e < ne; e++) {
-        double s = rb[e];
-        for (int i = 0; i < dd; i++)
-            s += (double)R[(size_t)e * (size_t)dd + (size_t)i] * x[i];
+        double s = rb[e], sa = fabs(rb[e]);
+        for (int i = 0; i < dd; i++) {
+            double p = (double)R[(size_t)e * (size_t)dd + (size_t)i] * x[i];
+            s += p;
+            sa += fabs(p);
+        }
         l[e] = s;
+        la[e] = sa;
     }
     int idx[TOPK + 1];
     topk(l, ne, TOPK + 1, idx);
     double gap = l[idx[TOPK - 1]] - l[idx[TOPK]];
     if (gap != 0 && gap < 1e-3 * (1 + fabs(l[idx[TOPK - 1]])))
         return 0;
-    double w[TOPK], m = l[idx[0]], sum = 0;
-    for (int i = 0; i < TOPK; i++)
+    double w[TOPK], m = l[idx[0]], sum = 0, lcond = 0;
+    for (int i = 0; i < TOPK; i++) {
         sum += w[i] = exp(l[idx[i]] - m);
+        lcond = fmax(lcond, la[idx[i]]);
+    }
     for (int d = 0; d < dd; d++)
-        out[d] = 0;
+        out[d] = cond[d] = 0;
     const float *gub = mc->ex->gub->host, *dnb = mc->ex->dnb->host;
-    double h[2 * 2880], a[2880];
+    double h[2 * 2880], ha[2 * 2880], a[2880], aa[2880];
     for (int i = 0; i < TOPK; i++) {
         int e = idx[i];
         chosen[i] = e;
         if (is_poisoned(e))
             continue; /* the case is broken; moe_run_case says so */
         for (int r = 0; r < 2 * ii; r++) {
-            double s = gub[(size_t)e * 2 * (size_t)ii + (size_t)r];
+            double s = gub[(size_t)e * 2 * (size_t)ii + (size_t)r], sa = fabs(s);
             float row[D_WIDE];   /* rows decoded as needed: the wide experts are 12M values each */
             conf_decode_row(mc->ex->gu, e, r, row);
-            for (int c = 0; c < dd; c++)
-                s += (double)row[c] * x[c];
+            for (int c = 0; c < dd; c++) {
+                double p = (double)row[c] * x[c];
+                s += p;
+                sa += fabs(p);
+            }
             h[r] = s;
+            ha[r] = sa;
         }
         for (int j = 0; j < ii; j++) {
             double g = h[2 * j], u = h[2 * j + 1];
-            *clamped += (g > LIMIT) + (fabs(u) > LIMIT);
+            int gc = g > LIMIT, uc = fabs(u) > LIMIT;
+            *clamped += gc + uc;
             g = fmin(g, (double)LIMIT);
             u = fmax(fmin(u, (double)LIMIT), -(double)LIMIT);
-            a[j] = g / (1 + exp(-(double)ALPHA * g)) * (u + 1);
+            double sg = 1 / (1 + exp(-(double)ALPHA * g));
+            a[j] = g * sg * (u + 1);
+            double dg = gc ? 0 : (sg + ALPHA * g * sg * (1 - sg)) * (u + 1), du = uc ? 0 : g * sg;
+            aa[j] = fabs(a[j]) + fabs(dg) * ha[2 * j] + fabs(du) * ha[2 * j + 1];
         }
         for (int d = 0; d < dd; d++) {
-            double s = dnb[(size_t)e * (size_t)dd + (size_t)d];
+            double s = dnb[(size_t)e * (size_t)dd + (size_t)d], sa = fabs(s);
             float row[I_WIDE > D ? I_WIDE : D];
             conf_decode_row(mc->ex->dn, e, d, row);
-            for (int j = 0; j < ii; j++)
+            for (int j = 0; j < ii; j++) {
                 s += (double)row[j] * a[j];
+                sa += fabs((double)row[j]) * aa[j];
+            }
             out[d] += w[i] / sum * s;
+            cond[d] += w[i] / sum * (sa + fabs(s) * lcond);
         }
     }
     return 1;
@@ -326,8 +348,8 @@ static void moe_run_case(conf *c, const moe_case *mc)
         return;
     int n = mc->n, dd = mc->dd, ne = mc->ne;
     float *x = xalloc((size_t)n * (size_t)dd), *got = xalloc((size_t)n * (size_t)dd);
-    double *want = malloc((size_t)n * (size_t)dd * sizeof *want);
-    if (!want)
+    double *want = malloc((size_t)n * (size_t)dd * sizeof *want), *cond = malloc((size_t)n * (size_t)dd * sizeof *cond);
+    if (!want || !cond)
         exit(1);
     long clamped = 0;
     int wrong_set = 0;
@@ -335,7 +357,8 @@ static void moe_run_case(conf *c, const moe_case *mc)
         int chosen[TOPK], tries = 0;
         do {
             conf_fill(c, x + (size_t)t * (size_t)dd, (size_t)dd, mc->xamp);
-        } while (!moe_ref(mc, x + (size_t)t * (size_t)dd, want + (size_t)t * (size_t)dd, chosen, &clamped) &&
+        } while (!moe_ref(mc, x + (size_t)t * (size_t)dd, want + (size_t)t * (size_t)dd, cond + (size_t)t * (size_t)dd,
+                          chosen, &clamped) &&
                  ++tries < 1000);
         for (int i = 0; i < TOPK; i++)
             if (is_poisoned(chosen[i]) || (mc->want_set && !in_set(chosen[i], mc->want_set)))
@@ -353,21 +376,22 @@ static void moe_run_case(conf *c, const moe_case *mc)
              conf_guard_new(c, &go, (uint64_t)n * (uint64_t)dd, NULL) &&
              conf_ok(c, c->b->moe(c->b, &m, gx.ref, n, go.ref), "moe") && conf_guard_check(c, &go, got, "moe");
     if (ok) {
-        double mx = 0, md = 0;
+        double err = 0;
         for (size_t i = 0; i < (size_t)n * (size_t)dd; i++) {
-            mx = fmax(mx, fabs(want[i]));
             double d = fabs(got[i] - want[i]);
-            md = isnan(d) ? INFINITY : fmax(md, d);
+            double e = cond[i] > 0 ? d / cond[i] : (d == 0 ? 0 : INFINITY);
+            err = isnan(e) ? INFINITY : fmax(err, e);
         }
         char what[160];
         snprintf(what, sizeof what, "%s (%ld clamped)", mc->what, clamped);
-        conf_result(c, "moe", what, md / mx, 1e-5);
+        conf_result(c, "moe", what, err, 1e-6);
     }
     conf_guard_free(c, &gx);
     conf_guard_free(c, &go);
     free(x);
     free(got);
     free(want);
+    free(cond);
 }
 
 static void moe_run(conf *c, void *state)
