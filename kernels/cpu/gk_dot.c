@@ -2,6 +2,7 @@
  * which instruction set, and for each format which loop, by table lookup
  * (gk_isa_kernels in gk_dot_impl.h). A format with no loop anywhere still
  * works, through the reference built here from quant's decoder. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,15 +79,18 @@ int gk_set_isa(gk_isa isa)
 #define GK_REF_MAX 8
 _Static_assert(GQ_TYPE_COUNT <= GK_REF_MAX, "add GK_REF thunks for the new formats in gk_dot.c");
 
-enum { REF_CHUNK = 256 };   /* values decoded per step: a multiple of every block size */
+enum { REF_CHUNK = 256 };   /* values decoded per step (ggml's largest blocks are 256) */
 
 static float ref_dot(gq_type t, const void *row, const float *x, int64_t n)
 {
     const gq_traits *tr = gq_traits_of(t);
+    const int64_t step = REF_CHUNK - REF_CHUNK % tr->block_values; /* whole blocks */
     const uint8_t *p = row;
     float buf[REF_CHUNK], s = 0;
-    for (int64_t i = 0; i < n; i += REF_CHUNK) {
-        int64_t m = n - i < REF_CHUNK ? n - i : REF_CHUNK;
+    if (step <= 0)
+        return NAN;             /* a block larger than REF_CHUNK: raise REF_CHUNK */
+    for (int64_t i = 0; i < n; i += step) {
+        int64_t m = n - i < step ? n - i : step;
         tr->decode(p, buf, (size_t)m);
         p += (size_t)m / (size_t)tr->block_values * (size_t)tr->block_bytes;
         for (int64_t j = 0; j < m; j++)

@@ -44,7 +44,7 @@ static float dot_mxfp4(const void *row, const float *x, int64_t n)
         float bs = 0;
         for (int j = 0; j < HALF; j++)
             bs += K[q[j] & 15] * x[j] + K[q[j] >> 4] * x[j + HALF];
-        s += bs * gq_e8m0_half(b[GQ_MXFP4_SCALE_OFFSET]);
+        s += bs * gq_e8m0_half_table[b[GQ_MXFP4_SCALE_OFFSET]];
     }
     return s;
 }

@@ -87,12 +87,11 @@ static void test_dots(void)
     enum { COLS = 2880 };
     static uint8_t row[COLS * 4];
     static float x[COLS], ref[COLS], mine[COLS];
-    gq_type types[] = {GQ_F32, GQ_F16, GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32};
     for (int trial = 0; trial < 20; trial++) {
         for (int i = 0; i < COLS; i++)
             x[i] = frand();
-        for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
-            gq_type t = types[ti];
+        for (int ti = 0; ti < GQ_TYPE_COUNT; ti++) { /* every format of quant.h */
+            gq_type t = (gq_type)ti;
             random_row(t, row, COLS);
             gq_traits_of(t)->decode(row, ref, COLS);
             for (int isa = 0; isa <= 4; isa++) { /* 4: the reference from quant's traits */
