@@ -232,9 +232,10 @@ gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errle
 {
     gio_out *o = calloc(1, sizeof *o);
     if (!o || !path || !*path) {
+        int e = o ? EINVAL : ENOMEM;
         gio_errf(err, errlen, "%s: %s", path ? path : "(null)", o ? "empty output path" : "out of memory");
         free(o);
-        errno = o ? EINVAL : ENOMEM;
+        errno = e;
         return NULL;
     }
     o->fd = -1;
@@ -330,6 +331,13 @@ static int drop(gio_out *o, int e)
     return -1;
 }
 
+static void mark_published(gio_out *o)
+{
+    if (atomic_load(&g_slots[o->slot].state) == SLOT_PUBLISHED) return;
+    atomic_store(&g_slots[o->slot].state, SLOT_PUBLISHED);
+    atomic_fetch_add(&g_published, 1);
+}
+
 int gio_out_commit(gio_out *o, char *err, size_t errlen)
 {
     if (o->done || o->fd < 0) {
@@ -355,7 +363,9 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
         }
     } else if (link(o->tmp, o->path) == 0) {
         /* link() fails atomically if PATH appeared meanwhile, where rename
-         * would silently replace it */
+         * would silently replace it. Published from here on: marked before
+         * the old name goes, so a signal in between sees a success. */
+        mark_published(o);
         unlink(o->tmp);
     } else {
         struct stat st;
@@ -372,8 +382,7 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
             return drop(o, e);
         }
     }
-    atomic_store(&g_slots[o->slot].state, SLOT_PUBLISHED);
-    atomic_fetch_add(&g_published, 1);
+    mark_published(o);
     close(o->fd);   /* releases the lock; the temporary's name is gone already */
     o->fd = -1;
     if (sync_dir(o->dir)) {
