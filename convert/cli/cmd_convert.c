@@ -486,6 +486,10 @@ int cmd_convert(int argc, char **argv)
         code = fail(&o, EXIT_BAD_INPUT, "%s", err);
         goto out;
     }
+    if (g_cancel) { /* a signal while the source was read: stop before any output exists */
+        code = fail(&o, EXIT_INTERRUPTED, "interrupted: %s not written", o.out);
+        goto out;
+    }
     if (gguf) {
         int werr = 0;
         gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &werr, err, sizeof err);
@@ -537,10 +541,10 @@ stream:;
         sink = gsink;
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
-    if (ps == CV_PIPE_OK)
+    if (ps == CV_PIPE_OK) {
         test_raise("published");
-    if (ps == CV_PIPE_OK)
         g_published = 1; /* OUT is in place: nothing below turns that into a failure */
+    }
     cv_progress_end(&prog.bar);
     hash_wait = sctx.hash_wait;
     uint64_t file_bytes = ps != CV_PIPE_OK ? 0 : gguf ? gg_sink_file_size(gs) : gf_writer_total_size(w);

@@ -28,7 +28,7 @@
  * written last when claimed and first when released, with lock-free
  * atomics, so a handler sees either a complete name or a free slot. */
 enum { SLOT_FREE, SLOT_CLAIMED, SLOT_WRITING, SLOT_PUBLISHED };
-#define GIO_SLOTS 8
+#define GIO_SLOTS 32
 #define GIO_NAME_MAX 4096
 static struct {
     atomic_int state;
@@ -38,12 +38,10 @@ static struct {
  * its commit (the GGUF sink does so), but the run has still succeeded. */
 static atomic_int g_published;
 
+/* A free slot now holding tmp, or -1 (name too long, or all taken). */
 static int slot_claim(const char *tmp)
 {
-    if (strlen(tmp) >= GIO_NAME_MAX) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
+    if (strlen(tmp) >= GIO_NAME_MAX) return -1;
     for (int i = 0; i < GIO_SLOTS; i++) {
         int expect = SLOT_FREE;
         if (atomic_compare_exchange_strong(&g_slots[i].state, &expect, SLOT_CLAIMED)) {
@@ -52,7 +50,6 @@ static int slot_claim(const char *tmp)
             return i;
         }
     }
-    errno = EMFILE;   /* more simultaneous outputs than any program here has */
     return -1;
 }
 
@@ -160,7 +157,8 @@ int gio_open_partial(const char *path, int flags, mode_t mode, struct stat *st)
 
 struct gio_out {
     char *path, *tmp, *dir;
-    int fd, overwrite, slot;
+    int fd, overwrite, slot;           /* slot: -1 when not registered */
+    int published;
     int done;                          /* commit was called */
     volatile sig_atomic_t *cancel;
 };
@@ -232,9 +230,10 @@ gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errle
 {
     gio_out *o = calloc(1, sizeof *o);
     if (!o || !path || !*path) {
+        int e = o ? EINVAL : ENOMEM;
         gio_errf(err, errlen, "%s: %s", path ? path : "(null)", o ? "empty output path" : "out of memory");
         free(o);
-        errno = o ? EINVAL : ENOMEM;
+        errno = e;
         return NULL;
     }
     o->fd = -1;
@@ -272,10 +271,12 @@ gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errle
             gio_errf(err, errlen, "%s: another process is writing it right now (%s is locked); wait for it to "
                      "finish or choose another output", path, busy);
             e = EBUSY;
-        } else if ((o->slot = slot_claim(o->tmp)) < 0) {
-            /* registered before the file exists: a signal handler never misses it */
-            e = errno;
-            gio_errf(err, errlen, "%s: cannot register the temporary file %s: %s", path, o->tmp, strerror(e));
+        } else {
+            /* registered before the file exists: a signal handler never
+             * misses it. With every slot taken (more simultaneous outputs
+             * than any tool here has) it goes unregistered: a signal may then
+             * leave it, and the next writer of PATH removes it as stale. */
+            o->slot = slot_claim(o->tmp);
         }
     }
     for (int attempt = 0; !e && attempt < 3; attempt++) {
@@ -317,7 +318,7 @@ const char *gio_out_path(const gio_out *o) { return o->path; }
 const char *gio_out_temp_path(const gio_out *o) { return o->tmp; }
 const char *gio_out_dir(const gio_out *o) { return o->dir; }
 void gio_out_set_cancel(gio_out *o, volatile sig_atomic_t *flag) { o->cancel = flag; }
-int gio_out_published(const gio_out *o) { return o->slot >= 0 && atomic_load(&g_slots[o->slot].state) == SLOT_PUBLISHED; }
+int gio_out_published(const gio_out *o) { return o->published; }
 
 /* A commit that fails before the move: remove the temporary, keep errno. */
 static int drop(gio_out *o, int e)
@@ -328,6 +329,14 @@ static int drop(gio_out *o, int e)
     release(o);
     errno = e;
     return -1;
+}
+
+static void mark_published(gio_out *o)
+{
+    if (o->published) return;
+    o->published = 1;
+    if (o->slot >= 0) atomic_store(&g_slots[o->slot].state, SLOT_PUBLISHED);
+    atomic_fetch_add(&g_published, 1);
 }
 
 int gio_out_commit(gio_out *o, char *err, size_t errlen)
@@ -355,7 +364,9 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
         }
     } else if (link(o->tmp, o->path) == 0) {
         /* link() fails atomically if PATH appeared meanwhile, where rename
-         * would silently replace it */
+         * would silently replace it. Published from here on: marked before
+         * the old name goes, so a signal in between sees a success. */
+        mark_published(o);
         unlink(o->tmp);
     } else {
         struct stat st;
@@ -372,8 +383,7 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
             return drop(o, e);
         }
     }
-    atomic_store(&g_slots[o->slot].state, SLOT_PUBLISHED);
-    atomic_fetch_add(&g_published, 1);
+    mark_published(o);
     close(o->fd);   /* releases the lock; the temporary's name is gone already */
     o->fd = -1;
     if (sync_dir(o->dir)) {

@@ -26,7 +26,8 @@
  * Signals: a SIGINT/SIGTERM handler may call gio_out_signal_cleanup(), which
  * is async-signal-safe. Every writer registers its temporary's name BEFORE
  * the file exists, so a handler installed before gio_out_create never misses
- * one. A writer that has published is never touched, and the function says
+ * one (up to 32 simultaneous writers per process; beyond, a temporary goes
+ * unregistered and a signal may leave it for the next writer to remove). A writer that has published is never touched, and the function says
  * so, which lets a handler report a published run as the success it is.
  * A commit also refuses to publish when the flag given to gio_out_set_cancel
  * is set just before the move (errno EINTR), so a first signal that arrives
