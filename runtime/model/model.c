@@ -9,10 +9,12 @@
 #include <sys/mman.h>
 
 /* Type classes of the canonical description (see README / task contract). */
-#define T_BIT(t) (1u << (t))
-#define C_F32 T_BIT(GQ_F32)
-#define C_DENSE (T_BIT(GQ_BF16) | T_BIT(GQ_Q8_32) | T_BIT(GQ_Q4_32) | T_BIT(GQ_F32) | T_BIT(GQ_F16))
-#define C_EXPERT (T_BIT(GQ_MXFP4) | C_DENSE)
+/* What a tensor may hold comes from quant/'s traits ("uses"), so a new block
+ * format is accepted here by its table row alone. C_F32: norms, biases,
+ * sinks and the router stay f32 whatever the recipe. */
+#define C_F32 0x100u
+#define C_DENSE GQ_USE_DENSE
+#define C_EXPERT GQ_USE_EXPERTS
 
 typedef struct {
     const gf_file *f;
@@ -46,7 +48,7 @@ static const gf_tensor *find(binder *b, const char *name, unsigned classes, int 
         return NULL;
     }
     const gq_traits *tr = gq_traits_of(t->type);
-    if (!tr || !(classes & T_BIT(t->type))) {
+    if (!tr || !((classes & C_F32) ? t->type == GQ_F32 : (tr->uses & classes) != 0)) {
         fail(b, "tensor '%s' has type %s, which the runtime does not accept for this tensor", name,
              tr ? tr->name : "?");
         return NULL;
@@ -97,7 +99,7 @@ static void mat(binder *b, gb_weight *w, const char *name, unsigned classes, uin
                 uint64_t cols)
 {
     uint64_t shape3[3] = {n_mat, rows, cols};
-    const gf_tensor *t = n_mat > 1 || (classes & T_BIT(GQ_MXFP4)) ? find(b, name, classes, 3, shape3)
+    const gf_tensor *t = n_mat > 1 || classes == C_EXPERT ? find(b, name, classes, 3, shape3)
                                                                   : find(b, name, classes, 2, shape3 + 1);
     memset(w, 0, sizeof *w);
     if (!t)
