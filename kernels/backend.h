@@ -156,7 +156,8 @@ struct gb_backend {
     char device[128];          /* what runs the ops, in words ("NVIDIA H200", "AMD EPYC 9B14 (2 threads)") */
     char isa[32];              /* the kernel path ("avx512", "avx2", "scalar", "spirv", "msl") */
     int is_software;           /* 1: a CPU emulating a GPU (lavapipe): never picked by "auto" */
-    char error[512];           /* the last failure, in words */
+    char error[512];           /* the first failure, in words */
+    gb_status status;          /* the first failure (sticky; set by gb_fail), GB_OK until one */
     void *ctx;
 
     /* Make the weights the backend's (sets each w[i]->dev). map / map_bytes:

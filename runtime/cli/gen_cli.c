@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gptoss_format.h"
 #include "model_cli.h"
-#include "tokenizer.h"
 
 static int bad(const char *cmd, const char *opt, const char *val)
 {
@@ -24,7 +22,7 @@ int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i)
     }
     int takes_value = !strcmp(a, "--system") || !strcmp(a, "--reasoning") || !strcmp(a, "--temperature") ||
                       !strcmp(a, "--top-p") || !strcmp(a, "--seed") || !strcmp(a, "-n") || !strcmp(a, "--ctx") ||
-                      !strcmp(a, "--threads");
+                      !strcmp(a, "--threads") || !strcmp(a, "--backend");
     if (!takes_value)
         return 0;
     if (*i + 1 >= argc) {
@@ -35,6 +33,11 @@ int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i)
     char *end;
     if (!strcmp(a, "--system")) {
         o->system = v;
+    } else if (!strcmp(a, "--backend")) {
+        mc_opts mo = {0};
+        if (mc_backend_option(&mo, cmd + strlen("gptoss-run "), v) != 0)
+            return -1;
+        o->backend = mo.backend;
     } else if (!strcmp(a, "--reasoning")) {
         if (strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
             return bad(cmd, a, v);
@@ -60,19 +63,4 @@ int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i)
         *(!strcmp(a, "-n") ? &o->n : !strcmp(a, "--ctx") ? &o->ctx : &o->threads) = x;
     }
     return 1;
-}
-
-tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model)
-{
-    char err[1024];
-    gf_file *probe = gf_open(model, err, sizeof err);
-    if (!probe) {
-        fprintf(stderr, "%s: %s\n", cmd, err);
-        return NULL;
-    }
-    gf_close(probe);
-    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
-    if (!tok)
-        fprintf(stderr, "%s: %s\n", cmd, err);
-    return tok;
 }

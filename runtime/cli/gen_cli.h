@@ -1,5 +1,6 @@
 /* gen_cli.h - the command-line options that `generate` and `chat` share
- * (sampling, reasoning effort, context, threads), parsed one way for both. */
+ * (sampling, reasoning effort, context, threads, backend), parsed one way for
+ * both. */
 #ifndef GQ_GEN_CLI_H
 #define GQ_GEN_CLI_H
 
@@ -12,6 +13,7 @@ typedef struct {
     int n;                     /* -n: tokens to generate at most */
     int ctx;                   /* --ctx */
     int threads;               /* --threads (0: all cores) */
+    const char *backend;       /* --backend (NULL: auto) */
     int show_analysis;         /* --show-analysis */
 } gen_cli;
 
@@ -19,11 +21,5 @@ typedef struct {
  * *i). Returns 1 when it was one, 0 when it is not a shared option, -1 after
  * printing an error that starts with cmd ("gptoss-run chat"). */
 int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i);
-
-/* The tokenizer embedded in MODEL (a .gptoss file), or NULL after printing
- * why (first a plain "not a .gptoss file" from the file reader, rather than
- * the tokenizer's view of a wrong file). */
-struct tok_tokenizer;
-struct tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model);
 
 #endif

@@ -10,82 +10,44 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "gk_dot.h"
-#include "gk_pool.h"
 #include "model_cli.h"
 #include "run_commands.h"
 
-/* Memory read bandwidth with the same thread count, measured the way the
- * kernels read weights (AVX2/scalar fp32 dot over a buffer much larger than
- * the caches): the decode floor is bytes_per_token / this. */
-typedef struct {
-    const float *buf;
-    size_t chunk;
-    float *sink;
-} bw_ctx;
-
-static void bw_task(void *p, int task, int thread)
-{
-    bw_ctx *c = p;
-    const float *b = c->buf + (size_t)task * c->chunk;
-    c->sink[thread * 16] += gk_dotf()(b, b, (int64_t)c->chunk);
-}
-
-static double mem_read_gbs(int threads, int reps)
-{
-    size_t bytes = (size_t)1 << 30, n = bytes / sizeof(float), chunk = (size_t)1 << 20;
-    float *buf = malloc(bytes), sink[16 * 256] = {0};
-    gk_pool *pool = gk_pool_create(threads);
-    if (!buf || !pool) {
-        free(buf);
-        gk_pool_destroy(pool);
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (float)(i & 7);
-    bw_ctx c = {buf, chunk, sink};
-    double best[16];
-    if (reps > 16)
-        reps = 16;
-    for (int r = 0; r < reps; r++) {
-        double t0 = mc_now();
-        gk_pool_run(pool, bw_task, &c, (int)(n / chunk));
-        best[r] = (double)bytes / (mc_now() - t0) / 1e9;
-    }
-    free(buf);
-    gk_pool_destroy(pool);
-    /* median */
-    for (int i = 1; i < reps; i++)
-        for (int j = i; j > 0 && best[j] < best[j - 1]; j--) {
-            double t = best[j];
-            best[j] = best[j - 1];
-            best[j - 1] = t;
-        }
-    return reps % 2 ? best[reps / 2] : 0.5 * (best[reps / 2 - 1] + best[reps / 2]);
-}
-
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [--threads N] [--membw] [--json]\n\n"
+    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [--threads N] [--backend NAME] [--membw]\n"
+               "                        [--json]\n\n"
                "Prefill -p tokens and decode -n tokens, -r times; report median tokens/s, weight bytes\n"
-               "read per decoded token and the achieved GB/s. --membw also measures the memory read\n"
-               "bandwidth (1 GiB, same threads) and the decode floor it implies.\n");
+               "read per decoded token and the achieved GB/s. --membw also measures the read bandwidth\n"
+               "the backend's kernels reach (1 GiB of its memory, same threads) and the decode floor it\n"
+               "implies. -p + -n must fit the model's context.\n\n"
+               MC_BACKEND_HELP
+               "  --json              one JSON object on stdout (with \"backend\" and \"device\")\n\n"
+               MC_EXIT_HELP "\n");
 }
 
 typedef struct {
-    int vocab;
+    gb_backend *be;
+    float *row;               /* vocab floats */
     int32_t next;
 } argmax_state;
 
-static void take_argmax(void *user, int index, const float *logits)
+/* The argmax of the last row handed over, read to the host as generation does. */
+static gb_status take_argmax(void *user, int index, int n_rows, gb_ref logits, int vocab)
 {
     (void)index;
     argmax_state *st = user;
+    const float *l = st->row;
+    gb_status s = st->be->read(st->be, gb_ref_f32(logits, (uint64_t)(n_rows - 1) * (uint64_t)vocab), st->row,
+                               (uint64_t)vocab * sizeof(float));
+    if (s != GB_OK)
+        return s;
     int best = 0;
-    for (int i = 1; i < st->vocab; i++)
-        if (logits[i] > logits[best])
+    for (int i = 1; i < vocab; i++)
+        if (l[i] > l[best])
             best = i;
     st->next = best;
+    return GB_OK;
 }
 
 /* CPU seconds (user + system, all threads) used by this process so far:
@@ -114,6 +76,7 @@ int run_cmd_bench(int argc, char **argv)
 {
     const char *model = NULL;
     int p = 512, n = 128, reps = 5, threads = 0, json = 0, membw = 0;
+    mc_opts mo = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -123,6 +86,13 @@ int run_cmd_bench(int argc, char **argv)
             json = 1;
         } else if (!strcmp(a, "--membw")) {
             membw = 1;
+        } else if (!strcmp(a, "--backend")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "gptoss-run bench: --backend needs a value\n");
+                return RUN_EXIT_USAGE;
+            }
+            if (mc_backend_option(&mo, "bench", argv[++i]) != 0)
+                return RUN_EXIT_USAGE;
         } else if (!strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-r") || !strcmp(a, "--threads")) {
             int x = i + 1 < argc ? mc_parse_int(argv[i + 1], !strcmp(a, "-r") ? 1 : 0, 1 << 20) : -1;
             if (x < 0) {
@@ -145,16 +115,30 @@ int run_cmd_bench(int argc, char **argv)
         fprintf(stderr, "gptoss-run bench: need FILE and -p + -n >= 1 (see --help)\n");
         return RUN_EXIT_USAGE;
     }
-    double bw = membw ? mem_read_gbs(threads, 5) : 0;
     mc_run run;
-    int rc = mc_open(&run, "bench", model, threads, p + n, 0);
+    mo.threads = threads;
+    mo.ctx = p + n;
+    mo.ctx_what = "-p + -n";
+    int rc = mc_open(&run, "bench", model, &mo);
     if (rc)
         return rc;
     const gf_hparams *hp = &run.model->hp;
+    double bw = 0; /* GB/s */
+    if (membw) {
+        double bps = 0;
+        if (run.be->read_bandwidth(run.be, (uint64_t)1 << 30, &bps) != GB_OK) {
+            fprintf(stderr, "gptoss-run bench: %s backend: %s\n", run.be->name, run.be->error);
+            mc_close(&run);
+            return RUN_EXIT_BACKEND;
+        }
+        bw = bps / 1e9;
+    }
     int32_t *prompt = malloc((size_t)(p > 0 ? p : 1) * sizeof *prompt);
     double *tp = calloc((size_t)reps, sizeof *tp), *td = calloc((size_t)reps, sizeof *td);
     double *cp = calloc((size_t)reps, sizeof *cp), *cd = calloc((size_t)reps, sizeof *cd);
-    if (!prompt || !tp || !td || !cp || !cd) {
+    argmax_state st = {run.be, malloc((size_t)hp->vocab * sizeof(float)), 0};
+    if (!prompt || !tp || !td || !cp || !cd || !st.row) {
+        free(st.row);
         fprintf(stderr, "gptoss-run bench: out of memory\n");
         mc_close(&run);
         return RUN_EXIT_FAIL;
@@ -166,17 +150,17 @@ int run_cmd_bench(int argc, char **argv)
     }
     char err[512];
     int progress = mc_progress_wanted() && !json;
-    argmax_state st = {hp->vocab, 0};
     for (int r = 0; r < reps && rc == RUN_EXIT_OK; r++) {
         gq_session_reset(run.session);
         double c0 = cpu_now(), t0 = mc_now();
-        if (p > 0 && gq_forward(run.session, prompt, p, p - 1, take_argmax, &st, err, sizeof err) != 0)
-            rc = RUN_EXIT_FAIL;
+        int frc = 0;
+        if (p > 0 && (frc = gq_forward(run.session, prompt, p, p - 1, take_argmax, &st, err, sizeof err)) != 0)
+            rc = frc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
         double t1 = mc_now(), c1 = cpu_now();
         for (int i = 0; i < n && rc == RUN_EXIT_OK; i++) {
             int32_t tok = st.next;
-            if (gq_forward(run.session, &tok, 1, 0, take_argmax, &st, err, sizeof err) != 0)
-                rc = RUN_EXIT_FAIL;
+            if ((frc = gq_forward(run.session, &tok, 1, 0, take_argmax, &st, err, sizeof err)) != 0)
+                rc = frc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
         }
         double t2 = mc_now(), c2 = cpu_now();
         tp[r] = p > 0 ? p / (t1 - t0) : 0;
@@ -199,10 +183,11 @@ int run_cmd_bench(int argc, char **argv)
                    "\"bytes_per_token\":%.0f,\"decode_gb_s\":%.4f,\"weight_bytes\":%llu,\"isa\":\"%s\","
                    "\"prefill_cpu_s_per_tok\":%.5f,\"decode_cpu_s_per_tok\":%.5f",
                    threads, p, n, reps, mp, md, bpt, gbs, (unsigned long long)gm_weight_bytes(run.model),
-                   gk_isa_name(gk_isa_active()), mcp, mcd);
+                   run.be->isa, mcp, mcd);
             if (membw)
                 printf(",\"mem_read_gb_s\":%.3f,\"decode_floor_tok_s\":%.4f,\"decode_vs_floor\":%.4f", bw,
                        bw * 1e9 / bpt, md / (bw * 1e9 / bpt));
+            mc_json_backend(stdout, &run);
             printf("}\n");
         } else {
             printf("prefill %d tokens: %.2f tok/s (median of %d)\n", p, mp, reps);
@@ -215,6 +200,7 @@ int run_cmd_bench(int argc, char **argv)
         }
     }
     free(prompt);
+    free(st.row);
     free(tp);
     free(td);
     free(cp);

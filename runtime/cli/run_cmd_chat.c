@@ -17,14 +17,17 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gptoss-run chat FILE [--system TEXT] [--reasoning low|medium|high] [--temperature T]\n"
-               "                        [--top-p P] [--seed N] [-n N] [--ctx N] [--threads N] [--show-analysis]\n\n"
-               "Reads one user message per line from stdin (empty line or EOF ends), streams each answer.\n");
+               "                        [--top-p P] [--seed N] [-n N] [--ctx N] [--threads N] [--backend NAME]\n"
+               "                        [--show-analysis]\n\n"
+               "Reads one user message per line from stdin (empty line or EOF ends), streams each answer.\n"
+               "--ctx defaults to 8192 (or the model's context if smaller).\n\n"
+               MC_BACKEND_HELP "\n" MC_EXIT_HELP "\n");
 }
 
 int run_cmd_chat(int argc, char **argv)
 {
     const char *model = NULL;
-    gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 8192};
+    gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = gen_cli_option(&g, "gptoss-run chat", argc, argv, &i);
@@ -53,13 +56,22 @@ int run_cmd_chat(int argc, char **argv)
         fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
         return RUN_EXIT_USAGE;
     }
-    tok_tokenizer *tok = gen_cli_load_tokenizer("gptoss-run chat", model);
-    if (!tok)
-        return RUN_EXIT_BAD_INPUT;
-    char err[1024];
     mc_run run;
-    int rc = mc_open(&run, "chat", model, threads, ctx, 0);
+    int rc = mc_open_model(&run, "chat", model);
+    if (rc)
+        return rc;
+    char err[1024];
+    tok_tokenizer *tok = mc_tokenizer(&run, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "gptoss-run chat: %s\n", err);
+        mc_close(&run);
+        return RUN_EXIT_BAD_INPUT;
+    }
+    int max_ctx = run.model->hp.max_ctx;
+    mc_opts mo = {.backend = g.backend, .threads = threads, .ctx = ctx > 0 ? ctx : max_ctx < 8192 ? max_ctx : 8192};
+    rc = mc_start(&run, &mo);
     if (rc) {
+        mc_close(&run);
         tok_free(tok);
         return rc;
     }
@@ -115,11 +127,12 @@ int run_cmd_chat(int argc, char **argv)
         gq_session_reset(run.session);
         gen_opts go = {n, stdout, show ? stderr : NULL};
         gen_result r;
-        if (gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err) != 0) {
+        int grc = gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err);
+        if (grc != 0) {
             fprintf(stderr, "\ngptoss-run chat: %s\n", err);
             gen_result_free(&r);
             tok_ids_free(&ids);
-            rc = RUN_EXIT_FAIL;
+            rc = grc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
             break;
         }
         putchar('\n');

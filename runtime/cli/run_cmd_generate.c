@@ -22,8 +22,10 @@ static void usage(FILE *f)
             "  -n N                     at most N generated tokens (default 512)\n"
             "  --ctx N                  context length (default: prompt + N)\n"
             "  --threads N              CPU threads (default: all)\n"
+            MC_BACKEND_HELP
             "  --show-analysis          also stream the analysis channel (to stderr)\n"
-            "  --json                   print one JSON object at the end instead of streaming\n");
+            "  --json                   print one JSON object at the end instead of streaming\n\n"
+            MC_EXIT_HELP "\n");
 }
 
 int run_cmd_generate(int argc, char **argv)
@@ -67,10 +69,17 @@ int run_cmd_generate(int argc, char **argv)
         fprintf(stderr, "gptoss-run generate: need FILE and --prompt (see --help)\n");
         return RUN_EXIT_USAGE;
     }
-    tok_tokenizer *tok = gen_cli_load_tokenizer("gptoss-run generate", model);
-    if (!tok)
-        return RUN_EXIT_BAD_INPUT;
+    mc_run run;
+    int rc = mc_open_model(&run, "generate", model);
+    if (rc)
+        return rc;
     char err[1024];
+    tok_tokenizer *tok = mc_tokenizer(&run, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "gptoss-run generate: %s\n", err);
+        mc_close(&run);
+        return RUN_EXIT_BAD_INPUT;
+    }
     hm_options opt = {NULL, NULL, NULL, reasoning};
     hm_message msgs[2];
     size_t nm = 0;
@@ -82,11 +91,14 @@ int run_cmd_generate(int argc, char **argv)
         fprintf(stderr, "gptoss-run generate: %s\n", err);
         tok_ids_free(&ids);
         tok_free(tok);
+        mc_close(&run);
         return RUN_EXIT_USAGE;
     }
-    mc_run run;
-    int rc = mc_open(&run, "generate", model, threads, ctx > 0 ? ctx : (int)ids.n + n, 0);
+    mc_opts mo = {.backend = g.backend, .threads = threads, .ctx = ctx > 0 ? ctx : (int)ids.n + n,
+                  .ctx_what = ctx > 0 ? "--ctx" : "the prompt plus -n"};
+    rc = mc_start(&run, &mo);
     if (rc) {
+        mc_close(&run);
         tok_ids_free(&ids);
         tok_free(tok);
         return rc;
@@ -99,9 +111,9 @@ int run_cmd_generate(int argc, char **argv)
         rc = RUN_EXIT_FAIL;
     } else {
         gen_opts go = {n, json ? NULL : stdout, json || !show ? NULL : stderr};
-        if (gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err) != 0) {
-            fprintf(stderr, "gptoss-run generate: %s\n", err);
-            rc = RUN_EXIT_FAIL;
+        int grc = gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err);
+        if (grc != 0) {
+            rc = mc_fail(&run, grc, err, RUN_EXIT_FAIL);
         } else if (json) {
             printf("{\"final\":");
             mc_json_str(stdout, r.final);

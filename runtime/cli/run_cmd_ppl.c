@@ -26,13 +26,18 @@ static void usage(FILE *f)
             "  --max-kld X         exit 8 if the mean KLD exceeds X\n"
             "  --min-top1 Y        exit 8 if top-1 agreement is below Y (0..1)\n"
             "  --max-ppl-ratio Z   exit 8 if PPL / reference PPL exceeds Z\n"
+            MC_BACKEND_HELP
             "  --numerics M        exact (default: fp32 activations) or ggml: round matrix inputs as\n"
             "                      llama.cpp's CPU kernels do, to predict its figures for this model\n"
-            "  --json              one JSON object on stdout\n\n"
-            "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O, 8 regression threshold exceeded\n");
+            "                      (CPU backend only)\n"
+            "  --json              one JSON object on stdout (with \"backend\" and \"device\")\n\n"
+            "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 8 regression threshold exceeded,\n"
+            "9 backend failure (out of memory, device lost)\n");
 }
 
-static int load_tokens(const char *model, const char *text_path, const char *ids_path, int32_t **ids, size_t *n)
+/* --ids: the ids; --file: the text's bytes, tokenized once the model is open. */
+static int load_input(const char *text_path, const char *ids_path, int32_t **ids, size_t *n, char **text,
+                      size_t *text_len)
 {
     char err[1024];
     if (ids_path) {
@@ -66,15 +71,22 @@ static int load_tokens(const char *model, const char *text_path, const char *ids
             break;
     }
     fclose(f);
-    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
+    *text = buf;
+    *text_len = len;
+    return RUN_EXIT_OK;
+}
+
+/* The text through the model's own tokenizer (from the already open file). */
+static int tokenize(const mc_run *run, const char *text_path, const char *text, size_t len, int32_t **ids, size_t *n)
+{
+    char err[1024];
+    tok_tokenizer *tok = mc_tokenizer(run, err, sizeof err);
     if (!tok) {
-        free(buf);
         fprintf(stderr, "gptoss-run ppl: %s\n", err);
         return RUN_EXIT_BAD_INPUT;
     }
     tok_ids v = {0};
-    int rc = tok_encode(tok, buf, len, 0, &v);
-    free(buf);
+    int rc = tok_encode(tok, text, len, 0, &v);
     tok_free(tok);
     if (rc != 0) {
         tok_ids_free(&v);
@@ -90,7 +102,7 @@ int run_cmd_ppl(int argc, char **argv)
 {
     const char *model = NULL, *text = NULL, *ids_path = NULL, *save_ref = NULL, *ref_path = NULL;
     int ctx = 512, threads = 0, json = 0, topk = 16;
-    gb_numerics numerics = GB_EXACT;
+    mc_opts mo = {0};
     double max_kld = -1, min_top1 = -1, max_ratio = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,12 +123,11 @@ int run_cmd_ppl(int argc, char **argv)
         } else if (!strcmp(a, "--ref")) {
             ref_path = argv[++i];
         } else if (!strcmp(a, "--numerics")) {
-            const char *m = argv[++i];
-            if (strcmp(m, "exact") && strcmp(m, "ggml")) {
-                fprintf(stderr, "gptoss-run ppl: --numerics takes exact or ggml, not '%s'\n", m);
+            if (mc_numerics_option(&mo, "ppl", argv[++i]) != 0)
                 return RUN_EXIT_USAGE;
-            }
-            numerics = !strcmp(m, "ggml") ? GB_GGML : GB_EXACT;
+        } else if (!strcmp(a, "--backend")) {
+            if (mc_backend_option(&mo, "ppl", argv[++i]) != 0)
+                return RUN_EXIT_USAGE;
         } else if (!strcmp(a, "--ctx") || !strcmp(a, "--threads") || !strcmp(a, "--topk")) {
             int is_ctx = !strcmp(a, "--ctx"), is_topk = !strcmp(a, "--topk");
             int x = mc_parse_int(argv[++i], is_ctx ? 4 : 1, is_topk ? PPL_REF_MAX_K : 1 << 20);
@@ -151,6 +162,10 @@ int run_cmd_ppl(int argc, char **argv)
         fprintf(stderr, "gptoss-run ppl: --max-kld / --min-top1 / --max-ppl-ratio need --ref REF\n");
         return RUN_EXIT_USAGE;
     }
+    if (mc_check_opts(&mo, "ppl") != 0)
+        return RUN_EXIT_USAGE;
+    mo.threads = threads;
+    mo.ctx = ctx;
     char err[1024];
     ppl_ref ref = {0};
     if (ref_path && ppl_ref_load(ref_path, &ref, err, sizeof err) != 0) {
@@ -158,24 +173,32 @@ int run_cmd_ppl(int argc, char **argv)
         return RUN_EXIT_BAD_INPUT;
     }
     int32_t *ids = NULL;
-    size_t n = 0;
-    int rc = load_tokens(model, text, ids_path, &ids, &n);
-    mc_run run;
+    size_t n = 0, text_len = 0;
+    char *text_buf = NULL;
+    int rc = load_input(text, ids_path, &ids, &n, &text_buf, &text_len);
+    mc_run run = {0};
     if (rc == RUN_EXIT_OK)
-        rc = mc_open_numerics(&run, "ppl", model, threads, ctx, 0, numerics);
+        rc = mc_open_model(&run, "ppl", model);
+    if (rc == RUN_EXIT_OK && text)
+        rc = tokenize(&run, text, text_buf, text_len, &ids, &n);
+    free(text_buf);
+    if (rc == RUN_EXIT_OK)
+        rc = mc_start(&run, &mo);
     if (rc != RUN_EXIT_OK) {
+        mc_close(&run);
         free(ids);
         ppl_ref_free(&ref);
         return rc;
     }
     ppl_opts o = {ctx, topk, mc_progress_wanted() && !json, ref_path ? &ref : NULL};
     ppl_result r;
-    if (ppl_run(run.session, run.model->hp.vocab, ids, n, &o, &r, err, sizeof err) != 0) {
-        fprintf(stderr, "gptoss-run ppl: %s\n", err);
+    rc = ppl_run(run.session, run.model->hp.vocab, ids, n, &o, &r, err, sizeof err);
+    if (rc != 0) {
+        rc = mc_fail(&run, rc, err, RUN_EXIT_BAD_INPUT);
         mc_close(&run);
         free(ids);
         ppl_ref_free(&ref);
-        return RUN_EXIT_BAD_INPUT;
+        return rc;
     }
     rc = RUN_EXIT_OK;
     if (save_ref && ppl_ref_save(save_ref, &r.own, err, sizeof err) != 0) {
@@ -202,6 +225,7 @@ int run_cmd_ppl(int argc, char **argv)
                    "\"kld_median\":%.8g,\"kld_p99\":%.8g,\"kld_max\":%.8g,\"top1\":%.6f,\"pass\":%s}",
                    r.ref_ppl, r.ppl_ratio, r.ppl_ratio_err, r.kld_mean, r.kld_median, r.kld_p99, r.kld_max, r.top1,
                    why ? "false" : "true");
+        mc_json_backend(stdout, &run);
         printf("}\n");
     } else {
         printf("tokens %zu, %zu chunks of %d, %zu scored\n", n, r.n_chunks, ctx, r.n_scored);

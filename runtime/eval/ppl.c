@@ -10,10 +10,9 @@
 typedef struct {
     const ppl_opts *o;
     ppl_result *r;
+    gb_backend *be;
     const int32_t *chunk;     /* ids of the current chunk */
     size_t next;              /* index of the next scored record */
-    int vocab;
-    double *lp;               /* scratch: log-probs of one row */
 } cb_state;
 
 static double now(void)
@@ -23,65 +22,42 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void on_logits(void *user, int index, const float *logits)
+#define SCORE_ROWS 16
+
+/* Rows index .. index + n_rows - 1 of a chunk, reduced where they live
+ * (be->score): NLL of the next token, top-k, KLD against the reference. */
+static gb_status on_logits(void *user, int index, int n_rows, gb_ref logits, int vocab)
 {
     cb_state *st = user;
     int ctx = st->o->ctx;
-    if (index >= ctx - 1)
-        return; /* the last position predicts nothing inside the chunk */
+    /* the last position predicts nothing inside the chunk */
+    int ns = index + n_rows <= ctx - 1 ? n_rows : ctx - 1 - index;
     ppl_result *r = st->r;
-    size_t t = st->next++;
-    int V = st->vocab;
-    uint32_t k = r->own.k;
-    float mx = logits[0];
-    for (int i = 1; i < V; i++)
-        if (logits[i] > mx)
-            mx = logits[i];
-    double sum = 0;
-    for (int i = 0; i < V; i++)
-        sum += exp((double)logits[i] - mx);
-    double lse = mx + log(sum);
-    for (int i = 0; i < V; i++)
-        st->lp[i] = (double)logits[i] - lse;
-    r->own.nll[t] = (float)-st->lp[st->chunk[index + 1]];
-    /* top-k by insertion (k small, most values rejected by one compare) */
-    uint32_t *ids = r->own.ids + t * k;
-    float *lp = r->own.logp + t * k;
-    uint32_t have = 0;
-    for (int i = 0; i < V; i++) {
-        float v = (float)st->lp[i];
-        if (have == k && !(v > lp[k - 1]))
-            continue;
-        uint32_t j = have < k ? have++ : k - 1;
-        while (j > 0 && lp[j - 1] < v) {
-            lp[j] = lp[j - 1];
-            ids[j] = ids[j - 1];
-            j--;
-        }
-        lp[j] = v;
-        ids[j] = (uint32_t)i;
-    }
-    for (uint32_t j = 0; j < k; j++)
-        if (lp[j] > 0)
-            lp[j] = 0; /* rounding: a log-probability is never positive */
     const ppl_ref *ref = st->o->ref;
-    if (!ref)
-        return;
-    const uint32_t *rid = ref->ids + t * ref->k;
-    const float *rlp = ref->logp + t * ref->k;
-    double kl = 0, pref_sum = 0, pnew_sum = 0;
-    for (uint32_t j = 0; j < ref->k; j++) {
-        double p = exp((double)rlp[j]);
-        kl += p * ((double)rlp[j] - st->lp[rid[j]]);
-        pref_sum += p;
-        pnew_sum += exp(st->lp[rid[j]]);
+    uint32_t k = r->own.k;
+    for (int r0 = 0; r0 < ns; r0 += SCORE_ROWS) {
+        int nr = ns - r0 < SCORE_ROWS ? ns - r0 : SCORE_ROWS;
+        size_t t = st->next;
+        double kld[SCORE_ROWS];
+        gb_score_in in = {st->chunk + index + r0 + 1, (int)k, {NULL, 0}, 0, NULL, NULL};
+        gb_score_out out = {r->own.nll + t, r->own.ids + t * k, r->own.logp + t * k, NULL};
+        if (ref) {
+            in.ref_k = (int)ref->k;
+            in.ref_ids = ref->ids + t * ref->k;
+            in.ref_logp = ref->logp + t * ref->k;
+            out.kld = kld;
+        }
+        gb_status s = st->be->score(st->be, gb_ref_f32(logits, (uint64_t)r0 * (uint64_t)vocab), nr, vocab, &in, &out);
+        if (s != GB_OK)
+            return s;
+        for (int j = 0; ref && j < nr; j++) {
+            r->kld[t + (size_t)j] = (float)kld[j];
+            if (r->own.ids[(t + (size_t)j) * k] == ref->ids[(t + (size_t)j) * ref->k])
+                r->top1 += 1;
+        }
+        st->next += (size_t)nr;
     }
-    double tail_ref = 1 - pref_sum, tail_new = 1 - pnew_sum;
-    if (tail_ref > 1e-12)
-        kl += tail_ref * (log(tail_ref) - log(tail_new > 1e-30 ? tail_new : 1e-30));
-    r->kld[t] = (float)kl;
-    if (ids[0] == rid[0])
-        r->top1 += 1;
+    return GB_OK;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -131,9 +107,8 @@ int ppl_run(gq_session *s, int vocab, const int32_t *ids, size_t n, const ppl_op
     r->own.logp = malloc(r->n_scored * r->own.k * sizeof *r->own.logp);
     r->own.nll = malloc(r->n_scored * sizeof *r->own.nll);
     r->kld = ref ? malloc(r->n_scored * sizeof *r->kld) : NULL;
-    cb_state st = {o, r, NULL, 0, vocab, malloc((size_t)vocab * sizeof(double))};
-    if (!r->own.ids || !r->own.logp || !r->own.nll || (ref && !r->kld) || !st.lp) {
-        free(st.lp);
+    cb_state st = {o, r, gq_session_backend(s), NULL, 0};
+    if (!r->own.ids || !r->own.logp || !r->own.nll || (ref && !r->kld)) {
         ppl_result_free(r);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -142,10 +117,10 @@ int ppl_run(gq_session *s, int vocab, const int32_t *ids, size_t n, const ppl_op
     for (size_t c = 0; c < chunks; c++) {
         st.chunk = ids + c * (size_t)ctx;
         gq_session_reset(s);
-        if (gq_forward(s, st.chunk, ctx, first, on_logits, &st, err, errlen) != 0) {
-            free(st.lp);
+        int rc = gq_forward(s, st.chunk, ctx, first, on_logits, &st, err, errlen);
+        if (rc != 0) {
             ppl_result_free(r);
-            return -1;
+            return rc;
         }
         double t = now();
         if (o->progress && (t - last > 0.5 || c + 1 == chunks)) {
@@ -159,7 +134,6 @@ int ppl_run(gq_session *s, int vocab, const int32_t *ids, size_t n, const ppl_op
                 fputc('\n', stderr);
         }
     }
-    free(st.lp);
     r->seconds = now() - t0;
     r->tokens_per_s = (double)(chunks * (size_t)ctx) / r->seconds;
     size_t N = r->n_scored;

@@ -40,7 +40,9 @@ typedef struct {
     double seconds, tokens_per_s;
 } ppl_result;
 
-/* 0, or -1 with a message (too few tokens, reference mismatch, forward error). */
+/* 0; -1 with a message (too few tokens, reference mismatch, context);
+ * GQ_ERR_BACKEND with the backend's message. The per-token reductions run
+ * on the session's backend (be->score): no logits row crosses to the host. */
 int ppl_run(gq_session *s, int vocab, const int32_t *ids, size_t n, const ppl_opts *o, ppl_result *r, char *err,
             size_t errlen);
 void ppl_result_free(ppl_result *r);
