@@ -11,21 +11,21 @@
 
 /* vkk's op files may not be merged yet: CMake says which exist */
 #ifndef GQ_VK_HAVE_MATMUL
-gb_status vk_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
+gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
 {
     (void)bias, (void)x, (void)n, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: matmul (%s) is not in this build yet", w->name ? w->name : "?");
 }
 #endif
 #ifndef GQ_VK_HAVE_ATTENTION
-gb_status vk_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
+gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
 {
     (void)a, (void)q, (void)k, (void)v, (void)n, (void)pos0, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: attention is not in this build yet");
 }
 #endif
 #ifndef GQ_VK_HAVE_MOE
-gb_status vk_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
+gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 {
     (void)m, (void)x, (void)n, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: the MoE block is not in this build yet");
@@ -101,11 +101,11 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->finish = vk_op_finish;
     b->embed = vk_op_embed;
     b->rmsnorm = vk_op_rmsnorm;
-    b->matmul = vk_op_matmul;
+    b->matmul = vk_matmul;
     b->rope = vk_op_rope;
-    b->attention = vk_op_attention;
+    b->attention = vk_attention;
     b->kv_store = vk_op_kv_store;
-    b->moe = vk_op_moe;
+    b->moe = vk_moe;
     b->add = vk_op_add;
     b->score = vk_op_score;
     b->read_bandwidth = vk_op_read_bandwidth;

@@ -28,6 +28,8 @@ uint64_t vk_window_bytes(gb_backend *b)
     return c->max_range - c->align;
 }
 
+uint64_t vk_max_arg_bytes(gb_backend *b) { return vk_window_bytes(b) & ~(uint64_t)15; }
+
 gb_status vk_record_init(gb_backend *b)
 {
     vk_ctx *c = vk_ctx_of(b);
