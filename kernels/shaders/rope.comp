@@ -15,8 +15,9 @@ layout(push_constant) uniform P { uint x_off, f_off, n_heads, head_dim, pos0; fl
 // a - k * pi/2 for integer k < 2^17 (angles up to 131072 rad): pi/2 as
 // P1 + P2 + P3 with P1 (15 bits) and P2 (12 bits) short enough, and k split
 // into k1 (a multiple of 512, 8 bits) and k2 (< 512, 9 bits), that every
-// product is exact and the first subtractions too; no fma is needed (some
-// drivers, lavapipe among them, split fma into a multiply and an add).
+// product is exact and the first subtractions too, with no fma (with an fma
+// reduction lavapipe was off by 2.6e-3 at pos 131000: GLSL does not promise
+// a single rounding for fma).
 float reduce_half_pi(float a, float k)
 {
     precise float k1 = floor(k * (1.0 / 512.0)) * 512.0;

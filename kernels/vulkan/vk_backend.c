@@ -41,10 +41,15 @@ static void vk_destroy(gb_backend *b)
     vk_ctx *c = vk_ctx_of(b);
     if (c) {
         const char *st = getenv("GQ_VK_STATS");
-        if (st && *st && strcmp(st, "0"))
+        if ((st && *st && strcmp(st, "0")) || c->profile) {
             fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits on %s\n",
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
                     (unsigned long long)c->n_submit, c->props.deviceName);
+            for (int i = 0; i < c->n_pipes; i++)
+                fprintf(stderr, "vulkan:   %-24s %10llu dispatches%s%.3f%s\n", c->pipes[i].name,
+                        (unsigned long long)c->pipes[i].runs, c->profile ? "  " : "",
+                        c->profile ? c->pipes[i].seconds : 0.0, c->profile ? " s (each submitted alone)" : "");
+        }
         if (c->dev) {
             vk_record_destroy(b); /* waits for the device */
             vk_memory_destroy(b);
@@ -77,6 +82,8 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     }
     b->ctx = c;
     b->name = "vulkan";
+    const char *prof = getenv("GQ_VK_PROFILE");
+    c->profile = prof && *prof && strcmp(prof, "0");
     if (vk_device_open(c, cfg ? cfg->device : NULL, err, errlen)) {
         vk_destroy(b);
         return NULL;

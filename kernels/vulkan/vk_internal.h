@@ -39,6 +39,8 @@ typedef struct {
     const char *name;
     VkPipeline pipe;
     int n_args;
+    uint64_t runs;             /* dispatches of this kernel */
+    double seconds;            /* GQ_VK_PROFILE=1: wall time of its dispatches, each submitted alone */
 } vk_pipe;
 
 #define VK_SCRATCH_SLOTS 8
@@ -91,6 +93,7 @@ typedef struct {
     gb_buffer *scratch[VK_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
+    int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
     uint64_t n_dispatch, n_barrier, n_submit;
 } vk_ctx;
@@ -134,7 +137,7 @@ gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_r
 gb_status vk_pipelines_init(gb_backend *b);
 void vk_pipelines_destroy(gb_backend *b);
 /* The pipeline of a kernel with n_args bindings (created on first use). */
-gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out);
+gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry);
 
 /* ---- vk_record.c ---- */
 gb_status vk_record_init(gb_backend *b);
@@ -150,6 +153,8 @@ void vk_hazard(gb_backend *b, const vk_range *r, int n);
  * (maxStorageBufferRange less the offset alignment): ops split their work so
  * every argument of a dispatch is at most this long. */
 uint64_t vk_window_bytes(gb_backend *b);
+/* CLOCK_MONOTONIC in seconds */
+double vk_now(void);
 
 /* ---- op files ---- */
 gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out);
