@@ -125,9 +125,10 @@ void vk_op_release(gb_backend *b, gb_buffer *buf);
 gb_status vk_op_write(gb_backend *b, gb_ref dst, const void *host, uint64_t bytes);
 gb_status vk_op_read(gb_backend *b, gb_ref src, void *host, uint64_t bytes);
 gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *map, uint64_t map_bytes);
-/* Copy `bytes` of host data into the staging buffer and return where it is
- * (a ref valid for dispatches recorded before the next submit). Flushes when
- * the staging buffer is full; bytes must fit in it (VK_STAGE_BYTES). */
+/* Copy `bytes` of host data into the staging buffer and return where it is:
+ * valid until the next vk_flush (read, finish, score's read-back, a full
+ * staging buffer, vk_scratch growing, release), so bind it right away.
+ * Flushes first when the staging buffer is full; bytes <= VK_STAGE_BYTES. */
 gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
 /* vk_scratch (vk_ops.h): a temporary device buffer per slot, kept between
  * ops (growing it waits for queued work first). Slot 7 is score's. */

@@ -139,13 +139,17 @@ void vk_hazard(gb_backend *b, const vk_range *r, int n)
     c->n_ranges += n;
 }
 
-gb_status vk_flush(gb_backend *b)
+/* Submit and wait. reset_stage: the staging buffer may be reused from its
+ * start (not when a caller may hold a stream ref it has not yet bound: the
+ * flushes inside vk_run keep it). */
+static gb_status submit(gb_backend *b, int reset_stage)
 {
     vk_ctx *c = vk_ctx_of(b);
     if (c->status)
         return c->status;
     if (!c->recording) {
-        c->stage_used = 0;
+        if (reset_stage)
+            c->stage_used = 0;
         return GB_OK;
     }
     /* device writes become visible to the host's reads of mapped memory */
@@ -174,9 +178,12 @@ gb_status vk_flush(gb_backend *b)
     c->sets_in_pool = 0;
     c->n_ranges = 0;
     c->n_rec = 0;
-    c->stage_used = 0;
+    if (reset_stage)
+        c->stage_used = 0;
     return GB_OK;
 }
+
+gb_status vk_flush(gb_backend *b) { return submit(b, 1); }
 
 static gb_status new_set(gb_backend *b, int n_args, VkDescriptorSet *out)
 {
@@ -229,7 +236,7 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
         return s;
     double t0 = 0;
     if (c->profile) {
-        if ((s = vk_flush(b))) /* what came before is not this kernel's time */
+        if ((s = submit(b, 0))) /* what came before is not this kernel's time */
             return s;
         t0 = vk_now();
     }
@@ -259,7 +266,7 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
         rg[i].hi = a->ref.off + a->bytes;
         rg[i].writes = a->writes;
     }
-    if (c->n_rec >= VK_MAX_RECORDED && (s = vk_flush(b)))
+    if (c->n_rec >= VK_MAX_RECORDED && (s = submit(b, 0)))
         return s;
     if ((s = vk_begin(b)))
         return s;
@@ -286,7 +293,7 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
     c->n_dispatch++;
     entry->runs++;
     if (c->profile) {
-        s = vk_flush(b);
+        s = submit(b, 0);
         entry->seconds += vk_now() - t0;
     }
     return s;

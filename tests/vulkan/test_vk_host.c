@@ -120,6 +120,46 @@ static void test_windows(void)
     b->destroy(b);
 }
 
+/* 1024 one-token embeds, then 40 of 64 tokens: more than one command
+ * buffer's worth of dispatches (1024), each with its ids staged in the
+ * stream, the later ones larger; a submit inside the stream (at dispatch
+ * 1024) must not recycle staging bytes that the next recorded work reads */
+static void test_stream(void)
+{
+    gb_backend *b = make();
+    if (!b)
+        return;
+    enum { S = 1024, BIG = 64, R = S + 40 * BIG, C = 16 };
+    static float table[R * C], got[R * C];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            table[r * C + c] = (float)(r * C + c);
+    gb_weight w = {"table", GQ_F32, 1, R, C, C * 4, table, {0}};
+    gb_weight *ws[1] = {&w};
+    CHECK(b->prepare(b, ws, 1, NULL, 0) == GB_OK);
+    gb_buffer *out = NULL;
+    CHECK(b->alloc(b, sizeof got, &out) == GB_OK);
+    if (!out) {
+        b->destroy(b);
+        return;
+    }
+    static int32_t ids[R];
+    for (int t = 0; t < R; t++)
+        ids[t] = R - 1 - t;
+    for (int t = 0; t < R; t += t < S ? 1 : BIG) {
+        gb_ref o = {out, (uint64_t)t * C * 4};
+        if (b->embed(b, &w, ids + t, t < S ? 1 : BIG, o) != GB_OK)
+            break;
+    }
+    gb_ref o0 = {out, 0};
+    CHECK(b->read(b, o0, got, sizeof got) == GB_OK);
+    int bad = 0;
+    for (int t = 0; t < R; t++)
+        bad += got[t * C + 3] != table[(R - 1 - t) * C + 3];
+    CHECK_MSG(bad == 0, "stream: %d of %d embeds read the wrong row", bad, R);
+    b->destroy(b);
+}
+
 static uint64_t file_size(const char *p)
 {
     struct stat sb;
@@ -286,6 +326,7 @@ int main(void)
     unsetenv("GQ_VK_DEVICE");
     setenv("GQ_VK_PIPELINE_CACHE", "1", 1);
     test_windows();
+    test_stream();
     test_cache();
     test_oom();
     test_missing();
