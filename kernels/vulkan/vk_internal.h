@@ -94,6 +94,8 @@ typedef struct {
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
     int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
+    int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
+                                * staged paths, tested on lavapipe whose memory is all host-visible) */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
     uint64_t n_dispatch, n_barrier, n_submit;
 } vk_ctx;

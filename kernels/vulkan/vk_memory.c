@@ -65,7 +65,7 @@ gb_status vk_buffer_new(gb_backend *b, uint64_t bytes, int host, gb_buffer **out
     }
     c->f.vkBindBufferMemory(c->dev, buf->buf, buf->mem, 0);
     VkMemoryPropertyFlags fl = c->memprops.memoryTypes[type].propertyFlags;
-    if ((fl & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (fl & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
+    if ((fl & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (fl & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) && (host || !c->no_map)) {
         void *p = NULL;
         if (c->f.vkMapMemory(c->dev, buf->mem, 0, VK_WHOLE_SIZE, 0, &p) == VK_SUCCESS)
             buf->map = p;

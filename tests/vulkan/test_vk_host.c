@@ -1,5 +1,7 @@
 /* test_vk_host.c - the Vulkan host, on whatever Vulkan device is here
  * (lavapipe in CI):
+ *  - everything below once with mapped device memory (lavapipe's) and once
+ *    with GQ_VK_NO_MAP=1 (staged copies, as a discrete GPU needs);
  *  - descriptor windows: a buffer larger than maxStorageBufferRange (128 MiB
  *    on lavapipe) is added to through two windows, checked against the host
  *    arithmetic on both sides of the window boundary and at the end; a
@@ -327,6 +329,12 @@ int main(void)
     setenv("GQ_VK_PIPELINE_CACHE", "1", 1);
     test_windows();
     test_stream();
+    /* again with device buffers unmapped: writes, reads and the weight
+     * upload go through the staging buffer, as on a discrete GPU */
+    setenv("GQ_VK_NO_MAP", "1", 1);
+    test_windows();
+    test_stream();
+    unsetenv("GQ_VK_NO_MAP");
     test_cache();
     test_oom();
     test_missing();
