@@ -13,42 +13,24 @@
  *
  * Failures: every allocation failure is GB_ERR_NOMEM naming the bytes, a
  * reference outside its buffer is GB_ERR_INVALID; both go through gb_fail,
- * so they are sticky and no op runs after one (backend.h). */
+ * so they are sticky and no op runs after one (backend.h).
+ *
+ * score and read_bandwidth live in backend_cpu_eval.c. */
 #include "backend_cpu.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
 #endif
 
+#include "backend_cpu_impl.h"
 #include "gk_dot.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
-
-struct gb_buffer {
-    uint8_t *data;
-    uint64_t bytes;
-    int owned;                   /* 0: a view of host bytes (a prepared weight) */
-    struct gb_buffer *prev, *next;
-};
-
-typedef struct {
-    gk_pool *pool;
-    gb_numerics numerics;
-    struct gb_buffer *live;      /* every buffer not yet released */
-    double *lp;                  /* score scratch: 2 * lp_cap doubles */
-    size_t lp_cap;
-} cpu_ctx;
-
-#define LIVE_OR_RETURN(b)                                                                                            \
-    do {                                                                                                             \
-        if ((b)->status != GB_OK)                                                                                    \
-            return (b)->status;                                                                                      \
-    } while (0)
 
 static cpu_ctx *ctx_of(gb_backend *b) { return (cpu_ctx *)b->ctx; }
 static gk_pool *pool_of(gb_backend *b) { return ctx_of(b)->pool; }
@@ -88,7 +70,7 @@ static void buffer_free(gb_backend *b, struct gb_buffer *buf)
 
 /* The host address of `bytes` bytes at r, or GB_ERR_INVALID when they do
  * not lie inside r's buffer (a caller bug; cheap enough to check always). */
-static gb_status at(gb_backend *b, gb_ref r, uint64_t bytes, const char *what, void **p)
+gb_status cpu_at(gb_backend *b, gb_ref r, uint64_t bytes, const char *what, void **p)
 {
     *p = NULL;
     if (!r.buf)
@@ -100,15 +82,6 @@ static gb_status at(gb_backend *b, gb_ref r, uint64_t bytes, const char *what, v
     return GB_OK;
 }
 
-#define AT(ref, bytes, what, ptr)                                                                                    \
-    do {                                                                                                             \
-        void *p_;                                                                                                    \
-        gb_status s_ = at(b, (ref), (bytes), (what), &p_);                                                           \
-        if (s_ != GB_OK)                                                                                             \
-            return s_;                                                                                               \
-        (ptr) = p_;                                                                                                  \
-    } while (0)
-
 /* The prepared bytes of w (all of them), or GB_ERR_INVALID. */
 static gb_status weight_at(gb_backend *b, const gb_weight *w, const void **p)
 {
@@ -118,7 +91,7 @@ static gb_status weight_at(gb_backend *b, const gb_weight *w, const void **p)
     if (!w->dev.buf)
         return gb_fail(b, GB_ERR_INVALID, "weight '%s' was not prepared", w->name ? w->name : "?");
     void *q = NULL;
-    gb_status s = at(b, w->dev, gb_weight_bytes(w), w->name ? w->name : "weight", &q);
+    gb_status s = cpu_at(b, w->dev, gb_weight_bytes(w), w->name ? w->name : "weight", &q);
     *p = q;
     return s;
 }
@@ -153,20 +126,32 @@ static gb_status vec_at(gb_backend *b, const gb_weight *w, uint64_t n, const flo
             return s_;                                                                                               \
     } while (0)
 
-static gb_status nomem(gb_backend *b, const char *what, uint64_t bytes)
+gb_status cpu_nomem(gb_backend *b, const char *what, uint64_t bytes)
 {
     return gb_fail(b, GB_ERR_NOMEM, "out of memory: %s needs %llu bytes", what, (unsigned long long)bytes);
+}
+
+/* Bytes of physical memory (0 if unknown): a request beyond it fails at
+ * once instead of being overcommitted and killed later. */
+static uint64_t phys_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
 static gb_status cpu_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
 {
     *out = NULL;
     LIVE_OR_RETURN(b);
+    uint64_t phys = phys_bytes();
+    if (phys && bytes > phys)
+        return gb_fail(b, GB_ERR_NOMEM, "out of memory: a buffer needs %llu bytes, more than this machine's %llu",
+                       (unsigned long long)bytes, (unsigned long long)phys);
     uint8_t *d = bytes <= SIZE_MAX ? calloc((size_t)(bytes ? bytes : 1), 1) : NULL;
     struct gb_buffer *buf = d ? buffer_new(b, d, bytes, 1) : NULL;
     if (!buf) {
         free(d);
-        return nomem(b, "a buffer", bytes);
+        return cpu_nomem(b, "a buffer", bytes);
     }
     *out = buf;
     return GB_OK;
@@ -218,7 +203,7 @@ static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const vo
                            w[i] && w[i]->name ? w[i]->name : "?");
         struct gb_buffer *buf = buffer_new(b, (uint8_t *)(uintptr_t)w[i]->host, gb_weight_bytes(w[i]), 0);
         if (!buf)
-            return nomem(b, "a weight view", sizeof *buf);
+            return cpu_nomem(b, "a weight view", sizeof *buf);
         w[i]->dev.buf = buf;
         w[i]->dev.off = 0;
     }
@@ -236,7 +221,7 @@ static gb_status product_input(gb_backend *b, gq_type t, const float *x, size_t 
     if (!ggml_numerics(b) || t == GQ_F32)
         return GB_OK;
     if (!(*tmp = malloc(n * sizeof **tmp)))
-        return nomem(b, "the GB_GGML rounded input of a product", (uint64_t)n * sizeof(float));
+        return cpu_nomem(b, "the GB_GGML rounded input of a product", (uint64_t)n * sizeof(float));
     gk_round_like_ggml(t, x, *tmp, n);
     *in = *tmp;
     return GB_OK;
@@ -259,7 +244,7 @@ static gb_status matmul_failed(gb_backend *b, const gb_weight *w, int n)
                        tr ? tr->name : "?");
     }
     uint64_t per = 8 * (uint64_t)w->cols + 16 + 4 * (uint64_t)n;
-    return nomem(b, "the prefill scratch of a matrix product",
+    return cpu_nomem(b, "the prefill scratch of a matrix product",
                  (uint64_t)gk_pool_size(pool_of(b)) * per * sizeof(float));
 }
 
@@ -407,7 +392,7 @@ static gb_status cpu_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref
     c.scores_len = (size_t)pos0 + (size_t)n;
     uint64_t bytes = (uint64_t)gk_pool_size(pool) * c.scores_len * sizeof(float);
     if (!(c.scores = malloc((size_t)bytes)))
-        return nomem(b, "attention scores", bytes);
+        return cpu_nomem(b, "attention scores", bytes);
     gk_pool_run(pool, attn_task, &c, n * a->n_heads);
     free(c.scores);
     return GB_OK;
@@ -515,7 +500,7 @@ static gb_status moe_many(gb_backend *b, const gb_moe *m, const moe_ptrs *p, con
     uint64_t bytes = (uint64_t)floats * sizeof(float) + (uint64_t)ints * sizeof(int);
     float *mem = malloc((size_t)bytes);
     if (!mem)
-        return nomem(b, "the MoE prefill scratch", bytes);
+        return cpu_nomem(b, "the MoE prefill scratch", bytes);
     float *logits = mem, *wsel = logits + N * (size_t)E, *wt = wsel + N * (size_t)k, *xg = wt + N,
           *h = xg + N * (size_t)D, *act = h + N * 2 * (size_t)I, *y = act + N * (size_t)I;
     int *sel = (int *)(y + N * (size_t)D), *tok = sel + N * (size_t)k;
@@ -598,7 +583,7 @@ static gb_status cpu_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref
         if (scratch)
             moe_one(b, m, &p, xp, xe, op, scratch);
         else
-            st = nomem(b, "the MoE decode scratch", bytes);
+            st = cpu_nomem(b, "the MoE decode scratch", bytes);
         free(scratch);
     } else if (n > 1) {
         st = moe_many(b, m, &p, xp, xe, n, op);
@@ -616,184 +601,6 @@ static gb_status cpu_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
     AT(y, len * 4, "add y", yp);
     for (uint64_t i = 0; i < len; i++)
         xp[i] += yp[i];
-    return GB_OK;
-}
-
-/* ---- the perplexity reductions ---- */
-
-/* lp[i] = log p(i) of one row of logits: max in fp32, the sum of exp in
- * double (the arithmetic of the original ppl.c, kept bit for bit). */
-static void log_softmax(const float *logits, int V, double *lp)
-{
-    float mx = logits[0];
-    for (int i = 1; i < V; i++)
-        if (logits[i] > mx)
-            mx = logits[i];
-    double sum = 0;
-    for (int i = 0; i < V; i++)
-        sum += exp((double)logits[i] - mx);
-    double lse = mx + log(sum);
-    for (int i = 0; i < V; i++)
-        lp[i] = (double)logits[i] - lse;
-}
-
-/* The k largest (float)lp, descending, the lower id first among equals
- * (insertion: k is small, most values are rejected by one compare), each
- * clamped to <= 0 (rounding: a log-probability is never positive). */
-static void top_k(const double *lp, int V, int k, uint32_t *ids, float *out)
-{
-    int have = 0;
-    for (int i = 0; i < V; i++) {
-        float v = (float)lp[i];
-        if (have == k && !(v > out[k - 1]))
-            continue;
-        int j = have < k ? have++ : k - 1;
-        while (j > 0 && out[j - 1] < v) {
-            out[j] = out[j - 1];
-            ids[j] = ids[j - 1];
-            j--;
-        }
-        out[j] = v;
-        ids[j] = (uint32_t)i;
-    }
-    for (int j = 0; j < k; j++)
-        if (out[j] > 0)
-            out[j] = 0;
-}
-
-static gb_status cpu_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out)
-{
-    LIVE_OR_RETURN(b);
-    int dense = in->ref_logits.buf != NULL, sparse = in->ref_k > 0;
-    int k = in->top_k;
-    if (n < 0 || vocab < 1 || k < 0 || k > GB_TOPK_MAX || k > vocab || in->ref_k < 0 || (dense && sparse) ||
-        (out->nll && !in->target) || (out->kld && !dense && !sparse) || (sparse && (!in->ref_ids || !in->ref_logp)))
-        return gb_fail(b, GB_ERR_INVALID, "score: arguments outside the contract (n %d, vocab %d, top_k %d, ref_k %d)",
-                       n, vocab, k, in->ref_k);
-    const float *L, *R = NULL;
-    uint64_t row_bytes = (uint64_t)vocab * 4;
-    AT(logits, (uint64_t)n * row_bytes, "score logits", L);
-    if (dense)
-        AT(in->ref_logits, (uint64_t)n * row_bytes, "score reference logits", R);
-    cpu_ctx *c = ctx_of(b);
-    if (c->lp_cap < (size_t)vocab) {
-        uint64_t bytes = 2 * (uint64_t)vocab * sizeof(double);
-        double *nl = malloc((size_t)bytes);
-        if (!nl)
-            return nomem(b, "the log-probabilities of a row", bytes);
-        free(c->lp);
-        c->lp = nl;
-        c->lp_cap = (size_t)vocab;
-    }
-    double *lp = c->lp, *lpr = c->lp + vocab;
-    uint32_t ids[GB_TOPK_MAX];
-    float top[GB_TOPK_MAX];
-    for (int t = 0; t < n; t++) {
-        log_softmax(L + (size_t)t * (size_t)vocab, vocab, lp);
-        if (out->nll) {
-            int32_t y = in->target[t];
-            if (y < 0 || y >= vocab)
-                return gb_fail(b, GB_ERR_INVALID, "score: target id %d is outside 0..%d", y, vocab - 1);
-            out->nll[t] = (float)-lp[y];
-        }
-        if (k > 0 && (out->top_ids || out->top_logp)) {
-            top_k(lp, vocab, k, ids, top);
-            if (out->top_ids)
-                memcpy(out->top_ids + (size_t)t * (size_t)k, ids, (size_t)k * sizeof *ids);
-            if (out->top_logp)
-                memcpy(out->top_logp + (size_t)t * (size_t)k, top, (size_t)k * sizeof *top);
-        }
-        if (!out->kld)
-            continue;
-        double kl = 0;
-        if (dense) {
-            log_softmax(R + (size_t)t * (size_t)vocab, vocab, lpr);
-            for (int i = 0; i < vocab; i++)
-                kl += exp(lpr[i]) * (lpr[i] - lp[i]);
-        } else {
-            /* the reference's top ref_k, then one bucket for the rest of its
-             * mass against the rest of this row's mass (a lower bound) */
-            const uint32_t *rid = in->ref_ids + (size_t)t * (size_t)in->ref_k;
-            const float *rlp = in->ref_logp + (size_t)t * (size_t)in->ref_k;
-            double pref_sum = 0, pnew_sum = 0;
-            for (int j = 0; j < in->ref_k; j++) {
-                if (rid[j] >= (uint32_t)vocab)
-                    return gb_fail(b, GB_ERR_INVALID, "score: reference id %u is outside 0..%d", rid[j], vocab - 1);
-                double p = exp((double)rlp[j]);
-                kl += p * ((double)rlp[j] - lp[rid[j]]);
-                pref_sum += p;
-                pnew_sum += exp(lp[rid[j]]);
-            }
-            double tail_ref = 1 - pref_sum, tail_new = 1 - pnew_sum;
-            if (tail_ref > 1e-12)
-                kl += tail_ref * (log(tail_ref) - log(tail_new > 1e-30 ? tail_new : 1e-30));
-        }
-        out->kld[t] = kl;
-    }
-    return GB_OK;
-}
-
-/* ---- read bandwidth: the decode floor of `bench` ---- */
-
-typedef struct {
-    const float *buf;
-    size_t chunk;
-    float *sink;                 /* per thread, 16 floats apart (no false sharing) */
-    gk_dotf_fn dotf;
-} bw_ctx;
-
-static void bw_task(void *p, int task, int thread)
-{
-    bw_ctx *c = p;
-    const float *buf = c->buf + (size_t)task * c->chunk;
-    c->sink[thread * 16] += c->dotf(buf, buf, (int64_t)c->chunk);
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The median of 5 passes of the kernels' fp32 dot over `bytes` (much larger
- * than the caches) on this backend's threads: the way the kernels read weights. */
-static gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s)
-{
-    LIVE_OR_RETURN(b);
-    *bytes_per_s = 0;
-    size_t chunk = (size_t)1 << 20;
-    size_t n = (size_t)(bytes / sizeof(float)) / chunk * chunk;
-    if (n == 0)
-        return gb_fail(b, GB_ERR_INVALID, "read_bandwidth: %llu bytes is less than one 4 MiB chunk",
-                       (unsigned long long)bytes);
-    gk_pool *pool = pool_of(b);
-    float *buf = malloc(n * sizeof(float));
-    float *sink = calloc((size_t)gk_pool_size(pool) * 16, sizeof(float));
-    if (!buf || !sink) {
-        free(buf);
-        free(sink);
-        return nomem(b, "the bandwidth test buffer", (uint64_t)n * sizeof(float));
-    }
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (float)(i & 7);
-    bw_ctx c = {buf, chunk, sink, gk_dotf()};
-    enum { REPS = 5 };
-    double v[REPS];
-    for (int r = 0; r < REPS; r++) {
-        double t0 = mono_now();
-        gk_pool_run(pool, bw_task, &c, (int)(n / chunk));
-        v[r] = (double)(n * sizeof(float)) / (mono_now() - t0);
-    }
-    free(buf);
-    free(sink);
-    for (int i = 1; i < REPS; i++)
-        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    *bytes_per_s = v[REPS / 2];
     return GB_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_cpu.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
@@ -37,7 +38,7 @@ int mc_start(mc_run *r, const mc_opts *o)
     }
     if (ctx <= 0)
         ctx = hp->max_ctx < 4096 ? hp->max_ctx : 4096;
-    if (o->numerics == GB_GGML) {
+    if (o->ggml) {
         /* CPU-only numerics (mc_check_opts refused another backend) */
         gm_use_ggml_rope(r->model);
         r->be = gb_cpu_create(o->threads, GB_GGML, err, sizeof err);
@@ -121,13 +122,13 @@ int mc_numerics_option(mc_opts *o, const char *cmd, const char *value)
         fprintf(stderr, "gptoss-run %s: --numerics takes exact or ggml, not '%s'\n", cmd, value);
         return -1;
     }
-    o->numerics = !strcmp(value, "ggml") ? GB_GGML : GB_EXACT;
+    o->ggml = !strcmp(value, "ggml");
     return 0;
 }
 
 int mc_check_opts(const mc_opts *o, const char *cmd)
 {
-    if (o->numerics == GB_GGML && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
+    if (o->ggml && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
         fprintf(stderr, "gptoss-run %s: --numerics ggml is a CPU backend option; it cannot run on --backend %s\n",
                 cmd, o->backend);
         return -1;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 
 #include "backend.h"
-#include "backend_cpu.h"
 #include "forward.h"
 #include "model.h"
 
@@ -24,7 +23,8 @@
 
 typedef struct {
     const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */
-    gb_numerics numerics;     /* GB_GGML: CPU only (also llama.cpp's rotary table) */
+    int ggml;                 /* --numerics ggml: the CPU backend with GB_GGML (backend_cpu.h) and
+                               * llama.cpp's rotary table; no other backend */
     int threads;              /* CPU threads (0: all) */
     int ctx;                  /* session positions (0: min(max_ctx, 4096)) */
     const char *ctx_what;     /* how ctx was asked for, for messages ("--ctx", "-p + -n"); NULL: "--ctx" */

@@ -4,7 +4,7 @@
  *
  *   gguf_ours_logits [--numerics ggml] MODEL.gptoss IDS.json OUT.f32 POS [POS...]
  * writes vocab f32 logits (little-endian host order) per listed position;
- * --numerics ggml rounds as llama.cpp does (backend.h GB_GGML). */
+ * --numerics ggml rounds as llama.cpp does (backend_cpu.h GB_GGML). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "gguf_ours_logits: --numerics takes exact or ggml, not '%s'\n", argv[2]);
             return 2;
         }
-        mo.numerics = !strcmp(argv[2], "ggml") ? GB_GGML : GB_EXACT;
+        mo.ggml = !strcmp(argv[2], "ggml");
         argc -= 2;
         argv += 2;
     }

@@ -12,6 +12,7 @@
  *    never as numbers computed from stale buffers.
  * usage: test_forward GOLDEN_DIR MODELS_DIR
  */
+#include <math.h>
 #include <string.h>
 
 #include "backend_cpu.h"
@@ -95,6 +96,85 @@ static gb_status fail_in_callback(void *user, int p, int n_rows, gb_ref logits, 
     return gb_fail(f->be, GB_ERR_DEVICE, "device lost (injected)");
 }
 
+/* be->score against a long-double reference on small random rows: NLL,
+ * top-k with ties (lower id first), dense KLD, and the sparse KLD with a
+ * full-vocabulary "top-k" (no tail) equal to the dense one. */
+static void check_score(void)
+{
+    enum { N = 3, V = 40, K = 5 };
+    char err[512];
+    gb_backend *be = gb_cpu_create(1, GB_EXACT, err, sizeof err);
+    CHECK_MSG(be != NULL, "cpu backend: %s", err);
+    if (!be)
+        return;
+    float l[N * V], r[N * V];
+    uint32_t x = 7;
+    for (int i = 0; i < N * V; i++) {
+        x = x * 1103515245u + 12345u;
+        l[i] = (float)((x >> 8) % 1000) / 100.0f - 5.0f;
+        x = x * 1103515245u + 12345u;
+        r[i] = (float)((x >> 8) % 1000) / 100.0f - 5.0f;
+    }
+    l[3] = l[9] = l[17] = 9.5f; /* a three-way tie at the top of row 0 */
+    gb_buffer *bl = NULL, *br = NULL;
+    CHECK(be->alloc(be, sizeof l, &bl) == GB_OK && be->alloc(be, sizeof r, &br) == GB_OK);
+    CHECK(be->write(be, (gb_ref){bl, 0}, l, sizeof l) == GB_OK && be->write(be, (gb_ref){br, 0}, r, sizeof r) == GB_OK);
+    int32_t target[N] = {3, 0, V - 1};
+    float nll[N], top_lp[N * K];
+    uint32_t top_id[N * K];
+    double kld[N], kld_sparse[N];
+    gb_score_in in = {target, K, {br, 0}, 0, NULL, NULL};
+    gb_score_out out = {nll, top_id, top_lp, kld};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &in, &out) == GB_OK);
+    /* the reference as a sparse one with every id: no tail bucket */
+    uint32_t rid[N * V];
+    float rlp[N * V];
+    double worst_nll = 0, worst_kld = 0, worst_sparse = 0;
+    for (int t = 0; t < N; t++) {
+        long double sl = 0, sr = 0;
+        for (int i = 0; i < V; i++) {
+            sl += expl((long double)l[t * V + i]);
+            sr += expl((long double)r[t * V + i]);
+        }
+        long double lsel = logl(sl), lser = logl(sr), kl = 0;
+        for (int i = 0; i < V; i++) {
+            long double pr = (long double)r[t * V + i] - lser, pl = (long double)l[t * V + i] - lsel;
+            kl += expl(pr) * (pr - pl);
+            rid[t * V + i] = (uint32_t)i;
+            rlp[t * V + i] = (float)pr;
+        }
+        double dn = fabs((double)nll[t] - (double)(lsel - l[t * V + target[t]]));
+        double dk = fabs(kld[t] - (double)kl);
+        worst_nll = dn > worst_nll ? dn : worst_nll;
+        worst_kld = dk > worst_kld ? dk : worst_kld;
+        for (int j = 0; j < K; j++) {
+            int id = (int)top_id[t * K + j];
+            CHECK_MSG(j == 0 || top_lp[t * K + j] <= top_lp[t * K + j - 1], "top-k descending");
+            CHECK_MSG(fabs(top_lp[t * K + j] - (double)(l[t * V + id] - lsel)) < 1e-5, "top-k log-prob of id %d", id);
+            int larger = 0;
+            for (int i = 0; i < V; i++)
+                larger += l[t * V + i] > l[t * V + id];
+            CHECK_MSG(larger <= j, "row %d: id %d is among the top %d", t, id, j + 1);
+        }
+    }
+    CHECK_MSG(top_id[0] == 3 && top_id[1] == 9 && top_id[2] == 17, "ties: the lower id first (%u %u %u)", top_id[0],
+              top_id[1], top_id[2]);
+    CHECK_MSG(worst_nll < 1e-5 && worst_kld < 1e-9, "score: nll within %.3g, dense kld within %.3g", worst_nll,
+              worst_kld);
+    gb_score_in sp = {NULL, 0, {NULL, 0}, V, rid, rlp};
+    gb_score_out so = {NULL, NULL, NULL, kld_sparse};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &sp, &so) == GB_OK);
+    for (int t = 0; t < N; t++) {
+        double d = fabs(kld_sparse[t] - kld[t]);
+        worst_sparse = d > worst_sparse ? d : worst_sparse;
+    }
+    CHECK_MSG(worst_sparse < 1e-5, "sparse KLD over every id == dense KLD (%.3g)", worst_sparse);
+    /* outside the contract: an error, not a crash */
+    gb_score_in bad = {target, GB_TOPK_MAX + 1, {NULL, 0}, 0, NULL, NULL};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &bad, &out) == GB_ERR_INVALID);
+    be->destroy(be); /* frees bl and br too (ASan checks) */
+}
+
 static double max_rel(const float *a, const float *b)
 {
     double mx = 0;
@@ -168,6 +248,8 @@ int main(int argc, char **argv)
         CHECK_MSG(e8a > 1e-5, "all-q8 file differs from mxfp4 (%.3g)", e8a);
         CHECK_MSG(e4 > e8a, "q4 is further from mxfp4 than q8 (%.3g vs %.3g)", e4, e8a);
     }
+
+    check_score();
 
     /* errors */
     char err[1024];
