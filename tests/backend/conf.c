@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct conf_weight_rec {
     gb_weight *w;
-    uint8_t *bytes;            /* until conf_prepare moves them into the arena */
+    uint8_t *bytes;            /* writable until conf_prepare */
     int outside;               /* 1: host bytes stay outside the "mapping" */
     uint64_t hash;             /* of the host bytes, to prove nobody wrote them */
 };
@@ -42,6 +43,22 @@ void conf_fill(conf *c, float *x, size_t n, double amp)
         x[i] = (float)(amp * conf_sym(c));
 }
 
+void conf_bytes(conf *c, uint8_t *p, size_t n)
+{
+    /* xorshift64* seeded from the main stream, state in a register */
+    uint64_t x = conf_u64(c) | 1;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        uint64_t v = x * 0x2545F4914F6CDD1Dull;
+        memcpy(p + i, &v, 8);
+    }
+    for (; i < n; i++)
+        p[i] = (uint8_t)conf_u64(c);
+}
+
 int conf_size(const conf *c, int base, int lo, int mult)
 {
     int v = (int)(base * c->scale + 0.5);
@@ -71,12 +88,44 @@ static conf_weight_rec *add_rec(conf *c)
     return r;
 }
 
+#define ARENA_ALIGN 16384u      /* the .gptoss mapping's alignment */
+#define ARENA_RESERVE (4ull << 30) /* address space only: pages are touched as weights are made */
+#define TENSOR_ALIGN 32u        /* GGUF's: the weakest alignment the runtime hands over */
+
+/* Bytes for a weight inside the "file mapping": a reserved anonymous
+ * mapping, 16 KiB aligned, filled front to back (no copy of hundreds of MB
+ * at prepare time). NULL if it is full. */
+static uint8_t *arena_take(conf *c, uint64_t bytes)
+{
+    if (!c->arena_map) {
+        size_t len = (size_t)ARENA_RESERVE + ARENA_ALIGN;
+        int flags = MAP_PRIVATE | MAP_ANON;
+#ifdef MAP_NORESERVE
+        flags |= MAP_NORESERVE;
+#endif
+        void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        c->arena_map = m;
+        c->arena_map_len = len;
+        c->arena = (uint8_t *)(((uintptr_t)m + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
+    }
+    uint64_t off = (c->arena_used + TENSOR_ALIGN - 1) / TENSOR_ALIGN * TENSOR_ALIGN;
+    if (off + bytes > ARENA_RESERVE)
+        return NULL;
+    c->arena_used = off + bytes;
+    return c->arena + off;
+}
+
 gb_weight *conf_weight_raw(conf *c, const char *name, gq_type t, int64_t n_mat, int64_t rows, int64_t cols)
 {
     size_t row_bytes = gq_row_bytes(t, (uint64_t)cols);
     gb_weight *w = calloc(1, sizeof *w);
     size_t bytes = (size_t)n_mat * (size_t)rows * row_bytes;
-    uint8_t *p = calloc(bytes ? bytes : 1, 1);
+    /* every third weight's bytes stay outside the mapping, as model-owned
+     * memory would: prepare must take both */
+    int outside = (c->n_recs + 1) % 3 == 0;
+    uint8_t *p = outside ? calloc(bytes ? bytes : 1, 1) : arena_take(c, bytes);
     if (!row_bytes || !w || !p) {
         fprintf(stderr, "conformance: cannot make weight %s (%s, %lld x %lld x %lld)\n", name,
                 gq_traits_of(t)->name, (long long)n_mat, (long long)rows, (long long)cols);
@@ -92,9 +141,7 @@ gb_weight *conf_weight_raw(conf *c, const char *name, gq_type t, int64_t n_mat, 
     conf_weight_rec *r = add_rec(c);
     r->w = w;
     r->bytes = p;
-    /* every third weight's bytes stay outside the mapping, as model-owned
-     * memory would: prepare must take both */
-    r->outside = c->n_recs % 3 == 0;
+    r->outside = outside;
     return w;
 }
 
@@ -126,68 +173,34 @@ void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out)
     gq_traits_of(w->type)->decode(p, out, (size_t)w->cols);
 }
 
-double *conf_decode(const gb_weight *w, int64_t mat)
-{
-    size_t cols = (size_t)w->cols;
-    double *d = malloc((size_t)w->rows * cols * sizeof *d);
-    float *row = malloc(cols * sizeof *row);
-    if (!d || !row) {
-        fprintf(stderr, "conformance: out of host memory decoding %s\n", w->name);
-        exit(1);
-    }
-    for (int64_t r = 0; r < w->rows; r++) {
-        conf_decode_row(w, mat, r, row);
-        for (size_t i = 0; i < cols; i++)
-            d[(size_t)r * cols + i] = row[i];
-    }
-    free(row);
-    return d;
-}
-
+/* A hash of the host bytes, 8 bytes a step (hundreds of MB get hashed). */
 static uint64_t fnv(const void *p, uint64_t n)
 {
     const uint8_t *b = p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (uint64_t i = 0; i < n; i++)
+    uint64_t h = 0xcbf29ce484222325ull, w;
+    uint64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
+    for (; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
 }
 
-#define ARENA_ALIGN 16384u   /* the .gptoss mapping's alignment */
-#define TENSOR_ALIGN 32u     /* GGUF's: the weakest alignment the runtime hands over */
-
 int conf_prepare(conf *c)
 {
-    uint64_t total = 0;
-    for (int i = 0; i < c->n_recs; i++)
-        if (!c->recs[i].outside)
-            total = (total + TENSOR_ALIGN - 1) / TENSOR_ALIGN * TENSOR_ALIGN + gb_weight_bytes(c->recs[i].w);
-    c->arena_bytes = (total + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    void *arena = NULL;
-    if (posix_memalign(&arena, ARENA_ALIGN, c->arena_bytes ? c->arena_bytes : ARENA_ALIGN)) {
-        fprintf(stderr, "conformance: out of host memory for %llu bytes of weights\n",
-                (unsigned long long)c->arena_bytes);
-        exit(1);
-    }
-    c->arena = arena;
-    memset(c->arena, 0, c->arena_bytes);
-    uint64_t off = 0;
+    c->arena_bytes = (c->arena_used + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    /* a model's file mapping is read-only: so is this one from now on */
+    if (c->arena_bytes && mprotect(c->arena, (size_t)c->arena_bytes, PROT_READ) != 0)
+        fprintf(stderr, "conformance: note: could not make the weight mapping read-only\n");
     gb_weight **ws = malloc((size_t)(c->n_recs ? c->n_recs : 1) * sizeof *ws);
     if (!ws)
         exit(1);
     for (int i = 0; i < c->n_recs; i++) {
         conf_weight_rec *r = &c->recs[i];
-        uint64_t n = gb_weight_bytes(r->w);
-        if (!r->outside) {
-            off = (off + TENSOR_ALIGN - 1) / TENSOR_ALIGN * TENSOR_ALIGN;
-            if (n)
-                memcpy(c->arena + off, r->bytes, n);
-            r->w->host = c->arena + off;
-            free(r->bytes);
-            off += n;
-        }
         r->bytes = NULL;
-        r->hash = fnv(r->w->host, n);
+        r->hash = fnv(r->w->host, gb_weight_bytes(r->w));
         ws[i] = r->w;
     }
     int ok = conf_ok(c, c->b->prepare(c->b, ws, c->n_recs, c->arena, c->arena_bytes), "prepare");
@@ -198,8 +211,8 @@ int conf_prepare(conf *c)
                 ok = 0;
             }
     if (ok) {
-        printf("  prepare: %d weights (%llu bytes in the mapping, the rest outside) ok\n", c->n_recs,
-               (unsigned long long)off);
+        printf("  prepare: %d weights (%llu bytes in a read-only 16 KiB-aligned mapping, a third outside) ok\n",
+               c->n_recs, (unsigned long long)c->arena_used);
         c->cases++;
     }
     free(ws);
@@ -225,12 +238,15 @@ void conf_free_weights(conf *c)
 {
     for (int i = 0; i < c->n_recs; i++) {
         conf_weight_rec *r = &c->recs[i];
-        if (r->outside || r->bytes)
+        if (r->outside)
             free((void *)r->w->host);
         free(r->w);
     }
     free(c->recs);
-    free(c->arena);
+    if (c->arena_map)
+        munmap(c->arena_map, c->arena_map_len);
+    c->arena_map = NULL;
+    c->arena = NULL;
     c->recs = NULL;
     c->n_recs = c->cap_recs = 0;
 }
@@ -317,10 +333,8 @@ int conf_guard_check(conf *c, conf_guard *g, float *host, const char *what)
     if (ok) {
         float s = sentinel();
         for (uint64_t i = 0; i < total; i++) {
-            if (i == g->pad) {
-                i += g->n - 1;
+            if (i >= g->pad && i < g->pad + g->n)
                 continue;
-            }
             if (memcmp(&h[i], &s, sizeof s) != 0) {
                 conf_fail(c, what, "bounds", "wrote outside its output: float %lld of the region [0, %llu)",
                           (long long)i - (long long)g->pad, (unsigned long long)g->n);

@@ -35,7 +35,9 @@ typedef struct {
     conf_weight_rec *recs;
     int n_recs, cap_recs;
     uint8_t *arena;            /* the fake "file mapping" most weights' host bytes lie in */
-    uint64_t arena_bytes;
+    uint64_t arena_used, arena_bytes;
+    void *arena_map;           /* the reservation the arena lies in */
+    size_t arena_map_len;
 } conf;
 
 /* ---- random numbers (deterministic: one seed per run, printed) ---- */
@@ -45,6 +47,7 @@ double conf_sym(conf *c);                  /* [-1, 1) */
 double conf_gauss(conf *c);                /* N(0, 1) */
 int conf_int(conf *c, int n);              /* 0 .. n-1 */
 void conf_fill(conf *c, float *x, size_t n, double amp);   /* uniform [-amp, amp) */
+void conf_bytes(conf *c, uint8_t *p, size_t n);            /* random bytes, fast (hundreds of MB) */
 
 /* Scale a size by GQ_CONFORMANCE_SCALE, at least lo, rounded to a multiple of mult. */
 int conf_size(const conf *c, int base, int lo, int mult);
@@ -60,14 +63,12 @@ gb_weight *conf_weight_raw(conf *c, const char *name, gq_type t, int64_t n_mat, 
 uint8_t *conf_weight_bytes(conf *c, const gb_weight *w);
 /* 1-row f32 vector weight (a norm, bias, sinks, inv_freq); n_mat vectors of d. */
 gb_weight *conf_vec(conf *c, const char *name, int64_t n_mat, int64_t d, const float *vals);
-/* Every value of matrix `mat` decoded with quant/'s reference decoder, as
- * doubles ([rows * cols], malloc'ed). Exact: every block value is an f32. */
-double *conf_decode(const gb_weight *w, int64_t mat);
-/* One row, as floats (exact). */
+/* One row of matrix `mat`, decoded by quant/'s reference decoder (exact:
+ * every block value is an f32). */
 void conf_decode_row(const gb_weight *w, int64_t mat, int64_t row, float *out);
 
-/* Move the host bytes into the aligned arena (all but every third weight),
- * hash them, and prepare every weight in one call; 1 if it worked. */
+/* Make the mapping read-only, hash every weight's host bytes, and prepare
+ * every weight in one call; 1 if it worked. */
 int conf_prepare(conf *c);
 /* After the run: every weight's host bytes still hash the same. */
 void conf_check_hosts(conf *c);

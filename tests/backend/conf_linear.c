@@ -99,16 +99,14 @@ static void lin_setup(conf *c, void **state)
         s->big = conf_weight_raw(c, "big.q8_32", GQ_Q8_32, 1, BIG_ROWS, BIG_COLS);
         uint8_t *p = conf_weight_bytes(c, s->big);
         size_t blocks = (size_t)BIG_ROWS * BIG_COLS / 32;
+        uint16_t scales[256];
+        for (int i = 0; i < 256; i++)
+            scales[i] = gq_f32_to_f16((float)(1e-3 + 9e-3 * conf_unif(c)));
+        conf_bytes(c, p, (size_t)gb_weight_bytes(s->big));
         for (size_t b = 0; b < blocks; b++, p += 34) {
-            uint16_t d = gq_f32_to_f16((float)(1e-3 + 9e-3 * conf_unif(c)));
+            uint16_t d = scales[p[0]];
             p[0] = (uint8_t)d;
             p[1] = (uint8_t)(d >> 8);
-            uint64_t r = 0;
-            for (int j = 0; j < 32; j++) {
-                if (j % 8 == 0)
-                    r = conf_u64(c);
-                p[2 + j] = (uint8_t)(r >> (8 * (j % 8)));
-            }
         }
     }
 }

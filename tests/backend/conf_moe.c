@@ -17,6 +17,8 @@
 #define E_BIG 128          /* gpt-oss-120b's expert count */
 #define D_BIG 64
 #define I_BIG 64
+#define D_WIDE 2880        /* the real hidden size; gate_up stack 141 MB, past a 128 MiB window */
+#define I_WIDE 1440
 #define LIMIT 7.0f
 #define ALPHA 1.702f
 
@@ -31,6 +33,8 @@ typedef struct {
 typedef struct {
     experts ex[NT];
     experts big;               /* E_BIG mxfp4 experts */
+    experts wide;              /* E mxfp4 experts of the real width (GQ_CONFORMANCE_BIG) */
+    gb_weight *r_wide, *rb_wide;       /* chooses experts 28..31: the far end of the stacks */
     gb_weight *r_rand, *rb_rand;       /* random router, poisoned experts far below */
     gb_weight *r_zero, *rb_flat;       /* all logits equal: experts 0..k-1 */
     gb_weight *r_ladder, *rb_ladder;   /* a bias ladder with ties inside and at the k-th place */
@@ -118,6 +122,30 @@ static void make_experts(conf *c, experts *x, gq_type t, int ne, int dd, int ii,
     free(v);
 }
 
+/* Random valid MXFP4 blocks (scale bytes 118..124: values up to 0.75), the
+ * poisoned experts as in poison_matrix; biases small. Cheap at any size. */
+static void make_wide_experts(conf *c, experts *x)
+{
+    x->gu = conf_weight_raw(c, "wide.gate_up.mxfp4", GQ_MXFP4, E, 2 * I_WIDE, D_WIDE);
+    x->dn = conf_weight_raw(c, "wide.down.mxfp4", GQ_MXFP4, E, D_WIDE, I_WIDE);
+    const gb_weight *ws[2] = {x->gu, x->dn};
+    for (int k = 0; k < 2; k++) {
+        uint8_t *p = conf_weight_bytes(c, ws[k]);
+        size_t blocks = (size_t)gb_weight_bytes(ws[k]) / 17;
+        conf_bytes(c, p, (size_t)gb_weight_bytes(ws[k]));
+        for (size_t b = 0; b < blocks; b++, p += 17)
+            p[0] = (uint8_t)(118 + p[0] % 7);
+        for (int j = 0; j < 2; j++)
+            poison_matrix(c, ws[k], poisoned[j]);
+    }
+    float *v = xalloc((size_t)E * 2 * I_WIDE);
+    conf_fill(c, v, (size_t)E * 2 * I_WIDE, 0.5);
+    x->gub = conf_weight(c, "wide.gate_up_bias", GQ_F32, E, 1, 2 * I_WIDE, v);
+    conf_fill(c, v, (size_t)E * D_WIDE, 0.5);
+    x->dnb = conf_weight(c, "wide.down_bias", GQ_F32, E, 1, D_WIDE, v);
+    free(v);
+}
+
 static void moe_setup(conf *c, void **state)
 {
     moe_state *s = calloc(1, sizeof *s);
@@ -182,6 +210,18 @@ static void moe_setup(conf *c, void **state)
     rb[poisoned[0]] = rb[poisoned[1]] = -1e4f;
     s->r_big = conf_weight(c, "router.128", GQ_F32, 1, E_BIG, D_BIG, r);
     s->rb_big = conf_vec(c, "router_bias.128", 1, E_BIG, rb);
+    if (c->big) {
+        make_wide_experts(c, &s->wide);
+        float *rw = xalloc((size_t)E * D_WIDE);
+        conf_fill(c, rw, (size_t)E * D_WIDE, 0.01);
+        conf_fill(c, rb, E, 0.5);
+        for (int e = E - TOPK; e < E; e++)
+            rb[e] += 50.0f;
+        rb[poisoned[0]] = rb[poisoned[1]] = -1e4f;
+        s->r_wide = conf_weight(c, "router.wide", GQ_F32, 1, E, D_WIDE, rw);
+        s->rb_wide = conf_vec(c, "router_bias.wide", 1, E, rb);
+        free(rw);
+    }
 }
 
 /* Top-k of n logits, descending, the lower index first among equals. */
@@ -206,63 +246,100 @@ typedef struct {
     int ne, dd, ii, n;
     double xamp;
     int need_clamp;            /* the case must engage the SwiGLU clamp */
-    const int *want_set;       /* the top-k set every token must get, or NULL */
+    const int *want_set;       /* the top-k set every token must choose (any order), or NULL */
     const char *what;
 } moe_case;
 
 /* The reference for token x; returns 0 if the k-th and (k+1)-th router
  * logits are closer than a backend's fp32 rounding could resolve (and not
- * exactly equal), so the token must be redrawn. */
-static int moe_ref(const moe_case *mc, const double *const *gu, const double *const *dn, const float *x, double *out,
-                   int *chosen, long *clamped)
+ * exactly equal), so the token must be redrawn.
+ *
+ * cond[d] is the first-order condition scale of out[d]: what an fp32
+ * evaluation's error is proportional to (the matmul tolerance's
+ * sum |W x|, carried through the block): each down product's
+ * sum_j |down_dj| A_j + |bias_d|, where A_j = |a_j| plus a_j's sensitivity
+ * to its gate and up sums times their own sum |W x| (zero where the clamp
+ * holds); plus each chosen expert's |y_d| times the router's largest
+ * sum |R x| + |bias| (an error in a logit moves the softmax weights by that
+ * much, relatively); summed with the softmax weights. */
+static int moe_ref(const moe_case *mc, const float *x, double *out, double *cond, int *chosen, long *clamped)
 {
     int ne = mc->ne, dd = mc->dd, ii = mc->ii;
     const float *R = mc->router->host, *rb = mc->rbias->host;
-    double l[E_BIG];
+    double l[E_BIG], la[E_BIG];
     for (int e = 0; e < ne; e++) {
-        double s = rb[e];
-        for (int i = 0; i < dd; i++)
-            s += (double)R[(size_t)e * (size_t)dd + (size_t)i] * x[i];
+        double s = rb[e], sa = fabs(rb[e]);
+        for (int i = 0; i < dd; i++) {
+            double p = (double)R[(size_t)e * (size_t)dd + (size_t)i] * x[i];
+            s += p;
+            sa += fabs(p);
+        }
         l[e] = s;
+        la[e] = sa;
     }
     int idx[TOPK + 1];
     topk(l, ne, TOPK + 1, idx);
     double gap = l[idx[TOPK - 1]] - l[idx[TOPK]];
     if (gap != 0 && gap < 1e-3 * (1 + fabs(l[idx[TOPK - 1]])))
         return 0;
-    double w[TOPK], m = l[idx[0]], sum = 0;
-    for (int i = 0; i < TOPK; i++)
+    double w[TOPK], m = l[idx[0]], sum = 0, lcond = 0;
+    for (int i = 0; i < TOPK; i++) {
         sum += w[i] = exp(l[idx[i]] - m);
+        lcond = fmax(lcond, la[idx[i]]);
+    }
     for (int d = 0; d < dd; d++)
-        out[d] = 0;
+        out[d] = cond[d] = 0;
     const float *gub = mc->ex->gub->host, *dnb = mc->ex->dnb->host;
-    double h[2 * 2880], a[2880];
+    double h[2 * 2880], ha[2 * 2880], a[2880], aa[2880];
     for (int i = 0; i < TOPK; i++) {
         int e = idx[i];
         chosen[i] = e;
+        if (is_poisoned(e))
+            continue; /* the case is broken; moe_run_case says so */
         for (int r = 0; r < 2 * ii; r++) {
-            double s = gub[(size_t)e * 2 * (size_t)ii + (size_t)r];
-            const double *row = gu[e] + (size_t)r * (size_t)dd;
-            for (int c = 0; c < dd; c++)
-                s += row[c] * x[c];
+            double s = gub[(size_t)e * 2 * (size_t)ii + (size_t)r], sa = fabs(s);
+            float row[D_WIDE];   /* rows decoded as needed: the wide experts are 12M values each */
+            conf_decode_row(mc->ex->gu, e, r, row);
+            for (int c = 0; c < dd; c++) {
+                double p = (double)row[c] * x[c];
+                s += p;
+                sa += fabs(p);
+            }
             h[r] = s;
+            ha[r] = sa;
         }
         for (int j = 0; j < ii; j++) {
             double g = h[2 * j], u = h[2 * j + 1];
-            *clamped += (g > LIMIT) + (fabs(u) > LIMIT);
+            int gc = g > LIMIT, uc = fabs(u) > LIMIT;
+            *clamped += gc + uc;
             g = fmin(g, (double)LIMIT);
             u = fmax(fmin(u, (double)LIMIT), -(double)LIMIT);
-            a[j] = g / (1 + exp(-(double)ALPHA * g)) * (u + 1);
+            double sg = 1 / (1 + exp(-(double)ALPHA * g));
+            a[j] = g * sg * (u + 1);
+            double dg = gc ? 0 : (sg + ALPHA * g * sg * (1 - sg)) * (u + 1), du = uc ? 0 : g * sg;
+            aa[j] = fabs(a[j]) + fabs(dg) * ha[2 * j] + fabs(du) * ha[2 * j + 1];
         }
         for (int d = 0; d < dd; d++) {
-            double s = dnb[(size_t)e * (size_t)dd + (size_t)d];
-            const double *row = dn[e] + (size_t)d * (size_t)ii;
-            for (int j = 0; j < ii; j++)
-                s += row[j] * a[j];
+            double s = dnb[(size_t)e * (size_t)dd + (size_t)d], sa = fabs(s);
+            float row[I_WIDE > D ? I_WIDE : D];
+            conf_decode_row(mc->ex->dn, e, d, row);
+            for (int j = 0; j < ii; j++) {
+                s += (double)row[j] * a[j];
+                sa += fabs((double)row[j]) * aa[j];
+            }
             out[d] += w[i] / sum * s;
+            cond[d] += w[i] / sum * (sa + fabs(s) * lcond);
         }
     }
     return 1;
+}
+
+static int in_set(int e, const int *set)
+{
+    for (int i = 0; i < TOPK; i++)
+        if (set[i] == e)
+            return 1;
+    return 0;
 }
 
 static void moe_run_case(conf *c, const moe_case *mc)
@@ -270,17 +347,9 @@ static void moe_run_case(conf *c, const moe_case *mc)
     if (c->dead)
         return;
     int n = mc->n, dd = mc->dd, ne = mc->ne;
-    double **gu = calloc((size_t)ne, sizeof *gu), **dn = calloc((size_t)ne, sizeof *dn);
-    if (!gu || !dn)
-        exit(1);
-    for (int e = 0; e < ne; e++)
-        if (!is_poisoned(e)) {
-            gu[e] = conf_decode(mc->ex->gu, e);
-            dn[e] = conf_decode(mc->ex->dn, e);
-        }
     float *x = xalloc((size_t)n * (size_t)dd), *got = xalloc((size_t)n * (size_t)dd);
-    double *want = malloc((size_t)n * (size_t)dd * sizeof *want);
-    if (!want)
+    double *want = malloc((size_t)n * (size_t)dd * sizeof *want), *cond = malloc((size_t)n * (size_t)dd * sizeof *cond);
+    if (!want || !cond)
         exit(1);
     long clamped = 0;
     int wrong_set = 0;
@@ -288,11 +357,11 @@ static void moe_run_case(conf *c, const moe_case *mc)
         int chosen[TOPK], tries = 0;
         do {
             conf_fill(c, x + (size_t)t * (size_t)dd, (size_t)dd, mc->xamp);
-        } while (!moe_ref(mc, (const double *const *)gu, (const double *const *)dn, x + (size_t)t * (size_t)dd,
-                          want + (size_t)t * (size_t)dd, chosen, &clamped) &&
+        } while (!moe_ref(mc, x + (size_t)t * (size_t)dd, want + (size_t)t * (size_t)dd, cond + (size_t)t * (size_t)dd,
+                          chosen, &clamped) &&
                  ++tries < 1000);
         for (int i = 0; i < TOPK; i++)
-            if (is_poisoned(chosen[i]) || (mc->want_set && chosen[i] != mc->want_set[i]))
+            if (is_poisoned(chosen[i]) || (mc->want_set && !in_set(chosen[i], mc->want_set)))
                 wrong_set = 1;
     }
     if (wrong_set || (mc->need_clamp && clamped == 0)) {
@@ -307,27 +376,22 @@ static void moe_run_case(conf *c, const moe_case *mc)
              conf_guard_new(c, &go, (uint64_t)n * (uint64_t)dd, NULL) &&
              conf_ok(c, c->b->moe(c->b, &m, gx.ref, n, go.ref), "moe") && conf_guard_check(c, &go, got, "moe");
     if (ok) {
-        double mx = 0, md = 0;
+        double err = 0;
         for (size_t i = 0; i < (size_t)n * (size_t)dd; i++) {
-            mx = fmax(mx, fabs(want[i]));
             double d = fabs(got[i] - want[i]);
-            md = isnan(d) ? INFINITY : fmax(md, d);
+            double e = cond[i] > 0 ? d / cond[i] : (d == 0 ? 0 : INFINITY);
+            err = isnan(e) ? INFINITY : fmax(err, e);
         }
         char what[160];
         snprintf(what, sizeof what, "%s (%ld clamped)", mc->what, clamped);
-        conf_result(c, "moe", what, md / mx, 1e-5);
+        conf_result(c, "moe", what, err, 1e-6);
     }
     conf_guard_free(c, &gx);
     conf_guard_free(c, &go);
-    for (int e = 0; e < ne; e++) {
-        free(gu[e]);
-        free(dn[e]);
-    }
-    free(gu);
-    free(dn);
     free(x);
     free(got);
     free(want);
+    free(cond);
 }
 
 static void moe_run(conf *c, void *state)
@@ -380,6 +444,15 @@ static void moe_run(conf *c, void *state)
     }
     moe_case big = {&s->big, s->r_big, s->rb_big, E_BIG, D_BIG, I_BIG, 3, 1.0, 0, NULL, "mxfp4 E=128 k=4 n=3"};
     moe_run_case(c, &big);
+    if (s->wide.gu) {
+        static const int far[TOPK] = {31, 30, 29, 28};
+        moe_case w1 = {&s->wide, s->r_wide, s->rb_wide, E, D_WIDE, I_WIDE, 1, 1.0, 0, far,
+                       "mxfp4 D=2880 I=1440 experts 28-31 (141 MB stack) n=1"};
+        moe_case w2 = {&s->wide, s->r_wide, s->rb_wide, E, D_WIDE, I_WIDE, 2, 1.0, 0, far,
+                       "mxfp4 D=2880 I=1440 experts 28-31 (141 MB stack) n=2"};
+        moe_run_case(c, &w1);
+        moe_run_case(c, &w2);
+    }
 }
 
 static void moe_done(void *state) { free(state); }
