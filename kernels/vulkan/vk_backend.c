@@ -11,21 +11,21 @@
 
 /* vkk's op files may not be merged yet: CMake says which exist */
 #ifndef GQ_VK_HAVE_MATMUL
-gb_status vk_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
+gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
 {
     (void)bias, (void)x, (void)n, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: matmul (%s) is not in this build yet", w->name ? w->name : "?");
 }
 #endif
 #ifndef GQ_VK_HAVE_ATTENTION
-gb_status vk_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
+gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
 {
     (void)a, (void)q, (void)k, (void)v, (void)n, (void)pos0, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: attention is not in this build yet");
 }
 #endif
 #ifndef GQ_VK_HAVE_MOE
-gb_status vk_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
+gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 {
     (void)m, (void)x, (void)n, (void)out;
     return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: the MoE block is not in this build yet");
@@ -41,10 +41,15 @@ static void vk_destroy(gb_backend *b)
     vk_ctx *c = vk_ctx_of(b);
     if (c) {
         const char *st = getenv("GQ_VK_STATS");
-        if (st && *st && strcmp(st, "0"))
+        if ((st && *st && strcmp(st, "0")) || c->profile) {
             fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits on %s\n",
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
                     (unsigned long long)c->n_submit, c->props.deviceName);
+            for (int i = 0; i < c->n_pipes; i++)
+                fprintf(stderr, "vulkan:   %-24s %10llu dispatches%s%.3f%s\n", c->pipes[i].name,
+                        (unsigned long long)c->pipes[i].runs, c->profile ? "  " : "",
+                        c->profile ? c->pipes[i].seconds : 0.0, c->profile ? " s (each submitted alone)" : "");
+        }
         if (c->dev) {
             vk_record_destroy(b); /* waits for the device */
             vk_memory_destroy(b);
@@ -77,6 +82,8 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     }
     b->ctx = c;
     b->name = "vulkan";
+    const char *prof = getenv("GQ_VK_PROFILE");
+    c->profile = prof && *prof && strcmp(prof, "0");
     if (vk_device_open(c, cfg ? cfg->device : NULL, err, errlen)) {
         vk_destroy(b);
         return NULL;
@@ -101,11 +108,11 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->finish = vk_op_finish;
     b->embed = vk_op_embed;
     b->rmsnorm = vk_op_rmsnorm;
-    b->matmul = vk_op_matmul;
+    b->matmul = vk_matmul;
     b->rope = vk_op_rope;
-    b->attention = vk_op_attention;
+    b->attention = vk_attention;
     b->kv_store = vk_op_kv_store;
-    b->moe = vk_op_moe;
+    b->moe = vk_moe;
     b->add = vk_op_add;
     b->score = vk_op_score;
     b->read_bandwidth = vk_op_read_bandwidth;

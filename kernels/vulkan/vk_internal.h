@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "vk_dispatch.h"
 #include "vk_fn.h"
+#include "vk_ops.h"
 
 struct gb_buffer {
     VkBuffer buf;
@@ -38,6 +39,8 @@ typedef struct {
     const char *name;
     VkPipeline pipe;
     int n_args;
+    uint64_t runs;             /* dispatches of this kernel */
+    double seconds;            /* GQ_VK_PROFILE=1: wall time of its dispatches, each submitted alone */
 } vk_pipe;
 
 #define VK_SCRATCH_SLOTS 8
@@ -90,6 +93,7 @@ typedef struct {
     gb_buffer *scratch[VK_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
+    int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
     uint64_t n_dispatch, n_barrier, n_submit;
 } vk_ctx;
@@ -111,7 +115,8 @@ void vk_device_close(vk_ctx *c);
 int vk_device_probe(const char *sel, int *software, char *why, size_t whylen);
 
 /* ---- vk_memory.c ---- */
-/* A device buffer of `bytes` (zero-filled when zero is set: recorded in the stream). */
+/* A buffer of `bytes` (contents undefined): device-local, or host-visible
+ * staging memory when host is set. */
 gb_status vk_buffer_new(gb_backend *b, uint64_t bytes, int host, gb_buffer **out);
 void vk_buffer_free(gb_backend *b, gb_buffer *buf);
 void vk_memory_destroy(gb_backend *b);
@@ -124,16 +129,15 @@ gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *m
  * (a ref valid for dispatches recorded before the next submit). Flushes when
  * the staging buffer is full; bytes must fit in it (VK_STAGE_BYTES). */
 gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
-/* A temporary device buffer of at least `bytes`, one per slot, kept between
- * ops (growing it waits for queued work first). */
-gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out);
+/* vk_scratch (vk_ops.h): a temporary device buffer per slot, kept between
+ * ops (growing it waits for queued work first). Slot 7 is score's. */
 #define VK_STAGE_BYTES (32ull << 20)
 
 /* ---- vk_pipeline.c ---- */
 gb_status vk_pipelines_init(gb_backend *b);
 void vk_pipelines_destroy(gb_backend *b);
 /* The pipeline of a kernel with n_args bindings (created on first use). */
-gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out);
+gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry);
 
 /* ---- vk_record.c ---- */
 gb_status vk_record_init(gb_backend *b);
@@ -149,6 +153,8 @@ void vk_hazard(gb_backend *b, const vk_range *r, int n);
  * (maxStorageBufferRange less the offset alignment): ops split their work so
  * every argument of a dispatch is at most this long. */
 uint64_t vk_window_bytes(gb_backend *b);
+/* CLOCK_MONOTONIC in seconds */
+double vk_now(void);
 
 /* ---- op files ---- */
 gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out);
@@ -159,11 +165,8 @@ gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, in
 gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len);
 gb_status vk_op_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
 gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
-/* vkk's files (vk_ops_matmul.c, vk_ops_attention.c, vk_ops_moe.c): same
- * signatures as backend.h's ops. */
-gb_status vk_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out);
-gb_status vk_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out);
-gb_status vk_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out);
+/* the heavy ops (vk_ops_matmul.c, vk_ops_attention.c, vk_ops_moe.c) are
+ * declared in vk_ops.h, with the host calls they use */
 
 /* Dispatch helpers for op files. */
 static inline uint32_t vk_f2u(float f)

@@ -178,7 +178,7 @@ void vk_pipelines_destroy(gb_backend *b)
     c->cache = VK_NULL_HANDLE;
 }
 
-gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out)
+gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry)
 {
     vk_ctx *c = vk_ctx_of(b);
     for (int i = 0; i < c->n_pipes; i++)
@@ -187,6 +187,7 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
                 return vk_fail(b, GB_ERR_INVALID, "vulkan: kernel %s dispatched with %d arguments, earlier with %d",
                                kernel, n_args, c->pipes[i].n_args);
             *out = c->pipes[i].pipe;
+            *entry = &c->pipes[i];
             return GB_OK;
         }
     const vk_kernel *k = vk_kernel_find(kernel);
@@ -221,6 +222,9 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
     c->pipes[c->n_pipes].name = k->name;
     c->pipes[c->n_pipes].pipe = pipe;
     c->pipes[c->n_pipes].n_args = n_args;
+    c->pipes[c->n_pipes].runs = 0;
+    c->pipes[c->n_pipes].seconds = 0;
+    *entry = &c->pipes[c->n_pipes];
     c->n_pipes++;
     *out = pipe;
     return GB_OK;

@@ -15,8 +15,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vk_internal.h"
+
+double vk_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 #define VK_MAX_RECORDED 1024      /* dispatches per command buffer before it is submitted */
 #define VK_SETS_PER_POOL 256
@@ -27,6 +35,8 @@ uint64_t vk_window_bytes(gb_backend *b)
     vk_ctx *c = vk_ctx_of(b);
     return c->max_range - c->align;
 }
+
+uint64_t vk_max_arg_bytes(gb_backend *b) { return vk_window_bytes(b) & ~(uint64_t)15; }
 
 gb_status vk_record_init(gb_backend *b)
 {
@@ -213,9 +223,16 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
             return vk_fail(b, GB_ERR_INVALID, "vulkan: kernel %s: %u workgroups in dimension %d exceed the device's %u",
                            d->kernel, d->groups[i], i, c->props.limits.maxComputeWorkGroupCount[i]);
     VkPipeline pipe;
-    gb_status s = vk_pipeline_get(b, d->kernel, d->n_args, &pipe);
+    vk_pipe *entry;
+    gb_status s = vk_pipeline_get(b, d->kernel, d->n_args, &pipe, &entry);
     if (s)
         return s;
+    double t0 = 0;
+    if (c->profile) {
+        if ((s = vk_flush(b))) /* what came before is not this kernel's time */
+            return s;
+        t0 = vk_now();
+    }
     uint32_t push[GD_PUSH_WORDS];
     memcpy(push, d->push, sizeof push);
     VkDescriptorBufferInfo info[GD_MAX_ARGS];
@@ -267,5 +284,10 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
     c->f.vkCmdDispatch(c->cmd, d->groups[0], d->groups[1], d->groups[2]);
     c->n_rec++;
     c->n_dispatch++;
-    return GB_OK;
+    entry->runs++;
+    if (c->profile) {
+        s = vk_flush(b);
+        entry->seconds += vk_now() - t0;
+    }
+    return s;
 }
