@@ -6,10 +6,11 @@ set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${1:-$(mktemp -d)}
+mkdir -p "$out"
 fail=0
 for f in "$here"/*.comp; do
     n=$(basename "$f" .comp)
-    glslc --target-env=vulkan1.2 -I "$root/quant" -I "$here" "$f" -o "$out/$n.spv" || { echo "FAIL $n"; fail=1; }
+    glslc --target-env=vulkan1.2 -O -Werror -I "$root/quant" -I "$here" "$f" -o "$out/$n.spv" || { echo "FAIL $n"; fail=1; }
 done
 [ $fail = 0 ] && echo "all $(ls "$here"/*.comp | wc -l) shaders compile ($out)"
 exit $fail

@@ -16,6 +16,14 @@
  *   expert i in order, y = down[e] . act[t][i] + bias[e], out += w_i * y.
  *   Grid (ceil(D / 4), n). Bindings: 0 act [n, k, I], 1 route, 2 down bias
  *   [E, D] (f32 words), 3 out [n, D].
+ * MOE_GATE_UP_G / MOE_DOWN_G (prefill): the same products grouped by expert,
+ *   so an expert's weights are read once per tile of MG_NT of its tokens
+ *   instead of once per token. moe_group has listed, per expert, the route
+ *   slots (t * k + i) that chose it, behind the route pairs in binding 1.
+ *   One workgroup per (rows, expert e, tile of e's slots); tiles past e's
+ *   count exit at once. Grid (row groups, E, ceil(n / MG_NT)).
+ *   MOE_GATE_UP_G writes act[slot]; MOE_DOWN_G writes y[slot] = w * (down[e]
+ *   . act[slot] + bias) ([n, k, D], binding 3), summed by moe_sum.
  * Push words 0-7 the byte offsets of bindings 0-7, then the shape. */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -40,6 +48,7 @@ layout(push_constant) uniform P {
     uint rows, cols, row_bytes, k;
     uint epw, mat_bytes;
     float limit, alpha;
+    uint E, g_base; /* grouped kernels: experts, word offset of the groups after the route pairs */
 } p;
 
 uint g_win; /* the window of the expert being read (uniform in a workgroup) */
@@ -101,6 +110,100 @@ float red_sum(uint r)
 
 float bias_at(uint i) { return uintBitsToFloat(bb.w[(p.o_b >> 2u) + i]); }
 
+#if defined(MOE_GATE_UP_G) || defined(MOE_DOWN_G)
+#define MG_NT 8u
+shared float redg[MO_NR * MG_NT * MO_WG];
+
+void main()
+{
+    uint tid = gl_LocalInvocationID.x;
+    uint e = gl_WorkGroupID.y, j0 = gl_WorkGroupID.z * MG_NT;
+    uint gb = (p.o_r >> 2u) + p.g_base;
+    uint cnt = rb.r[gb + e];
+    if (j0 >= cnt)
+        return; /* uniform: the whole workgroup leaves */
+    uint nt = min(MG_NT, cnt - j0);
+    uint lb = gb + 2u * p.E + rb.r[gb + p.E + e] + j0;
+    uint slots[MG_NT], xrow[MG_NT];
+    [[unroll]] for (uint j = 0u; j < MG_NT; j++) {
+        uint sl = j < nt ? rb.r[lb + j] : 0u;
+        slots[j] = sl;
+#if defined(MOE_GATE_UP_G)
+        xrow[j] = (p.o_x >> 2u) + (sl / p.k) * p.cols;
+#else
+        xrow[j] = (p.o_x >> 2u) + sl * p.cols;
+#endif
+    }
+#if defined(MOE_GATE_UP_G)
+    uint I = p.rows / 2u, pair0 = gl_WorkGroupID.x * (MO_NR / 2u);
+    uint np = min(MO_NR / 2u, I - pair0), r0 = 2u * pair0, nr = 2u * np;
+#else
+    uint r0 = gl_WorkGroupID.x * MO_NR, nr = min(MO_NR, p.rows - r0);
+#endif
+    g_win = e / p.epw;
+    uint mbase = p.o_w[g_win] + (e % p.epw) * p.mat_bytes;
+    float acc[MO_NR * MG_NT];
+    [[unroll]] for (uint i = 0u; i < MO_NR * MG_NT; i++)
+        acc[i] = 0.0;
+    uint nb = p.cols / uint(GQ_BLOCK_VALUES);
+    for (uint bi = tid; bi < nb; bi += MO_WG) {
+        [[unroll]] for (uint r = 0u; r < MO_NR; r++) {
+            if (r < nr) {
+                uint boff = mbase + (r0 + r) * p.row_bytes + bi * WT_BLOCK_BYTES;
+                float v[32];
+                wt_decode(boff, v);
+                [[unroll]] for (uint j = 0u; j < MG_NT; j++) {
+                    if (j < nt) {
+                        uint xi = xrow[j] + bi * 32u;
+                        float s = 0.0;
+                        [[unroll]] for (uint q = 0u; q < 32u; q++)
+                            s += v[q] * xb.x[xi + q];
+                        acc[r * MG_NT + j] += wt_scaled(boff, s);
+                    }
+                }
+            }
+        }
+    }
+    [[unroll]] for (uint i = 0u; i < MO_NR * MG_NT; i++) {
+        if (i / MG_NT < nr && i % MG_NT < nt) {
+            float s = subgroupAdd(acc[i]);
+            if (subgroupElect())
+                redg[i * MO_WG + gl_SubgroupID] = s;
+        }
+    }
+    barrier();
+#if defined(MOE_GATE_UP_G)
+    if (tid < MO_NR / 2u * MG_NT) {
+        uint pr = tid / MG_NT, j = tid % MG_NT;
+        if (pr < np && j < nt) {
+            float g = 0.0, u = 0.0;
+            for (uint q = 0u; q < gl_NumSubgroups; q++) {
+                g += redg[((2u * pr) * MG_NT + j) * MO_WG + q];
+                u += redg[((2u * pr + 1u) * MG_NT + j) * MO_WG + q];
+            }
+            uint row = r0 + 2u * pr;
+            g += bias_at(e * p.rows + row);
+            u += bias_at(e * p.rows + row + 1u);
+            g = min(g, p.limit);
+            u = clamp(u, -p.limit, p.limit);
+            ob.o[(p.o_o >> 2u) + slots[j] * I + pair0 + pr] = g / (1.0 + exp(-p.alpha * g)) * (u + 1.0);
+        }
+    }
+#else
+    if (tid < MO_NR * MG_NT) {
+        uint r = tid / MG_NT, j = tid % MG_NT;
+        if (r < nr && j < nt) {
+            float y = 0.0;
+            for (uint q = 0u; q < gl_NumSubgroups; q++)
+                y += redg[tid * MO_WG + q];
+            y += bias_at(e * p.rows + r0 + r);
+            float wgt = uintBitsToFloat(rb.r[(p.o_r >> 2u) + 2u * slots[j] + 1u]);
+            ob.o[(p.o_o >> 2u) + slots[j] * p.rows + r0 + r] = wgt * y;
+        }
+    }
+#endif
+}
+#else
 void main()
 {
     uint tid = gl_LocalInvocationID.x;
@@ -138,3 +241,4 @@ void main()
 #error "define MOE_GATE_UP or MOE_DOWN"
 #endif
 }
+#endif

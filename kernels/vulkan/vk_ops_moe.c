@@ -1,11 +1,16 @@
-/* vk_ops_moe.c - backend.h's MoE block on the device in three dispatches
- * per batch (kernels/shaders/moe_*.comp):
+/* vk_ops_moe.c - backend.h's MoE block on the device
+ * (kernels/shaders/moe_*.comp). Decode (one token), three dispatches:
  *   1. moe_route: router logits, top-k (lower index wins ties), softmax over
  *      the k, into scratch slot 0 as (expert id, weight) pairs;
  *   2. moe_gate_up_<type>: gate_up of the chosen experts only + bias +
  *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
  *      summed in rank order, into out.
+ * Prefill (n > 1), five: moe_route; moe_group lists each expert's tokens;
+ * moe_gate_up_g_<type> and moe_down_g_<type> run each expert over tiles of
+ * its tokens (its weights read once per tile, not once per token), the
+ * latter into scratch slot 2 ([n, k, D], weighted); moe_sum adds the k ranks
+ * in order. Both orders of summation are the decode path's.
  * The expert choice never leaves the device: the kernels read the ids.
  * Expert stacks larger than one descriptor window are bound as up to
  * MOE_WINDOWS windows of whole experts; long batches are split over tokens
@@ -19,6 +24,7 @@
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
 #define MO_NR 4u  /* rows per workgroup of moe_body.glsl */
+#define MG_NT 8u  /* tokens per tile of the grouped kernels */
 #define MAX_GROUPS 65535u
 
 static uint64_t words(uint64_t bytes) { return (bytes + 3u) & ~(uint64_t)3u; }
@@ -47,6 +53,84 @@ static gb_status bind_experts(gb_backend *b, const gb_weight *w, uint64_t maxb, 
     }
     *epw = (uint32_t)per;
     return GB_OK;
+}
+
+/* The grouped prefill dispatches after moe_route (see the top). */
+static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, uint64_t tc, gb_ref route, gb_ref act,
+                         gb_ref y, uint64_t maxb, const char *k_gu, const char *k_dn, uint32_t lim, uint32_t alpha)
+{
+    uint64_t E = (uint64_t)m->n_experts, K = (uint64_t)m->top_k, D = (uint64_t)m->hidden, I = (uint64_t)m->inter;
+    uint64_t slots = tc * K, gbase = 2u * slots; /* words: the groups follow the route pairs */
+    uint64_t rbytes = (gbase + 2u * E + slots) * 4u;
+    gb_status s;
+
+    gd_dispatch gr = {0};
+    gr.kernel = "moe_group";
+    gr.n_args = 1;
+    gr.args[0] = (gd_arg){route, rbytes, 1};
+    gr.push[1] = (uint32_t)slots;
+    gr.push[2] = (uint32_t)E;
+    gr.push[3] = (uint32_t)gbase;
+    gr.n_push = 4;
+    gr.groups[0] = gr.groups[1] = gr.groups[2] = 1;
+    if ((s = vk_run(b, &gr)) != GB_OK)
+        return s;
+
+    uint32_t tiles = (uint32_t)((tc + MG_NT - 1u) / MG_NT), epw;
+    gd_dispatch g = {0};
+    g.kernel = k_gu;
+    g.n_args = 8;
+    g.args[0] = (gd_arg){xt, tc * D * 4u, 0};
+    g.args[1] = (gd_arg){route, rbytes, 0};
+    g.args[2] = (gd_arg){m->gate_up_bias->dev, E * 2u * I * 4u, 0};
+    g.args[3] = (gd_arg){act, slots * I * 4u, 1};
+    if ((s = bind_experts(b, m->gate_up, maxb, &g, &epw)) != GB_OK)
+        return s;
+    g.push[8] = (uint32_t)(2u * I);
+    g.push[9] = (uint32_t)D;
+    g.push[10] = (uint32_t)m->gate_up->row_bytes;
+    g.push[11] = (uint32_t)K;
+    g.push[12] = epw;
+    g.push[13] = (uint32_t)(2u * I * m->gate_up->row_bytes);
+    g.push[14] = lim;
+    g.push[15] = alpha;
+    g.push[16] = (uint32_t)E;
+    g.push[17] = (uint32_t)gbase;
+    g.n_push = 18;
+    g.groups[0] = (uint32_t)((I + 1u) / 2u);
+    g.groups[1] = (uint32_t)E;
+    g.groups[2] = tiles;
+    if ((s = vk_run(b, &g)) != GB_OK)
+        return s;
+
+    gd_dispatch d = g;
+    d.kernel = k_dn;
+    d.args[0] = (gd_arg){act, slots * I * 4u, 0};
+    d.args[2] = (gd_arg){m->down_bias->dev, E * D * 4u, 0};
+    d.args[3] = (gd_arg){y, slots * D * 4u, 1};
+    if ((s = bind_experts(b, m->down, maxb, &d, &epw)) != GB_OK)
+        return s;
+    d.push[8] = (uint32_t)D;
+    d.push[9] = (uint32_t)I;
+    d.push[10] = (uint32_t)m->down->row_bytes;
+    d.push[12] = epw;
+    d.push[13] = (uint32_t)(D * m->down->row_bytes);
+    d.groups[0] = (uint32_t)((D + MO_NR - 1u) / MO_NR);
+    if ((s = vk_run(b, &d)) != GB_OK)
+        return s;
+
+    gd_dispatch sm = {0};
+    sm.kernel = "moe_sum";
+    sm.n_args = 2;
+    sm.args[0] = (gd_arg){y, slots * D * 4u, 0};
+    sm.args[1] = (gd_arg){ot, tc * D * 4u, 1};
+    sm.push[2] = (uint32_t)D;
+    sm.push[3] = (uint32_t)K;
+    sm.n_push = 4;
+    sm.groups[0] = (uint32_t)((D + 63u) / 64u);
+    sm.groups[1] = (uint32_t)tc;
+    sm.groups[2] = 1;
+    return vk_run(b, &sm);
 }
 
 static int is_f32_vec(const gb_weight *w, int64_t n_mat, int64_t len)
@@ -81,22 +165,33 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     uint64_t xrow = (uint64_t)D * 4u, arow = (uint64_t)K * (uint64_t)I * 4u, rrow = (uint64_t)K * 8u;
     if ((uint64_t)E * D * 4u > maxb || arow > maxb || xrow > maxb)
         return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: the router or one token's activations exceed a window");
-    uint64_t tc_max = maxb / (arow > xrow ? arow : xrow);
+    uint64_t yrow = (uint64_t)K * (uint64_t)D * 4u; /* prefill: weighted outputs per token */
+    uint64_t grow = rrow + (uint64_t)K * 4u;         /* route pairs + group list per token */
+    uint64_t big = arow > xrow ? arow : xrow;
+    if (n > 1 && yrow > big)
+        big = yrow;
+    if (grow > big)
+        big = grow;
+    uint64_t tc_max = (maxb - 8u * (uint64_t)E) / big;
     if (tc_max > MAX_GROUPS)
         tc_max = MAX_GROUPS;
     if (tc_max > (uint64_t)n)
         tc_max = (uint64_t)n;
 
-    gb_ref route, act;
-    gb_status s = vk_scratch(b, 0, tc_max * rrow, &route);
+    gb_ref route, act, y = {0};
+    gb_status s = vk_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
     if (s == GB_OK)
         s = vk_scratch(b, 1, tc_max * arow, &act);
+    if (s == GB_OK && n > 1)
+        s = vk_scratch(b, 2, tc_max * yrow, &y);
     if (s != GB_OK)
         return s;
 
-    char k_gu[40], k_dn[40];
+    char k_gu[40], k_dn[40], k_gug[40], k_dng[40];
     snprintf(k_gu, sizeof k_gu, "moe_gate_up_%s", sg);
     snprintf(k_dn, sizeof k_dn, "moe_down_%s", sd);
+    snprintf(k_gug, sizeof k_gug, "moe_gate_up_g_%s", sg);
+    snprintf(k_dng, sizeof k_dng, "moe_down_g_%s", sd);
     union {
         float f;
         uint32_t u;
@@ -122,6 +217,12 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         r.groups[1] = r.groups[2] = 1;
         if ((s = vk_run(b, &r)) != GB_OK)
             return s;
+        if (tc > 1) {
+            s = prefill(b, m, xt, ot, tc, route, act, y, maxb, k_gug, k_dng, lim.u, alpha.u);
+            if (s != GB_OK)
+                return s;
+            continue;
+        }
 
         gd_dispatch g = {0};
         g.kernel = k_gu;
