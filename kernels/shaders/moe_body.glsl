@@ -3,9 +3,10 @@
  * `#define WT_<TYPE>` and MOE_GATE_UP or MOE_DOWN).
  *
  * The experts a token uses are read on the device from moe_route's output,
- * so nothing comes back to the host. An expert stack [E][rows, cols] larger
- * than one descriptor window is bound as up to 4 windows (bindings 4-7) of
- * epw whole experts each; expert e lies in window e / epw at matrix e % epw.
+ * so nothing comes back to the host. Binding 4 is a window of the expert
+ * stack [E][rows, cols] holding experts e_lo .. e_hi-1 (expert e at matrix
+ * e - e_lo): the whole stack for the per-token kernels; a stack larger than
+ * one descriptor window runs the grouped kernels once per window.
  *
  * MOE_GATE_UP: one workgroup per (2 gate/up row pairs, chosen expert i,
  *   token t): h = gate_up[e] . x[t] + bias[e], then the clamped SwiGLU of each
@@ -21,10 +22,10 @@
  *   instead of once per token. moe_group has listed, per expert, the route
  *   slots (t * k + i) that chose it, behind the route pairs in binding 1.
  *   One workgroup per (rows, expert e, tile of e's slots); tiles past e's
- *   count exit at once. Grid (row groups, E, ceil(n / MG_NT)).
+ *   count exit at once. Grid (row groups, e_hi - e_lo, ceil(n / MG_NT)).
  *   MOE_GATE_UP_G writes act[slot]; MOE_DOWN_G writes y[slot] = w * (down[e]
  *   . act[slot] + bias) ([n, k, D], binding 3), summed by moe_sum.
- * Push words 0-7 the byte offsets of bindings 0-7, then the shape. */
+ * Push words 0-4 the byte offsets of bindings 0-4, then the shape. */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
@@ -37,31 +38,17 @@ layout(set = 0, binding = 0) readonly buffer Xb { float x[]; } xb;
 layout(set = 0, binding = 1) readonly buffer Rb { uint r[]; } rb;
 layout(set = 0, binding = 2) readonly buffer Bb { uint w[]; } bb;
 layout(set = 0, binding = 3) writeonly buffer Ob { float o[]; } ob;
-layout(set = 0, binding = 4) readonly buffer W0 { uint w[]; } w0;
-layout(set = 0, binding = 5) readonly buffer W1 { uint w[]; } w1;
-layout(set = 0, binding = 6) readonly buffer W2 { uint w[]; } w2;
-layout(set = 0, binding = 7) readonly buffer W3 { uint w[]; } w3;
+layout(set = 0, binding = 4) readonly buffer Wb { uint w[]; } wb;
 
 layout(push_constant) uniform P {
-    uint o_x, o_r, o_b, o_o;
-    uint o_w[4];
+    uint o_x, o_r, o_b, o_o, o_w;
     uint rows, cols, row_bytes, k;
-    uint epw, mat_bytes;
+    uint e_lo, mat_bytes;
     float limit, alpha;
     uint E, g_base; /* grouped kernels: experts, word offset of the groups after the route pairs */
 } p;
 
-uint g_win; /* the window of the expert being read (uniform in a workgroup) */
-uint W_WORD(uint i)
-{
-    if (g_win == 0u)
-        return w0.w[i];
-    if (g_win == 1u)
-        return w1.w[i];
-    if (g_win == 2u)
-        return w2.w[i];
-    return w3.w[i];
-}
+uint W_WORD(uint i) { return wb.w[i]; }
 #include "matmul_types.glsl"
 
 shared float red[MO_NR * MO_WG];
@@ -70,8 +57,7 @@ shared float red[MO_NR * MO_WG];
  * workgroup into red[r * MO_WG] (after the barrier this returns behind) */
 void rows_dot(uint e, uint r0, uint nr, uint xo)
 {
-    g_win = e / p.epw;
-    uint mbase = p.o_w[g_win] + (e % p.epw) * p.mat_bytes;
+    uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes;
     float acc[MO_NR];
     [[unroll]] for (uint r = 0u; r < MO_NR; r++)
         acc[r] = 0.0;
@@ -117,7 +103,7 @@ shared float redg[MO_NR * MG_NT * MO_WG];
 void main()
 {
     uint tid = gl_LocalInvocationID.x;
-    uint e = gl_WorkGroupID.y, j0 = gl_WorkGroupID.z * MG_NT;
+    uint e = p.e_lo + gl_WorkGroupID.y, j0 = gl_WorkGroupID.z * MG_NT;
     uint gb = (p.o_r >> 2u) + p.g_base;
     uint cnt = rb.r[gb + e];
     if (j0 >= cnt)
@@ -140,8 +126,7 @@ void main()
 #else
     uint r0 = gl_WorkGroupID.x * MO_NR, nr = min(MO_NR, p.rows - r0);
 #endif
-    g_win = e / p.epw;
-    uint mbase = p.o_w[g_win] + (e % p.epw) * p.mat_bytes;
+    uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes;
     float acc[MO_NR * MG_NT];
     [[unroll]] for (uint i = 0u; i < MO_NR * MG_NT; i++)
         acc[i] = 0.0;

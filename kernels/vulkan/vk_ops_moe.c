@@ -6,53 +6,50 @@
  *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
  *      summed in rank order, into out.
- * Prefill (n > 1), five: moe_route; moe_group lists each expert's tokens;
+ * Prefill (n >= MOE_GROUP_MIN), five: moe_route; moe_group lists each expert's tokens;
  * moe_gate_up_g_<type> and moe_down_g_<type> run each expert over tiles of
  * its tokens (its weights read once per tile, not once per token), the
  * latter into scratch slot 2 ([n, k, D], weighted); moe_sum adds the k ranks
  * in order. Both orders of summation are the decode path's.
  * The expert choice never leaves the device: the kernels read the ids.
- * Expert stacks larger than one descriptor window are bound as up to
- * MOE_WINDOWS windows of whole experts; long batches are split over tokens
- * so the scratch spans fit a window. */
+ * An expert stack larger than one descriptor window takes the grouped
+ * path (also for one token), its kernels run once per window of whole
+ * experts; long batches are split over tokens so the scratch spans fit. */
 #include <stdio.h>
 
 #include "vk_dispatch.h"
 #include "vk_ops.h"
 
-#define MOE_WINDOWS 4
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
 #define MO_NR 4u  /* rows per workgroup of moe_body.glsl */
 #define MG_NT 8u  /* tokens per tile of the grouped kernels */
+/* Batches from this size take the grouped kernels: below it the per-token
+ * ones read little more, and lavapipe compiles the grouped ones slowly
+ * (about a minute of CPU each on 2 cores), which small test batches avoid. */
+#define MOE_GROUP_MIN 16
 #define MAX_GROUPS 65535u
 
 static uint64_t words(uint64_t bytes) { return (bytes + 3u) & ~(uint64_t)3u; }
 
-/* Bind the expert stack w as windows of whole experts into d->args[4..7]
- * and their offsets' push words; sets *epw (experts per window). */
-static gb_status bind_experts(gb_backend *b, const gb_weight *w, uint64_t maxb, gd_dispatch *d, uint32_t *epw)
+/* Experts per descriptor window of stack w (0: one expert does not fit). */
+static uint64_t experts_per_window(const gb_weight *w, uint64_t maxb)
 {
-    uint64_t mat = (uint64_t)w->rows * w->row_bytes, e_n = (uint64_t)w->n_mat;
-    uint64_t per = maxb / words(mat);
-    if (per == 0 || (e_n + per - 1u) / per > MOE_WINDOWS)
-        return gb_fail(b, GB_ERR_UNSUPPORTED,
-                       "vulkan moe: %s (%llu experts of %llu bytes) needs more than %d descriptor windows of %llu bytes",
-                       w->name, (unsigned long long)e_n, (unsigned long long)mat, MOE_WINDOWS,
-                       (unsigned long long)maxb);
-    if (per > e_n)
-        per = e_n;
-    for (int i = 0; i < MOE_WINDOWS; i++) {
-        uint64_t e0 = (uint64_t)i * per;
-        if (e0 >= e_n) {
-            d->args[4 + i] = d->args[4]; /* unused: any valid binding */
-            continue;
-        }
-        uint64_t ne = e_n - e0 < per ? e_n - e0 : per;
-        d->args[4 + i] = (gd_arg){gb_ref_at(w->dev, e0 * mat), words(ne * mat), 0};
-    }
-    *epw = (uint32_t)per;
-    return GB_OK;
+    uint64_t mat = (uint64_t)w->rows * w->row_bytes, per = maxb / words(mat);
+    return per > (uint64_t)w->n_mat ? (uint64_t)w->n_mat : per;
+}
+
+/* Point d's binding 4 at the window of w holding experts [e_lo, e_lo + ne)
+ * and fill the expert part of its push words (moe_body.glsl's P). */
+static void bind_window(const gb_weight *w, uint64_t e_lo, uint64_t ne, gd_dispatch *d)
+{
+    uint64_t mat = (uint64_t)w->rows * w->row_bytes;
+    d->args[4] = (gd_arg){gb_ref_at(w->dev, e_lo * mat), words(ne * mat), 0};
+    d->push[5] = (uint32_t)w->rows;
+    d->push[6] = (uint32_t)w->cols;
+    d->push[7] = (uint32_t)w->row_bytes;
+    d->push[9] = (uint32_t)e_lo;
+    d->push[10] = (uint32_t)mat;
 }
 
 /* The grouped prefill dispatches after moe_route (see the top). */
@@ -76,48 +73,39 @@ static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, u
     if ((s = vk_run(b, &gr)) != GB_OK)
         return s;
 
-    uint32_t tiles = (uint32_t)((tc + MG_NT - 1u) / MG_NT), epw;
-    gd_dispatch g = {0};
-    g.kernel = k_gu;
-    g.n_args = 8;
-    g.args[0] = (gd_arg){xt, tc * D * 4u, 0};
-    g.args[1] = (gd_arg){route, rbytes, 0};
-    g.args[2] = (gd_arg){m->gate_up_bias->dev, E * 2u * I * 4u, 0};
-    g.args[3] = (gd_arg){act, slots * I * 4u, 1};
-    if ((s = bind_experts(b, m->gate_up, maxb, &g, &epw)) != GB_OK)
-        return s;
-    g.push[8] = (uint32_t)(2u * I);
-    g.push[9] = (uint32_t)D;
-    g.push[10] = (uint32_t)m->gate_up->row_bytes;
-    g.push[11] = (uint32_t)K;
-    g.push[12] = epw;
-    g.push[13] = (uint32_t)(2u * I * m->gate_up->row_bytes);
-    g.push[14] = lim;
-    g.push[15] = alpha;
-    g.push[16] = (uint32_t)E;
-    g.push[17] = (uint32_t)gbase;
-    g.n_push = 18;
-    g.groups[0] = (uint32_t)((I + 1u) / 2u);
-    g.groups[1] = (uint32_t)E;
-    g.groups[2] = tiles;
-    if ((s = vk_run(b, &g)) != GB_OK)
-        return s;
-
-    gd_dispatch d = g;
-    d.kernel = k_dn;
-    d.args[0] = (gd_arg){act, slots * I * 4u, 0};
-    d.args[2] = (gd_arg){m->down_bias->dev, E * D * 4u, 0};
-    d.args[3] = (gd_arg){y, slots * D * 4u, 1};
-    if ((s = bind_experts(b, m->down, maxb, &d, &epw)) != GB_OK)
-        return s;
-    d.push[8] = (uint32_t)D;
-    d.push[9] = (uint32_t)I;
-    d.push[10] = (uint32_t)m->down->row_bytes;
-    d.push[12] = epw;
-    d.push[13] = (uint32_t)(D * m->down->row_bytes);
-    d.groups[0] = (uint32_t)((D + MO_NR - 1u) / MO_NR);
-    if ((s = vk_run(b, &d)) != GB_OK)
-        return s;
+    uint32_t tiles = (uint32_t)((tc + MG_NT - 1u) / MG_NT);
+    for (int pass = 0; pass < 2; pass++) {
+        const gb_weight *w = pass == 0 ? m->gate_up : m->down;
+        uint64_t per = experts_per_window(w, maxb);
+        for (uint64_t e0 = 0; e0 < E; e0 += per) {
+            uint64_t ne = E - e0 < per ? E - e0 : per;
+            gd_dispatch g = {0};
+            g.kernel = pass == 0 ? k_gu : k_dn;
+            g.n_args = 5;
+            if (pass == 0) {
+                g.args[0] = (gd_arg){xt, tc * D * 4u, 0};
+                g.args[2] = (gd_arg){m->gate_up_bias->dev, E * 2u * I * 4u, 0};
+                g.args[3] = (gd_arg){act, slots * I * 4u, 1};
+            } else {
+                g.args[0] = (gd_arg){act, slots * I * 4u, 0};
+                g.args[2] = (gd_arg){m->down_bias->dev, E * D * 4u, 0};
+                g.args[3] = (gd_arg){y, slots * D * 4u, 1};
+            }
+            g.args[1] = (gd_arg){route, rbytes, 0};
+            bind_window(w, e0, ne, &g);
+            g.push[8] = (uint32_t)K;
+            g.push[11] = lim;
+            g.push[12] = alpha;
+            g.push[13] = (uint32_t)E;
+            g.push[14] = (uint32_t)gbase;
+            g.n_push = 15;
+            g.groups[0] = pass == 0 ? (uint32_t)((I + 1u) / 2u) : (uint32_t)((D + MO_NR - 1u) / MO_NR);
+            g.groups[1] = (uint32_t)ne;
+            g.groups[2] = tiles;
+            if ((s = vk_run(b, &g)) != GB_OK)
+                return s;
+        }
+    }
 
     gd_dispatch sm = {0};
     sm.kernel = "moe_sum";
@@ -165,10 +153,16 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     uint64_t xrow = (uint64_t)D * 4u, arow = (uint64_t)K * (uint64_t)I * 4u, rrow = (uint64_t)K * 8u;
     if ((uint64_t)E * D * 4u > maxb || arow > maxb || xrow > maxb)
         return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: the router or one token's activations exceed a window");
+    uint64_t per_gu = experts_per_window(gu, maxb), per_dn = experts_per_window(dn, maxb);
+    if (per_gu == 0 || per_dn == 0)
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: one expert matrix exceeds a descriptor window of %llu bytes",
+                       (unsigned long long)maxb);
+    int one_window = per_gu == (uint64_t)E && per_dn == (uint64_t)E;
+    int grouped = n >= MOE_GROUP_MIN || !one_window;
     uint64_t yrow = (uint64_t)K * (uint64_t)D * 4u; /* prefill: weighted outputs per token */
     uint64_t grow = rrow + (uint64_t)K * 4u;         /* route pairs + group list per token */
     uint64_t big = arow > xrow ? arow : xrow;
-    if (n > 1 && yrow > big)
+    if (grouped && yrow > big)
         big = yrow;
     if (grow > big)
         big = grow;
@@ -182,7 +176,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     gb_status s = vk_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
     if (s == GB_OK)
         s = vk_scratch(b, 1, tc_max * arow, &act);
-    if (s == GB_OK && n > 1)
+    if (s == GB_OK && grouped)
         s = vk_scratch(b, 2, tc_max * yrow, &y);
     if (s != GB_OK)
         return s;
@@ -217,7 +211,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         r.groups[1] = r.groups[2] = 1;
         if ((s = vk_run(b, &r)) != GB_OK)
             return s;
-        if (tc > 1) {
+        if (grouped) {
             s = prefill(b, m, xt, ot, tc, route, act, y, maxb, k_gug, k_dng, lim.u, alpha.u);
             if (s != GB_OK)
                 return s;
@@ -226,47 +220,28 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 
         gd_dispatch g = {0};
         g.kernel = k_gu;
-        g.n_args = 8;
+        g.n_args = 5;
         g.args[0] = (gd_arg){xt, tc * xrow, 0};
         g.args[1] = (gd_arg){route, tc * rrow, 0};
         g.args[2] = (gd_arg){m->gate_up_bias->dev, (uint64_t)E * 2u * (uint64_t)I * 4u, 0};
         g.args[3] = (gd_arg){act, tc * arow, 1};
-        uint32_t epw;
-        if ((s = bind_experts(b, gu, maxb, &g, &epw)) != GB_OK)
-            return s;
-        g.push[8] = (uint32_t)(2 * I);
-        g.push[9] = (uint32_t)D;
-        g.push[10] = (uint32_t)gu->row_bytes;
-        g.push[11] = (uint32_t)K;
-        g.push[12] = epw;
-        g.push[13] = (uint32_t)(2u * (uint64_t)I * gu->row_bytes);
-        g.push[14] = lim.u;
-        g.push[15] = alpha.u;
-        g.n_push = 16;
+        bind_window(gu, 0, (uint64_t)E, &g);
+        g.push[8] = (uint32_t)K;
+        g.push[11] = lim.u;
+        g.push[12] = alpha.u;
+        g.n_push = 13;
         g.groups[0] = (uint32_t)((I + 1) / 2);
         g.groups[1] = (uint32_t)K;
         g.groups[2] = (uint32_t)tc;
         if ((s = vk_run(b, &g)) != GB_OK)
             return s;
 
-        gd_dispatch dd = {0};
+        gd_dispatch dd = g;
         dd.kernel = k_dn;
-        dd.n_args = 8;
         dd.args[0] = (gd_arg){act, tc * arow, 0};
-        dd.args[1] = (gd_arg){route, tc * rrow, 0};
         dd.args[2] = (gd_arg){m->down_bias->dev, (uint64_t)E * (uint64_t)D * 4u, 0};
         dd.args[3] = (gd_arg){ot, tc * xrow, 1};
-        if ((s = bind_experts(b, dn, maxb, &dd, &epw)) != GB_OK)
-            return s;
-        dd.push[8] = (uint32_t)D;
-        dd.push[9] = (uint32_t)I;
-        dd.push[10] = (uint32_t)dn->row_bytes;
-        dd.push[11] = (uint32_t)K;
-        dd.push[12] = epw;
-        dd.push[13] = (uint32_t)((uint64_t)D * dn->row_bytes);
-        dd.push[14] = lim.u;
-        dd.push[15] = alpha.u;
-        dd.n_push = 16;
+        bind_window(dn, 0, (uint64_t)E, &dd);
         dd.groups[0] = (uint32_t)((D + MO_NR - 1) / MO_NR);
         dd.groups[1] = (uint32_t)tc;
         dd.groups[2] = 1;
