@@ -299,8 +299,8 @@ int run_cmd_ppl(int argc, char **argv)
         }
     }
     if (rc == RUN_EXIT_OK && ref_path) {
-        const char *what = ref.tok_digest && tdig && ref.tok_digest != tdig ? "tokenizer (tokenizer.json)"
-                           : ref.vocab != (uint32_t)run.model->hp.vocab ? "vocabulary size" : NULL;
+        const char *what = ref.vocab != (uint32_t)run.model->hp.vocab ? "vocabulary size"
+                           : ref.tok_digest && tdig && ref.tok_digest != tdig ? "tokenizer (tokenizer.json)" : NULL;
         if (what) {
             snprintf(err, sizeof err, "the reference %s was made with another %s than %s's: it cannot be compared",
                      ref_path, what, model);
