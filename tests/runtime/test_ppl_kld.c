@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "backend_cpu.h"
 #include "check.h"
@@ -145,6 +146,32 @@ int main(int argc, char **argv)
     printf("16-bit code: worst error %.3f of the bound\n", worst);
     CHECK(worst > 0.4 && worst <= 1.0);
     CHECK(ppl_ref_decode(ppl_ref_encode(0.0)) == 0.0f && ppl_ref_encode(-1e9) == 0xFFFF);
+
+    /* a version-1 file (top-k, 48-byte header) still reads: k 2, vocab 10, 2 records */
+    {
+        uint8_t raw[2 * 20], img[48 + 256];
+        uint32_t rid[4] = {3, 7, 1, 9};
+        float rlp[4] = {-0.1f, -2.5f, -0.3f, -1.5f}, rnll[2] = {2.5f, 4.0f};
+        for (int t = 0; t < 2; t++) {
+            memcpy(raw + t * 20, rid + 2 * t, 8);
+            memcpy(raw + t * 20 + 8, rlp + 2 * t, 8);
+            memcpy(raw + t * 20 + 16, rnll + t, 4);
+        }
+        uLongf cl = 256;
+        CHECK(compress2(img + 48, &cl, raw, sizeof raw, 6) == Z_OK);
+        uint32_t h[10] = {0, 0, 1, 2, 10, 4, 5, 42, 2, 0};
+        memcpy(img, "GQPPLREF", 8);
+        memcpy(img + 8, h + 2, 24);
+        uint64_t n2 = 2, c64 = cl;
+        memcpy(img + 32, &n2, 8);
+        memcpy(img + 40, &c64, 8);
+        ppl_ref v1;
+        char e1[256];
+        CHECK_MSG(ppl_ref_parse(img, 48 + cl, "v1", &v1, e1, sizeof e1) == 0, "v1: %s", e1);
+        CHECK(v1.version == 1 && v1.kind == PPL_REF_TOPK && v1.k == 2 && v1.vocab == 10 && v1.ctx == 4 &&
+              v1.top1[1] == 1 && v1.nll[1] == 4.0f && v1.model_digest == 0);
+        ppl_ref_free(&v1);
+    }
 
     char ref_path[1024], this_path[1024];
     snprintf(ref_path, sizeof ref_path, "%s/small-mxfp4.gptoss", md);
@@ -323,6 +350,60 @@ int main(int argc, char **argv)
             ref_path);
     CHECK_EQ_INT(rc, 3);
     CHECK_STR_CONTAINS(out_text, "vocabulary size");
+
+    /* 6b. a truncated full reference is refused */
+    rc = sh("head -c 3000 %s/full.ref > %s/trunc.ref && %s/gptoss-run ppl %s --ids %s/ids.json --ctx %d --ref %s/trunc.ref "
+            "2>&1", tmp, tmp, bin, this_path, tmp, CTX, tmp);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "corrupt");
+    /* thresholds: every one evaluated, the failures named */
+    rc = sh("%s/gptoss-run ppl %s --ids %s/ids.json --ctx %d --ref %s/full.ref --max-kld 1e-9 --min-top1 1 "
+            "--max-ppl-ratio 100 --json 2>/dev/null", bin, this_path, tmp, CTX, tmp);
+    CHECK_EQ_INT(rc, 8);
+    j = cJSON_Parse(out_buf);
+    cJSON *fl = j ? cJSON_GetObjectItem(cJSON_GetObjectItem(j, "ref"), "failed") : NULL;
+    CHECK(cJSON_GetArraySize(fl) == 2 && !strcmp(cJSON_GetArrayItem(fl, 0)->valuestring, "max_kld") &&
+          !strcmp(cJSON_GetArrayItem(fl, 1)->valuestring, "min_top1"));
+    CHECK(num(j, "ref.thresholds.max_ppl_ratio") == 100 && cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "ref"), "pass")));
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run ppl %s --ids %s/ids.json --ctx %d --ref %s/full.ref --min-top1 95 --json 2>/dev/null", bin,
+            this_path, tmp, CTX, tmp);
+    CHECK_EQ_INT(rc, 2);
+    j = cJSON_Parse(out_buf);
+    CHECK(j && num(j, "exit_code") == 2);
+    cJSON_Delete(j);
+    /* model identity: the same checkpoint with one source file changed
+     * (config.json: a trailing newline) is another checkpoint: a warning,
+     * refused with --strict; a changed tokenizer.json is refused always */
+    rc = sh("cp -r %s/small %s/other && printf '\n' >> %s/other/config.json && %s/gptoss-convert convert %s/other "
+            "-o %s/other.gptoss --quant q4 -q", md, tmp, tmp, bin, tmp, tmp);
+    CHECK_EQ_INT(rc, 0);
+    rc = sh("%s/gptoss-run ppl %s/other.gptoss --ids %s/ids.json --ctx %d --ref %s/full.ref --json 2>%s/warn", bin, tmp,
+            tmp, CTX, tmp, tmp);
+    CHECK_EQ_INT(rc, 0);
+    rc = sh("cat %s/warn", tmp);
+    CHECK_STR_CONTAINS(out_text, "another checkpoint");
+    rc = sh("%s/gptoss-run ppl %s/other.gptoss --ids %s/ids.json --ctx %d --ref %s/full.ref --strict 2>&1", bin, tmp,
+            tmp, CTX, tmp);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "another checkpoint");
+    rc = sh("%s/gptoss-run ppl %s --ids %s/ids.json --ctx %d --ref %s/full.ref --strict --json", bin, this_path, tmp,
+            CTX, tmp);
+    CHECK_EQ_INT(rc, 0);   /* q4 and mxfp4 of one checkpoint: the same source */
+    rc = sh("%s/gptoss-run ppl %s/other.gptoss --ids %s/ids.json --ctx %d --ref-model %s --strict 2>&1", bin, tmp,
+            tmp, CTX, ref_path);
+    CHECK_EQ_INT(rc, 3);
+    rc = sh("rm -rf %s/other/*.gptoss && printf ' ' >> %s/other/tokenizer.json && %s/gptoss-convert convert %s/other "
+            "-o %s/othertok.gptoss --quant q4 -q", tmp, tmp, bin, tmp, tmp);
+    CHECK_EQ_INT(rc, 0);
+    rc = sh("%s/gptoss-run ppl %s/othertok.gptoss --ids %s/ids.json --ctx %d --ref %s/full.ref 2>&1", bin, tmp, tmp,
+            CTX, tmp);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "tokenizer");
+    rc = sh("%s/gptoss-run ppl %s/othertok.gptoss --ids %s/ids.json --ctx %d --ref-model %s 2>&1", bin, tmp, tmp, CTX,
+            ref_path);
+    CHECK_EQ_INT(rc, 3);
+    CHECK_STR_CONTAINS(out_text, "tokenizer");
 
     /* 7. a NaN model: the final norm patched to NaN (payload hashes are only
      * checked by verify, so the file opens) */
