@@ -460,8 +460,14 @@ int ppl_ref_writer_row(ppl_ref_writer *w, const double *logp, uint32_t vocab, ch
         }
         w->row_cap = (size_t)vocab * 2;
     }
+    /* code d = max - l >= 0, not -l: a constant shift cancels in the
+     * softmax, and the relative precision then follows the distance from
+     * the row's largest entry (a flat row is kept to 2^-21, not 2^-12 |l|) */
+    double mx = logp[0];
+    for (uint32_t i = 1; i < vocab; i++)
+        mx = logp[i] > mx ? logp[i] : mx;
     for (uint32_t i = 0; i < vocab; i++) {
-        uint16_t c = ppl_ref_encode(logp[i]);
+        uint16_t c = ppl_ref_encode(logp[i] - mx);
         w->row[2 * i] = (uint8_t)c;
         w->row[2 * i + 1] = (uint8_t)(c >> 8);
     }

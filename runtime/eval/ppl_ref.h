@@ -11,10 +11,13 @@
  *  - top-k (--ref-top-k K): the K largest log-probabilities and their ids;
  *    the rest of the mass is one bucket, so the KLD is a lower bound.
  *
- * 16-bit code of a log-probability l <= 0 (x = -l >= 0): x < 2^-21 is code
- * 0 (decoded 0); otherwise x rounded to 12 significant bits (11 stored),
- * exponent 2^-21 .. 2^10 (5 bits); x >= 2048 (p < e^-2048: 0 in double)
- * saturates. Decoded error: |l' - l| <= max(2^-12 |l|, 2^-21).
+ * 16-bit code of x >= 0 (ppl_ref_encode(-x)): x < 2^-21 is code 0 (decoded
+ * 0); otherwise x rounded to 12 significant bits (11 stored), exponent
+ * 2^-21 .. 2^10 (5 bits); x >= 2048 saturates. Decoded error: |x' - x| <=
+ * 2^-12 x + 2^-21. A full row stores x_i = max_j l_j - l_i for its
+ * log-probabilities l (a constant shift cancels in the softmax, which the
+ * reader's user, be->score, applies): the argmax is exact (code 0) and a flat
+ * row keeps its small differences to 2^-21.
  *
  * Layout (little-endian), version 2:
  *   0  char[8] "GQPPLREF"     8 u32 version (2)   12 u32 kind (1 full, 2 top-k)
@@ -68,14 +71,15 @@ typedef struct {
 int ppl_ref_parse(const void *buf, size_t len, const char *what, ppl_ref *out, char *err, size_t errlen);
 /* Open a file (full rows stay in it, read as needed). */
 int ppl_ref_load(const char *path, ppl_ref *out, char *err, size_t errlen);
-/* The next full row as log-probabilities ([vocab] floats). 0, or -1 with a
+/* The next full row as logits ([vocab] floats: -x_i, log-probabilities up
+ * to a constant). 0, or -1 with a
  * message (corrupt or truncated stream, no row left). */
 int ppl_ref_next_row(ppl_ref *r, float *logp, char *err, size_t errlen);
 /* After the last row: 0 if the stream ends exactly there, else -1. */
 int ppl_ref_rows_done(ppl_ref *r, char *err, size_t errlen);
 void ppl_ref_free(ppl_ref *r);
 
-/* 16-bit code of a log-probability (see above). */
+/* The 16-bit code of -x (see above): encode(l) codes x = -l. */
 uint16_t ppl_ref_encode(double logp);
 float ppl_ref_decode(uint16_t code);
 

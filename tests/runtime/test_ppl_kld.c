@@ -222,17 +222,19 @@ int main(int argc, char **argv)
     for (int t = 0; t < N; t++) {
         const double *p = gr.lp + (size_t)t * (size_t)V, *q = gq.lp + (size_t)t * (size_t)V;
         int y = ids[(t / PER) * CTX + FIRST + t % PER + 1];
-        double k = 0, eb = 0;
+        double k = 0, eb = 0, pm = p[0];
         int ar = 0, aq = 0;
+        for (int i = 1; i < V; i++)
+            pm = p[i] > pm ? p[i] : pm;
         for (int i = 0; i < V; i++) {
             k += exp(p[i]) * (p[i] - q[i]);
-            eb += exp(p[i]) * (0x1p-12 * fabs(p[i]) + 0x1p-21);
+            eb += exp(p[i]) * (0x1p-12 * (pm - p[i]) + 0x1p-21);
             ar = p[i] > p[ar] ? i : ar;
             aq = q[i] > q[aq] ? i : aq;
         }
         double b = 0;
         for (int i = 0; i < V; i++)
-            b += exp(p[i]) * (0x1p-12 * fabs(p[i]) + 0x1p-21 + eb) * fabs(p[i] - q[i]);
+            b += exp(p[i]) * (0x1p-12 * (pm - p[i]) + 0x1p-21 + eb) * fabs(p[i] - q[i]);
         kld[t] = k;
         bnd[t] = b;
         nll[t] = -q[y];
