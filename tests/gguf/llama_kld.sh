@@ -52,8 +52,9 @@ for r in $recipes; do
   printf '%s{"recipe":"%s","ctx":%s,"llama":{"kld_mean":%s,"kld_err":%s,"same_top_p_pct":%s,"same_top_p_err_pct":%s,"ppl":%s,"ppl_base":%s},"ours":%s}\n' \
     "$sep" "$r" "$ctx" "${lk:-null}" "${lke:-null}" "${lt:-null}" "${lte:-null}" "${lpq:-null}" "${lpb:-null}" "$ours" >> "$out/kld.json"
   sep=","
-  ok=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["ref"]; print("%.6f +/- %.6f %.3f %%" % (j["kld_mean"], j["kld_err"], 100*j["top1"]))' "$out/ours-$r.json" 2>/dev/null || echo "?")
-  printf '%-8s %-24s %-24s %-16s\n' "$r" "${lk:-?} +/- ${lke:-?}" "$ok" "${lt:-?} %"
+  ok=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["ref"]; print("%.6f +/- %.6f" % (j["kld_mean"], j["kld_err"]))' "$out/ours-$r.json" 2>/dev/null || echo "?")
+  ot=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["ref"]; print("%.3f %%" % (100*j["top1"]))' "$out/ours-$r.json" 2>/dev/null || echo "?")
+  printf '%-8s %-24s %-24s %-16s %-16s\n' "$r" "${lk:-?} +/- ${lke:-?}" "$ok" "${lt:-?} %" "$ot"
 done
 echo "]" >> "$out/kld.json"
 echo "results: $out/kld.json"
