@@ -9,8 +9,10 @@ enum {
     RUN_EXIT_USAGE = 2,
     RUN_EXIT_BAD_INPUT = 3,
     RUN_EXIT_IO = 4,
+    RUN_EXIT_EXISTS = 7,      /* ppl --save-ref: the file exists (add --force), as gptoss-convert */
     RUN_EXIT_REGRESSION = 8,  /* ppl --ref thresholds exceeded */
-    RUN_EXIT_BACKEND = 9      /* the backend failed during the run (out of memory, device lost) */
+    RUN_EXIT_BACKEND = 9,     /* the backend failed during the run (out of memory, device lost) */
+    RUN_EXIT_NONFINITE = 10   /* the model produced a NaN or Inf logit (ppl) */
 };
 
 typedef int (*run_command_fn)(int argc, char **argv);

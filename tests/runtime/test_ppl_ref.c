@@ -37,7 +37,7 @@ static void fill(ppl_ref *r, uint32_t *ids, float *logp, float *nll)
 /* Saves R, parses the file; returns the parse result, message in err. */
 static int roundtrip(const ppl_ref *r, const char *path, ppl_ref *back, char *err, size_t errlen)
 {
-    if (ppl_ref_save(path, r, err, errlen))
+    if (ppl_ref_save(path, r, 1, err, errlen))
         return -2;
     return ppl_ref_load(path, back, err, errlen);
 }
