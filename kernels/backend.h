@@ -164,7 +164,9 @@ struct gb_backend {
      * the page-aligned file mapping that most weights' host bytes lie in (a
      * device that can import host memory may map it instead of copying), or
      * NULL. A device backend checks first that everything fits and says how
-     * much is needed before it uploads anything. May be called once. */
+     * much is needed before it uploads anything. May be called again for
+     * another model on the same backend (ppl --ref-model): each call adds
+     * its weights; all stay until destroy. */
     gb_status (*prepare)(gb_backend *b, gb_weight *const *w, int n_weights, const void *map, uint64_t map_bytes);
 
     /* Zero-filled buffer of `bytes`. */

@@ -269,8 +269,8 @@ gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *m
     (void)map_bytes;
     if (c->status)
         return c->status;
-    if (c->arenas)
-        return vk_fail(b, GB_ERR_INVALID, "vulkan: prepare() called twice");
+    /* A second call (a reference model beside the measured one: ppl
+     * --ref-model) adds its own arenas after the first call's. */
     if (n < 0 || (n > 0 && !w))
         return vk_fail(b, GB_ERR_INVALID, "vulkan: prepare() of %d weights", n);
     /* 1. the plan: every weight at an aligned offset of an arena no larger
@@ -323,17 +323,20 @@ gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *m
     if (na)
         arena_size[na - 1] = used;
     gb_status s = GB_OK;
-    c->arenas = calloc(na > 0 ? (size_t)na : 1, sizeof *c->arenas);
-    if (!c->arenas)
+    int base = c->n_arenas;
+    gb_buffer **grown = realloc(c->arenas, (size_t)(base + (na > 0 ? na : 1)) * sizeof *c->arenas);
+    if (!grown)
         s = vk_fail(b, GB_ERR_NOMEM, "vulkan: out of host memory planning %d arenas", na);
+    else
+        c->arenas = grown;
     /* 2. allocate; 3. upload each weight once */
     for (int a = 0; a < na && !s; a++) {
-        s = vk_buffer_new(b, arena_size[a], 0, &c->arenas[a]);
+        s = vk_buffer_new(b, arena_size[a], 0, &c->arenas[base + a]);
         if (!s)
             c->n_arenas++;
     }
     for (int i = 0; i < n && !s; i++) {
-        gb_ref dst = {c->arenas[arena_of[i]], off[i]};
+        gb_ref dst = {c->arenas[base + arena_of[i]], off[i]};
         uint64_t bytes = gb_weight_bytes(w[i]);
         if (bytes && dst.buf->map && !c->recording)
             memcpy(dst.buf->map + dst.off, w[i]->host, bytes);

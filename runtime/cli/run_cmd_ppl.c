@@ -320,7 +320,7 @@ int run_cmd_ppl(int argc, char **argv)
     if (rc == RUN_EXIT_OK && ref_model) {
         /* the reference model on the same backend, so its logits rows and
          * this model's meet where they live */
-        if (mo.numerics == GB_GGML)
+        if (mo.ggml)
             gm_use_ggml_rope(rrun.model);
         int prc = gm_prepare(rrun.model, run.be, err, sizeof err);
         if (prc == 0) {
