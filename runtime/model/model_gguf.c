@@ -308,7 +308,11 @@ static void translate(tr *t, uint8_t **owned)
 gm_model *gm_open_gguf(const char *path, char *err, size_t errlen)
 {
     gguf_file *g = gguf_open(path, err, errlen);
-    if (!g) return NULL;
+    return g ? gm_from_gguf(g, path, err, errlen) : NULL;
+}
+
+gm_model *gm_from_gguf(struct gguf_file *g, const char *path, char *err, size_t errlen)
+{
     gm_model *m = calloc(1, sizeof *m);
     if (!m) {
         gguf_close(g);

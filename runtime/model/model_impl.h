@@ -14,4 +14,10 @@ int gm_bind(gm_model *m, char *err, size_t errlen);
 /* gm_open for a file that starts with "GGUF" (model_gguf.c). */
 gm_model *gm_open_gguf(const char *path, char *err, size_t errlen);
 
+/* The same for an open GGUF G (a file or gguf_open_memory: fuzz_gguf),
+ * which the model owns from here on, also when NULL is returned. PATH
+ * names it in messages and must outlive the model. */
+struct gguf_file;
+gm_model *gm_from_gguf(struct gguf_file *g, const char *path, char *err, size_t errlen);
+
 #endif
