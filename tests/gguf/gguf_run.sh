@@ -33,6 +33,8 @@ for preset in $presets; do
     "$BIN/test_gguf_run" "$tmp/$n.gptoss" "$tmp/$n.gguf" $texts > "$tmp/t.out" 2>&1; rc=$?
     check "$n: same weights, tokenizer, greedy logits ($(grep -o "greedy: [0-9]* steps" "$tmp/t.out"), $(grep -o "[0-9]* weights, [0-9]* ids" "$tmp/t.out"))" '[ $rc = 0 ]'
     [ $rc = 0 ] || cat "$tmp/t.out"
+    # the CLI runs are slow on the real vocabulary: on small, one recipe (llama.cpp's)
+    [ $preset = small ] && [ "$recipe" != "q8 --experts mxfp4" ] && continue
     for e in gptoss gguf; do
       "$BIN/gptoss-run" ppl "$tmp/$n.$e" --file "$tmp/text.txt" --ctx 128 --json | notime > "$tmp/ppl.$e"
       "$BIN/gptoss-run" tokenize "$tmp/$n.$e" --file "$SRC/README.md" > "$tmp/tok.$e"
