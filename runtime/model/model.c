@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include "gguf.h"
+#include "gio_read.h"
 #include "model_impl.h"
 
 /* Type classes of the canonical description (see README / task contract). */
@@ -214,12 +215,12 @@ gm_model *gm_open(const char *path, char *err, size_t errlen)
 {
     /* the magic, not the extension, says what the file is */
     char magic[4] = {0};
-    FILE *fp = fopen(path, "rb");
-    if (fp) {
-        if (fread(magic, 1, sizeof magic, fp) != sizeof magic)
-            memset(magic, 0, sizeof magic);
-        fclose(fp);
-    }
+    FILE *fp = gio_fopen_read(path, err, errlen); /* a FIFO is refused, not waited on */
+    if (!fp)
+        return NULL;
+    if (fread(magic, 1, sizeof magic, fp) != sizeof magic)
+        memset(magic, 0, sizeof magic);
+    fclose(fp);
     if (!memcmp(magic, GGUF_MAGIC, 4))
         return gm_open_gguf(path, err, errlen);
     gf_file *f = gf_open(path, err, errlen);
