@@ -94,6 +94,8 @@ void mc_close(mc_run *r)
 tok_tokenizer *mc_tokenizer(const mc_run *r, char *err, size_t errlen)
 {
     const char *path = r->model->path;
+    if (r->model->gguf) /* the tokenizer.ggml.* arrays */
+        return tok_load_gguf(r->model->gguf, path, err, errlen);
     const gf_blob *b = gf_find_blob(r->model->file, "tokenizer.json");
     if (!b || !b->data) {
         snprintf(err, errlen, "%s: this .gptoss file has no tokenizer.json blob; re-convert it with a current "

@@ -50,8 +50,9 @@ int mc_start(mc_run *r, const mc_opts *o);
 int mc_open(mc_run *r, const char *cmd, const char *path, const mc_opts *o);
 void mc_close(mc_run *r);
 
-/* The tokenizer embedded in the open model (its tokenizer.json blob): the
- * file is not opened again. NULL with a message naming the file. */
+/* The tokenizer embedded in the open model (a .gptoss's tokenizer.json
+ * blob, a GGUF's tokenizer.ggml.* arrays): the file is not opened again.
+ * NULL with a message naming the file. */
 struct tok_tokenizer;
 struct tok_tokenizer *mc_tokenizer(const mc_run *r, char *err, size_t errlen);
 

@@ -35,7 +35,7 @@ static void tokenize_usage(FILE *o)
     fprintf(o,
             "usage: gptoss-run tokenize FILE (--text S | --file PATH) [--json] [--no-special]\n\n"
             "Prints the token ids of the text, space separated (a JSON array with --json).\n"
-            "FILE is a .gptoss model or a tokenizer.json. Special-token strings such as <|start|>\n"
+            "FILE is a .gptoss model, a GGUF or a tokenizer.json. Special-token strings such as <|start|>\n"
             "become their ids unless --no-special is given (then they are plain text).\n"
             "Invalid UTF-8 is encoded byte by byte (see docs/TOKENIZER.md).\n"
             "exit codes: 0 ok, 2 usage, 3 bad tokenizer file, 4 cannot read a file\n");

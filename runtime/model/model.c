@@ -8,6 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "gguf.h"
+#include "gio_read.h"
+#include "model_impl.h"
+
 /* Type classes of the canonical description (see README / task contract). */
 /* What a tensor may hold comes from quant/'s traits ("uses"), so a new block
  * format is accepted here by its table row alone. C_F32: norms, biases,
@@ -17,7 +21,9 @@
 #define C_EXPERT GQ_USE_EXPERTS
 
 typedef struct {
-    const gf_file *f;
+    const gf_file *f;           /* a .gptoss file, or NULL: tab */
+    const gf_tensor *tab;       /* a GGUF's tensors, canonical names (model_gguf.c) */
+    size_t n_tab;
     const char *path;
     char *err;
     size_t errlen;
@@ -42,7 +48,12 @@ static const gf_tensor *find(binder *b, const char *name, unsigned classes, int 
 {
     if (b->failed)
         return NULL;
-    const gf_tensor *t = gf_find_tensor(b->f, name);
+    const gf_tensor *t = NULL;
+    if (b->f)
+        t = gf_find_tensor(b->f, name);
+    else
+        for (size_t i = 0; !t && i < b->n_tab; i++)
+            t = strcmp(b->tab[i].name, name) ? NULL : &b->tab[i];
     if (!t) {
         fail(b, "tensor '%s' is missing; the file is not a complete gpt-oss model (re-run gptoss-convert)", name);
         return NULL;
@@ -187,7 +198,9 @@ int gm_prepare(gm_model *m, gb_backend *be, char *err, size_t errlen)
     /* the mapping's base: a payload's address less its file offset */
     const void *map = NULL;
     uint64_t map_bytes = 0;
-    const gf_tensor *t0 = gf_tensor_count(m->file) ? gf_tensor_at(m->file, 0) : NULL;
+    /* a GGUF's payloads are 32-byte aligned, not on the 16 KiB boundaries a
+     * device import wants: NULL, devices copy (the CPU uses the host bytes) */
+    const gf_tensor *t0 = m->file && gf_tensor_count(m->file) ? gf_tensor_at(m->file, 0) : NULL;
     if (t0 && t0->data) {
         map = (const uint8_t *)t0->data - t0->offset;
         map_bytes = gf_file_size(m->file);
@@ -202,6 +215,16 @@ int gm_prepare(gm_model *m, gb_backend *be, char *err, size_t errlen)
 
 gm_model *gm_open(const char *path, char *err, size_t errlen)
 {
+    /* the magic, not the extension, says what the file is */
+    char magic[4] = {0};
+    FILE *fp = gio_fopen_read(path, err, errlen); /* a FIFO is refused, not waited on */
+    if (!fp)
+        return NULL;
+    if (fread(magic, 1, sizeof magic, fp) != sizeof magic)
+        memset(magic, 0, sizeof magic);
+    fclose(fp);
+    if (!memcmp(magic, GGUF_MAGIC, 4))
+        return gm_open_gguf(path, err, errlen);
     gf_file *f = gf_open(path, err, errlen);
     if (!f)
         return NULL;
@@ -214,8 +237,19 @@ gm_model *gm_open(const char *path, char *err, size_t errlen)
     m->file = f;
     m->path = path;
     m->hp = *gf_get_hparams(f);
+    if (gm_bind(m, err, errlen) != 0) {
+        gm_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+int gm_bind(gm_model *m, char *err, size_t errlen)
+{
+    const gf_file *f = m->file;
+    const char *path = m->path;
     const gf_hparams *hp = &m->hp;
-    binder b = {f, path, err, errlen, 0};
+    binder b = {f, m->tab, m->n_tab, path, err, errlen, 0};
     if (hp->n_layers < 1 || hp->n_layers > GF_MAX_LAYERS || hp->n_heads < 1 || hp->head_dim < 2 || hp->head_dim % 2 ||
         hp->head_dim / 2 > 256 || hp->n_kv_heads < 1 || hp->n_heads % hp->n_kv_heads || hp->n_experts > 512 ||
         hp->n_experts_per_tok < 1 || hp->n_experts_per_tok > 16 || hp->n_experts_per_tok > hp->n_experts ||
@@ -258,10 +292,8 @@ gm_model *gm_open(const char *path, char *err, size_t errlen)
     }
     if (!b.failed && list_weights(m) != 0)
         fail(&b, "out of memory");
-    if (b.failed) {
-        gm_close(m);
-        return NULL;
-    }
+    if (b.failed)
+        return -1;
     yarn(hp, m->inv_freq_host, &m->rope_mscale);
     m->inv_freq = (gb_weight){.name = "rope inv_freq", .type = GQ_F32, .n_mat = 1, .rows = 1,
                               .cols = hp->head_dim / 2, .row_bytes = (size_t)(hp->head_dim / 2) * sizeof(float),
@@ -269,12 +301,13 @@ gm_model *gm_open(const char *path, char *err, size_t errlen)
     /* Ask the kernel to start reading the weights now: the first tokens
      * otherwise pay for page faults one 4 KiB page at a time. Payloads start
      * on 16 KiB boundaries (GF_ALIGN), so the ranges are page-aligned. */
-    for (size_t i = 0; i < gf_tensor_count(f); i++) {
-        const gf_tensor *t = gf_tensor_at(f, i);
+    size_t nt = f ? gf_tensor_count(f) : m->n_tab;
+    for (size_t i = 0; i < nt; i++) {
+        const gf_tensor *t = f ? gf_tensor_at(f, i) : &m->tab[i];
         if (t->data && t->size && ((uintptr_t)t->data % 4096) == 0)
             posix_madvise((void *)(uintptr_t)t->data, (size_t)t->size, POSIX_MADV_WILLNEED);
     }
-    return m;
+    return 0;
 }
 
 void gm_close(gm_model *m)
@@ -282,6 +315,10 @@ void gm_close(gm_model *m)
     if (!m)
         return;
     gf_close(m->file);
+    gguf_close(m->gguf);
+    free(m->tab);
+    free(m->tab_names);
+    free(m->owned);
     free(m->layers);
     free(m->weights);
     free(m);
@@ -304,7 +341,11 @@ uint64_t gm_bytes_per_token(const gm_model *m)
 uint64_t gm_weight_bytes(const gm_model *m)
 {
     uint64_t s = 0;
-    for (size_t i = 0; i < gf_tensor_count(m->file); i++)
-        s += gf_tensor_at(m->file, i)->size;
+    if (m->gguf)
+        for (size_t i = 0; i < gguf_tensor_count(m->gguf); i++)
+            s += gguf_tensor_at(m->gguf, i)->size;
+    else
+        for (size_t i = 0; i < gf_tensor_count(m->file); i++)
+            s += gf_tensor_at(m->file, i)->size;
     return s;
 }

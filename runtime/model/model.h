@@ -1,6 +1,7 @@
 /* model.h - a gpt-oss model opened from a .gptoss file, every tensor bound.
  *
- * gm_open maps the file (formats/gptoss_format.h validates its structure),
+ * gm_open maps the file (formats/gptoss_format.h validates its structure;
+ * a GGUF goes through formats/gguf.h and model_gguf.c first),
  * then binds each canonical tensor by name and checks its type class and
  * shape against the hyper-parameters, so the forward pass can index weights
  * without further checks. Every tensor, the small f32 ones too, is described
@@ -34,7 +35,12 @@ typedef struct {
 } gm_layer;
 
 typedef struct {
-    gf_file *file;
+    gf_file *file;                  /* the .gptoss file, or NULL for a GGUF (gguf below) */
+    struct gguf_file *gguf;         /* the GGUF file (model_gguf.c), or NULL */
+    gf_tensor *tab;                 /* GGUF: its tensors under canonical names and shapes */
+    size_t n_tab;
+    char *tab_names;                /* GGUF: the storage of tab's names */
+    void *owned;                    /* GGUF: the re-interleaved expert gate_up weights and biases */
     const char *path;
     gf_hparams hp;
     gb_weight embed, head;          /* [vocab, D] */
@@ -48,7 +54,10 @@ typedef struct {
     gb_backend *prepared;           /* the backend gm_prepare made the weights for, or NULL */
 } gm_model;
 
-/* NULL with a message naming PATH, the tensor and the fix. */
+/* PATH is a .gptoss file or a GGUF (llama.cpp's gpt-oss layout, ours or
+ * llama.cpp's own export), told apart by the magic; a GGUF is translated to
+ * the same canonical tensors (model_gguf.c, docs/GGUF.md) and bound by the
+ * same checks. NULL with a message naming PATH, the tensor and the fix. */
 gm_model *gm_open(const char *path, char *err, size_t errlen);
 void gm_close(gm_model *m);
 

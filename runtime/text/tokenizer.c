@@ -406,6 +406,11 @@ tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, cha
         set_err(err, errlen, "%s: not valid JSON (a Hugging Face tokenizer.json is expected)", what);
         return NULL;
     }
+    return tok_load_cjson(root, what, err, errlen);
+}
+
+tok_tokenizer *tok_load_cjson(cJSON *root, const char *what, char *err, size_t errlen)
+{
     tok_tokenizer *t = calloc(1, sizeof *t);
     const char *pattern = NULL;
     if (!t) {
@@ -451,6 +456,8 @@ tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
         gf_close(g);
         return t;
     }
+    if (got >= 4 && !memcmp(magic, "GGUF", 4)) /* tokenizer_gguf.c: the tokenizer.ggml.* arrays */
+        return tok_load_gguf_file(path, err, errlen);
     size_t len = 0;
     char *buf = gio_read_file(path, 0, &len, err, errlen);
     if (!buf) return NULL;

@@ -45,11 +45,24 @@ void tok_ids_free(tok_ids *v);
 /* Appends one id (the array grows by doubling). 0, or -1 on out of memory. */
 int tok_ids_push(tok_ids *v, int32_t id);
 
-/* PATH may be a tokenizer.json or a .gptoss file (recognised by its magic).
+/* PATH may be a tokenizer.json, a .gptoss file or a GGUF file (recognised
+ * by its magic; a GGUF's tokenizer.ggml.* arrays, see tok_load_gguf).
  * NULL on failure, with a message naming PATH and the fix in err. */
 tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen);
 /* JSON text in memory (need not be NUL-terminated); copied, may be freed after. */
 tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen);
+/* The tokenizer of an open GGUF file (llama.cpp's "gpt2" byte-level BPE
+ * with the "gpt-4o" pre-tokenizer, as gpt-oss GGUFs carry it): tokens
+ * (byte-level spelling) with token_type 1 form the BPE vocabulary, types 3
+ * (control) and 4 (user) the added tokens (special and not), type 5
+ * (unused, "[PAD<id>]") are holes; merges in rank order; the pre-tokenizer
+ * is o200k's regex. The same ids and encode results as the tokenizer.json
+ * the GGUF was exported from. Another tokenizer model or pre-tokenizer is
+ * refused with a message naming the key. WHAT names the file in messages. */
+struct gguf_file;
+tok_tokenizer *tok_load_gguf(const struct gguf_file *g, const char *what, char *err, size_t errlen);
+/* gguf_open(PATH) + tok_load_gguf. */
+tok_tokenizer *tok_load_gguf_file(const char *path, char *err, size_t errlen);
 void tok_free(tok_tokenizer *t);
 
 /* Highest token id + 1 (model vocabulary and added tokens). */

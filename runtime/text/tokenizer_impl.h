@@ -141,4 +141,10 @@ int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *
 /* The same with the key's tok_hash_bytes already computed. */
 int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h);
 
+/* tok_load_json after parsing: builds a tokenizer from a tokenizer.json
+ * tree (takes ownership of root, which is deleted). tokenizer_gguf.c feeds
+ * it the tree it builds from a GGUF's tokenizer.ggml.* arrays. */
+struct cJSON;
+tok_tokenizer *tok_load_cjson(struct cJSON *root, const char *what, char *err, size_t errlen);
+
 #endif
