@@ -1,0 +1,143 @@
+/* gio_cli.c - see gio_cli.h. */
+#include "gio_cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+void gio_opt_init(gio_opt *p, const char *cmd, int argc, char **argv)
+{
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--json"))
+            p->json = 1;
+    }
+    /* getopt keeps its position in globals: reset them for this argv */
+#if defined(__GLIBC__)
+    optind = 0; /* glibc: 0 also re-initialises its internal state */
+#else
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__)
+    optreset = 1;
+#endif
+    optind = 1;
+#endif
+    opterr = 0; /* we word the messages ourselves */
+}
+
+int gio_opt_next(gio_opt *p, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    char so[128];
+    snprintf(so, sizeof so, ":%s", shortopts);
+    int li = -1;
+    int c = getopt_long(argc, argv, so, longopts, &li);
+    p->arg = optarg;
+    if (c == -1)
+        return -1;
+    if (li >= 0) {
+        snprintf(p->name_buf, sizeof p->name_buf, "--%s", longopts[li].name);
+    } else if (c == '?' || c == ':') {
+        /* a short option names itself in optopt; a long one is argv[optind-1] */
+        if (optopt > 0 && optopt < 256) {
+            snprintf(p->name_buf, sizeof p->name_buf, "-%c", optopt);
+        } else {
+            const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+            size_t n = strcspn(a, "=");
+            snprintf(p->name_buf, sizeof p->name_buf, "%.*s", (int)(n < 60 ? n : 60), a);
+        }
+    } else {
+        snprintf(p->name_buf, sizeof p->name_buf, "-%c", c);
+    }
+    p->name = p->name_buf;
+    if (c == '?') {
+        gio_fail(p, GIO_EXIT_USAGE, "unknown option '%s' (see --help)", p->name);
+        return '?';
+    }
+    if (c == ':') {
+        gio_fail(p, GIO_EXIT_USAGE, "option '%s' needs a value", p->name);
+        return '?';
+    }
+    return c;
+}
+
+int gio_opt_int(gio_opt *p, long long lo, long long hi, long long *out)
+{
+    const char *v = p->arg ? p->arg : "";
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi) {
+        gio_fail(p, GIO_EXIT_USAGE, "%s must be an integer in %lld..%lld, not '%s'", p->name, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int gio_opt_double(gio_opt *p, double lo, double hi, double *out)
+{
+    const char *v = p->arg ? p->arg : "";
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !isfinite(x) || x < lo || x > hi) {
+        gio_fail(p, GIO_EXIT_USAGE, "%s must be a number in %g..%g, not '%s'", p->name, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int vfail(const char *cmd, int json, int code, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s: %s\n", cmd, msg);
+    if (json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON *e = cJSON_AddObjectToObject(j, "error");
+        cJSON_AddNumberToObject(e, "code", code);
+        cJSON_AddStringToObject(e, "message", msg);
+        gio_json_print(j);
+    }
+    return code;
+}
+
+int gio_fail(const gio_opt *p, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(p->cmd, p->json, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int gio_fail_json(const char *cmd, int json, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(cmd, json, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int gio_json_print(cJSON *j)
+{
+    if (!j)
+        return -1;
+    char *t = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!t)
+        return -1;
+    int rc = printf("%s\n", t) < 0 ? -1 : 0;
+    free(t);
+    if (fflush(stdout))
+        rc = -1;
+    return rc;
+}
