@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -94,11 +96,8 @@ int gio_opt_double(gio_opt *p, double lo, double hi, double *out)
     return 0;
 }
 
-static int vfail(const char *cmd, int json, int code, const char *fmt, va_list ap)
+int gio_json_error(int json, int code, const char *msg)
 {
-    char msg[4096];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, "%s: %s\n", cmd, msg);
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON *e = cJSON_AddObjectToObject(j, "error");
@@ -107,6 +106,26 @@ static int vfail(const char *cmd, int json, int code, const char *fmt, va_list a
         gio_json_print(j);
     }
     return code;
+}
+
+int gio_check_file(const gio_opt *p, const char *path, const char *wanted)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return gio_fail(p, GIO_EXIT_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return gio_fail(p, GIO_EXIT_USAGE, "%s is a folder: %s wants %s", path, p->cmd, wanted);
+    if (access(path, R_OK) != 0)
+        return gio_fail(p, GIO_EXIT_IO, "%s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int vfail(const char *cmd, int json, int code, const char *fmt, va_list ap)
+{
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s: %s\n", cmd, msg);
+    return gio_json_error(json, code, msg);
 }
 
 int gio_fail(const gio_opt *p, int code, const char *fmt, ...)
@@ -125,6 +144,68 @@ int gio_fail_json(const char *cmd, int json, int code, const char *fmt, ...)
     vfail(cmd, json, code, fmt, ap);
     va_end(ap);
     return code;
+}
+
+/* Length of the well-formed UTF-8 character at s (n bytes left), 0 if none
+ * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
+        (c == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}
+
+cJSON *gio_json_utf8(const char *s, size_t n, int *valid)
+{
+    /* Written as a raw JSON string literal rather than cJSON_CreateString:
+     * the text may hold NUL bytes (a C string cannot), and every control
+     * character is written \u00XX, as these outputs always have been. */
+    char *b = malloc(6 * n + 3); /* a byte becomes at most 6 (\u00XX) */
+    if (!b)
+        return NULL;
+    size_t o = 0;
+    int ok = 1;
+    b[o++] = '"';
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            b[o++] = '\\';
+            b[o++] = (char)c;
+            i++;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(b + o, 7, "\\u%04x", c);
+            i++;
+        } else {
+            size_t l = utf8_len((const unsigned char *)s + i, n - i);
+            if (l) {
+                memcpy(b + o, s + i, l);
+                o += l;
+                i += l;
+            } else {
+                memcpy(b + o, "\\ufffd", 6);
+                o += 6;
+                i++;
+                ok = 0;
+            }
+        }
+    }
+    b[o++] = '"';
+    b[o] = 0;
+    if (valid)
+        *valid = ok;
+    cJSON *j = cJSON_CreateRaw(b);
+    free(b);
+    return j;
 }
 
 int gio_json_print(cJSON *j)

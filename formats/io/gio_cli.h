@@ -20,6 +20,7 @@
 #define GIO_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 
 struct cJSON;
 
@@ -73,6 +74,22 @@ int gio_opt_double(gio_opt *p, double lo, double hi, double *out);
 int gio_fail(const gio_opt *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The same without a parser: cmd and json given directly. */
 int gio_fail_json(const char *cmd, int json, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* In JSON mode only: {"error":{"code":code,"message":msg}} on stdout, for a
+ * failure whose message another module already printed on stderr.
+ * Returns code. */
+int gio_json_error(int json, int code, const char *msg);
+
+/* An input FILE that must be a readable file: 0, or after the message the
+ * exit code: 4 when it is missing or unreadable, 2 when it is a folder
+ * ("PATH is a folder: CMD wants WANTED"). */
+int gio_check_file(const gio_opt *p, const char *path, const char *wanted);
+
+/* A JSON string of the bytes S[0..n): well-formed UTF-8 kept, every byte
+ * that is not part of a well-formed character becomes U+FFFD (a JSON
+ * document must be UTF-8); control characters and NUL are \u00XX. *valid (may be NULL): 1 when nothing was
+ * replaced. NULL when out of memory. */
+struct cJSON *gio_json_utf8(const char *s, size_t n, int *valid);
 
 /* Print J unformatted plus a newline on stdout and delete it. 0, or -1
  * when it could not be printed (out of memory, stdout error). */
