@@ -46,14 +46,25 @@ int gio_opt_next(gio_opt *p, int argc, char **argv, const char *shortopts, const
     if (li >= 0) {
         snprintf(p->name_buf, sizeof p->name_buf, "--%s", longopts[li].name);
     } else if (c == '?' || c == ':') {
-        /* a short option names itself in optopt; a long one is argv[optind-1] */
-        if (optopt > 0 && optopt < 256) {
-            snprintf(p->name_buf, sizeof p->name_buf, "-%c", optopt);
-        } else {
-            const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-            size_t n = strcspn(a, "=");
-            snprintf(p->name_buf, sizeof p->name_buf, "%.*s", (int)(n < 60 ? n : 60), a);
+        /* An unknown long option leaves optopt 0 and is argv[optind-1]; a
+         * long one without its value is argv[optind-1] too (optopt is its
+         * val, maybe a letter); a short one is optopt. */
+        const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+        size_t n = strcspn(a, "=");
+        int is_long = 0;
+        if (!strncmp(a, "--", 2) && a[2]) {
+            if (c == '?' && optopt == 0)
+                is_long = 1;
+            for (const struct option *l = longopts; c == ':' && l && l->name; l++)
+                if (l->val == optopt && !strncmp(a + 2, l->name, n - 2))
+                    is_long = 1;
         }
+        if (is_long)
+            snprintf(p->name_buf, sizeof p->name_buf, "%.*s", (int)(n < 60 ? n : 60), a);
+        else if (optopt > 0 && optopt < 256)
+            snprintf(p->name_buf, sizeof p->name_buf, "-%c", optopt);
+        else
+            snprintf(p->name_buf, sizeof p->name_buf, "%.*s", (int)(n < 60 ? n : 60), a);
     } else {
         snprintf(p->name_buf, sizeof p->name_buf, "-%c", c);
     }

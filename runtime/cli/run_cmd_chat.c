@@ -33,6 +33,7 @@ int run_cmd_chat(int argc, char **argv)
     static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, GEN_CLI_LONGOPTS, {NULL, 0, NULL, 0}};
     gio_opt p;
     gio_opt_init(&p, "gptoss-run chat", argc, argv);
+    p.json = 0; /* chat has no --json: its errors are text */
     int c;
     while ((c = gio_opt_next(&p, argc, argv, "h" GEN_CLI_SHORTOPTS, lo)) != -1) {
         int r = gen_cli_apply(&g, &p, c);
