@@ -31,8 +31,8 @@ static void usage(FILE *out)
                  "  -t, --tensors   also list every tensor (name, type, shape, offset, bytes)\n"
                  "  --json          one JSON object on stdout. Same keys first for both formats:\n"
                  "                  file, format (\"gptoss\"|\"gguf\"), version, file_bytes, tensor_count,\n"
-                 "                  tensor_bytes; then .gptoss: blob_count, header; GGUF: alignment,\n"
-                 "                  data_offset, kv; \"tensors\" only with --tensors.\n"
+                 "                  tensor_bytes; then .gptoss: blob_count, header (header.tensors with\n"
+                 "                  --tensors); GGUF: alignment, data_offset, kv, tensors.\n"
                  "                  Errors: {\"error\":{\"code\":N,\"message\":...}}\n"
                  GIO_EXIT_HELP);
 }
@@ -79,12 +79,9 @@ static int inspect_gptoss(const inspect_opts *o)
         cJSON_AddNumberToObject(j, "tensor_count", (double)gf_tensor_count(f));
         cJSON_AddNumberToObject(j, "tensor_bytes", (double)tbytes);
         cJSON_AddNumberToObject(j, "blob_count", (double)gf_blob_count(f));
-        cJSON *ts = h && o->tensors ? cJSON_DetachItemFromObjectCaseSensitive(h, "tensors") : NULL;
         if (h && !o->tensors)
             cJSON_DeleteItemFromObjectCaseSensitive(h, "tensors");
         cJSON_AddItemToObject(j, "header", h ? h : cJSON_CreateNull());
-        if (ts)
-            cJSON_AddItemToObject(j, "tensors", ts);
         int rc = gio_json_print(j) ? EXIT_IO : EXIT_OK;
         gf_close(f);
         return rc;

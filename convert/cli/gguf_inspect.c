@@ -115,8 +115,7 @@ static cJSON *to_json(const gguf_file *f, const char *path, int tensors)
         }
         cJSON_AddItemToArray(kvs, o);
     }
-    if (!tensors)
-        return j;
+    (void)tensors; /* GGUF lists its tensors always (the llama.cpp / @huggingface/gguf proofs read them) */
     cJSON *ts = cJSON_AddArrayToObject(j, "tensors");
     for (size_t i = 0; i < gguf_tensor_count(f); i++) {
         const gguf_tensor *t = gguf_tensor_at(f, i);

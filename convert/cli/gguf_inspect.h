@@ -7,7 +7,7 @@
  *    "tensor_bytes":N,"alignment":32,"data_offset":N,
  *    "kv":[{"key":..,"type":"u32"|"str"|..,"value":..} |
  *          {"key":..,"type":"arr","elem":"str","n":N,"head":[first 16]}],
- *    "tensors" (with --tensors):[{"name":..,"type":"q8_0","ggml_type":8,"ne":[..],"offset":N,"size":N}]}
+ *    "tensors":[{"name":..,"type":"q8_0","ggml_type":8,"ne":[..],"offset":N,"size":N}]}
  */
 #ifndef GQ_CONVERT_GGUF_INSPECT_H
 #define GQ_CONVERT_GGUF_INSPECT_H

@@ -138,12 +138,13 @@ if ji and jg:
     check("inspect --json: one schema (common keys first, in order)", list(ji)[:6] == common and list(jg)[:6] == common, f"{list(ji)[:6]} {list(jg)[:6]}")
     check("inspect --json: format names the format", ji["format"] == "gptoss" and jg["format"] == "gguf")
     check("inspect --json: file_bytes = the file size", ji["file_bytes"] == os.path.getsize(G) and jg["file_bytes"] == os.path.getsize(GG))
-    check("inspect --json: no tensor list without --tensors", "tensors" not in ji and "tensors" not in jg)
+    check("inspect --json: .gptoss lists no tensors without --tensors", "tensors" not in ji.get("header", {}))
 jt = expect_json_ok("inspect -t --json (.gptoss)", [CONV, "inspect", G, "-t", "--json"])
 jgt = expect_json_ok("inspect --tensors --json (.gguf)", [CONV, "inspect", GG, "--tensors", "--json"])
 if jt and jgt:
     check("inspect --tensors: tensors listed, count = tensor_count (both formats)",
-          len(jt.get("tensors", [])) == jt["tensor_count"] and len(jgt.get("tensors", [])) == jgt["tensor_count"])
+          len(jt["header"].get("tensors", [])) == jt["tensor_count"] and len(jgt.get("tensors", [])) == jgt["tensor_count"])
+    check("inspect --tensors: tensor_bytes = sum of sizes (.gptoss)", sum(t["size"] for t in jt["header"]["tensors"]) == jt["tensor_bytes"])
     check("inspect --tensors: tensor_bytes = sum of sizes (.gguf)", sum(t["size"] for t in jgt["tensors"]) == jgt["tensor_bytes"])
 expect_json_error("inspect missing file", [CONV, "inspect", os.path.join(tmp, "nope.gptoss"), "--json"], 4)
 expect_json_error("inspect a folder", [CONV, "inspect", tmp, "--json"], 2, "is a folder")
