@@ -125,7 +125,7 @@ env_off = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=os.path.join(tmp, "h
 r = subprocess.run([CONV, "convert", "nobody-xyz/none@v9", "-o", os.path.join(tmp, "h.gptoss"), "--json"], capture_output=True, env=env_off, timeout=60)
 check("convert ORG/NAME@REV offline: exit 6", r.returncode == 6, f"{r.returncode} {r.stderr[-300:]!r}")
 jj = parse_json("convert ORG/NAME@REV", r.stdout)
-check("convert ORG/NAME@REV offline: JSON error 6", isinstance(jj, dict) and jj.get("error", {}).get("code") == 6, str(jj))
+check("convert ORG/NAME@REV offline: JSON error 6", isinstance(jj, dict) and isinstance(jj.get("error"), dict) and jj["error"].get("code") == 6, str(jj))
 check("convert ORG/NAME@REV: the revision is passed on", "v9" in r.stderr.decode(), r.stderr[-300:])
 r = subprocess.run([CONV, "convert", "nobody-xyz/none@v9", "--revision", "v8", "-o", os.path.join(tmp, "h.gptoss")], capture_output=True, env=env_off, timeout=60)
 check("convert ORG/NAME@REV --revision other: exit 2", r.returncode == 2, f"{r.returncode}")
@@ -178,7 +178,7 @@ expect_json_error("fetch --json usage", [CONV, "fetch", "--json"], 2, "missing R
 r = subprocess.run([CONV, "fetch", "nobody-xyz/none", "--json", "--revision=v1"], capture_output=True, env=env_off, timeout=60)
 check("fetch offline: exit 6", r.returncode == 6, str(r.returncode))
 jf = parse_json("fetch offline --json", r.stdout)
-check("fetch offline --json: error object only", isinstance(jf, dict) and set(jf) == {"error"} and jf["error"]["code"] == 6, str(jf))
+check("fetch offline --json: error object only", isinstance(jf, dict) and set(jf) == {"error"} and isinstance(jf["error"], dict) and jf["error"].get("code") == 6, str(jf))
 
 # ---------------- gptoss-run tokenize / detokenize ----------------
 jt = expect_json_ok("tokenize --text=... --json", [RUN, "tokenize", G, "--text=Hello world", "--json"])
