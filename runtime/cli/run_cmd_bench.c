@@ -157,7 +157,8 @@ static int print_rows(int fmt, const bench_info *bi, int p, int n, const double 
             snprintf(size, sizeof size, "%.2f GiB", bi->size_bytes / (1024.0 * 1024 * 1024));
             snprintf(tps, sizeof tps, "%.2f \xC2\xB1 %.2f", cJSON_GetObjectItem(r, "avg_ts")->valuedouble,
                      cJSON_GetObjectItem(r, "stddev_ts")->valuedouble);
-            printf("| %-30.30s | %10s | %-8s | %-30.30s | %7d | %13s | %20s |\n", base, size, bi->backend, bi->device,
+            /* 21: the "\xC2\xB1" takes two bytes but one column */
+            printf("| %-30.30s | %10s | %-8s | %-30.30s | %7d | %13s | %21s |\n", base, size, bi->backend, bi->device,
                    bi->threads, test, tps);
         }
     }
