@@ -16,48 +16,53 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gptoss-run chat FILE [--system TEXT] [--reasoning low|medium|high] [--temperature T]\n"
-               "                        [--top-p P] [--seed N] [-n N] [--ctx N] [--threads N] [--backend NAME]\n"
-               "                        [--show-analysis]\n\n"
-               "Reads one user message per line from stdin (empty line or EOF ends), streams each answer.\n"
-               "--ctx defaults to 8192 (or the model's context if smaller).\n\n"
-               MC_BACKEND_HELP "\n" MC_EXIT_HELP "\n");
+    fprintf(f, "usage: gptoss-run chat FILE [options]\n\n"
+               "A conversation in the terminal: reads one user message per line from stdin (an empty\n"
+               "line or EOF ends), streams each answer (harmony chat format; earlier answers keep their\n"
+               "final channel only). FILE is a .gptoss model.\n\n"
+               GEN_CLI_HELP
+               MC_BACKEND_HELP
+               "Defaults here: -n 1024, --ctx 8192 (or the model's context if smaller).\n\n"
+               GIO_EXIT_HELP);
 }
 
 int run_cmd_chat(int argc, char **argv)
 {
     const char *model = NULL;
     gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = gen_cli_option(&g, "gptoss-run chat", argc, argv, &i);
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, GEN_CLI_LONGOPTS, {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-run chat", argc, argv);
+    p.json = 0; /* chat has no --json: its errors are text */
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "h" GEN_CLI_SHORTOPTS, lo)) != -1) {
+        int r = gen_cli_apply(&g, &p, c);
         if (r < 0)
             return RUN_EXIT_USAGE;
         if (r)
             continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (c == 'h') {
             usage(stdout);
             return RUN_EXIT_OK;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "gptoss-run chat: unknown option %s (see --help)\n", a);
-            return RUN_EXIT_USAGE;
-        } else if (!model) {
-            model = a;
-        } else {
-            fprintf(stderr, "gptoss-run chat: unexpected argument %s\n", a);
-            return RUN_EXIT_USAGE;
         }
+        return RUN_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (model)
+            return gio_fail(&p, RUN_EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        model = argv[i];
     }
     const char *system = g.system, *reasoning = g.reasoning;
     double temperature = g.temperature, top_p = g.top_p;
     unsigned long long seed = g.seed;
     int n = g.n, ctx = g.ctx, threads = g.threads, show = g.show_analysis;
-    if (!model) {
-        fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
-        return RUN_EXIT_USAGE;
-    }
+    if (!model)
+        return gio_fail(&p, RUN_EXIT_USAGE, "need FILE (see --help)");
+    int rc = gio_check_file(&p, model, "a model file");
+    if (rc)
+        return rc;
     mc_run run;
-    int rc = mc_open_model(&run, "chat", model);
+    rc = mc_open_model(&run, "chat", model);
     if (rc)
         return rc;
     char err[1024];
