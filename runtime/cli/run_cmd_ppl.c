@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gio_cli.h"
 #include "gio_read.h"
 #include "gptoss_format.h"
 #include "model_cli.h"
@@ -50,19 +51,7 @@ static void usage(FILE *f)
 
 /* --json: errors are JSON on stdout too (the message is also on stderr). */
 static int json_mode;
-static int finish_err(int rc, const char *msg)
-{
-    if (json_mode) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "error", msg);
-        cJSON_AddNumberToObject(o, "exit_code", rc);
-        char *s = cJSON_PrintUnformatted(o);
-        printf("%s\n", s ? s : "{\"error\":\"out of memory\"}");
-        cJSON_free(s);
-        cJSON_Delete(o);
-    }
-    return rc;
-}
+static int finish_err(int rc, const char *msg) { return gio_json_error(json_mode, rc, msg); }
 static int fail_msg(int rc, const char *msg)
 {
     fprintf(stderr, "gptoss-run ppl: %s\n", msg);
@@ -124,6 +113,21 @@ static void model_identity(const gm_model *m, uint64_t *source, uint64_t *file, 
 {
     const gf_file *f = m->file;
     uint64_t h = 0xcbf29ce484222325ull;
+    if (!f) {
+        /* A GGUF carries no per-tensor checksums, provenance or
+         * tokenizer.json blob: its identity is its tensor table (names,
+         * types, sizes); source and tokenizer stay unknown (0), and the
+         * reference checks fall back to the vocabulary size. */
+        for (size_t i = 0; i < m->n_tab; i++) {
+            h = fnv(h, m->tab[i].name, strlen(m->tab[i].name) + 1);
+            h = fnv(h, &m->tab[i].type, sizeof m->tab[i].type);
+            h = fnv(h, &m->tab[i].size, sizeof m->tab[i].size);
+        }
+        *file = h;
+        *tok = 0;
+        *source = 0;
+        return;
+    }
     for (size_t i = 0; i < gf_tensor_count(f); i++) {
         const gf_tensor *t = gf_tensor_at(f, i);
         h = fnv(h, t->name, strlen(t->name) + 1);
@@ -180,68 +184,81 @@ int run_cmd_ppl(int argc, char **argv)
     int ctx = 512, threads = 0, json = 0, topk = 0, force = 0, strict = 0;
     mc_opts mo = {0};
     double max_kld = -1, min_top1 = -1, max_ratio = -1;
-    json_mode = 0;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--json"))
-            json_mode = 1;
+    enum { O_JSON = 256, O_FORCE, O_STRICT, O_FILE, O_IDS, O_SAVE_REF, O_REF, O_REF_MODEL, O_NUMERICS, O_BACKEND,
+           O_CTX, O_TOPK, O_MAX_KLD, O_MIN_TOP1, O_MAX_RATIO };
+    static const struct option lo[] = {
+        {"help", no_argument, NULL, 'h'},           {"json", no_argument, NULL, O_JSON},
+        {"force", no_argument, NULL, O_FORCE},      {"strict", no_argument, NULL, O_STRICT},
+        {"file", required_argument, NULL, O_FILE},  {"ids", required_argument, NULL, O_IDS},
+        {"save-ref", required_argument, NULL, O_SAVE_REF}, {"ref", required_argument, NULL, O_REF},
+        {"ref-model", required_argument, NULL, O_REF_MODEL}, {"numerics", required_argument, NULL, O_NUMERICS},
+        {"backend", required_argument, NULL, O_BACKEND}, {"ctx", required_argument, NULL, 'c'},
+        {"threads", required_argument, NULL, 't'},  {"topk", required_argument, NULL, O_TOPK},
+        {"ref-top-k", required_argument, NULL, O_TOPK}, {"max-kld", required_argument, NULL, O_MAX_KLD},
+        {"min-top1", required_argument, NULL, O_MIN_TOP1}, {"max-ppl-ratio", required_argument, NULL, O_MAX_RATIO},
+        {NULL, 0, NULL, 0}};
+    gio_opt po;
+    gio_opt_init(&po, "gptoss-run ppl", argc, argv);
+    json_mode = json = po.json;
     char err[1024];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return RUN_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--force")) {
-            force = 1;
-        } else if (!strcmp(a, "--strict")) {
-            strict = 1;
-        } else if (a[0] == '-' && a[1] == '-' && !v) {
-            snprintf(err, sizeof err, "%s needs a value", a);
-            return fail_msg(RUN_EXIT_USAGE, err);
-        } else if (!strcmp(a, "--file")) {
-            text = argv[++i];
-        } else if (!strcmp(a, "--ids")) {
-            ids_path = argv[++i];
-        } else if (!strcmp(a, "--save-ref")) {
-            save_ref = argv[++i];
-        } else if (!strcmp(a, "--ref")) {
-            ref_path = argv[++i];
-        } else if (!strcmp(a, "--ref-model")) {
-            ref_model = argv[++i];
-        } else if (!strcmp(a, "--numerics")) {
-            if (mc_numerics_option(&mo, "ppl", argv[++i]) != 0)
+    int c;
+    long long lv;
+    double dv;
+    while ((c = gio_opt_next(&po, argc, argv, "hc:t:f:", lo)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return RUN_EXIT_OK;
+        case O_JSON: json = 1; break;
+        case O_FORCE: force = 1; break;
+        case O_STRICT: strict = 1; break;
+        case 'f':
+        case O_FILE: text = po.arg; break;
+        case O_IDS: ids_path = po.arg; break;
+        case O_SAVE_REF: save_ref = po.arg; break;
+        case O_REF: ref_path = po.arg; break;
+        case O_REF_MODEL: ref_model = po.arg; break;
+        case O_NUMERICS:
+            if (mc_numerics_option(&mo, "ppl", po.arg) != 0)
                 return finish_err(RUN_EXIT_USAGE, "bad --numerics");
-        } else if (!strcmp(a, "--backend")) {
-            if (mc_backend_option(&mo, "ppl", argv[++i]) != 0)
+            break;
+        case O_BACKEND:
+            if (mc_backend_option(&mo, "ppl", po.arg) != 0)
                 return finish_err(RUN_EXIT_USAGE, "bad --backend");
-        } else if (!strcmp(a, "--ctx") || !strcmp(a, "--threads") || !strcmp(a, "--topk") ||
-                   !strcmp(a, "--ref-top-k")) {
-            int is_ctx = !strcmp(a, "--ctx"), is_topk = !strcmp(a, "--topk") || !strcmp(a, "--ref-top-k");
-            int x = mc_parse_int(argv[++i], is_ctx ? 4 : 1, is_topk ? PPL_REF_MAX_K : 1 << 20);
-            if (x < 0) {
-                snprintf(err, sizeof err, "bad value for %s: '%s'%s", a, argv[i], is_topk ? " (1..64)" : "");
-                return fail_msg(RUN_EXIT_USAGE, err);
-            }
-            *(is_ctx ? &ctx : is_topk ? &topk : &threads) = x;
-        } else if (!strcmp(a, "--max-kld") || !strcmp(a, "--min-top1") || !strcmp(a, "--max-ppl-ratio")) {
-            char *end;
-            double x = strtod(argv[++i], &end);
-            if (*end || !(x >= 0) || (!strcmp(a, "--min-top1") && x > 1)) {
-                snprintf(err, sizeof err, "bad value for %s: '%s'%s", a, argv[i],
-                         !strcmp(a, "--min-top1") ? " (a fraction 0..1)" : "");
-                return fail_msg(RUN_EXIT_USAGE, err);
-            }
-            *(!strcmp(a, "--max-kld") ? &max_kld : !strcmp(a, "--min-top1") ? &min_top1 : &max_ratio) = x;
-        } else if (a[0] == '-') {
-            snprintf(err, sizeof err, "unknown option %s (see --help)", a);
-            return fail_msg(RUN_EXIT_USAGE, err);
-        } else if (!model) {
-            model = a;
-        } else {
-            snprintf(err, sizeof err, "unexpected argument %s", a);
+            break;
+        case 'c':
+            if (gio_opt_int(&po, 4, 1 << 20, &lv))
+                return RUN_EXIT_USAGE;
+            ctx = (int)lv;
+            break;
+        case 't':
+            if (gio_opt_int(&po, 1, 1 << 20, &lv))
+                return RUN_EXIT_USAGE;
+            threads = (int)lv;
+            break;
+        case O_TOPK:
+            if (gio_opt_int(&po, 1, PPL_REF_MAX_K, &lv))
+                return RUN_EXIT_USAGE;
+            topk = (int)lv;
+            break;
+        case O_MAX_KLD:
+        case O_MAX_RATIO:
+            if (gio_opt_double(&po, 0, 1e300, &dv))
+                return RUN_EXIT_USAGE;
+            *(c == O_MAX_KLD ? &max_kld : &max_ratio) = dv;
+            break;
+        case O_MIN_TOP1: /* a fraction: 95 (a percentage) is refused, not read as "never passes" */
+            if (gio_opt_double(&po, 0, 1, &dv))
+                return RUN_EXIT_USAGE;
+            min_top1 = dv;
+            break;
+        default: return RUN_EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (model) {
+            snprintf(err, sizeof err, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
             return fail_msg(RUN_EXIT_USAGE, err);
         }
+        model = argv[i];
     }
     if (!model || (!text == !ids_path))
         return fail_msg(RUN_EXIT_USAGE, "need FILE and exactly one of --file / --ids (see --help)");
@@ -252,6 +269,18 @@ int run_cmd_ppl(int argc, char **argv)
         return fail_msg(RUN_EXIT_USAGE, "--max-kld / --min-top1 / --max-ppl-ratio need --ref REF or --ref-model REF");
     if (topk && !save_ref)
         return fail_msg(RUN_EXIT_USAGE, "--ref-top-k K applies to --save-ref");
+    /* a missing input is exit 4 in every command, a folder exit 2 */
+    int crc = gio_check_file(&po, model, "a model file");
+    if (!crc && text)
+        crc = gio_check_file(&po, text, "a text file");
+    if (!crc && ids_path)
+        crc = gio_check_file(&po, ids_path, "a JSON file of token ids");
+    if (!crc && ref_path)
+        crc = gio_check_file(&po, ref_path, "a reference file");
+    if (!crc && ref_model)
+        crc = gio_check_file(&po, ref_model, "a model file");
+    if (crc)
+        return crc;
     if (mc_check_opts(&mo, "ppl") != 0)
         return finish_err(RUN_EXIT_USAGE, "incompatible --backend / --numerics");
     mo.threads = threads;

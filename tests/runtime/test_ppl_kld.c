@@ -321,7 +321,7 @@ int main(int argc, char **argv)
             CTX, tmp);
     CHECK_EQ_INT(rc, 7);
     j = cJSON_Parse(out_buf);
-    CHECK(j && num(j, "exit_code") == 7 && cJSON_IsString(cJSON_GetObjectItem(j, "error")));
+    CHECK(j && num(j, "error.code") == 7 && cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message")));
     cJSON_Delete(j);
     rc = sh("%s/gptoss-run ppl %s --ids %s --ctx %d --save-ref %s/full.ref --force --json", bin, ref_path, ids_path,
             CTX, tmp);
@@ -346,7 +346,10 @@ int main(int argc, char **argv)
             bin, md, gd, CTX, tmp);
     CHECK_EQ_INT(rc, 3);
     j = cJSON_Parse(out_buf);
-    CHECK(j && strstr(cJSON_GetObjectItem(j, "error")->valuestring, "vocabulary size"));
+    {
+        const cJSON *m = j ? cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message") : NULL;
+        CHECK(cJSON_IsString(m) && strstr(m->valuestring, "vocabulary size"));
+    }
     cJSON_Delete(j);
     rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx %d --ref-model %s 2>&1", bin, md, gd, CTX,
             ref_path);
@@ -372,7 +375,7 @@ int main(int argc, char **argv)
             this_path, tmp, CTX, tmp);
     CHECK_EQ_INT(rc, 2);
     j = cJSON_Parse(out_buf);
-    CHECK(j && num(j, "exit_code") == 2);
+    CHECK(j && num(j, "error.code") == 2);
     cJSON_Delete(j);
     /* model identity: the same checkpoint with one source file changed
      * (config.json: a trailing newline) is another checkpoint: a warning,
@@ -428,9 +431,9 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(rc, 10);
     j = cJSON_Parse(out_buf);
     CHECK_MSG(j != NULL, "NaN model: valid JSON (%s)", out_buf);
-    cJSON *e = j ? cJSON_GetObjectItem(j, "error") : NULL;
+    cJSON *e = j ? cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"), "message") : NULL;
     CHECK(cJSON_IsString(e) && strstr(e->valuestring, "NaN") && strstr(e->valuestring, "chunk 1, token 51"));
-    CHECK(num(j, "exit_code") == 10 && !cJSON_GetObjectItem(j, "ppl"));
+    CHECK(num(j, "error.code") == 10 && !cJSON_GetObjectItem(j, "ppl"));
     cJSON_Delete(j);
 
     gq_session_free(sr);
