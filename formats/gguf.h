@@ -9,9 +9,13 @@
  * offset. Strings are u64 length + bytes, no NUL. docs/GGUF.md has more.
  *
  * Writer promises: deterministic bytes (KVs and tensors in the order they
- * were added, all padding zero), output through a temporary file next to
- * PATH that is fsynced (F_FULLFSYNC on macOS) and renamed onto PATH only by
- * gguf_writer_finish; every failure and gguf_writer_abort remove it. Memory
+ * were added, all padding zero), output through the crash-safe writer of
+ * formats/io/gio_out.h, the same as .gptoss files: "PATH.tmp.<pid>" next
+ * to PATH, flock()ed while written, fsynced (F_FULLFSYNC on macOS) and
+ * moved onto PATH only by gguf_writer_finish; every failure and
+ * gguf_writer_abort remove it, a killed writer's temporary is removed by
+ * the next writer of PATH, and a second writer of a PATH being written
+ * is refused at create (EBUSY). Memory
  * is the header only: tensor bytes are streamed (sequentially, or to any
  * position inside a tensor with gguf_writer_write_at, so a layout that
  * de-interleaves rows needs no staging buffer).
@@ -25,6 +29,7 @@
 #ifndef GQ_GGUF_H
 #define GQ_GGUF_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,10 +49,18 @@ typedef enum {
     GGUF_VT_FLOAT64 = 12, GGUF_VT_COUNT
 } gguf_vtype;
 
-/* ggml tensor types used by this project (the table knows all of ggml's). */
+/* ggml's tensor types (ggml.h enum ggml_type; 4, 5 and 31..33, 36..38 are
+ * removed there). The ids of the types with our block layouts come from
+ * quant.h's GQ_GGML_TYPE_*, the one place they are written; gq_traits.
+ * ggml_type maps a format to its id (gguf_type_from_gq). */
 enum {
-    GGML_T_F32 = 0, GGML_T_F16 = 1, GGML_T_Q4_0 = 2, GGML_T_Q8_0 = 8,
-    GGML_T_BF16 = 30, GGML_T_MXFP4 = 39
+    GGML_T_F32 = GQ_GGML_TYPE_F32, GGML_T_F16 = GQ_GGML_TYPE_F16, GGML_T_Q4_0 = GQ_GGML_TYPE_Q4_0,
+    GGML_T_Q4_1 = 3, GGML_T_Q5_0 = 6, GGML_T_Q5_1 = 7, GGML_T_Q8_0 = GQ_GGML_TYPE_Q8_0, GGML_T_Q8_1 = 9,
+    GGML_T_Q2_K = 10, GGML_T_Q3_K = 11, GGML_T_Q4_K = 12, GGML_T_Q5_K = 13, GGML_T_Q6_K = 14, GGML_T_Q8_K = 15,
+    GGML_T_IQ2_XXS = 16, GGML_T_IQ2_XS = 17, GGML_T_IQ3_XXS = 18, GGML_T_IQ1_S = 19, GGML_T_IQ4_NL = 20,
+    GGML_T_IQ3_S = 21, GGML_T_IQ2_S = 22, GGML_T_IQ4_XS = 23, GGML_T_I8 = 24, GGML_T_I16 = 25, GGML_T_I32 = 26,
+    GGML_T_I64 = 27, GGML_T_F64 = 28, GGML_T_IQ1_M = 29, GGML_T_BF16 = GQ_GGML_TYPE_BF16, GGML_T_TQ1_0 = 34,
+    GGML_T_TQ2_0 = 35, GGML_T_MXFP4 = GQ_GGML_TYPE_MXFP4, GGML_T_NVFP4 = 40, GGML_T_Q1_0 = 41, GGML_T_Q2_0 = 42
 };
 
 typedef struct {
@@ -60,7 +73,8 @@ typedef struct {
 /* The table row for a ggml type, NULL for unknown or removed ids. */
 const gguf_type_desc *gguf_type_info(uint32_t ggml_type);
 /* Our block format -> the ggml type with the identical byte layout
- * (f32, f16, bf16, mxfp4, q8_32 = Q8_0, q4_32 = Q4_0); -1 if none. */
+ * (gq_traits.ggml_type: f32, f16, bf16, mxfp4, q8_32 = Q8_0, q4_32 = Q4_0);
+ * -1 if none. */
 int gguf_type_from_gq(gq_type t);
 /* Bytes of a tensor; 0 (with no error) for an empty tensor, and
  * UINT64_MAX if the type is unknown, ne[0] is not a multiple of the block
@@ -74,9 +88,14 @@ const char *gguf_vtype_name(uint32_t vt);
 typedef struct gguf_writer gguf_writer;
 
 /* alignment: a power of two >= 8 (0 means 32). Any value other than 32 is
- * recorded as general.alignment (u32) automatically by begin. */
+ * recorded as general.alignment (u32) automatically by begin. NULL with
+ * errno EEXIST (PATH exists and !overwrite), EBUSY (another process is
+ * writing PATH), EINVAL (bad alignment), or the temporary's open() errno. */
 gguf_writer *gguf_writer_create(const char *path, int overwrite, uint32_t alignment,
                                 char *err, size_t errlen);
+/* finish refuses to publish (EINTR, temporary removed) if *flag is set just
+ * before the move onto PATH. NULL: no check. */
+void gguf_writer_set_cancel(gguf_writer *w, volatile sig_atomic_t *flag);
 
 /* KVs, in file order. Keys must be unique and non-empty (checked). */
 int gguf_kv_u8(gguf_writer *w, const char *key, uint8_t v);
@@ -100,7 +119,6 @@ int gguf_kv_arr_str_add(gguf_writer *w, const char *s, size_t len);
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t ggml_type,
                            int n_dims, const int64_t *ne);
 uint64_t gguf_writer_tensor_bytes(const gguf_writer *w, size_t i);
-size_t gguf_writer_tensor_count(const gguf_writer *w);
 
 /* Writes the header; after this no KV or tensor can be added. */
 int gguf_writer_begin(gguf_writer *w);
@@ -109,7 +127,10 @@ int gguf_writer_write(gguf_writer *w, size_t i, const void *buf, size_t len);
 /* Write len bytes at byte offset `at` inside tensor i. Every byte of every
  * tensor must be written exactly once before finish (counted, checked). */
 int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len);
-/* Check completeness, fsync, rename onto PATH, fsync the directory; frees w. */
+/* Check completeness, fsync, move onto PATH, fsync the directory; frees w.
+ * -1 with the message in err (and errno) if not published, or if only the
+ * directory fsync failed (PATH is then complete and stays, as with
+ * gf_writer_finish). */
 int gguf_writer_finish(gguf_writer *w, char *err, size_t errlen);
 /* Remove the temporary and free w (NULL is fine). */
 void gguf_writer_abort(gguf_writer *w);

@@ -6,25 +6,45 @@
  * tools/node_modules. */
 #include "gguf.h"
 
+/* Ours (f32, f16, bf16, q4_0, q8_0, mxfp4) take their geometry from quant/,
+ * the one definition; the other rows are ggml's own numbers, for reading
+ * other people's files (an 18 there is a coincidence, not Q4_32). */
 static const gguf_type_desc TYPES[] = {
-    {0, "f32", 1, 4},          {1, "f16", 1, 2},
-    {2, "q4_0", 32, 18},       {3, "q4_1", 32, 20},
-    {6, "q5_0", 32, 22},       {7, "q5_1", 32, 24},
-    {8, "q8_0", 32, 34},       {9, "q8_1", 32, 36},
-    {10, "q2_K", 256, 84},     {11, "q3_K", 256, 110},
-    {12, "q4_K", 256, 144},    {13, "q5_K", 256, 176},
-    {14, "q6_K", 256, 210},    {15, "q8_K", 256, 292},
-    {16, "iq2_xxs", 256, 66},  {17, "iq2_xs", 256, 74},
-    {18, "iq3_xxs", 256, 98},  {19, "iq1_s", 256, 50},
-    {20, "iq4_nl", 32, 18},    {21, "iq3_s", 256, 110},
-    {22, "iq2_s", 256, 82},    {23, "iq4_xs", 256, 136},
-    {24, "i8", 1, 1},          {25, "i16", 1, 2},
-    {26, "i32", 1, 4},         {27, "i64", 1, 8},
-    {28, "f64", 1, 8},         {29, "iq1_m", 256, 56},
-    {30, "bf16", 1, 2},        {34, "tq1_0", 256, 54},
-    {35, "tq2_0", 256, 66},    {39, "mxfp4", 32, 17},
-    {40, "nvfp4", 64, 36},     {41, "q1_0", 128, 18},
-    {42, "q2_0", 64, 18},
+    {GGML_T_F32, "f32", 1, GQ_F32_BYTES},
+    {GGML_T_F16, "f16", 1, GQ_F16_BYTES},
+    {GGML_T_Q4_0, "q4_0", GQ_BLOCK_VALUES, GQ_Q4_32_BLOCK_BYTES},
+    {GGML_T_Q4_1, "q4_1", 32, 20},
+    {GGML_T_Q5_0, "q5_0", 32, 22},
+    {GGML_T_Q5_1, "q5_1", 32, 24},
+    {GGML_T_Q8_0, "q8_0", GQ_BLOCK_VALUES, GQ_Q8_32_BLOCK_BYTES},
+    {GGML_T_Q8_1, "q8_1", 32, 36},
+    {GGML_T_Q2_K, "q2_K", 256, 84},
+    {GGML_T_Q3_K, "q3_K", 256, 110},
+    {GGML_T_Q4_K, "q4_K", 256, 144},
+    {GGML_T_Q5_K, "q5_K", 256, 176},
+    {GGML_T_Q6_K, "q6_K", 256, 210},
+    {GGML_T_Q8_K, "q8_K", 256, 292},
+    {GGML_T_IQ2_XXS, "iq2_xxs", 256, 66},
+    {GGML_T_IQ2_XS, "iq2_xs", 256, 74},
+    {GGML_T_IQ3_XXS, "iq3_xxs", 256, 98},
+    {GGML_T_IQ1_S, "iq1_s", 256, 50},
+    {GGML_T_IQ4_NL, "iq4_nl", 32, 18},
+    {GGML_T_IQ3_S, "iq3_s", 256, 110},
+    {GGML_T_IQ2_S, "iq2_s", 256, 82},
+    {GGML_T_IQ4_XS, "iq4_xs", 256, 136},
+    {GGML_T_I8, "i8", 1, 1},
+    {GGML_T_I16, "i16", 1, 2},
+    {GGML_T_I32, "i32", 1, 4},
+    {GGML_T_I64, "i64", 1, 8},
+    {GGML_T_F64, "f64", 1, 8},
+    {GGML_T_IQ1_M, "iq1_m", 256, 56},
+    {GGML_T_BF16, "bf16", 1, GQ_BF16_BYTES},
+    {GGML_T_TQ1_0, "tq1_0", 256, 54},
+    {GGML_T_TQ2_0, "tq2_0", 256, 66},
+    {GGML_T_MXFP4, "mxfp4", GQ_BLOCK_VALUES, GQ_MXFP4_BLOCK_BYTES},
+    {GGML_T_NVFP4, "nvfp4", 64, 36},
+    {GGML_T_Q1_0, "q1_0", 128, 18},
+    {GGML_T_Q2_0, "q2_0", 64, 18},
 };
 
 const gguf_type_desc *gguf_type_info(uint32_t t)
@@ -36,15 +56,8 @@ const gguf_type_desc *gguf_type_info(uint32_t t)
 
 int gguf_type_from_gq(gq_type t)
 {
-    switch (t) {
-    case GQ_F32: return GGML_T_F32;
-    case GQ_F16: return GGML_T_F16;
-    case GQ_BF16: return GGML_T_BF16;
-    case GQ_MXFP4: return GGML_T_MXFP4;
-    case GQ_Q8_32: return GGML_T_Q8_0;
-    case GQ_Q4_32: return GGML_T_Q4_0;
-    default: return -1;
-    }
+    const gq_traits *tr = gq_traits_of(t);
+    return tr ? tr->ggml_type : -1;
 }
 
 uint64_t gguf_tensor_bytes(uint32_t ggml_type, int n_dims, const int64_t *ne)

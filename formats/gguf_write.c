@@ -6,7 +6,8 @@
  * every padding byte is a zero without writing it), and tensor bytes are
  * then placed with pwrite, in any order the layout finds convenient. A byte
  * count per tensor is what finish checks: a missing chunk is an error, not
- * a silent hole of zeros. */
+ * a silent hole of zeros. The file itself is gio_out.h's crash-safe
+ * temporary (name, lock, stale cleanup, fsync, rename, directory fsync). */
 #include "gguf.h"
 
 #include <errno.h>
@@ -18,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gio_err.h"
+#include "gio_out.h"
+
 typedef struct {
     char name[GGUF_MAX_NAME];
     uint32_t type;
@@ -27,8 +31,9 @@ typedef struct {
 } wtensor;
 
 struct gguf_writer {
-    char *path, *tmp;
-    int fd, overwrite, begun, failed;
+    gio_out *out;                /* the temporary; NULL once removed or published */
+    int fd, begun, failed;
+    int errnum;                  /* errno of a failed write, for finish's caller */
     uint32_t align;
     uint8_t *kv;                 /* serialized KVs */
     size_t kv_len, kv_cap;
@@ -47,7 +52,7 @@ static int fail(gguf_writer *w, const char *fmt, ...)
     if (!w->failed) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(w->err, sizeof w->err, fmt, ap);
+        gio_verrf(w->err, sizeof w->err, fmt, ap);
         va_end(ap);
     }
     w->failed = 1;
@@ -194,36 +199,33 @@ gguf_writer *gguf_writer_create(const char *path, int overwrite, uint32_t align,
 {
     if (!align) align = GGUF_DEFAULT_ALIGN;
     if (align < 8 || (align & (align - 1)) || align > (1u << 30)) {
-        snprintf(err, errlen, "GGUF alignment %u is not a power of two in [8, 2^30]", align);
-        return NULL;
-    }
-    struct stat st;
-    if (!overwrite && stat(path, &st) == 0) {
-        snprintf(err, errlen, "%s: exists (pass --force to replace it)", path);
-        errno = EEXIST;
+        gio_errf(err, errlen, "GGUF alignment %u is not a power of two in [8, 2^30]", align);
+        errno = EINVAL;
         return NULL;
     }
     gguf_writer *w = calloc(1, sizeof *w);
-    size_t pl = strlen(path);
-    if (!w || !(w->path = strdup(path)) || !(w->tmp = malloc(pl + 16))) {
-        snprintf(err, errlen, "out of memory");
-        if (w) free(w->path);
-        free(w);
+    if (!w) {
+        gio_errf(err, errlen, "%s: out of memory", path);
+        errno = ENOMEM;
         return NULL;
     }
-    snprintf(w->tmp, pl + 16, "%s.tmp.XXXXXX", path);
-    w->fd = mkstemp(w->tmp);
-    if (w->fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-        free(w->tmp);
-        free(w->path);
+    /* refusal of an existing PATH (EEXIST), a concurrent writer (EBUSY),
+     * an uncreatable temporary (the open's errno): all gio_out's */
+    w->out = gio_out_create(path, overwrite, err, errlen);
+    if (!w->out) {
+        int e = errno;
         free(w);
+        errno = e;
         return NULL;
     }
-    fchmod(w->fd, 0644);
-    w->overwrite = overwrite;
+    w->fd = gio_out_fd(w->out);
     w->align = align;
     return w;
+}
+
+void gguf_writer_set_cancel(gguf_writer *w, volatile sig_atomic_t *flag)
+{
+    if (w->out) gio_out_set_cancel(w->out, flag);
 }
 
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, int n_dims, const int64_t *ne)
@@ -255,7 +257,6 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, int 
 }
 
 uint64_t gguf_writer_tensor_bytes(const gguf_writer *w, size_t i) { return i < w->n_t ? w->t[i].size : 0; }
-size_t gguf_writer_tensor_count(const gguf_writer *w) { return w->n_t; }
 uint64_t gguf_writer_file_size(const gguf_writer *w) { return w->file_size; }
 const char *gguf_writer_error(const gguf_writer *w) { return w->err; }
 
@@ -263,15 +264,8 @@ static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 static int pwrite_all(gguf_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(w->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail(w, "%s: write failed: %s", w->tmp, n < 0 ? strerror(errno) : "no progress");
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
+    if (gio_pwrite_all(w->fd, buf, len, (off_t)off) && (w->errnum = errno))
+        return fail(w, "%s: write failed: %s", gio_out_temp_path(w->out), strerror(errno));
     return 0;
 }
 
@@ -308,8 +302,8 @@ int gguf_writer_begin(gguf_writer *w)
     w->file_size = w->data_off + off;
     w->begun = 1;
     if (pwrite_all(w, fixed, sizeof fixed, 0) || pwrite_all(w, w->kv, w->kv_len, sizeof fixed)) return -1;
-    if (ftruncate(w->fd, (off_t)w->file_size) != 0)
-        return fail(w, "%s: cannot size the file to %llu bytes: %s", w->tmp,
+    if (ftruncate(w->fd, (off_t)w->file_size) != 0 && (w->errnum = errno))
+        return fail(w, "%s: cannot size the file to %llu bytes: %s", gio_out_temp_path(w->out),
                     (unsigned long long)w->file_size, strerror(errno));
     free(w->kv);
     w->kv = NULL;
@@ -345,25 +339,14 @@ static void free_writer(gguf_writer *w)
     free(w->keys);
     free(w->kv);
     free(w->t);
-    free(w->tmp);
-    free(w->path);
+    gio_out_free(w->out);   /* removes the temporary unless it was published */
     free(w);
 }
 
 void gguf_writer_abort(gguf_writer *w)
 {
     if (!w) return;
-    if (w->fd >= 0) close(w->fd);
-    unlink(w->tmp);
     free_writer(w);
-}
-
-static int sync_fd(int fd)
-{
-#ifdef __APPLE__
-    if (fcntl(fd, F_FULLFSYNC) == 0) return 0;
-#endif
-    return fsync(fd);
 }
 
 int gguf_writer_finish(gguf_writer *w, char *err, size_t errlen)
@@ -374,35 +357,17 @@ int gguf_writer_finish(gguf_writer *w, char *err, size_t errlen)
         if (w->t[i].written != w->t[i].size)
             fail(w, "tensor '%s': %llu of %llu bytes written", w->t[i].name,
                  (unsigned long long)w->t[i].written, (unsigned long long)w->t[i].size);
-    if (!w->failed && sync_fd(w->fd) != 0) fail(w, "%s: fsync failed: %s", w->tmp, strerror(errno));
-    if (close(w->fd) != 0 && !w->failed) fail(w, "%s: close failed: %s", w->tmp, strerror(errno));
-    w->fd = -1;
-    if (!w->failed) {
-        if (w->overwrite) {
-            if (rename(w->tmp, w->path) != 0) fail(w, "%s: rename failed: %s", w->path, strerror(errno));
-        } else if (link(w->tmp, w->path) != 0) {
-            /* link refuses to replace: a file that appeared meanwhile survives */
-            fail(w, "%s: %s", w->path, errno == EEXIST ? "exists (pass --force to replace it)" : strerror(errno));
-        }
+    if (w->failed)
+        errno = w->errnum ? w->errnum : EINVAL;   /* never a stale EINTR */
+    else {
+        /* 1: published, only the directory fsync failed: PATH stays, the
+         * caller hears about the durability doubt (like gf_writer_finish) */
+        rc = gio_out_commit(w->out, w->err, sizeof w->err);
+        if (rc > 0) rc = -1;
     }
-    if (!w->failed) {
-        unlink(w->tmp); /* after link: the name is gone, the file lives on as PATH */
-        char *dir = strdup(w->path);
-        if (dir) {
-            char *slash = strrchr(dir, '/');
-            const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
-            int dfd = open(d, O_RDONLY);
-            if (dfd >= 0) {
-                sync_fd(dfd);
-                close(dfd);
-            }
-            free(dir);
-        }
-        rc = 0;
-    } else {
-        unlink(w->tmp);
-        snprintf(err, errlen, "%s", w->err);
-    }
+    if (rc) snprintf(err, errlen, "%s", w->err);
+    int e = errno;   /* the cause (ENOSPC...) for the caller, past the frees */
     free_writer(w);
+    errno = e;
     return rc;
 }

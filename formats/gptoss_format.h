@@ -15,6 +15,7 @@
 #ifndef GQ_GPTOSS_FORMAT_H
 #define GQ_GPTOSS_FORMAT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -114,15 +115,18 @@ size_t gf_verify(const gf_file *f, gf_mismatch_fn report, void *ctx);
  * each tensor's bytes in declaration order; finish; then always
  * gf_writer_abort (which only frees once finish has succeeded).
  *
- * Output goes to "PATH.tmp.<pid>" next to PATH, held under an exclusive
- * flock while written; finish fsyncs it (F_FULLFSYNC on macOS), moves it
- * onto PATH atomically and fsyncs the directory. Abort and every failure
- * remove the temporary; a process killed mid-write leaves its temporary,
- * which the next gf_writer_create for the same PATH removes (its flock is
- * free once the owner is dead). Every failing call returns -1 (or NULL),
- * keeps a message for gf_writer_error and sets errno: EEXIST (PATH exists,
- * overwrite not allowed), ENOSPC / EFBIG (no room), EINVAL (misuse or bad
- * metadata), other errno values for I/O errors. After a failure the writer
+ * Output goes through the crash-safe writer of formats/io/gio_out.h:
+ * "PATH.tmp.<pid>" next to PATH, held under an exclusive flock while
+ * written; finish fsyncs it (F_FULLFSYNC on macOS), moves it onto PATH
+ * atomically and fsyncs the directory. Abort and every failure remove the
+ * temporary; a process killed mid-write leaves its temporary, which the
+ * next writer for the same PATH removes (its flock is free once the owner
+ * is dead); while a live process writes PATH, create refuses (EBUSY).
+ * Every failing call returns -1 (or NULL), keeps a message for
+ * gf_writer_error and sets errno: EEXIST (PATH exists, overwrite not
+ * allowed), EBUSY (another process is writing PATH), ENOSPC / EFBIG (no
+ * room), EINVAL (misuse or bad metadata), EINTR (cancelled, see
+ * gf_writer_set_cancel), other errno values for I/O errors. After a failure the writer
  * only accepts gf_writer_error / gf_writer_errno / gf_writer_abort. */
 
 typedef struct gf_writer gf_writer;
@@ -130,6 +134,10 @@ typedef struct gf_writer gf_writer;
 /* Refuses an existing PATH unless overwrite; creates and locks the
  * temporary (so an unwritable directory fails here, before any work). */
 gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t errlen);
+/* finish refuses to publish (errno EINTR, temporary removed) if *flag is
+ * set just before the file would be moved onto PATH: a SIGINT during the
+ * final fsync still cancels. NULL: no check. */
+void gf_writer_set_cancel(gf_writer *w, volatile sig_atomic_t *flag);
 /* meta_json: a JSON object text with "hparams" (checked like the reader
  * does), "quant" and "provenance" objects, and anything else except the
  * reserved keys "format", "version", "tensors", "blobs". Written in the
@@ -157,8 +165,9 @@ int gf_writer_finish(gf_writer *w);
 void gf_writer_abort(gf_writer *w);
 const char *gf_writer_error(const gf_writer *w);
 int gf_writer_errno(const gf_writer *w);
-/* The temporary's path, e.g. for a SIGINT handler to unlink() it
- * (unlink is async-signal-safe; gf_writer_abort is not). */
+/* The temporary's path (NULL once removed). A SIGINT handler should call
+ * gio_out_signal_cleanup() instead, which knows every writer's temporary
+ * and whether it has been published. */
 const char *gf_writer_temp_path(const gf_writer *w);
 /* Bytes the finished file will have (valid after begin). */
 uint64_t gf_writer_total_size(const gf_writer *w);

@@ -1,29 +1,29 @@
 /* gptoss_writer.c - writes a .gptoss file so that PATH either does not
  * change or holds a complete, fsynced, verified-layout file.
  *
- * How: everything goes to "PATH.tmp.<pid>", laid out and preallocated up
- * front (so "no space" comes before hours of work); tensors are streamed in
- * declaration order with a running XXH3 per tensor; finish rewrites the
- * header with the real hashes (fixed-width hex, so the header length cannot
- * change), fsyncs, and moves the file onto PATH atomically. The temporary
- * is flock()ed while we own it, which lets the next writer tell a dead
- * writer's leftover from a live one and remove only the former. */
+ * How: everything goes to the crash-safe temporary of gio_out.h (which
+ * owns the temporary's name, lock, stale-temporary cleanup, fsync, rename
+ * and directory fsync), laid out and preallocated up front (so "no space"
+ * comes before hours of work); tensors are streamed in declaration order
+ * with a running XXH3 per tensor; finish rewrites the header with the real
+ * hashes (fixed-width hex, so the header length cannot change) and commits. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE   /* fallocate() */
 #endif
 #include "gptoss_layout.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include "gio_err.h"
+#include "gio_out.h"
 
 typedef struct {
     char *name;
@@ -43,8 +43,9 @@ enum { W_DECLARE, W_WRITING, W_DONE, W_FAILED };
 #define GFW_SLICE ((size_t)1 << 20)
 
 struct gf_writer {
-    char *path, *tmp, *dir;
-    int fd, overwrite, state, errnum;
+    char *path;
+    gio_out *out;      /* the temporary; NULL once removed */
+    int fd, state, errnum;
     cJSON *meta;
     char *hparams_json;
     wtensor *t;
@@ -61,19 +62,19 @@ struct gf_writer {
 
 static void drop_temp(gf_writer *w)
 {
-    if (w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-    }
-    if (w->tmp) unlink(w->tmp);
+    gio_out_free(w->out);   /* removes the temporary unless it was published */
+    w->out = NULL;
+    w->fd = -1;
 }
+
+static const char *tmp_name(const gf_writer *w) { return w->out ? gio_out_temp_path(w->out) : w->path; }
 
 static int fail(gf_writer *w, int errnum, const char *fmt, ...)
 {
     if (w->state == W_FAILED) return -1;   /* keep the first, root-cause message */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    gio_verrf(w->err, sizeof w->err, fmt, ap);
     va_end(ap);
     w->errnum = errnum ? errnum : EIO;
     w->state = W_FAILED;
@@ -89,71 +90,7 @@ static int fail(gf_writer *w, int errnum, const char *fmt, ...)
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
-    const uint8_t *p = buf;
-    while (len) {
-        size_t chunk = len > ((size_t)1 << 30) ? ((size_t)1 << 30) : len;  /* macOS caps at INT_MAX */
-        ssize_t n = pwrite(fd, p, chunk, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-static int sync_fd(int fd)
-{
-#ifdef __APPLE__
-    /* fsync on macOS does not flush the drive's cache; F_FULLFSYNC does. */
-    if (fcntl(fd, F_FULLFSYNC) == 0) return 0;
-#endif
-    while (fsync(fd) != 0) {
-        if (errno != EINTR) return -1;
-    }
-    return 0;
-}
-
-/* ---- stale temporaries ---- */
-
-/* Remove "BASE.tmp.<digits>" files in dir whose flock is free (their writer
- * died). Returns -1 with errno EBUSY if one is locked: another process is
- * writing the same PATH right now. */
-static int remove_stale(const char *dir, const char *base, char *busy, size_t busylen)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;   /* creating the temporary will report the real problem */
-    size_t bl = strlen(base);
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        if (strncmp(n, base, bl) != 0 || strncmp(n + bl, ".tmp.", 5) != 0) continue;
-        const char *pid = n + bl + 5;
-        size_t k = 0;
-        while (pid[k] >= '0' && pid[k] <= '9') k++;
-        if (k == 0 || pid[k]) continue;
-        char full[4096];
-        if ((size_t)snprintf(full, sizeof full, "%s/%s", dir, n) >= sizeof full) continue;
-        int fd = open(full, O_RDONLY | O_NOFOLLOW);
-        if (fd < 0) continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-            unlink(full);
-        } else if (errno == EWOULDBLOCK) {
-            snprintf(busy, busylen, "%s", full);
-            rc = -1;
-        }
-        close(fd);   /* also drops our lock */
-    }
-    closedir(d);
-    if (rc) errno = EBUSY;
-    return rc;
+    return gio_pwrite_all(fd, buf, len, (off_t)off);
 }
 
 /* ---- create / declare ---- */
@@ -161,72 +98,33 @@ static int remove_stale(const char *dir, const char *base, char *busy, size_t bu
 gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t errlen)
 {
     gf_writer *w = calloc(1, sizeof *w);
-    if (!w || !path || !*path) {
-        free(w);
-        snprintf(err, errlen, "%s: %s", path ? path : "(null)", w ? "empty output path" : "out of memory");
-        errno = w ? EINVAL : ENOMEM;
-        return NULL;
+    if (w) {
+        w->fd = -1;
+        w->path = path ? strdup(path) : NULL;
+        w->xs = XXH3_createState();
     }
-    w->fd = -1;
-    w->overwrite = overwrite;
-    w->path = strdup(path);
-    const char *slash = strrchr(path, '/');
-    w->dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    size_t tl = strlen(path) + 32;
-    w->tmp = malloc(tl);
-    w->xs = XXH3_createState();
-    if (!w->path || !w->dir || !w->tmp || !w->xs) {
-        snprintf(err, errlen, "%s: out of memory", path);
+    if (!w || !w->xs || (path && !w->path)) {
+        gio_errf(err, errlen, "%s: out of memory", path ? path : "(null)");
         gf_writer_abort(w);
         errno = ENOMEM;
         return NULL;
     }
-    snprintf(w->tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    const char *base = slash ? slash + 1 : path;
-    int e = 0;
-    struct stat st;
-    char busy[4096];
-    if (!*base) {
-        snprintf(err, errlen, "%s: output path names a directory, not a file", path);
-        e = EINVAL;
-    } else if (lstat(path, &st) == 0 && !overwrite) {
-        snprintf(err, errlen, "%s already exists; refusing to overwrite it (remove it, or allow overwriting, e.g. --force)", path);
-        e = EEXIST;
-    } else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s exists and is not a regular file; refusing to replace it", path);
-        e = EEXIST;
-    } else if (remove_stale(w->dir, base, busy, sizeof busy) != 0) {
-        snprintf(err, errlen, "%s: another process is writing it right now (%s is locked)", path, busy);
-        e = EBUSY;
-    }
-    for (int attempt = 0; !e && attempt < 3; attempt++) {
-        w->fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL, 0644);
-        if (w->fd < 0) {
-            e = errno;
-            snprintf(err, errlen, "%s: cannot create the temporary file %s: %s", path, w->tmp, strerror(e));
-            break;
-        }
-        /* Lock before anything else; if a concurrent stale-cleaner unlinked
-         * the fresh file in between, the inode check notices and we retry. */
-        struct stat a, b;
-        if (flock(w->fd, LOCK_EX | LOCK_NB) == 0 && fstat(w->fd, &a) == 0 && stat(w->tmp, &b) == 0 &&
-            a.st_ino == b.st_ino && a.st_dev == b.st_dev)
-            break;
-        close(w->fd);
-        w->fd = -1;
-        if (attempt == 2) {
-            snprintf(err, errlen, "%s: cannot create and lock the temporary file %s", path, w->tmp);
-            e = EBUSY;
-        }
-    }
-    if (e) {
-        free(w->tmp);   /* not ours to unlink: it may not exist or belong to someone else */
-        w->tmp = NULL;
+    /* refusal of an existing PATH, stale temporaries, a concurrent writer:
+     * all gio_out's (errno EEXIST / EBUSY / the open's) */
+    w->out = gio_out_create(path, overwrite, err, errlen);
+    if (!w->out) {
+        int e = errno;
         gf_writer_abort(w);
         errno = e;
         return NULL;
     }
+    w->fd = gio_out_fd(w->out);
     return w;
+}
+
+void gf_writer_set_cancel(gf_writer *w, volatile sig_atomic_t *flag)
+{
+    if (w->out) gio_out_set_cancel(w->out, flag);
 }
 
 int gf_writer_set_meta(gf_writer *w, const char *meta_json)
@@ -459,7 +357,7 @@ static int write_preamble_and_header(gf_writer *w, const char *hdr)
         for (int i = 0; i < 8; i++) pre[16 + 8 * k + i] = (uint8_t)(fields[k] >> (8 * i));
     if (pwrite_all(w->fd, hdr, (size_t)w->header_len, GF_PREAMBLE_BYTES) ||
         pwrite_all(w->fd, pre, sizeof pre, 0))
-        return fail(w, errno, "%s: cannot write the header: %s", w->tmp, strerror(errno));
+        return fail(w, errno, "%s: cannot write the header: %s", tmp_name(w), strerror(errno));
     return 0;
 }
 
@@ -475,19 +373,19 @@ static int preallocate(gf_writer *w)
         int e = errno;
         if (e == ENOSPC || e == EFBIG || e == EDQUOT)
             return fail(w, e, "%s: not enough space for %llu bytes in %s (%s); free some space or choose another "
-                        "output directory", w->path, (unsigned long long)w->total, w->dir, strerror(e));
-        return fail(w, e, "%s: cannot preallocate %llu bytes: %s", w->tmp, (unsigned long long)w->total, strerror(e));
+                        "output directory", w->path, (unsigned long long)w->total, gio_out_dir(w->out), strerror(e));
+        return fail(w, e, "%s: cannot preallocate %llu bytes: %s", tmp_name(w), (unsigned long long)w->total, strerror(e));
     }
 #else
     struct statvfs vfs;
     if (fstatvfs(w->fd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < w->total)
         return fail(w, ENOSPC, "%s: not enough space for %llu bytes in %s (%llu free); free some space or choose "
-                    "another output directory", w->path, (unsigned long long)w->total, w->dir,
+                    "another output directory", w->path, (unsigned long long)w->total, gio_out_dir(w->out),
                     (unsigned long long)vfs.f_bavail * vfs.f_frsize);
 #endif
     if (ftruncate(w->fd, (off_t)w->total) != 0) {
         int e = errno;
-        return fail(w, e, "%s: cannot size the file to %llu bytes: %s", w->tmp, (unsigned long long)w->total,
+        return fail(w, e, "%s: cannot size the file to %llu bytes: %s", tmp_name(w), (unsigned long long)w->total,
                     strerror(e));
     }
     return 0;
@@ -540,7 +438,7 @@ int gf_writer_begin(gf_writer *w)
     free(hdr);
     for (size_t i = 0; i < w->nb; i++) {
         if (pwrite_all(w->fd, w->b[i].data, (size_t)w->b[i].size, w->b[i].offset))
-            return fail(w, errno, "%s: cannot write blob \"%s\": %s", w->tmp, w->b[i].name, strerror(errno));
+            return fail(w, errno, "%s: cannot write blob \"%s\": %s", tmp_name(w), w->b[i].name, strerror(errno));
         free(w->b[i].data);   /* hashed and written: no need to keep a 28 MB tokenizer */
         w->b[i].data = NULL;
     }
@@ -571,7 +469,7 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
         XXH3_64bits_update(w->xs, p + done, n);
         if (pwrite_all(w->fd, p + done, n, t->offset + t->written + done)) {
             int e = errno;
-            return fail(w, e, "%s: writing tensor \"%s\" failed: %s%s", w->tmp, t->name, strerror(e),
+            return fail(w, e, "%s: writing tensor \"%s\" failed: %s%s", tmp_name(w), t->name, strerror(e),
                         e == ENOSPC ? " (free some space or choose another output directory)" : "");
         }
         done += n;
@@ -583,18 +481,6 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
         w->cur++;
     }
     return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = sync_fd(fd);
-    /* Some file systems refuse fsync on a directory; the rename itself is
-     * still atomic there, so only real I/O errors count. */
-    if (rc && (errno == EINVAL || errno == ENOTSUP || errno == EBADF)) rc = 0;
-    close(fd);
-    return rc;
 }
 
 int gf_writer_finish(gf_writer *w)
@@ -616,35 +502,16 @@ int gf_writer_finish(gf_writer *w)
     int rc = write_preamble_and_header(w, hdr);
     free(hdr);
     if (rc) return -1;
-    if (sync_fd(w->fd)) return fail(w, errno, "%s: fsync failed: %s", w->tmp, strerror(errno));
-    if (w->overwrite) {
-        if (rename(w->tmp, w->path))
-            return fail(w, errno, "%s: cannot move %s into place: %s", w->path, w->tmp, strerror(errno));
-    } else {
-        /* link() fails atomically if PATH appeared meanwhile, where rename
-         * would silently replace it. File systems without hard links fall
-         * back to check-then-rename. */
-        if (link(w->tmp, w->path) == 0) {
-            unlink(w->tmp);
-        } else if (errno == EEXIST) {
-            return fail(w, EEXIST, "%s appeared while it was being written; refusing to overwrite it", w->path);
-        } else {
-            struct stat st;
-            if (lstat(w->path, &st) == 0)
-                return fail(w, EEXIST, "%s appeared while it was being written; refusing to overwrite it", w->path);
-            if (rename(w->tmp, w->path))
-                return fail(w, errno, "%s: cannot move %s into place: %s", w->path, w->tmp, strerror(errno));
-        }
-    }
-    close(w->fd);   /* releases the lock; the temporary name is gone already */
+    char why[sizeof w->err];
+    rc = gio_out_commit(w->out, why, sizeof why);
+    if (rc < 0) return fail(w, errno, "%s", why);
     w->fd = -1;
     w->state = W_DONE;
-    if (sync_dir(w->dir)) {
+    if (rc > 0) {
         /* PATH is complete and in place; only its durability across a power
-         * cut is in doubt. Report it, but do not remove the good file. */
-        snprintf(w->err, sizeof w->err, "%s: written, but fsync of directory %s failed: %s", w->path, w->dir,
-                 strerror(errno));
+         * cut is in doubt: reported, but the good file stays. */
         w->errnum = errno;
+        snprintf(w->err, sizeof w->err, "%s", why);
         return -1;
     }
     return 0;
@@ -653,8 +520,7 @@ int gf_writer_finish(gf_writer *w)
 void gf_writer_abort(gf_writer *w)
 {
     if (!w) return;
-    if (w->state != W_DONE) drop_temp(w);
-    else if (w->fd >= 0) close(w->fd);
+    drop_temp(w);   /* removes the temporary unless finish published it */
     for (size_t i = 0; i < w->nt; i++) free(w->t[i].name);
     for (size_t i = 0; i < w->nb; i++) {
         free(w->b[i].name);
@@ -666,12 +532,10 @@ void gf_writer_abort(gf_writer *w)
     free(w->hparams_json);
     if (w->xs) XXH3_freeState(w->xs);
     free(w->path);
-    free(w->tmp);
-    free(w->dir);
     free(w);
 }
 
 const char *gf_writer_error(const gf_writer *w) { return w->err[0] ? w->err : "no error"; }
 int gf_writer_errno(const gf_writer *w) { return w->errnum; }
-const char *gf_writer_temp_path(const gf_writer *w) { return w->tmp; }
+const char *gf_writer_temp_path(const gf_writer *w) { return w->out ? gio_out_temp_path(w->out) : NULL; }
 uint64_t gf_writer_total_size(const gf_writer *w) { return w->total; }

@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "file_map.h"
+#include "json_nul.h"
 #include "safetensors_internal.h"
 
 /* Hugging Face's reader refuses headers above 100 MB; real ones are < 1 MB. */
@@ -294,6 +295,12 @@ int st__parse_shard(st_checkpoint *ck, size_t si, char *err, size_t errlen)
         return st__fail(err, errlen, "%s: header does not start with a JSON object ('{')", file);
 
     const char *hdr = (const char *)b + 8, *end = NULL;
+    long long nul = gq_json_nul_string(hdr, (size_t)n);
+    if (nul >= 0) /* cJSON would cut "lm_head.weight\u0000x" to "lm_head.weight" */
+        return st__fail(err, errlen,
+                        "%s: header string at byte %lld holds a NUL character (\\u0000); tensor names and "
+                        "dtypes must not: the file is corrupt or hostile",
+                        file, nul);
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)n, &end, 0);
     if (!root) {
         size_t at = end && end >= hdr && end <= hdr + n ? (size_t)(end - hdr) : 0;

@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "gio_read.h"
+#include "json_nul.h"
 #include "safetensors_internal.h"
 
 #define ST_MAX_INDEX (64u * 1024u * 1024u)
@@ -67,44 +69,10 @@ static const char *base_of(const char *path)
 
 static char *read_small_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        st__fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= ST_MAX_INDEX) {
-                st__fail(err, errlen, "%s: larger than %u bytes, not a safetensors index", path, ST_MAX_INDEX);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                st__fail(err, errlen, "%s: out of memory", path);
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        st__fail(err, errlen, "%s: read error", path);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
+    /* gio_read_file refuses a FIFO or other non-regular file before opening it */
+    char *buf = gio_read_file(path, ST_MAX_INDEX, len, err, errlen);
+    if (!buf && errno == EFBIG)
+        st__fail(err, errlen, "%s: larger than %u bytes, not a safetensors index", path, ST_MAX_INDEX);
     return buf;
 }
 
@@ -121,6 +89,13 @@ st_checkpoint *st__open_index(const char *path, char *err, size_t errlen)
     char *text = read_small_file(path, &len, err, errlen);
     if (!text)
         return NULL;
+    long long nul = gq_json_nul_string(text, len);
+    if (nul >= 0) { /* a tensor or shard name cut short at the NUL would be another name */
+        st__fail(err, errlen, "%s: string at byte %lld holds a NUL character (\\u0000); tensor and shard "
+                 "names must not: the file is corrupt or hostile", path, nul);
+        free(text);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     st_checkpoint *ck = NULL;

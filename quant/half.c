@@ -1,4 +1,5 @@
-/* half.c - exact conversions between f32 and the two 16-bit float formats.
+/* half.c - exact conversions from f32 to the two 16-bit float formats (the
+ * decodes, f16/bf16 -> f32, are inline in quant.h).
  *
  * Pure integer bit arithmetic: no dependence on the FPU rounding mode, on
  * F16C or on compiler _Float16 support, so results are identical on every
@@ -15,18 +16,6 @@ static uint32_t f32_bits(float f)
     return u;
 }
 
-static float bits_f32(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-float gq_bf16_to_f32(uint16_t h)
-{
-    return bits_f32((uint32_t)h << 16);
-}
-
 uint16_t gq_f32_to_bf16(float f)
 {
     uint32_t x = f32_bits(f);
@@ -37,21 +26,6 @@ uint16_t gq_f32_to_bf16(float f)
      * lands exactly on infinity, which is the IEEE result. */
     x += 0x7fffu + ((x >> 16) & 1u);
     return (uint16_t)(x >> 16);
-}
-
-float gq_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0x1f)                              /* inf / NaN (payload kept) */
-        return bits_f32(sign | 0x7f800000u | (man << 13));
-    if (exp == 0) {
-        /* zero or subnormal: man * 2^-24, exact in f32 */
-        float v = (float)man * 5.9604644775390625e-8f;
-        return sign ? -v : v;
-    }
-    return bits_f32(sign | ((exp + 112u) << 23) | (man << 13));
 }
 
 uint16_t gq_f32_to_f16(float f)

@@ -18,30 +18,18 @@ const float gq_fp4_values[16] = {
 };
 
 /* doubled FP4 values; code 8 (-0) decodes to +0 as in ggml */
-static const float kval[16] = {
-    0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
-};
+const float gq_mxfp4_kvalues[16] = {GQ_MXFP4_KVALUES};
 
-/* 2^(e-128) as an f32 for any scale byte: built from bits so it is exact
- * (2^-128 and 2^-127 are subnormal). */
-static float scale_of(uint8_t e)
-{
-    uint32_t bits = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00200000u << e;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-enum { MX_BYTES = 17, MX_VALUES = 32 };
+enum { MX_BYTES = GQ_MXFP4_BLOCK_BYTES, MX_VALUES = GQ_BLOCK_VALUES, MX_QS = GQ_MXFP4_QS_OFFSET };
 
 void gq__mxfp4_decode(const void *blocks, float *out, size_t n)
 {
     const uint8_t *p = blocks;
     for (size_t b = 0; b < n / MX_VALUES; b++, p += MX_BYTES, out += MX_VALUES) {
-        float s = scale_of(p[0]);
+        float s = gq_e8m0_half(p[GQ_MXFP4_SCALE_OFFSET]);
         for (int j = 0; j < 16; j++) {
-            out[j] = kval[p[1 + j] & 15] * s;
-            out[j + 16] = kval[p[1 + j] >> 4] * s;
+            out[j] = gq_mxfp4_kvalues[p[MX_QS + j] & 15] * s;
+            out[j + 16] = gq_mxfp4_kvalues[p[MX_QS + j] >> 4] * s;
         }
     }
 }
@@ -95,9 +83,9 @@ void gq__mxfp4_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
                 c |= 8;
             codes[j] = (uint8_t)c;
         }
-        p[0] = (uint8_t)e;
+        p[GQ_MXFP4_SCALE_OFFSET] = (uint8_t)e;
         for (int j = 0; j < 16; j++)
-            p[1 + j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
+            p[MX_QS + j] = (uint8_t)(codes[j] | (codes[j + 16] << 4));
         if (stats) {
             gq__mxfp4_decode(p, dec, MX_VALUES);
             gq__stats_add(stats, in, dec, MX_VALUES, 1);
@@ -118,9 +106,9 @@ void gq_mxfp4_from_hf(const uint8_t *codes, const uint8_t *scales, size_t nblock
             el[2 * k] = codes[k] & 15;
             el[2 * k + 1] = codes[k] >> 4;
         }
-        o[0] = scales[b];
+        o[GQ_MXFP4_SCALE_OFFSET] = scales[b];
         for (int j = 0; j < 16; j++)
-            o[1 + j] = (uint8_t)(el[j] | (el[j + 16] << 4));
+            o[MX_QS + j] = (uint8_t)(el[j] | (el[j + 16] << 4));
     }
 }
 
@@ -130,10 +118,10 @@ void gq_mxfp4_hf_decode(const uint8_t *codes, const uint8_t *scales, size_t nblo
      * integer-times-power-of-two product as gq__mxfp4_decode, in HF order.
      * The tests check it against ldexp of the E2M1 bit fields. */
     for (size_t b = 0; b < nblocks; b++, codes += 16, out += 32) {
-        float s = scale_of(scales[b]);
+        float s = gq_e8m0_half(scales[b]);
         for (int k = 0; k < 16; k++) {
-            out[2 * k] = kval[codes[k] & 15] * s;
-            out[2 * k + 1] = kval[codes[k] >> 4] * s;
+            out[2 * k] = gq_mxfp4_kvalues[codes[k] & 15] * s;
+            out[2 * k + 1] = gq_mxfp4_kvalues[codes[k] >> 4] * s;
         }
     }
 }

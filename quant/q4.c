@@ -42,7 +42,7 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-enum { Q4_BYTES = 18, Q4_VALUES = 32, NV = Q4_VALUES / 4 };
+enum { Q4_BYTES = GQ_Q4_32_BLOCK_BYTES, Q4_VALUES = GQ_BLOCK_VALUES, Q4_QS = GQ_Q4_32_QS_OFFSET, NV = Q4_VALUES / 4 };
 
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
@@ -53,8 +53,8 @@ void gq__q4_decode(const void *blocks, float *out, size_t n)
     for (size_t b = 0; b < n / Q4_VALUES; b++, p += Q4_BYTES, out += Q4_VALUES) {
         float d = gq_f16_to_f32((uint16_t)(p[0] | (p[1] << 8)));
         for (int j = 0; j < 16; j++) {
-            out[j] = (float)((p[2 + j] & 15) - 8) * d;
-            out[j + 16] = (float)((p[2 + j] >> 4) - 8) * d;
+            out[j] = (float)((p[Q4_QS + j] & 15) - GQ_Q4_32_ZERO) * d;
+            out[j + 16] = (float)((p[Q4_QS + j] >> 4) - GQ_Q4_32_ZERO) * d;
         }
     }
 }
@@ -268,7 +268,7 @@ static void finish_block(const float *in, const v4f *x, int search, float m, int
     out[0] = (uint8_t)dh;
     out[1] = (uint8_t)(dh >> 8);
     for (int j = 0; j < 16; j++)
-        out[2 + j] = (uint8_t)(lv[j] | (lv[j + 16] << 4));
+        out[Q4_QS + j] = (uint8_t)(lv[j] | (lv[j + 16] << 4));
 }
 
 static void encode_block(const float *in, uint8_t *out)

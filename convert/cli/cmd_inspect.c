@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "gio_read.h"
 #include "gguf_inspect.h"
 #include "gptoss_format.h"
 
@@ -24,10 +26,15 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: gptoss-convert inspect FILE [--json] [--tensors]\n\n"
-                 "Describe a .gptoss file: hyper-parameters, quantization recipe, provenance,\n"
-                 "embedded blobs and (with --tensors) every tensor. --json prints the whole\n"
-                 "header as one JSON object.\n"
-                 "exit codes: 0 ok, 2 usage, 3 not a valid file, 4 cannot read\n");
+                 "Describe a .gptoss file (hyper-parameters, quantization recipe, provenance, embedded\n"
+                 "blobs) or any GGUF file (ours or llama.cpp's: version, every metadata key/value).\n"
+                 "  -t, --tensors   also list every tensor (name, type, shape, offset, bytes)\n"
+                 "  --json          one JSON object on stdout. Same keys first for both formats:\n"
+                 "                  file, format (\"gptoss\"|\"gguf\"), version, file_bytes, tensor_count,\n"
+                 "                  tensor_bytes; then .gptoss: blob_count, header (header.tensors with\n"
+                 "                  --tensors); GGUF: alignment, data_offset, kv, tensors.\n"
+                 "                  Errors: {\"error\":{\"code\":N,\"message\":...}}\n"
+                 GIO_EXIT_HELP);
 }
 
 static void shape_str(char *b, size_t n, const gf_tensor *t)
@@ -56,31 +63,29 @@ static int inspect_gptoss(const inspect_opts *o)
 {
     char err[1024];
     gf_file *f = gf_open(o->path, err, sizeof err);
-    if (!f) {
-        fprintf(stderr, "gptoss-convert inspect: %s\n", err);
-        return EXIT_BAD_INPUT;
-    }
+    if (!f)
+        return gio_fail_json("gptoss-convert inspect", o->json, EXIT_BAD_INPUT, "%s", err);
     cJSON *h = cJSON_Parse(gf_header_json(f));
+    uint64_t tbytes = 0;
+    for (size_t i = 0; i < gf_tensor_count(f); i++)
+        tbytes += gf_tensor_at(f, i)->size;
     if (o->json) {
+        /* the keys every inspect --json has (gguf_inspect.c too), then ours */
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "file", o->path);
         cJSON_AddStringToObject(j, "format", "gptoss");
+        cJSON_AddNumberToObject(j, "version", GF_VERSION);
         cJSON_AddNumberToObject(j, "file_bytes", (double)gf_file_size(f));
         cJSON_AddNumberToObject(j, "tensor_count", (double)gf_tensor_count(f));
+        cJSON_AddNumberToObject(j, "tensor_bytes", (double)tbytes);
         cJSON_AddNumberToObject(j, "blob_count", (double)gf_blob_count(f));
         if (h && !o->tensors)
             cJSON_DeleteItemFromObjectCaseSensitive(h, "tensors");
         cJSON_AddItemToObject(j, "header", h ? h : cJSON_CreateNull());
-        char *t = cJSON_PrintUnformatted(j);
-        printf("%s\n", t ? t : "{}");
-        free(t);
-        cJSON_Delete(j);
+        int rc = gio_json_print(j) ? EXIT_IO : EXIT_OK;
         gf_close(f);
-        return EXIT_OK;
+        return rc;
     }
-    uint64_t tbytes = 0;
-    for (size_t i = 0; i < gf_tensor_count(f); i++)
-        tbytes += gf_tensor_at(f, i)->size;
     printf("%s: .gptoss version %u, %" PRIu64 " bytes, %zu tensors (%" PRIu64 " bytes), %zu blobs\n", o->path,
            GF_VERSION, gf_file_size(f), gf_tensor_count(f), tbytes, gf_blob_count(f));
     static const char *const sections[] = {"hparams", "quant", "provenance"};
@@ -129,29 +134,43 @@ static int inspect_gptoss(const inspect_opts *o)
 int cmd_inspect(int argc, char **argv)
 {
     inspect_opts o = {0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            o.json = 1;
-        else if (!strcmp(argv[i], "--tensors"))
-            o.tensors = 1;
-        else if (argv[i][0] == '-' || o.path) {
-            fprintf(stderr, "gptoss-convert inspect: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return EXIT_USAGE;
-        } else
-            o.path = argv[i];
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
+                                       {"json", no_argument, NULL, 'J'},
+                                       {"tensors", no_argument, NULL, 't'},
+                                       {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-convert inspect", argc, argv);
+    o.json = p.json;
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "ht", lo)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'J': o.json = 1; break;
+        case 't': o.tensors = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o.path)
+            return gio_fail(&p, EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        o.path = argv[i];
     }
     if (!o.path) {
-        usage(stderr);
+        gio_fail(&p, EXIT_USAGE, "missing FILE (see --help)");
+        if (!o.json)
+            usage(stderr);
         return EXIT_USAGE;
     }
-    FILE *fp = fopen(o.path, "rb");
+    char err[512];
+    struct stat st;
+    if (stat(o.path, &st) == 0 && S_ISDIR(st.st_mode))
+        return gio_fail(&p, EXIT_USAGE, "%s is a folder: inspect wants a .gptoss or .gguf file (to convert a "
+                                        "checkpoint folder: gptoss-convert convert)", o.path);
+    FILE *fp = gio_fopen_read(o.path, err, sizeof err); /* a FIFO is refused, not waited on */
     if (!fp) {
-        fprintf(stderr, "gptoss-convert inspect: %s: %s\n", o.path, strerror(errno));
-        return errno == ENOENT ? EXIT_BAD_INPUT : EXIT_IO;
+        int e = errno;
+        /* missing or unreadable: 4 (I/O), as in every command; a FIFO/device: 3 */
+        return gio_fail(&p, e == EINVAL ? EXIT_BAD_INPUT : EXIT_IO, "%s", err);
     }
     unsigned char magic[8] = {0};
     size_t n = fread(magic, 1, sizeof magic, fp);
@@ -159,7 +178,6 @@ int cmd_inspect(int argc, char **argv)
     if (n == 8 && !memcmp(magic, GF_MAGIC, 8))
         return inspect_gptoss(&o);
     if (n >= 4 && !memcmp(magic, "GGUF", 4))
-        return gg_inspect(o.path, o.json, stdout);
-    fprintf(stderr, "gptoss-convert inspect: %s: not a .gptoss file (bad magic)\n", o.path);
-    return EXIT_BAD_INPUT;
+        return gg_inspect(o.path, o.json, o.tensors, stdout);
+    return gio_fail(&p, EXIT_BAD_INPUT, "%s: neither a .gptoss nor a GGUF file (bad magic)", o.path);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -37,44 +38,53 @@ static void on_mismatch(void *ctx, const char *name, uint64_t want, uint64_t got
     }
 }
 
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: gptoss-convert verify FILE [--json]\n\n"
+                 "Re-hash every tensor and blob of a .gptoss file (xxh3-64) against its header and check\n"
+                 "that the padding is zero; each mismatch is named on stderr.\n"
+                 "  --json   one JSON object on stdout: ok, file, tensors, blobs, mismatches, bad[]\n"
+                 "           (errors: {\"error\":{\"code\":N,\"message\":...}})\n"
+                 GIO_EXIT_HELP);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     const char *path = NULL;
     verify_ctx v = {0, NULL};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: gptoss-convert verify FILE [--json]\n\n"
-                   "Re-hash every tensor and blob of a .gptoss file against its header.\n"
-                   "exit codes: 0 all good, 3 not a valid file, 5 checksum mismatch\n");
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            v.json = 1;
-        else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "gptoss-convert verify: unexpected argument '%s'\n", argv[i]);
-            return EXIT_USAGE;
-        } else
-            path = argv[i];
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'J'},
+                                       {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-convert verify", argc, argv);
+    v.json = p.json;
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "h", lo)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'J': v.json = 1; break;
+        default: return EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (path)
+            return gio_fail(&p, EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: gptoss-convert verify FILE [--json]\n");
+        gio_fail(&p, EXIT_USAGE, "missing FILE (see --help)");
+        if (!v.json)
+            usage(stderr);
         return EXIT_USAGE;
     }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return gio_fail(&p, EXIT_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return gio_fail(&p, EXIT_USAGE, "%s is a folder: verify wants a .gptoss file", path);
     char err[1024];
     gf_file *f = gf_open(path, err, sizeof err);
-    if (!f) {
-        fprintf(stderr, "gptoss-convert verify: %s\n", err);
-        if (v.json) {
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddBoolToObject(j, "ok", 0);
-            cJSON_AddStringToObject(j, "file", path);
-            cJSON_AddStringToObject(j, "error", err);
-            char *t = cJSON_PrintUnformatted(j);
-            printf("%s\n", t ? t : "{}");
-            free(t);
-            cJSON_Delete(j);
-        }
-        return EXIT_BAD_INPUT;
-    }
+    if (!f)
+        return gio_fail(&p, EXIT_BAD_INPUT, "%s", err);
     if (v.json)
         v.list = cJSON_CreateArray();
     size_t bad = gf_verify(f, on_mismatch, &v);
@@ -86,10 +96,10 @@ int cmd_verify(int argc, char **argv)
         cJSON_AddNumberToObject(j, "blobs", (double)gf_blob_count(f));
         cJSON_AddNumberToObject(j, "mismatches", (double)bad);
         cJSON_AddItemToObject(j, "bad", v.list);
-        char *t = cJSON_PrintUnformatted(j);
-        printf("%s\n", t ? t : "{}");
-        free(t);
-        cJSON_Delete(j);
+        if (gio_json_print(j)) {
+            gf_close(f);
+            return EXIT_IO;
+        }
     } else if (!bad) {
         printf("%s: OK (%zu tensors, %zu blobs verified)\n", path, gf_tensor_count(f), gf_blob_count(f));
     } else {

@@ -11,15 +11,6 @@
 
 #define HEAD 16
 
-int gg_is_gguf(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char m[4];
-    int yes = f && fread(m, 1, 4, f) == 4 && !memcmp(m, GGUF_MAGIC, 4);
-    if (f) fclose(f);
-    return yes;
-}
-
 static cJSON *str_json(const char *s, size_t n)
 {
     /* GGUF strings are bytes; cJSON wants a C string (a NUL inside ends it) */
@@ -85,18 +76,21 @@ static void print_text(const gguf_file *f, const char *path, FILE *out)
     }
 }
 
-static cJSON *to_json(const gguf_file *f, const char *path)
+static cJSON *to_json(const gguf_file *f, const char *path, int tensors)
 {
     cJSON *j = cJSON_CreateObject();
     uint64_t tb = 0;
     for (size_t i = 0; i < gguf_tensor_count(f); i++) tb += gguf_tensor_at(f, i)->size;
+    /* the keys every inspect --json has (cmd_inspect.c) */
+    cJSON_AddStringToObject(j, "file", path);
     cJSON_AddStringToObject(j, "format", "gguf");
-    cJSON_AddStringToObject(j, "path", path);
     cJSON_AddNumberToObject(j, "version", gguf_version(f));
+    cJSON_AddNumberToObject(j, "file_bytes", (double)gguf_file_size(f));
+    cJSON_AddNumberToObject(j, "tensor_count", (double)gguf_tensor_count(f));
+    cJSON_AddNumberToObject(j, "tensor_bytes", (double)tb);
+    /* GGUF's own */
     cJSON_AddNumberToObject(j, "alignment", gguf_alignment(f));
     cJSON_AddNumberToObject(j, "data_offset", (double)gguf_data_offset(f));
-    cJSON_AddNumberToObject(j, "file_size", (double)gguf_file_size(f));
-    cJSON_AddNumberToObject(j, "tensor_bytes", (double)tb);
     cJSON *kvs = cJSON_AddArrayToObject(j, "kv");
     for (size_t i = 0; i < gguf_kv_count(f); i++) {
         const gguf_kv *kv = gguf_kv_at(f, i);
@@ -121,6 +115,7 @@ static cJSON *to_json(const gguf_file *f, const char *path)
         }
         cJSON_AddItemToArray(kvs, o);
     }
+    (void)tensors; /* GGUF lists its tensors always (the llama.cpp / @huggingface/gguf proofs read them) */
     cJSON *ts = cJSON_AddArrayToObject(j, "tensors");
     for (size_t i = 0; i < gguf_tensor_count(f); i++) {
         const gguf_tensor *t = gguf_tensor_at(f, i);
@@ -137,20 +132,19 @@ static cJSON *to_json(const gguf_file *f, const char *path)
     return j;
 }
 
-int gg_inspect(const char *path, int json, FILE *out)
+int gg_inspect(const char *path, int json, int tensors, FILE *out)
 {
     char err[512];
     gguf_file *f = gguf_open(path, err, sizeof err);
     if (!f) {
-        fprintf(stderr, "gptoss-convert inspect: %s\n", err);
-        return EXIT_BAD_INPUT;
+        return gio_fail_json("gptoss-convert inspect", json, EXIT_BAD_INPUT, "%s", err);
     }
     if (json) {
-        cJSON *j = to_json(f, path);
-        char *s = cJSON_Print(j);
-        if (s) fprintf(out, "%s\n", s);
-        free(s);
-        cJSON_Delete(j);
+        (void)out; /* JSON always goes to stdout, as every --json does */
+        if (gio_json_print(to_json(f, path, tensors))) {
+            gguf_close(f);
+            return EXIT_IO;
+        }
     } else {
         print_text(f, path, out);
     }

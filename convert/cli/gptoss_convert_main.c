@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gio_cli.h"
+
 #include "cli.h"
 #include "commands.h"
 
@@ -29,8 +31,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n'gptoss-convert COMMAND --help' describes a command.\n"
-            "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 5 verify mismatch,\n"
-            "            6 network, 7 output exists, 130 interrupted\n");
+            GIO_EXIT_HELP);
 }
 
 int main(int argc, char **argv)

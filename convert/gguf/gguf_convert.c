@@ -15,6 +15,7 @@ struct gg_sink {
     gguf_writer *w;       /* NULL once finished or aborted */
     gg_layout L;
     uint64_t size;
+    int errnum;           /* errno of the write or finish that failed */
     char err[1024];
 };
 
@@ -34,7 +35,9 @@ static int k_begin(void *c)
 static int k_write(void *c, size_t i, const void *buf, size_t len)
 {
     gg_sink *g = c;
-    return gguf_writer_write(g->w, i, buf, len);
+    int rc = gguf_writer_write(g->w, i, buf, len);
+    if (rc) g->errnum = errno;
+    return rc;
 }
 static int k_finish(void *c)
 {
@@ -43,6 +46,7 @@ static int k_finish(void *c)
     int rc = gguf_writer_finish(g->w, g->err, sizeof g->err); /* frees the writer either way */
     g->w = NULL;
     if (!rc) g->size = size;
+    else g->errnum = errno;
     return rc;
 }
 static void k_abort(void *c)
@@ -71,9 +75,9 @@ static void model_name(const char *p, char *out, size_t len)
 }
 
 gg_sink *gg_sink_open(const cv_source *src, const cv_plan *plan, const char *out, int force, cv_sink *sink,
-                      const cv_out_tensor **tensors, size_t *n, int *exists, char *err, size_t errlen)
+                      const cv_out_tensor **tensors, size_t *n, int *werr, char *err, size_t errlen)
 {
-    if (exists) *exists = 0;
+    if (werr) *werr = 0;
     const cv_blob *tj = cv_source_blob(src, "tokenizer.json");
     const cv_blob *tc = cv_source_blob(src, "tokenizer_config.json");
     const cv_blob *ct = cv_source_blob(src, "chat_template.jinja");
@@ -88,9 +92,11 @@ gg_sink *gg_sink_open(const cv_source *src, const cv_plan *plan, const char *out
         return NULL;
     }
     if (gg_layout_build(&g->L, plan, err, errlen)) goto fail;
+    /* created before the vocabulary is built: an existing OUT, a second
+     * conversion to OUT or an unwritable directory is refused at once */
     g->w = gguf_writer_create(out, force, 0, err, errlen);
     if (!g->w) {
-        if (exists) *exists = errno == EEXIST;
+        if (werr) *werr = errno ? errno : EIO;
         goto fail;
     }
     const gf_hparams *hp = &plan->hp;
@@ -111,6 +117,12 @@ fail:
 }
 
 uint64_t gg_sink_file_size(const gg_sink *g) { return g ? g->size : 0; }
+int gg_sink_errno(const gg_sink *g) { return g ? g->errnum : 0; }
+
+void gg_sink_set_cancel(gg_sink *g, volatile sig_atomic_t *flag)
+{
+    if (g && g->w) gguf_writer_set_cancel(g->w, flag);
+}
 
 void gg_sink_free(gg_sink *g)
 {

@@ -15,14 +15,9 @@
 
 int gg_file_type(const cv_recipe *r)
 {
-    switch (r->type[CV_CLASS_EXPERTS]) {
-    case GQ_MXFP4: return 38;
-    case GQ_Q8_32: return 7;
-    case GQ_Q4_32: return 2;
-    case GQ_BF16: return 32;
-    case GQ_F16: return 1;
-    default: return 0;
-    }
+    /* the experts are most of the bytes: their format names the file */
+    const gq_traits *t = gq_traits_of(r->type[CV_CLASS_EXPERTS]);
+    return t ? t->gguf_file_type : GQ_LLAMA_FTYPE_ALL_F32;
 }
 
 typedef struct {

@@ -16,9 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "cli.h"
+#include "gio_read.h"
 #include "hub_auth.h"
 #include "hub_cache.h"
 #include "hub_download.h"
@@ -156,8 +154,9 @@ static void required_files(const char *snap, const strlist *present, strlist *re
     strlist_add(req, "tokenizer.json");
     char path[8192];
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", snap);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t n = 0;
+    char *buf = gio_read_file(path, 64u << 20, &n, NULL, 0); /* refuses a FIFO instead of hanging on it */
+    if (!buf && errno != EFBIG) {
         if (!has(present, "model.safetensors")) {
             int any = 0;
             for (size_t i = 0; i < present->n; i++) any |= hub_default_wanted(present->v[i]) &&
@@ -167,22 +166,19 @@ static void required_files(const char *snap, const strlist *present, strlist *re
         }
         return;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 && n < (64L << 20) ? malloc((size_t)n) : NULL;
-    cJSON *root = buf && fread(buf, 1, (size_t)n, f) == (size_t)n ? cJSON_ParseWithLength(buf, (size_t)n) : NULL;
-    fclose(f);
-    free(buf);
-    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map"), *e;
-    cJSON_ArrayForEach(e, wm) {
-        if (cJSON_IsString(e) && hub_path_is_safe(e->valuestring) && !has(req, e->valuestring))
-            strlist_add(req, e->valuestring);
+    char **names = NULL;
+    size_t nn = 0;
+    /* a shard name with a NUL in it would read as a shorter one: such an index names nothing we trust */
+    if (buf && n > 0 && !hub_json_string_list(buf, n, "weight_map", &names, &nn)) {
+        for (size_t i = 0; i < nn; i++)
+            if (hub_path_is_safe(names[i]) && !has(req, names[i])) strlist_add(req, names[i]);
     }
-    cJSON_Delete(root);
+    for (size_t i = 0; i < nn; i++) free(names[i]);
+    free(names);
+    free(buf);
 }
 
-static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const char *rev, hub_fetch_result *r,
+static hub_status fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const char *rev, hub_fetch_result *r,
                          char *err, size_t errlen)
 {
     r->offline = 1;
@@ -195,12 +191,12 @@ static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const cha
                      "HF_HUB_OFFLINE is set, and revision '%s' of %s is not in the cache (no %s/refs/%s): run once "
                      "without HF_HUB_OFFLINE=1 to download it",
                      rev, o->repo_id, hc->repo_dir, rev);
-            return EXIT_NETWORK;
+            return HUB_ERR_OFFLINE;
         }
     }
     memcpy(r->commit, commit, 41);
     r->snapshot_dir = hub_snapshot_dir(hc, commit);
-    if (!r->snapshot_dir) return EXIT_FAIL;
+    if (!r->snapshot_dir) { snprintf(err, errlen, "out of memory"); return HUB_ERR_INTERNAL; }
     strlist present = {0}, req = {0}, missing = {0};
     walk(r->snapshot_dir, "", &present, 0);
     if (!o->n_include) required_files(r->snapshot_dir, &present, &req);
@@ -215,7 +211,7 @@ static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const cha
         snprintf(full, sizeof full, "%s/%s", r->snapshot_dir, present.v[i]);
         if (!stat(full, &st)) add_result_file(r, present.v[i], (uint64_t)st.st_size, 0);
     }
-    int rc = 0;
+    hub_status rc = HUB_OK;
     if (missing.n || !nsel) {
         size_t l = (size_t)snprintf(err, errlen, "HF_HUB_OFFLINE is set, and the cached snapshot %s of %s lacks ",
                                     r->snapshot_dir, o->repo_id);
@@ -223,7 +219,7 @@ static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const cha
         for (size_t i = 0; i < missing.n && l < errlen; i++)
             l += (size_t)snprintf(err + l, errlen - l, "%s%s", i ? ", " : "", missing.v[i]);
         if (l < errlen) snprintf(err + l, errlen - l, ": run once without HF_HUB_OFFLINE=1 to download them");
-        rc = EXIT_NETWORK;
+        rc = HUB_ERR_OFFLINE;
     }
     strlist_free(&present);
     strlist_free(&req);
@@ -233,30 +229,33 @@ static int fetch_offline(const hub_fetch_opts *o, const hub_cache *hc, const cha
 
 /* ---- online ---- */
 
-static int get_listing(hub_client *c, CURL *easy, const char *repo, const char *rev, hub_listing *l, char *err,
-                       size_t errlen)
+static hub_status get_listing(hub_client *c, CURL *easy, const char *repo, const char *rev, int local_dir,
+                              hub_listing *l, char *err, size_t errlen)
 {
     char rev_esc[1024], url[4096];
-    if (hub_url_escape(rev, 0, rev_esc, sizeof rev_esc)) { snprintf(err, errlen, "revision too long"); return EXIT_USAGE; }
-    snprintf(url, sizeof url, "%s/api/models/%s/revision/%s?blobs=true", c->endpoint, repo, rev_esc);
+    if (hub_url_escape(rev, 0, rev_esc, sizeof rev_esc)) { snprintf(err, errlen, "revision too long"); return HUB_ERR_USAGE; }
+    if (snprintf(url, sizeof url, "%s/api/models/%s/revision/%s?blobs=true", c->endpoint, repo, rev_esc) >= (int)sizeof url) {
+        snprintf(err, errlen, "HF_ENDPOINT is too long");
+        return HUB_ERR_USAGE;
+    }
     hub_buf b = {NULL, 0, 0, 256u << 20};
     hub_headers h;
     hub_what what = {repo, rev, NULL};
-    int rc = hub_http_get_small(c, easy, url, &b, &h, &what, err, errlen);
-    if (!rc && hub_parse_repo_info(b.data, b.len, l, err, errlen)) rc = EXIT_BAD_INPUT;
+    hub_status rc = hub_http_get_small(c, easy, url, &b, &h, &what, err, errlen);
+    if (!rc && hub_parse_repo_info(b.data, b.len, l, err, errlen)) rc = HUB_ERR_BAD_LISTING;
     if (!rc && l->incomplete) {
         /* the siblings lack sizes or blob ids: the tree API has them, page by page */
         hub_listing t = {0};
         memcpy(t.commit, l->commit, sizeof t.commit);
         snprintf(url, sizeof url, "%s/api/models/%s/tree/%s?recursive=true", c->endpoint, repo, l->commit);
         for (int page = 0; !rc && url[0]; page++) {
-            if (page >= 10000) { snprintf(err, errlen, "the tree listing does not end"); rc = EXIT_NETWORK; break; }
+            if (page >= 10000) { snprintf(err, errlen, "the tree listing does not end"); rc = HUB_ERR_NETWORK; break; }
             b.len = 0;
             rc = hub_http_get_small(c, easy, url, &b, &h, &what, err, errlen);
-            if (!rc && hub_parse_tree_page(b.data, b.len, &t, err, errlen)) rc = EXIT_BAD_INPUT;
+            if (!rc && hub_parse_tree_page(b.data, b.len, &t, err, errlen)) rc = HUB_ERR_BAD_LISTING;
             if (!rc && h.link_next[0] && !hub_same_origin(h.link_next, c->endpoint)) {
                 snprintf(err, errlen, "the tree listing's next page points to another host; refusing");
-                rc = EXIT_NETWORK;
+                rc = HUB_ERR_NETWORK;
             }
             if (!rc) snprintf(url, sizeof url, "%s", h.link_next);
         }
@@ -269,31 +268,40 @@ static int get_listing(hub_client *c, CURL *easy, const char *repo, const char *
             hub_listing_free(&t);
         }
     }
+    /* the whole listing is known: refuse it now, before the first byte, if it cannot be laid out */
+    if (!rc && hub_listing_check(l, local_dir, err, errlen)) rc = HUB_ERR_BAD_LISTING;
     free(b.data);
     return rc;
 }
 
 /* The last resort for a file the listings describe badly: the resolve
  * URL's own metadata headers (HEAD, not following the CDN redirect). */
-static int head_metadata(hub_client *c, CURL *easy, const char *url, hub_entry *e, const hub_what *what, char *err,
-                         size_t errlen)
+static hub_status head_metadata(hub_client *c, CURL *easy, const char *url, hub_entry *e, const hub_what *what,
+                                char *err, size_t errlen)
 {
     for (int attempt = 1;; attempt++) {
         hub_headers h;
-        hub_result r = hub_http_once(c, easy, url, 2, UINT64_MAX, UINT64_MAX, NULL, NULL, &h, what, err, errlen);
-        if (r == HUB_OK) {
+        hub_xfer r = hub_http_once(c, easy, url, 2, UINT64_MAX, UINT64_MAX, NULL, NULL, &h, what, err, errlen);
+        if (r == HUB_X_OK) {
             if (!h.linked_etag[0] || !h.has_size) {
                 snprintf(err, errlen, "the hub gave no etag or size for %s", e->path);
-                return EXIT_NETWORK;
+                return HUB_ERR_NETWORK;
             }
             memcpy(e->etag, h.linked_etag, sizeof e->etag);
             e->is_lfs = strlen(e->etag) == 64;
             e->size = h.linked_size;
-            return 0;
+            return HUB_OK;
         }
-        if (r == HUB_ABORTED) return EXIT_INTERRUPTED;
-        if (r == HUB_FATAL || attempt >= c->max_attempts) return EXIT_NETWORK;
-        if (hub_backoff(c, attempt, h.retry_after)) return EXIT_INTERRUPTED;
+        if (r == HUB_X_ABORTED) {
+            hub_status st = hub_stop_reason(c, err, errlen);
+            return st != HUB_OK ? st : HUB_ERR_INTERRUPTED;
+        }
+        if (r == HUB_X_FATAL) return hub_http_fatal_status(c, &h);
+        if (attempt >= c->max_attempts) return HUB_ERR_NETWORK;
+        if (hub_backoff(c, attempt, h.retry_after)) {
+            hub_status st = hub_stop_reason(c, err, errlen);
+            return st != HUB_OK ? st : HUB_ERR_INTERRUPTED;
+        }
     }
 }
 
@@ -303,36 +311,45 @@ static int by_size_desc(const void *a, const void *b)
     return x->e->size < y->e->size ? 1 : x->e->size > y->e->size ? -1 : strcmp(x->e->path, y->e->path);
 }
 
-static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char *rev, hub_fetch_result *r,
-                        char *err, size_t errlen)
+static hub_status fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char *rev, hub_fetch_result *r,
+                               char *err, size_t errlen)
 {
     hub_client c;
-    if (hub_client_init(&c, err, errlen)) return EXIT_USAGE;
+    if (hub_client_init(&c, o->timeout_s, err, errlen)) return HUB_ERR_USAGE;
     CURL *easy = hub_easy_new(&c);
     hub_listing l = {0};
     hub_item *items = NULL;
     size_t n = 0;
-    int rc = easy ? 0 : EXIT_FAIL;
-    if (!rc) rc = get_listing(&c, easy, o->repo_id, rev, &l, err, errlen);
+    hub_status rc = easy ? HUB_OK : HUB_ERR_INTERNAL;
+    if (rc) snprintf(err, errlen, "cannot create a curl handle");
+    if (!rc) rc = get_listing(&c, easy, o->repo_id, rev, hc->local_dir != NULL, &l, err, errlen);
     if (!rc) {
         memcpy(r->commit, l.commit, sizeof r->commit);
         r->snapshot_dir = hub_snapshot_dir(hc, l.commit);
         items = calloc(l.n ? l.n : 1, sizeof *items);
-        if (!r->snapshot_dir || !items) rc = EXIT_FAIL;
+        if (!r->snapshot_dir || !items) { rc = HUB_ERR_INTERNAL; snprintf(err, errlen, "out of memory"); }
     }
     hub_what what = {o->repo_id, rev, NULL};
     for (size_t i = 0; !rc && i < l.n; i++) {
         hub_entry *e = &l.v[i];
         if (!selected(o, e->path)) continue;
         char path_esc[12288], url[16384];
-        if (hub_url_escape(e->path, 1, path_esc, sizeof path_esc)) { rc = EXIT_BAD_INPUT; break; }
+        if (hub_url_escape(e->path, 1, path_esc, sizeof path_esc)) {
+            snprintf(err, errlen, "the server listed a file name too long to request: '%.200s'", e->path);
+            rc = HUB_ERR_BAD_LISTING;
+            break;
+        }
         snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", c.endpoint, o->repo_id, l.commit, path_esc);
         what.file = e->path;
         if ((e->size == UINT64_MAX || !e->etag[0]) && (rc = head_metadata(&c, easy, url, e, &what, err, errlen)))
             break;
         hub_item *it = &items[n++];
         it->e = e;
-        if (!(it->url = strdup(url)) || hub_paths_for(hc, e, &it->paths)) { rc = EXIT_FAIL; break; }
+        if (!(it->url = strdup(url)) || hub_paths_for(hc, e, &it->paths)) {
+            snprintf(err, errlen, "out of memory");
+            rc = HUB_ERR_INTERNAL;
+            break;
+        }
         it->state = hub_is_present(hc, e, &it->paths) ? HUB_ITEM_PRESENT : HUB_ITEM_PENDING;
         /* two paths with the same content share one blob: download it once, link it twice */
         for (size_t j = 0; !hc->local_dir && j + 1 < n; j++)
@@ -341,12 +358,12 @@ static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char
     if (!rc && n == 0) {
         snprintf(err, errlen, "no file of %s at %s matches the selection%s", o->repo_id, rev,
                  o->n_include ? " (check --include/--exclude)" : " (is this a safetensors checkpoint? use --include)");
-        rc = EXIT_USAGE;
+        rc = HUB_ERR_USAGE;
     }
     /* refs/<rev> as huggingface_hub writes it: only for names, not for a commit itself */
     if (!rc && !hc->local_dir && strcmp(rev, l.commit) && hub_ref_write(hc, rev, l.commit)) {
         snprintf(err, errlen, "cannot write %s/refs/%s: %s", hc->repo_dir, rev, strerror(errno));
-        rc = EXIT_IO;
+        rc = HUB_ERR_IO;
     }
     if (!rc) { /* fail before the first byte, not at 95% */
         uint64_t need = 0, free_b = 0;
@@ -364,7 +381,7 @@ static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char
                      "not enough disk space under %s: %.2f GB to download, %.2f GB free; free some space or point "
                      "HF_HUB_CACHE (or --local-dir) at a bigger disk",
                      where, (double)need / 1e9, (double)free_b / 1e9);
-            rc = EXIT_IO;
+            rc = HUB_ERR_IO;
         }
     }
     if (!rc) {
@@ -375,7 +392,7 @@ static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char
     for (size_t i = 0; !rc && i < n; i++) {
         if (hub_publish(hc, l.commit, items[i].e, &items[i].paths)) {
             snprintf(err, errlen, "cannot link %s into %s: %s", items[i].e->path, r->snapshot_dir, strerror(errno));
-            rc = EXIT_IO;
+            rc = HUB_ERR_IO;
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -392,7 +409,7 @@ static int fetch_online(const hub_fetch_opts *o, const hub_cache *hc, const char
     return rc;
 }
 
-int hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t errlen)
+hub_status hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     double t0 = wall_s();
@@ -404,15 +421,15 @@ int hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t er
     }
     if (!hub_repo_id_is_valid(o->repo_id)) {
         snprintf(err, errlen, "'%s' is not a repository id: expected ORG/NAME, e.g. openai/gpt-oss-20b", o->repo_id);
-        return EXIT_USAGE;
+        return HUB_ERR_USAGE;
     }
     if (!hub_revision_is_valid(rev)) {
         snprintf(err, errlen, "'%s' is not a usable revision name", rev);
-        return EXIT_USAGE;
+        return HUB_ERR_USAGE;
     }
     hub_cache hc;
-    if (hub_cache_init(&hc, o->repo_id, o->local_dir, err, errlen)) return EXIT_IO;
-    int rc = env_true("HF_HUB_OFFLINE") ? fetch_offline(o, &hc, rev, r, err, errlen)
+    if (hub_cache_init(&hc, o->repo_id, o->local_dir, err, errlen)) return HUB_ERR_IO;
+    hub_status rc = env_true("HF_HUB_OFFLINE") ? fetch_offline(o, &hc, rev, r, err, errlen)
                                         : fetch_online(o, &hc, rev, r, err, errlen);
     hub_cache_free(&hc);
     r->seconds = wall_s() - t0;
@@ -423,38 +440,4 @@ int hub_looks_like_repo_id(const char *src)
 {
     struct stat st;
     return strchr(src, '/') && hub_repo_id_is_valid(src) && stat(src, &st) != 0;
-}
-
-static char *convert_snapshot; /* what hub_snapshot_for_convert() handed out */
-
-static void free_convert_snapshot(void)
-{
-    free(convert_snapshot);
-    convert_snapshot = NULL;
-}
-
-const char *hub_snapshot_for_convert(const char *repo_id, int *exit_code)
-{
-    hub_fetch_opts o = {0};
-    o.repo_id = repo_id;
-    o.connections = 8;
-    o.chunk_size = 64u << 20;
-    o.progress = isatty(2);
-    hub_fetch_result r;
-    char err[4096] = "";
-    hub_install_signal_handlers();
-    int rc = hub_fetch(&o, &r, err, sizeof err);
-    *exit_code = rc;
-    if (rc) {
-        fprintf(stderr, "gptoss-convert: '%s' is no local folder, and fetching it from the Hub failed: %s\n",
-                repo_id, err);
-        hub_fetch_result_free(&r);
-        return NULL;
-    }
-    if (!convert_snapshot) atexit(free_convert_snapshot);
-    free(convert_snapshot);
-    convert_snapshot = r.snapshot_dir;
-    r.snapshot_dir = NULL;
-    hub_fetch_result_free(&r);
-    return convert_snapshot;
 }

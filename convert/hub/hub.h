@@ -6,14 +6,17 @@
  * in the shared huggingface_hub cache (or --local-dir), all from ONE commit,
  * and snapshot_dir is the folder that holds them under their repo paths.
  * With HF_HUB_OFFLINE=1 nothing touches the network and what is missing is
- * named. Errors return an exit code from cli.h and a message that says
- * what to do.
+ * named. Errors return a hub_status (hub_status.h: the client's own codes;
+ * programs map them to exit codes) and a message that says what to do.
+ * Messages never carry the token or the userinfo of a URL.
  */
 #ifndef GQ_HUB_H
 #define GQ_HUB_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "hub_status.h"
 
 typedef struct {
     const char *repo_id;        /* ORG/NAME */
@@ -26,6 +29,7 @@ typedef struct {
     int connections;            /* parallel transfers, default 8 */
     uint64_t chunk_size;        /* split files larger than this, default 64 MiB */
     int progress;               /* 1 draw progress on stderr, 0 not */
+    double timeout_s;           /* give up (HUB_ERR_TIMEOUT) this long after the start; 0 = never */
 } hub_fetch_opts;
 
 typedef struct {
@@ -45,17 +49,11 @@ typedef struct {
     int offline;
 } hub_fetch_result;
 
-int hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t errlen);
+hub_status hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, size_t errlen);
 void hub_fetch_result_free(hub_fetch_result *r);
 
 /* SRC of `convert` names a repo (ORG/NAME, and no such local path)? */
 int hub_looks_like_repo_id(const char *src);
-
-/* Fetches (or finds in the cache) the default selection of repo_id at
- * "main" with default options, progress on a terminal. Returns the snapshot
- * dir (owned here, valid until exit), or NULL after printing the error;
- * *exit_code is set. */
-const char *hub_snapshot_for_convert(const char *repo_id, int *exit_code);
 
 /* Installs SIGINT/SIGTERM handlers (no SA_RESTART) that stop transfers. */
 void hub_install_signal_handlers(void);

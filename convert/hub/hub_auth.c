@@ -10,6 +10,8 @@
 
 #include <curl/curl.h>
 
+#include "gio_read.h"
+
 int hub_hf_home(char *out, size_t outlen)
 {
     const char *h = getenv("HF_HOME");
@@ -43,13 +45,13 @@ static char *trimmed_dup(const char *s, size_t n)
 
 static char *token_from_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    size_t n = 0;
+    char *buf = gio_read_file(path, 1u << 16, &n, NULL, 0); /* a FIFO there must not hang us */
+    if (!buf) return NULL;
     char *t = trimmed_dup(buf, n);
-    memset(buf, 0, sizeof buf);
+    volatile char *v = buf; /* the token's bytes do not outlive their use */
+    for (size_t i = 0; i < n; i++) v[i] = 0;
+    free(buf);
     return t;
 }
 

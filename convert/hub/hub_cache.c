@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gio_out.h"
+#include "gio_read.h"
 #include "hub_auth.h"
 
 static char *path_join(const char *a, const char *b)
@@ -119,34 +122,32 @@ int hub_ref_read(const hub_cache *hc, const char *revision, char commit[41])
 {
     char *path = fmt("%s/refs/%s%s", hc->repo_dir, revision, "");
     if (!path) return -1;
-    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+    char *buf = gio_read_file(path, 4096, &n, NULL, 0); /* never hangs on a FIFO */
     free(path);
-    if (!f) return -1;
-    char buf[64];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    if (!buf) return -1;
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ')) n--;
     buf[n] = 0;
-    if (n != 40 || !hub_is_hex(buf, 40)) return -1;
-    memcpy(commit, buf, 41);
-    return 0;
+    int ok = n == 40 && hub_is_hex(buf, 40);
+    if (ok) memcpy(commit, buf, 41);
+    free(buf);
+    return ok ? 0 : -1;
 }
 
-/* write to a temporary name, then rename: readers never see a torn file */
+/* refs and local-dir metadata: the project's one crash-safe small-file
+ * writer (private O_EXCL temporary, fsync, rename, directory fsync). One at
+ * a time: the download workers finish files concurrently, and the writer
+ * registers each temporary in a small fixed table (for its signal cleanup)
+ * that dozens of connections must not exhaust. */
 static int write_atomic(const char *path, const char *data, size_t n)
 {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     if (hub_mkdir_parents(path)) return -1;
-    char *tmp = fmt("%s.%s.tmp%s", path, "gq", "");
-    if (!tmp) return -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = -1;
-    if (fd >= 0) {
-        rc = write(fd, data, n) == (ssize_t)n ? 0 : -1;
-        if (close(fd)) rc = -1;
-        if (!rc) rc = rename(tmp, path);
-        if (rc) unlink(tmp);
-    }
-    free(tmp);
+    pthread_mutex_lock(&mu);
+    int rc = gio_write_file_atomic(path, data, n, 0644, NULL, 0);
+    int e = errno;
+    pthread_mutex_unlock(&mu);
+    errno = e;
     return rc;
 }
 
@@ -222,14 +223,19 @@ int hub_is_present(const hub_cache *hc, const hub_entry *e, const hub_paths *p)
     struct stat st;
     if (stat(p->final_path, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) return 0;
     if (!hc->local_dir) return 1;
-    FILE *f = fopen(p->meta_path, "rb");
-    if (!f) return 0;
-    char line1[128], line2[128];
-    int ok = fgets(line1, sizeof line1, f) && fgets(line2, sizeof line2, f);
-    fclose(f);
-    if (!ok) return 0;
-    line2[strcspn(line2, "\r\n")] = 0;
-    return !strcmp(line2, e->etag);
+    size_t n = 0;
+    char *meta = gio_read_file(p->meta_path, 4096, &n, NULL, 0);
+    if (!meta) return 0;
+    /* commit \n etag \n time */
+    char *line2 = memchr(meta, '\n', n);
+    int ok = 0;
+    if (line2) {
+        line2++;
+        line2[strcspn(line2, "\r\n")] = 0;
+        ok = strlen(line2) == strlen(e->etag) && !strcmp(line2, e->etag);
+    }
+    free(meta);
+    return ok;
 }
 
 int hub_free_bytes(const char *path, uint64_t *out)
@@ -278,26 +284,4 @@ void hub_unlock(int fd)
     if (fd < 0) return;
     flock(fd, LOCK_UN);
     close(fd);
-}
-
-int hub_sync_file(int fd)
-{
-#ifdef F_FULLFSYNC
-    if (!fcntl(fd, F_FULLFSYNC)) return 0; /* macOS: fsync alone does not reach the platter */
-#endif
-    return fsync(fd);
-}
-
-void hub_sync_dir_of(const char *path)
-{
-    char buf[8192];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash) return;
-    *slash = 0;
-    int fd = open(buf[0] ? buf : "/", O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }

@@ -15,6 +15,10 @@
  *
  * With --local-dir DIR files are plain files DIR/<path>, with their
  * bookkeeping under DIR/.cache/huggingface/download/ as huggingface_hub does.
+ *
+ * Small files (refs, local-dir metadata) are written with the project's
+ * crash-safe writer (formats/io/gio_out.h) and read with gio_read_file
+ * (never hangs on a FIFO planted there).
  */
 #ifndef GQ_HUB_CACHE_H
 #define GQ_HUB_CACHE_H
@@ -77,9 +81,5 @@ int hub_free_bytes(const char *path, uint64_t *out);
  * thread, and a blocked flock() would never notice it. */
 int hub_lock(const char *path, void (*waiting)(void *ctx), int (*stop)(void *ctx), void *ctx);
 void hub_unlock(int fd);
-
-/* Flushes a file (F_FULLFSYNC on macOS) and its directory entry. */
-int hub_sync_file(int fd);
-void hub_sync_dir_of(const char *path);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "gio_read.h"
+
 hub_chunk *hub_chunks_plan(uint64_t size, uint64_t chunk_size, int split, size_t *n_out)
 {
     uint64_t cs = chunk_size ? chunk_size : 1;
@@ -44,7 +46,8 @@ int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t
     char tmp[8300];
     int rc = -1;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) < (int)sizeof tmp) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        unlink(tmp); /* a stale one, or a planted link: create our own, never write through */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0) {
             rc = write(fd, buf, o) == (ssize_t)o ? 0 : -1;
             if (close(fd) || rc || rename(tmp, path)) rc = -1;
@@ -58,7 +61,7 @@ int hub_chunks_save(const char *path, uint64_t size, const hub_chunk *ch, size_t
  * number is checked, and anything odd means "start over". */
 hub_chunk *hub_chunks_load(const char *path, uint64_t want_size, size_t *n_out)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = gio_fopen_read(path, NULL, 0); /* our file, but never hang on a FIFO put there */
     if (!fp) return NULL;
     uint64_t size, n;
     hub_chunk *ch = NULL;

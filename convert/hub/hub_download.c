@@ -30,7 +30,7 @@
 
 #include <openssl/evp.h>
 
-#include "cli.h"
+#include "gio_out.h"
 #include "hub_chunks.h"
 #include "hub_progress.h"
 
@@ -223,7 +223,30 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh);
 static int lock_stop(void *ctx)
 {
     const dfile *f = ctx;
-    return hub_interrupted || atomic_load(&f->g->stop);
+    return hub_interrupted || atomic_load(&f->g->stop) || hub_deadline_passed(f->g->c);
+}
+
+/* Opens a partial file with the crash-safe writer's primitive: O_NOFOLLOW,
+ * and what was opened must be a regular file with one link. Returns the
+ * fd, -1 (errno), or -2 when the path is a symlink, a hard link or a
+ * special file (ELOOP / EINVAL; EMLINK is FreeBSD's O_NOFOLLOW answer). */
+static int open_partial(const char *path, int flags)
+{
+    int fd = gio_open_partial(path, flags, 0644, NULL);
+    if (fd < 0 && (errno == ELOOP || errno == EINVAL || errno == EMLINK)) return -2;
+    return fd;
+}
+
+/* fail() for a partial file that is a symlink, a FIFO or a hard link: we
+ * never make those, and writing through one would write somewhere else. */
+static void fail_open(engine *g, const char *path, int rc)
+{
+    if (rc == -2)
+        fail(g, HUB_ERR_IO, "%s is not a plain file of ours (a symbolic link, hard link or special file): fetch "
+             "never creates one there and does not write through it; remove it%s and run again", path,
+             " (after checking what it points to)");
+    else
+        fail(g, HUB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 }
 
 /* Full size at once: its size is how a later run recognises a chunked
@@ -265,7 +288,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
     if (hub_mkdir_parents(p->part_path) || hub_mkdir_parents(p->final_path)) {
-        fail(g, EXIT_IO, "cannot create the folder for %s: %s", p->part_path, strerror(errno));
+        fail(g, HUB_ERR_IO, "cannot create the folder for %s: %s", p->part_path, strerror(errno));
         return -1;
     }
     struct stat st;
@@ -275,7 +298,12 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         unlink(p->part_path);
     } else if (!stat(p->chunk_path, &st) && (uint64_t)st.st_size == e->size &&
                (f->ch = hub_chunks_load(p->state_path, e->size, &f->nch))) {
-        f->fd = open(p->chunk_path, O_RDWR | O_CLOEXEC);
+        f->fd = open_partial(p->chunk_path, O_RDWR);
+        if (f->fd == -2) {
+            fail_open(g, p->chunk_path, -2);
+            f->fd = -1;
+            return -1;
+        }
         if (f->fd >= 0) f->chunked = 1;
     }
     if (!f->chunked) {
@@ -286,25 +314,29 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         int split = g->o->connections > 1 && e->size > g->o->chunk_size && !f->no_range &&
                     (stat(p->part_path, &st) || st.st_size == 0);
         if (!(f->ch = hub_chunks_plan(e->size, g->o->chunk_size, split, &f->nch))) {
-            fail(g, EXIT_FAIL, "out of memory%s%s", "", "");
+            fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", "");
             return -1;
         }
         if (split) {
             f->chunked = 1;
-            f->fd = open(p->chunk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            /* unlinked just above: O_EXCL makes sure the file written is the one created here */
+            f->fd = open_partial(p->chunk_path, O_RDWR | O_CREAT | O_EXCL);
             if (f->fd < 0 || preallocate(f->fd, e->size) || save_state(f)) {
-                fail(g, EXIT_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
+                if (f->fd < 0) f->fd = -1;
+                fail(g, HUB_ERR_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
                 return -1;
             }
         } else {
-            f->fd = open(p->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+            f->fd = open_partial(p->part_path, O_RDWR | O_CREAT);
             if (f->fd < 0 || fstat(f->fd, &st)) {
-                fail(g, EXIT_IO, "cannot open %s: %s", p->part_path, strerror(errno));
+                fail_open(g, p->part_path, f->fd < 0 ? f->fd : -1);
+                if (f->fd >= 0) close(f->fd);
+                f->fd = -1;
                 return -1;
             }
             uint64_t have = (uint64_t)st.st_size;
             if (have > e->size) { /* not ours, or another file's: start over */
-                if (ftruncate(f->fd, 0)) { fail(g, EXIT_IO, "cannot truncate %s: %s", p->part_path, strerror(errno)); return -1; }
+                if (ftruncate(f->fd, 0)) { fail(g, HUB_ERR_IO, "cannot truncate %s: %s", p->part_path, strerror(errno)); return -1; }
                 have = 0;
             }
             f->ch[0].done = have;
@@ -313,7 +345,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
     hub_chunks_reset_states(f->ch, f->nch);
     atomic_fetch_add(&f->gen, 1);
     if (hash_reset_locked(f)) {
-        fail(g, EXIT_FAIL, "cannot start a hash for %s", e->path, NULL);
+        fail(g, HUB_ERR_INTERNAL, "cannot start a hash for %s", e->path, NULL);
         return -1;
     }
     return 0;
@@ -325,11 +357,15 @@ static int open_file(engine *g, dfile *f)
     hub_item *it = f->it;
     f->lock_fd = hub_lock(it->paths.lock_path, waiting_msg, lock_stop, f);
     if (f->lock_fd < 0) {
-        if (errno == EINTR || hub_interrupted) {
-            if (hub_interrupted) fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+        int lock_errno = errno;
+        char why[512];
+        hub_status st = hub_stop_reason(g->c, why, sizeof why);
+        errno = lock_errno;
+        if (errno == EINTR || st != HUB_OK) {
+            if (st != HUB_OK) fail(g, st, "%s%s", why, "");
             return -1;
         }
-        fail(g, EXIT_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
+        fail(g, HUB_ERR_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
         return -1;
     }
     if (hub_is_present(g->o->cache, it->e, &it->paths)) { /* finished by the process we waited for */
@@ -338,7 +374,7 @@ static int open_file(engine *g, dfile *f)
         it->state = HUB_ITEM_PRESENT;
         return 1;
     }
-    if (!(f->md = EVP_MD_CTX_new())) { fail(g, EXIT_FAIL, "out of memory%s%s", "", ""); return -1; }
+    if (!(f->md = EVP_MD_CTX_new())) { fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", ""); return -1; }
     return setup_transfer(g, f, 0) ? -1 : 0;
 }
 
@@ -466,38 +502,48 @@ static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy, ch
     for (int attempt = 0;;) {
         uint64_t from = c->start + c->done;
         if (from >= c->end) return 0;
+        double t0 = now_s();
         sink_ctx s = {g, f, c, gen, (f->chunked || from > 0) ? from : UINT64_MAX, 1, 0, 0, 0, wbuf, 0, WRITE_BUF, ""};
         hub_headers h;
-        hub_result r = hub_http_once(g->c, easy, f->it->url, 0, s.req_from, f->chunked ? c->end - 1 : UINT64_MAX,
-                                     sink, &s, &h, &what, err, sizeof err);
-        if (flush(&s)) r = HUB_ABORTED; /* what arrived is kept, whatever happened next */
-        if (r == HUB_OK) {
+        hub_xfer r = hub_http_once(g->c, easy, f->it->url, 0, s.req_from, f->chunked ? c->end - 1 : UINT64_MAX,
+                                   sink, &s, &h, &what, err, sizeof err);
+        if (flush(&s)) r = HUB_X_ABORTED; /* what arrived is kept, whatever happened next */
+        if (r == HUB_X_OK) {
             if (c->start + c->done == c->end) return 0;
             snprintf(err, sizeof err, "the body ended early, at byte %" PRIu64 " of %" PRIu64, c->start + c->done,
                      e->size);
-            r = HUB_RETRY;
+            r = HUB_X_RETRY;
         }
-        if (r == HUB_ABORTED) {
+        if (r == HUB_X_ABORTED) {
             if (s.fatal) {
-                fail(g, s.fatal == 2 ? EXIT_IO : EXIT_NETWORK, "%s: %s", e->path, s.err);
+                fail(g, s.fatal == 2 ? HUB_ERR_IO : HUB_ERR_NETWORK, "%s: %s", e->path, s.err);
                 return -1;
             }
-            if (hub_interrupted) fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+            char why[512];
+            hub_status st = hub_stop_reason(g->c, why, sizeof why);
+            if (st != HUB_OK) fail(g, st, "%s%s", why, "");
             return 1;
         }
-        if (r == HUB_FATAL) {
-            fail(g, EXIT_NETWORK, "%s: %s", e->path, err);
+        if (r == HUB_X_FATAL) {
+            fail(g, hub_http_fatal_status(g->c, &h), "%s: %s", e->path, err);
             return -1;
         }
-        if (s.progress) attempt = 0; /* a flaky but moving transfer keeps going */
+        /* A flaky but moving transfer keeps going; one that crawled below the
+         * low-speed limit (a trickling server) uses up an attempt like a
+         * failure, or it would reconnect forever. */
+        double dt = now_s() - t0;
+        if (s.progress && (double)s.progress >= (double)g->c->low_speed_bps * dt) attempt = 0;
         if (++attempt >= g->c->max_attempts) {
             size_t l = strlen(err);
-            snprintf(err + l, sizeof err - l, " (gave up after %d attempts without progress)", attempt);
-            fail(g, EXIT_NETWORK, "%s: %s", e->path, err);
+            snprintf(err + l, sizeof err - l, " (gave up after %d attempts that made little or no progress)",
+                     attempt);
+            fail(g, HUB_ERR_NETWORK, "%s: %s", e->path, err);
             return -1;
         }
         if (hub_backoff(g->c, attempt, h.retry_after)) {
-            fail(g, EXIT_INTERRUPTED, "interrupted%s%s", "", "");
+            char why[512];
+            hub_status st = hub_stop_reason(g->c, why, sizeof why);
+            fail(g, st != HUB_OK ? st : HUB_ERR_INTERRUPTED, "%s%s", why, "");
             return 1;
         }
     }
@@ -513,7 +559,7 @@ static int finalize(engine *g, dfile *f)
     const hub_paths *p = &it->paths;
     const char *part = f->chunked ? p->chunk_path : p->part_path;
     if (hash_advance(f, 1) || f->hashed != e->size) {
-        fail(g, EXIT_IO, "cannot read back %s: %s", part, strerror(errno));
+        fail(g, HUB_ERR_IO, "cannot read back %s: %s", part, strerror(errno));
         return -1;
     }
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -533,18 +579,19 @@ static int finalize(engine *g, dfile *f)
         }
         char msg[300];
         snprintf(msg, sizeof msg, "%s mismatch twice: expected %s, got %s", kind, e->etag, got);
-        fail(g, EXIT_NETWORK, "%s: %s; the partial data was deleted (the server or a proxy is corrupting the file)",
+        fail(g, HUB_ERR_INTEGRITY, "%s: %s; the partial data was deleted (the server or a proxy is corrupting the file)",
              e->path, msg);
         return -1;
     }
     struct stat st;
     if (fstat(f->fd, &st) || (uint64_t)st.st_size != e->size) {
-        fail(g, EXIT_IO, "%s: the partial file %s has the wrong size", e->path, part);
+        fail(g, HUB_ERR_IO, "%s: the partial file %s has the wrong size", e->path, part);
         return -1;
     }
-    /* durable before visible: a crash must never leave a short blob under its final name */
-    if (hub_sync_file(f->fd) || rename(part, p->final_path)) {
-        fail(g, EXIT_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
+    /* durable before visible (fsync, rename, directory fsync): a crash must never leave a short blob
+     * under its final name. 1 = moved, only the directory fsync failed: the blob is complete. */
+    if (gio_publish(f->fd, part, p->final_path) < 0) {
+        fail(g, HUB_ERR_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
         return -1;
     }
     pthread_mutex_lock(&f->hash_mu);
@@ -552,10 +599,9 @@ static int finalize(engine *g, dfile *f)
     f->fd = -1;
     pthread_mutex_unlock(&f->hash_mu);
     unlink(p->state_path);
-    hub_sync_dir_of(p->final_path);
     /* published while still locked, so a waiting process finds it complete */
     if (hub_publish(g->o->cache, g->o->commit, e, p)) {
-        fail(g, EXIT_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));
+        fail(g, HUB_ERR_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));
         return -1;
     }
     hub_unlock(f->lock_fd);
@@ -605,7 +651,7 @@ static void *worker(void *arg)
     char *wbuf = malloc(WRITE_BUF);
     pthread_mutex_lock(&g->mu);
     if ((!easy || !wbuf) && !g->err_code) {
-        g->err_code = EXIT_FAIL;
+        g->err_code = HUB_ERR_INTERNAL;
         snprintf(g->err, sizeof g->err, "cannot create a curl handle");
         atomic_store(&g->stop, 1);
     }
@@ -664,7 +710,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen)
+hub_status hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen)
 {
     engine g;
     memset(&g, 0, sizeof g);
@@ -672,7 +718,7 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
     g.o = o;
     g.n = n;
     g.f = calloc(n ? n : 1, sizeof *g.f);
-    if (!g.f) { snprintf(err, errlen, "out of memory"); return EXIT_FAIL; }
+    if (!g.f) { snprintf(err, errlen, "out of memory"); return HUB_ERR_INTERNAL; }
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv, NULL);
     uint64_t total = 0, base = 0;
@@ -739,19 +785,23 @@ int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts
         hub_progress_draw(&pr, base + atomic_load(&g.bytes), stderr);
         fputc('\n', stderr);
     }
-    int rc = g.err_code;
-    if (!rc && started == 0) { rc = EXIT_FAIL; snprintf(g.err, sizeof g.err, "cannot start download threads"); }
-    if (!rc && hub_interrupted) rc = EXIT_INTERRUPTED;
+    hub_status rc = (hub_status)g.err_code;
+    if (!rc && started == 0) { rc = HUB_ERR_INTERNAL; snprintf(g.err, sizeof g.err, "cannot start download threads"); }
+    if (!rc && (hub_interrupted || atomic_load(&c->timed_out))) rc = hub_stop_reason(c, g.err, sizeof g.err);
     if (!rc)
         for (size_t i = 0; i < n; i++)
             if (items[i].state == HUB_ITEM_PENDING || items[i].state == HUB_ITEM_FAILED) {
-                rc = EXIT_FAIL;
+                rc = HUB_ERR_INTERNAL;
                 snprintf(g.err, sizeof g.err, "%s was not downloaded", items[i].e->path);
                 break;
             }
-    if (rc) snprintf(err, errlen, "%s", rc == EXIT_INTERRUPTED ? "interrupted; run the same command again to resume" : g.err);
+    if (rc == HUB_ERR_INTERRUPTED || rc == HUB_ERR_TIMEOUT) hub_stop_reason(c, g.err, sizeof g.err);
+    if (rc) snprintf(err, errlen, "%s", g.err);
     for (size_t i = 0; i < n; i++) {
         dfile *f = &g.f[i];
+        struct stat st;
+        /* an empty sequential partial (opened, then the run stopped) is worth nothing to a resume */
+        if (f->fd >= 0 && !f->chunked && !fstat(f->fd, &st) && st.st_size == 0) unlink(f->it->paths.part_path);
         if (f->fd >= 0) close(f->fd);
         hub_unlock(f->lock_fd);
         if (f->md) EVP_MD_CTX_free(f->md);

@@ -14,7 +14,13 @@
  *  - the content is checked against its etag (sha256 for LFS files, the
  *    git blob sha1 otherwise) and its size before it is renamed into place;
  *    a mismatch deletes the partial data and downloads once more, then fails
- *    naming the file and both hashes.
+ *    naming the file and both hashes;
+ *  - partial files are opened without following symlinks and checked to
+ *    be plain files with one link, so nothing is written through a link
+ *    planted in the cache;
+ *  - an attempt that moved less than the low-speed limit counts against
+ *    the retries like a failed one (a trickling server is abandoned), and
+ *    the client's deadline (--timeout) stops everything.
  */
 #ifndef GQ_HUB_DOWNLOAD_H
 #define GQ_HUB_DOWNLOAD_H
@@ -45,9 +51,10 @@ typedef struct {
     const char *commit;
 } hub_dl_opts;
 
-/* Downloads every item not yet present. Returns 0 or an exit code (cli.h)
- * with err naming the file that failed and why. Partial data stays for the
- * next run unless it failed verification. */
-int hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen);
+/* Downloads every item not yet present. Returns HUB_OK or another
+ * hub_status with err naming the file that failed and why. Partial data
+ * stays for the next run unless it failed verification (an empty partial
+ * file is removed: it holds nothing to resume). */
+hub_status hub_download_all(hub_client *c, hub_item *items, size_t n, const hub_dl_opts *o, char *err, size_t errlen);
 
 #endif

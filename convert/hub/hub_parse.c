@@ -93,10 +93,156 @@ static int json_size(const cJSON *j, uint64_t *out)
     return 0;
 }
 
-static const char *json_str(const cJSON *obj, const char *key)
+/* ---- JSON strings with an embedded NUL ----
+ * cJSON decodes "evil\u0000.json" (or a raw 0 byte inside quotes) into a
+ * C string that ends at the NUL, so the name read back is "evil". The only
+ * way to see it is to compare each decoded string's strlen with the length
+ * its literal decodes to. The literals are walked in document order, which
+ * is the order of a pre-order walk of cJSON's tree (key, then value). */
+
+static int hexval(char c)
 {
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsString(j) && j->valuestring ? j->valuestring : NULL;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static long hex4(const char *s, const char *end)
+{
+    if (end - s < 4) return -1;
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(s[i]);
+        if (h < 0) return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Decoded byte lengths (UTF-8, as cJSON writes them) of every string
+ * literal in s[0, len), in order. Returns the count, or -1 (malformed or
+ * out of memory: callers then refuse the document). */
+static long literal_lengths(const char *s, size_t len, size_t **out)
+{
+    size_t n = 0, cap = 0;
+    size_t *v = NULL;
+    const char *p = s, *end = s + len;
+    while (p < end) {
+        if (*p++ != '"') continue;
+        size_t dl = 0;
+        for (;;) {
+            if (p >= end) goto bad;
+            char c = *p++;
+            if (c == '"') break;
+            if (c != '\\') { dl++; continue; }
+            if (p >= end) goto bad;
+            c = *p++;
+            if (c != 'u') { dl++; continue; }
+            long cp = hex4(p, end);
+            if (cp < 0) goto bad;
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) { /* a surrogate pair: one 4-byte character */
+                if (end - p < 6 || p[0] != '\\' || p[1] != 'u') goto bad;
+                p += 6;
+                dl += 4;
+            } else {
+                dl += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+            }
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            size_t *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) goto bad;
+            v = nv;
+        }
+        v[n++] = dl;
+    }
+    *out = v;
+    return (long)n;
+bad:
+    free(v);
+    return -1;
+}
+
+typedef struct {
+    cJSON *root;
+    const cJSON **bad;  /* items whose key or string value holds a NUL, in walk order */
+    size_t n_bad, cap_bad;
+    const char *nul_key; /* set by get() when it met one of them */
+} pjson;
+
+static int mark_nuls(pjson *j, const cJSON *node, int in_object, const size_t *lens, size_t nl, size_t *k)
+{
+    int bad = 0;
+    if (in_object) {
+        if (*k >= nl || !node->string) return -1;
+        bad |= strlen(node->string) != lens[(*k)++];
+    }
+    if (cJSON_IsString(node)) {
+        if (*k >= nl || !node->valuestring) return -1;
+        bad |= strlen(node->valuestring) != lens[(*k)++];
+    } else if (cJSON_IsArray(node) || cJSON_IsObject(node)) {
+        for (const cJSON *c = node->child; c; c = c->next)
+            if (mark_nuls(j, c, cJSON_IsObject(node), lens, nl, k)) return -1;
+    }
+    if (bad) {
+        if (j->n_bad == j->cap_bad) {
+            size_t cap = j->cap_bad ? j->cap_bad * 2 : 8;
+            const cJSON **nv = realloc(j->bad, cap * sizeof *nv);
+            if (!nv) return -1;
+            j->bad = nv;
+            j->cap_bad = cap;
+        }
+        j->bad[j->n_bad++] = node;
+    }
+    return 0;
+}
+
+static void pjson_free(pjson *j)
+{
+    cJSON_Delete(j->root);
+    free(j->bad);
+    memset(j, 0, sizeof *j);
+}
+
+/* Parses and finds every key or string value with an embedded NUL.
+ * Returns 0, or -1 (not JSON, or the check itself failed). */
+static int pjson_parse(pjson *j, const char *json, size_t len)
+{
+    memset(j, 0, sizeof *j);
+    const char *stop = NULL;
+    j->root = cJSON_ParseWithLengthOpts(json, len, &stop, 0);
+    if (!j->root) return -1;
+    size_t used = stop && stop >= json && stop <= json + len ? (size_t)(stop - json) : len;
+    size_t *lens = NULL, k = 0;
+    long nl = literal_lengths(json, used, &lens);
+    int rc = nl < 0 || mark_nuls(j, j->root, 0, lens, (size_t)nl, &k) || k != (size_t)nl ? -1 : 0;
+    free(lens);
+    if (rc) pjson_free(j);
+    return rc;
+}
+
+static int pjson_is_bad(const pjson *j, const cJSON *item)
+{
+    for (size_t i = 0; i < j->n_bad; i++) /* almost always none */
+        if (j->bad[i] == item) return 1;
+    return 0;
+}
+
+/* obj[key], or NULL; an item with a NUL in its key or value is refused
+ * (NULL, and j->nul_key says which key). */
+static const cJSON *get(pjson *j, const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (it && pjson_is_bad(j, it)) {
+        if (!j->nul_key) j->nul_key = key;
+        return NULL;
+    }
+    return it;
+}
+
+static const char *json_str(pjson *j, const cJSON *obj, const char *key)
+{
+    const cJSON *it = get(j, obj, key);
+    return cJSON_IsString(it) && it->valuestring ? it->valuestring : NULL;
 }
 
 static int set_err(char *err, size_t errlen, const char *fmt, const char *arg)
@@ -105,10 +251,18 @@ static int set_err(char *err, size_t errlen, const char *fmt, const char *arg)
     return -1;
 }
 
+static int nul_err(const pjson *j, char *err, size_t errlen)
+{
+    return set_err(err, errlen,
+                   "the server's listing has a NUL byte (\\u0000) inside a '%.40s' string, which no file name or "
+                   "hash can hold; refusing to write anything from this listing",
+                   j->nul_key);
+}
+
 /* Adds one file; the etag comes from the LFS sha256 when present (that is
  * what X-Linked-Etag says and what huggingface_hub names the blob), else
  * from the git blob id. */
-static int add_entry(hub_listing *out, const char *path, const cJSON *size_j, const char *blob_id,
+static int add_entry(pjson *j, hub_listing *out, const char *path, const cJSON *size_j, const char *blob_id,
                      const cJSON *lfs, const char *lfs_key, char *err, size_t errlen)
 {
     if (!hub_path_is_safe(path))
@@ -117,11 +271,13 @@ static int add_entry(hub_listing *out, const char *path, const cJSON *size_j, co
     hub_entry e = {0};
     int have_size = json_size(size_j, &e.size) == 0;
     if (cJSON_IsObject(lfs)) {
-        const char *sha = json_str(lfs, lfs_key);
+        const char *sha = json_str(j, lfs, lfs_key);
         uint64_t lsize;
+        const cJSON *lsize_j = get(j, lfs, "size");
+        if (j->nul_key) return nul_err(j, err, errlen);
         if (!sha || strlen(sha) != 64 || !hub_is_hex(sha, 64))
             return set_err(err, errlen, "listing entry '%.200s' has an LFS pointer without a valid sha256", path);
-        if (json_size(cJSON_GetObjectItemCaseSensitive(lfs, "size"), &lsize) == 0) {
+        if (json_size(lsize_j, &lsize) == 0) {
             e.size = lsize;
             have_size = 1;
         }
@@ -149,44 +305,52 @@ static int add_entry(hub_listing *out, const char *path, const cJSON *size_j, co
 
 int hub_parse_repo_info(const char *json, size_t len, hub_listing *out, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+    pjson j;
+    if (pjson_parse(&j, json, len) || !cJSON_IsObject(j.root)) {
+        pjson_free(&j);
         return set_err(err, errlen, "the hub's repo info is not a JSON object%s", "");
     }
     int rc = 0;
-    const char *sha = json_str(root, "sha");
+    const char *sha = json_str(&j, j.root, "sha");
     if (sha && strlen(sha) == 40 && hub_is_hex(sha, 40)) {
         for (int i = 0; i < 40; i++) out->commit[i] = (char)tolower((unsigned char)sha[i]);
         out->commit[40] = 0;
     } else {
-        rc = set_err(err, errlen, "the hub's repo info has no valid commit 'sha'%s", "");
+        rc = j.nul_key ? nul_err(&j, err, errlen) : set_err(err, errlen, "the hub's repo info has no valid commit 'sha'%s", "");
     }
-    const cJSON *sib = cJSON_GetObjectItemCaseSensitive(root, "siblings");
+    const cJSON *sib = rc ? NULL : get(&j, j.root, "siblings");
+    if (!rc && j.nul_key) rc = nul_err(&j, err, errlen);
     if (!rc && !cJSON_IsArray(sib)) rc = set_err(err, errlen, "the hub's repo info has no 'siblings' list%s", "");
     const cJSON *s;
     if (!rc) cJSON_ArrayForEach(s, sib) {
-        const char *name = json_str(s, "rfilename");
+        if (pjson_is_bad(&j, s)) { j.nul_key = "siblings"; rc = nul_err(&j, err, errlen); break; }
+        const char *name = json_str(&j, s, "rfilename");
+        const cJSON *size_j = get(&j, s, "size"), *lfs = get(&j, s, "lfs");
+        const char *blob_id = json_str(&j, s, "blobId");
+        if (j.nul_key) { rc = nul_err(&j, err, errlen); break; }
         if (!name) { rc = set_err(err, errlen, "a sibling in the repo info has no 'rfilename'%s", ""); break; }
-        rc = add_entry(out, name, cJSON_GetObjectItemCaseSensitive(s, "size"), json_str(s, "blobId"),
-                       cJSON_GetObjectItemCaseSensitive(s, "lfs"), "sha256", err, errlen);
+        rc = add_entry(&j, out, name, size_j, blob_id, lfs, "sha256", err, errlen);
         if (rc) break;
     }
-    cJSON_Delete(root);
+    pjson_free(&j);
     return rc;
 }
 
 int hub_parse_tree_page(const char *json, size_t len, hub_listing *out, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root || !cJSON_IsArray(root)) {
-        cJSON_Delete(root);
+    pjson j;
+    if (pjson_parse(&j, json, len) || !cJSON_IsArray(j.root)) {
+        pjson_free(&j);
         return set_err(err, errlen, "the hub's tree listing is not a JSON array%s", "");
     }
     int rc = 0;
     const cJSON *s;
-    cJSON_ArrayForEach(s, root) {
-        const char *type = json_str(s, "type"), *path = json_str(s, "path");
+    cJSON_ArrayForEach(s, j.root) {
+        if (pjson_is_bad(&j, s)) { j.nul_key = "tree"; rc = nul_err(&j, err, errlen); break; }
+        const char *type = json_str(&j, s, "type"), *path = json_str(&j, s, "path");
+        const cJSON *size_j = get(&j, s, "size"), *lfs = get(&j, s, "lfs");
+        const char *oid = json_str(&j, s, "oid");
+        if (j.nul_key) { rc = nul_err(&j, err, errlen); break; }
         if (!type || !path) { rc = set_err(err, errlen, "a tree entry lacks 'type' or 'path'%s", ""); break; }
         if (strcmp(type, "file")) {
             if (!hub_path_is_safe(path)) {
@@ -195,12 +359,116 @@ int hub_parse_tree_page(const char *json, size_t len, hub_listing *out, char *er
             }
             continue;
         }
-        rc = add_entry(out, path, cJSON_GetObjectItemCaseSensitive(s, "size"), json_str(s, "oid"),
-                       cJSON_GetObjectItemCaseSensitive(s, "lfs"), "oid", err, errlen);
+        rc = add_entry(&j, out, path, size_j, oid, lfs, "oid", err, errlen);
         if (rc) break;
     }
-    cJSON_Delete(root);
+    pjson_free(&j);
     return rc;
+}
+
+int hub_json_string_list(const char *json, size_t len, const char *object_key, char ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    pjson j;
+    if (pjson_parse(&j, json, len)) return -1;
+    const cJSON *obj = get(&j, j.root, object_key), *e;
+    int rc = j.nul_key ? -1 : 0;
+    if (rc) obj = NULL;
+    char **v = NULL;
+    size_t n = 0;
+    cJSON_ArrayForEach(e, obj) {
+        if (!cJSON_IsString(e)) continue;
+        if (pjson_is_bad(&j, e)) { rc = -1; break; }
+        char **nv = realloc(v, (n + 1) * sizeof *nv);
+        if (!nv || !(nv[n] = strdup(e->valuestring))) { v = nv ? nv : v; rc = -1; break; }
+        v = nv;
+        n++;
+    }
+    pjson_free(&j);
+    if (rc) {
+        for (size_t i = 0; i < n; i++) free(v[i]);
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* ---- checks of a whole listing ---- */
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Is prefix[0, n) one of the sorted paths exactly? */
+static int has_exact(const char *const *sorted, size_t count, const char *prefix, size_t n)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *s = sorted[mid];
+        int c = strncmp(prefix, s, n);
+        if (c == 0) c = s[n] ? -1 : 0; /* s is longer: prefix sorts before it */
+        if (c == 0) return 1;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return 0;
+}
+
+int hub_path_is_bookkeeping(const char *p)
+{
+    static const char bk[] = ".cache/huggingface/";
+    /* .cache and .cache/huggingface would block the folder; anything below it is ours */
+    return !strcmp(p, ".cache") || !strcmp(p, ".cache/huggingface") || !strncmp(p, bk, sizeof bk - 1);
+}
+
+int hub_listing_check(const hub_listing *l, int local_dir, char *err, size_t errlen)
+{
+    if (local_dir)
+        for (size_t i = 0; i < l->n; i++)
+            if (hub_path_is_bookkeeping(l->v[i].path))
+                return set_err(err, errlen,
+                               "the server listed '%.200s', which would overwrite --local-dir's own bookkeeping "
+                               "(.cache/huggingface/); refusing to write anything from this listing",
+                               l->v[i].path);
+    if (l->n < 2) return 0;
+    const char **sorted = malloc(l->n * sizeof *sorted);
+    if (!sorted) return set_err(err, errlen, "out of memory%s", "");
+    for (size_t i = 0; i < l->n; i++) sorted[i] = l->v[i].path;
+    qsort(sorted, l->n, sizeof *sorted, cmp_str_ptr);
+    int rc = 0;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        const char *p = sorted[i];
+        for (const char *s = strchr(p, '/'); s && !rc; s = strchr(s + 1, '/'))
+            if (has_exact(sorted, l->n, p, (size_t)(s - p))) {
+                char folder[256];
+                snprintf(folder, sizeof folder, "%.*s", (int)(s - p) > 200 ? 200 : (int)(s - p), p);
+                rc = set_err(err, errlen,
+                             "the server listed both a file '%s' and files inside a folder of that name; a git "
+                             "repository cannot hold both, refusing to write anything from this listing",
+                             folder);
+            }
+    }
+    free(sorted);
+    return rc;
+}
+
+int hub_url_redact(const char *url, char *out, size_t outlen)
+{
+    if (!outlen) return -1;
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++)
+        if (auth[i] == '@') at = auth + i; /* the last '@' ends the userinfo */
+    int n = at ? snprintf(out, outlen, "%.*s***%s", (int)(auth - url), url, at)
+               : snprintf(out, outlen, "%s", url);
+    return n >= 0 && (size_t)n < outlen ? 0 : -1;
 }
 
 /* Link: <url>; rel="next", <url2>; rel="prev". Parameters may come in any

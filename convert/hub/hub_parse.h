@@ -5,7 +5,9 @@
  *
  * Promise: every function here takes untrusted input with an explicit
  * length, never reads past it, never crashes, and either returns a fully
- * validated result or an error message. Fuzzed by tests/hub/fuzz_hub_*.c.
+ * validated result or an error message. A JSON string the server sends
+ * with an embedded NUL (\u0000, or a raw 0 byte) is refused, never read
+ * as the shorter C string cJSON hands back. Fuzzed by tests/hub/fuzz_hub_*.c.
  */
 #ifndef GQ_HUB_PARSE_H
 #define GQ_HUB_PARSE_H
@@ -37,6 +39,27 @@ int hub_parse_repo_info(const char *json, size_t len, hub_listing *out, char *er
 /* One page of GET /api/models/{repo}/tree/{rev}?recursive=true: appends
  * the entries of type "file". Returns 0 or -1 with err. */
 int hub_parse_tree_page(const char *json, size_t len, hub_listing *out, char *err, size_t errlen);
+
+/* The checks that need the whole listing (every tree page), made before
+ * anything is downloaded: no path is both a file and a folder of other
+ * files ("a" and "a/b": git cannot hold both, and one would overwrite or
+ * block the other); with local_dir, nothing hub_path_is_bookkeeping()
+ * names. Returns 0 or -1 with err. */
+int hub_listing_check(const hub_listing *l, int local_dir, char *err, size_t errlen);
+
+/* ".cache", ".cache/huggingface" or anything below ".cache/huggingface/":
+ * where --local-dir keeps its own metadata, locks and partial files. */
+int hub_path_is_bookkeeping(const char *path);
+
+/* The string values of the object json[object_key] (e.g. a safetensors
+ * index's "weight_map"), malloc'd. Returns 0, or -1 when the JSON is
+ * malformed, or the key or a value holds a NUL. */
+int hub_json_string_list(const char *json, size_t len, const char *object_key, char ***out, size_t *n);
+
+/* url with its userinfo (user:password@ of the authority) replaced by
+ * "***", for printing. Returns 0, or -1 when out is too small (out then
+ * holds nothing that was in the userinfo). */
+int hub_url_redact(const char *url, char *out, size_t outlen);
 
 /* The URL of rel="next" in a Link header value (RFC 8288), copied into out.
  * Returns 1 when found and it fits, 0 otherwise. */

@@ -33,7 +33,7 @@ void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nbloc
 {
     uint8_t *o = out;
     const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
-    for (size_t b = 0; b < nblocks; b++, codes += 16, o += 34) {
+    for (size_t b = 0; b < nblocks; b++, codes += 16, o += GQ_Q8_32_BLOCK_BYTES) {
         int minctz = 8;
         for (int k = 0; k < 16; k++) {
             int lo = K_CTZ[codes[k] & 7], hi = K_CTZ[(codes[k] >> 4) & 7];

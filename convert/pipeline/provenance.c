@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "gio_read.h"
 #include "provenance.h"
 
 void cv_provenance_init(cv_provenance *p)
@@ -91,7 +92,7 @@ void cv_provenance_locate(cv_provenance *p, const char *dir)
  * an interrupted or failed conversion does not wait for 13 GB of hashing. */
 static int sha256_file_until(const char *path, char out[65], const atomic_int *stop)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = gio_open_read(path, NULL, 0); /* never blocks on a FIFO */
     if (fd < 0)
         return -1;
 #if defined(POSIX_FADV_SEQUENTIAL) && defined(__linux__)
@@ -133,11 +134,6 @@ done:
         errno = e;
     }
     return rc;
-}
-
-int cv_sha256_file(const char *path, char out[65])
-{
-    return sha256_file_until(path, out, NULL);
 }
 
 /* Hashing threads take the next unhashed file; large shards then hash in

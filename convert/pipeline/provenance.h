@@ -52,7 +52,4 @@ int cv_provenance_start(cv_provenance *p);
 int cv_provenance_wait(cv_provenance *p, char *err, size_t errlen);
 void cv_provenance_free(cv_provenance *p);
 
-/* sha256 of a file, hex into out[65]. 0 or -1 (errno set). */
-int cv_sha256_file(const char *path, char out[65]);
-
 #endif

@@ -8,33 +8,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "gio_read.h"
 #include "source.h"
+#include "tokenizer_check.h"
 
 char *cv_read_file(const char *path, size_t *len, size_t max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct stat st;
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        fclose(f);
-        errno = EFBIG;
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    char *buf = malloc(n + 1);
-    if (!buf || fread(buf, 1, n, f) != n) {
-        int e = ferror(f) ? EIO : ENOMEM;
-        free(buf);
-        fclose(f);
-        errno = e;
-        return NULL;
-    }
-    fclose(f);
-    buf[n] = 0;
-    if (len)
-        *len = n;
-    return buf;
+    /* errno: EINVAL for a FIFO or other non-regular file (refused before it
+     * is opened), EFBIG over max, else the open's or read's */
+    return gio_read_file(path, max, len, NULL, 0);
 }
 
 static int exists(const char *dir, const char *name)
@@ -80,15 +62,24 @@ static cv_source_status load_tokenizer(cv_source *s, char *err, size_t errlen)
     for (int i = 0; i < 2; i++) {
         char *p = join(s->root, names[i]);
         size_t len = 0;
-        char *d = p ? cv_read_file(p, &len, (size_t)1 << 30) : NULL;
+        char why[1024] = "out of memory";
+        char *d = p ? gio_read_file(p, (size_t)1 << 30, &len, why, sizeof why) : NULL;
         if (!d) {
-            snprintf(err, errlen,
-                     "%s: %s (the tokenizer files belong next to config.json; download them with the checkpoint)",
-                     p ? p : names[i], strerror(errno));
+            int e = p ? errno : ENOMEM;
+            snprintf(err, errlen, "%s (the tokenizer files belong next to config.json; download them with the checkpoint)",
+                     why);
             free(p);
-            return errno == ENOENT ? CV_SRC_BAD : CV_SRC_IO;
+            return e == ENOENT || e == EINVAL ? CV_SRC_BAD : CV_SRC_IO;
         }
+        /* what converts must tokenize at run time: checked with the runtime's loader */
+        const char *cfg_name = strcmp(s->dir, s->root) ? "original/config.json" : "config.json";
+        int bad = i == 0 ? cv_tokenizer_json_check(d, len, p, s->hp.vocab, cfg_name, err, errlen)
+                         : cv_tokenizer_config_check(d, len, p, err, errlen);
         free(p);
+        if (bad) {
+            free(d);
+            return CV_SRC_BAD;
+        }
         add_blob(s, names[i], d, len);
     }
     /* chat_template.jinja, or the chat_template string of tokenizer_config.json */
@@ -164,29 +155,27 @@ cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t
 
     char *cfg_path = join(s->dir, "config.json");
     size_t len;
-    char *cfg = cfg_path ? cv_read_file(cfg_path, &len, (size_t)16 << 20) : NULL;
+    char why[1024] = "config.json: out of memory";
+    char *cfg = cfg_path ? gio_read_file(cfg_path, (size_t)16 << 20, &len, why, sizeof why) : NULL;
     if (!cfg) {
-        snprintf(err, errlen, "%s: %s (the model's config.json is needed for its hyper-parameters)",
-                 cfg_path ? cfg_path : "config.json", strerror(errno));
+        snprintf(err, errlen, "%s (the model's config.json is needed for its hyper-parameters)", why);
         free(cfg_path);
         return CV_SRC_BAD;
     }
-    char *gen = NULL, *ids = NULL;
-    {
-        char *p = join(s->root, "generation_config.json");
-        gen = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
-        free(p);
-        if (s->layout == CV_LAYOUT_ORIGINAL && strcmp(s->dir, s->root)) {
-            p = join(s->root, "config.json");
-            ids = p ? cv_read_file(p, &len, (size_t)16 << 20) : NULL;
-            free(p);
-        }
+    char *gen = NULL, *ids = NULL, *gen_path = join(s->root, "generation_config.json"), *ids_path = NULL;
+    gen = gen_path ? cv_read_file(gen_path, &len, (size_t)16 << 20) : NULL;
+    if (s->layout == CV_LAYOUT_ORIGINAL && strcmp(s->dir, s->root)) {
+        ids_path = join(s->root, "config.json");
+        ids = ids_path ? cv_read_file(ids_path, &len, (size_t)16 << 20) : NULL;
     }
-    int rc = cv_hparams_from_config(&s->hp, s->layout, cfg, gen, ids, cfg_path, err, errlen);
+    int rc = cv_hparams_from_json(&s->hp, s->layout, (cv_json_in){cfg, cfg_path}, (cv_json_in){gen, gen_path},
+                                  (cv_json_in){ids, ids_path}, err, errlen);
     free(cfg);
     free(gen);
     free(ids);
     free(cfg_path);
+    free(gen_path);
+    free(ids_path);
     if (rc)
         return CV_SRC_BAD;
 

@@ -120,11 +120,26 @@ typedef struct {
 /* Which layout a checkpoint is in: 0 HF, 1 original, -1 neither. */
 int cv_detect_layout(const st_checkpoint *ck);
 
-/* Hyper-parameters from a config.json text of either layout; `gen_config`
- * (generation_config.json text, may be NULL) supplies the eos list, and
- * `tok_ids_config` (may be NULL) the eos/pad/bos ids when the config is an
- * original/ one that has none. Returns 0, or -1 with a message naming
- * `label` and the key. */
+/* One JSON file of the config step: its NUL-terminated text (NULL: the file
+ * is absent) and its name for messages (its path). */
+typedef struct {
+    const char *text;
+    const char *label;
+} cv_json_in;
+
+/* Hyper-parameters from a config.json text of either layout; `gen`
+ * (generation_config.json, optional) supplies the eos list, and `ids`
+ * (the root config.json, optional) the eos/pad/bos ids when the config is an
+ * original/ one that has none. Every file given must be a JSON object with
+ * no NUL character in its strings; every value is range-checked, and what
+ * the model math needs on top (rms_norm_eps > 0, a window for sliding
+ * layers, rope_scaling an object or null) is checked here, not later.
+ * Returns 0, or -1 with a message naming the file the bad value is in and
+ * the key. */
+int cv_hparams_from_json(gf_hparams *hp, cv_layout layout, cv_json_in config, cv_json_in gen, cv_json_in ids,
+                         char *err, size_t errlen);
+/* The same with bare names ("generation_config.json", "config.json") for
+ * the optional files and `label` for the config. */
 int cv_hparams_from_config(gf_hparams *hp, cv_layout layout, const char *config_json,
                            const char *gen_config, const char *tok_ids_config, const char *label,
                            char *err, size_t errlen);

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json_nul.h"
 #include "plan.h"
 
 typedef struct {
@@ -76,9 +77,12 @@ static int add_id(const cJSON *e, int vocab, int *ids, int *n, int max)
     return 0;
 }
 
-/* eos ids: an int or a list of ints. Returns the count, 0 if absent, -1 bad. */
-static int get_ids(cfg_ctx *c, const cJSON *o, const char *k, int vocab, int *ids, int max)
+/* eos ids: an int or a list of ints, read from O (the file LABEL). Returns
+ * the count, 0 if absent, -1 bad. */
+static int get_ids(cfg_ctx *c, const cJSON *o, const char *label, const char *k, int vocab, int *ids, int max)
 {
+    if (c->failed)
+        return -1;
     const cJSON *v = o ? key(o, k) : NULL;
     if (!v || cJSON_IsNull(v))
         return 0;
@@ -91,23 +95,50 @@ static int get_ids(cfg_ctx *c, const cJSON *o, const char *k, int vocab, int *id
     }
     if (!bad)
         return n;
-    snprintf(c->err, c->errlen, "%s: key '%s' must be a token id or a list of at most %d ids below %d",
-             c->label, k, max, vocab);
+    snprintf(c->err, c->errlen, "%s: key '%s' must be a token id or a list of at most %d ids below %d "
+             "(vocab_size of %s)", label, k, max, vocab, c->label);
     c->failed = 1;
     return -1;
 }
 
-static void token_ids(cfg_ctx *c, gf_hparams *hp, const cJSON *cfg, const cJSON *gen)
+/* Token ids from generation_config.json (GEN, may be NULL) first, then from
+ * CFG; each message names the file the bad value is in. */
+static void token_ids(cfg_ctx *c, gf_hparams *hp, const cJSON *cfg, const char *cfg_label, const cJSON *gen,
+                      const char *gen_label)
 {
-    int n = get_ids(c, gen, "eos_token_id", hp->vocab, hp->eos_ids, GF_MAX_EOS);
+    int n = get_ids(c, gen, gen_label, "eos_token_id", hp->vocab, hp->eos_ids, GF_MAX_EOS);
     if (n == 0)
-        n = get_ids(c, cfg, "eos_token_id", hp->vocab, hp->eos_ids, GF_MAX_EOS);
+        n = get_ids(c, cfg, cfg_label, "eos_token_id", hp->vocab, hp->eos_ids, GF_MAX_EOS);
     hp->n_eos = n < 0 ? 0 : n;
     int one[1];
-    hp->pad_id = get_ids(c, gen, "pad_token_id", hp->vocab, one, 1) == 1 ? one[0]
-               : get_ids(c, cfg, "pad_token_id", hp->vocab, one, 1) == 1 ? one[0] : -1;
-    hp->bos_id = get_ids(c, gen, "bos_token_id", hp->vocab, one, 1) == 1 ? one[0]
-               : get_ids(c, cfg, "bos_token_id", hp->vocab, one, 1) == 1 ? one[0] : -1;
+    hp->pad_id = get_ids(c, gen, gen_label, "pad_token_id", hp->vocab, one, 1) == 1 ? one[0]
+               : get_ids(c, cfg, cfg_label, "pad_token_id", hp->vocab, one, 1) == 1 ? one[0] : -1;
+    hp->bos_id = get_ids(c, gen, gen_label, "bos_token_id", hp->vocab, one, 1) == 1 ? one[0]
+               : get_ids(c, cfg, cfg_label, "bos_token_id", hp->vocab, one, 1) == 1 ? one[0] : -1;
+}
+
+/* What the model math needs beyond each key's own range: RMSNorm divides by
+ * sqrt(mean square + eps), so eps 0 divides by zero on an all-zero row; a
+ * sliding layer with a window of 0 attends to nothing. */
+static void check_numerics(cfg_ctx *c, const gf_hparams *hp)
+{
+    if (c->failed)
+        return;
+    if (!(hp->rms_eps > 0)) {
+        snprintf(c->err, c->errlen, "%s: key 'rms_norm_eps' is %g; it must be above 0 (gpt-oss uses 1e-05)",
+                 c->label, hp->rms_eps);
+        c->failed = 1;
+        return;
+    }
+    for (int i = 0; i < hp->n_layers; i++)
+        if (hp->layer_sliding[i] && hp->sliding_window <= 0) {
+            snprintf(c->err, c->errlen,
+                     "%s: layer %d is a sliding_attention layer but key 'sliding_window' is %d; give the "
+                     "window (gpt-oss: 128) or mark the layer full_attention",
+                     c->label, i, hp->sliding_window);
+            c->failed = 1;
+            return;
+        }
 }
 
 static void hf_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
@@ -130,6 +161,15 @@ static void hf_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
         return;
 
     const cJSON *rs = key(o, "rope_scaling");
+    if (rs && !cJSON_IsNull(rs) && !cJSON_IsObject(rs)) {
+        /* e.g. "rope_scaling": "yarn" would otherwise mean no YaRN at all */
+        snprintf(c->err, c->errlen,
+                 "%s: rope_scaling must be an object such as {\"rope_type\": \"yarn\", \"factor\": 32, "
+                 "\"original_max_position_embeddings\": 4096} (or null for none), not a %s",
+                 c->label, cJSON_IsString(rs) ? "string" : cJSON_IsNumber(rs) ? "number" : "non-object");
+        c->failed = 1;
+        return;
+    }
     if (rs && cJSON_IsObject(rs)) {
         const cJSON *ty = key(rs, "rope_type");
         if (!ty)
@@ -222,26 +262,58 @@ static void original_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
         hp->layer_sliding[i] = hp->sliding_window > 0 && i % 2 == 0;
 }
 
-int cv_hparams_from_config(gf_hparams *hp, cv_layout layout, const char *config_json,
-                           const char *gen_config, const char *tok_ids_config, const char *label,
-                           char *err, size_t errlen)
+/* Parses an optional input: NULL text -> NULL (absent); otherwise it must be
+ * a JSON object without NUL characters in its strings. */
+static int parse_input(cfg_ctx *c, cv_json_in in, cJSON **out)
 {
-    memset(hp, 0, sizeof *hp);
-    cfg_ctx c = {label, err, errlen, 0};
-    cJSON *o = cJSON_Parse(config_json);
-    if (!o || !cJSON_IsObject(o)) {
-        snprintf(err, errlen, "%s: not a JSON object", label);
-        cJSON_Delete(o);
+    *out = NULL;
+    if (!in.text)
+        return 0;
+    const char *label = in.label ? in.label : "(config)";
+    long long nul = gq_json_nul_string(in.text, strlen(in.text));
+    if (nul >= 0) { /* cJSON would cut "yarn\u0000x" to "yarn": refuse, do not guess */
+        snprintf(c->err, c->errlen, "%s: the string at byte %lld holds a NUL character (\\u0000); no key or "
+                 "value of this file may", label, nul);
         return -1;
     }
-    cJSON *gen = gen_config ? cJSON_Parse(gen_config) : NULL;
-    cJSON *ids = tok_ids_config ? cJSON_Parse(tok_ids_config) : NULL;
+    *out = cJSON_Parse(in.text);
+    if (!*out || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        snprintf(c->err, c->errlen, "%s: not a JSON object (truncated or edited by hand?): fix it or fetch "
+                 "it again", label);
+        return -1;
+    }
+    return 0;
+}
+
+int cv_hparams_from_json(gf_hparams *hp, cv_layout layout, cv_json_in config, cv_json_in gen, cv_json_in ids,
+                         char *err, size_t errlen)
+{
+    memset(hp, 0, sizeof *hp);
+    const char *label = config.label ? config.label : "config.json";
+    cfg_ctx c = {label, err, errlen, 0};
+    cJSON *o = NULL, *g = NULL, *i = NULL;
+    if (!config.text) {
+        snprintf(err, errlen, "%s: missing", label);
+        return -1;
+    }
+    if (parse_input(&c, config, &o) || parse_input(&c, gen, &g) || parse_input(&c, ids, &i)) {
+        cJSON_Delete(o);
+        cJSON_Delete(g);
+        cJSON_Delete(i);
+        return -1;
+    }
     if (layout == CV_LAYOUT_ORIGINAL)
         original_config(&c, hp, o);
     else
         hf_config(&c, hp, o);
-    if (!c.failed)
-        token_ids(&c, hp, layout == CV_LAYOUT_ORIGINAL && ids ? ids : o, cJSON_IsObject(gen) ? gen : NULL);
+    check_numerics(&c, hp);
+    if (!c.failed) {
+        int orig_ids = layout == CV_LAYOUT_ORIGINAL && i;
+        token_ids(&c, hp, orig_ids ? i : o, orig_ids ? (ids.label ? ids.label : "config.json") : label, g,
+                  gen.label ? gen.label : "generation_config.json");
+    }
     if (!c.failed) {
         /* Shape sanity the plan and the block formats rely on. */
         const char *why = NULL;
@@ -259,7 +331,16 @@ int cv_hparams_from_config(gf_hparams *hp, cv_layout layout, const char *config_
         }
     }
     cJSON_Delete(o);
-    cJSON_Delete(gen);
-    cJSON_Delete(ids);
+    cJSON_Delete(g);
+    cJSON_Delete(i);
     return c.failed ? -1 : 0;
+}
+
+int cv_hparams_from_config(gf_hparams *hp, cv_layout layout, const char *config_json,
+                           const char *gen_config, const char *tok_ids_config, const char *label,
+                           char *err, size_t errlen)
+{
+    return cv_hparams_from_json(hp, layout, (cv_json_in){config_json, label},
+                                (cv_json_in){gen_config, "generation_config.json"},
+                                (cv_json_in){tok_ids_config, "config.json"}, err, errlen);
 }

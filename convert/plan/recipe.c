@@ -10,40 +10,49 @@ const char *cv_class_name(cv_class c)
     return (unsigned)c < CV_CLASS_COUNT ? names[c] : "?";
 }
 
-/* A user-facing type name: bf16, q8 / q8_32, q4 / q4_32, mxfp4. */
-static int parse_type(const char *s, gq_type *out)
+/* A type a recipe may choose (bf16, q8 / q8_32, q4 / q4_32, mxfp4: the
+ * traits rows marked GQ_USE_RECIPE), by any of its names; NULL otherwise. */
+static const gq_traits *recipe_type(const char *s)
 {
     const gq_traits *tr = gq_traits_by_name(s);
-    if (!tr)
-        return -1;
-    if (tr->type != GQ_BF16 && tr->type != GQ_Q8_32 && tr->type != GQ_Q4_32 && tr->type != GQ_MXFP4)
-        return -1;
-    *out = tr->type;
-    return 0;
+    return tr && (tr->uses & GQ_USE_RECIPE) ? tr : NULL;
+}
+
+/* "bf16, q8 or q4": the recipe types that have every bit of `uses`, in
+ * table order, for messages. */
+static const char *type_list(unsigned uses, char *buf, size_t len)
+{
+    const char *name[GQ_TYPE_COUNT];
+    int n = 0;
+    for (int i = 0; i < GQ_TYPE_COUNT; i++) {
+        const gq_traits *tr = gq_traits_of((gq_type)i);
+        if ((tr->uses & GQ_USE_RECIPE) && (tr->uses & uses) == uses)
+            name[n++] = tr->short_name;
+    }
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && at < len; i++) {
+        int k = snprintf(buf + at, len - at, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", name[i]);
+        at += k > 0 ? (size_t)k : 0;
+    }
+    return buf;
 }
 
 int cv_recipe_make(cv_recipe *r, const char *quant, const char *embed, const char *attn,
                    const char *head, const char *experts, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    gq_type rest, exp;
-    if (!quant || !strcmp(quant, "mxfp4")) {
-        rest = GQ_BF16;
-        exp = GQ_MXFP4;
-        snprintf(r->name, sizeof r->name, "mxfp4");
-    } else if (!strcmp(quant, "q8") || !strcmp(quant, "q8_32")) {
-        rest = exp = GQ_Q8_32;
-        snprintf(r->name, sizeof r->name, "q8");
-    } else if (!strcmp(quant, "q4") || !strcmp(quant, "q4_32")) {
-        rest = exp = GQ_Q4_32;
-        snprintf(r->name, sizeof r->name, "q4");
-    } else if (!strcmp(quant, "bf16")) {
-        rest = exp = GQ_BF16;
-        snprintf(r->name, sizeof r->name, "bf16");
-    } else {
-        snprintf(err, errlen, "unknown --quant '%s' (expected mxfp4, q8 or q4)", quant);
+    char list[128];
+    const gq_traits *q = recipe_type(quant ? quant : "mxfp4");
+    if (!q) {
+        snprintf(err, errlen, "unknown --quant '%s' (expected %s)", quant, type_list(GQ_USE_EXPERTS, list, sizeof list));
         return -1;
     }
+    /* The experts take the recipe's format; the dense weights too, unless
+     * the format cannot hold them (mxfp4): then they stay bf16, exact for
+     * the checkpoint's own bf16 weights. */
+    gq_type exp = q->type, rest = (q->uses & GQ_USE_DENSE) ? q->type : GQ_BF16;
+    snprintf(r->name, sizeof r->name, "%s", q->short_name);
     r->type[CV_CLASS_EMBED] = r->type[CV_CLASS_ATTN] = r->type[CV_CLASS_HEAD] = rest;
     r->type[CV_CLASS_EXPERTS] = exp;
     r->type[CV_CLASS_F32] = GQ_F32;
@@ -53,26 +62,25 @@ int cv_recipe_make(cv_recipe *r, const char *quant, const char *embed, const cha
     for (int i = 0; i < 4; i++) {
         if (!over[i])
             continue;
-        gq_type t;
-        if (parse_type(over[i], &t)) {
-            snprintf(err, errlen, "--%s: unknown type '%s' (expected bf16, q8, q4%s)",
-                     cv_class_name(cls[i]), over[i], cls[i] == CV_CLASS_EXPERTS ? " or mxfp4" : "");
+        unsigned need = cls[i] == CV_CLASS_EXPERTS ? GQ_USE_EXPERTS : GQ_USE_DENSE;
+        const gq_traits *t = recipe_type(over[i]);
+        if (!t) {
+            snprintf(err, errlen, "--%s: unknown type '%s' (expected %s)", cv_class_name(cls[i]), over[i],
+                     type_list(need, list, sizeof list));
             return -1;
         }
-        if (t == GQ_MXFP4 && cls[i] != CV_CLASS_EXPERTS) {
-            /* Only the experts come as MXFP4; re-encoding bf16 weights to
-             * FP4 would lose far more than q4_32 does. */
-            snprintf(err, errlen, "--%s mxfp4: only the experts can be mxfp4 (use bf16, q8 or q4)",
-                     cv_class_name(cls[i]));
+        if (!(t->uses & need)) {
+            /* mxfp4: only the experts come as MXFP4 (quant.h GQ_USE_DENSE) */
+            snprintf(err, errlen, "--%s %s: only the experts can be %s (use %s)", cv_class_name(cls[i]),
+                     t->short_name, t->short_name, type_list(GQ_USE_DENSE, list, sizeof list));
             return -1;
         }
-        if (t != r->type[cls[i]]) {
+        if (t->type != r->type[cls[i]]) {
             /* name the override: "q8,experts=mxfp4" */
             size_t l = strlen(r->name);
-            snprintf(r->name + l, sizeof r->name - l, ",%s=%s", cv_class_name(cls[i]),
-                     t == GQ_MXFP4 ? "mxfp4" : t == GQ_Q8_32 ? "q8" : t == GQ_Q4_32 ? "q4" : "bf16");
+            snprintf(r->name + l, sizeof r->name - l, ",%s=%s", cv_class_name(cls[i]), t->short_name);
         }
-        r->type[cls[i]] = t;
+        r->type[cls[i]] = t->type;
     }
     return 0;
 }

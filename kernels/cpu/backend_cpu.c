@@ -1,88 +1,322 @@
 /* backend_cpu.c - the CPU implementation of backend.h, composed from the
  * kernels/cpu building blocks on one persistent thread pool.
  *
+ * A gb_buffer is host memory: calloc'ed by alloc (owned), or a view of the
+ * model's host bytes made by prepare (not owned: the weights stay in the
+ * file mapping, zero copy). Every live buffer is on one list so that destroy
+ * frees what the caller did not release.
+ *
  * Attention runs one task per (token, head); the MoE block routes every
  * token, then runs each selected expert once over all the tokens routed to
  * it (prefill reads each expert's weights once per batch), or, for a single
- * token, all its experts' matrix-vector products in one parallel run. */
+ * token, all its experts' matrix-vector products in one parallel run.
+ *
+ * Failures: every allocation failure is GB_ERR_NOMEM naming the bytes, a
+ * reference outside its buffer is GB_ERR_INVALID; both go through gb_fail,
+ * so they are sticky and no op runs after one (backend.h).
+ *
+ * score and read_bandwidth live in backend_cpu_eval.c. */
+#include "backend_cpu.h"
+
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
-#include "backend.h"
+#include "backend_cpu_impl.h"
 #include "gk_dot.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
 
-typedef struct {
-    gk_pool *pool;
-    gb_numerics numerics;
-} cpu_ctx;
+static cpu_ctx *ctx_of(gb_backend *b) { return (cpu_ctx *)b->ctx; }
+static gk_pool *pool_of(gb_backend *b) { return ctx_of(b)->pool; }
+static int ggml_numerics(gb_backend *b) { return ctx_of(b)->numerics == GB_GGML; }
 
-static gk_pool *pool_of(gb_backend *b) { return ((cpu_ctx *)b->ctx)->pool; }
-static int ggml_numerics(gb_backend *b) { return ((cpu_ctx *)b->ctx)->numerics == GB_GGML; }
+/* ---- memory ---- */
 
-/* The input of a product with weights of type t: x itself, or (GB_GGML) a
- * rounded copy in *tmp (malloc'ed; NULL if out of memory, then x as is). */
-static const float *product_input(gb_backend *b, gq_type t, const float *x, size_t n, float **tmp)
+static struct gb_buffer *buffer_new(gb_backend *b, uint8_t *data, uint64_t bytes, int owned)
 {
-    *tmp = NULL;
-    if (!ggml_numerics(b) || t == GQ_F32 || !(*tmp = malloc(n * sizeof **tmp)))
-        return x;
-    gk_round_like_ggml(t, x, *tmp, n);
-    return *tmp;
+    struct gb_buffer *buf = calloc(1, sizeof *buf);
+    if (!buf)
+        return NULL;
+    cpu_ctx *c = ctx_of(b);
+    buf->data = data;
+    buf->bytes = bytes;
+    buf->owned = owned;
+    buf->next = c->live;
+    if (c->live)
+        c->live->prev = buf;
+    c->live = buf;
+    return buf;
 }
 
-static gk_mat mat_of(const gb_weight *w, int64_t index)
+static void buffer_free(gb_backend *b, struct gb_buffer *buf)
 {
-    gk_mat m = {w->type, (const uint8_t *)w->data + (size_t)index * (size_t)w->rows * w->row_bytes, w->rows,
-                w->cols, w->row_bytes};
+    cpu_ctx *c = ctx_of(b);
+    if (buf->prev)
+        buf->prev->next = buf->next;
+    else
+        c->live = buf->next;
+    if (buf->next)
+        buf->next->prev = buf->prev;
+    if (buf->owned)
+        free(buf->data);
+    free(buf);
+}
+
+/* The host address of `bytes` bytes at r, or GB_ERR_INVALID when they do
+ * not lie inside r's buffer (a caller bug; cheap enough to check always). */
+gb_status cpu_at(gb_backend *b, gb_ref r, uint64_t bytes, const char *what, void **p)
+{
+    *p = NULL;
+    if (!r.buf)
+        return gb_fail(b, GB_ERR_INVALID, "%s: no buffer", what);
+    if (r.off > r.buf->bytes || bytes > r.buf->bytes - r.off)
+        return gb_fail(b, GB_ERR_INVALID, "%s: %llu bytes at offset %llu lie outside a %llu-byte buffer", what,
+                       (unsigned long long)bytes, (unsigned long long)r.off, (unsigned long long)r.buf->bytes);
+    *p = r.buf->data + r.off;
+    return GB_OK;
+}
+
+/* The prepared bytes of w (all of them), or GB_ERR_INVALID. */
+static gb_status weight_at(gb_backend *b, const gb_weight *w, const void **p)
+{
+    *p = NULL;
+    if (!w)
+        return gb_fail(b, GB_ERR_INVALID, "a weight is missing (NULL)");
+    if (!w->dev.buf)
+        return gb_fail(b, GB_ERR_INVALID, "weight '%s' was not prepared", w->name ? w->name : "?");
+    void *q = NULL;
+    gb_status s = cpu_at(b, w->dev, gb_weight_bytes(w), w->name ? w->name : "weight", &q);
+    *p = q;
+    return s;
+}
+
+#define WEIGHT(w, ptr)                                                                                               \
+    do {                                                                                                             \
+        const void *p_;                                                                                              \
+        gb_status s_ = weight_at(b, (w), &p_);                                                                       \
+        if (s_ != GB_OK)                                                                                             \
+            return s_;                                                                                               \
+        (ptr) = p_;                                                                                                  \
+    } while (0)
+
+/* an f32 vector weight of at least n values */
+static gb_status vec_at(gb_backend *b, const gb_weight *w, uint64_t n, const float **p)
+{
+    const void *q = NULL;
+    gb_status s = weight_at(b, w, &q);
+    if (s != GB_OK)
+        return s;
+    if (w->type != GQ_F32 || (uint64_t)w->n_mat * (uint64_t)w->rows * (uint64_t)w->cols < n)
+        return gb_fail(b, GB_ERR_INVALID, "weight '%s' is not an f32 vector of %llu values", w->name ? w->name : "?",
+                       (unsigned long long)n);
+    *p = q;
+    return GB_OK;
+}
+
+#define VEC(w, n, ptr)                                                                                               \
+    do {                                                                                                             \
+        gb_status s_ = vec_at(b, (w), (n), &(ptr));                                                                  \
+        if (s_ != GB_OK)                                                                                             \
+            return s_;                                                                                               \
+    } while (0)
+
+gb_status cpu_nomem(gb_backend *b, const char *what, uint64_t bytes)
+{
+    return gb_fail(b, GB_ERR_NOMEM, "out of memory: %s needs %llu bytes", what, (unsigned long long)bytes);
+}
+
+/* Bytes of physical memory (0 if unknown): a request beyond it fails at
+ * once instead of being overcommitted and killed later. */
+static uint64_t phys_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+static gb_status cpu_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
+{
+    *out = NULL;
+    LIVE_OR_RETURN(b);
+    uint64_t phys = phys_bytes();
+    if (phys && bytes > phys)
+        return gb_fail(b, GB_ERR_NOMEM, "out of memory: a buffer needs %llu bytes, more than this machine's %llu",
+                       (unsigned long long)bytes, (unsigned long long)phys);
+    uint8_t *d = bytes <= SIZE_MAX ? calloc((size_t)(bytes ? bytes : 1), 1) : NULL;
+    struct gb_buffer *buf = d ? buffer_new(b, d, bytes, 1) : NULL;
+    if (!buf) {
+        free(d);
+        return cpu_nomem(b, "a buffer", bytes);
+    }
+    *out = buf;
+    return GB_OK;
+}
+
+static void cpu_release(gb_backend *b, gb_buffer *buf)
+{
+    if (buf)
+        buffer_free(b, buf);
+}
+
+static gb_status cpu_write(gb_backend *b, gb_ref dst, const void *host, uint64_t bytes)
+{
+    LIVE_OR_RETURN(b);
+    void *p;
+    AT(dst, bytes, "write", p);
+    if (!dst.buf->owned)
+        return gb_fail(b, GB_ERR_INVALID, "write: prepared weights are read-only");
+    if (bytes)
+        memcpy(p, host, (size_t)bytes);
+    return GB_OK;
+}
+
+static gb_status cpu_read(gb_backend *b, gb_ref src, void *host, uint64_t bytes)
+{
+    LIVE_OR_RETURN(b);
+    const void *p;
+    AT(src, bytes, "read", p);
+    if (bytes)
+        memcpy(host, p, (size_t)bytes);
+    return GB_OK;
+}
+
+static gb_status cpu_finish(gb_backend *b)
+{
+    LIVE_OR_RETURN(b);
+    return GB_OK; /* every op has finished when it returns */
+}
+
+/* Zero copy: each weight's dev is a view of its host bytes. */
+static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const void *map, uint64_t map_bytes)
+{
+    (void)map;
+    (void)map_bytes;
+    LIVE_OR_RETURN(b);
+    for (int i = 0; i < n; i++) {
+        if (!w[i] || !w[i]->host)
+            return gb_fail(b, GB_ERR_INVALID, "prepare: weight %d (%s) has no host bytes", i,
+                           w[i] && w[i]->name ? w[i]->name : "?");
+        struct gb_buffer *buf = buffer_new(b, (uint8_t *)(uintptr_t)w[i]->host, gb_weight_bytes(w[i]), 0);
+        if (!buf)
+            return cpu_nomem(b, "a weight view", sizeof *buf);
+        w[i]->dev.buf = buf;
+        w[i]->dev.off = 0;
+    }
+    return GB_OK;
+}
+
+/* ---- ops ---- */
+
+/* The input of a product with weights of type t: x itself, or (GB_GGML) a
+ * rounded copy in *tmp (malloc'ed, freed by the caller). */
+static gb_status product_input(gb_backend *b, gq_type t, const float *x, size_t n, const float **in, float **tmp)
+{
+    *tmp = NULL;
+    *in = x;
+    if (!ggml_numerics(b) || t == GQ_F32)
+        return GB_OK;
+    if (!(*tmp = malloc(n * sizeof **tmp)))
+        return cpu_nomem(b, "the GB_GGML rounded input of a product", (uint64_t)n * sizeof(float));
+    gk_round_like_ggml(t, x, *tmp, n);
+    *in = *tmp;
+    return GB_OK;
+}
+
+static gk_mat mat_of(const gb_weight *w, const void *data, int64_t index)
+{
+    gk_mat m = {w->type, (const uint8_t *)data + (size_t)index * (size_t)w->rows * w->row_bytes, w->rows, w->cols,
+                w->row_bytes};
     return m;
 }
 
-static float *cpu_alloc(gb_backend *b, size_t n) { (void)b; return calloc(n ? n : 1, sizeof(float)); }
-static void cpu_release(gb_backend *b, float *p) { (void)b; free(p); }
-static void cpu_read(gb_backend *b, const float *buf, size_t off, size_t n, float *host)
+/* gk_matmul failed: no kernel for the type, or no memory for its prefill
+ * scratch (per thread 8 * cols + 16 + 4n floats, gk_ops.c). */
+static gb_status matmul_failed(gb_backend *b, const gb_weight *w, int n)
 {
-    (void)b;
-    memcpy(host, buf + off, n * sizeof(float));
+    if (!gk_dot_for(w->type) || !gk_decode_for(w->type)) {
+        const gq_traits *tr = gq_traits_of(w->type);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "no CPU kernel for weight '%s' of type %s", w->name ? w->name : "?",
+                       tr ? tr->name : "?");
+    }
+    uint64_t per = 8 * (uint64_t)w->cols + 16 + 4 * (uint64_t)n;
+    return cpu_nomem(b, "the prefill scratch of a matrix product",
+                 (uint64_t)gk_pool_size(pool_of(b)) * per * sizeof(float));
 }
 
-static void cpu_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, float *out)
+static gb_status cpu_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out)
 {
-    (void)b;
+    LIVE_OR_RETURN(b);
+    const uint8_t *wd;
+    float *o;
+    WEIGHT(w, wd);
+    AT(out, (uint64_t)n * (uint64_t)w->cols * 4, "embed output", o);
     gk_decode_fn dec = gk_decode_for(w->type);
-    for (int t = 0; t < n; t++)
-        dec((const uint8_t *)w->data + (size_t)ids[t] * w->row_bytes, out + (size_t)t * (size_t)w->cols, w->cols);
+    if (!dec)
+        return matmul_failed(b, w, 1);
+    for (int t = 0; t < n; t++) {
+        if (ids[t] < 0 || ids[t] >= w->rows)
+            return gb_fail(b, GB_ERR_INVALID, "embed: id %d is outside 0..%lld", ids[t], (long long)w->rows - 1);
+        dec(wd + (size_t)ids[t] * w->row_bytes, o + (size_t)t * (size_t)w->cols, w->cols);
+    }
+    return GB_OK;
 }
 
-static void cpu_rmsnorm(gb_backend *b, const float *x, const float *w, int n, int dim, float eps, float *out)
+static gb_status cpu_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out)
 {
-    (void)b;
+    LIVE_OR_RETURN(b);
+    uint64_t bytes = (uint64_t)n * (uint64_t)dim * 4;
+    const float *xp, *wp;
+    float *op;
+    AT(x, bytes, "rmsnorm input", xp);
+    AT(out, bytes, "rmsnorm output", op);
+    VEC(w, (uint64_t)dim, wp);
     for (int t = 0; t < n; t++)
-        gk_rmsnorm(x + (size_t)t * (size_t)dim, w, dim, eps, out + (size_t)t * (size_t)dim);
+        gk_rmsnorm(xp + (size_t)t * (size_t)dim, wp, dim, eps, op + (size_t)t * (size_t)dim);
+    return GB_OK;
 }
 
-static void cpu_matmul(gb_backend *b, const gb_weight *w, const float *bias, const float *x, int n, float *out)
+static gb_status cpu_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
 {
-    gk_mat m = mat_of(w, 0);
-    float *tmp;
-    x = product_input(b, w->type, x, (size_t)n * (size_t)w->cols, &tmp);
-    gk_matmul(pool_of(b), &m, bias, x, n, out, w->rows);
+    LIVE_OR_RETURN(b);
+    const void *wd;
+    const float *xp, *bp = NULL, *in;
+    float *op, *tmp;
+    WEIGHT(w, wd);
+    if (bias)
+        VEC(bias, (uint64_t)w->rows, bp);
+    AT(x, (uint64_t)n * (uint64_t)w->cols * 4, "matmul input", xp);
+    AT(out, (uint64_t)n * (uint64_t)w->rows * 4, "matmul output", op);
+    gb_status s = product_input(b, w->type, xp, (size_t)n * (size_t)w->cols, &in, &tmp);
+    if (s != GB_OK)
+        return s;
+    gk_mat m = mat_of(w, wd, 0);
+    int rc = gk_matmul(pool_of(b), &m, bp, in, n, op, w->rows);
     free(tmp);
+    return rc ? matmul_failed(b, w, n) : GB_OK;
 }
 
-static void cpu_rope(gb_backend *b, float *x, int n, int n_heads, int head_dim, int pos0, const float *inv_freq,
-                     float mscale)
+static gb_status cpu_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0,
+                          const gb_weight *inv_freq, float mscale)
 {
-    (void)b;
+    LIVE_OR_RETURN(b);
+    float *xp;
+    const float *f;
+    size_t row = (size_t)n_heads * (size_t)head_dim;
+    AT(x, (uint64_t)n * row * 4, "rope input", xp);
+    VEC(inv_freq, (uint64_t)head_dim / 2, f);
     for (int t = 0; t < n; t++)
-        gk_rope(x + (size_t)t * (size_t)n_heads * (size_t)head_dim, n_heads, head_dim, pos0 + t, inv_freq, mscale);
+        gk_rope(xp + (size_t)t * row, n_heads, head_dim, pos0 + t, f, mscale);
+    return GB_OK;
 }
 
 typedef struct {
     const gb_attn *a;
-    const float *q, *k, *v;
+    const float *q, *k, *v, *kc, *vc, *sinks;
     float *out;
     int pos0;
     float *scores;              /* per thread: pos0 + n floats */
@@ -101,16 +335,16 @@ static void attn_task(void *p, int task, int thread)
     int lo = a->window > 0 && pos - a->window + 1 > 0 ? pos - a->window + 1 : 0;
     const float *q = c->q + ((size_t)t * (size_t)a->n_heads + (size_t)h) * (size_t)hd;
     float *s = c->scores + (size_t)thread * c->scores_len;
-    float m = a->sinks[h];
+    float m = c->sinks[h];
     for (int j = lo; j <= pos; j++) {
-        const float *k = j < c->pos0 ? a->k_cache + (size_t)(j % a->cap) * kv_stride
+        const float *k = j < c->pos0 ? c->kc + (size_t)(j % a->cap) * kv_stride
                                      : c->k + (size_t)(j - c->pos0) * kv_stride;
         float x = c->dotf(q, k + (size_t)kvh * (size_t)hd, hd) * a->scale;
         s[j - lo] = x;
         if (x > m)
             m = x;
     }
-    float denom = expf(a->sinks[h] - m);
+    float denom = expf(c->sinks[h] - m);
     for (int j = lo; j <= pos; j++) {
         s[j - lo] = expf(s[j - lo] - m);
         denom += s[j - lo];
@@ -118,7 +352,7 @@ static void attn_task(void *p, int task, int thread)
     float *o = c->out + ((size_t)t * (size_t)a->n_heads + (size_t)h) * (size_t)hd;
     memset(o, 0, (size_t)hd * sizeof(float));
     for (int j = lo; j <= pos; j++) {
-        const float *v = j < c->pos0 ? a->v_cache + (size_t)(j % a->cap) * kv_stride
+        const float *v = j < c->pos0 ? c->vc + (size_t)(j % a->cap) * kv_stride
                                      : c->v + (size_t)(j - c->pos0) * kv_stride;
         v += (size_t)kvh * (size_t)hd;
         float w = s[j - lo];
@@ -130,27 +364,59 @@ static void attn_task(void *p, int task, int thread)
         o[d] *= inv;
 }
 
-static void cpu_attention(gb_backend *b, const gb_attn *a, const float *q, const float *k, const float *v, int n,
-                          int pos0, float *out)
+static gb_status attn_check(gb_backend *b, const gb_attn *a)
 {
-    gk_pool *pool = pool_of(b);
-    size_t len = (size_t)pos0 + (size_t)n;
-    attn_ctx c = {a, q, k, v, out, pos0, malloc((size_t)gk_pool_size(pool) * len * sizeof(float)), len, gk_dotf()};
-    if (!c.scores)
-        return; /* out of memory: leaves out unchanged (the caller's buffers are zeroed) */
-    gk_pool_run(pool, attn_task, &c, n * a->n_heads);
-    free(c.scores);
+    if (a->n_heads < 1 || a->n_kv_heads < 1 || a->n_heads % a->n_kv_heads || a->head_dim < 1 || a->cap < 1)
+        return gb_fail(b, GB_ERR_INVALID, "attention: heads %d/%d, head_dim %d, cap %d outside the contract",
+                       a->n_heads, a->n_kv_heads, a->head_dim, a->cap);
+    return GB_OK;
 }
 
-static void cpu_kv_store(gb_backend *b, const gb_attn *a, const float *k, const float *v, int n, int pos0)
+static gb_status cpu_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0,
+                               gb_ref out)
 {
-    (void)b;
+    LIVE_OR_RETURN(b);
+    gb_status st = attn_check(b, a);
+    if (st != GB_OK)
+        return st;
+    uint64_t hq = (uint64_t)a->n_heads * (uint64_t)a->head_dim * 4, hkv = (uint64_t)a->n_kv_heads * (uint64_t)a->head_dim * 4;
+    attn_ctx c = {a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pos0, NULL, 0, gk_dotf()};
+    AT(q, (uint64_t)n * hq, "attention q", c.q);
+    AT(k, (uint64_t)n * hkv, "attention k", c.k);
+    AT(v, (uint64_t)n * hkv, "attention v", c.v);
+    AT(out, (uint64_t)n * hq, "attention output", c.out);
+    AT(a->k_cache, (uint64_t)a->cap * hkv, "k cache", c.kc);
+    AT(a->v_cache, (uint64_t)a->cap * hkv, "v cache", c.vc);
+    VEC(a->sinks, (uint64_t)a->n_heads, c.sinks);
+    gk_pool *pool = pool_of(b);
+    c.scores_len = (size_t)pos0 + (size_t)n;
+    uint64_t bytes = (uint64_t)gk_pool_size(pool) * c.scores_len * sizeof(float);
+    if (!(c.scores = malloc((size_t)bytes)))
+        return cpu_nomem(b, "attention scores", bytes);
+    gk_pool_run(pool, attn_task, &c, n * a->n_heads);
+    free(c.scores);
+    return GB_OK;
+}
+
+static gb_status cpu_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0)
+{
+    LIVE_OR_RETURN(b);
+    gb_status st = attn_check(b, a);
+    if (st != GB_OK)
+        return st;
     size_t stride = (size_t)a->n_kv_heads * (size_t)a->head_dim;
+    const float *kp, *vp;
+    float *kc, *vc;
+    AT(k, (uint64_t)n * stride * 4, "kv_store k", kp);
+    AT(v, (uint64_t)n * stride * 4, "kv_store v", vp);
+    AT(a->k_cache, (uint64_t)a->cap * stride * 4, "k cache", kc);
+    AT(a->v_cache, (uint64_t)a->cap * stride * 4, "v cache", vc);
     for (int t = n > a->cap ? n - a->cap : 0; t < n; t++) {
         size_t slot = (size_t)((pos0 + t) % a->cap);
-        memcpy(a->k_cache + slot * stride, k + (size_t)t * stride, stride * sizeof(float));
-        memcpy(a->v_cache + slot * stride, v + (size_t)t * stride, stride * sizeof(float));
+        memcpy(kc + slot * stride, kp + (size_t)t * stride, stride * sizeof(float));
+        memcpy(vc + slot * stride, vp + (size_t)t * stride, stride * sizeof(float));
     }
+    return GB_OK;
 }
 
 /* Top-k of n logits (descending, lower index first on ties), then softmax
@@ -173,22 +439,30 @@ static void route(const float *logits, int n, int k, int *idx, float *w)
 }
 
 #define MAX_TOPK 16
+#define MAX_EXPERTS 512
 
-static void moe_one(gb_backend *b, const gb_moe *m, const float *x, const float *xe, float *out, float *scratch)
+/* The host pointers of one MoE block's weights. */
+typedef struct {
+    const void *router, *gate_up, *down;
+    const float *router_bias, *gate_up_bias, *down_bias;
+} moe_ptrs;
+
+static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const float *x, const float *xe, float *out,
+                    float *scratch)
 {
     gk_pool *pool = pool_of(b);
     int k = m->top_k, D = m->hidden, I = m->inter;
-    float logits[512];
+    float logits[MAX_EXPERTS];
     int idx[MAX_TOPK];
     float w[MAX_TOPK];
-    gk_mat r = mat_of(m->router, 0);
-    gk_matmul(NULL, &r, m->router_bias, x, 1, logits, m->n_experts);
+    gk_mat r = mat_of(m->router, p->router, 0);
+    gk_matmul(NULL, &r, p->router_bias, x, 1, logits, m->n_experts); /* n = 1: no scratch, f32 has a kernel */
     route(logits, m->n_experts, k, idx, w);
     float *h = scratch, *act = h + (size_t)k * 2 * (size_t)I, *y = act + (size_t)k * (size_t)I;
     gk_matvec_job jobs[MAX_TOPK];
     for (int i = 0; i < k; i++) {
-        jobs[i].w = mat_of(m->gate_up, idx[i]);
-        jobs[i].bias = m->gate_up_bias + (size_t)idx[i] * 2 * (size_t)I;
+        jobs[i].w = mat_of(m->gate_up, p->gate_up, idx[i]);
+        jobs[i].bias = p->gate_up_bias + (size_t)idx[i] * 2 * (size_t)I;
         jobs[i].x = xe;
         jobs[i].out = h + (size_t)i * 2 * (size_t)I;
     }
@@ -198,8 +472,8 @@ static void moe_one(gb_backend *b, const gb_moe *m, const float *x, const float 
                               act + (size_t)i * (size_t)I);
         if (ggml_numerics(b))
             gk_round_like_ggml(m->down->type, act + (size_t)i * (size_t)I, act + (size_t)i * (size_t)I, (size_t)I);
-        jobs[i].w = mat_of(m->down, idx[i]);
-        jobs[i].bias = m->down_bias + (size_t)idx[i] * (size_t)D;
+        jobs[i].w = mat_of(m->down, p->down, idx[i]);
+        jobs[i].bias = p->down_bias + (size_t)idx[i] * (size_t)D;
         jobs[i].x = act + (size_t)i * (size_t)I;
         jobs[i].out = y + (size_t)i * (size_t)D;
     }
@@ -212,112 +486,202 @@ static void moe_one(gb_backend *b, const gb_moe *m, const float *x, const float 
     }
 }
 
-static void cpu_moe(gb_backend *b, const gb_moe *m, const float *x, int n, float *out)
+/* Prefill: route all tokens, then each expert once over its tokens. */
+static gb_status moe_many(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const float *x, const float *xe, int n,
+                          float *out)
 {
     gk_pool *pool = pool_of(b);
     int k = m->top_k, E = m->n_experts, D = m->hidden, I = m->inter;
-    if (k > MAX_TOPK || E > 512)
-        return;
-    /* the router reads x; the experts read xe (x, or its GB_GGML rounding) */
-    float *xe_tmp;
-    const float *xe = product_input(b, m->gate_up->type, x, (size_t)n * (size_t)D, &xe_tmp);
-    if (n == 1) {
-        float *scratch = malloc(((size_t)k * (3 * (size_t)I + (size_t)D)) * sizeof(float));
-        if (scratch)
-            moe_one(b, m, x, xe, out, scratch);
-        free(scratch);
-        free(xe_tmp);
-        return;
-    }
-    /* Prefill: route all tokens, then each expert once over its tokens. */
-    float *logits = malloc((size_t)n * (size_t)E * sizeof(float));
-    int *sel = malloc((size_t)n * (size_t)k * sizeof(int));
-    float *wsel = malloc((size_t)n * (size_t)k * sizeof(float));
-    int *tok = malloc((size_t)n * sizeof(int));
-    float *wt = malloc((size_t)n * sizeof(float));
-    float *xg = malloc((size_t)n * (size_t)D * sizeof(float));
-    float *h = malloc((size_t)n * 2 * (size_t)I * sizeof(float));
-    float *act = malloc((size_t)n * (size_t)I * sizeof(float));
-    float *y = malloc((size_t)n * (size_t)D * sizeof(float));
-    if (logits && sel && wsel && tok && wt && xg && h && act && y) {
-        gk_mat r = mat_of(m->router, 0);
-        gk_matmul(pool, &r, m->router_bias, x, n, logits, E);
+    size_t N = (size_t)n;
+    /* one allocation: logits [n, E], wsel [n, k], wt [n], xg [n, D], h [n, 2I], act [n, I], y [n, D] floats;
+     * sel [n, k], tok [n] ints */
+    size_t floats = N * (size_t)E + N * (size_t)k + N + N * (size_t)D + N * 2 * (size_t)I + N * (size_t)I + N * (size_t)D;
+    size_t ints = N * (size_t)k + N;
+    uint64_t bytes = (uint64_t)floats * sizeof(float) + (uint64_t)ints * sizeof(int);
+    float *mem = malloc((size_t)bytes);
+    if (!mem)
+        return cpu_nomem(b, "the MoE prefill scratch", bytes);
+    float *logits = mem, *wsel = logits + N * (size_t)E, *wt = wsel + N * (size_t)k, *xg = wt + N,
+          *h = xg + N * (size_t)D, *act = h + N * 2 * (size_t)I, *y = act + N * (size_t)I;
+    int *sel = (int *)(y + N * (size_t)D), *tok = sel + N * (size_t)k;
+    gb_status st = GB_OK;
+    gk_mat r = mat_of(m->router, p->router, 0);
+    if (gk_matmul(pool, &r, p->router_bias, x, n, logits, E) != 0)
+        st = matmul_failed(b, m->router, n);
+    for (int t = 0; st == GB_OK && t < n; t++)
+        route(logits + (size_t)t * (size_t)E, E, k, sel + (size_t)t * (size_t)k, wsel + (size_t)t * (size_t)k);
+    if (st == GB_OK)
+        memset(out, 0, N * (size_t)D * sizeof(float));
+    for (int e = 0; st == GB_OK && e < E; e++) {
+        int c = 0;
         for (int t = 0; t < n; t++)
-            route(logits + (size_t)t * (size_t)E, E, k, sel + (size_t)t * (size_t)k, wsel + (size_t)t * (size_t)k);
-        memset(out, 0, (size_t)n * (size_t)D * sizeof(float));
-        for (int e = 0; e < E; e++) {
-            int c = 0;
-            for (int t = 0; t < n; t++)
-                for (int i = 0; i < k; i++)
-                    if (sel[(size_t)t * (size_t)k + (size_t)i] == e) {
-                        tok[c] = t;
-                        wt[c] = wsel[(size_t)t * (size_t)k + (size_t)i];
-                        memcpy(xg + (size_t)c * (size_t)D, xe + (size_t)t * (size_t)D, (size_t)D * sizeof(float));
-                        c++;
-                    }
-            if (!c)
-                continue;
-            gk_mat gu = mat_of(m->gate_up, e), dn = mat_of(m->down, e);
-            gk_matmul(pool, &gu, m->gate_up_bias + (size_t)e * 2 * (size_t)I, xg, c, h, 2 * (int64_t)I);
-            for (int j = 0; j < c; j++)
-                gk_swiglu_interleaved(h + (size_t)j * 2 * (size_t)I, I, m->swiglu_limit, m->swiglu_alpha,
-                                      act + (size_t)j * (size_t)I);
-            if (ggml_numerics(b))
-                gk_round_like_ggml(m->down->type, act, act, (size_t)c * (size_t)I);
-            gk_matmul(pool, &dn, m->down_bias + (size_t)e * (size_t)D, act, c, y, D);
-            for (int j = 0; j < c; j++) {
-                float *o = out + (size_t)tok[j] * (size_t)D;
-                const float *yy = y + (size_t)j * (size_t)D;
-                for (int d = 0; d < D; d++)
-                    o[d] += wt[j] * yy[d];
-            }
+            for (int i = 0; i < k; i++)
+                if (sel[(size_t)t * (size_t)k + (size_t)i] == e) {
+                    tok[c] = t;
+                    wt[c] = wsel[(size_t)t * (size_t)k + (size_t)i];
+                    memcpy(xg + (size_t)c * (size_t)D, xe + (size_t)t * (size_t)D, (size_t)D * sizeof(float));
+                    c++;
+                }
+        if (!c)
+            continue;
+        gk_mat gu = mat_of(m->gate_up, p->gate_up, e), dn = mat_of(m->down, p->down, e);
+        if (gk_matmul(pool, &gu, p->gate_up_bias + (size_t)e * 2 * (size_t)I, xg, c, h, 2 * (int64_t)I) != 0) {
+            st = matmul_failed(b, m->gate_up, c);
+            break;
+        }
+        for (int j = 0; j < c; j++)
+            gk_swiglu_interleaved(h + (size_t)j * 2 * (size_t)I, I, m->swiglu_limit, m->swiglu_alpha,
+                                  act + (size_t)j * (size_t)I);
+        if (ggml_numerics(b))
+            gk_round_like_ggml(m->down->type, act, act, (size_t)c * (size_t)I);
+        if (gk_matmul(pool, &dn, p->down_bias + (size_t)e * (size_t)D, act, c, y, D) != 0) {
+            st = matmul_failed(b, m->down, c);
+            break;
+        }
+        for (int j = 0; j < c; j++) {
+            float *o = out + (size_t)tok[j] * (size_t)D;
+            const float *yy = y + (size_t)j * (size_t)D;
+            for (int d = 0; d < D; d++)
+                o[d] += wt[j] * yy[d];
         }
     }
-    free(logits);
-    free(sel);
-    free(wsel);
-    free(tok);
-    free(wt);
-    free(xg);
-    free(h);
-    free(act);
-    free(y);
-    free(xe_tmp);
+    free(mem);
+    return st;
 }
 
-static void cpu_add(gb_backend *b, float *x, const float *y, size_t len)
+static gb_status cpu_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 {
-    (void)b;
-    for (size_t i = 0; i < len; i++)
-        x[i] += y[i];
+    LIVE_OR_RETURN(b);
+    int k = m->top_k, E = m->n_experts, D = m->hidden, I = m->inter;
+    if (k < 1 || k > MAX_TOPK || E < k || E > MAX_EXPERTS || D < 1 || I < 1)
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "moe: %d experts, top-%d: the CPU backend supports up to %d experts, "
+                       "top-%d", E, k, MAX_EXPERTS, MAX_TOPK);
+    moe_ptrs p;
+    const float *xp;
+    float *op;
+    WEIGHT(m->router, p.router);
+    WEIGHT(m->gate_up, p.gate_up);
+    WEIGHT(m->down, p.down);
+    VEC(m->router_bias, (uint64_t)E, p.router_bias);
+    VEC(m->gate_up_bias, (uint64_t)E * 2 * (uint64_t)I, p.gate_up_bias);
+    VEC(m->down_bias, (uint64_t)E * (uint64_t)D, p.down_bias);
+    if (m->router->type != GQ_F32 || m->router->rows != E || m->router->cols != D || m->gate_up->n_mat < E ||
+        m->gate_up->rows != 2 * (int64_t)I || m->gate_up->cols != D || m->down->n_mat < E || m->down->rows != D ||
+        m->down->cols != I)
+        return gb_fail(b, GB_ERR_INVALID, "moe: weight shapes do not match %d experts, hidden %d, inter %d", E, D, I);
+    AT(x, (uint64_t)n * (uint64_t)D * 4, "moe input", xp);
+    AT(out, (uint64_t)n * (uint64_t)D * 4, "moe output", op);
+    /* the router reads x; the experts read xe (x, or its GB_GGML rounding) */
+    const float *xe;
+    float *xe_tmp;
+    gb_status st = product_input(b, m->gate_up->type, xp, (size_t)n * (size_t)D, &xe, &xe_tmp);
+    if (st != GB_OK)
+        return st;
+    if (n == 1) {
+        uint64_t bytes = ((uint64_t)k * (3 * (uint64_t)I + (uint64_t)D)) * sizeof(float);
+        float *scratch = malloc((size_t)bytes);
+        if (scratch)
+            moe_one(b, m, &p, xp, xe, op, scratch);
+        else
+            st = cpu_nomem(b, "the MoE decode scratch", bytes);
+        free(scratch);
+    } else if (n > 1) {
+        st = moe_many(b, m, &p, xp, xe, n, op);
+    }
+    free(xe_tmp);
+    return st;
 }
+
+static gb_status cpu_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
+{
+    LIVE_OR_RETURN(b);
+    float *xp;
+    const float *yp;
+    AT(x, len * 4, "add x", xp);
+    AT(y, len * 4, "add y", yp);
+    for (uint64_t i = 0; i < len; i++)
+        xp[i] += yp[i];
+    return GB_OK;
+}
+
+/* ---- lifetime ---- */
 
 static void cpu_destroy(gb_backend *b)
 {
     if (!b)
         return;
-    gk_pool_destroy(pool_of(b));
-    free(b->ctx);
+    cpu_ctx *c = ctx_of(b);
+    if (c) {
+        while (c->live)
+            buffer_free(b, c->live);
+        gk_pool_destroy(c->pool);
+        free(c->lp);
+        free(c);
+    }
     free(b);
 }
 
-gb_backend *gb_cpu_create(int n_threads) { return gb_cpu_create_numerics(n_threads, GB_EXACT); }
+/* The CPU's model name ("AMD EPYC 9B14"), or "cpu". */
+static void cpu_model_name(char *out, size_t len)
+{
+    snprintf(out, len, "cpu");
+#if defined(__APPLE__)
+    size_t l = len;
+    if (sysctlbyname("machdep.cpu.brand_string", out, &l, NULL, 0) != 0 || !out[0])
+        snprintf(out, len, "cpu");
+#else
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon)
+            continue;
+        colon++;
+        while (*colon == ' ' || *colon == '\t')
+            colon++;
+        size_t n = strcspn(colon, "\r\n");
+        if (n)
+            snprintf(out, len, "%.*s", (int)n, colon);
+        break;
+    }
+    fclose(f);
+#endif
+}
 
-gb_backend *gb_cpu_create_numerics(int n_threads, gb_numerics numerics)
+gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t errlen)
 {
     gb_backend *b = calloc(1, sizeof *b);
     cpu_ctx *c = calloc(1, sizeof *c);
-    if (!b || !c || !(c->pool = gk_pool_create(n_threads))) {
+    if (!b || !c) {
         free(b);
         free(c);
+        snprintf(err, errlen, "cpu backend: out of memory");
+        return NULL;
+    }
+    if (!(c->pool = gk_pool_create(n_threads))) {
+        free(b);
+        free(c);
+        snprintf(err, errlen, "cpu backend: cannot start %d worker threads", n_threads);
         return NULL;
     }
     c->numerics = numerics;
-    b->name = numerics == GB_GGML ? "cpu-ggml" : "cpu";
+    b->name = "cpu";
     b->ctx = c;
+    char model[96];
+    cpu_model_name(model, sizeof model);
+    int nt = gk_pool_size(c->pool);
+    snprintf(b->device, sizeof b->device, "%s (%d thread%s)", model, nt, nt == 1 ? "" : "s");
+    snprintf(b->isa, sizeof b->isa, "%s", gk_isa_name(gk_isa_active()));
+    b->is_software = 0;
+    b->status = GB_OK;
+    b->prepare = cpu_prepare;
     b->alloc = cpu_alloc;
     b->release = cpu_release;
+    b->write = cpu_write;
     b->read = cpu_read;
+    b->finish = cpu_finish;
     b->embed = cpu_embed;
     b->rmsnorm = cpu_rmsnorm;
     b->matmul = cpu_matmul;
@@ -326,6 +690,25 @@ gb_backend *gb_cpu_create_numerics(int n_threads, gb_numerics numerics)
     b->kv_store = cpu_kv_store;
     b->moe = cpu_moe;
     b->add = cpu_add;
+    b->score = cpu_score;
+    b->read_bandwidth = cpu_read_bandwidth;
     b->destroy = cpu_destroy;
     return b;
 }
+
+static int cpu_probe(const gb_config *c, int *software, char *why, size_t whylen)
+{
+    (void)c;
+    (void)why;
+    (void)whylen;
+    if (software)
+        *software = 0;
+    return 1;
+}
+
+static gb_backend *cpu_entry_create(const gb_config *c, char *err, size_t errlen)
+{
+    return gb_cpu_create(c ? c->n_threads : 0, GB_EXACT, err, errlen);
+}
+
+const gb_backend_entry gb_cpu_entry = {"cpu", cpu_probe, cpu_entry_create};

@@ -5,7 +5,10 @@
  * each block decoded to fp32 in registers and multiplied with the matching
  * activations; accumulation is fp32. Nothing is dequantized to memory.
  *
- * Instruction sets: the scalar path is the portable reference; AVX2 (x86-64,
+ * Block geometry and the reference decoders come from quant/ (quant.h's
+ * traits table); kernels/cpu holds only the inner loops, per instruction set.
+ *
+ * Instruction sets: the scalar path is the portable one; AVX2 (x86-64,
  * gcc/clang target attributes) and NEON (__aarch64__) paths are chosen at run
  * time by gk_isa_best(), or forced with gk_set_isa() / env GQ_ISA=scalar|avx2|
  * avx512|neon (tests use this to compare paths). Every path returns the same
@@ -45,27 +48,26 @@ int gk_set_isa(gk_isa isa);
 const char *gk_isa_name(gk_isa isa);
 int gk_isa_supported(gk_isa isa);
 
-/* Kernels of the active path; NULL for a type without a dot kernel (F16 has
- * one; every type of quant.h is covered). */
+/* Kernels of the active path; NULL only for a value that is not a gq_type
+ * (every format of quant.h has at least the reference). */
 gk_dot_fn gk_dot_for(gq_type t);
 gk_decode_fn gk_decode_for(gq_type t);
 gk_dotf_fn gk_dotf(void);
 gk_tile_fn gk_tile(void);
 gk_tile_fn gk_tile_for_isa(gk_isa isa);
 
-/* Kernels of one specific path (tests); falls back to scalar when the path
- * has no special kernel for t. */
+/* Kernels of one specific path (tests); a path with no loop of its own for
+ * t falls back to the next one down (AVX-512 -> AVX2 -> scalar, NEON ->
+ * scalar) and finally to the reference below. */
 gk_dot_fn gk_dot_for_isa(gq_type t, gk_isa isa);
 gk_decode_fn gk_decode_for_isa(gq_type t, gk_isa isa);
 gk_dotf_fn gk_dotf_for_isa(gk_isa isa);
 
-/* 2^(e-128) as fp32, exact (denormal for e < 2): the MXFP4 block scale with
- * the doubled E2M1 table of quant.h. */
-static inline float gk_e8m0_half(uint8_t e)
-{
-    union { uint32_t u; float f; } v;
-    v.u = e >= 2 ? (uint32_t)(e - 1) << 23 : 0x00400000u >> (1 - e);
-    return v.f;
-}
+/* The reference every path is tested against, built from quant's traits
+ * alone: the row decoded by the format's own decoder (gq_traits.decode),
+ * then an fp32 dot in index order. It is also what a format added to quant/
+ * runs on before any instruction set has a loop for it. */
+gk_dot_fn gk_dot_ref_for(gq_type t);
+gk_decode_fn gk_decode_ref_for(gq_type t);
 
 #endif

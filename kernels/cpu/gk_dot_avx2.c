@@ -13,6 +13,8 @@
 
 #define GK_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+enum { BV = GQ_BLOCK_VALUES };
+
 GK_AVX2 static inline float hsum(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -37,7 +39,7 @@ GK_AVX2 static inline __m256 fma16(__m128i q, const float *x, __m256 acc)
     return _mm256_fmadd_ps(hi, _mm256_loadu_ps(x + 8), acc);
 }
 
-GK_AVX2 float gk_dot_f32_avx2(const void *row, const float *x, int64_t n)
+GK_AVX2 static float gk_dot_f32_avx2(const void *row, const float *x, int64_t n)
 {
     const float *w = row;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -52,11 +54,11 @@ GK_AVX2 float gk_dot_f32_avx2(const void *row, const float *x, int64_t n)
     return s;
 }
 
-GK_AVX2 float gk_dotf_avx2(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx2(a, b, n); }
+GK_AVX2 static float gk_dotf_avx2(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx2(a, b, n); }
 
 /* 4 rows x 4 tokens as two 2x4 passes (16 ymm registers: 8 accumulators,
  * 2 rows, 1 token vector per step). */
-GK_AVX2 void gk_tile_avx2(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
+GK_AVX2 static void gk_tile_avx2(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
                           int64_t out_stride, int accumulate)
 {
     for (int r = 0; r < 4; r += 2) {
@@ -93,7 +95,7 @@ GK_AVX2 void gk_tile_avx2(const float *w, int64_t ws, const float *x, int64_t xs
     }
 }
 
-GK_AVX2 float gk_dot_bf16_avx2(const void *row, const float *x, int64_t n)
+GK_AVX2 static float gk_dot_bf16_avx2(const void *row, const float *x, int64_t n)
 {
     const uint16_t *w = row;
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -107,56 +109,64 @@ GK_AVX2 float gk_dot_bf16_avx2(const void *row, const float *x, int64_t n)
     }
     float s = hsum(_mm256_add_ps(a0, a1));
     for (; i < n; i++)
-        s += gk_bf16(w[i]) * x[i];
+        s += gq_bf16_to_f32(w[i]) * x[i];
     return s;
 }
 
-GK_AVX2 float gk_dot_mxfp4_avx2(const void *row, const float *x, int64_t n)
+GK_AVX2 static float gk_dot_mxfp4_avx2(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
-    const __m128i lut = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    static const int8_t K[16] = {GQ_MXFP4_KVALUES};
+    const __m128i lut = _mm_loadu_si128((const __m128i *)K);
     const __m128i m4 = _mm_set1_epi8(15);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 17, x += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 1));
+    for (int64_t i = 0; i < n; i += BV, b += GQ_MXFP4_BLOCK_BYTES, x += BV) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + GQ_MXFP4_QS_OFFSET));
         __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(q, m4));
         __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
         __m256 bs = fma16(lo, x, _mm256_setzero_ps());
         bs = fma16(hi, x + 16, bs);
-        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(gk_e8m0_half_table[b[0]]), acc);
+        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(gq_e8m0_half_table[b[GQ_MXFP4_SCALE_OFFSET]]), acc);
     }
     return hsum(acc);
 }
 
-GK_AVX2 float gk_dot_q8_32_avx2(const void *row, const float *x, int64_t n)
+GK_AVX2 static float gk_dot_q8_32_avx2(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 34, x += 32) {
-        __m128i q0 = _mm_loadu_si128((const __m128i *)(b + 2));
-        __m128i q1 = _mm_loadu_si128((const __m128i *)(b + 18));
+    for (int64_t i = 0; i < n; i += BV, b += GQ_Q8_32_BLOCK_BYTES, x += BV) {
+        __m128i q0 = _mm_loadu_si128((const __m128i *)(b + GQ_Q8_32_QS_OFFSET));
+        __m128i q1 = _mm_loadu_si128((const __m128i *)(b + GQ_Q8_32_QS_OFFSET + 16));
         __m256 bs = fma16(q0, x, _mm256_setzero_ps());
         bs = fma16(q1, x + 16, bs);
-        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(f16c(b)), acc);
+        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(f16c(b + GQ_Q8_32_D_OFFSET)), acc);
     }
     return hsum(acc);
 }
 
-GK_AVX2 float gk_dot_q4_32_avx2(const void *row, const float *x, int64_t n)
+GK_AVX2 static float gk_dot_q4_32_avx2(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
-    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 18, x += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+    for (int64_t i = 0; i < n; i += BV, b += GQ_Q4_32_BLOCK_BYTES, x += BV) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + GQ_Q4_32_QS_OFFSET));
         __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
         __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);
         __m256 bs = fma16(lo, x, _mm256_setzero_ps());
         bs = fma16(hi, x + 16, bs);
-        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(f16c(b)), acc);
+        acc = _mm256_fmadd_ps(bs, _mm256_set1_ps(f16c(b + GQ_Q4_32_D_OFFSET)), acc);
     }
     return hsum(acc);
 }
+
+const gk_isa_kernels gk_kernels_avx2 = {
+    .dot = {[GQ_F32] = gk_dot_f32_avx2, [GQ_BF16] = gk_dot_bf16_avx2, [GQ_MXFP4] = gk_dot_mxfp4_avx2,
+            [GQ_Q8_32] = gk_dot_q8_32_avx2, [GQ_Q4_32] = gk_dot_q4_32_avx2},
+    .dotf = gk_dotf_avx2,
+    .tile = gk_tile_avx2,
+};
 
 #else
 /* Not x86-64: nothing to compile (ISO C forbids an empty unit). */

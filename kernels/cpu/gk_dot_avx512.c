@@ -13,6 +13,14 @@
 
 #define GK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
+/* block geometry from quant_blocks.h, short names for the loops below */
+enum {
+    BV = GQ_BLOCK_VALUES,
+    MXB = GQ_MXFP4_BLOCK_BYTES, MXS = GQ_MXFP4_SCALE_OFFSET, MXQ = GQ_MXFP4_QS_OFFSET,
+    Q8B = GQ_Q8_32_BLOCK_BYTES, Q8Q = GQ_Q8_32_QS_OFFSET,
+    Q4B = GQ_Q4_32_BLOCK_BYTES, Q4Q = GQ_Q4_32_QS_OFFSET
+};
+
 GK_AVX512 static inline float f16c512(const uint8_t *p)
 {
     uint16_t h;
@@ -20,7 +28,7 @@ GK_AVX512 static inline float f16c512(const uint8_t *p)
     return _cvtsh_ss(h);
 }
 
-GK_AVX512 float gk_dot_f32_avx512(const void *row, const float *x, int64_t n)
+GK_AVX512 static float gk_dot_f32_avx512(const void *row, const float *x, int64_t n)
 {
     const float *w = row;
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -35,10 +43,10 @@ GK_AVX512 float gk_dot_f32_avx512(const void *row, const float *x, int64_t n)
     return s;
 }
 
-GK_AVX512 float gk_dotf_avx512(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx512(a, b, n); }
+GK_AVX512 static float gk_dotf_avx512(const float *a, const float *b, int64_t n) { return gk_dot_f32_avx512(a, b, n); }
 
 /* 4 rows x 4 tokens: 16 zmm accumulators, 4 row vectors, 1 token vector. */
-GK_AVX512 void gk_tile_avx512(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
+GK_AVX512 static void gk_tile_avx512(const float *w, int64_t ws, const float *x, int64_t xs, int64_t n, float *out,
                               int64_t out_stride, int accumulate)
 {
     __m512 acc[4][4];
@@ -66,7 +74,7 @@ GK_AVX512 void gk_tile_avx512(const float *w, int64_t ws, const float *x, int64_
         }
 }
 
-GK_AVX512 float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
+GK_AVX512 static float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
 {
     const uint16_t *w = row;
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -80,7 +88,7 @@ GK_AVX512 float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
     }
     float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     for (; i < n; i++)
-        s += gk_bf16(w[i]) * x[i];
+        s += gq_bf16_to_f32(w[i]) * x[i];
     return s;
 }
 
@@ -89,42 +97,42 @@ GK_AVX512 float gk_dot_bf16_avx512(const void *row, const float *x, int64_t n)
  * nibble after a 4-bit dword shift: 3 shuffles per block instead of 4 (the
  * shuffle port is the bound here), no masks. Two blocks per step, each on
  * its own accumulator. */
-GK_AVX512 float gk_dot_mxfp4_avx512(const void *row, const float *x, int64_t n)
+GK_AVX512 static float gk_dot_mxfp4_avx512(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
-    const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+    const __m512 lut = _mm512_loadu_ps(gq_mxfp4_kvalues);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t i = 0;
-    for (; i + 64 <= n; i += 64, b += 34, x += 64) {
-        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1)));
-        __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 18)));
+    for (; i + 2 * BV <= n; i += 2 * BV, b += 2 * MXB, x += 2 * BV) {
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXQ)));
+        __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXB + MXQ)));
         __m512 s0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, lut), _mm512_loadu_ps(x));
-        __m512 s1 = _mm512_mul_ps(_mm512_permutexvar_ps(v1, lut), _mm512_loadu_ps(x + 32));
+        __m512 s1 = _mm512_mul_ps(_mm512_permutexvar_ps(v1, lut), _mm512_loadu_ps(x + BV));
         s0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), lut), _mm512_loadu_ps(x + 16), s0);
-        s1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), lut), _mm512_loadu_ps(x + 48), s1);
-        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gk_e8m0_half_table[b[0]]), acc0);
-        acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(gk_e8m0_half_table[b[17]]), acc1);
+        s1 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), lut), _mm512_loadu_ps(x + BV + 16), s1);
+        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gq_e8m0_half_table[b[MXS]]), acc0);
+        acc1 = _mm512_fmadd_ps(s1, _mm512_set1_ps(gq_e8m0_half_table[b[MXB + MXS]]), acc1);
     }
     if (i < n) {
-        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1)));
+        __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXQ)));
         __m512 s0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, lut), _mm512_loadu_ps(x));
         s0 = _mm512_fmadd_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), lut), _mm512_loadu_ps(x + 16), s0);
-        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gk_e8m0_half_table[b[0]]), acc0);
+        acc0 = _mm512_fmadd_ps(s0, _mm512_set1_ps(gq_e8m0_half_table[b[MXS]]), acc0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-GK_AVX512 float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n)
+GK_AVX512 static float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 34, x += 32) {
-        __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2))));
-        __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18))));
+    for (int64_t i = 0; i < n; i += BV, b += Q8B, x += BV) {
+        __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q))));
+        __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q + 16))));
         __m512 bs = _mm512_mul_ps(w0, _mm512_loadu_ps(x));
         bs = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), bs);
-        __m512 d = _mm512_set1_ps(f16c512(b));
-        if ((i >> 5) & 1)
+        __m512 d = _mm512_set1_ps(f16c512(b + GQ_Q8_32_D_OFFSET));
+        if (((uint64_t)i / BV) & 1)
             acc1 = _mm512_fmadd_ps(bs, d, acc1);
         else
             acc0 = _mm512_fmadd_ps(bs, d, acc0);
@@ -132,53 +140,53 @@ GK_AVX512 float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n)
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-GK_AVX512 float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n)
+GK_AVX512 static float gk_dot_q4_32_avx512(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
-    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
+    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 32, b += 18, x += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
+    for (int64_t i = 0; i < n; i += BV, b += Q4B, x += BV) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + Q4Q));
         __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
         __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);
         __m512 bs = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), _mm512_loadu_ps(x));
         bs = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), _mm512_loadu_ps(x + 16), bs);
-        acc = _mm512_fmadd_ps(bs, _mm512_set1_ps(f16c512(b)), acc);
+        acc = _mm512_fmadd_ps(bs, _mm512_set1_ps(f16c512(b + GQ_Q4_32_D_OFFSET)), acc);
     }
     return _mm512_reduce_add_ps(acc);
 }
 
 /* Row decoders for prefill (4 rows are decoded once per batch, then tiled). */
-GK_AVX512 void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n)
+GK_AVX512 static void gk_decode_mxfp4_avx512(const void *row, float *out, int64_t n)
 {
     const uint8_t *b = row;
-    const __m512 lut = _mm512_setr_ps(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-    for (int64_t i = 0; i < n; i += 32, b += 17, out += 32) {
-        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1))); /* as in the dot */
-        __m512 d = _mm512_set1_ps(gk_e8m0_half_table[b[0]]);
+    const __m512 lut = _mm512_loadu_ps(gq_mxfp4_kvalues);
+    for (int64_t i = 0; i < n; i += BV, b += MXB, out += BV) {
+        __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXQ))); /* as in the dot */
+        __m512 d = _mm512_set1_ps(gq_e8m0_half_table[b[MXS]]);
         _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_permutexvar_ps(v, lut), d));
         _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), lut), d));
     }
 }
 
-GK_AVX512 void gk_decode_q8_32_avx512(const void *row, float *out, int64_t n)
+GK_AVX512 static void gk_decode_q8_32_avx512(const void *row, float *out, int64_t n)
 {
     const uint8_t *b = row;
-    for (int64_t i = 0; i < n; i += 32, b += 34, out += 32) {
-        __m512 d = _mm512_set1_ps(f16c512(b));
-        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2)))), d));
+    for (int64_t i = 0; i < n; i += BV, b += Q8B, out += BV) {
+        __m512 d = _mm512_set1_ps(f16c512(b + GQ_Q8_32_D_OFFSET));
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q)))), d));
         _mm512_storeu_ps(out + 16,
-                         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18)))), d));
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q + 16)))), d));
     }
 }
 
-GK_AVX512 void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n)
+GK_AVX512 static void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n)
 {
     const uint8_t *b = row;
-    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(8);
-    for (int64_t i = 0; i < n; i += 32, b += 18, out += 32) {
-        __m128i q = _mm_loadu_si128((const __m128i *)(b + 2));
-        __m512 d = _mm512_set1_ps(f16c512(b));
+    const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
+    for (int64_t i = 0; i < n; i += BV, b += Q4B, out += BV) {
+        __m128i q = _mm_loadu_si128((const __m128i *)(b + Q4Q));
+        __m512 d = _mm512_set1_ps(f16c512(b + GQ_Q4_32_D_OFFSET));
         __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
         __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);
         _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
@@ -186,7 +194,7 @@ GK_AVX512 void gk_decode_q4_32_avx512(const void *row, float *out, int64_t n)
     }
 }
 
-GK_AVX512 void gk_decode_bf16_avx512(const void *row, float *out, int64_t n)
+GK_AVX512 static void gk_decode_bf16_avx512(const void *row, float *out, int64_t n)
 {
     const uint16_t *w = row;
     int64_t i = 0;
@@ -194,8 +202,17 @@ GK_AVX512 void gk_decode_bf16_avx512(const void *row, float *out, int64_t n)
         _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(
                                       _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(w + i))), 16)));
     for (; i < n; i++)
-        out[i] = gk_bf16(w[i]);
+        out[i] = gq_bf16_to_f32(w[i]);
 }
+
+const gk_isa_kernels gk_kernels_avx512 = {
+    .dot = {[GQ_F32] = gk_dot_f32_avx512, [GQ_BF16] = gk_dot_bf16_avx512, [GQ_MXFP4] = gk_dot_mxfp4_avx512,
+            [GQ_Q8_32] = gk_dot_q8_32_avx512, [GQ_Q4_32] = gk_dot_q4_32_avx512},
+    .decode = {[GQ_BF16] = gk_decode_bf16_avx512, [GQ_MXFP4] = gk_decode_mxfp4_avx512,
+               [GQ_Q8_32] = gk_decode_q8_32_avx512, [GQ_Q4_32] = gk_decode_q4_32_avx512},
+    .dotf = gk_dotf_avx512,
+    .tile = gk_tile_avx512,
+};
 
 #else
 typedef int gk_dot_avx512_unused;

@@ -227,34 +227,38 @@ void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, 
 
 void gk_round_like_ggml(gq_type w_type, const float *x, float *y, size_t n)
 {
-    switch (w_type) {
-    case GQ_BF16:
-        for (size_t i = 0; i < n; i++)
-            y[i] = gq_bf16_to_f32(gq_f32_to_bf16(x[i]));
-        return;
-    case GQ_F16:
-        for (size_t i = 0; i < n; i++)
-            y[i] = gq_f16_to_f32(gq_f32_to_f16(x[i]));
-        return;
-    case GQ_Q8_32:
-    case GQ_Q4_32:
-    case GQ_MXFP4:
-        break;
-    default:
+    const gq_traits *w = gq_traits_of(w_type);
+    const gq_traits *a = w ? gq_traits_of(w->ggml_act_type) : NULL;
+    if (!a || (a->block_values > 1 && a->type != GQ_Q8_32) || a->type == GQ_F32) {
         if (y != x)
             memcpy(y, x, n * sizeof *y);
         return;
     }
-    size_t full = n - n % 32;
-    for (size_t b = 0; b < full; b += 32) {
+    if (a->block_values == 1) {
+        /* a scalar format (bf16, f16): each value rounded as its encoder
+         * does (nearest even), through a small buffer so y may equal x */
+        unsigned char buf[256 * sizeof(float)];
+        const size_t step = sizeof buf / (size_t)a->block_bytes;
+        for (size_t i = 0; i < n; i += step) {
+            size_t m = n - i < step ? n - i : step;
+            a->encode(x + i, buf, m, NULL);
+            a->decode(buf, y + i, m);
+        }
+        return;
+    }
+    /* ggml's Q8_0 activations (a is GQ_Q8_32): llama.cpp's own rule,
+     * not our encoder's, so it is spelled out here */
+    const size_t bv = GQ_BLOCK_VALUES;
+    size_t full = n - n % bv;
+    for (size_t b = 0; b < full; b += bv) {
         float amax = 0.0f;
-        for (int j = 0; j < 32; j++)
+        for (size_t j = 0; j < bv; j++)
             amax = fmaxf(amax, fabsf(x[b + j]));
         /* the quantizer multiplies by 127 / amax, while the dot product
          * scales by the f16 of amax / 127: two different roundings, both kept */
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         float d = gq_f16_to_f32(gq_f32_to_f16(amax / 127.0f));
-        for (int j = 0; j < 32; j++)
+        for (size_t j = 0; j < bv; j++)
             y[b + j] = rintf(x[b + j] * id) * d;
     }
     if (y != x)

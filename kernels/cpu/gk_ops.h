@@ -50,7 +50,8 @@ void gk_softmax(float *x, int n);
 void gk_swiglu_interleaved(const float *h, int inter, float limit, float alpha, float *a);
 
 /* y = x as ggml's CPU matrix products see it before they multiply by a
- * weight of type w_type (llama.cpp's "vec_dot_type"): Q8_0 blocks of 32
+ * weight of type w_type (llama.cpp's "vec_dot_type", quant's
+ * gq_traits.ggml_act_type): Q8_0 blocks of 32
  * (d = amax / 127 stored as f16, q = nearest of x * 127 / amax, ties to
  * even) for Q8_32 / Q4_32 / MXFP4 weights, BF16 or F16 rounding for BF16 or
  * F16 weights, unchanged for F32. A trailing partial block is left as is.

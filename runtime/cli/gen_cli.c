@@ -5,74 +5,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gptoss_format.h"
 #include "model_cli.h"
-#include "tokenizer.h"
 
-static int bad(const char *cmd, const char *opt, const char *val)
+int gen_cli_apply(gen_cli *o, gio_opt *p, int c)
 {
-    fprintf(stderr, "%s: bad value for %s: '%s'\n", cmd, opt, val);
-    return -1;
-}
-
-int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i)
-{
-    const char *a = argv[*i];
-    if (!strcmp(a, "--show-analysis")) {
-        o->show_analysis = 1;
+    long long x;
+    double d;
+    switch (c) {
+    case GEN_OPT_SHOW: o->show_analysis = 1; return 1;
+    case GEN_OPT_SYSTEM: o->system = p->arg; return 1;
+    case GEN_OPT_BACKEND: {
+        mc_opts mo = {0};
+        if (strcmp(p->arg, "cpu") && strcmp(p->arg, "vulkan") && strcmp(p->arg, "metal") && strcmp(p->arg, "auto")) {
+            gio_fail(p, GIO_EXIT_USAGE, "--backend takes cpu, vulkan, metal or auto, not '%s'", p->arg);
+            return -1;
+        }
+        if (mc_backend_option(&mo, p->cmd + strlen("gptoss-run "), p->arg) != 0)
+            return -1;
+        o->backend = mo.backend;
         return 1;
     }
-    int takes_value = !strcmp(a, "--system") || !strcmp(a, "--reasoning") || !strcmp(a, "--temperature") ||
-                      !strcmp(a, "--top-p") || !strcmp(a, "--seed") || !strcmp(a, "-n") || !strcmp(a, "--ctx") ||
-                      !strcmp(a, "--threads");
-    if (!takes_value)
-        return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s: %s needs a value\n", cmd, a);
-        return -1;
+    case GEN_OPT_REASONING:
+        if (strcmp(p->arg, "low") && strcmp(p->arg, "medium") && strcmp(p->arg, "high")) {
+            gio_fail(p, GIO_EXIT_USAGE, "--reasoning must be low, medium or high, not '%s'", p->arg);
+            return -1;
+        }
+        o->reasoning = p->arg;
+        return 1;
+    case GEN_OPT_TEMP:
+        if (gio_opt_double(p, 0, 100, &d))
+            return -1;
+        o->temperature = d;
+        return 1;
+    case GEN_OPT_TOP_P:
+        if (gio_opt_double(p, 0, 1, &d))
+            return -1;
+        if (!(d > 0)) {
+            gio_fail(p, GIO_EXIT_USAGE, "--top-p must be in 0..1 and above 0, not '%s'", p->arg);
+            return -1;
+        }
+        o->top_p = d;
+        return 1;
+    case 's': {
+        char *end;
+        if (!p->arg[0] || p->arg[0] == '-' || (o->seed = strtoull(p->arg, &end, 10), *end)) {
+            gio_fail(p, GIO_EXIT_USAGE, "%s must be an integer in 0..18446744073709551615, not '%s'", p->name,
+                     p->arg);
+            return -1;
+        }
+        return 1;
     }
-    const char *v = argv[++*i];
-    char *end;
-    if (!strcmp(a, "--system")) {
-        o->system = v;
-    } else if (!strcmp(a, "--reasoning")) {
-        if (strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
-            return bad(cmd, a, v);
-        o->reasoning = v;
-    } else if (!strcmp(a, "--temperature")) {
-        double x = strtod(v, &end);
-        if (*end || !(x >= 0))
-            return bad(cmd, a, v);
-        o->temperature = x;
-    } else if (!strcmp(a, "--top-p")) {
-        double x = strtod(v, &end);
-        if (*end || !(x > 0 && x <= 1))
-            return bad(cmd, a, v);
-        o->top_p = x;
-    } else if (!strcmp(a, "--seed")) {
-        o->seed = strtoull(v, &end, 10);
-        if (*end || !*v)
-            return bad(cmd, a, v);
-    } else {
-        int x = mc_parse_int(v, 1, 1 << 20);
-        if (x < 0)
-            return bad(cmd, a, v);
-        *(!strcmp(a, "-n") ? &o->n : !strcmp(a, "--ctx") ? &o->ctx : &o->threads) = x;
+    case 'n':
+    case 'c':
+    case 't':
+        if (gio_opt_int(p, 1, 1 << 20, &x))
+            return -1;
+        *(c == 'n' ? &o->n : c == 'c' ? &o->ctx : &o->threads) = (int)x;
+        return 1;
     }
-    return 1;
-}
-
-tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model)
-{
-    char err[1024];
-    gf_file *probe = gf_open(model, err, sizeof err);
-    if (!probe) {
-        fprintf(stderr, "%s: %s\n", cmd, err);
-        return NULL;
-    }
-    gf_close(probe);
-    tok_tokenizer *tok = tok_load_file(model, err, sizeof err);
-    if (!tok)
-        fprintf(stderr, "%s: %s\n", cmd, err);
-    return tok;
+    return 0;
 }

@@ -1,7 +1,11 @@
 /* gen_cli.h - the command-line options that `generate` and `chat` share
- * (sampling, reasoning effort, context, threads), parsed one way for both. */
+ * (sampling, reasoning effort, context, threads, backend), parsed one way for
+ * both through the one grammar of gio_cli.h. llama.cpp's spellings work
+ * too: -t threads, -c ctx, -s seed, --temp. */
 #ifndef GQ_GEN_CLI_H
 #define GQ_GEN_CLI_H
+
+#include "gio_cli.h"
 
 typedef struct {
     const char *system;        /* --system: developer instructions, or NULL */
@@ -12,18 +16,37 @@ typedef struct {
     int n;                     /* -n: tokens to generate at most */
     int ctx;                   /* --ctx */
     int threads;               /* --threads (0: all cores) */
+    const char *backend;       /* --backend (NULL: auto) */
     int show_analysis;         /* --show-analysis */
 } gen_cli;
 
-/* Try argv[*i] as one of the shared options, consuming its value (advancing
- * *i). Returns 1 when it was one, 0 when it is not a shared option, -1 after
- * printing an error that starts with cmd ("gptoss-run chat"). */
-int gen_cli_option(gen_cli *o, const char *cmd, int argc, char **argv, int *i);
+enum { GEN_OPT_SYSTEM = 300, GEN_OPT_REASONING, GEN_OPT_TEMP, GEN_OPT_TOP_P, GEN_OPT_BACKEND, GEN_OPT_SHOW };
 
-/* The tokenizer embedded in MODEL (a .gptoss file), or NULL after printing
- * why (first a plain "not a .gptoss file" from the file reader, rather than
- * the tokenizer's view of a wrong file). */
-struct tok_tokenizer;
-struct tok_tokenizer *gen_cli_load_tokenizer(const char *cmd, const char *model);
+/* The short options and the long-option entries of the shared options, to
+ * splice into a command's own tables. */
+#define GEN_CLI_SHORTOPTS "n:c:t:s:"
+#define GEN_CLI_LONGOPTS                                                                                             \
+    {"system", required_argument, NULL, GEN_OPT_SYSTEM}, {"reasoning", required_argument, NULL, GEN_OPT_REASONING}, \
+        {"temperature", required_argument, NULL, GEN_OPT_TEMP}, {"temp", required_argument, NULL, GEN_OPT_TEMP},    \
+        {"top-p", required_argument, NULL, GEN_OPT_TOP_P}, {"seed", required_argument, NULL, 's'},                  \
+        {"ctx", required_argument, NULL, 'c'}, {"threads", required_argument, NULL, 't'},                           \
+        {"backend", required_argument, NULL, GEN_OPT_BACKEND}, {"show-analysis", no_argument, NULL, GEN_OPT_SHOW}
+
+/* The --help lines of the shared options. */
+#define GEN_CLI_HELP                                                                                                  \
+    "  --system TEXT            developer instructions\n"                                                          \
+    "  --reasoning L            low | medium | high (default medium)\n"                                            \
+    "  --temperature T, --temp  0..100, 0 = greedy (default 1.0)\n"                                                \
+    "  --top-p P                nucleus sampling, in 0..1, > 0 (default 1.0)\n"                                    \
+    "  -s, --seed N             sampling seed (default 0)\n"                                                       \
+    "  -n N                     at most N generated tokens, 1..1048576\n"                                          \
+    "  -c, --ctx N              context length 1..1048576\n"                                                       \
+    "  -t, --threads N          CPU threads 1..1048576 (default: all)\n"                                           \
+    "  --show-analysis          also stream the analysis channel (to stderr)\n"
+
+/* Apply option c (as returned by gio_opt_next) if it is a shared one.
+ * Returns 1 when it was one, 0 when it is not a shared option, -1 after
+ * printing a usage error. */
+int gen_cli_apply(gen_cli *o, gio_opt *p, int c);
 
 #endif

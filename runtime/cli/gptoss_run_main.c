@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gio_cli.h"
+
 #include "run_commands.h"
 
 typedef struct {
@@ -28,7 +30,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n'gptoss-run COMMAND --help' describes a command.\n"
-            "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 8 regression check failed\n");
+            GIO_EXIT_HELP);
 }
 
 int main(int argc, char **argv)

@@ -8,40 +8,78 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_cpu.h"
+#include "gio_read.h"
 #include "run_commands.h"
+#include "tokenizer.h"
 
-int mc_open(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch)
-{
-    return mc_open_numerics(r, cmd, path, n_threads, ctx, max_batch, GB_EXACT);
-}
-
-int mc_open_numerics(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch,
-                     gb_numerics numerics)
+int mc_open_model(mc_run *r, const char *cmd, const char *path)
 {
     char err[1024];
     memset(r, 0, sizeof *r);
+    r->cmd = cmd;
     r->model = gm_open(path, err, sizeof err);
     if (!r->model) {
         fprintf(stderr, "gptoss-run %s: %s\n", cmd, err);
         return RUN_EXIT_BAD_INPUT;
     }
-    if (numerics == GB_GGML)
-        gm_use_ggml_rope(r->model);
-    r->be = gb_cpu_create_numerics(n_threads, numerics);
-    if (!r->be) {
-        fprintf(stderr, "gptoss-run %s: cannot start the CPU backend (threads)\n", cmd);
-        mc_close(r);
-        return RUN_EXIT_FAIL;
+    return RUN_EXIT_OK;
+}
+
+int mc_start(mc_run *r, const mc_opts *o)
+{
+    char err[1024], note[512];
+    const char *cmd = r->cmd;
+    const gf_hparams *hp = &r->model->hp;
+    int ctx = o->ctx;
+    if (ctx > hp->max_ctx) {
+        fprintf(stderr, "gptoss-run %s: %s asks for a %d-token context; this model's limit is %d "
+                "(max_position_embeddings)\n", cmd, o->ctx_what ? o->ctx_what : "--ctx", ctx, hp->max_ctx);
+        return RUN_EXIT_USAGE;
     }
     if (ctx <= 0)
-        ctx = r->model->hp.max_ctx < 4096 ? r->model->hp.max_ctx : 4096;
-    r->session = gq_session_create(r->model, r->be, ctx, max_batch, err, sizeof err);
+        ctx = hp->max_ctx < 4096 ? hp->max_ctx : 4096;
+    if (o->ggml) {
+        /* CPU-only numerics (mc_check_opts refused another backend) */
+        gm_use_ggml_rope(r->model);
+        r->be = gb_cpu_create(o->threads, GB_GGML, err, sizeof err);
+        if (!r->be) {
+            fprintf(stderr, "gptoss-run %s: %s\n", cmd, err);
+            return RUN_EXIT_BACKEND;
+        }
+    } else {
+        gb_config c = {o->threads, NULL};
+        const char *name = o->backend ? o->backend : "auto";
+        gb_status s = gb_backend_create(name, &c, &r->be, note, sizeof note, err, sizeof err);
+        if (s != GB_OK) {
+            fprintf(stderr, "gptoss-run %s: --backend %s: %s\n", cmd, name, err);
+            /* asked for by name: the command line cannot be run here */
+            return strcmp(name, "auto") ? RUN_EXIT_USAGE : RUN_EXIT_BACKEND;
+        }
+        if (note[0])
+            fprintf(stderr, "gptoss-run %s: %s\n", cmd, note);
+    }
+    int rc = gm_prepare(r->model, r->be, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "gptoss-run %s: %s\n", cmd, err);
+        return rc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
+    }
+    r->session = gq_session_create(r->model, r->be, ctx, o->max_batch, err, sizeof err);
     if (!r->session) {
-        fprintf(stderr, "gptoss-run %s: %s: %s\n", cmd, path, err);
-        mc_close(r);
-        return RUN_EXIT_FAIL;
+        fprintf(stderr, "gptoss-run %s: %s: %s\n", cmd, r->model->path, err);
+        return r->be->status != GB_OK ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
     }
     return RUN_EXIT_OK;
+}
+
+int mc_open(mc_run *r, const char *cmd, const char *path, const mc_opts *o)
+{
+    int rc = mc_open_model(r, cmd, path);
+    if (rc == RUN_EXIT_OK)
+        rc = mc_start(r, o);
+    if (rc != RUN_EXIT_OK)
+        mc_close(r);
+    return rc;
 }
 
 void mc_close(mc_run *r)
@@ -53,36 +91,76 @@ void mc_close(mc_run *r)
     memset(r, 0, sizeof *r);
 }
 
+tok_tokenizer *mc_tokenizer(const mc_run *r, char *err, size_t errlen)
+{
+    const char *path = r->model->path;
+    if (r->model->gguf) /* the tokenizer.ggml.* arrays */
+        return tok_load_gguf(r->model->gguf, path, err, errlen);
+    const gf_blob *b = gf_find_blob(r->model->file, "tokenizer.json");
+    if (!b || !b->data) {
+        snprintf(err, errlen, "%s: this .gptoss file has no tokenizer.json blob; re-convert it with a current "
+                 "gptoss-convert or pass the model's tokenizer.json instead", path);
+        return NULL;
+    }
+    char what[1024];
+    snprintf(what, sizeof what, "%s (blob tokenizer.json)", path);
+    return tok_load_json(b->data, (size_t)b->size, what, err, errlen);
+}
+
+int mc_backend_option(mc_opts *o, const char *cmd, const char *value)
+{
+    static const char *const names[] = {"cpu", "vulkan", "metal", "auto"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(value, names[i])) {
+            o->backend = names[i];
+            return 0;
+        }
+    fprintf(stderr, "gptoss-run %s: --backend takes cpu, vulkan, metal or auto, not '%s'\n", cmd, value);
+    return -1;
+}
+
+int mc_numerics_option(mc_opts *o, const char *cmd, const char *value)
+{
+    if (strcmp(value, "exact") && strcmp(value, "ggml")) {
+        fprintf(stderr, "gptoss-run %s: --numerics takes exact or ggml, not '%s'\n", cmd, value);
+        return -1;
+    }
+    o->ggml = !strcmp(value, "ggml");
+    return 0;
+}
+
+int mc_check_opts(const mc_opts *o, const char *cmd)
+{
+    if (o->ggml && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
+        fprintf(stderr, "gptoss-run %s: --numerics ggml is a CPU backend option; it cannot run on --backend %s\n",
+                cmd, o->backend);
+        return -1;
+    }
+    return 0;
+}
+
+int mc_fail(const mc_run *r, int rc, const char *err, int dflt)
+{
+    fprintf(stderr, "gptoss-run %s: %s\n", r->cmd, err);
+    return rc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : dflt;
+}
+
+void mc_json_backend(FILE *f, const mc_run *r)
+{
+    fputs(",\"backend\":", f);
+    mc_json_str(f, r->be ? r->be->name : "");
+    fputs(",\"device\":", f);
+    mc_json_str(f, r->be ? r->be->device : "");
+}
+
 int mc_read_ids(const char *path, int32_t **ids, size_t *n, char *err, size_t errlen)
 {
     *ids = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    size_t len = 0;
+    char *buf = gio_read_file(path, 0, &len, err, errlen); /* refuses a FIFO */
+    if (!buf)
         return -1;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
-    buf[len] = 0;
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
     cJSON *arr = root && cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "ids") : root;

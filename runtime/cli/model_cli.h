@@ -1,7 +1,9 @@
 /* model_cli.h - what the gptoss-run model subcommands (ppl, bench, generate,
- * chat) share: opening FILE with a CPU backend and a session, reading token
- * ids from a JSON file, JSON string output, and the "is stderr a terminal"
- * test that decides whether progress is shown. */
+ * chat) share: opening FILE, choosing a backend by name (the registry of
+ * kernels/backend.h, or the CPU backend for --numerics ggml), preparing the
+ * weights on it and starting a session; turning runtime failures into exit
+ * codes; reading token ids from a JSON file, JSON string output, and the "is
+ * stderr a terminal" test that decides whether progress is shown. */
 #ifndef GQ_MODEL_CLI_H
 #define GQ_MODEL_CLI_H
 
@@ -13,20 +15,60 @@
 #include "forward.h"
 #include "model.h"
 
+/* The --backend line of every model command's --help. */
+#define MC_BACKEND_HELP                                                                                              \
+    "  --backend NAME      cpu | vulkan | metal | auto (default auto: the first usable GPU, else cpu)\n"
+/* The exit-code line of every model command's --help. */
+#define MC_EXIT_HELP "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 9 backend failure"
+
+typedef struct {
+    const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */
+    int ggml;                 /* --numerics ggml: the CPU backend with GB_GGML (backend_cpu.h) and
+                               * llama.cpp's rotary table; no other backend */
+    int threads;              /* CPU threads (0: all) */
+    int ctx;                  /* session positions (0: min(max_ctx, 4096)) */
+    const char *ctx_what;     /* how ctx was asked for, for messages ("--ctx", "-p + -n"); NULL: "--ctx" */
+    int max_batch;            /* 0: the default */
+} mc_opts;
+
 typedef struct {
     gm_model *model;
     gb_backend *be;
     gq_session *session;
+    const char *cmd;
 } mc_run;
 
-/* Open PATH, a CPU backend with n_threads, a session of ctx positions (0: min(max_ctx, 4096)).
- * Returns an exit code (RUN_EXIT_*), printing the message to stderr prefixed with CMD. */
-int mc_open(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch);
-/* The same with a choice of numerics (backend.h); GB_GGML also switches the
- * model to llama.cpp's rotary frequencies (gm_use_ggml_rope). */
-int mc_open_numerics(mc_run *r, const char *cmd, const char *path, int n_threads, int ctx, int max_batch,
-                     gb_numerics numerics);
+/* Open and validate PATH once (the model; generate and chat take the
+ * tokenizer from run->model->file). Returns an exit code (RUN_EXIT_*),
+ * printing the message to stderr prefixed with CMD. */
+int mc_open_model(mc_run *r, const char *cmd, const char *path);
+/* Start o's backend, prepare the weights on it and create the session.
+ * An unknown or unavailable --backend, or a context beyond the model's, is
+ * RUN_EXIT_USAGE; a backend failure RUN_EXIT_BACKEND. */
+int mc_start(mc_run *r, const mc_opts *o);
+/* mc_open_model + mc_start. */
+int mc_open(mc_run *r, const char *cmd, const char *path, const mc_opts *o);
 void mc_close(mc_run *r);
+
+/* The tokenizer embedded in the open model (a .gptoss's tokenizer.json
+ * blob, a GGUF's tokenizer.ggml.* arrays): the file is not opened again.
+ * NULL with a message naming the file. */
+struct tok_tokenizer;
+struct tok_tokenizer *mc_tokenizer(const mc_run *r, char *err, size_t errlen);
+
+/* Parse a --backend or --numerics value into o; 0, or -1 after printing a
+ * usage message. mc_check_opts: the combination (GB_GGML needs the CPU). */
+int mc_backend_option(mc_opts *o, const char *cmd, const char *value);
+int mc_numerics_option(mc_opts *o, const char *cmd, const char *value);
+int mc_check_opts(const mc_opts *o, const char *cmd);
+
+/* After a runtime call failed with rc (gq_forward, ppl_run, gen_run):
+ * prints "gptoss-run CMD: err" and returns RUN_EXIT_BACKEND for
+ * GQ_ERR_BACKEND, else dflt. */
+int mc_fail(const mc_run *r, int rc, const char *err, int dflt);
+
+/* ,"backend":NAME,"device":DEVICE for --json outputs. */
+void mc_json_backend(FILE *f, const mc_run *r);
 
 /* Token ids from a JSON file: an array of integers, or an object with an
  * "ids" array. malloc'ed into *ids. 0 or -1 with a message. */

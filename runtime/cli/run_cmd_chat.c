@@ -16,50 +16,67 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gptoss-run chat FILE [--system TEXT] [--reasoning low|medium|high] [--temperature T]\n"
-               "                        [--top-p P] [--seed N] [-n N] [--ctx N] [--threads N] [--show-analysis]\n\n"
-               "Reads one user message per line from stdin (empty line or EOF ends), streams each answer.\n");
+    fprintf(f, "usage: gptoss-run chat FILE [options]\n\n"
+               "A conversation in the terminal: reads one user message per line from stdin (an empty\n"
+               "line or EOF ends), streams each answer (harmony chat format; earlier answers keep their\n"
+               "final channel only). FILE is a .gptoss model.\n\n"
+               GEN_CLI_HELP
+               MC_BACKEND_HELP
+               "Defaults here: -n 1024, --ctx 8192 (or the model's context if smaller).\n\n"
+               GIO_EXIT_HELP);
 }
 
 int run_cmd_chat(int argc, char **argv)
 {
     const char *model = NULL;
-    gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 8192};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = gen_cli_option(&g, "gptoss-run chat", argc, argv, &i);
+    gen_cli g = {.reasoning = "medium", .temperature = 1.0, .top_p = 1.0, .n = 1024, .ctx = 0};
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, GEN_CLI_LONGOPTS, {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-run chat", argc, argv);
+    p.json = 0; /* chat has no --json: its errors are text */
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "h" GEN_CLI_SHORTOPTS, lo)) != -1) {
+        int r = gen_cli_apply(&g, &p, c);
         if (r < 0)
             return RUN_EXIT_USAGE;
         if (r)
             continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (c == 'h') {
             usage(stdout);
             return RUN_EXIT_OK;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "gptoss-run chat: unknown option %s (see --help)\n", a);
-            return RUN_EXIT_USAGE;
-        } else if (!model) {
-            model = a;
-        } else {
-            fprintf(stderr, "gptoss-run chat: unexpected argument %s\n", a);
-            return RUN_EXIT_USAGE;
         }
+        return RUN_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (model)
+            return gio_fail(&p, RUN_EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        model = argv[i];
     }
     const char *system = g.system, *reasoning = g.reasoning;
     double temperature = g.temperature, top_p = g.top_p;
     unsigned long long seed = g.seed;
     int n = g.n, ctx = g.ctx, threads = g.threads, show = g.show_analysis;
-    if (!model) {
-        fprintf(stderr, "gptoss-run chat: need FILE (see --help)\n");
-        return RUN_EXIT_USAGE;
-    }
-    tok_tokenizer *tok = gen_cli_load_tokenizer("gptoss-run chat", model);
-    if (!tok)
-        return RUN_EXIT_BAD_INPUT;
-    char err[1024];
+    if (!model)
+        return gio_fail(&p, RUN_EXIT_USAGE, "need FILE (see --help)");
+    int rc = gio_check_file(&p, model, "a model file");
+    if (rc)
+        return rc;
     mc_run run;
-    int rc = mc_open(&run, "chat", model, threads, ctx, 0);
+    rc = mc_open_model(&run, "chat", model);
+    if (rc)
+        return rc;
+    char err[1024];
+    tok_tokenizer *tok = mc_tokenizer(&run, err, sizeof err);
+    if (!tok) {
+        fprintf(stderr, "gptoss-run chat: %s\n", err);
+        mc_close(&run);
+        return RUN_EXIT_BAD_INPUT;
+    }
+    int max_ctx = run.model->hp.max_ctx;
+    mc_opts mo = {.backend = g.backend, .threads = threads, .ctx = ctx > 0 ? ctx : max_ctx < 8192 ? max_ctx : 8192};
+    rc = mc_start(&run, &mo);
     if (rc) {
+        mc_close(&run);
         tok_free(tok);
         return rc;
     }
@@ -115,11 +132,12 @@ int run_cmd_chat(int argc, char **argv)
         gq_session_reset(run.session);
         gen_opts go = {n, stdout, show ? stderr : NULL};
         gen_result r;
-        if (gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err) != 0) {
+        int grc = gen_run(run.session, run.model, tok, &smp, ids.ids, ids.n, &go, &r, err, sizeof err);
+        if (grc != 0) {
             fprintf(stderr, "\ngptoss-run chat: %s\n", err);
             gen_result_free(&r);
             tok_ids_free(&ids);
-            rc = RUN_EXIT_FAIL;
+            rc = grc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
             break;
         }
         putchar('\n');

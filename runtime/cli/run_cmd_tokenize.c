@@ -6,50 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "gio_cli.h"
+#include "gio_read.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
-static char *slurp(const char *path, size_t *len)
+static tok_tokenizer *load(const gio_opt *p, const char *path, int *rc)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) { free(buf); fclose(f); errno = ENOMEM; return NULL; }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f), e = errno; /* fread's errno, e.g. EISDIR for a folder */
-    fclose(f);
-    if (bad) { free(buf); errno = e ? e : EIO; return NULL; }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
-static tok_tokenizer *load(const char *cmd, const char *path, int *rc)
-{
-    FILE *f = fopen(path, "rb");
+    if ((*rc = gio_check_file(p, path, "a .gptoss model or a tokenizer.json")) != 0)
+        return NULL;
+    char why[1024];
+    FILE *f = gio_fopen_read(path, why, sizeof why); /* a FIFO is refused, not waited on */
     if (!f) {
-        fprintf(stderr, "gptoss-run %s: %s: cannot open: %s\n", cmd, path, strerror(errno));
-        *rc = RUN_EXIT_IO;
+        *rc = gio_fail(p, errno == EINVAL ? RUN_EXIT_BAD_INPUT : RUN_EXIT_IO, "%s", why);
         return NULL;
     }
     fclose(f);
     char err[1024];
     tok_tokenizer *t = tok_load_file(path, err, sizeof err);
-    if (!t) {
-        fprintf(stderr, "gptoss-run %s: %s\n(FILE must be a .gptoss model or a Hugging Face tokenizer.json)\n",
-                cmd, err);
-        *rc = RUN_EXIT_BAD_INPUT;
-    }
+    if (!t)
+        *rc = gio_fail(p, RUN_EXIT_BAD_INPUT, "%s\n(FILE must be a .gptoss model or a Hugging Face tokenizer.json)",
+                       err);
     return t;
 }
 
@@ -57,57 +36,71 @@ static void tokenize_usage(FILE *o)
 {
     fprintf(o,
             "usage: gptoss-run tokenize FILE (--text S | --file PATH) [--json] [--no-special]\n\n"
-            "Prints the token ids of the text, space separated (a JSON array with --json).\n"
-            "FILE is a .gptoss model or a tokenizer.json. Special-token strings such as <|start|>\n"
+            "Turns text into token ids with the model's own tokenizer and prints them, space separated\n"
+            "(a JSON array with --json; errors: {\"error\":{\"code\":N,\"message\":...}}).\n"
+            "FILE is a .gptoss model, a GGUF or a tokenizer.json. Special-token strings such as <|start|>\n"
             "become their ids unless --no-special is given (then they are plain text).\n"
             "Invalid UTF-8 is encoded byte by byte (see docs/TOKENIZER.md).\n"
-            "exit codes: 0 ok, 2 usage, 3 bad tokenizer file, 4 cannot read a file\n");
+            "  --text S, --file PATH    the text itself, or a file holding it\n"
+            GIO_EXIT_HELP);
 }
 
 int cmd_tokenize(int argc, char **argv)
 {
     const char *file = NULL, *text = NULL, *text_path = NULL;
     int json = 0, special = 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { tokenize_usage(stdout); return RUN_EXIT_OK; }
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--no-special")) special = 0;
-        else if (!strcmp(argv[i], "--text") && i + 1 < argc) text = argv[++i];
-        else if (!strcmp(argv[i], "--file") && i + 1 < argc) text_path = argv[++i];
-        else if (argv[i][0] != '-' && !file) file = argv[i];
-        else {
-            fprintf(stderr, "gptoss-run tokenize: unexpected argument '%s'\n", argv[i]);
-            tokenize_usage(stderr);
-            return RUN_EXIT_USAGE;
+    enum { O_JSON = 256, O_NOSPECIAL, O_TEXT, O_FILE };
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, O_JSON},
+                                       {"no-special", no_argument, NULL, O_NOSPECIAL},
+                                       {"text", required_argument, NULL, O_TEXT},
+                                       {"file", required_argument, NULL, O_FILE}, {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-run tokenize", argc, argv);
+    json = p.json;
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "h", lo)) != -1) {
+        switch (c) {
+        case 'h': tokenize_usage(stdout); return RUN_EXIT_OK;
+        case O_JSON: json = 1; break;
+        case O_NOSPECIAL: special = 0; break;
+        case O_TEXT: text = p.arg; break;
+        case O_FILE: text_path = p.arg; break;
+        default: return RUN_EXIT_USAGE;
         }
     }
-    if (!file || (!text == !text_path)) {
-        fprintf(stderr, "gptoss-run tokenize: need FILE and exactly one of --text / --file\n");
-        tokenize_usage(stderr);
-        return RUN_EXIT_USAGE;
+    for (int i = optind; i < argc; i++) {
+        if (file)
+            return gio_fail(&p, RUN_EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        file = argv[i];
     }
+    if (!file || (!text == !text_path))
+        return gio_fail(&p, RUN_EXIT_USAGE, "need FILE and exactly one of --text / --file (see --help)");
     size_t len = text ? strlen(text) : 0;
     char *buf = NULL;
     if (text_path) {
-        buf = slurp(text_path, &len);
-        if (!buf) {
-            fprintf(stderr, "gptoss-run tokenize: %s: cannot read: %s\n", text_path, strerror(errno));
-            return RUN_EXIT_IO;
-        }
+        char why[1024];
+        buf = gio_read_file(text_path, 0, &len, why, sizeof why); /* refuses a FIFO */
+        if (!buf)
+            return gio_fail(&p, RUN_EXIT_IO, "%s", why);
         text = buf;
     }
     int rc = RUN_EXIT_OK;
-    tok_tokenizer *t = load("tokenize", file, &rc);
+    tok_tokenizer *t = load(&p, file, &rc);
     if (!t) { free(buf); return rc; }
     tok_ids ids = {0};
-    if (tok_encode(t, text, len, special, &ids)) {
-        fprintf(stderr, "gptoss-run tokenize: out of memory\n");
-        rc = RUN_EXIT_FAIL;
+    int erc = tok_encode(t, text, len, special, &ids);
+    if (erc) {
+        rc = gio_fail(&p, erc == TOK_ENCODE_REGEX ? RUN_EXIT_BAD_INPUT : RUN_EXIT_FAIL, "%s", tok_encode_error(t));
+    } else if (json) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; a && i < ids.n; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(ids.ids[i]));
+        if (gio_json_print(a))
+            rc = RUN_EXIT_IO;
     } else {
-        fputs(json ? "[" : "", stdout);
         for (size_t i = 0; i < ids.n; i++)
-            printf("%s%d", i ? (json ? "," : " ") : "", (int)ids.ids[i]);
-        fputs(json ? "]\n" : "\n", stdout);
+            printf("%s%d", i ? " " : "", (int)ids.ids[i]);
+        fputs("\n", stdout);
     }
     tok_ids_free(&ids);
     tok_free(t);
@@ -119,11 +112,12 @@ static void detokenize_usage(FILE *o)
 {
     fprintf(o,
             "usage: gptoss-run detokenize FILE (--ids 1,2,3 | --file PATH) [--json]\n\n"
-            "Writes the exact bytes of the ids to stdout. PATH holds ids separated by commas,\n"
-            "spaces or newlines (a JSON array works). With --json prints {\"text\", \"n_bytes\",\n"
-            "\"valid_utf8\"}, where bytes that are not UTF-8 show as U+FFFD.\n"
-            "exit codes: 0 ok, 2 usage, 3 bad tokenizer file or an id that is not a token,\n"
-            "4 cannot read a file\n");
+            "Turns token ids back into text: writes the exact bytes of the ids to stdout. PATH holds\n"
+            "ids separated by commas, spaces or newlines (a JSON array works). With --json prints\n"
+            "{\"text\", \"n_bytes\", \"valid_utf8\"}, where bytes that are not UTF-8 show as U+FFFD\n"
+            "(errors: {\"error\":{\"code\":N,\"message\":...}}). FILE is a .gptoss model or a\n"
+            "tokenizer.json; an id that is not a token is bad input (3).\n"
+            GIO_EXIT_HELP);
 }
 
 /* Parses ids separated by anything that is not a digit or '-'. */
@@ -147,87 +141,70 @@ static int parse_ids(const char *s, tok_ids *out)
     return 0;
 }
 
-static void json_string(FILE *o, const char *s, size_t n, int *valid)
-{
-    *valid = 1;
-    fputc('"', o);
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') { fprintf(o, "\\%c", c); i++; }
-        else if (c == '\n') { fputs("\\n", o); i++; }
-        else if (c == '\t') { fputs("\\t", o); i++; }
-        else if (c == '\r') { fputs("\\r", o); i++; }
-        else if (c < 0x20 || c == 0x7F) { fprintf(o, "\\u%04x", c); i++; }
-        else if (c < 0x80) { fputc(c, o); i++; }
-        else {
-            /* copy a whole well-formed character, or U+FFFD for a stray byte */
-            int cl = tok_utf8_char_len((const unsigned char *)s + i, n - i);
-            if (cl) { fwrite(s + i, 1, (size_t)cl, o); i += (size_t)cl; }
-            else { fputs("\\ufffd", o); *valid = 0; i++; }
-        }
-    }
-    fputc('"', o);
-}
-
 int cmd_detokenize(int argc, char **argv)
 {
     const char *file = NULL, *ids_arg = NULL, *ids_path = NULL;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { detokenize_usage(stdout); return RUN_EXIT_OK; }
-        else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--ids") && i + 1 < argc) ids_arg = argv[++i];
-        else if (!strcmp(argv[i], "--file") && i + 1 < argc) ids_path = argv[++i];
-        else if (argv[i][0] != '-' && !file) file = argv[i];
-        else {
-            fprintf(stderr, "gptoss-run detokenize: unexpected argument '%s'\n", argv[i]);
-            detokenize_usage(stderr);
-            return RUN_EXIT_USAGE;
+    enum { O_JSON = 256, O_IDS, O_FILE };
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, O_JSON},
+                                       {"ids", required_argument, NULL, O_IDS},
+                                       {"file", required_argument, NULL, O_FILE}, {NULL, 0, NULL, 0}};
+    gio_opt p;
+    gio_opt_init(&p, "gptoss-run detokenize", argc, argv);
+    json = p.json;
+    int c;
+    while ((c = gio_opt_next(&p, argc, argv, "h", lo)) != -1) {
+        switch (c) {
+        case 'h': detokenize_usage(stdout); return RUN_EXIT_OK;
+        case O_JSON: json = 1; break;
+        case O_IDS: ids_arg = p.arg; break;
+        case O_FILE: ids_path = p.arg; break;
+        default: return RUN_EXIT_USAGE;
         }
     }
-    if (!file || (!ids_arg == !ids_path)) {
-        fprintf(stderr, "gptoss-run detokenize: need FILE and exactly one of --ids / --file\n");
-        detokenize_usage(stderr);
-        return RUN_EXIT_USAGE;
+    for (int i = optind; i < argc; i++) {
+        if (file)
+            return gio_fail(&p, RUN_EXIT_USAGE, "unexpected argument '%s' (one FILE only; see --help)", argv[i]);
+        file = argv[i];
     }
+    if (!file || (!ids_arg == !ids_path))
+        return gio_fail(&p, RUN_EXIT_USAGE, "need FILE and exactly one of --ids / --file (see --help)");
     char *buf = NULL;
     if (ids_path) {
         size_t len;
-        buf = slurp(ids_path, &len);
-        if (!buf) {
-            fprintf(stderr, "gptoss-run detokenize: %s: cannot read: %s\n", ids_path, strerror(errno));
-            return RUN_EXIT_IO;
-        }
+        char why[1024];
+        buf = gio_read_file(ids_path, 0, &len, why, sizeof why); /* refuses a FIFO */
+        if (!buf)
+            return gio_fail(&p, RUN_EXIT_IO, "%s", why);
         ids_arg = buf;
     }
     tok_ids ids = {0};
     if (parse_ids(ids_arg, &ids)) {
-        fprintf(stderr, "gptoss-run detokenize: %s: ids must be integers separated by commas or spaces\n",
-                ids_path ? ids_path : "--ids");
         tok_ids_free(&ids);
         free(buf);
-        return RUN_EXIT_USAGE;
+        return gio_fail(&p, RUN_EXIT_USAGE, "%s: ids must be integers separated by commas or spaces",
+                        ids_path ? ids_path : "--ids");
     }
     free(buf);
     int rc = RUN_EXIT_OK;
-    tok_tokenizer *t = load("detokenize", file, &rc);
+    tok_tokenizer *t = load(&p, file, &rc);
     if (!t) { tok_ids_free(&ids); return rc; }
     size_t n = 0, bad = 0;
     char *text = tok_decode(t, ids.ids, ids.n, &n, &bad);
     if (!text) {
-        if (bad == (size_t)-1) {
-            fprintf(stderr, "gptoss-run detokenize: out of memory\n");
-            rc = RUN_EXIT_FAIL;
-        } else {
-            fprintf(stderr, "gptoss-run detokenize: id %d (position %zu) is not a token of %s (ids run 0..%d)\n",
-                    (int)ids.ids[bad], bad, file, (int)tok_n_ids(t) - 1);
-            rc = RUN_EXIT_BAD_INPUT;
-        }
+        if (bad == (size_t)-1)
+            rc = gio_fail(&p, RUN_EXIT_FAIL, "out of memory");
+        else
+            rc = gio_fail(&p, RUN_EXIT_BAD_INPUT, "id %d (position %zu) is not a token of %s (ids run 0..%d)",
+                          (int)ids.ids[bad], bad, file, (int)tok_n_ids(t) - 1);
     } else if (json) {
-        int valid;
-        fputs("{\"text\":", stdout);
-        json_string(stdout, text, n, &valid);
-        printf(",\"n_bytes\":%zu,\"valid_utf8\":%s}\n", n, valid ? "true" : "false");
+        int valid = 1;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToObject(j, "text", gio_json_utf8(text, n, &valid));
+        cJSON_AddNumberToObject(j, "n_bytes", (double)n);
+        cJSON_AddBoolToObject(j, "valid_utf8", valid);
+        if (gio_json_print(j))
+            rc = RUN_EXIT_IO;
     } else {
         fwrite(text, 1, n, stdout);
     }

@@ -7,14 +7,21 @@
 
 typedef struct {
     gq_sampler *smp;
+    gb_backend *be;
+    float *row;               /* vocab floats: the last row, read to the host */
     int32_t next;
 } pick_state;
 
-static void pick(void *user, int index, const float *logits)
+/* Sample from the last row handed over (the only one asked for). */
+static gb_status pick(void *user, int index, int n_rows, gb_ref logits, int vocab)
 {
     (void)index;
     pick_state *st = user;
-    st->next = gq_sample(st->smp, logits);
+    gb_status s = st->be->read(st->be, gb_ref_f32(logits, (uint64_t)(n_rows - 1) * (uint64_t)vocab), st->row,
+                               (uint64_t)vocab * sizeof(float));
+    if (s == GB_OK)
+        st->next = gq_sample(st->smp, st->row);
+    return s;
 }
 
 static double now(void)
@@ -57,20 +64,22 @@ int gen_run(gq_session *s, const gm_model *m, const tok_tokenizer *tok, gq_sampl
     r->n_prompt = (int)n;
     r->stop = "length";
     hm_parser *hp = hm_parser_new(tok, "assistant");
-    if (!r->final || !r->analysis || !hp) {
+    pick_state st = {smp, gq_session_backend(s), malloc((size_t)m->hp.vocab * sizeof(float)), 0};
+    if (!r->final || !r->analysis || !hp || !st.row) {
         hm_parser_free(hp);
+        free(st.row);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    pick_state st = {smp, 0};
     double t0 = now();
-    if (gq_forward(s, prompt, (int)n, (int)n - 1, pick, &st, err, errlen) != 0) {
+    int rc = gq_forward(s, prompt, (int)n, (int)n - 1, pick, &st, err, errlen);
+    if (rc != 0) {
         hm_parser_free(hp);
-        return -1;
+        free(st.row);
+        return rc;
     }
     r->prefill_s = now() - t0;
     t0 = now();
-    int rc = 0;
     for (int i = 0; i < o->max_tokens; i++) {
         int32_t id = st.next;
         r->n_gen++;
@@ -113,13 +122,12 @@ int gen_run(gq_session *s, const gm_model *m, const tok_tokenizer *tok, gq_sampl
             r->stop = "context";
             break;
         }
-        if (gq_forward(s, &id, 1, 0, pick, &st, err, errlen) != 0) {
-            rc = -1;
+        if ((rc = gq_forward(s, &id, 1, 0, pick, &st, err, errlen)) != 0)
             break;
-        }
     }
     r->decode_s = now() - t0;
     hm_parser_free(hp);
+    free(st.row);
     return rc;
 }
 

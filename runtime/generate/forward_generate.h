@@ -34,7 +34,7 @@ typedef struct {
     double prefill_s, decode_s;
 } gen_result;
 
-/* 0, or -1 with a message. */
+/* 0; -1 with a message; GQ_ERR_BACKEND when the backend failed (its words in err). */
 int gen_run(gq_session *s, const gm_model *m, const tok_tokenizer *tok, gq_sampler *smp, const int32_t *prompt,
             size_t n, const gen_opts *o, gen_result *r, char *err, size_t errlen);
 void gen_result_free(gen_result *r);

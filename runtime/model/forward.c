@@ -3,7 +3,8 @@
  *   per layer: x += o_proj(attn(rope(q), rope(k), v, sinks, window)) of rmsnorm(x)
  *              x += moe(rmsnorm(x))
  *   logits = head(rmsnorm(x))
- * expressed only through backend.h operations. */
+ * expressed only through backend.h operations on gb_refs: no host pointer
+ * into an activation, every status checked. */
 #include "forward.h"
 
 #include <math.h>
@@ -12,27 +13,39 @@
 
 #define LOGIT_ROWS 16
 
+enum { B_X, B_XN, B_Y, B_Q, B_ATT, B_K, B_V, B_LOGITS, N_BUFS };
+
 struct gq_session {
     const gm_model *m;
     gb_backend *be;
     gq_kv kv;
     int pos, max_batch;
     gb_moe *moe;              /* per layer */
-    float *x, *xn, *q, *k, *v, *att, *y, *logits;   /* backend buffers */
-    float *host_logits;       /* one row, for the callback */
+    gb_buffer *buf[N_BUFS];   /* activations, on the backend */
     int trace_row;            /* GQ_TRACE_ROW, or -1 */
+    float *trace_host;        /* trace_cap floats, for GQ_TRACE_ROW */
+    int trace_cap;
 };
+
+#define TRY(expr)                                                                                                    \
+    do {                                                                                                             \
+        gb_status st_ = (expr);                                                                                      \
+        if (st_ != GB_OK)                                                                                            \
+            return st_;                                                                                              \
+    } while (0)
+
+static gb_ref ref(const gq_session *s, int i) { return (gb_ref){s->buf[i], 0}; }
 
 /* GQ_TRACE_ROW=r prints, for token row r of every batch, each intermediate
  * under llama.cpp's tensor name (first values and L2 norm) on stderr, so a
  * run can be laid beside llama.cpp's eval-callback dump
  * (tests/gguf/llama_dump.c) to find the first op where two engines part. */
-static void trace(gq_session *s, const char *name, int layer, const float *buf, int n, int dim)
+static gb_status trace(gq_session *s, const char *name, int layer, gb_ref buf, int n, int dim)
 {
-    if (s->trace_row < 0 || s->trace_row >= n || dim > s->m->hp.vocab)
-        return;
-    float *h = s->host_logits;
-    s->be->read(s->be, buf, (size_t)s->trace_row * (size_t)dim, (size_t)dim, h);
+    if (s->trace_row < 0 || s->trace_row >= n || dim > s->trace_cap)
+        return GB_OK;
+    float *h = s->trace_host;
+    TRY(s->be->read(s->be, gb_ref_f32(buf, (uint64_t)s->trace_row * (uint64_t)dim), h, (uint64_t)dim * sizeof(float)));
     double ss = 0;
     for (int i = 0; i < dim; i++)
         ss += (double)h[i] * h[i];
@@ -40,11 +53,17 @@ static void trace(gq_session *s, const char *name, int layer, const float *buf, 
     snprintf(full, sizeof full, layer >= 0 ? "%s-%d" : "%s", name, layer);
     fprintf(stderr, "%-24s [%d] %.7g %.7g %.7g %.7g | norm %.9g\n", full, dim, h[0], dim > 1 ? h[1] : 0.0,
             dim > 2 ? h[2] : 0.0, dim > 3 ? h[3] : 0.0, sqrt(ss));
+    return GB_OK;
 }
 
 gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int max_batch, char *err, size_t errlen)
 {
     const gf_hparams *hp = &m->hp;
+    if (m->prepared != be) {
+        snprintf(err, errlen, "%s: the weights are not prepared for the %s backend (gm_prepare first)", m->path,
+                 be->name);
+        return NULL;
+    }
     gq_session *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -61,22 +80,25 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
         free(s);
         return NULL;
     }
-    size_t B = (size_t)s->max_batch, D = (size_t)hp->hidden, Hq = (size_t)hp->n_heads * (size_t)hp->head_dim,
-           Hkv = (size_t)hp->n_kv_heads * (size_t)hp->head_dim;
-    s->x = be->alloc(be, B * D);
-    s->xn = be->alloc(be, B * D);
-    s->y = be->alloc(be, B * D);
-    s->q = be->alloc(be, B * Hq);
-    s->att = be->alloc(be, B * Hq);
-    s->k = be->alloc(be, B * Hkv);
-    s->v = be->alloc(be, B * Hkv);
+    uint64_t B = (uint64_t)s->max_batch, D = (uint64_t)hp->hidden,
+             Hq = (uint64_t)hp->n_heads * (uint64_t)hp->head_dim,
+             Hkv = (uint64_t)hp->n_kv_heads * (uint64_t)hp->head_dim;
     /* logits are produced LOGIT_ROWS tokens at a time: a 201088-entry row
      * per token of a 128-token batch would be 100 MB */
-    s->logits = be->alloc(be, (size_t)(B < LOGIT_ROWS ? B : LOGIT_ROWS) * (size_t)hp->vocab);
-    s->host_logits = malloc((size_t)hp->vocab * sizeof(float));
+    uint64_t floats[N_BUFS] = {B * D, B * D, B * D, B * Hq, B * Hq, B * Hkv, B * Hkv,
+                               (B < LOGIT_ROWS ? B : LOGIT_ROWS) * (uint64_t)hp->vocab};
+    for (int i = 0; i < N_BUFS; i++)
+        if (be->alloc(be, floats[i] * sizeof(float), &s->buf[i]) != GB_OK) {
+            snprintf(err, errlen, "activations (batch %d): %s backend: %s", s->max_batch, be->name, be->error);
+            gq_session_free(s);
+            return NULL;
+        }
+    if (s->trace_row >= 0) {
+        s->trace_cap = (int)(D > Hq ? D : Hq);
+        s->trace_host = malloc((size_t)s->trace_cap * sizeof(float));
+    }
     s->moe = calloc((size_t)hp->n_layers, sizeof *s->moe);
-    if (!s->x || !s->xn || !s->y || !s->q || !s->att || !s->k || !s->v || !s->logits || !s->host_logits ||
-        !s->moe) {
+    if (!s->moe || (s->trace_row >= 0 && !s->trace_host)) {
         snprintf(err, errlen, "out of memory for activations (batch %d)", s->max_batch);
         gq_session_free(s);
         return NULL;
@@ -85,11 +107,11 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
         const gm_layer *L = &m->layers[l];
         gb_moe *mo = &s->moe[l];
         mo->router = &L->router;
-        mo->router_bias = L->router_bias;
+        mo->router_bias = &L->router_bias;
         mo->gate_up = &L->gate_up;
-        mo->gate_up_bias = L->gate_up_bias;
+        mo->gate_up_bias = &L->gate_up_bias;
         mo->down = &L->down;
-        mo->down_bias = L->down_bias;
+        mo->down_bias = &L->down_bias;
         mo->n_experts = hp->n_experts;
         mo->top_k = hp->n_experts_per_tok;
         mo->hidden = hp->hidden;
@@ -105,12 +127,11 @@ void gq_session_free(gq_session *s)
     if (!s)
         return;
     gb_backend *be = s->be;
-    float *bufs[] = {s->x, s->xn, s->y, s->q, s->att, s->k, s->v, s->logits};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        if (bufs[i])
-            be->release(be, bufs[i]);
+    for (int i = 0; i < N_BUFS; i++)
+        if (s->buf[i])
+            be->release(be, s->buf[i]);
     gq_kv_free(&s->kv);
-    free(s->host_logits);
+    free(s->trace_host);
     free(s->moe);
     free(s);
 }
@@ -118,59 +139,63 @@ void gq_session_free(gq_session *s)
 void gq_session_reset(gq_session *s) { s->pos = 0; }
 int gq_session_pos(const gq_session *s) { return s->pos; }
 int gq_session_ctx(const gq_session *s) { return s->kv.ctx; }
+gb_backend *gq_session_backend(const gq_session *s) { return s->be; }
 
 /* One micro-batch of n <= max_batch tokens at s->pos. */
-static void batch(gq_session *s, const int32_t *ids, int n, int logits_from, int index0, gq_logits_fn cb, void *user)
+static gb_status batch(gq_session *s, const int32_t *ids, int n, int logits_from, int index0, gq_logits_fn cb,
+                       void *user)
 {
     const gm_model *m = s->m;
     const gf_hparams *hp = &m->hp;
     gb_backend *be = s->be;
     int D = hp->hidden;
     float eps = (float)hp->rms_eps;
-    be->embed(be, &m->embed, ids, n, s->x);
-    trace(s, "embd", -1, s->x, n, D);
+    gb_ref x = ref(s, B_X), xn = ref(s, B_XN), y = ref(s, B_Y), q = ref(s, B_Q), att = ref(s, B_ATT),
+           k = ref(s, B_K), v = ref(s, B_V);
+    uint64_t nD = (uint64_t)n * (uint64_t)D;
+    TRY(be->embed(be, &m->embed, ids, n, x));
+    TRY(trace(s, "embd", -1, x, n, D));
     int Hq = hp->n_heads * hp->head_dim, Hkv = hp->n_kv_heads * hp->head_dim;
     for (int l = 0; l < hp->n_layers; l++) {
         const gm_layer *L = &m->layers[l];
         const gb_attn *a = &s->kv.layers[l];
-        be->rmsnorm(be, s->x, L->attn_norm, n, D, eps, s->xn);
-        trace(s, "attn_norm", l, s->xn, n, D);
-        be->matmul(be, &L->q, L->q_bias, s->xn, n, s->q);
-        be->matmul(be, &L->k, L->k_bias, s->xn, n, s->k);
-        be->matmul(be, &L->v, L->v_bias, s->xn, n, s->v);
-        trace(s, "Vcur", l, s->v, n, Hkv);
-        be->rope(be, s->q, n, hp->n_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
-        be->rope(be, s->k, n, hp->n_kv_heads, hp->head_dim, s->pos, m->inv_freq, m->rope_mscale);
-        trace(s, "Qcur (roped)", l, s->q, n, Hq);
-        trace(s, "Kcur (roped)", l, s->k, n, Hkv);
-        be->attention(be, a, s->q, s->k, s->v, n, s->pos, s->att);
-        trace(s, "kqv_out", l, s->att, n, Hq);
-        be->kv_store(be, a, s->k, s->v, n, s->pos);
-        be->matmul(be, &L->o, L->o_bias, s->att, n, s->y);
-        trace(s, "attn_out", l, s->y, n, D);
-        be->add(be, s->x, s->y, (size_t)n * (size_t)D);
-        trace(s, "ffn_inp", l, s->x, n, D);
-        be->rmsnorm(be, s->x, L->ffn_norm, n, D, eps, s->xn);
-        trace(s, "attn_post_norm", l, s->xn, n, D);
-        be->moe(be, &s->moe[l], s->xn, n, s->y);
-        trace(s, "ffn_moe_out", l, s->y, n, D);
-        be->add(be, s->x, s->y, (size_t)n * (size_t)D);
-        trace(s, "l_out", l, s->x, n, D);
+        TRY(be->rmsnorm(be, x, &L->attn_norm, n, D, eps, xn));
+        TRY(trace(s, "attn_norm", l, xn, n, D));
+        TRY(be->matmul(be, &L->q, &L->q_bias, xn, n, q));
+        TRY(be->matmul(be, &L->k, &L->k_bias, xn, n, k));
+        TRY(be->matmul(be, &L->v, &L->v_bias, xn, n, v));
+        TRY(trace(s, "Vcur", l, v, n, Hkv));
+        TRY(be->rope(be, q, n, hp->n_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
+        TRY(be->rope(be, k, n, hp->n_kv_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
+        TRY(trace(s, "Qcur (roped)", l, q, n, Hq));
+        TRY(trace(s, "Kcur (roped)", l, k, n, Hkv));
+        TRY(be->attention(be, a, q, k, v, n, s->pos, att));
+        TRY(trace(s, "kqv_out", l, att, n, Hq));
+        TRY(be->kv_store(be, a, k, v, n, s->pos));
+        TRY(be->matmul(be, &L->o, &L->o_bias, att, n, y));
+        TRY(trace(s, "attn_out", l, y, n, D));
+        TRY(be->add(be, x, y, nD));
+        TRY(trace(s, "ffn_inp", l, x, n, D));
+        TRY(be->rmsnorm(be, x, &L->ffn_norm, n, D, eps, xn));
+        TRY(trace(s, "attn_post_norm", l, xn, n, D));
+        TRY(be->moe(be, &s->moe[l], xn, n, y));
+        TRY(trace(s, "ffn_moe_out", l, y, n, D));
+        TRY(be->add(be, x, y, nD));
+        TRY(trace(s, "l_out", l, x, n, D));
     }
     s->pos += n;
     int from = logits_from > index0 ? logits_from - index0 : 0;
     if (from >= n || !cb)
-        return;
+        return GB_OK;
     int nl = n - from;
-    be->rmsnorm(be, s->x + (size_t)from * (size_t)D, m->norm, nl, D, eps, s->xn);
+    gb_ref lg = ref(s, B_LOGITS);
+    TRY(be->rmsnorm(be, gb_ref_f32(x, (uint64_t)from * (uint64_t)D), &m->norm, nl, D, eps, xn));
     for (int c = 0; c < nl; c += LOGIT_ROWS) {
         int nc = nl - c < LOGIT_ROWS ? nl - c : LOGIT_ROWS;
-        be->matmul(be, &m->head, NULL, s->xn + (size_t)c * (size_t)D, nc, s->logits);
-        for (int t = 0; t < nc; t++) {
-            be->read(be, s->logits, (size_t)t * (size_t)hp->vocab, (size_t)hp->vocab, s->host_logits);
-            cb(user, index0 + from + c + t, s->host_logits);
-        }
+        TRY(be->matmul(be, &m->head, NULL, gb_ref_f32(xn, (uint64_t)c * (uint64_t)D), nc, lg));
+        TRY(cb(user, index0 + from + c, nc, lg, hp->vocab));
     }
+    return GB_OK;
 }
 
 int gq_forward(gq_session *s, const int32_t *ids, int n, int logits_from, gq_logits_fn cb, void *user, char *err,
@@ -189,7 +214,15 @@ int gq_forward(gq_session *s, const int32_t *ids, int n, int logits_from, gq_log
         }
     for (int i = 0; i < n; i += s->max_batch) {
         int nb = n - i < s->max_batch ? n - i : s->max_batch;
-        batch(s, ids + i, nb, logits_from, i, cb, user);
+        gb_status st = batch(s, ids + i, nb, logits_from, i, cb, user);
+        if (st != GB_OK) {
+            gb_backend *be = s->be;
+            if (be->status != GB_OK)
+                snprintf(err, errlen, "%s backend: %s", be->name, be->error);
+            else
+                snprintf(err, errlen, "the logits callback failed: %s", gb_status_name(st));
+            return GQ_ERR_BACKEND;
+        }
     }
     return 0;
 }

@@ -9,6 +9,7 @@ int gq_kv_init(gq_kv *kv, const gm_model *m, gb_backend *be, int ctx, char *err,
 {
     const gf_hparams *hp = &m->hp;
     kv->layers = NULL;
+    kv->bufs = NULL;
     kv->be = be;
     kv->bytes = 0;
     kv->n_layers = hp->n_layers;
@@ -18,9 +19,13 @@ int gq_kv_init(gq_kv *kv, const gm_model *m, gb_backend *be, int ctx, char *err,
         return -1;
     }
     kv->layers = calloc((size_t)hp->n_layers, sizeof *kv->layers);
-    if (!kv->layers)
-        goto oom;
-    size_t row = (size_t)hp->n_kv_heads * (size_t)hp->head_dim;
+    kv->bufs = calloc(2 * (size_t)hp->n_layers, sizeof *kv->bufs);
+    if (!kv->layers || !kv->bufs) {
+        snprintf(err, errlen, "out of memory for a %d-token KV cache (use a smaller --ctx)", ctx);
+        gq_kv_free(kv);
+        return -1;
+    }
+    uint64_t row = (uint64_t)hp->n_kv_heads * (uint64_t)hp->head_dim * sizeof(float);
     for (int l = 0; l < hp->n_layers; l++) {
         gb_attn *a = &kv->layers[l];
         const gm_layer *L = &m->layers[l];
@@ -28,32 +33,31 @@ int gq_kv_init(gq_kv *kv, const gm_model *m, gb_backend *be, int ctx, char *err,
         a->n_kv_heads = hp->n_kv_heads;
         a->head_dim = hp->head_dim;
         a->window = L->sliding ? hp->sliding_window : 0;
-        a->sinks = L->sinks;
+        a->sinks = &L->sinks;
         a->scale = 1.0f / sqrtf((float)hp->head_dim);
         a->cap = L->sliding && hp->sliding_window < ctx ? hp->sliding_window : ctx;
-        a->k_cache = be->alloc(be, (size_t)a->cap * row);
-        a->v_cache = be->alloc(be, (size_t)a->cap * row);
-        if (!a->k_cache || !a->v_cache)
-            goto oom;
-        kv->bytes += 2 * (size_t)a->cap * row * sizeof(float);
+        uint64_t bytes = (uint64_t)a->cap * row;
+        if (be->alloc(be, bytes, &kv->bufs[2 * l]) != GB_OK || be->alloc(be, bytes, &kv->bufs[2 * l + 1]) != GB_OK) {
+            snprintf(err, errlen, "a %d-token KV cache: %s backend: %s (use a smaller --ctx)", ctx, be->name,
+                     be->error);
+            gq_kv_free(kv);
+            return GQ_ERR_BACKEND;
+        }
+        a->k_cache = (gb_ref){kv->bufs[2 * l], 0};
+        a->v_cache = (gb_ref){kv->bufs[2 * l + 1], 0};
+        kv->bytes += 2 * (size_t)bytes;
     }
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory for a %d-token KV cache (use a smaller --ctx)", ctx);
-    gq_kv_free(kv);
-    return -1;
 }
 
 void gq_kv_free(gq_kv *kv)
 {
-    if (!kv->layers)
-        return;
-    for (int l = 0; l < kv->n_layers; l++) {
-        if (kv->layers[l].k_cache)
-            kv->be->release(kv->be, kv->layers[l].k_cache);
-        if (kv->layers[l].v_cache)
-            kv->be->release(kv->be, kv->layers[l].v_cache);
-    }
+    if (kv->bufs)
+        for (int i = 0; i < 2 * kv->n_layers; i++)
+            if (kv->bufs[i])
+                kv->be->release(kv->be, kv->bufs[i]);
+    free(kv->bufs);
     free(kv->layers);
+    kv->bufs = NULL;
     kv->layers = NULL;
 }

@@ -7,16 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "gio_err.h"
 #include "harmony.h"
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define set_err gio_errf /* the project's one error-message helper (gio_err.h) */
 
 /* The rendering is a list of pieces: a special token, or plain text. One
  * walk over the conversation feeds either a string builder (hm_render) or
@@ -63,7 +57,7 @@ static void flush_text(sink *s)
 {
     if (!s->tok || s->failed || s->len == 0) return;
     if (tok_encode(s->tok, s->buf, s->len, 0, s->ids)) {
-        set_err(s->err, s->errlen, "out of memory encoding the conversation");
+        set_err(s->err, s->errlen, "encoding the conversation: %s", tok_encode_error(s->tok));
         s->failed = 1;
     }
     s->len = 0;

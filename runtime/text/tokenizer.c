@@ -1,6 +1,7 @@
 /* tokenizer.c - loading tokenizer.json into hash tables, id <-> bytes
  * lookups, and decoding (batch and streaming). Encoding is in
- * tokenizer_encode.c.
+ * tokenizer_encode.c, which the loader sets up (tokenizer_encode.h) and
+ * which never calls back here: both sit on tokenizer_tables.c.
  *
  * Tokens are stored as raw bytes, not as the byte-level "GPT-2 unicode"
  * strings of the file: the ByteLevel step is a bijection between bytes and
@@ -16,67 +17,16 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "gio_err.h"
+#include "gio_read.h"
 #include "gptoss_format.h"
+#include "json_nul.h"
+#include "tokenizer_encode.h"
 #include "tokenizer_impl.h"
 
 #define TOK_MAX_IDS (1 << 24) /* sanity bound: 16M ids */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-uint64_t tok_hash_bytes(const void *p, size_t len)
-{
-    return XXH3_64bits(p, len);
-}
-
-void tok_ids_free(tok_ids *v)
-{
-    free(v->ids);
-    v->ids = NULL;
-    v->n = v->cap = 0;
-}
-
-int tok_ids_push(tok_ids *v, int32_t id)
-{
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 256;
-        int32_t *ni = realloc(v->ids, nc * sizeof *ni);
-        if (!ni) return -1;
-        v->ids = ni;
-        v->cap = nc;
-    }
-    v->ids[v->n++] = id;
-    return 0;
-}
-
-int tok_utf8_char_len(const unsigned char *s, size_t avail)
-{
-    if (avail == 0) return 0;
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    int n;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c == 0xE0) { n = 3; lo = 0xA0; }          /* no overlongs */
-    else if (c >= 0xE1 && c <= 0xEC) n = 3;
-    else if (c == 0xED) { n = 3; hi = 0x9F; }          /* no surrogates */
-    else if (c >= 0xEE && c <= 0xEF) n = 3;
-    else if (c == 0xF0) { n = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) n = 4;
-    else if (c == 0xF4) { n = 4; hi = 0x8F; }          /* <= U+10FFFF */
-    else return 0;
-    if (avail < (size_t)n) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return n;
-}
+#define set_err gio_errf /* the project's one error-message helper (gio_err.h) */
 
 /* ---- byte-level alphabet: GPT-2's bytes_to_unicode ---- */
 
@@ -143,23 +93,6 @@ static void strmap_free(tok_strmap *m)
 static const char *id_bytes(const tok_tokenizer *t, int32_t id)
 {
     return t->pool + t->span[id].off;
-}
-
-int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len)
-{
-    return tok_strmap_get_h(t, m, s, len, tok_hash_bytes(s, len));
-}
-
-int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h)
-{
-    for (size_t i = (size_t)h & m->mask;; i = (i + 1) & m->mask) {
-        tok_slot sl = m->slots[i];
-        if (!sl.id1) return -1;
-        if (sl.hash == (uint32_t)h) {
-            tok_span sp = t->span[sl.id1 - 1];
-            if (sp.len == len && !memcmp(t->pool + sp.off, s, len)) return (int32_t)(sl.id1 - 1);
-        }
-    }
 }
 
 /* Inserts id under its pool bytes; an existing entry with equal bytes is
@@ -403,11 +336,13 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
             t->added_lens[j] = t->added_lens[j - 1];
             t->added_lens[j - 1] = x;
         }
+    /* the streaming decoder's window (TOK_STREAM_MAX_OUT) must hold any token */
+    size_t max_token_len = 0;
     for (int32_t id = 0; id < t->n_ids; id++)
-        if (t->span[id].len > t->max_token_len) t->max_token_len = t->span[id].len;
-    if (t->max_token_len + 4 > TOK_STREAM_MAX_OUT) {
+        if (t->span[id].len > max_token_len) max_token_len = t->span[id].len;
+    if (max_token_len + 4 > TOK_STREAM_MAX_OUT) {
         set_err(err, errlen, "%s: a token is %zu bytes long; at most %d are supported", what,
-                t->max_token_len, TOK_STREAM_MAX_OUT - 4);
+                max_token_len, TOK_STREAM_MAX_OUT - 4);
         return -1;
     }
 
@@ -459,12 +394,23 @@ static int load_tables(tok_tokenizer *t, const cJSON *root, const char *what, ch
 tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen)
 {
     if (!what) what = "tokenizer.json";
+    long long nul = gq_json_nul_string(json, len);
+    if (nul >= 0) { /* cJSON would cut the token (or pattern) short at the NUL: a different tokenizer */
+        set_err(err, errlen, "%s: the string at byte %lld holds a NUL character (\\u0000), which no token, "
+                "merge or pattern of a supported tokenizer.json has", what, nul);
+        return NULL;
+    }
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         set_err(err, errlen, "%s: not valid JSON (a Hugging Face tokenizer.json is expected)", what);
         return NULL;
     }
+    return tok_load_cjson(root, what, err, errlen);
+}
+
+tok_tokenizer *tok_load_cjson(cJSON *root, const char *what, char *err, size_t errlen)
+{
     tok_tokenizer *t = calloc(1, sizeof *t);
     const char *pattern = NULL;
     if (!t) {
@@ -481,52 +427,13 @@ tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, cha
     return NULL;
 }
 
-static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : (1u << 20);
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                set_err(err, errlen, "%s: out of memory reading it", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int bad = ferror(f), e = errno; /* fread sets errno, e.g. EISDIR for a folder */
-    fclose(f);
-    if (bad) {
-        free(buf);
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(e));
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
 {
     /* peek at the magic first: a .gptoss file is many GB and is mapped by
      * gf_open, never read whole */
     unsigned char magic[8];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = gio_fopen_read(path, err, errlen); /* a FIFO is refused, not waited on */
+    if (!f) return NULL;
     size_t got = fread(magic, 1, sizeof magic, f);
     fclose(f);
     tok_tokenizer *t = NULL;
@@ -549,8 +456,10 @@ tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen)
         gf_close(g);
         return t;
     }
+    if (got >= 4 && !memcmp(magic, "GGUF", 4)) /* tokenizer_gguf.c: the tokenizer.ggml.* arrays */
+        return tok_load_gguf_file(path, err, errlen);
     size_t len = 0;
-    char *buf = read_whole(path, &len, err, errlen);
+    char *buf = gio_read_file(path, 0, &len, err, errlen);
     if (!buf) return NULL;
     t = tok_load_json(buf, len, path, err, errlen);
     free(buf);
@@ -574,7 +483,6 @@ void tok_free(tok_tokenizer *t)
 /* ---- lookups ---- */
 
 int32_t tok_n_ids(const tok_tokenizer *t) { return t->n_ids; }
-size_t tok_max_token_len(const tok_tokenizer *t) { return t->max_token_len; }
 
 const char *tok_token_bytes(const tok_tokenizer *t, int32_t id, size_t *len)
 {

@@ -45,19 +45,45 @@ void tok_ids_free(tok_ids *v);
 /* Appends one id (the array grows by doubling). 0, or -1 on out of memory. */
 int tok_ids_push(tok_ids *v, int32_t id);
 
-/* PATH may be a tokenizer.json or a .gptoss file (recognised by its magic).
+/* PATH may be a tokenizer.json, a .gptoss file or a GGUF file (recognised
+ * by its magic; a GGUF's tokenizer.ggml.* arrays, see tok_load_gguf).
  * NULL on failure, with a message naming PATH and the fix in err. */
 tok_tokenizer *tok_load_file(const char *path, char *err, size_t errlen);
 /* JSON text in memory (need not be NUL-terminated); copied, may be freed after. */
 tok_tokenizer *tok_load_json(const char *json, size_t len, const char *what, char *err, size_t errlen);
+/* The tokenizer of an open GGUF file (llama.cpp's "gpt2" byte-level BPE
+ * with the "gpt-4o" pre-tokenizer, as gpt-oss GGUFs carry it): tokens
+ * (byte-level spelling) with token_type 1 form the BPE vocabulary, types 3
+ * (control) and 4 (user) the added tokens (special and not), type 5
+ * (unused, "[PAD<id>]") are holes; merges in rank order; the pre-tokenizer
+ * is o200k's regex. The same ids and encode results as the tokenizer.json
+ * the GGUF was exported from. Another tokenizer model or pre-tokenizer is
+ * refused with a message naming the key. WHAT names the file in messages. */
+struct gguf_file;
+tok_tokenizer *tok_load_gguf(const struct gguf_file *g, const char *what, char *err, size_t errlen);
+/* gguf_open(PATH) + tok_load_gguf. */
+tok_tokenizer *tok_load_gguf_file(const char *path, char *err, size_t errlen);
 void tok_free(tok_tokenizer *t);
 
 /* Highest token id + 1 (model vocabulary and added tokens). */
 int32_t tok_n_ids(const tok_tokenizer *t);
 
-/* Appends the ids of text[0..len) to out. 0 on success, -1 on out of memory
- * or a single pre-token over 1 GiB (e.g. a 1 GiB run of spaces). */
+/* Appends the ids of text[0..len) to out. 0 on success, or (with the reason
+ * in tok_encode_error):
+ *  TOK_ENCODE_NOMEM  out of memory, or a single pre-token over 1 GiB (e.g. a
+ *                    1 GiB run of spaces);
+ *  TOK_ENCODE_REGEX  the pre_tokenizer regex gave up: PCRE2's match or depth
+ *                    limit was exceeded (a pattern that backtracks
+ *                    catastrophically, such as (a+)+$ on "aaaa...b"). The
+ *                    limits are explicit, not the library's build defaults:
+ *                    10,000,000 steps plus 64 per byte of the remaining text
+ *                    per match attempt, far above what a sane pattern needs.
+ *                    This is bad input (the tokenizer file), not a crash. */
+enum { TOK_ENCODE_NOMEM = -1, TOK_ENCODE_REGEX = -2 };
 int tok_encode(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out);
+/* Why the last tok_encode on T failed: a message naming the tokenizer, the
+ * limit and the byte offset in the text where the failed search started; "" after a success. */
+const char *tok_encode_error(const tok_tokenizer *t);
 
 /* The bytes of token ID (for added tokens, their content). NULL if ID is not
  * a token of this tokenizer (out of range, or a hole such as the reserved
@@ -98,8 +124,5 @@ int tok_stream_flush(tok_stream *s, char *out, size_t cap);
 /* Length of the well-formed UTF-8 character starting at s[0] (1..4), or 0 if
  * the bytes there do not start one (overlong, surrogate, > U+10FFFF, cut). */
 int tok_utf8_char_len(const unsigned char *s, size_t avail);
-
-/* Longest token in bytes (bounds TOK_STREAM_MAX_OUT use: it is checked at load). */
-size_t tok_max_token_len(const tok_tokenizer *t);
 
 #endif

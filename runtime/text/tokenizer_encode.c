@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer_encode.h"
 #include "tokenizer_impl.h"
 
 #define TOK_WS_CLASS "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}" \
@@ -22,6 +23,14 @@
 #define CACHE_SLOTS (1u << 15)
 #define CACHE_MAX_KEY 128
 #define TOK_MAX_WORD ((size_t)1 << 30)
+/* PCRE2 limits, set explicitly so that every build behaves the same (the
+ * library's defaults are build options): per match attempt, a base that is
+ * PCRE2's usual default plus a budget linear in the text still ahead. A sane
+ * pre-tokenizer regex needs a few steps per byte it consumes; a pattern that
+ * backtracks catastrophically needs exponentially many and hits the limit
+ * within tens of milliseconds. tokenizer.h states the same numbers. */
+#define TOK_MATCH_LIMIT_BASE 10000000u
+#define TOK_MATCH_LIMIT_PER_BYTE 64u
 
 /* Copies PATTERN with \s / \S spelled out as White_Space. NULL on malloc
  * failure or a \S inside a character class (no single-class spelling). */
@@ -71,6 +80,7 @@ static char *rewrite_whitespace(const char *pat)
 
 int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, char *err, size_t errlen)
 {
+    snprintf(t->what, sizeof t->what, "%s", what);
     t->cache.mask = CACHE_SLOTS - 1;
     t->cache.hash = calloc(CACHE_SLOTS, sizeof *t->cache.hash);
     t->cache.key_off = malloc(CACHE_SLOTS * sizeof *t->cache.key_off);
@@ -101,7 +111,8 @@ int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, ch
     }
     t->re_jit = pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE) == 0;
     t->md = pcre2_match_data_create_from_pattern(t->re, NULL);
-    if (!t->md) {
+    t->mctx = pcre2_match_context_create(NULL);
+    if (!t->md || !t->mctx) {
         snprintf(err, errlen, "out of memory creating PCRE2 match data");
         return -1;
     }
@@ -110,6 +121,7 @@ int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, ch
 
 void tok_encoder_free(tok_tokenizer *t)
 {
+    if (t->mctx) pcre2_match_context_free(t->mctx);
     if (t->md) pcre2_match_data_free(t->md);
     if (t->re) pcre2_code_free(t->re);
     free(t->cache.hash);
@@ -316,6 +328,40 @@ static int bpe_word(tok_tokenizer *t, const char *s, size_t len, tok_ids *out)
 
 /* ---- pre-tokenization ---- */
 
+/* Records why PCRE2 gave up at S (a position in the text being encoded). */
+static int regex_failed(tok_tokenizer *t, int rc, const char *s, uint32_t limit)
+{
+    size_t at = (size_t)(s - t->text0);
+    const char *why;
+    char buf[160];
+    switch (rc) {
+    case PCRE2_ERROR_MATCHLIMIT:
+        snprintf(buf, sizeof buf, "PCRE2 match limit (%lu steps) exceeded", (unsigned long)limit);
+        why = buf;
+        break;
+    case PCRE2_ERROR_DEPTHLIMIT:
+        snprintf(buf, sizeof buf, "PCRE2 depth limit (%lu) exceeded", (unsigned long)limit);
+        why = buf;
+        break;
+    case PCRE2_ERROR_HEAPLIMIT: why = "PCRE2 heap limit exceeded"; break;
+    case PCRE2_ERROR_JIT_STACKLIMIT: why = "PCRE2 JIT stack limit (32 KiB) exceeded"; break;
+    case PCRE2_ERROR_NOMEMORY:
+        snprintf(t->error, sizeof t->error, "out of memory matching the pre_tokenizer regex of %s", t->what);
+        return TOK_ENCODE_NOMEM;
+    default: {
+        PCRE2_UCHAR msg[120];
+        pcre2_get_error_message(rc, msg, sizeof msg);
+        snprintf(buf, sizeof buf, "PCRE2 error %d (%s)", rc, (const char *)msg);
+        why = buf;
+    }
+    }
+    snprintf(t->error, sizeof t->error,
+             "%s: the pre_tokenizer regex gave up searching from byte %zu of the text: %s; the pattern backtracks "
+             "catastrophically on this input (fix or replace the tokenizer file)",
+             t->what, at, why);
+    return TOK_ENCODE_REGEX;
+}
+
 /* Well-formed UTF-8 text: Split matches and the gaps between them are the
  * pre-tokens (behaviour "Isolated"). */
 static int encode_valid(tok_tokenizer *t, const char *s, size_t len, tok_ids *out)
@@ -323,10 +369,14 @@ static int encode_valid(tok_tokenizer *t, const char *s, size_t len, tok_ids *ou
     if (!t->re) return bpe_word(t, s, len, out);
     size_t pos = 0, last = 0;
     while (pos <= len) {
-        int rc = t->re_jit ? pcre2_jit_match(t->re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, t->md, NULL)
-                           : pcre2_match(t->re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, t->md, NULL);
+        uint64_t limit = TOK_MATCH_LIMIT_BASE + (uint64_t)TOK_MATCH_LIMIT_PER_BYTE * (len - pos);
+        uint32_t lim32 = limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
+        pcre2_set_match_limit(t->mctx, lim32);
+        pcre2_set_depth_limit(t->mctx, lim32); /* the interpreter's backtracking depth (JIT ignores it) */
+        int rc = t->re_jit ? pcre2_jit_match(t->re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, t->md, t->mctx)
+                           : pcre2_match(t->re, (PCRE2_SPTR)s, len, pos, PCRE2_NO_UTF_CHECK, t->md, t->mctx);
         if (rc == PCRE2_ERROR_NOMATCH) break;
-        if (rc < 0) return -1; /* match limit or memory: cannot happen on this pattern */
+        if (rc < 0) return regex_failed(t, rc, s + pos, lim32);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
         size_t ms = ov[0], me = ov[1];
         if (ms > last && bpe_word(t, s + last, ms - last, out)) return -1;
@@ -360,7 +410,8 @@ static int encode_bytes(tok_tokenizer *t, const char *s, size_t len, tok_ids *ou
             i += (size_t)cl;
             continue;
         }
-        if (i > start && encode_valid(t, s + start, i - start, out)) return -1;
+        int rc;
+        if (i > start && (rc = encode_valid(t, s + start, i - start, out))) return rc;
         if (bpe_word(t, s + i, 1, out)) return -1;
         start = ++i;
     }
@@ -388,17 +439,35 @@ static size_t find_added(const tok_tokenizer *t, const char *s, size_t len, size
     return len;
 }
 
-int tok_encode(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out)
+static int encode_text(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out)
 {
     size_t pos = 0;
     while (pos < len) {
         size_t mlen = 0;
         int32_t mid = -1;
         size_t at = t->n_added_lens ? find_added(t, text, len, pos, parse_special, &mlen, &mid) : len;
-        if (at > pos && encode_bytes(t, text + pos, at - pos, out)) return -1;
+        int rc;
+        if (at > pos && (rc = encode_bytes(t, text + pos, at - pos, out))) return rc;
         if (at == len) break;
         if (push_id(out, mid)) return -1;
         pos = at + mlen;
     }
     return 0;
+}
+
+int tok_encode(tok_tokenizer *t, const char *text, size_t len, int parse_special, tok_ids *out)
+{
+    t->error[0] = 0;
+    t->text0 = text;
+    int rc = encode_text(t, text, len, parse_special, out);
+    if (rc == TOK_ENCODE_NOMEM && !t->error[0])
+        snprintf(t->error, sizeof t->error, "%s: out of memory while encoding (or one pre-token over 1 GiB)",
+                 t->what);
+    t->text0 = NULL;
+    return rc < 0 ? rc : 0;
+}
+
+const char *tok_encode_error(const tok_tokenizer *t)
+{
+    return t->error;
 }

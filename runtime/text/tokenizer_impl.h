@@ -1,5 +1,16 @@
-/* tokenizer_impl.h - the tokenizer's internal tables, shared by the loader
- * (tokenizer.c) and the encoder (tokenizer_encode.c). Not part of the API. */
+/* tokenizer_impl.h - the tokenizer's internal tables. Not part of the API.
+ *
+ * The tokenizer's files depend on each other one way only:
+ *
+ *   tokenizer.c (load, lookups, decode)
+ *     -> tokenizer_encode.c (text -> ids; set up by the loader through
+ *        tokenizer_encode.h, never calling back into the loader)
+ *     -> tokenizer_tables.c (this header's functions: hashing, table
+ *        lookups, id arrays, UTF-8 lengths; calls nothing above it).
+ *
+ * The struct is filled by the loader and read by the encoder; only the
+ * encoder's own fields (regex, match state, cache, scratch) are written
+ * while encoding. */
 #ifndef GQ_TOKENIZER_IMPL_H
 #define GQ_TOKENIZER_IMPL_H
 
@@ -99,7 +110,6 @@ struct tok_tokenizer {
     int32_t n_ids;
     tok_span *span; /* per id: its bytes in the pool */
     uint8_t *id_flags;
-    size_t max_token_len;
 
     tok_strmap vocab;  /* model vocabulary */
     tok_strmap added;  /* added tokens by content */
@@ -114,10 +124,16 @@ struct tok_tokenizer {
     pcre2_code *re; /* NULL: no Split (the whole text is one pre-token) */
     int re_jit;
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* explicit match/depth limits (tokenizer_encode.c) */
+    const char *text0;         /* start of the text tok_encode is working on */
+    char what[192];            /* the tokenizer's name, for tok_encode_error */
+    char error[512];           /* why the last tok_encode failed */
 
     tok_cache cache;
     tok_work work;
 };
+
+/* ---- tokenizer_tables.c ---- */
 
 uint64_t tok_hash_bytes(const void *p, size_t len);
 /* Lookup in a strmap; -1 if absent. */
@@ -125,8 +141,10 @@ int32_t tok_strmap_get(const tok_tokenizer *t, const tok_strmap *m, const char *
 /* The same with the key's tok_hash_bytes already computed. */
 int32_t tok_strmap_get_h(const tok_tokenizer *t, const tok_strmap *m, const char *s, size_t len, uint64_t h);
 
-/* Encoder side (tokenizer_encode.c). */
-int tok_encoder_init(tok_tokenizer *t, const char *pattern, const char *what, char *err, size_t errlen);
-void tok_encoder_free(tok_tokenizer *t);
+/* tok_load_json after parsing: builds a tokenizer from a tokenizer.json
+ * tree (takes ownership of root, which is deleted). tokenizer_gguf.c feeds
+ * it the tree it builds from a GGUF's tokenizer.ggml.* arrays. */
+struct cJSON;
+tok_tokenizer *tok_load_cjson(struct cJSON *root, const char *what, char *err, size_t errlen);
 
 #endif

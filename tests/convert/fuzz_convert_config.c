@@ -27,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (hp.n_layers < 1 || hp.n_layers > GF_MAX_LAYERS || hp.hidden % 32 || hp.intermediate % 32 ||
             hp.n_experts_per_tok > hp.n_experts || hp.n_heads % hp.n_kv_heads || hp.n_eos < 0 || hp.n_eos > GF_MAX_EOS)
             abort();
+        if (!(hp.rms_eps > 0))
+            abort(); /* RMSNorm divides by sqrt(mean square + eps) */
+        for (int i = 0; i < hp.n_layers; i++)
+            if (hp.layer_sliding[i] && hp.sliding_window <= 0)
+                abort(); /* a sliding layer needs a window */
         for (int i = 0; i < hp.n_eos; i++)
             if (hp.eos_ids[i] < 0 || hp.eos_ids[i] >= hp.vocab)
                 abort();

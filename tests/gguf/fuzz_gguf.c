@@ -1,11 +1,15 @@
 /* fuzz_gguf.c - libFuzzer target for the GGUF reader: any bytes must give
  * either a validated file or an error message, never a crash, and every
- * accessor of a validated file must stay inside the image. */
+ * accessor of a validated file must stay inside the image. A validated file
+ * then goes through what gptoss-run makes of a GGUF: the model translation
+ * and binding (model_gguf.c) and the tokenizer from its arrays. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "gguf.h"
+#include "model_impl.h"
+#include "tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -34,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += (uint64_t)(gguf_find_tensor(f, t->name) == t);
     }
     (void)sink;
-    gguf_close(f);
+    tok_free(tok_load_gguf(f, "fuzz", err, sizeof err));
+    gm_close(gm_from_gguf(f, "fuzz", err, sizeof err)); /* owns f */
     return 0;
 }

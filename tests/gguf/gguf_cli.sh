@@ -45,7 +45,7 @@ check "inspect lists a split expert tensor" 'grep -q "blk.3.ffn_up_exps.weight .
 check "inspect lists the architecture" 'grep -q "general.architecture .*gpt-oss" "$tmp/i.txt"'
 "$BIN/gptoss-convert" inspect "$tmp/b.out" --json > "$tmp/i.json"; rc=$?
 check "inspect --json exits 0" '[ $rc = 0 ]'
-check "inspect --json has 79 tensors" '[ "$(grep -c "\"ggml_type\"" "$tmp/i.json")" = 79 ]'
+check "inspect --json has 79 tensors" '[ "$(grep -o "\"ggml_type\"" "$tmp/i.json" | wc -l)" = 79 ]'
 head -c 30000 "$tmp/b.out" > "$tmp/trunc.gguf"
 "$BIN/gptoss-convert" inspect "$tmp/trunc.gguf" 2>"$tmp/err" >/dev/null; rc=$?
 check "truncated GGUF: exit 3" '[ $rc = 3 ]'

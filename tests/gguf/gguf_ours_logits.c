@@ -4,7 +4,7 @@
  *
  *   gguf_ours_logits [--numerics ggml] MODEL.gptoss IDS.json OUT.f32 POS [POS...]
  * writes vocab f32 logits (little-endian host order) per listed position;
- * --numerics ggml rounds as llama.cpp does (backend.h GB_GGML). */
+ * --numerics ggml rounds as llama.cpp does (backend_cpu.h GB_GGML). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +14,31 @@
 typedef struct {
     int *pos, npos, vocab;
     float *out;
+    gb_backend *be;
 } cap;
 
-static void on_logits(void *user, int index, const float *logits)
+static gb_status on_logits(void *user, int index, int n_rows, gb_ref logits, int vocab)
 {
     cap *c = user;
-    for (int k = 0; k < c->npos; k++)
-        if (c->pos[k] == index) memcpy(c->out + (size_t)k * (size_t)c->vocab, logits, sizeof(float) * (size_t)c->vocab);
+    for (int t = 0; t < n_rows; t++)
+        for (int k = 0; k < c->npos; k++)
+            if (c->pos[k] == index + t) {
+                gb_status s = c->be->read(c->be, gb_ref_f32(logits, (uint64_t)t * (uint64_t)vocab),
+                                          c->out + (size_t)k * (size_t)c->vocab, sizeof(float) * (size_t)vocab);
+                if (s != GB_OK) return s;
+            }
+    return GB_OK;
 }
 
 int main(int argc, char **argv)
 {
-    gb_numerics numerics = GB_EXACT;
+    mc_opts mo = {.backend = "cpu", .threads = 2, .max_batch = 64};
     if (argc > 2 && !strcmp(argv[1], "--numerics")) {
         if (strcmp(argv[2], "ggml") && strcmp(argv[2], "exact")) {
             fprintf(stderr, "gguf_ours_logits: --numerics takes exact or ggml, not '%s'\n", argv[2]);
             return 2;
         }
-        numerics = !strcmp(argv[2], "ggml") ? GB_GGML : GB_EXACT;
+        mo.ggml = !strcmp(argv[2], "ggml");
         argc -= 2;
         argv += 2;
     }
@@ -47,12 +54,14 @@ int main(int argc, char **argv)
         return 3;
     }
     mc_run r;
-    int rc = mc_open_numerics(&r, "logits", argv[1], 2, (int)n + 1 < 256 ? 256 : (int)n + 1, 64, numerics);
+    mo.ctx = (int)n + 1 < 256 ? 256 : (int)n + 1;
+    int rc = mc_open(&r, "logits", argv[1], &mo);
     if (rc) return rc;
     cap c = {0};
     c.npos = argc - 4;
     c.pos = calloc((size_t)c.npos, sizeof *c.pos);
     c.vocab = r.model->hp.vocab;
+    c.be = r.be;
     for (int k = 0; k < c.npos; k++) c.pos[k] = atoi(argv[4 + k]);
     c.out = calloc((size_t)c.npos * (size_t)c.vocab, sizeof(float));
     if (gq_forward(r.session, ids, (int)n, 0, on_logits, &c, err, sizeof err)) {

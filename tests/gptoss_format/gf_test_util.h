@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gio_read.h"
 #include "gptoss_format.h"
 
 /* check.h's CHECK_STR_CONTAINS on a char array trips -Waddress. */
@@ -180,19 +181,7 @@ static inline void rm_tree(const char *dir)
 
 static inline uint8_t *read_whole(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
+    return (uint8_t *)gio_read_file(path, 0, len, NULL, 0);
 }
 
 #endif

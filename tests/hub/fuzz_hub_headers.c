@@ -42,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (hub_repo_id_is_valid(z) && (strstr(z, "--") || strstr(z, ".."))) abort();
+    /* a URL as printed: its authority holds no userinfo but our "***" */
+    char red[300];
+    if (hub_url_redact(z, red, sizeof red) == 0) {
+        const char *sep = strstr(red, "://");
+        const char *auth = sep ? sep + 3 : red;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = memchr(auth, '@', alen);
+        if (at && (at != auth + 3 || strncmp(auth, "***", 3) || memchr(at + 1, '@', alen - 4))) abort();
+    }
     hub_default_wanted(z);
     free(z);
     return 0;

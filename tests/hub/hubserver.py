@@ -21,6 +21,8 @@ Behaviour switches: ROOT/config.json, re-read on every request (absent = {}):
   "no_blobs": true              repo-info siblings lack size/blobId/lfs (client must use the tree)
   "no_tree_blobs": true         tree entries lack them too (client must HEAD each file)
   "tree_page": N                tree listing paginated N entries a page (Link rel="next")
+  "prefix": "/mirror"           the hub port serves under this path prefix only (a mirror's layout);
+                                requests without it get 404 "unknown endpoint"
   "faults": [ {kind, match, count, ...} ]   count: times it fires (-1: always); match: path substring
       kind "status":  answer "code" (with "retry_after" seconds, "error_code" X-Error-Code, "location")
       kind "badrange": answer a Range request with 206 for a range starting one byte later
@@ -194,6 +196,11 @@ def make_handler(state, where):
             q = urllib.parse.parse_qs(u.query)
             if self.status_fault():
                 return
+            pre = state.config().get("prefix", "") if where == "hub" else ""
+            if pre:
+                if not u.path.startswith(pre + "/"):
+                    return self.error(404, "EntryNotFound", "unknown endpoint")
+                parts = parts[len(pre.strip("/").split("/")):]
             if where == "cdn":
                 if len(parts) == 2 and parts[0] == "lfs" and parts[1] in state.by_sha:
                     return self.send_file(state.by_sha[parts[1]])
@@ -204,13 +211,13 @@ def make_handler(state, where):
                 kind = parts[4]
                 if rid in cfg.get("renamed", {}):
                     new = cfg["renamed"][rid]
-                    loc = "/api/models/%s/%s" % (new, "/".join(urllib.parse.quote(p, safe="") for p in parts[4:]))
+                    loc = pre + "/api/models/%s/%s" % (new, "/".join(urllib.parse.quote(p, safe="") for p in parts[4:]))
                     return self.small(307, b"", {"Location": loc + ("?" + u.query if u.query else "")})
                 return self.api(rid, kind, parts[5], q, cfg)
             if len(parts) >= 5 and parts[2] == "resolve":
                 rid = parts[0] + "/" + parts[1]
                 if rid in cfg.get("renamed", {}):
-                    loc = "/" + cfg["renamed"][rid] + "/" + "/".join(u.path.split("/")[3:])
+                    loc = pre + "/" + cfg["renamed"][rid] + "/" + "/".join(u.path[len(pre):].split("/")[3:])
                     return self.small(307, b"", {"Location": loc})
                 return self.resolve(rid, parts[3], "/".join(parts[4:]))
             return self.error(404, "EntryNotFound", "unknown endpoint")
@@ -267,8 +274,8 @@ def make_handler(state, where):
                 chunk = items[start:start + page]
                 h = {}
                 if start + page < len(items):
-                    h["Link"] = '<http://127.0.0.1:%d/api/models/%s/tree/%s?recursive=true&cursor=%d>; rel="next"' % (
-                        state.hub_port, rid, rev, start + page)
+                    h["Link"] = '<http://127.0.0.1:%d%s/api/models/%s/tree/%s?recursive=true&cursor=%d>; rel="next"' % (
+                        state.hub_port, cfg.get("prefix", ""), rid, rev, start + page)
                 return self.small(200, chunk, h)
             return self.error(404, "EntryNotFound", "unknown api")
 

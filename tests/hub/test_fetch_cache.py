@@ -18,11 +18,13 @@ try:
     p = hub.fetch(R, "--json")
     check(p.returncode == 0, "cold fetch exits 0", p.stderr)
     out = p.stdout.splitlines()
-    snap = last_line(p.stdout)
+    # --json: stdout is exactly one JSON document; its "snapshot" is the folder
+    check(len(out) == 1, "--json: one line, the JSON, nothing after it", p.stdout)
+    snap = json.loads(p.stdout).get("snapshot") if p.stdout.strip() else ""
     repo = hub.repo_dir(R)
     commit = open(os.path.join(repo, "refs", "main")).read()
     check(len(commit) == 40, "refs/main holds a commit", commit)
-    check(snap == os.path.join(repo, "snapshots", commit), "last line is the snapshot dir", snap)
+    check(snap == os.path.join(repo, "snapshots", commit), "json snapshot is the snapshot dir", snap)
     hub.check_snapshot(R, snap, DEFAULT, "cold")
     check(not os.path.exists(os.path.join(snap, "original")), "original/ not fetched by default")
     check(not os.path.exists(os.path.join(snap, "README.md")), "README not fetched by default")
@@ -41,7 +43,7 @@ try:
     # 2. warm cache online: only the listing, no file request
     hub.clear_log()
     p = hub.fetch(R, "--json")
-    check(p.returncode == 0 and last_line(p.stdout) == snap, "warm fetch: same snapshot", p.stderr)
+    check(p.returncode == 0 and json.loads(p.stdout)["snapshot"] == snap, "warm fetch: same snapshot", p.stderr)
     log = hub.log()
     check([r for r in log if "/resolve/" in r["path"] or r["port"] == "cdn"] == [], "warm fetch: no file requests",
           json.dumps(log))

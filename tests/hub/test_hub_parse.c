@@ -120,6 +120,94 @@ int main(void)
     CHECK(hub_parse_tree_page("{}", 2, &l, err, sizeof err) == -1);
     hub_listing_free(&l);
 
+    /* NUL bytes inside JSON strings: cJSON would hand back "evil" / "config.json" (issue 14 item 11) */
+#define SHA40 "0123456789abcdef0123456789abcdef01234567"
+    const char *nul_info[] = {
+        "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\":\"evil\\u0000.json\",\"size\":1,\"blobId\":\"" SHA40 "\"}]}",
+        "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\":\"config.json\",\"size\":1,\"blobId\":\"" SHA40 "\"},"
+        "{\"rfilename\":\"config.json\\u0000x\",\"size\":1,\"blobId\":\"" SHA40 "\"}]}",
+        "{\"sha\":\"" SHA40 "\\u0000\",\"siblings\":[]}",
+        "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\\u0000x\":\"a.json\",\"size\":1,\"blobId\":\"" SHA40 "\"}]}",
+        "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\":\"a.json\",\"size\":1,\"blobId\":\"" SHA40 "\\u0000\"}]}",
+    };
+    for (size_t i = 0; i < sizeof nul_info / sizeof *nul_info; i++) {
+        CHECK_MSG(hub_parse_repo_info(nul_info[i], strlen(nul_info[i]), &l, err, sizeof err) == -1 && strstr(err, "NUL"),
+                  "NUL listing %zu refused (%s)", i, err);
+        hub_listing_free(&l);
+    }
+    /* a raw 0 byte inside the quotes reads the same way */
+    const char raw_nul[] = "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\":\"evil\0.json\",\"size\":1,\"blobId\":\"" SHA40 "\"}]}";
+    CHECK(hub_parse_repo_info(raw_nul, sizeof raw_nul - 1, &l, err, sizeof err) == -1 && strstr(err, "NUL"));
+    hub_listing_free(&l);
+    const char *nul_tree = "[{\"type\":\"file\",\"path\":\"evil\\u0000.json\",\"size\":1,\"oid\":\"" SHA40 "\"}]";
+    CHECK(hub_parse_tree_page(nul_tree, strlen(nul_tree), &l, err, sizeof err) == -1 && strstr(err, "NUL"));
+    hub_listing_free(&l);
+    /* a NUL where we do not look (a model card field) does not matter; other escapes decode to their lengths */
+    const char *nul_elsewhere = "{\"cardData\":{\"x\\u0000\":\"y\\u0000\"},\"sha\":\"" SHA40 "\",\"siblings\":["
+                                "{\"rfilename\":\"a.json\",\"size\":1,\"blobId\":\"" SHA40 "\"}]}";
+    CHECK(!hub_parse_repo_info(nul_elsewhere, strlen(nul_elsewhere), &l, err, sizeof err) && l.n == 1 &&
+          !strcmp(l.v[0].path, "a.json"));
+    hub_listing_free(&l);
+    const char *esc_ok = "{\"sha\":\"" SHA40 "\",\"siblings\":[{\"rfilename\":\"caf\\u00e9/\\u20ac\\ud83d\\ude00\\\"q.json\","
+                         "\"size\":1,\"blobId\":\"" SHA40 "\"}]}";
+    CHECK(!hub_parse_repo_info(esc_ok, strlen(esc_ok), &l, err, sizeof err) && l.n == 1 &&
+          !strcmp(l.v[0].path, "caf\xc3\xa9/\xe2\x82\xac\xf0\x9f\x98\x80\"q.json"));
+    hub_listing_free(&l);
+    char **names = NULL;
+    size_t nn = 0;
+    const char *wm = "{\"weight_map\":{\"a\":\"m-1.safetensors\",\"b\":\"m-2.safetensors\",\"c\":3}}";
+    CHECK(!hub_json_string_list(wm, strlen(wm), "weight_map", &names, &nn) && nn == 2 &&
+          !strcmp(names[1], "m-2.safetensors"));
+    for (size_t i = 0; i < nn; i++) free(names[i]);
+    free(names);
+    const char *wm_nul = "{\"weight_map\":{\"a\":\"m-1.safetensors\\u0000x\"}}";
+    CHECK(hub_json_string_list(wm_nul, strlen(wm_nul), "weight_map", &names, &nn) == -1 && !names && nn == 0);
+
+    /* whole-listing checks (issue 14 item 12) */
+    hub_entry ents[4] = {{.path = "a"}, {.path = "a-b/c"}, {.path = "a/b"}, {.path = "z"}};
+    hub_listing L = {.v = ents, .n = 4};
+    CHECK(hub_listing_check(&L, 0, err, sizeof err) == -1 && strstr(err, "'a'"));
+    ents[0].path = "a/b/c"; /* a/b is a file and a folder */
+    CHECK(hub_listing_check(&L, 0, err, sizeof err) == -1 && strstr(err, "'a/b'"));
+    ents[0].path = "ab";    /* a prefix that is not a folder: fine */
+    CHECK(hub_listing_check(&L, 0, err, sizeof err) == 0);
+    ents[3].path = ".cache/huggingface/download/a.metadata";
+    CHECK(hub_listing_check(&L, 0, err, sizeof err) == 0);
+    CHECK(hub_listing_check(&L, 1, err, sizeof err) == -1 && strstr(err, "bookkeeping"));
+    CHECK(hub_path_is_bookkeeping(".cache") && hub_path_is_bookkeeping(".cache/huggingface") &&
+          !hub_path_is_bookkeeping(".cache/other") && !hub_path_is_bookkeeping(".cachex/huggingface/a") &&
+          !hub_path_is_bookkeeping("x/.cache/huggingface/a"));
+
+    /* URLs as printed (issue 14 item 13) */
+    char red[256];
+    CHECK(!hub_url_redact("http://user:pw@h:8/p?q=a@b", red, sizeof red) && !strcmp(red, "http://***@h:8/p?q=a@b"));
+    CHECK(!hub_url_redact("https://a@b@h/x", red, sizeof red) && !strcmp(red, "https://***@h/x"));
+    CHECK(!hub_url_redact("https://h/p@x", red, sizeof red) && !strcmp(red, "https://h/p@x"));
+    CHECK(!hub_url_redact("ftp://u:pw@h", red, sizeof red) && !strcmp(red, "ftp://***@h"));
+    CHECK(hub_url_redact("http://user:secret@host/long/path", red, 12) == -1 && !strstr(red, "secret"));
+
+    /* what a fatal answer means, as a hub_status (the CLI maps all three to exit 6) */
+    hub_client hc = {0};
+    hub_headers hh = {0};
+    hh.status = 401;
+    strcpy(hh.error_code, "RepoNotFound");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND);
+    strcpy(hh.error_code, "GatedRepo");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_AUTH);
+    hh.status = 404;
+    strcpy(hh.error_code, "RevisionNotFound");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND);
+    hh.status = 401;
+    hh.error_code[0] = 0;
+    strcpy(hh.error_message, "Invalid credentials in Authorization header");
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NOT_FOUND); /* no token sent: private, or missing */
+    char tok[] = "hf_x";
+    hc.token = tok;
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_AUTH);       /* the token sent was rejected */
+    hh.status = 400;
+    hh.error_message[0] = 0;
+    CHECK(hub_http_fatal_status(&hc, &hh) == HUB_ERR_NETWORK);
+
     /* the token's origin check: scheme, host and port must all match */
     CHECK(hub_same_origin("http://127.0.0.1:8000/a/resolve/x", "http://127.0.0.1:8000"));
     CHECK(hub_same_origin("https://HuggingFace.co/x", "https://huggingface.co:443"));

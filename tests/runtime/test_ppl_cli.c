@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "check.h"
 #include "golden.h"
 
@@ -162,7 +163,45 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(rc, 0);
     j = cJSON_Parse(out_buf);
     CHECK(num(j, "prefill_tok_s") > 0 && num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") > 0);
+    cJSON *be = j ? cJSON_GetObjectItem(j, "backend") : NULL, *dev = j ? cJSON_GetObjectItem(j, "device") : NULL;
+    CHECK_MSG(cJSON_IsString(be) && !strcmp(be->valuestring, "cpu"), "bench --json names the backend (auto = cpu)");
+    CHECK_MSG(cJSON_IsString(dev) && strstr(dev->valuestring, "thread"), "bench --json names the device");
     cJSON_Delete(j);
+    /* a context beyond the model's is a usage error naming the limit (tiny: 131072) */
+    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 131072 -n 1 -r 1 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "131072");
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 200000 2>&1", bin, md, gd);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "limit is 131072");
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss --prompt hi --ctx 200000 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
+
+    /* 6b. backends: cpu by name; unknown or not built in: usage errors naming what is missing */
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --backend cpu --json", bin, md, gd);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    be = j ? cJSON_GetObjectItem(j, "backend") : NULL;
+    CHECK_MSG(cJSON_IsString(be) && !strcmp(be->valuestring, "cpu"), "ppl --json names the backend");
+    CHECK(j && num(j, "ppl") > 1);
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --backend tpu 2>&1", bin, md, gd);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "--backend takes cpu, vulkan, metal or auto");
+    int have_metal = 0;
+    for (const gb_backend_entry *const *e = gb_backends(); *e; e++)
+        have_metal |= !strcmp((*e)->name, "metal");
+    if (!have_metal) {
+        rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 4 -n 1 -r 1 --backend metal 2>&1", bin, md);
+        CHECK_EQ_INT(rc, 2);
+        CHECK_STR_CONTAINS(out_text, "'metal' is not built into this binary");
+    }
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics ggml --backend vulkan 2>&1", bin,
+            md, gd);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "CPU backend option");
+    rc = sh("%s/gptoss-run generate %s/tiny-mxfp4.gptoss --prompt hi --backend nope 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
 
     /* 7. generate: deterministic for a seed, JSON report, usage errors */
     static char first[sizeof out_buf];

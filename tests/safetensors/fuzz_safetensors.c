@@ -1,10 +1,12 @@
 /* fuzz_safetensors.c - st_open_memory on arbitrary bytes. Whatever it
  * accepts, every tensor's bytes must be readable (ASan checks the bounds)
- * and findable by name. */
+ * and findable by name, and its header holds no string with a NUL (which
+ * cJSON would cut short into another name). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../formats/json_nul.h"
 #include "../../formats/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,6 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();                  /* a failure must leave a message */
         return 0;
     }
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | data[i]; /* accepted: at least 8 bytes and a header that fits */
+    if (gq_json_nul_string((const char *)data + 8, (size_t)hl) >= 0)
+        abort();
     volatile unsigned sum = 0;
     for (size_t i = 0; i < st_count(ck); i++) {
         const st_tensor *t = st_at(ck, i);

@@ -367,6 +367,45 @@ static void test_sharded(void)
     rmdir(sub);
 }
 
+/* NUL in JSON strings (issue 14, item 11): cJSON would read
+ * "lm_head.weight\u0000x" back as "lm_head.weight", a different tensor. */
+static void test_nul_names(void)
+{
+    BAD("{\"lm_head.weight\\u0000x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1,
+        "NUL character", "byte 1");
+    BAD("{\"a\":{\"dtype\":\"U8\\u0000\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, "NUL character", NULL);
+    BAD("{\"__metadata__\":{\"format\":\"pt\\u0000\"}}", 0, "NUL character", NULL);
+    /* a raw NUL byte inside a name is the same defect */
+    static const char raw[] = "{\"a\0b\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+    uint8_t data[1] = {5};
+    size_t hl = sizeof raw - 1, len = 8 + hl + 1;
+    uint8_t *b = malloc(len);
+    for (int i = 0; i < 8; i++) b[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, raw, hl);
+    b[8 + hl] = data[0];
+    st_checkpoint *ck = st_open_memory(b, len, "t.safetensors", err, sizeof err);
+    CHECK_MSG(ck == NULL && strstr(err, "NUL character"), "raw NUL in a name refused: %s", err);
+    st_close(ck);
+    free(b);
+    /* an escaped backslash before "u0000" is not a NUL: the name is a\u0000 (7 characters) */
+    size_t ilen;
+    uint8_t one = 9;
+    uint8_t *img = image("{\"a\\\\u0000\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", &one, 1, &ilen);
+    ck = st_open_memory(img, ilen, "t.safetensors", err, sizeof err);
+    CHECK_MSG(ck && st_find(ck, "a\\u0000"), "escaped backslash accepted: %s", err);
+    st_close(ck);
+    free(img);
+    /* the index: a weight_map key with a NUL would be another tensor's name */
+    uint8_t d1[12] = {0}, d2[4] = {0};
+    write_st("m-1.safetensors", SH1, d1, sizeof d1);
+    write_st("m-2.safetensors", SH2, d2, sizeof d2);
+    write_index("\"x.a\":\"m-1.safetensors\",\"x.b\":\"m-1.safetensors\",\"y.c\\u0000z\":\"m-2.safetensors\"");
+    BAD_OPEN(path("model.safetensors.index.json"), "NUL character", "model.safetensors.index.json");
+    unlink(path("m-1.safetensors"));
+    unlink(path("m-2.safetensors"));
+    unlink(path("model.safetensors.index.json"));
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/gq_st_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -378,6 +417,7 @@ int main(void)
     test_malformed_header();
     test_malformed_entries();
     test_sharded();
+    test_nul_names();
     rmdir(tmpdir);
     return check_done("test_safetensors");
 }

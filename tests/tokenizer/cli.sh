@@ -43,6 +43,16 @@ grep -q "250000" "$tmp/err" || { echo "FAIL unknown id message"; fail=1; }
 echo '{"model":{"type":"WordPiece"}}' > "$tmp/bad.json"
 "$run" tokenize "$tmp/bad.json" --text x 2>"$tmp/err"; check "bad tokenizer exit" 3 $?
 grep -q "bad.json" "$tmp/err" || { echo "FAIL bad tokenizer message names the file"; fail=1; }
+# a pre_tokenizer regex that backtracks catastrophically: PCRE2's match limit
+# is bad input (exit 3) and said so, not "out of memory" (exit 1)
+cat > "$tmp/backtrack.json" <<'EOF'
+{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]},"normalizer":null,
+ "pre_tokenizer":{"type":"Split","pattern":{"Regex":"(a+)+$"},"behavior":"Isolated","invert":false},
+ "added_tokens":[]}
+EOF
+"$run" tokenize "$tmp/backtrack.json" --text "$(printf 'a%.0s' $(seq 40))b" 2>"$tmp/err"
+check "regex match limit exit" 3 $?
+grep -q "backtrack.json.*PCRE2 match limit" "$tmp/err" || { echo "FAIL match limit message: $(cat "$tmp/err")"; fail=1; }
 "$run" tokenize "$tmp/missing.json" --text x >/dev/null 2>&1; check "missing file exit" 4 $?
 "$run" tokenize "$small" --file "$tmp/missing.txt" >/dev/null 2>&1; check "missing text exit" 4 $?
 "$run" tokenize --help | grep -q "no-special" || { echo "FAIL --help"; fail=1; }

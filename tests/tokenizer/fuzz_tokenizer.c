@@ -7,7 +7,8 @@
  *       the real Split regex); decode(encode(x)) must give x back, and the
  *       streaming decoder the same bytes.
  *   'J' a tokenizer.json (untrusted: it comes from .gptoss files): loaded;
- *       if accepted, it encodes the input itself and decodes the ids.
+ *       if accepted, it encodes the input itself and decodes the ids; a
+ *       failed encode must say why (PCRE2's limit for a runaway regex).
  *   'H' pairs of bytes read as token ids (mostly harmony specials) for the
  *       harmony parser.
  * Any mismatch aborts (a finding); errors are fine, crashes are not. */
@@ -110,7 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (t) { /* a vocabulary without all 256 bytes drops bytes (as HF does): no round trip */
             tok_ids ids = {0};
             size_t dl;
-            if (tok_encode(t, s, n, 1, &ids) == 0) free(tok_decode(t, ids.ids, ids.n, &dl, NULL));
+            int rc = tok_encode(t, s, n, 1, &ids);
+            if (rc == 0) free(tok_decode(t, ids.ids, ids.n, &dl, NULL));
+            else if (!tok_encode_error(t)[0] || (rc == TOK_ENCODE_REGEX && !strstr(tok_encode_error(t), "PCRE2")))
+                abort(); /* a failure says what it was (a regex limit is not "out of memory") */
             tok_ids_free(&ids);
             tok_free(t);
         }

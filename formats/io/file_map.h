@@ -1,8 +1,10 @@
 /* file_map.h - map a whole regular file read-only.
  *
  * The common first step of every reader in formats/ (safetensors, .gptoss,
- * GGUF): open, check it is a regular file of at least min_len bytes, mmap,
- * close the descriptor (the mapping keeps the file alive). The readers then
+ * GGUF): open (through gio_open_read, so a FIFO or other non-regular file
+ * is refused before it is opened and cannot hang the tool), check it is at
+ * least min_len bytes, mmap, close the descriptor (the mapping keeps the
+ * file alive). The readers then
  * validate the bytes themselves; this only gets them into memory.
  */
 #ifndef GQ_FILE_MAP_H

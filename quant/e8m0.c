@@ -1,12 +1,12 @@
-/* gk_e8m0.c - the MXFP4 block scales 2^(e-128) for every scale byte e
- * (gk_e8m0_half in gk_dot.h, as a table): one load + broadcast per block
- * instead of a compare, shift and select in the SIMD loops, which spent
- * about 15 percent of their time on it. Hex float literals: exact,
- * denormals (e < 2) included. test_kernels checks the table against
- * gk_e8m0_half for all 256 bytes. */
-#include "gk_dot_impl.h"
+/* e8m0.c - the MXFP4 block scales 2^(e-128) for every scale byte e
+ * (gq_e8m0_half in quant.h, as a table): the SIMD kernels do one load +
+ * broadcast per block instead of a compare, shift and select, which cost
+ * them about 15 percent of their time. Hex float literals: exact, denormals
+ * (e < 2) included. tests/quant checks the table against gq_e8m0_half and
+ * ldexp for all 256 bytes. */
+#include "quant.h"
 
-const float gk_e8m0_half_table[256] = {
+const float gq_e8m0_half_table[256] = {
     0x1p-128f, 0x1p-127f, 0x1p-126f, 0x1p-125f, 0x1p-124f, 0x1p-123f, 0x1p-122f, 0x1p-121f,
     0x1p-120f, 0x1p-119f, 0x1p-118f, 0x1p-117f, 0x1p-116f, 0x1p-115f, 0x1p-114f, 0x1p-113f,
     0x1p-112f, 0x1p-111f, 0x1p-110f, 0x1p-109f, 0x1p-108f, 0x1p-107f, 0x1p-106f, 0x1p-105f,

@@ -1,5 +1,6 @@
 /* file_map.c - see file_map.h. */
 #include "file_map.h"
+#include "gio_read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,29 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-
 int fm_map_file(const char *path, size_t min_len, const char *too_short, fm_map *m, char *err, size_t errlen)
 {
     m->base = NULL;
     m->len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    int fd = gio_open_read(path, err, errlen);   /* refuses a FIFO before it can block */
+    if (fd < 0)
         return -1;
-    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
         snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(e));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        snprintf(err, errlen, "%s: not a regular file", path);
         return -1;
     }
     if ((uint64_t)st.st_size < min_len || (uint64_t)st.st_size > SIZE_MAX) {

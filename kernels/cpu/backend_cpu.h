@@ -1,0 +1,33 @@
+/* backend_cpu.h - the CPU backend (kernels/cpu), the exact reference every
+ * other backend is compared with, and its one CPU-only option.
+ *
+ * The registry (backend.h gb_backend_create("cpu")) gives the exact CPU
+ * backend; this header is for callers that want GB_GGML numerics
+ * (`gptoss-run ppl --numerics ggml`, the llama.cpp comparison).
+ *
+ * Buffers are host memory: alloc'ed ones are owned (calloc), prepared
+ * weights wrap the model's host bytes (zero copy: the file mapping). */
+#ifndef GQ_BACKEND_CPU_H
+#define GQ_BACKEND_CPU_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+/* How matrix products see their input.
+ * GB_EXACT: fp32, as the model was trained to be run (the reference).
+ * GB_GGML: rounded first as ggml's CPU kernels round it (llama.cpp): to Q8_0
+ *   blocks before Q8_32 / Q4_32 / MXFP4 weights, to BF16 / F16 before BF16 /
+ *   F16 weights (kernels/cpu gk_round_like_ggml). The MoE router (f32) sees
+ *   fp32 in both. Less accurate than GB_EXACT; it exists so that our logits
+ *   can be compared with llama.cpp's at the level of float rounding. */
+typedef enum { GB_EXACT = 0, GB_GGML = 1 } gb_numerics;
+
+/* The CPU backend on n_threads threads (<= 0: one per CPU). NULL with a
+ * message in err if the thread pool cannot start. */
+gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t errlen);
+
+/* Its registry entry (backend.c lists it). */
+extern const gb_backend_entry gb_cpu_entry;
+
+#endif

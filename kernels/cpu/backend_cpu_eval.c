@@ -1,0 +1,187 @@
+/* backend_cpu_eval.c - the CPU backend's perplexity reductions (score) and
+ * its read-bandwidth probe (the decode floor of `bench --membw`). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend_cpu_impl.h"
+#include "gk_dot.h"
+
+/* ---- the perplexity reductions ---- */
+
+/* lp[i] = log p(i) of one row of logits: max in fp32, the sum of exp in
+ * double (the arithmetic of the original ppl.c, kept bit for bit). */
+static void log_softmax(const float *logits, int V, double *lp)
+{
+    float mx = logits[0];
+    for (int i = 1; i < V; i++)
+        if (logits[i] > mx)
+            mx = logits[i];
+    double sum = 0;
+    for (int i = 0; i < V; i++)
+        sum += exp((double)logits[i] - mx);
+    double lse = mx + log(sum);
+    for (int i = 0; i < V; i++)
+        lp[i] = (double)logits[i] - lse;
+}
+
+/* The k largest (float)lp, descending, the lower id first among equals
+ * (insertion: k is small, most values are rejected by one compare), each
+ * clamped to <= 0 (rounding: a log-probability is never positive). */
+static void top_k(const double *lp, int V, int k, uint32_t *ids, float *out)
+{
+    int have = 0;
+    for (int i = 0; i < V; i++) {
+        float v = (float)lp[i];
+        if (have == k && !(v > out[k - 1]))
+            continue;
+        int j = have < k ? have++ : k - 1;
+        while (j > 0 && out[j - 1] < v) {
+            out[j] = out[j - 1];
+            ids[j] = ids[j - 1];
+            j--;
+        }
+        out[j] = v;
+        ids[j] = (uint32_t)i;
+    }
+    for (int j = 0; j < k; j++)
+        if (out[j] > 0)
+            out[j] = 0;
+}
+
+gb_status cpu_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out)
+{
+    LIVE_OR_RETURN(b);
+    int dense = in->ref_logits.buf != NULL, sparse = in->ref_k > 0;
+    int k = in->top_k;
+    if (n < 0 || vocab < 1 || k < 0 || k > GB_TOPK_MAX || k > vocab || in->ref_k < 0 || (dense && sparse) ||
+        (out->nll && !in->target) || (out->kld && !dense && !sparse) || (sparse && (!in->ref_ids || !in->ref_logp)))
+        return gb_fail(b, GB_ERR_INVALID, "score: arguments outside the contract (n %d, vocab %d, top_k %d, ref_k %d)",
+                       n, vocab, k, in->ref_k);
+    const float *L, *R = NULL;
+    uint64_t row_bytes = (uint64_t)vocab * 4;
+    AT(logits, (uint64_t)n * row_bytes, "score logits", L);
+    if (dense)
+        AT(in->ref_logits, (uint64_t)n * row_bytes, "score reference logits", R);
+    cpu_ctx *c = (cpu_ctx *)b->ctx;
+    if (c->lp_cap < (size_t)vocab) {
+        uint64_t bytes = 2 * (uint64_t)vocab * sizeof(double);
+        double *nl = malloc((size_t)bytes);
+        if (!nl)
+            return cpu_nomem(b, "the log-probabilities of a row", bytes);
+        free(c->lp);
+        c->lp = nl;
+        c->lp_cap = (size_t)vocab;
+    }
+    double *lp = c->lp, *lpr = c->lp + vocab;
+    uint32_t ids[GB_TOPK_MAX];
+    float top[GB_TOPK_MAX];
+    for (int t = 0; t < n; t++) {
+        log_softmax(L + (size_t)t * (size_t)vocab, vocab, lp);
+        if (out->nll) {
+            int32_t y = in->target[t];
+            if (y < 0 || y >= vocab)
+                return gb_fail(b, GB_ERR_INVALID, "score: target id %d is outside 0..%d", y, vocab - 1);
+            out->nll[t] = (float)-lp[y];
+        }
+        if (k > 0 && (out->top_ids || out->top_logp)) {
+            top_k(lp, vocab, k, ids, top);
+            if (out->top_ids)
+                memcpy(out->top_ids + (size_t)t * (size_t)k, ids, (size_t)k * sizeof *ids);
+            if (out->top_logp)
+                memcpy(out->top_logp + (size_t)t * (size_t)k, top, (size_t)k * sizeof *top);
+        }
+        if (!out->kld)
+            continue;
+        double kl = 0;
+        if (dense) {
+            log_softmax(R + (size_t)t * (size_t)vocab, vocab, lpr);
+            for (int i = 0; i < vocab; i++)
+                kl += exp(lpr[i]) * (lpr[i] - lp[i]);
+        } else {
+            /* the reference's top ref_k, then one bucket for the rest of its
+             * mass against the rest of this row's mass (a lower bound) */
+            const uint32_t *rid = in->ref_ids + (size_t)t * (size_t)in->ref_k;
+            const float *rlp = in->ref_logp + (size_t)t * (size_t)in->ref_k;
+            double pref_sum = 0, pnew_sum = 0;
+            for (int j = 0; j < in->ref_k; j++) {
+                if (rid[j] >= (uint32_t)vocab)
+                    return gb_fail(b, GB_ERR_INVALID, "score: reference id %u is outside 0..%d", rid[j], vocab - 1);
+                double p = exp((double)rlp[j]);
+                kl += p * ((double)rlp[j] - lp[rid[j]]);
+                pref_sum += p;
+                pnew_sum += exp(lp[rid[j]]);
+            }
+            double tail_ref = 1 - pref_sum, tail_new = 1 - pnew_sum;
+            if (tail_ref > 1e-12)
+                kl += tail_ref * (log(tail_ref) - log(tail_new > 1e-30 ? tail_new : 1e-30));
+        }
+        out->kld[t] = kl;
+    }
+    return GB_OK;
+}
+
+/* ---- read bandwidth: the decode floor of `bench` ---- */
+
+typedef struct {
+    const float *buf;
+    size_t chunk;
+    float *sink;                 /* per thread, 16 floats apart (no false sharing) */
+    gk_dotf_fn dotf;
+} bw_ctx;
+
+static void bw_task(void *p, int task, int thread)
+{
+    bw_ctx *c = p;
+    const float *buf = c->buf + (size_t)task * c->chunk;
+    c->sink[thread * 16] += c->dotf(buf, buf, (int64_t)c->chunk);
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The median of 5 passes of the kernels' fp32 dot over `bytes` (much larger
+ * than the caches) on this backend's threads: the way the kernels read weights. */
+gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s)
+{
+    LIVE_OR_RETURN(b);
+    *bytes_per_s = 0;
+    size_t chunk = (size_t)1 << 20;
+    size_t n = (size_t)(bytes / sizeof(float)) / chunk * chunk;
+    if (n == 0)
+        return gb_fail(b, GB_ERR_INVALID, "read_bandwidth: %llu bytes is less than one 4 MiB chunk",
+                       (unsigned long long)bytes);
+    gk_pool *pool = ((cpu_ctx *)b->ctx)->pool;
+    float *buf = malloc(n * sizeof(float));
+    float *sink = calloc((size_t)gk_pool_size(pool) * 16, sizeof(float));
+    if (!buf || !sink) {
+        free(buf);
+        free(sink);
+        return cpu_nomem(b, "the bandwidth test buffer", (uint64_t)n * sizeof(float));
+    }
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (float)(i & 7);
+    bw_ctx c = {buf, chunk, sink, gk_dotf()};
+    enum { REPS = 5 };
+    double v[REPS];
+    for (int r = 0; r < REPS; r++) {
+        double t0 = mono_now();
+        gk_pool_run(pool, bw_task, &c, (int)(n / chunk));
+        v[r] = (double)(n * sizeof(float)) / (mono_now() - t0);
+    }
+    free(buf);
+    free(sink);
+    for (int i = 1; i < REPS; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    *bytes_per_s = v[REPS / 2];
+    return GB_OK;
+}

@@ -1,0 +1,53 @@
+/* backend_cpu_impl.h - what the files of the CPU backend share (private to
+ * backend_cpu.c and backend_cpu_eval.c; callers use backend_cpu.h). */
+#ifndef GQ_BACKEND_CPU_IMPL_H
+#define GQ_BACKEND_CPU_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend_cpu.h"
+#include "gk_pool.h"
+
+struct gb_buffer {
+    uint8_t *data;
+    uint64_t bytes;
+    int owned;                   /* 0: a view of host bytes (a prepared weight) */
+    struct gb_buffer *prev, *next;
+};
+
+typedef struct {
+    gk_pool *pool;
+    gb_numerics numerics;
+    struct gb_buffer *live;      /* every buffer not yet released */
+    double *lp;                  /* score scratch: 2 * lp_cap doubles */
+    size_t lp_cap;
+} cpu_ctx;
+
+#define LIVE_OR_RETURN(b)                                                                                            \
+    do {                                                                                                             \
+        if ((b)->status != GB_OK)                                                                                    \
+            return (b)->status;                                                                                      \
+    } while (0)
+
+/* The host address of `bytes` bytes at r, or GB_ERR_INVALID (via gb_fail)
+ * when they do not lie inside r's buffer. */
+gb_status cpu_at(gb_backend *b, gb_ref r, uint64_t bytes, const char *what, void **p);
+/* GB_ERR_NOMEM: "out of memory: WHAT needs BYTES bytes". */
+gb_status cpu_nomem(gb_backend *b, const char *what, uint64_t bytes);
+
+/* ptr = the host address of r (bytes long), or return the failure */
+#define AT(ref, bytes, what, ptr)                                                                                    \
+    do {                                                                                                             \
+        void *p_ = NULL;                                                                                             \
+        gb_status s_ = cpu_at(b, (ref), (bytes), (what), &p_);                                                       \
+        if (s_ != GB_OK)                                                                                             \
+            return s_;                                                                                               \
+        (ptr) = p_;                                                                                                  \
+    } while (0)
+
+/* backend_cpu_eval.c: the perplexity reductions and the bandwidth probe */
+gb_status cpu_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
+gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
+
+#endif

@@ -1,0 +1,67 @@
+/* blocks.glsl - block geometry of quant/quant.h for the shaders, and the
+ * byte-level loads every weight kernel shares.
+ *
+ * The names are quant/quant_blocks.h's (the one source of the numbers); until
+ * that header is in this tree they are defined here, behind #ifndef, with the
+ * same values. Weights are raw little-endian uint words (vk_dispatch.h's
+ * binding convention), so a block at any byte offset is read as bytes
+ * assembled from words: a kernel defines `uint W_WORD(uint i)` (word i of its
+ * weight window) before including the loads below (define GQ_WLOADS). */
+#ifndef GQ_BLOCKS_GLSL
+#define GQ_BLOCKS_GLSL
+
+#ifndef GQ_BLOCK_VALUES
+#define GQ_BLOCK_VALUES 32
+#endif
+#ifndef GQ_MXFP4_BLOCK_BYTES
+#define GQ_MXFP4_BLOCK_BYTES 17
+#endif
+#ifndef GQ_Q8_32_BLOCK_BYTES
+#define GQ_Q8_32_BLOCK_BYTES 34
+#endif
+#ifndef GQ_Q4_32_BLOCK_BYTES
+#define GQ_Q4_32_BLOCK_BYTES 18
+#endif
+#ifndef GQ_F16_BYTES
+#define GQ_F16_BYTES 2
+#endif
+#ifndef GQ_BF16_BYTES
+#define GQ_BF16_BYTES 2
+#endif
+#ifndef GQ_F32_BYTES
+#define GQ_F32_BYTES 4
+#endif
+#ifndef GQ_T_F32
+#define GQ_T_F32 0
+#define GQ_T_F16 1
+#define GQ_T_BF16 2
+#define GQ_T_MXFP4 3
+#define GQ_T_Q8_32 4
+#define GQ_T_Q4_32 5
+#endif
+
+#endif
+
+#ifdef GQ_WLOADS
+#ifndef GQ_WLOADS_DONE
+#define GQ_WLOADS_DONE
+/* byte at byte offset off of the weight window */
+uint wl_byte(uint off) { return (W_WORD(off >> 2u) >> ((off & 3u) << 3u)) & 0xffu; }
+
+/* 16 bytes from any byte offset (words beyond the last byte are not read) */
+uvec4 wl_load16(uint off)
+{
+    uint a = off >> 2u, s = (off & 3u) << 3u;
+    uvec4 r = uvec4(W_WORD(a), W_WORD(a + 1u), W_WORD(a + 2u), W_WORD(a + 3u));
+    if (s != 0u) {
+        uint e = W_WORD(a + 4u), t = 32u - s;
+        r = uvec4((r.x >> s) | (r.y << t), (r.y >> s) | (r.z << t), (r.z >> s) | (r.w << t), (r.w >> s) | (e << t));
+    }
+    return r;
+}
+
+/* an IEEE half or bfloat16 at an even or odd byte offset */
+float wl_f16(uint off) { return unpackHalf2x16(wl_byte(off) | (wl_byte(off + 1u) << 8u)).x; }
+float wl_bf16(uint off) { return uintBitsToFloat((wl_byte(off) | (wl_byte(off + 1u) << 8u)) << 16u); }
+#endif
+#endif

@@ -1,0 +1,123 @@
+/* matmul_types.glsl - one block of 32 weights of the kernel's type, as the
+ * matrix kernels (matmul_*, moe_*) consume it: wt_decode() gives the 32
+ * values before the block scale (integers for the quantized types, the
+ * weights themselves for f32/f16/bf16), wt_scaled() applies the scale to a
+ * block's partial dot product, the way the CPU reference does (sum of
+ * value * x over the block, then times the scale).
+ *
+ * Define one of WT_F32 WT_F16 WT_BF16 WT_Q8_32 WT_Q4_32 WT_MXFP4 and
+ * `uint W_WORD(uint)` before including. The scalar types (WT_SCALAR) also
+ * allow a row length that is not a multiple of 32: wt_elem() reads one value
+ * of the tail. */
+#define GQ_WLOADS
+#include "blocks.glsl"
+
+#if defined(WT_F32)
+#define WT_SCALAR 1
+#define WT_BLOCK_BYTES uint(GQ_BLOCK_VALUES * GQ_F32_BYTES)
+#define WT_ELEM_BYTES uint(GQ_F32_BYTES)
+void wt_decode(uint boff, out float v[32])
+{
+    [[unroll]] for (uint q = 0u; q < 8u; q++) {
+        uvec4 u = wl_load16(boff + 16u * q);
+        v[4u * q] = uintBitsToFloat(u.x);
+        v[4u * q + 1u] = uintBitsToFloat(u.y);
+        v[4u * q + 2u] = uintBitsToFloat(u.z);
+        v[4u * q + 3u] = uintBitsToFloat(u.w);
+    }
+}
+float wt_elem(uint off)
+{
+    return uintBitsToFloat(wl_byte(off) | (wl_byte(off + 1u) << 8u) | (wl_byte(off + 2u) << 16u) |
+                           (wl_byte(off + 3u) << 24u));
+}
+float wt_scaled(uint boff, float bs) { return bs; }
+
+#elif defined(WT_F16) || defined(WT_BF16)
+#define WT_SCALAR 1
+#define WT_BLOCK_BYTES uint(GQ_BLOCK_VALUES * GQ_F16_BYTES)
+#define WT_ELEM_BYTES uint(GQ_F16_BYTES)
+vec2 wt_pair(uint w)
+{
+#if defined(WT_F16)
+    return unpackHalf2x16(w);
+#else
+    return vec2(uintBitsToFloat(w << 16u), uintBitsToFloat(w & 0xffff0000u));
+#endif
+}
+void wt_decode(uint boff, out float v[32])
+{
+    [[unroll]] for (uint q = 0u; q < 4u; q++) {
+        uvec4 u = wl_load16(boff + 16u * q);
+        vec2 a = wt_pair(u.x), b = wt_pair(u.y), c = wt_pair(u.z), d = wt_pair(u.w);
+        v[8u * q] = a.x;
+        v[8u * q + 1u] = a.y;
+        v[8u * q + 2u] = b.x;
+        v[8u * q + 3u] = b.y;
+        v[8u * q + 4u] = c.x;
+        v[8u * q + 5u] = c.y;
+        v[8u * q + 6u] = d.x;
+        v[8u * q + 7u] = d.y;
+    }
+}
+float wt_elem(uint off)
+{
+#if defined(WT_F16)
+    return wl_f16(off);
+#else
+    return wl_bf16(off);
+#endif
+}
+float wt_scaled(uint boff, float bs) { return bs; }
+
+#elif defined(WT_Q8_32)
+#define WT_BLOCK_BYTES uint(GQ_Q8_32_BLOCK_BYTES)
+void wt_decode(uint boff, out float v[32])
+{
+    [[unroll]] for (uint h = 0u; h < 2u; h++) {
+        uvec4 u = wl_load16(boff + 2u + 16u * h);
+        [[unroll]] for (uint j = 0u; j < 4u; j++) {
+            int w = int(u[j]);
+            v[16u * h + 4u * j] = float(bitfieldExtract(w, 0, 8));
+            v[16u * h + 4u * j + 1u] = float(bitfieldExtract(w, 8, 8));
+            v[16u * h + 4u * j + 2u] = float(bitfieldExtract(w, 16, 8));
+            v[16u * h + 4u * j + 3u] = float(bitfieldExtract(w, 24, 8));
+        }
+    }
+}
+float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+
+#elif defined(WT_Q4_32) || defined(WT_MXFP4)
+#if defined(WT_Q4_32)
+#define WT_BLOCK_BYTES uint(GQ_Q4_32_BLOCK_BYTES)
+#define WT_QS 2u
+float wt_nib(uint c) { return float(int(c) - 8); }
+float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+#else
+#define WT_BLOCK_BYTES uint(GQ_MXFP4_BLOCK_BYTES)
+#define WT_QS 1u
+/* E2M1 magnitudes doubled: {0,1,2,3,4,6,8,12}, bit 3 the sign */
+float wt_nib(uint c)
+{
+    uint m = c & 7u;
+    float a = m < 4u ? float(m) : float((2u + (m & 1u)) << ((m >> 1u) - 1u));
+    return (c & 8u) != 0u ? -a : a;
+}
+/* times 2^(e-128), exactly, without forming a denormal scale */
+float wt_scaled(uint boff, float bs) { return ldexp(bs, int(wl_byte(boff)) - 128); }
+#endif
+void wt_decode(uint boff, out float v[32])
+{
+    uvec4 u = wl_load16(boff + WT_QS);
+    [[unroll]] for (uint j = 0u; j < 4u; j++) {
+        uint w = u[j];
+        [[unroll]] for (uint b = 0u; b < 4u; b++) {
+            uint c = (w >> (8u * b)) & 0xffu;
+            v[4u * j + b] = wt_nib(c & 15u);
+            v[4u * j + b + 16u] = wt_nib(c >> 4u);
+        }
+    }
+}
+#else
+#error "define the weight type (WT_F32 .. WT_MXFP4)"
+#endif

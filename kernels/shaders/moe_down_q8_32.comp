@@ -1,0 +1,5 @@
+#version 450
+/* moe_down_q8_32.comp - down + bias + weighted sum of the chosen experts, q8_32 weights (moe_body.glsl). */
+#define WT_Q8_32
+#define MOE_DOWN
+#include "moe_body.glsl"

@@ -1,0 +1,142 @@
+/* vk_backend.c - gb_vulkan_entry: probe, create, destroy, and the op table.
+ *
+ * Everything Vulkan-specific lives in the files vk_internal.h lists; this
+ * file only wires them into a gb_backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_backend.h"
+#include "vk_internal.h"
+
+/* vkk's op files may not be merged yet: CMake says which exist */
+#ifndef GQ_VK_HAVE_MATMUL
+gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
+{
+    (void)bias, (void)x, (void)n, (void)out;
+    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: matmul (%s) is not in this build yet", w->name ? w->name : "?");
+}
+#endif
+#ifndef GQ_VK_HAVE_ATTENTION
+gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
+{
+    (void)a, (void)q, (void)k, (void)v, (void)n, (void)pos0, (void)out;
+    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: attention is not in this build yet");
+}
+#endif
+#ifndef GQ_VK_HAVE_MOE
+gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
+{
+    (void)m, (void)x, (void)n, (void)out;
+    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: the MoE block is not in this build yet");
+}
+#endif
+
+static gb_status vk_op_finish(gb_backend *b) { return vk_flush(b); }
+
+static void vk_destroy(gb_backend *b)
+{
+    if (!b)
+        return;
+    vk_ctx *c = vk_ctx_of(b);
+    if (c) {
+        const char *st = getenv("GQ_VK_STATS");
+        if ((st && *st && strcmp(st, "0")) || c->profile) {
+            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits on %s\n",
+                    (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
+                    (unsigned long long)c->n_submit, c->props.deviceName);
+            for (int i = 0; i < c->n_pipes; i++)
+                fprintf(stderr, "vulkan:   %-24s %10llu dispatches%s%.3f%s\n", c->pipes[i].name,
+                        (unsigned long long)c->pipes[i].runs, c->profile ? "  " : "",
+                        c->profile ? c->pipes[i].seconds : 0.0, c->profile ? " s (each submitted alone)" : "");
+        }
+        if (c->dev) {
+            vk_record_destroy(b); /* waits for the device */
+            vk_memory_destroy(b);
+            vk_pipelines_destroy(b);
+        }
+        vk_device_close(c);
+        free(c);
+    }
+    free(b);
+}
+
+static int vk_probe(const gb_config *cfg, int *software, char *why, size_t whylen)
+{
+    int sw = 0;
+    int ok = vk_device_probe(cfg ? cfg->device : NULL, &sw, why, whylen);
+    if (software)
+        *software = ok && sw;
+    return ok;
+}
+
+static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
+{
+    gb_backend *b = calloc(1, sizeof *b);
+    vk_ctx *c = calloc(1, sizeof *c);
+    if (!b || !c) {
+        free(b);
+        free(c);
+        snprintf(err, errlen, "vulkan: out of host memory");
+        return NULL;
+    }
+    b->ctx = c;
+    b->name = "vulkan";
+    const char *prof = getenv("GQ_VK_PROFILE");
+    c->profile = prof && *prof && strcmp(prof, "0");
+    const char *nomap = getenv("GQ_VK_NO_MAP");
+    c->no_map = nomap && *nomap && strcmp(nomap, "0");
+    if (vk_device_open(c, cfg ? cfg->device : NULL, err, errlen)) {
+        vk_destroy(b);
+        return NULL;
+    }
+    size_t nl = strnlen(c->props.deviceName, sizeof c->props.deviceName);
+    if (nl > sizeof b->device - 1)
+        nl = sizeof b->device - 1;
+    memcpy(b->device, c->props.deviceName, nl);
+    b->device[nl] = 0;
+    snprintf(b->isa, sizeof b->isa, "spirv");
+    b->is_software = c->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    if (vk_pipelines_init(b) || vk_record_init(b)) {
+        snprintf(err, errlen, "%s", b->error);
+        vk_destroy(b);
+        return NULL;
+    }
+    b->prepare = vk_op_prepare;
+    b->alloc = vk_op_alloc;
+    b->release = vk_op_release;
+    b->write = vk_op_write;
+    b->read = vk_op_read;
+    b->finish = vk_op_finish;
+    b->embed = vk_op_embed;
+    b->rmsnorm = vk_op_rmsnorm;
+    b->matmul = vk_matmul;
+    b->rope = vk_op_rope;
+    b->attention = vk_attention;
+    b->kv_store = vk_op_kv_store;
+    b->moe = vk_moe;
+    b->add = vk_op_add;
+    b->score = vk_op_score;
+    b->read_bandwidth = vk_op_read_bandwidth;
+    b->destroy = vk_destroy;
+    return b;
+}
+
+int gb_vulkan_stats_of(gb_backend *b, gb_vulkan_stats *s)
+{
+    if (!b || !b->name || strcmp(b->name, "vulkan") || !b->ctx)
+        return -1;
+    vk_ctx *c = vk_ctx_of(b);
+    s->dispatches = c->n_dispatch;
+    s->barriers = c->n_barrier;
+    s->submits = c->n_submit;
+    s->device_bytes = c->device_bytes;
+    s->cache_loaded = c->cache_loaded;
+    s->max_range = c->max_range;
+    s->align = c->align;
+    s->subgroup = c->subgroup;
+    s->cache_path = c->cache_path;
+    return 0;
+}
+
+const gb_backend_entry gb_vulkan_entry = {"vulkan", vk_probe, vk_create};

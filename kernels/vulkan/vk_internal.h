@@ -1,0 +1,185 @@
+/* vk_internal.h - the Vulkan backend's private state, shared by its files:
+ *   vk_device.c    instance, device choice, queue, limits (probe)
+ *   vk_memory.c    buffers, staging, write/read, prepare (weight upload)
+ *   vk_pipeline.c  kernel table -> pipelines, the on-disk pipeline cache
+ *   vk_record.c    vk_run: windows, barriers, command buffer, submit
+ *   vk_backend.c   gb_vulkan_entry: create/destroy, the op table
+ *   vk_ops_*.c     one file per group of ops, each a list of gd_dispatch
+ *
+ * For op files (vkk's matmul/attention/moe included): build gd_dispatch
+ * values and call vk_run(); use vk_window_bytes() to split work so every
+ * argument fits one descriptor window, vk_stream_upload() for small host
+ * arrays an op needs on the device (ids, targets), vk_scratch() for
+ * temporaries. Never call Vulkan directly from an op file. */
+#ifndef GQ_VK_INTERNAL_H
+#define GQ_VK_INTERNAL_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "vk_dispatch.h"
+#include "vk_fn.h"
+#include "vk_ops.h"
+
+struct gb_buffer {
+    VkBuffer buf;
+    VkDeviceMemory mem;
+    uint64_t size;
+    uint8_t *map;              /* host pointer when the memory is host-visible and coherent, else NULL */
+    struct gb_buffer *next;    /* every live buffer, for destroy() */
+};
+
+typedef struct {
+    const gb_buffer *buf;
+    uint64_t lo, hi;           /* byte range [lo, hi) */
+    int writes;
+} vk_range;
+
+typedef struct {
+    const char *name;
+    VkPipeline pipe;
+    int n_args;
+    uint64_t runs;             /* dispatches of this kernel */
+    double seconds;            /* GQ_VK_PROFILE=1: wall time of its dispatches, each submitted alone */
+} vk_pipe;
+
+#define VK_SCRATCH_SLOTS 8
+
+typedef struct {
+    vk_fns f;
+    VkInstance inst;
+    VkPhysicalDevice phys;
+    VkDevice dev;
+    VkQueue queue;
+    uint32_t qfam;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memprops;
+    uint64_t max_range;        /* maxStorageBufferRange, rounded down to `align` */
+    uint64_t align;            /* minStorageBufferOffsetAlignment (at least 16) */
+    uint64_t max_alloc;        /* one allocation / one buffer at most */
+    uint64_t heap_bytes;       /* the device-local heap */
+    uint32_t subgroup;         /* subgroup size */
+    int mt_device, mt_stage;   /* memory type indices */
+
+    gb_status status;          /* sticky first failure (mirrors gb_fail) */
+
+    /* pipelines (vk_pipeline.c) */
+    VkPipelineCache cache;
+    char cache_path[1024];
+    uint64_t cache_loaded;     /* bytes of pipeline cache read from disk (0: none or rejected) */
+    VkDescriptorSetLayout dsl[GD_MAX_ARGS + 1];
+    VkPipelineLayout layout[GD_MAX_ARGS + 1];
+    vk_pipe *pipes;
+    int n_pipes, cap_pipes;
+
+    /* recording (vk_record.c) */
+    VkCommandPool cpool;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    int recording;
+    VkDescriptorPool *dpools;
+    int n_dpools, cur_dpool;
+    uint32_t sets_in_pool;
+    vk_range *ranges;          /* what recorded work touched since the last barrier */
+    int n_ranges, cap_ranges;
+    uint32_t n_rec;            /* dispatches in the open command buffer */
+
+    /* memory (vk_memory.c) */
+    gb_buffer *buffers;        /* every live buffer */
+    gb_buffer *stage;          /* host-visible: uploads inside the stream, readback */
+    uint64_t stage_used;
+    gb_buffer **arenas;        /* prepared weights */
+    int n_arenas;
+    gb_buffer *scratch[VK_SCRATCH_SLOTS];
+    uint64_t device_bytes;     /* bytes allocated on the device now */
+
+    int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
+    int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
+                                * staged paths, tested on lavapipe whose memory is all host-visible) */
+    /* counters (GQ_VK_STATS=1 prints them at destroy) */
+    uint64_t n_dispatch, n_barrier, n_submit;
+} vk_ctx;
+
+static inline vk_ctx *vk_ctx_of(gb_backend *b) { return (vk_ctx *)b->ctx; }
+
+/* gb_fail plus the backend's own sticky status. */
+#define vk_fail(b, s, ...) (vk_ctx_of(b)->status = vk_ctx_of(b)->status ? vk_ctx_of(b)->status : (s), gb_fail((b), (s), __VA_ARGS__))
+/* A VkResult as a gb_status: out of memory -> GB_ERR_NOMEM, else GB_ERR_DEVICE. */
+gb_status vk_status_of(VkResult r);
+const char *vk_result_name(VkResult r);
+
+/* ---- vk_device.c ---- */
+/* Fill ctx's instance, physical device (by sel: NULL, an index, or a name
+ * substring; GQ_VK_DEVICE overrides), device, queue and limits. 0 or -1 with why. */
+int vk_device_open(vk_ctx *c, const char *sel, char *why, size_t whylen);
+void vk_device_close(vk_ctx *c);
+/* Is there a loader and a device? *software: the best device is a CPU one. */
+int vk_device_probe(const char *sel, int *software, char *why, size_t whylen);
+
+/* ---- vk_memory.c ---- */
+/* A buffer of `bytes` (contents undefined): device-local, or host-visible
+ * staging memory when host is set. */
+gb_status vk_buffer_new(gb_backend *b, uint64_t bytes, int host, gb_buffer **out);
+void vk_buffer_free(gb_backend *b, gb_buffer *buf);
+void vk_memory_destroy(gb_backend *b);
+gb_status vk_op_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out);
+void vk_op_release(gb_backend *b, gb_buffer *buf);
+gb_status vk_op_write(gb_backend *b, gb_ref dst, const void *host, uint64_t bytes);
+gb_status vk_op_read(gb_backend *b, gb_ref src, void *host, uint64_t bytes);
+gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *map, uint64_t map_bytes);
+/* Copy `bytes` of host data into the staging buffer and return where it is:
+ * valid until the next vk_flush (read, finish, score's read-back, a full
+ * staging buffer, vk_scratch growing, release), so bind it right away.
+ * Flushes first when the staging buffer is full; bytes <= VK_STAGE_BYTES. */
+gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
+/* vk_scratch (vk_ops.h): a temporary device buffer per slot, kept between
+ * ops (growing it waits for queued work first). Slot 7 is score's. */
+#define VK_STAGE_BYTES (32ull << 20)
+
+/* ---- vk_pipeline.c ---- */
+gb_status vk_pipelines_init(gb_backend *b);
+void vk_pipelines_destroy(gb_backend *b);
+/* The pipeline of a kernel with n_args bindings (created on first use). */
+gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry);
+
+/* ---- vk_record.c ---- */
+gb_status vk_record_init(gb_backend *b);
+void vk_record_destroy(gb_backend *b);
+/* Submit what is recorded and wait for it (staging and descriptor pools are
+ * free again afterwards). */
+gb_status vk_flush(gb_backend *b);
+/* Open the command buffer if needed and insert a barrier before what comes
+ * next when `r` overlaps recorded work (transfer or compute). */
+gb_status vk_begin(gb_backend *b);
+void vk_hazard(gb_backend *b, const vk_range *r, int n);
+/* The largest byte range one descriptor window can address from any offset
+ * (maxStorageBufferRange less the offset alignment): ops split their work so
+ * every argument of a dispatch is at most this long. */
+uint64_t vk_window_bytes(gb_backend *b);
+/* CLOCK_MONOTONIC in seconds */
+double vk_now(void);
+
+/* ---- op files ---- */
+gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out);
+gb_status vk_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out);
+gb_status vk_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0, const gb_weight *inv_freq,
+                     float mscale);
+gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0);
+gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len);
+gb_status vk_op_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
+gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
+/* the heavy ops (vk_ops_matmul.c, vk_ops_attention.c, vk_ops_moe.c) are
+ * declared in vk_ops.h, with the host calls they use */
+
+/* Dispatch helpers for op files. */
+static inline uint32_t vk_f2u(float f)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {f};
+    return v.u;
+}
+static inline uint32_t vk_groups(uint64_t items, uint32_t per) { return (uint32_t)((items + per - 1) / per); }
+
+#endif

@@ -1,0 +1,233 @@
+/* test_gio.c - formats/io on its own: the crash-safe writer (gio_out), the
+ * primitives the Hub cache builds on (gio_open_partial, gio_publish,
+ * gio_write_file_atomic) and the read helper (gio_read_file), each against
+ * what the file system shows afterwards. The end-to-end behaviour through
+ * gptoss-convert is test_convert_signals / test_convert_fifo. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gio_out.h"
+#include "gio_read.h"
+
+static char g_dir[1024];
+
+static const char *at(const char *name)
+{
+    static char b[4][2048];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(b[k], sizeof b[k], "%s/%s", g_dir, name);
+    return b[k];
+}
+
+static int exists(const char *name)
+{
+    struct stat st;
+    return lstat(at(name), &st) == 0;
+}
+
+/* entries of g_dir starting with prefix */
+static int count(const char *prefix)
+{
+    DIR *d = opendir(g_dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void put(const char *name, const char *text)
+{
+    FILE *f = fopen(at(name), "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static int content_is(const char *name, const char *text)
+{
+    size_t n = 0;
+    char *b = gio_read_file(at(name), 0, &n, NULL, 0);
+    int ok = b && n == strlen(text) && !memcmp(b, text, n);
+    free(b);
+    return ok;
+}
+
+static gio_out *write_out(const char *name, int overwrite, const char *text, char *err, size_t errlen)
+{
+    gio_out *o = gio_out_create(at(name), overwrite, err, errlen);
+    if (o)
+        CHECK(gio_pwrite_all(gio_out_fd(o), text, strlen(text), 0) == 0);
+    return o;
+}
+
+static void test_writer(void)
+{
+    char err[4096];
+    /* a signal handler's view first (no output published yet in this process) */
+    gio_out *o = write_out("sig.bin", 0, "x", err, sizeof err);
+    CHECK(o && count("sig.bin.tmp.") == 1);
+    CHECK_EQ_INT(gio_out_signal_cleanup(), 0);
+    CHECK_MSG(count("sig.bin.tmp.") == 0, "signal cleanup should unlink the unpublished temporary");
+    gio_out_free(o);
+
+    /* commit publishes; nothing else is left */
+    o = write_out("a.bin", 0, "hello", err, sizeof err);
+    CHECK_MSG(o, "create: %s", err);
+    CHECK(!exists("a.bin") && count("a.bin.tmp.") == 1);
+    struct stat st;
+    CHECK(fstat(gio_out_fd(o), &st) == 0 && (st.st_mode & 0777) == 0644);   /* umask 022, set in main */
+    CHECK_EQ_INT(gio_out_commit(o, err, sizeof err), 0);
+    CHECK(gio_out_published(o));
+    gio_out_free(o);
+    CHECK(content_is("a.bin", "hello") && count("a.bin.tmp.") == 0);
+    CHECK_EQ_INT(gio_out_signal_cleanup(), 1);   /* a published output counts even once freed */
+
+    /* an existing PATH: refused without overwrite, replaced with */
+    o = gio_out_create(at("a.bin"), 0, err, sizeof err);
+    CHECK(!o && errno == EEXIST && strstr(err, "a.bin"));
+    o = write_out("a.bin", 1, "world", err, sizeof err);
+    CHECK(o && gio_out_commit(o, err, sizeof err) == 0);
+    gio_out_free(o);
+    CHECK(content_is("a.bin", "world"));
+
+    /* freed without commit: PATH untouched, temporary gone */
+    o = write_out("a.bin", 1, "junk", err, sizeof err);
+    gio_out_free(o);
+    CHECK(content_is("a.bin", "world") && count("a.bin.tmp.") == 0);
+
+    /* PATH appears while written (no overwrite): EEXIST, the newcomer survives */
+    o = write_out("b.bin", 0, "mine", err, sizeof err);
+    put("b.bin", "theirs");
+    CHECK_EQ_INT(gio_out_commit(o, err, sizeof err), -1);
+    CHECK(errno == EEXIST && strstr(err, "appeared"));
+    gio_out_free(o);
+    CHECK(content_is("b.bin", "theirs") && count("b.bin.tmp.") == 0);
+
+    /* cancelled just before the move: EINTR, nothing published */
+    volatile sig_atomic_t flag = 1;
+    o = write_out("c.bin", 0, "x", err, sizeof err);
+    gio_out_set_cancel(o, &flag);
+    CHECK_EQ_INT(gio_out_commit(o, err, sizeof err), -1);
+    CHECK_EQ_INT(errno, EINTR);
+    gio_out_free(o);
+    CHECK(!exists("c.bin") && count("c.bin.tmp.") == 0);
+
+    /* a second writer of the same PATH is refused while the first lives */
+    o = write_out("d.bin", 0, "1", err, sizeof err);
+    gio_out *o2 = gio_out_create(at("d.bin"), 1, err, sizeof err);
+    CHECK(!o2 && errno == EBUSY && strstr(err, "another process"));
+    CHECK(count("d.bin.tmp.") == 1);   /* the refused one removed nothing */
+    gio_out_free(o);
+
+    /* a dead writer's temporary (regular, unlocked) is removed; a FIFO under
+     * such a name neither hangs the scan nor is removed */
+    put("e.bin.tmp.4000000001", "stale");
+    CHECK(mkfifo(at("e.bin.tmp.4000000002"), 0644) == 0);
+    put("e.bin.tmp.notapid", "other");
+    o = write_out("e.bin", 0, "new", err, sizeof err);
+    CHECK_MSG(o, "create next to stale temporaries: %s", err);
+    CHECK(!exists("e.bin.tmp.4000000001") && exists("e.bin.tmp.4000000002") && exists("e.bin.tmp.notapid"));
+    CHECK(gio_out_commit(o, err, sizeof err) == 0);
+    gio_out_free(o);
+
+    /* uncreatable temporary: the open's errno, message names the temporary */
+    o = gio_out_create(at("nodir/x.bin"), 0, err, sizeof err);
+    CHECK(!o && errno == ENOENT && strstr(err, "temporary"));
+    o = gio_out_create(g_dir, 1, err, sizeof err);   /* a directory, not a file */
+    CHECK(!o && errno == EEXIST);
+}
+
+static void test_primitives(void)
+{
+    char err[4096];
+    struct stat st;
+    /* open_partial: a new regular file is fine */
+    int fd = gio_open_partial(at("p.incomplete"), O_RDWR | O_CREAT, 0644, &st);
+    CHECK(fd >= 0 && S_ISREG(st.st_mode));
+    CHECK(write(fd, "abc", 3) == 3);
+    /* publish: fsync, rename, directory fsync */
+    CHECK_EQ_INT(gio_publish(fd, at("p.incomplete"), at("p.blob")), 0);
+    close(fd);
+    CHECK(!exists("p.incomplete") && content_is("p.blob", "abc"));
+
+    /* a symlink planted as the partial file is not followed */
+    put("victim", "precious");
+    CHECK(symlink(at("victim"), at("s.incomplete")) == 0);
+    fd = gio_open_partial(at("s.incomplete"), O_RDWR | O_CREAT | O_APPEND, 0644, NULL);
+    CHECK(fd < 0 && errno == ELOOP);
+    /* nor a hard link (writes would land in the other name's file) */
+    CHECK(link(at("victim"), at("h.incomplete")) == 0);
+    fd = gio_open_partial(at("h.incomplete"), O_RDWR, 0644, NULL);
+    CHECK(fd < 0 && errno == EINVAL);
+    CHECK(content_is("victim", "precious"));
+    /* nor a FIFO (and it does not block) */
+    CHECK(mkfifo(at("f.incomplete"), 0644) == 0);
+    fd = gio_open_partial(at("f.incomplete"), O_RDWR, 0644, NULL);
+    CHECK(fd < 0 && errno == EINVAL);
+    fd = gio_open_partial(at("f.incomplete"), O_WRONLY, 0644, NULL);
+    CHECK(fd < 0);
+
+    /* small atomic files: written, replaced, mode kept, no temporary left */
+    CHECK(gio_write_file_atomic(at("ref"), "abc123", 6, 0600, err, sizeof err) == 0);
+    CHECK(content_is("ref", "abc123"));
+    CHECK(gio_write_file_atomic(at("ref"), "def", 3, 0644, err, sizeof err) == 0);
+    CHECK(content_is("ref", "def") && count("ref.tmp") == 0);
+    CHECK(stat(at("ref"), &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK(gio_write_file_atomic(at("nodir/ref"), "x", 1, 0644, err, sizeof err) == -1 && strstr(err, "nodir"));
+}
+
+static void test_read(void)
+{
+    char err[4096];
+    size_t n = 99;
+    put("r.txt", "some text");
+    char *b = gio_read_file(at("r.txt"), 0, &n, err, sizeof err);
+    CHECK(b && n == 9 && !strcmp(b, "some text"));
+    free(b);
+    put("empty", "");
+    b = gio_read_file(at("empty"), 0, &n, err, sizeof err);
+    CHECK(b && n == 0 && b[0] == 0);
+    free(b);
+    b = gio_read_file(at("r.txt"), 8, &n, err, sizeof err);
+    CHECK(!b && errno == EFBIG && strstr(err, "limit"));
+    CHECK(mkfifo(at("r.fifo"), 0644) == 0);
+    b = gio_read_file(at("r.fifo"), 0, &n, err, sizeof err);
+    CHECK(!b && errno == EINVAL && strstr(err, "not a regular file") && strstr(err, "r.fifo"));
+    b = gio_read_file(g_dir, 0, &n, err, sizeof err);
+    CHECK(!b && errno == EINVAL && strstr(err, "directory"));
+    b = gio_read_file(at("missing"), 0, &n, err, sizeof err);
+    CHECK(!b && errno == ENOENT && strstr(err, "missing"));
+    CHECK(gio_open_read(at("r.fifo"), NULL, 0) == -1 && errno == EINVAL);
+    FILE *f = gio_fopen_read(at("r.txt"), err, sizeof err);
+    CHECK(f && fgetc(f) == 's');
+    if (f)
+        fclose(f);
+}
+
+int main(void)
+{
+    snprintf(g_dir, sizeof g_dir, "%s/gq-gio-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(g_dir))
+        return CHECK_SKIP;
+    umask(022);
+    test_writer();
+    test_primitives();
+    test_read();
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", g_dir);
+    return check_done("test_gio");
+}
