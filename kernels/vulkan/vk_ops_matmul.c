@@ -4,7 +4,11 @@
  * otherwise the rows are split into ranges whose weight slice fits (a
  * 201088-row head on lavapipe's 128 MiB windows) and the tokens into ranges
  * whose x and out spans fit. Each dispatch computes out[t][r0 .. r0+rc) for
- * tokens [t0, t0+tc) with the same kernel, so splitting changes no result. */
+ * tokens [t0, t0+tc) with the same kernel, so splitting changes no result.
+ *
+ * n == 1 (decode) runs matvec_<type> instead: one subgroup per row, no token
+ * tile, so the weight streams at memory speed; same bindings, same row split,
+ * grid ceil(rc / MV_NR) workgroups of 128 threads. */
 #include <stdio.h>
 
 #include "vk_dispatch.h"
@@ -13,6 +17,8 @@
 /* the kernel's tile: rows per workgroup, tokens per workgroup (matmul_body.glsl) */
 #define MM_NR 4u
 #define MM_NT 8u
+/* the decode kernel's rows per workgroup (matvec_body.glsl) */
+#define MV_NR 4u
 #define MAX_GROUPS 65535u
 
 const char *vk_type_suffix(gq_type t)
@@ -57,9 +63,11 @@ gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb
                        w->name, (unsigned long long)rb, (unsigned long long)cols, (unsigned long long)maxb);
 
     /* rows per dispatch: the weight slice fits a window, the grid fits */
+    int vec = n == 1;
+    uint64_t nr = vec ? MV_NR : MM_NR;
     uint64_t rc_max = maxb / rb;
-    if (rc_max > MAX_GROUPS * MM_NR)
-        rc_max = MAX_GROUPS * MM_NR;
+    if (rc_max > MAX_GROUPS * nr)
+        rc_max = MAX_GROUPS * nr;
     if (rc_max > rows)
         rc_max = rows;
     /* tokens per dispatch: x and out spans fit a window, the grid fits */
@@ -71,7 +79,7 @@ gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb
         tc_max = MAX_GROUPS * MM_NT;
 
     char kernel[32];
-    snprintf(kernel, sizeof kernel, "matmul_%s", sfx);
+    snprintf(kernel, sizeof kernel, "%s_%s", vec ? "matvec" : "matmul", sfx);
     for (uint64_t t0 = 0; t0 < (uint64_t)n; t0 += tc_max) {
         uint64_t tc = (uint64_t)n - t0 < tc_max ? (uint64_t)n - t0 : tc_max;
         for (uint64_t r0 = 0; r0 < rows; r0 += rc_max) {
@@ -84,6 +92,20 @@ gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb
             d.args[2] = bias ? (gd_arg){gb_ref_f32(bias->dev, r0), rc * 4u, 0} : (gd_arg){x, 4u, 0};
             d.args[3] = (gd_arg){gb_ref_f32(out, t0 * rows + r0), ((tc - 1u) * rows + rc) * 4u, 1};
             uint32_t *p = d.push + 4;
+            if (vec) {
+                p[0] = (uint32_t)rc;
+                p[1] = (uint32_t)cols;
+                p[2] = (uint32_t)rb;
+                p[3] = bias != NULL;
+                d.n_push = 4 + 4;
+                d.groups[0] = (uint32_t)((rc + MV_NR - 1u) / MV_NR);
+                d.groups[1] = 1;
+                d.groups[2] = 1;
+                gb_status s = vk_run(b, &d);
+                if (s != GB_OK)
+                    return s;
+                continue;
+            }
             p[0] = (uint32_t)rc;
             p[1] = (uint32_t)cols;
             p[2] = (uint32_t)tc;
