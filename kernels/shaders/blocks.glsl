@@ -1,44 +1,15 @@
 /* blocks.glsl - block geometry of quant/quant.h for the shaders, and the
  * byte-level loads every weight kernel shares.
  *
- * The names are quant/quant_blocks.h's (the one source of the numbers); until
- * that header is in this tree they are defined here, behind #ifndef, with the
- * same values. Weights are raw little-endian uint words (vk_dispatch.h's
+ * The numbers come from quant/quant_blocks.h, the one place they are written
+ * (glslc -I quant). Weights are raw little-endian uint words (vk_dispatch.h's
  * binding convention), so a block at any byte offset is read as bytes
  * assembled from words: a kernel defines `uint W_WORD(uint i)` (word i of its
  * weight window) before including the loads below (define GQ_WLOADS). */
 #ifndef GQ_BLOCKS_GLSL
 #define GQ_BLOCKS_GLSL
 
-#ifndef GQ_BLOCK_VALUES
-#define GQ_BLOCK_VALUES 32
-#endif
-#ifndef GQ_MXFP4_BLOCK_BYTES
-#define GQ_MXFP4_BLOCK_BYTES 17
-#endif
-#ifndef GQ_Q8_32_BLOCK_BYTES
-#define GQ_Q8_32_BLOCK_BYTES 34
-#endif
-#ifndef GQ_Q4_32_BLOCK_BYTES
-#define GQ_Q4_32_BLOCK_BYTES 18
-#endif
-#ifndef GQ_F16_BYTES
-#define GQ_F16_BYTES 2
-#endif
-#ifndef GQ_BF16_BYTES
-#define GQ_BF16_BYTES 2
-#endif
-#ifndef GQ_F32_BYTES
-#define GQ_F32_BYTES 4
-#endif
-#ifndef GQ_T_F32
-#define GQ_T_F32 0
-#define GQ_T_F16 1
-#define GQ_T_BF16 2
-#define GQ_T_MXFP4 3
-#define GQ_T_Q8_32 4
-#define GQ_T_Q4_32 5
-#endif
+#include "quant_blocks.h"
 
 #endif
 

@@ -6,28 +6,8 @@
 #define GQ_COMMON_GLSL
 
 // Block geometry: quant/quant_blocks.h is the one place these numbers are
-// written; until it is in this tree, the same values behind #ifndef.
-#ifndef GQ_T_F32
-#define GQ_T_F32 0
-#define GQ_T_F16 1
-#define GQ_T_BF16 2
-#define GQ_T_MXFP4 3
-#define GQ_T_Q8_32 4
-#define GQ_T_Q4_32 5
-#define GQ_BLOCK_VALUES 32
-#define GQ_MXFP4_BLOCK_BYTES 17
-#define GQ_Q8_32_BLOCK_BYTES 34
-#define GQ_Q4_32_BLOCK_BYTES 18
-#define GQ_MXFP4_SCALE_OFFSET 0
-#define GQ_MXFP4_QS_OFFSET 1
-#define GQ_Q8_32_D_OFFSET 0
-#define GQ_Q8_32_QS_OFFSET 2
-#define GQ_Q4_32_D_OFFSET 0
-#define GQ_Q4_32_QS_OFFSET 2
-#define GQ_MXFP4_KVALUES 0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12
-#define GQ_MXFP4_SCALE_BIAS 128
-#define GQ_Q4_32_ZERO 8
-#endif
+// written (glslc -I quant).
+#include "quant_blocks.h"
 
 // IEEE half to float, exact (subnormals and inf/NaN included), without
 // relying on the driver's unpackHalf2x16 treatment of subnormals.
