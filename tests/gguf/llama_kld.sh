@@ -30,7 +30,7 @@ conv() { "$gq/gptoss-convert" convert "$ckpt" -o "$out/$1" --quant "$2" --force 
 conv base.gguf mxfp4
 conv base.gptoss mxfp4
 lp -m "$out/base.gguf" --kl-divergence-base "$out/base.kld" > "$out/llama-base.log" 2>&1
-"$gq/gptoss-run" ppl "$out/base.gptoss" --file "$text" --ctx "$ctx" --numerics ggml \
+"$gq/gptoss-run" ppl "$out/base.gptoss" --backend cpu --file "$text" --ctx "$ctx" --numerics ggml \
   --save-ref "$out/base.ref" --force --json > "$out/ours-base.json"
 
 # the value after "NAME :" in llama-perplexity's log (first number)
@@ -44,7 +44,7 @@ for r in $recipes; do
   conv "$r.gptoss" "$r"
   log="$out/llama-$r.log"
   lp -m "$out/$r.gguf" --kl-divergence-base "$out/base.kld" --kl-divergence > "$log" 2>&1
-  "$gq/gptoss-run" ppl "$out/$r.gptoss" --file "$text" --ctx "$ctx" --numerics ggml --ref "$out/base.ref" \
+  "$gq/gptoss-run" ppl "$out/$r.gptoss" --backend cpu --file "$text" --ctx "$ctx" --numerics ggml --ref "$out/base.ref" \
     --json > "$out/ours-$r.json"
   lk=$(val "$log" "Mean +KLD"); lke=$(err "$log" "Mean +KLD"); lt=$(val "$log" "Same top p"); lte=$(err "$log" "Same top p")
   lpq=$(val "$log" "Mean PPL\(Q\)"); lpb=$(val "$log" "Mean PPL\(base\)")
