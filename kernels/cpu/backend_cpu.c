@@ -28,6 +28,7 @@
 #endif
 
 #include "backend_cpu_impl.h"
+#include "gk_amx.h"
 #include "gk_dot.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
@@ -673,7 +674,7 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
     cpu_model_name(model, sizeof model);
     int nt = gk_pool_size(c->pool);
     snprintf(b->device, sizeof b->device, "%s (%d thread%s)", model, nt, nt == 1 ? "" : "s");
-    snprintf(b->isa, sizeof b->isa, "%s", gk_isa_name(gk_isa_active()));
+    snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()), gk_amx_ok() ? "+amx" : "");
     b->is_software = 0;
     b->status = GB_OK;
     b->prepare = cpu_prepare;

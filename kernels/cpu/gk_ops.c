@@ -5,10 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gk_amx.h"
 #include "gk_dot.h"
 
 /* columns per pass of the prefill tiles: 4 rows of 512 floats = 8 KiB stay in L1 */
 #define GK_KC 512
+
+/* the fewest tokens a product sends to AMX (gk_amx.h) */
+#define GK_AMX_MIN_TOKENS 4
 
 /* Rows per task: enough tasks for load balance (several per thread), each
  * big enough that the dispatch cost vanishes. */
@@ -101,6 +105,10 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
 {
     if (n <= 0 || w->rows <= 0)
         return 0;
+    /* AMX where granted: from GK_AMX_MIN_TOKENS tokens its fixed cost per
+     * weight row (one bf16 decode, 16-token tiles) beats the FMA tiles */
+    if (n >= GK_AMX_MIN_TOKENS && gk_amx_exact_type(w->type) && gk_amx_ok())
+        return gk_amx_gemm_exact(pool, w, bias, x, n, out, out_stride);
     mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), gk_tile(),
                 NULL, 0};
     if (!c.dot || !c.decode)

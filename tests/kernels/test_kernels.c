@@ -12,7 +12,11 @@
  *  - the reference built from quant's traits (what a new format runs on)
  *    against the same double reference, and the kernel tables' fallback
  *    chain (every format gets a kernel on every path);
- *  - the prefill tile of each ISA against a double reference (tails, strides).
+ *  - the prefill tile of each ISA against a double reference (tails, strides);
+ *  - the AMX exact product (where this CPU and kernel grant AMX): against the
+ *    double reference, one token's outputs bit-identical whatever the batch
+ *    around it and the thread count, across several 16-token tiles and
+ *    L2 chunks; the three-piece bf16 split of fp32 exact.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -21,6 +25,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "gk_amx.h"
 #include "gk_dot.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
@@ -173,6 +178,83 @@ static void test_matmul_isa(void)
         }
     }
     for (int p = 0; p < 3; p++)
+        gk_pool_destroy(pools[p]);
+}
+
+/* hi + mid + lo == x exactly, each piece a bf16 (the exact AMX path's premise) */
+static void test_split3(void)
+{
+    int bad = 0;
+    for (int i = 0; i < 200000; i++) {
+        uint32_t u = rnd() << 16 ^ rnd();
+        float x;
+        memcpy(&x, &u, 4);
+        if (!isfinite(x) || fabsf(x) < 0x1p-100f)
+            continue; /* pieces of tiny values go subnormal (flushed by AMX: documented) */
+        uint16_t pc[3];
+        gk_amx_split3(x, pc);
+        double s = 0;
+        for (int p = 0; p < 3; p++)
+            s += (double)gq_bf16_to_f32(pc[p]);
+        bad += s != (double)x;
+    }
+    CHECK_MSG(bad == 0, "split3: %d values not exactly hi + mid + lo", bad);
+}
+
+static void test_amx(void)
+{
+    if (!gk_amx_ok()) {
+        printf("AMX product: not here (%s)\n", gk_amx_why_not());
+        return;
+    }
+    enum { ROWS = 45, N = 80, MAXC = 2880 };
+    struct { gq_type t; int cols; } cases[] = {{GQ_MXFP4, 2880}, {GQ_Q8_32, 1088}, {GQ_Q4_32, 96}, {GQ_BF16, 100},
+                                               {GQ_BF16, 2880}};
+    static uint8_t w[ROWS * MAXC * 2];
+    static float x[N * MAXC], dec[MAXC], all[N * ROWS], part[N * ROWS], other[N * ROWS], bias[ROWS];
+    gk_pool *pools[2] = {gk_pool_create(1), gk_pool_create(3)};
+    for (int i = 0; i < N * MAXC; i++)
+        x[i] = frand() * (i % 97 == 0 ? 1e4f : 1.0f);
+    for (int r = 0; r < ROWS; r++)
+        bias[r] = frand();
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        gq_type t = cases[ci].t;
+        int cols = cases[ci].cols;
+        size_t rb = gq_row_bytes(t, cols);
+        for (int r = 0; r < ROWS; r++)
+            random_row(t, w + (size_t)r * rb, cols);
+        gk_mat m = {t, w, ROWS, cols, rb};
+        const char *tn = gq_traits_of(t)->name;
+        CHECK(gk_amx_gemm_exact(pools[1], &m, bias, x, N, all, ROWS) == 0);
+        int bad = 0;
+        for (int r = 0; r < ROWS; r++) {
+            gq_traits_of(t)->decode(w + (size_t)r * rb, dec, (size_t)cols);
+            for (int k = 0; k < N; k++) {
+                double e = bias[r], mag = fabs(bias[r]);
+                for (int c = 0; c < cols; c++) {
+                    e += (double)dec[c] * x[(size_t)k * cols + c];
+                    mag += fabs((double)dec[c] * x[(size_t)k * cols + c]);
+                }
+                bad += fabs(all[k * ROWS + r] - e) > 1e-5 * mag + 1e-30;
+            }
+        }
+        CHECK_MSG(!bad, "amx %s cols %d vs double reference: %d bad", tn, cols, bad);
+        /* the last 9 tokens alone, one thread: the same bits */
+        CHECK(gk_amx_gemm_exact(pools[0], &m, bias, x + (size_t)(N - 9) * cols, 9, part, ROWS) == 0);
+        CHECK_MSG(!memcmp(part, all + (size_t)(N - 9) * ROWS, 9 * ROWS * sizeof(float)),
+                  "amx %s cols %d: a token's outputs do not depend on the batch or the threads", tn, cols);
+        /* the AVX-512 tiles agree (another summation order) */
+        gk_amx_allow(0);
+        gk_matmul(pools[1], &m, bias, x, N, other, ROWS);
+        gk_amx_allow(1);
+        double mx = 0;
+        for (int i = 0; i < N * ROWS; i++) {
+            double d = fabs(other[i] - all[i]) / (fabs(other[i]) + 1e-3);
+            mx = d > mx ? d : mx;
+        }
+        printf("amx %s cols %d: max rel diff vs AVX-512 %.3g\n", tn, cols, mx);
+    }
+    for (int p = 0; p < 2; p++)
         gk_pool_destroy(pools[p]);
 }
 
@@ -360,5 +442,7 @@ int main(void)
     test_kernel_tables();
     test_tiles();
     test_round_like_ggml();
+    test_split3();
+    test_amx();
     return check_done("test_kernels");
 }
