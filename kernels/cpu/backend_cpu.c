@@ -30,12 +30,28 @@
 #include "backend_cpu_impl.h"
 #include "gk_amx.h"
 #include "gk_dot.h"
+#include "gk_fast.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
 
 static cpu_ctx *ctx_of(gb_backend *b) { return (cpu_ctx *)b->ctx; }
 static gk_pool *pool_of(gb_backend *b) { return ctx_of(b)->pool; }
 static int ggml_numerics(gb_backend *b) { return ctx_of(b)->numerics == GB_GGML; }
+
+/* GB_FAST and a weight the integer products take (gk_fast.h) */
+static int fast_for(gb_backend *b, const gk_mat *m)
+{
+    return ctx_of(b)->numerics == GB_FAST && gk_fast_ok(m->type, m->cols);
+}
+
+/* out = m . x (+ bias) in the backend's numerics: 0, or -1 (gk_matmul's) */
+static int product(gb_backend *b, const gk_mat *m, const float *bias, const float *x, int n, float *out,
+                   int64_t out_stride)
+{
+    if (fast_for(b, m))
+        return gk_matmul_fast(pool_of(b), m, bias, x, n, out, out_stride);
+    return gk_matmul(pool_of(b), m, bias, x, n, out, out_stride);
+}
 
 /* ---- memory ---- */
 
@@ -296,7 +312,7 @@ static gb_status cpu_matmul(gb_backend *b, const gb_weight *w, const gb_weight *
     if (s != GB_OK)
         return s;
     gk_mat m = mat_of(w, wd, 0);
-    int rc = gk_matmul(pool_of(b), &m, bp, in, n, op, w->rows);
+    int rc = product(b, &m, bp, in, n, op, w->rows);
     free(tmp);
     return rc ? matmul_failed(b, w, n) : GB_OK;
 }
@@ -448,10 +464,19 @@ typedef struct {
     const float *router_bias, *gate_up_bias, *down_bias;
 } moe_ptrs;
 
+/* The experts of one token in one parallel run, in the backend's numerics
+ * (the fast one falls back to the exact one only without memory for its
+ * packed activations: a few KB). */
+static void matvec_many(gb_backend *b, const gk_matvec_job *jobs, int n)
+{
+    if (n > 0 && fast_for(b, &jobs[0].w) && gk_matvec_many_fast(pool_of(b), jobs, n) == 0)
+        return;
+    gk_matvec_many(pool_of(b), jobs, n);
+}
+
 static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const float *x, const float *xe, float *out,
                     float *scratch)
 {
-    gk_pool *pool = pool_of(b);
     int k = m->top_k, D = m->hidden, I = m->inter;
     float logits[MAX_EXPERTS];
     int idx[MAX_TOPK];
@@ -467,7 +492,7 @@ static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const flo
         jobs[i].x = xe;
         jobs[i].out = h + (size_t)i * 2 * (size_t)I;
     }
-    gk_matvec_many(pool, jobs, k);
+    matvec_many(b, jobs, k);
     for (int i = 0; i < k; i++) {
         gk_swiglu_interleaved(h + (size_t)i * 2 * (size_t)I, I, m->swiglu_limit, m->swiglu_alpha,
                               act + (size_t)i * (size_t)I);
@@ -478,7 +503,7 @@ static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const flo
         jobs[i].x = act + (size_t)i * (size_t)I;
         jobs[i].out = y + (size_t)i * (size_t)D;
     }
-    gk_matvec_many(pool, jobs, k);
+    matvec_many(b, jobs, k);
     for (int d = 0; d < D; d++) {
         float s = 0;
         for (int i = 0; i < k; i++)
@@ -526,7 +551,7 @@ static gb_status moe_many(gb_backend *b, const gb_moe *m, const moe_ptrs *p, con
         if (!c)
             continue;
         gk_mat gu = mat_of(m->gate_up, p->gate_up, e), dn = mat_of(m->down, p->down, e);
-        if (gk_matmul(pool, &gu, p->gate_up_bias + (size_t)e * 2 * (size_t)I, xg, c, h, 2 * (int64_t)I) != 0) {
+        if (product(b, &gu, p->gate_up_bias + (size_t)e * 2 * (size_t)I, xg, c, h, 2 * (int64_t)I) != 0) {
             st = matmul_failed(b, m->gate_up, c);
             break;
         }
@@ -535,7 +560,7 @@ static gb_status moe_many(gb_backend *b, const gb_moe *m, const moe_ptrs *p, con
                                   act + (size_t)j * (size_t)I);
         if (ggml_numerics(b))
             gk_round_like_ggml(m->down->type, act, act, (size_t)c * (size_t)I);
-        if (gk_matmul(pool, &dn, p->down_bias + (size_t)e * (size_t)D, act, c, y, D) != 0) {
+        if (product(b, &dn, p->down_bias + (size_t)e * (size_t)D, act, c, y, D) != 0) {
             st = matmul_failed(b, m->down, c);
             break;
         }
@@ -674,7 +699,12 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
     cpu_model_name(model, sizeof model);
     int nt = gk_pool_size(c->pool);
     snprintf(b->device, sizeof b->device, "%s (%d thread%s)", model, nt, nt == 1 ? "" : "s");
-    snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()), gk_amx_ok() ? "+amx" : "");
+    /* the path that runs: exact, the dot-product ISA (+ AMX-BF16 prefill);
+     * fast, the integer loops (+ AMX-INT8 prefill) */
+    if (numerics == GB_FAST)
+        snprintf(b->isa, sizeof b->isa, "%s%s", gk_fast_path(), gk_amx_ok() ? "+amx-int8" : "");
+    else
+        snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()), gk_amx_ok() ? "+amx" : "");
     b->is_software = 0;
     b->status = GB_OK;
     b->prepare = cpu_prepare;

@@ -21,7 +21,13 @@
  *   F16 weights (kernels/cpu gk_round_like_ggml). The MoE router (f32) sees
  *   fp32 in both. Less accurate than GB_EXACT; it exists so that our logits
  *   can be compared with llama.cpp's at the level of float rounding. */
-typedef enum { GB_EXACT = 0, GB_GGML = 1 } gb_numerics;
+/* GB_FAST: quantized weights (MXFP4, Q8_32, Q4_32) meet activations
+ *   rounded to 8-bit blocks (32 values, fp32 scale: kernels/cpu gk_fast.h)
+ *   in integer dot products (AVX512-VNNI / AVX-VNNI / AVX2 / AMX-INT8 /
+ *   NEON, chosen at run time); other weights (the f32 router, bf16) and
+ *   everything outside the products stay exact. Faster, less accurate: its
+ *   KL divergence from GB_EXACT is measured in docs/PERFORMANCE.md. */
+typedef enum { GB_EXACT = 0, GB_GGML = 1, GB_FAST = 2 } gb_numerics;
 
 /* The CPU backend on n_threads threads (<= 0: one per CPU). NULL with a
  * message in err if the thread pool cannot start. */

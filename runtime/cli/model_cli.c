@@ -39,10 +39,11 @@ int mc_start(mc_run *r, const mc_opts *o)
     }
     if (ctx <= 0)
         ctx = hp->max_ctx < 4096 ? hp->max_ctx : 4096;
-    if (o->ggml) {
+    if (o->numerics != GB_EXACT) {
         /* CPU-only numerics (mc_check_opts refused another backend) */
-        gm_use_ggml_rope(r->model);
-        r->be = gb_cpu_create(o->threads, GB_GGML, err, sizeof err);
+        if (o->numerics == GB_GGML)
+            gm_use_ggml_rope(r->model);
+        r->be = gb_cpu_create(o->threads, (gb_numerics)o->numerics, err, sizeof err);
         if (!r->be) {
             fprintf(stderr, "gptoss-run %s: %s\n", cmd, err);
             return RUN_EXIT_BACKEND;
@@ -121,19 +122,19 @@ int mc_backend_option(mc_opts *o, const char *cmd, const char *value)
 
 int mc_numerics_option(mc_opts *o, const char *cmd, const char *value)
 {
-    if (strcmp(value, "exact") && strcmp(value, "ggml")) {
-        fprintf(stderr, "gptoss-run %s: --numerics takes exact or ggml, not '%s'\n", cmd, value);
+    if (strcmp(value, "exact") && strcmp(value, "ggml") && strcmp(value, "fast")) {
+        fprintf(stderr, "gptoss-run %s: --numerics takes exact, fast or ggml, not '%s'\n", cmd, value);
         return -1;
     }
-    o->ggml = !strcmp(value, "ggml");
+    o->numerics = !strcmp(value, "ggml") ? GB_GGML : !strcmp(value, "fast") ? GB_FAST : GB_EXACT;
     return 0;
 }
 
 int mc_check_opts(const mc_opts *o, const char *cmd)
 {
-    if (o->ggml && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
-        fprintf(stderr, "gptoss-run %s: --numerics ggml is a CPU backend option; it cannot run on --backend %s\n",
-                cmd, o->backend);
+    if (o->numerics != GB_EXACT && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
+        fprintf(stderr, "gptoss-run %s: --numerics %s is a CPU backend option; it cannot run on --backend %s\n",
+                cmd, o->numerics == GB_GGML ? "ggml" : "fast", o->backend);
         return -1;
     }
     return 0;

@@ -1,6 +1,6 @@
 /* model_cli.h - what the gptoss-run model subcommands (ppl, bench, generate,
  * chat) share: opening FILE, choosing a backend by name (the registry of
- * kernels/backend.h, or the CPU backend for --numerics ggml), preparing the
+ * kernels/backend.h, or the CPU backend for --numerics ggml|fast), preparing the
  * weights on it and starting a session; turning runtime failures into exit
  * codes; reading token ids from a JSON file, JSON string output, and the "is
  * stderr a terminal" test that decides whether progress is shown. */
@@ -18,13 +18,21 @@
 /* The --backend line of every model command's --help. */
 #define MC_BACKEND_HELP                                                                                              \
     "  --backend NAME      cpu | vulkan | metal | auto (default auto: the first usable GPU, else cpu)\n"
+/* The --numerics lines of every command that takes it (CPU backend only). */
+#define MC_NUMERICS_HELP                                                                                             \
+    "  --numerics M        exact (default: fp32 activations, as the model was trained), fast\n"                \
+    "                      (activations rounded to 8-bit blocks, integer products: faster, a\n"               \
+    "                      small measured loss; docs/RUNTIME.md) or ggml (matrix inputs rounded as\n"         \
+    "                      llama.cpp's CPU kernels do, to predict its figures); CPU backend only\n"
+
 /* The exit-code line of every model command's --help. */
 #define MC_EXIT_HELP "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 9 backend failure"
 
 typedef struct {
     const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */
-    int ggml;                 /* --numerics ggml: the CPU backend with GB_GGML (backend_cpu.h) and
-                               * llama.cpp's rotary table; no other backend */
+    int numerics;             /* --numerics: GB_EXACT (0, any backend), GB_GGML (the CPU backend
+                               * and llama.cpp's rotary table) or GB_FAST (the CPU backend's
+                               * integer products); backend_cpu.h */
     int threads;              /* CPU threads (0: all) */
     int ctx;                  /* session positions (0: min(max_ctx, 4096)) */
     const char *ctx_what;     /* how ctx was asked for, for messages ("--ctx", "-p + -n"); NULL: "--ctx" */

@@ -17,13 +17,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "backend_cpu.h"
 #include "gio_cli.h"
 #include "model_cli.h"
 #include "run_commands.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [-t N] [--backend NAME] [--membw]\n"
+    fprintf(f, "usage: gptoss-run bench FILE [-p 512] [-n 128] [-r 5] [-t N] [--backend NAME] [--numerics M] [--membw]\n"
                "                        [-o text|md|csv|json|jsonl] [--json]\n\n"
                "Measures speed: prefill -p tokens and decode -n tokens (each fed the argmax of the last),\n"
                "-r times from an empty cache; reports tokens/s, weight bytes read per decoded token and\n"
@@ -33,6 +34,7 @@ static void usage(FILE *f)
                "  -r, --repetitions N runs 1..1000 (default 5)\n"
                "  -t, --threads N     CPU threads 1..1048576 (default: all)\n"
                MC_BACKEND_HELP
+               MC_NUMERICS_HELP
                "  --membw             also measure the read bandwidth the backend's kernels reach (1 GiB,\n"
                "                      same threads) and the decode floor it implies\n"
                "  -o, --output F      text (default: medians, CPU time, bandwidth), or as llama-bench\n"
@@ -219,13 +221,14 @@ int run_cmd_bench(int argc, char **argv)
     const char *model = NULL;
     int p = 512, n = 128, reps = 5, threads = 0, json = 0, membw = 0, fmt = OUT_TEXT;
     mc_opts mo = {0};
-    enum { O_JSON = 256, O_MEMBW, O_BACKEND };
+    enum { O_JSON = 256, O_MEMBW, O_BACKEND, O_NUMERICS };
     static const struct option lo[] = {
         {"help", no_argument, NULL, 'h'},          {"json", no_argument, NULL, O_JSON},
         {"membw", no_argument, NULL, O_MEMBW},     {"backend", required_argument, NULL, O_BACKEND},
         {"n-prompt", required_argument, NULL, 'p'}, {"n-gen", required_argument, NULL, 'n'},
         {"repetitions", required_argument, NULL, 'r'}, {"threads", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},  {NULL, 0, NULL, 0}};
+        {"output", required_argument, NULL, 'o'},  {"numerics", required_argument, NULL, O_NUMERICS},
+        {NULL, 0, NULL, 0}};
     gio_opt po;
     gio_opt_init(&po, "gptoss-run bench", argc, argv);
     json = po.json;
@@ -236,6 +239,10 @@ int run_cmd_bench(int argc, char **argv)
         case 'h': usage(stdout); return RUN_EXIT_OK;
         case O_JSON: json = 1; break;
         case O_MEMBW: membw = 1; break;
+        case O_NUMERICS:
+            if (mc_numerics_option(&mo, "bench", po.arg) != 0)
+                return RUN_EXIT_USAGE;
+            break;
         case O_BACKEND:
             if (strcmp(po.arg, "cpu") && strcmp(po.arg, "vulkan") && strcmp(po.arg, "metal") && strcmp(po.arg, "auto"))
                 return gio_fail(&po, RUN_EXIT_USAGE, "--backend takes cpu, vulkan, metal or auto, not '%s'", po.arg);
@@ -275,6 +282,8 @@ int run_cmd_bench(int argc, char **argv)
         return gio_fail(&po, RUN_EXIT_USAGE, "--json and -o %s: choose one output", po.arg ? po.arg : "");
     if (!model || p + n < 1)
         return gio_fail(&po, RUN_EXIT_USAGE, "need FILE and -p + -n >= 1 (see --help)");
+    if (mc_check_opts(&mo, "bench") != 0)
+        return RUN_EXIT_USAGE;
     int crc = gio_check_file(&po, model, "a model file");
     if (crc)
         return crc;
@@ -367,6 +376,7 @@ int run_cmd_bench(int argc, char **argv)
             cJSON_AddNumberToObject(j, "decode_gb_s", roundto(gbs, 1e4));
             cJSON_AddNumberToObject(j, "weight_bytes", (double)gm_weight_bytes(run.model));
             cJSON_AddStringToObject(j, "isa", run.be->isa);
+            cJSON_AddStringToObject(j, "numerics", mo.numerics == GB_FAST ? "fast" : mo.numerics == GB_GGML ? "ggml" : "exact");
             cJSON_AddNumberToObject(j, "prefill_cpu_s_per_tok", roundto(mcp, 1e5));
             cJSON_AddNumberToObject(j, "decode_cpu_s_per_tok", roundto(mcd, 1e5));
             if (membw) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_cpu.h"
 #include "gio_cli.h"
 #include "gio_read.h"
 #include "gptoss_format.h"
@@ -40,9 +41,7 @@ static void usage(FILE *f)
             "  --min-top1 Y        exit 8 if top-1 agreement is below Y (0..1)\n"
             "  --max-ppl-ratio Z   exit 8 if PPL / reference PPL exceeds Z\n"
             MC_BACKEND_HELP
-            "  --numerics M        exact (default: fp32 activations) or ggml: round matrix inputs as\n"
-            "                      llama.cpp's CPU kernels do, to predict its figures for this model\n"
-            "                      (CPU backend only)\n"
+            MC_NUMERICS_HELP
             "  --json              one JSON object on stdout (errors too: {\"error\":...,\"exit_code\":...})\n\n"
             "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input (or a mismatched reference), 4 I/O,\n"
             "7 --save-ref file exists, 8 regression threshold exceeded, 9 backend failure (out of memory,\n"
@@ -349,7 +348,7 @@ int run_cmd_ppl(int argc, char **argv)
     if (rc == RUN_EXIT_OK && ref_model) {
         /* the reference model on the same backend, so its logits rows and
          * this model's meet where they live */
-        if (mo.ggml)
+        if (mo.numerics == GB_GGML)
             gm_use_ggml_rope(rrun.model);
         int prc = gm_prepare(rrun.model, run.be, err, sizeof err);
         if (prc == 0) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_cpu.h"
 #include "model_cli.h"
 
 typedef struct {
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "gguf_ours_logits: --numerics takes exact or ggml, not '%s'\n", argv[2]);
             return 2;
         }
-        mo.ggml = !strcmp(argv[2], "ggml");
+        mo.numerics = !strcmp(argv[2], "ggml") ? GB_GGML : GB_EXACT;
         argc -= 2;
         argv += 2;
     }

@@ -1,0 +1,94 @@
+/* gk_fast_impl.h - private to kernels/cpu: what the fast-numerics files
+ * share (gk_fast.c, gk_fast_x86.c, gk_fast_neon.c, gk_amx_q8.c).
+ *
+ * A token row is rounded once per product (gk_fast.h's rule) and packed for
+ * the weight type it meets, so the integer loops need no shuffles on the
+ * activation side:
+ *   - q: the rounded values. Nibble formats (MXFP4, Q4_32) keep a block's
+ *     values j and j+16 in one byte's two nibbles; unpacking two blocks'
+ *     16 bytes gives [lo(b), lo(b+1)] and [hi(b), hi(b+1)], so q is stored
+ *     per pair of blocks in "pair order": b[0..15], b+1[0..15], b[16..31],
+ *     b+1[16..31]. Q8_32 and a trailing odd block: natural order.
+ *   - corr: one int32 per 4 values: -c * (their sum of q), where c is the
+ *     offset that makes the weight codes unsigned for u8 x s8 products
+ *     (vpdpbusd): MXFP4 codes + 12, Q4_32 nibbles (codes + 8), Q8_32 codes
+ *     + 128. An accumulator started at corr ends at sum (w - c + c) q - c
+ *     sum q = sum w q.
+ *   - dxv: per pair of blocks 16 floats, block scale d by lane of the
+ *     16 int32 lanes the pair's 64 products land in (lanes of 4 values:
+ *     pair order b,b+1,b,b+1 by 4 lanes; natural order b x8, b+1 x8).
+ *   - d: per block (scalar loops, odd trailing block).
+ * The decoded weight row of prefill uses the same layout: u8 codes in q's
+ * order, and dwv by lane like dxv. */
+#ifndef GK_FAST_IMPL_H
+#define GK_FAST_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gk_fast.h"
+
+typedef struct {
+    int64_t cols;
+    int nb;              /* blocks */
+    gq_type wt;          /* the weight type it is packed for */
+    int8_t *q;           /* cols */
+    int32_t *corr;       /* cols / 4 */
+    float *dxv;          /* (nb / 2) * 16 */
+    float *d;            /* nb */
+} gk_xpack;
+
+/* bytes of one packed token row (64-byte multiple) */
+size_t gk_xpack_bytes(int64_t cols);
+/* Lay a packed row over mem (gk_xpack_bytes(cols), 64-aligned) and fill it
+ * from x (cols fp32) for weights of type wt. */
+void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type wt);
+
+/* u8 offset of a weight type's codes (see corr above) */
+int gk_fast_offset(gq_type wt);
+/* 1 if the type's blocks are stored as nibble pairs (pair order) */
+int gk_fast_nibbles(gq_type wt);
+
+/* One integer path: the raw-row dot of decode; for prefill without AMX,
+ * a row decoded once (u8 codes in q's order, dwv by lane) then dotted with
+ * every token. decode/dot_dec: wu holds cols bytes, dwv (nb / 2) * 16 floats
+ * + 1 (a trailing odd block's scale at the end). */
+typedef struct {
+    const char *name;
+    float (*dot)(const uint8_t *row, const gk_xpack *x);
+    void (*decode)(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
+    float (*dot_dec)(const uint8_t *wu, const float *dwv, const gk_xpack *x);
+} gk_fast_kernels;
+
+extern const gk_fast_kernels gk_fast_scalar;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+extern const gk_fast_kernels gk_fast_avx2;
+extern const gk_fast_kernels gk_fast_avxvnni;
+extern const gk_fast_kernels gk_fast_avx512vnni;
+#endif
+#if defined(__aarch64__)
+extern const gk_fast_kernels gk_fast_neon_dotprod;
+/* 1 if this CPU has the dot-product extension (FEAT_DotProd) */
+int gk_fast_neon_has_dotprod(void);
+#endif
+
+/* The scalar block product of block b (any order the pack uses): the exact
+ * integer sum of the decoded codes times the packed values. For the scalar
+ * loops and the odd trailing block of the SIMD ones. */
+int32_t gk_fast_block_isum(const uint8_t *wu, const gk_xpack *x, int b);
+/* dw of block b of a raw row */
+float gk_fast_block_scale(gq_type wt, const uint8_t *row, int b);
+
+/* The odd trailing block (natural order) for the SIMD loops, which do
+ * pairs: its contribution to a raw-row dot; its codes and scale into a
+ * decoded row; its contribution to a decoded-row dot. 0 / nothing when nb
+ * is even. */
+float gk_fast_tail(const uint8_t *row, const gk_xpack *x);
+void gk_fast_decode_tail(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
+float gk_fast_dec_tail(const uint8_t *wu, const float *dwv, const gk_xpack *x);
+
+/* AMX-INT8 prefill (gk_amx_q8.c): 0, or -1 (no AMX, out of memory) */
+int gk_amx_gemm_fast(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
+                     int64_t out_stride);
+
+#endif

@@ -1,0 +1,277 @@
+/* gk_fast_x86.c - the fast numerics' integer loops for x86-64: AVX512-VNNI
+ * (zmm vpdpbusd), AVX-VNNI (ymm vpdpbusd) and plain AVX2 (vpmaddubsw),
+ * compiled with target attributes and chosen at run time (gk_fast.c).
+ *
+ * Per pair of blocks (64 values) of a token row packed by gk_xpack_fill:
+ * the weight codes are made unsigned (code + offset: gk_fast_impl.h) in the
+ * order the packed values are in, multiplied and summed by 4 into 16 int32
+ * lanes that start at the packed correction (so they end at sum w*q),
+ * converted to fp32 and added times dw * d by lane. Plain AVX2 has no
+ * vpdpbusd: vpmaddubsw (u8 x s8 pairs to s16, saturating) is safe for the
+ * nibble formats (codes + offset <= 24) and, for Q8_32, runs on |w| and the
+ * values with w's sign instead (ggml's trick), with no correction. */
+#include "gk_fast_impl.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include "quant.h"
+
+enum { BV = GQ_BLOCK_VALUES, MXB = GQ_MXFP4_BLOCK_BYTES, Q8B = GQ_Q8_32_BLOCK_BYTES, Q4B = GQ_Q4_32_BLOCK_BYTES };
+
+/* MXFP4 codes + 12, by nibble */
+#define MX_U8 12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0
+
+#define GK_INLINE __attribute__((always_inline)) inline
+/* f16 at p through F16C (every x86 path here has it) */
+#define f16at(p) _cvtsh_ss((unsigned short)((p)[0] | (p)[1] << 8))
+
+/* ---------------- AVX512-VNNI ---------------- */
+
+#define GK_VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+/* The unsigned codes of pair k (64 bytes in pack order) and dw by lane. */
+GK_VNNI512 static GK_INLINE __m512i pair_codes512(gq_type wt, const uint8_t *row, int k, __m512 *dw)
+{
+    const __m256i m4 = _mm256_set1_epi8(15);
+    if (wt == GQ_Q8_32) {
+        const uint8_t *b = row + (size_t)(2 * k) * Q8B;
+        __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(b + Q8B + 2)), 1);
+        *dw = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(f16at(b)), _mm512_set1_ps(f16at(b + Q8B)));
+        return _mm512_xor_si512(w, _mm512_set1_epi8((char)0x80));
+    }
+    int mx = wt == GQ_MXFP4;
+    size_t bb = mx ? MXB : Q4B, qo = mx ? GQ_MXFP4_QS_OFFSET : GQ_Q4_32_QS_OFFSET;
+    const uint8_t *b = row + (size_t)(2 * k) * bb;
+    __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(b + qo))),
+                                        _mm_loadu_si128((const __m128i *)(b + bb + qo)), 1);
+    __m512i n = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(y, m4)),
+                                   _mm256_and_si256(_mm256_srli_epi16(y, 4), m4), 1);
+    if (mx) {
+        const __m512i lut = _mm512_broadcast_i32x4(_mm_setr_epi8(MX_U8));
+        *dw = _mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(gq_e8m0_half_table[b[0]]),
+                                   _mm512_set1_ps(gq_e8m0_half_table[b[MXB]]));
+        return _mm512_shuffle_epi8(lut, n);
+    }
+    *dw = _mm512_mask_blend_ps(0xF0F0, _mm512_set1_ps(f16at(b)), _mm512_set1_ps(f16at(b + Q4B)));
+    return n;
+}
+
+GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const gk_xpack *x)
+{
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int np = x->nb / 2, k = 0;
+    for (; k + 1 < np; k += 2) {
+        __m512 d0, d1;
+        __m512i w0 = pair_codes512(wt, row, k, &d0), w1 = pair_codes512(wt, row, k + 1, &d1);
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k + 16), w1,
+                                         _mm512_loadu_si512(x->q + 64 * k + 64));
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d1, _mm512_loadu_ps(x->dxv + 16 * k + 16)), acc1);
+    }
+    for (; k < np; k++) {
+        __m512 d0;
+        __m512i w0 = pair_codes512(wt, row, k, &d0);
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_tail(row, x);
+}
+
+/* one loop per type: the type is a constant inside, so its branches go */
+GK_VNNI512 static float dot512(const uint8_t *row, const gk_xpack *x)
+{
+    switch (x->wt) {
+    case GQ_MXFP4: return dot512_t(GQ_MXFP4, row, x);
+    case GQ_Q4_32: return dot512_t(GQ_Q4_32, row, x);
+    default: return dot512_t(GQ_Q8_32, row, x);
+    }
+}
+
+GK_VNNI512 static GK_INLINE void decode512_t(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
+{
+    for (int k = 0; k < nb / 2; k++) {
+        __m512 d;
+        _mm512_storeu_si512((void *)(wu + 64 * k), pair_codes512(wt, row, k, &d));
+        _mm512_storeu_ps(dwv + 16 * k, d);
+    }
+    gk_fast_decode_tail(wt, row, nb, wu, dwv);
+}
+
+GK_VNNI512 static void decode512(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
+{
+    switch (wt) {
+    case GQ_MXFP4: decode512_t(GQ_MXFP4, row, nb, wu, dwv); break;
+    case GQ_Q4_32: decode512_t(GQ_Q4_32, row, nb, wu, dwv); break;
+    default: decode512_t(GQ_Q8_32, row, nb, wu, dwv); break;
+    }
+}
+
+GK_VNNI512 static float dot_dec512(const uint8_t *wu, const float *dwv, const gk_xpack *x)
+{
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int np = x->nb / 2, k = 0;
+    for (; k + 1 < np; k += 2) {
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), _mm512_loadu_si512(wu + 64 * k),
+                                         _mm512_loadu_si512(x->q + 64 * k));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k + 16),
+                                         _mm512_loadu_si512(wu + 64 * k + 64), _mm512_loadu_si512(x->q + 64 * k + 64));
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0),
+                               _mm512_mul_ps(_mm512_loadu_ps(dwv + 16 * k), _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1),
+                               _mm512_mul_ps(_mm512_loadu_ps(dwv + 16 * k + 16), _mm512_loadu_ps(x->dxv + 16 * k + 16)),
+                               acc1);
+    }
+    for (; k < np; k++) {
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), _mm512_loadu_si512(wu + 64 * k),
+                                         _mm512_loadu_si512(x->q + 64 * k));
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0),
+                               _mm512_mul_ps(_mm512_loadu_ps(dwv + 16 * k), _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_dec_tail(wu, dwv, x);
+}
+
+const gk_fast_kernels gk_fast_avx512vnni = {"avx512-vnni", dot512, decode512, dot_dec512};
+
+/* ---------------- AVX2 / AVX-VNNI (ymm) ---------------- */
+
+#define GK_AVX2I __attribute__((target("avx2,fma,f16c")))
+#define GK_AVXVNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+
+/* The two halves of pair k's unsigned codes (32 bytes each, pack order; for
+ * Q8_32 the signed codes when `sign`) and dw by lane of each half. */
+#define PAIR_CODES256(ATTR, NAME)                                                                                    \
+    ATTR static GK_INLINE void NAME(gq_type wt, const uint8_t *row, int k, int sign, __m256i w[2], __m256 dw[2])  \
+    {                                                                                                                \
+        const __m256i m4 = _mm256_set1_epi8(15);                                                                     \
+        if (wt == GQ_Q8_32) {                                                                                        \
+            const uint8_t *b = row + (size_t)(2 * k) * Q8B;                                                          \
+            const __m256i flip = _mm256_set1_epi8(sign ? 0 : (char)0x80);                                           \
+            w[0] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), flip);                             \
+            w[1] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + Q8B + 2)), flip);                       \
+            dw[0] = _mm256_set1_ps(f16at(b));                                                                        \
+            dw[1] = _mm256_set1_ps(f16at(b + Q8B));                                                                  \
+            return;                                                                                                  \
+        }                                                                                                            \
+        int mx = wt == GQ_MXFP4;                                                                                     \
+        size_t bb = mx ? MXB : Q4B, qo = mx ? GQ_MXFP4_QS_OFFSET : GQ_Q4_32_QS_OFFSET;                              \
+        const uint8_t *b = row + (size_t)(2 * k) * bb;                                                               \
+        __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(b + qo))),     \
+                                            _mm_loadu_si128((const __m128i *)(b + bb + qo)), 1);                     \
+        __m256i lo = _mm256_and_si256(y, m4), hi = _mm256_and_si256(_mm256_srli_epi16(y, 4), m4);                    \
+        float s0 = mx ? gq_e8m0_half_table[b[0]] : f16at(b), s1 = mx ? gq_e8m0_half_table[b[bb]] : f16at(b + bb);    \
+        dw[0] = dw[1] = _mm256_blend_ps(_mm256_set1_ps(s0), _mm256_set1_ps(s1), 0xF0);                              \
+        if (mx) {                                                                                                    \
+            const __m256i lut = _mm256_broadcastsi128_si256(_mm_setr_epi8(MX_U8));                                   \
+            lo = _mm256_shuffle_epi8(lut, lo);                                                                       \
+            hi = _mm256_shuffle_epi8(lut, hi);                                                                       \
+        }                                                                                                            \
+        w[0] = lo;                                                                                                   \
+        w[1] = hi;                                                                                                   \
+    }
+PAIR_CODES256(GK_AVX2I, pair_codes_avx2)
+PAIR_CODES256(GK_AVXVNNI, pair_codes_avxvnni)
+
+GK_AVX2I static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* the int32 lanes of 32 codes (u8, or signed for Q8_32 on plain AVX2) times
+ * 32 packed values, plus the correction when the codes are offset */
+GK_AVX2I static GK_INLINE __m256i isum_avx2(gq_type wt, __m256i w, const int8_t *q, const int32_t *corr)
+{
+    __m256i xq = _mm256_loadu_si256((const __m256i *)q), one = _mm256_set1_epi16(1);
+    if (wt == GQ_Q8_32) /* |w| x (x with w's sign): no saturation, no offset */
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xq, w)), one);
+    return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w, xq), one),
+                            _mm256_loadu_si256((const __m256i *)corr));
+}
+
+GK_AVXVNNI static GK_INLINE __m256i isum_avxvnni(gq_type wt, __m256i w, const int8_t *q, const int32_t *corr)
+{
+    (void)wt;
+    return _mm256_dpbusd_avx_epi32(_mm256_loadu_si256((const __m256i *)corr), w, _mm256_loadu_si256((const __m256i *)q));
+}
+
+#define DOT256(ATTR, NAME, CODES, ISUM, SIGNED)                                                                      \
+    ATTR static GK_INLINE float NAME##_t(gq_type wt, const uint8_t *row, const gk_xpack *x)                          \
+    {                                                                                                                \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                               \
+        for (int k = 0; k < x->nb / 2; k++) {                                                                        \
+            __m256i w[2];                                                                                            \
+            __m256 dw[2];                                                                                            \
+            CODES(wt, row, k, SIGNED, w, dw);                                                                        \
+            __m256i s0 = ISUM(wt, w[0], x->q + 64 * k, x->corr + 16 * k);                                            \
+            __m256i s1 = ISUM(wt, w[1], x->q + 64 * k + 32, x->corr + 16 * k + 8);                                   \
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_mul_ps(dw[0], _mm256_loadu_ps(x->dxv + 16 * k)),   \
+                                   acc0);                                                                            \
+            acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1),                                                           \
+                                   _mm256_mul_ps(dw[1], _mm256_loadu_ps(x->dxv + 16 * k + 8)), acc1);                \
+        }                                                                                                            \
+        return hsum256(_mm256_add_ps(acc0, acc1)) + gk_fast_tail(row, x);                                            \
+    }                                                                                                                \
+    ATTR static float NAME(const uint8_t *row, const gk_xpack *x)                                                    \
+    {                                                                                                                \
+        switch (x->wt) {                                                                                             \
+        case GQ_MXFP4: return NAME##_t(GQ_MXFP4, row, x);                                                            \
+        case GQ_Q4_32: return NAME##_t(GQ_Q4_32, row, x);                                                            \
+        default: return NAME##_t(GQ_Q8_32, row, x);                                                                  \
+        }                                                                                                            \
+    }
+
+/* decoded rows always hold the offset codes (AVX2's Q8_32 takes them back
+ * to signed before its sign trick) */
+#define DECODE256(ATTR, NAME, CODES)                                                                                 \
+    ATTR static void NAME(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)                          \
+    {                                                                                                                \
+        for (int k = 0; k < nb / 2; k++) {                                                                           \
+            __m256i w[2];                                                                                            \
+            __m256 dw[2];                                                                                            \
+            CODES(wt, row, k, 0, w, dw);                                                                             \
+            _mm256_storeu_si256((__m256i *)(wu + 64 * k), w[0]);                                                     \
+            _mm256_storeu_si256((__m256i *)(wu + 64 * k + 32), w[1]);                                                \
+            _mm256_storeu_ps(dwv + 16 * k, dw[0]);                                                                   \
+            _mm256_storeu_ps(dwv + 16 * k + 8, dw[1]);                                                               \
+        }                                                                                                            \
+        gk_fast_decode_tail(wt, row, nb, wu, dwv);                                                                   \
+    }
+
+#define DOT_DEC256(ATTR, NAME, ISUM, UNFLIP)                                                                         \
+    ATTR static float NAME(const uint8_t *wu, const float *dwv, const gk_xpack *x)                                   \
+    {                                                                                                                \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                               \
+        const __m256i flip = _mm256_set1_epi8(x->wt == GQ_Q8_32 && UNFLIP ? (char)0x80 : 0);                        \
+        for (int k = 0; k < x->nb / 2; k++) {                                                                        \
+            __m256i w0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wu + 64 * k)), flip);                 \
+            __m256i w1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wu + 64 * k + 32)), flip);            \
+            __m256i s0 = ISUM(x->wt, w0, x->q + 64 * k, x->corr + 16 * k);                                           \
+            __m256i s1 = ISUM(x->wt, w1, x->q + 64 * k + 32, x->corr + 16 * k + 8);                                  \
+            acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0),                                                           \
+                                   _mm256_mul_ps(_mm256_loadu_ps(dwv + 16 * k), _mm256_loadu_ps(x->dxv + 16 * k)),   \
+                                   acc0);                                                                            \
+            acc1 = _mm256_fmadd_ps(                                                                                  \
+                _mm256_cvtepi32_ps(s1),                                                                              \
+                _mm256_mul_ps(_mm256_loadu_ps(dwv + 16 * k + 8), _mm256_loadu_ps(x->dxv + 16 * k + 8)), acc1);       \
+        }                                                                                                            \
+        return hsum256(_mm256_add_ps(acc0, acc1)) + gk_fast_dec_tail(wu, dwv, x);                                    \
+    }
+
+DOT256(GK_AVX2I, dot_avx2, pair_codes_avx2, isum_avx2, 1)
+DECODE256(GK_AVX2I, decode_avx2, pair_codes_avx2)
+DOT_DEC256(GK_AVX2I, dot_dec_avx2, isum_avx2, 1)
+const gk_fast_kernels gk_fast_avx2 = {"avx2", dot_avx2, decode_avx2, dot_dec_avx2};
+
+DOT256(GK_AVXVNNI, dot_avxvnni, pair_codes_avxvnni, isum_avxvnni, 0)
+DECODE256(GK_AVXVNNI, decode_avxvnni, pair_codes_avxvnni)
+DOT_DEC256(GK_AVXVNNI, dot_dec_avxvnni, isum_avxvnni, 0)
+const gk_fast_kernels gk_fast_avxvnni = {"avx-vnni", dot_avxvnni, decode_avxvnni, dot_dec_avxvnni};
+
+#else
+typedef int gk_fast_x86_unused;
+#endif
