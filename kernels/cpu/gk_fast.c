@@ -211,7 +211,9 @@ const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, sca
 static const gk_fast_kernels *g_forced;
 static int g_no_amx;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 static int x86_has(const char *feature);
+#endif
 
 /* the table of path NAME if this build and CPU run it */
 static const gk_fast_kernels *by_name(const char *name)
@@ -248,21 +250,32 @@ int gk_fast_use(const char *name)
     return 0;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+
+/* cpuid leaf/subleaf register bit (some compilers' __builtin_cpu_supports
+ * lack f16c and avxvnni; the OS state checks come from avx2 / avx512f) */
+static int cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit)
+{
+    unsigned r[4] = {0, 0, 0, 0};
+    if (!__get_cpuid_count(leaf, sub, &r[0], &r[1], &r[2], &r[3]))
+        return 0;
+    return (r[reg] >> bit) & 1;
+}
+
 static int x86_has(const char *feature)
 {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (!strcmp(feature, "avx2"))
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    if (!strcmp(feature, "avxvnni"))
-        return x86_has("avx2") && __builtin_cpu_supports("avxvnni");
+    if (!strcmp(feature, "avx2")) /* + FMA, F16C (cpuid 1: ecx 12, 29) */
+        return __builtin_cpu_supports("avx2") && cpuid_bit(1, 0, 2, 12) && cpuid_bit(1, 0, 2, 29);
+    if (!strcmp(feature, "avxvnni")) /* cpuid (7, 1): eax bit 4 */
+        return x86_has("avx2") && cpuid_bit(7, 1, 0, 4);
     if (!strcmp(feature, "avx512vnni"))
         return x86_has("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-#endif
-    (void)feature;
     return 0;
 }
+#endif
 
 static const gk_fast_kernels *kern(void)
 {
