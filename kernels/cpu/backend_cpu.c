@@ -29,6 +29,7 @@
 
 #include "backend_cpu_impl.h"
 #include "gk_amx.h"
+#include "gk_attn.h"
 #include "gk_dot.h"
 #include "gk_fast.h"
 #include "gk_ops.h"
@@ -338,47 +339,22 @@ typedef struct {
     int pos0;
     float *scores;              /* per thread: pos0 + n floats */
     size_t scores_len;
-    gk_dotf_fn dotf;
 } attn_ctx;
 
+/* one (token, head): gk_attn_one over the keys its window sees */
 static void attn_task(void *p, int task, int thread)
 {
     attn_ctx *c = p;
     const gb_attn *a = c->a;
     int t = task / a->n_heads, h = task % a->n_heads;
     int hd = a->head_dim, kvh = h / (a->n_heads / a->n_kv_heads);
-    size_t kv_stride = (size_t)a->n_kv_heads * (size_t)hd;
+    size_t kv_stride = (size_t)a->n_kv_heads * (size_t)hd, off = (size_t)kvh * (size_t)hd;
     int pos = c->pos0 + t;
     int lo = a->window > 0 && pos - a->window + 1 > 0 ? pos - a->window + 1 : 0;
-    const float *q = c->q + ((size_t)t * (size_t)a->n_heads + (size_t)h) * (size_t)hd;
-    float *s = c->scores + (size_t)thread * c->scores_len;
-    float m = c->sinks[h];
-    for (int j = lo; j <= pos; j++) {
-        const float *k = j < c->pos0 ? c->kc + (size_t)(j % a->cap) * kv_stride
-                                     : c->k + (size_t)(j - c->pos0) * kv_stride;
-        float x = c->dotf(q, k + (size_t)kvh * (size_t)hd, hd) * a->scale;
-        s[j - lo] = x;
-        if (x > m)
-            m = x;
-    }
-    float denom = expf(c->sinks[h] - m);
-    for (int j = lo; j <= pos; j++) {
-        s[j - lo] = expf(s[j - lo] - m);
-        denom += s[j - lo];
-    }
-    float *o = c->out + ((size_t)t * (size_t)a->n_heads + (size_t)h) * (size_t)hd;
-    memset(o, 0, (size_t)hd * sizeof(float));
-    for (int j = lo; j <= pos; j++) {
-        const float *v = j < c->pos0 ? c->vc + (size_t)(j % a->cap) * kv_stride
-                                     : c->v + (size_t)(j - c->pos0) * kv_stride;
-        v += (size_t)kvh * (size_t)hd;
-        float w = s[j - lo];
-        for (int d = 0; d < hd; d++)
-            o[d] += w * v[d];
-    }
-    float inv = 1.0f / denom;
-    for (int d = 0; d < hd; d++)
-        o[d] *= inv;
+    gk_attn_kv kv = {c->kc + off, c->vc + off, c->k + off, c->v + off, (int64_t)kv_stride, a->cap, c->pos0, hd,
+                     a->scale, c->sinks[h]};
+    size_t qo = ((size_t)t * (size_t)a->n_heads + (size_t)h) * (size_t)hd;
+    gk_attn_one(&kv, c->q + qo, lo, pos, c->scores + (size_t)thread * c->scores_len, c->out + qo);
 }
 
 static gb_status attn_check(gb_backend *b, const gb_attn *a)
@@ -397,7 +373,7 @@ static gb_status cpu_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref
     if (st != GB_OK)
         return st;
     uint64_t hq = (uint64_t)a->n_heads * (uint64_t)a->head_dim * 4, hkv = (uint64_t)a->n_kv_heads * (uint64_t)a->head_dim * 4;
-    attn_ctx c = {a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pos0, NULL, 0, gk_dotf()};
+    attn_ctx c = {a, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pos0, NULL, 0};
     AT(q, (uint64_t)n * hq, "attention q", c.q);
     AT(k, (uint64_t)n * hkv, "attention k", c.k);
     AT(v, (uint64_t)n * hkv, "attention v", c.v);

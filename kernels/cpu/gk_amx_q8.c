@@ -94,12 +94,15 @@ GK_AMXQ static void q8_pack(void *p, int tt, int thread)
 }
 
 /* 16 rows from r0 (nr of them real) to signed codes A[row][block][32] and
- * scales S[row][block]. */
+ * scales S[row][block]. Two blocks at a time: their 16-byte nibble runs in
+ * one ymm, looked up, then each block's low and high halves joined. */
 GK_AMXQ static void q8_decode(const gk_mat *w, int64_t r0, int nr, int nb, int8_t *A, float *S)
 {
-    const __m128i m4 = _mm_set1_epi8(15);
-    const __m128i lut = _mm_setr_epi8(GQ_MXFP4_KVALUES);
-    const __m128i k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
+    const __m256i m4 = _mm256_set1_epi8(15), k8 = _mm256_set1_epi8(GQ_Q4_32_ZERO);
+    const __m256i lut = _mm256_broadcastsi128_si256(_mm_setr_epi8(GQ_MXFP4_KVALUES));
+    int mx = w->type == GQ_MXFP4;
+    size_t bb = w->type == GQ_Q8_32 ? GQ_Q8_32_BLOCK_BYTES : mx ? GQ_MXFP4_BLOCK_BYTES : GQ_Q4_32_BLOCK_BYTES;
+    size_t qo = w->type == GQ_Q8_32 ? GQ_Q8_32_QS_OFFSET : mx ? GQ_MXFP4_QS_OFFSET : GQ_Q4_32_QS_OFFSET;
     for (int r = 0; r < 16; r++) {
         int8_t *a = A + (size_t)r * (size_t)nb * BV;
         float *s = S + (size_t)r * (size_t)nb;
@@ -109,28 +112,50 @@ GK_AMXQ static void q8_decode(const gk_mat *w, int64_t r0, int nr, int nb, int8_
             continue;
         }
         const uint8_t *row = (const uint8_t *)w->data + (size_t)(r0 + r) * w->row_bytes;
-        for (int b = 0; b < nb; b++, a += BV) {
-            if (w->type == GQ_Q8_32) {
-                const uint8_t *blk = row + (size_t)b * GQ_Q8_32_BLOCK_BYTES;
-                _mm256_storeu_si256((__m256i *)a, _mm256_loadu_si256((const __m256i *)(blk + GQ_Q8_32_QS_OFFSET)));
+        if (w->type == GQ_Q8_32) {
+            for (int b = 0; b < nb; b++) {
+                const uint8_t *blk = row + (size_t)b * bb;
+                _mm256_storeu_si256((__m256i *)(a + (size_t)b * BV), _mm256_loadu_si256((const __m256i *)(blk + qo)));
                 s[b] = _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8));
-                continue;
             }
-            int mx = w->type == GQ_MXFP4;
-            const uint8_t *blk = row + (size_t)b * (mx ? GQ_MXFP4_BLOCK_BYTES : GQ_Q4_32_BLOCK_BYTES);
-            __m128i q = _mm_loadu_si128((const __m128i *)(blk + (mx ? GQ_MXFP4_QS_OFFSET : GQ_Q4_32_QS_OFFSET)));
-            __m128i lo = _mm_and_si128(q, m4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), m4);
+            continue;
+        }
+        int b = 0;
+        for (; b + 1 < nb; b += 2) {
+            const uint8_t *blk = row + (size_t)b * bb;
+            __m256i y = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + qo))),
+                                                _mm_loadu_si128((const __m128i *)(blk + bb + qo)), 1);
+            __m256i lo = _mm256_and_si256(y, m4), hi = _mm256_and_si256(_mm256_srli_epi16(y, 4), m4);
             if (mx) {
-                lo = _mm_shuffle_epi8(lut, lo);
-                hi = _mm_shuffle_epi8(lut, hi);
+                lo = _mm256_shuffle_epi8(lut, lo);
+                hi = _mm256_shuffle_epi8(lut, hi);
+                s[b] = gq_e8m0_half_table[blk[GQ_MXFP4_SCALE_OFFSET]];
+                s[b + 1] = gq_e8m0_half_table[blk[bb + GQ_MXFP4_SCALE_OFFSET]];
+            } else {
+                lo = _mm256_sub_epi8(lo, k8);
+                hi = _mm256_sub_epi8(hi, k8);
+                s[b] = _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8));
+                s[b + 1] = _cvtsh_ss((unsigned short)(blk[bb] | blk[bb + 1] << 8));
+            }
+            _mm256_storeu_si256((__m256i *)(a + (size_t)b * BV), _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_storeu_si256((__m256i *)(a + (size_t)(b + 1) * BV), _mm256_permute2x128_si256(lo, hi, 0x31));
+        }
+        for (; b < nb; b++) { /* an odd last block */
+            const uint8_t *blk = row + (size_t)b * bb;
+            __m128i q = _mm_loadu_si128((const __m128i *)(blk + qo));
+            __m128i lo = _mm_and_si128(q, _mm256_castsi256_si128(m4));
+            __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm256_castsi256_si128(m4));
+            if (mx) {
+                lo = _mm_shuffle_epi8(_mm256_castsi256_si128(lut), lo);
+                hi = _mm_shuffle_epi8(_mm256_castsi256_si128(lut), hi);
                 s[b] = gq_e8m0_half_table[blk[GQ_MXFP4_SCALE_OFFSET]];
             } else {
-                lo = _mm_sub_epi8(lo, k8);
-                hi = _mm_sub_epi8(hi, k8);
+                lo = _mm_sub_epi8(lo, _mm256_castsi256_si128(k8));
+                hi = _mm_sub_epi8(hi, _mm256_castsi256_si128(k8));
                 s[b] = _cvtsh_ss((unsigned short)(blk[0] | blk[1] << 8));
             }
-            _mm_storeu_si128((__m128i *)a, lo);
-            _mm_storeu_si128((__m128i *)(a + 16), hi);
+            _mm_storeu_si128((__m128i *)(a + (size_t)b * BV), lo);
+            _mm_storeu_si128((__m128i *)(a + (size_t)b * BV + 16), hi);
         }
     }
 }

@@ -23,17 +23,32 @@ int gk_fast_ok(gq_type t, int64_t cols)
 int gk_fast_offset(gq_type wt) { return wt == GQ_MXFP4 ? 12 : wt == GQ_Q4_32 ? GQ_Q4_32_ZERO : 128; }
 int gk_fast_nibbles(gq_type wt) { return wt == GQ_MXFP4 || wt == GQ_Q4_32; }
 
-void gk_fast_round(const float *x, int64_t cols, int8_t *q, float *d)
+/* The rule of gk_fast.h; NaN inputs are not the rule's concern (the
+ * vector path's max and this one may differ on them, nothing else). */
+static void round_scalar(const float *x, int64_t cols, int8_t *q, float *d)
 {
     for (int64_t b = 0; b < cols / BV; b++, x += BV, q += BV) {
         float amax = 0.0f;
-        for (int j = 0; j < BV; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+        for (int j = 0; j < BV; j++) {
+            float a = fabsf(x[j]);
+            amax = a > amax ? a : amax;
+        }
         float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         d[b] = amax / 127.0f;
         for (int j = 0; j < BV; j++)
-            q[j] = (int8_t)lrintf(x[j] * id);
+            q[j] = (int8_t)nearbyintf(x[j] * id);
     }
+}
+
+void gk_fast_round(const float *x, int64_t cols, int8_t *q, float *d)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (gk_isa_active() == GK_ISA_AVX512) {
+        gk_fast_round_avx512(x, cols, q, d);
+        return;
+    }
+#endif
+    round_scalar(x, cols, q, d);
 }
 
 /* ---- packed token rows ---- */

@@ -65,6 +65,8 @@ extern const gk_fast_kernels gk_fast_scalar;
 extern const gk_fast_kernels gk_fast_avx2;
 extern const gk_fast_kernels gk_fast_avxvnni;
 extern const gk_fast_kernels gk_fast_avx512vnni;
+/* gk_fast_round with AVX-512F (the same fp32 operations: bit for bit) */
+void gk_fast_round_avx512(const float *x, int64_t cols, int8_t *q, float *d);
 #endif
 #if defined(__aarch64__)
 extern const gk_fast_kernels gk_fast_neon_dotprod;

@@ -26,6 +26,25 @@ enum { BV = GQ_BLOCK_VALUES, MXB = GQ_MXFP4_BLOCK_BYTES, Q8B = GQ_Q8_32_BLOCK_BY
 /* f16 at p through F16C (every x86 path here has it) */
 #define f16at(p) _cvtsh_ss((unsigned short)((p)[0] | (p)[1] << 8))
 
+/* ---------------- the rounding, AVX-512F ---------------- */
+
+/* per block: amax = max |x| (exact), id = 127 / amax and d = amax / 127
+ * (fp32 divisions, as the scalar rule), q = x * id rounded to nearest even
+ * (vcvtps2dq under the default MXCSR) */
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void gk_fast_round_avx512(const float *x, int64_t cols, int8_t *q,
+                                                                              float *d)
+{
+    for (int64_t b = 0; b < cols / BV; b++, x += BV, q += BV) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = amax / 127.0f;
+        __m512 vid = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid))));
+        _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid))));
+    }
+}
+
 /* ---------------- AVX512-VNNI ---------------- */
 
 #define GK_VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))

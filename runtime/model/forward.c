@@ -75,7 +75,7 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     s->trace_row = tr && *tr ? atoi(tr) : -1;
     /* 128: each prefill batch decodes every selected expert's rows to fp32
      * once, so bigger batches amortize that over more tokens */
-    s->max_batch = max_batch > 0 ? max_batch : getenv("XB") ? atoi(getenv("XB")) : 128;
+    s->max_batch = max_batch > 0 ? max_batch : 128;
     if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
         free(s);
         return NULL;
