@@ -52,7 +52,17 @@ static void model_round(const float *x, int8_t *q, float *d)
     }
 }
 
+static void test_round_isa(void);
 static void test_round(void)
+{
+    gk_isa keep = gk_isa_active();
+    for (int isa = 0; isa < 4; isa++)
+        if (gk_set_isa((gk_isa)isa) == 0)
+            test_round_isa();
+    gk_set_isa(keep);
+}
+
+static void test_round_isa(void)
 {
     float x[32];
     int8_t q[32], mq[32];
@@ -71,7 +81,7 @@ static void test_round(void)
         model_round(x, mq, &md);
         bad += memcmp(q, mq, 32) != 0 || memcmp(&d, &md, sizeof d) != 0;
     }
-    CHECK_MSG(bad == 0, "gk_fast_round == the rule: %d blocks differ", bad);
+    CHECK_MSG(bad == 0, "gk_fast_round (%s) == the rule: %d blocks differ", gk_isa_name(gk_isa_active()), bad);
 }
 
 static void random_row(gq_type t, uint8_t *row, int cols)
