@@ -36,22 +36,23 @@ echo "kernel ceilings (one thread, weights in cache):"
 kern=$("$BIN/bench_kernels"); echo "$kern"
 gemm=$("$BIN/bench_gemm" 16 64 128); echo "$gemm"
 
-# CPU seconds (user + system, all threads) of a command's children: bash's times
-cpu_of() { bash -c '"$@" > /dev/null 2>&1; times' _ "$@" | tail -1 |
+# Run a command with stdout to file $1; print the CPU seconds (user + system,
+# all threads) it used, from bash's times
+cpu_to() { local f=$1; shift; bash -c 'f=$1; shift; "$@" > "$f" 2>/dev/null; times' _ "$f" "$@" | tail -1 |
   awk '{ split($1,a,"m"); split($2,b,"m"); sub("s","",a[2]); sub("s","",b[2]); print a[1]*60+a[2]+b[1]*60+b[2] }'; }
 
 ours_runs() { # $1 numerics -> one JSON line per round into $OUT/runtime-ours-$1.jsonl
-  "$BIN/gptoss-run" bench "$go" -p "$P" -n "$N" -r 1 --threads "$THREADS" --numerics "$1" --membw --json \
+  "$BIN/gptoss-run" bench "$go" -p "$P" -n "$N" -r 1 --threads "$THREADS" --backend cpu --numerics "$1" --membw --json \
     >> "$OUT/runtime-ours-$1.jsonl"
 }
-native_runs() { # llama-bench built from source: pp and tg as separate tests, CPU time of each
-  local lb=$LLAMA_CPP_BIN/llama-bench
-  local j c0 cp ct
-  j=$("$lb" -m "$gg" -t "$THREADS" -p "$P" -n "$N" -r 1 --no-warmup -o json 2>/dev/null | tr -d '\n')
-  c0=$(cpu_of "$lb" -m "$gg" -t "$THREADS" -p 1 -n 0 -r 1 --no-warmup -o json)   # load + one token
-  cp=$(cpu_of "$lb" -m "$gg" -t "$THREADS" -p "$P" -n 0 -r 1 --no-warmup -o json)
-  ct=$(cpu_of "$lb" -m "$gg" -t "$THREADS" -p 0 -n "$N" -r 1 --no-warmup -o json)
-  echo "{\"rows\":$j,\"cpu_load_s\":$c0,\"cpu_pp_s\":$cp,\"cpu_tg_s\":$ct}" >> "$OUT/runtime-native.jsonl"
+native_runs() { # llama-bench built from source: pp and tg as separate runs, the CPU time of each, and of
+  # a one-token run (model load, mapped) to subtract
+  local lb=$LLAMA_CPP_BIN/llama-bench t=$OUT/runtime-native.tmp c0 cp ct jp jt
+  c0=$(cpu_to "$t" "$lb" -m "$gg" -t "$THREADS" -p 1 -n 0 -r 1 --no-warmup -o json)
+  cp=$(cpu_to "$t" "$lb" -m "$gg" -t "$THREADS" -p "$P" -n 0 -r 1 --no-warmup -o json); jp=$(tr -d '\n' < "$t")
+  ct=$(cpu_to "$t" "$lb" -m "$gg" -t "$THREADS" -p 0 -n "$N" -r 1 --no-warmup -o json); jt=$(tr -d '\n' < "$t")
+  echo "{\"pp\":$jp,\"tg\":$jt,\"cpu_load_s\":$c0,\"cpu_pp_s\":$cp,\"cpu_tg_s\":$ct}" >> "$OUT/runtime-native.jsonl"
+  rm -f "$t"
 }
 rm -f "$OUT"/runtime-ours-*.jsonl "$OUT/runtime-native.jsonl" "$OUT/runtime-llama.jsonl"
 have_node=0; [ -d "${GQ_TOOLS_DIR:-tools}/node_modules/node-llama-cpp" ] && [ -f "$gg" ] && have_node=1
@@ -91,13 +92,13 @@ for m in modes.split():
     res["ours"][m] = o
 nat = lines("runtime-native.jsonl")
 if nat:
-    pp = [x["avg_ts"] for r in nat for x in r["rows"] if x["n_prompt"] > 0]
-    tg = [x["avg_ts"] for r in nat for x in r["rows"] if x["n_gen"] > 0]
+    pp = [x["avg_ts"] for r in nat for x in r["pp"]]
+    tg = [x["avg_ts"] for r in nat for x in r["tg"]]
     res["llama_cpp_native"] = {"engine": "llama.cpp built from source (LLAMA_CPP_BIN)", "pp_tok_s": med(pp),
         "tg_tok_s": med(tg),
         "pp_cpu_s_per_tok": med([(r["cpu_pp_s"] - r["cpu_load_s"]) / P for r in nat]),
         "tg_cpu_s_per_tok": med([(r["cpu_tg_s"] - r["cpu_load_s"]) / N for r in nat]),
-        "cpu_info": nat[0]["rows"][0].get("cpu_info"), "build": nat[0]["rows"][0].get("build_commit"),
+        "cpu_info": nat[0]["pp"][0].get("cpu_info"), "build": nat[0]["pp"][0].get("build_commit"),
         "rounds": len(nat)}
 pb = lines("runtime-llama.jsonl")
 if pb:

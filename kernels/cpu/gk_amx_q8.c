@@ -6,8 +6,8 @@
  * order), C = 16 rows x 16 tokens of exact int32 block sums (tdpbssd). A
  * block's scales differ by row and by token, so every block's C tile is
  * stored and added into 16 fp32 accumulator registers (one per row, tokens
- * in lanes) as C * (dw[row] * d[token]); two C tiles alternate so the tile
- * unit runs block k+1 while the vector units add block k.
+ * in lanes) as C * (dw[row] * d[token]); four C tiles in a ring, so the
+ * tile unit runs blocks k+1..k+3 while the vector units add block k.
  *
  * Work: the tokens are rounded and packed once per product (a pool task per
  * 16-token tile); each task takes 16 weight rows, decodes them to codes
@@ -41,15 +41,14 @@ typedef struct {
     uint8_t rows[16];
 } q8_cfg;
 
-/* tiles 0, 3: C (16 x 64); 1, 4: A (16 x 32); 2, 5: B (8 x 64) */
+/* tiles 0..3: C (16 x 64); 4, 5: A (16 x 32); 6, 7: B (8 x 64) */
 static void cfg_q8(q8_cfg *c)
 {
     memset(c, 0, sizeof *c);
     c->palette = 1;
-    for (int i = 0; i < 6; i++) {
-        int kind = i % 3;
-        c->colsb[i] = kind == 1 ? 32 : 64;
-        c->rows[i] = kind == 2 ? 8 : 16;
+    for (int i = 0; i < 8; i++) {
+        c->colsb[i] = i == 4 || i == 5 ? 32 : 64;
+        c->rows[i] = i >= 6 ? 8 : 16;
     }
 }
 
@@ -160,16 +159,31 @@ GK_AMXQ static void q8_decode(const gk_mat *w, int64_t r0, int nr, int nb, int8_
     }
 }
 
-/* acc[r] += C[r] * (S[r] * d) for the 16 rows of the C tile stored at c */
-#define Q8_POST(c, S, b, dptr)                                                                                       \
+/* acc[r] += C[r] * (S[r] * d) for the 16 rows of C tile `c` (stored to cb
+ * first), block b */
+#define Q8_POST(c, b)                                                                                                \
     do {                                                                                                             \
-        __m512 dxv_ = _mm512_loadu_ps(dptr);                                                                         \
+        _tile_stored(c, cb, 64);                                                                                     \
+        __m512 dxv_ = _mm512_loadu_ps(D + (size_t)(b) * 16);                                                         \
         _Pragma("GCC unroll 16") for (int r_ = 0; r_ < 16; r_++) acc[r_] = _mm512_fmadd_ps(                         \
-            _mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)((c) + r_ * 16))),                                   \
-            _mm512_mul_ps(dxv_, _mm512_set1_ps((S)[(size_t)r_ * (size_t)nb + (size_t)(b)])), acc[r_]);               \
+            _mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)(cb + r_ * 16))),                                    \
+            _mm512_mul_ps(dxv_, _mm512_set1_ps(S[(size_t)r_ * (size_t)nb + (size_t)(b)])), acc[r_]);                 \
     } while (0)
 
-/* 16 rows (codes A, scales S) x token tiles [ta, tb). */
+/* C tile c = codes (A tile a) x values (B tile bt) of block b, if b < nb */
+#define Q8_ISSUE(c, a, bt, b)                                                                                        \
+    do {                                                                                                             \
+        if ((b) < nb) {                                                                                              \
+            _tile_zero(c);                                                                                           \
+            _tile_loadd(a, A + (size_t)(b) * BV, astr);                                                              \
+            _tile_loadd(bt, B + (size_t)(b) * BSTEP, 64);                                                            \
+            _tile_dpbssd(c, a, bt);                                                                                  \
+        }                                                                                                            \
+    } while (0)
+
+/* 16 rows (codes A, scales S) x token tiles [ta, tb). Four C tiles in a
+ * ring (0..3; A tiles 4/5 and B tiles 6/7 by parity): block b+3 is issued
+ * before block b is added, so the tile unit's latency is covered. */
 GK_AMXQ static void q8_rows(const q8_ctx *g, const int8_t *A, const float *S, int64_t r0, int ta, int tb, int32_t *cb)
 {
     int nb = g->nb;
@@ -178,41 +192,32 @@ GK_AMXQ static void q8_rows(const q8_ctx *g, const int8_t *A, const float *S, in
     for (int tt = ta; tt < tb; tt++) {
         const int8_t *B = g->bq + (size_t)tt * (size_t)nb * BSTEP;
         const float *D = g->bd + (size_t)tt * (size_t)nb * 16;
-        __m512 acc[16];
-        for (int r = 0; r < 16; r++)
-            acc[r] = _mm512_setzero_ps();
-        _tile_zero(0);
-        _tile_loadd(1, A, astr);
-        _tile_loadd(2, B, 64);
-        _tile_dpbssd(0, 1, 2);
-        for (int b = 0; b < nb; b += 2) {
-            if (b + 1 < nb) {
-                _tile_zero(3);
-                _tile_loadd(4, A + (size_t)(b + 1) * BV, astr);
-                _tile_loadd(5, B + (size_t)(b + 1) * BSTEP, 64);
-                _tile_dpbssd(3, 4, 5);
-            }
-            _tile_stored(0, cb, 64);
-            Q8_POST(cb, S, b, D + (size_t)b * 16);
-            if (b + 1 < nb) {
-                if (b + 2 < nb) {
-                    _tile_zero(0);
-                    _tile_loadd(1, A + (size_t)(b + 2) * BV, astr);
-                    _tile_loadd(2, B + (size_t)(b + 2) * BSTEP, 64);
-                    _tile_dpbssd(0, 1, 2);
-                }
-                _tile_stored(3, cb, 64);
-                Q8_POST(cb, S, b + 1, D + (size_t)(b + 1) * 16);
-            }
+        __m512 acc[16]; /* registers: every index below is a constant after unrolling */
+        _Pragma("GCC unroll 16") for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+        Q8_ISSUE(0, 4, 6, 0);
+        Q8_ISSUE(1, 5, 7, 1);
+        Q8_ISSUE(2, 4, 6, 2);
+        for (int b = 0; b < nb; b += 4) {
+            Q8_ISSUE(3, 5, 7, b + 3);
+            Q8_POST(0, b);
+            Q8_ISSUE(0, 4, 6, b + 4);
+            if (b + 1 < nb)
+                Q8_POST(1, b + 1);
+            Q8_ISSUE(1, 5, 7, b + 5);
+            if (b + 2 < nb)
+                Q8_POST(2, b + 2);
+            Q8_ISSUE(2, 4, 6, b + 6);
+            if (b + 3 < nb)
+                Q8_POST(3, b + 3);
         }
         /* rows x tokens to out[token][row] */
         float *t = (float *)cb;
         int nt = g->n - tt * 16 < 16 ? g->n - tt * 16 : 16;
+        _Pragma("GCC unroll 16") for (int r = 0; r < 16; r++) _mm512_storeu_ps(t + r * 16, acc[r]);
         for (int r = 0; r < nr; r++) {
-            _mm512_storeu_ps(t, acc[r]);
             float bias = g->bias ? g->bias[r0 + r] : 0.0f;
             for (int j = 0; j < nt; j++)
-                g->out[(size_t)(tt * 16 + j) * (size_t)g->os + (size_t)(r0 + r)] = t[j] + bias;
+                g->out[(size_t)(tt * 16 + j) * (size_t)g->os + (size_t)(r0 + r)] = t[r * 16 + j] + bias;
         }
     }
 }

@@ -12,6 +12,7 @@
 
 #include "gk_amx.h"
 #include "gk_dot.h"
+#include "gk_fast.h"
 #include "gk_ops.h"
 #include "quant.h"
 
@@ -66,26 +67,41 @@ int main(int argc, char **argv)
             }
         }
         gk_mat m = {sh[s].type, w, sh[s].rows, sh[s].cols, rb};
-        for (int path = 0; path < 2; path++) {
-            gk_amx_allow(path == 0);
-            if (path == 0 && !gk_amx_ok())
+        /* 0: exact on AMX, 1: exact on the FMA tiles, 2: fast on AMX-INT8,
+         * 3: fast on the best vector integer path */
+        for (int path = 0; path < 4; path++) {
+            gk_amx_allow(path == 0 || path == 2);
+            gk_fast_use(NULL);
+            if ((path == 0 || path == 2) && !gk_amx_ok())
                 continue;
-            if (path == 1 && getenv("BENCH_AMX_ONLY"))
+            if ((path == 1 || path == 3) && getenv("BENCH_AMX_ONLY"))
                 continue;
+            char label[48];
+            if (path == 3) {
+                const char *best = gk_fast_path();
+                gk_fast_use(best); /* keeps prefill off AMX-INT8 */
+                snprintf(label, sizeof label, "fast_%s", best);
+            } else {
+                snprintf(label, sizeof label, "%s", path == 0 ? "amx" : path == 2 ? "fast_amx" : gk_isa_name(gk_isa_active()));
+            }
             for (int i = 0; i < nt; i++) {
                 double best = 1e30;
                 for (int r = 0; r < reps; r++) {
                     double t0 = cpu_now();
-                    gk_matmul(NULL, &m, NULL, x, toks[i], out, sh[s].rows);
+                    if (path >= 2)
+                        gk_matmul_fast(NULL, &m, NULL, x, toks[i], out, sh[s].rows);
+                    else
+                        gk_matmul(NULL, &m, NULL, x, toks[i], out, sh[s].rows);
                     double dt = cpu_now() - t0;
                     best = dt < best ? dt : best;
                 }
-                printf(",\"%s_%s_n%d\":%.2f", sh[s].name, path == 0 ? "amx" : gk_isa_name(gk_isa_active()), toks[i],
+                printf(",\"%s_%s_n%d\":%.2f", sh[s].name, label, toks[i],
                        (double)sh[s].rows * sh[s].cols * toks[i] / best / 1e9);
                 fflush(stdout);
             }
         }
         gk_amx_allow(1);
+        gk_fast_use(NULL);
         free(w);
     }
     printf("}\n");
