@@ -2,11 +2,18 @@
 # (experts MXFP4, everything else Q8: llama.cpp's own recipe for gpt-oss):
 # prefill and decode tokens/s of `gptoss-run bench` against the decode floor
 # (weight bytes per token / memory read bandwidth measured in the same run)
-# and against llama.cpp (node-llama-cpp's prebuilt CPU build) on the GGUF
-# export of the same weights, same prompt length, same threads.
+# and against llama.cpp on the GGUF export of the same weights, same prompt
+# length, same threads: node-llama-cpp's prebuilt CPU build, and (LLAMA_CPP_BIN)
+# llama-bench built from source, e.g. the bundle in node-llama-cpp:
+#   git clone tools/node_modules/node-llama-cpp/llama/gitRelease.bundle SRC
+#   cmake -S SRC -B B -DGGML_NATIVE=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
+#   cmake --build B --target llama-bench llama-perplexity
+# Our exact and fast numerics both run (NUMERICS), rounds interleaved with the peers.
 #   make -f Makefile.bench bench-runtime [P=64] [N=16] [R=3] [THREADS=2] [KEEP=1]
+#        [LAYERS=N] [LLAMA_CPP_BIN=B/bin] [NUMERICS="exact fast"]
 .PHONY: bench-runtime
 BENCH_TARGETS += bench-runtime
 bench-runtime: build
 	BIN=$(BIN) OUT=$(OUT) P=$(or $(P),64) N=$(or $(N),16) R=$(or $(R),3) THREADS=$(or $(THREADS),2) \
-	  KEEP=$(or $(KEEP),0) bench/runtime_bench.sh
+	  KEEP=$(or $(KEEP),0) LAYERS=$(or $(LAYERS),0) LLAMA_CPP_BIN=$(LLAMA_CPP_BIN) \
+	  NUMERICS="$(or $(NUMERICS),exact fast)" bench/runtime_bench.sh

@@ -133,20 +133,23 @@ enum {
     CHUNK_BYTES = 3 << 19   /* packed activations a chunk may hold (of a 2 MB L2) */
 };
 
+/* the 64-byte operand of ldtilecfg */
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
     uint8_t rows[16];
 } amx_cfg;
 
-static void cfg_full(amx_cfg *c)
+GK_AMX void gk_amx_load_config(int n, const uint8_t *rows, const uint16_t *colsb)
 {
-    memset(c, 0, sizeof *c);
-    c->palette = 1;
-    for (int i = 0; i < 8; i++) {
-        c->colsb[i] = 64;
-        c->rows[i] = 16;
+    amx_cfg c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    for (int i = 0; i < n && i < 8; i++) {
+        c.colsb[i] = colsb[i];
+        c.rows[i] = rows[i];
     }
+    _tile_loadconfig(&c);
 }
 
 /* ---- the activations: split in three and packed ---- */
@@ -476,9 +479,9 @@ GK_AMX static void gemm_task(void *p, int task, int thread)
     float *cb = (float *)(base + 2 * abytes + 2 * sbytes);
     int scaled = w->type == GQ_Q8_32 || w->type == GQ_Q4_32;
     const uint8_t *data = w->data;
-    amx_cfg cfg;
-    cfg_full(&cfg);
-    _tile_loadconfig(&cfg);
+    static const uint8_t rows[8] = {16, 16, 16, 16, 16, 16, 16, 16};
+    static const uint16_t colsb[8] = {64, 64, 64, 64, 64, 64, 64, 64};
+    gk_amx_load_config(8, rows, colsb);
     int nb = (int)((r1 - r0 + ROWS - 1) / ROWS);
     decode_span(w, data + (size_t)r0 * w->row_bytes, r1 - r0 < ROWS ? (int)(r1 - r0) : ROWS, g->ks, 0,
                 g->ks * ROWS, A[0], sc[0]);
@@ -497,12 +500,6 @@ GK_AMX static void gemm_task(void *p, int task, int thread)
     _tile_release();
 }
 
-static void *alloc64(size_t bytes)
-{
-    void *p = NULL;
-    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
-}
-
 int gk_amx_gemm_exact(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
                       int64_t out_stride)
 {
@@ -515,8 +512,8 @@ int gk_amx_gemm_exact(gk_pool *pool, const gk_mat *w, const float *bias, const f
     size_t tile_bytes = (size_t)g.ks * KSTEP_B;
     /* two A buffers and their scales, 4 C tiles, 4 accumulator tiles */
     g.scratch_per = (2 * (size_t)g.ks * KSTEP_A + 2 * (size_t)g.ks * ROWS * 4 + 8 * 256 * 4 + 63) & ~(size_t)63;
-    g.packed = alloc64((size_t)g.nt * tile_bytes);
-    g.scratch = alloc64((size_t)threads * g.scratch_per);
+    g.packed = gk_alloc64((size_t)g.nt * tile_bytes);
+    g.scratch = gk_alloc64((size_t)threads * g.scratch_per);
     if (!g.packed || !g.scratch) {
         free(g.packed);
         free(g.scratch);
@@ -539,6 +536,8 @@ int gk_amx_gemm_exact(gk_pool *pool, const gk_mat *w, const float *bias, const f
 }
 
 #else /* not x86-64: no AMX */
+
+void gk_amx_load_config(int n, const uint8_t *rows, const uint16_t *colsb) { (void)n, (void)rows, (void)colsb; }
 
 int gk_amx_ok(void) { return 0; }
 const char *gk_amx_why_not(void) { return "not an x86-64 build"; }

@@ -49,6 +49,11 @@ int gk_amx_exact_type(gq_type t);
 int gk_amx_gemm_exact(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
                       int64_t out_stride);
 
+/* Load a tile configuration (palette 1) on the calling thread: tile i has
+ * rows[i] rows of colsb[i] bytes for i < n (n <= 8), the rest none. For the
+ * AMX kernels (gk_amx*.c), inside a task, after gk_amx_ok(). */
+void gk_amx_load_config(int n, const uint8_t *rows, const uint16_t *colsb);
+
 /* The three-piece split of one fp32 value as the exact path makes it (for
  * tests): bf16 bit patterns hi, mid, lo with hi + mid + lo == x exactly for
  * every normal x. */

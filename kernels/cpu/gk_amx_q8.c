@@ -36,23 +36,6 @@ enum {
 };
 
 typedef struct {
-    uint8_t palette, start_row, reserved[14];
-    uint16_t colsb[16];
-    uint8_t rows[16];
-} q8_cfg;
-
-/* tiles 0..3: C (16 x 64); 4, 5: A (16 x 32); 6, 7: B (8 x 64) */
-static void cfg_q8(q8_cfg *c)
-{
-    memset(c, 0, sizeof *c);
-    c->palette = 1;
-    for (int i = 0; i < 8; i++) {
-        c->colsb[i] = i == 4 || i == 5 ? 32 : 64;
-        c->rows[i] = i >= 6 ? 8 : 16;
-    }
-}
-
-typedef struct {
     const gk_mat *w;
     const float *bias, *x;
     float *out;
@@ -232,20 +215,15 @@ GK_AMXQ static void q8_task(void *p, int task, int thread)
     int8_t *A = (int8_t *)base;
     float *S = (float *)(base + (size_t)16 * (size_t)g->nb * BV);
     int32_t *cb = (int32_t *)(S + (size_t)16 * (size_t)g->nb);
-    q8_cfg cfg;
-    cfg_q8(&cfg);
-    _tile_loadconfig(&cfg);
+    /* tiles 0..3: C (16 x 64); 4, 5: A (16 x 32); 6, 7: B (8 x 64) */
+    static const uint8_t rows[8] = {16, 16, 16, 16, 16, 16, 8, 8};
+    static const uint16_t colsb[8] = {64, 64, 64, 64, 32, 32, 64, 64};
+    gk_amx_load_config(8, rows, colsb);
     for (int64_t r = r0; r < r1; r += 16) {
         q8_decode(g->w, r, r1 - r < 16 ? (int)(r1 - r) : 16, g->nb, A, S);
         q8_rows(g, A, S, r, ta, tb, cb);
     }
     _tile_release();
-}
-
-static void *alloc64(size_t bytes)
-{
-    void *p = NULL;
-    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
 }
 
 int gk_amx_gemm_fast(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
@@ -258,11 +236,11 @@ int gk_amx_gemm_fast(gk_pool *pool, const gk_mat *w, const float *bias, const fl
     int threads = gk_pool_size(pool);
     q8_ctx g = {w, bias, x, out, out_stride, n, (int)(w->cols / BV), (n + 15) / 16, 0, 0, 0, NULL, NULL, NULL, 0};
     size_t tile_bytes = (size_t)g.nb * (BSTEP + 16 * sizeof(float));
-    g.bq = alloc64((size_t)g.nt * (size_t)g.nb * BSTEP);
-    g.bd = alloc64((size_t)g.nt * (size_t)g.nb * 16 * sizeof(float));
+    g.bq = gk_alloc64((size_t)g.nt * (size_t)g.nb * BSTEP);
+    g.bd = gk_alloc64((size_t)g.nt * (size_t)g.nb * 16 * sizeof(float));
     /* codes, scales, one C tile (and the 16 x 16 transpose) */
     g.scratch_per = ((size_t)16 * (size_t)g.nb * (BV + sizeof(float)) + 1024 + 63) & ~(size_t)63;
-    g.scratch = alloc64((size_t)threads * g.scratch_per);
+    g.scratch = gk_alloc64((size_t)threads * g.scratch_per);
     if (!g.bq || !g.bd || !g.scratch) {
         free(g.bq);
         free(g.bd);

@@ -315,12 +315,6 @@ const char *gk_fast_path(void) { return kern()->name; }
 
 /* ---- drivers ---- */
 
-static void *alloc64(size_t bytes)
-{
-    void *p = NULL;
-    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
-}
-
 typedef struct {
     const gk_mat *w;
     const float *bias;
@@ -374,14 +368,6 @@ static void pack_task(void *p, int task, int thread)
     gk_xpack_fill(&c->xs[task], c->mem + (size_t)task * c->xb, c->x + (size_t)task * (size_t)c->cols, c->cols, c->wt);
 }
 
-/* same as gk_ops.c: several tasks per thread, a multiple of 4 rows */
-static int64_t rows_per_task(int64_t rows, int threads)
-{
-    int64_t want = (int64_t)threads * 8;
-    int64_t per = (rows + want - 1) / want;
-    return (per + 3) & ~(int64_t)3;
-}
-
 /* the fewest tokens a fast product sends to AMX-INT8 */
 #define GK_FAST_AMX_MIN 4
 
@@ -397,11 +383,11 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
     int threads = gk_pool_size(pool);
     size_t xb = gk_xpack_bytes(w->cols);
     gk_xpack *xs = malloc((size_t)n * sizeof *xs);
-    uint8_t *mem = alloc64((size_t)n * xb);
-    fm_ctx c = {w, bias, out, out_stride, rows_per_task(w->rows, threads), n, xs, kern(), NULL, 0};
+    uint8_t *mem = gk_alloc64((size_t)n * xb);
+    fm_ctx c = {w, bias, out, out_stride, gk_rows_per_task(w->rows, threads), n, xs, kern(), NULL, 0};
     if (n > 1) {
         c.scratch_per = (((size_t)w->cols + 63) & ~(size_t)63) + (((size_t)(w->cols / BV / 2) * 16 + 1) * 4 + 63) / 64 * 64;
-        c.scratch = alloc64((size_t)threads * c.scratch_per);
+        c.scratch = gk_alloc64((size_t)threads * c.scratch_per);
     }
     if (!xs || !mem || (n > 1 && !c.scratch)) {
         free(xs);
@@ -463,12 +449,12 @@ int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
             return -1;
         off[j + 1] = off[j] + gk_xpack_bytes(jobs[j].w.cols);
     }
-    uint8_t *mem = alloc64(off[n_jobs]);
+    uint8_t *mem = gk_alloc64(off[n_jobs]);
     if (!mem)
         return -1;
     for (int j = 0; j < n_jobs; j++)
         gk_xpack_fill(&xs[j], mem + off[j], jobs[j].x, jobs[j].w.cols, jobs[j].w.type);
-    fmv_ctx c = {jobs, xs, kern(), rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
+    fmv_ctx c = {jobs, xs, kern(), gk_rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
     starts[0] = 0;
     for (int j = 0; j < n_jobs; j++)
         starts[j + 1] = starts[j] + (jobs[j].w.rows + c.per - 1) / c.per;

@@ -16,13 +16,19 @@
 
 /* Rows per task: enough tasks for load balance (several per thread), each
  * big enough that the dispatch cost vanishes. */
-static int64_t rows_per_task(int64_t rows, int threads)
+int64_t gk_rows_per_task(int64_t rows, int threads)
 {
     int64_t want = (int64_t)threads * 8;
     int64_t per = (rows + want - 1) / want;
     /* a multiple of 4: prefill tiles then start at the same rows whatever
      * the thread count, so results do not depend on it */
     return (per + 3) & ~(int64_t)3;
+}
+
+void *gk_alloc64(size_t bytes)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes ? bytes : 64) == 0 ? p : NULL;
 }
 
 typedef struct {
@@ -122,7 +128,7 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
         if (!c.scratch)
             return -1;
     }
-    c.per = rows_per_task(w->rows, threads);
+    c.per = gk_rows_per_task(w->rows, threads);
     gk_pool_run(pool, mm_task, &c, (int)((w->rows + c.per - 1) / c.per));
     free(c.scratch);
     return 0;
@@ -164,7 +170,7 @@ void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
             gk_matvec_many(pool, jobs + i, n_jobs - i < 64 ? n_jobs - i : 64);
         return;
     }
-    mv_ctx c = {jobs, rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
+    mv_ctx c = {jobs, gk_rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
     starts[0] = 0;
     for (int j = 0; j < n_jobs; j++)
         starts[j + 1] = starts[j] + (jobs[j].w.rows + c.per - 1) / c.per;

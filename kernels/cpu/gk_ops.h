@@ -40,6 +40,14 @@ typedef struct {
 } gk_matvec_job;
 void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
 
+/* Rows per pool task for `rows` rows on `threads` threads: several tasks per
+ * thread (load balance), a multiple of 4 (so prefill tiles start at the same
+ * rows whatever the thread count). */
+int64_t gk_rows_per_task(int64_t rows, int threads);
+/* 64-byte aligned memory for tiles and packed operands (free() it), NULL if
+ * out of memory; 0 bytes gives a valid 64-byte block. */
+void *gk_alloc64(size_t bytes);
+
 void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out);
 /* NeoX rotation of one token's n_heads heads (see backend.h rope). */
 void gk_rope(float *x, int n_heads, int head_dim, int pos, const float *inv_freq, float mscale);

@@ -11,7 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define LOGIT_ROWS 16
+/* Logits are produced a quarter of a micro-batch at a time, 16 to 128 rows:
+ * a 201088-entry row per token of a 512-token batch would be 400 MB, and
+ * each pass streams the whole lm_head (0.6 GB at q8) from memory, so 16 rows
+ * per pass made `ppl` (which wants the logits of half of every chunk)
+ * lm_head-bound on the CPU. */
+static int logit_rows(int max_batch)
+{
+    int r = max_batch / 4;
+    return r < 16 ? (max_batch < 16 ? max_batch : 16) : r > 128 ? 128 : r;
+}
 
 enum { B_X, B_XN, B_Y, B_Q, B_ATT, B_K, B_V, B_LOGITS, N_BUFS };
 
@@ -19,7 +28,7 @@ struct gq_session {
     const gm_model *m;
     gb_backend *be;
     gq_kv kv;
-    int pos, max_batch;
+    int pos, max_batch, logit_rows;
     gb_moe *moe;              /* per layer */
     gb_buffer *buf[N_BUFS];   /* activations, on the backend */
     int trace_row;            /* GQ_TRACE_ROW, or -1 */
@@ -76,6 +85,7 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     /* 128: each prefill batch decodes every selected expert's rows to fp32
      * once, so bigger batches amortize that over more tokens */
     s->max_batch = max_batch > 0 ? max_batch : 128;
+    s->logit_rows = logit_rows(s->max_batch);
     if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
         free(s);
         return NULL;
@@ -83,10 +93,9 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     uint64_t B = (uint64_t)s->max_batch, D = (uint64_t)hp->hidden,
              Hq = (uint64_t)hp->n_heads * (uint64_t)hp->head_dim,
              Hkv = (uint64_t)hp->n_kv_heads * (uint64_t)hp->head_dim;
-    /* logits are produced LOGIT_ROWS tokens at a time: a 201088-entry row
-     * per token of a 128-token batch would be 100 MB */
+    /* logits: logit_rows tokens at a time (logit_rows() above) */
     uint64_t floats[N_BUFS] = {B * D, B * D, B * D, B * Hq, B * Hq, B * Hkv, B * Hkv,
-                               (B < LOGIT_ROWS ? B : LOGIT_ROWS) * (uint64_t)hp->vocab};
+                               (uint64_t)s->logit_rows * (uint64_t)hp->vocab};
     for (int i = 0; i < N_BUFS; i++)
         if (be->alloc(be, floats[i] * sizeof(float), &s->buf[i]) != GB_OK) {
             snprintf(err, errlen, "activations (batch %d): %s backend: %s", s->max_batch, be->name, be->error);
@@ -190,8 +199,8 @@ static gb_status batch(gq_session *s, const int32_t *ids, int n, int logits_from
     int nl = n - from;
     gb_ref lg = ref(s, B_LOGITS);
     TRY(be->rmsnorm(be, gb_ref_f32(x, (uint64_t)from * (uint64_t)D), &m->norm, nl, D, eps, xn));
-    for (int c = 0; c < nl; c += LOGIT_ROWS) {
-        int nc = nl - c < LOGIT_ROWS ? nl - c : LOGIT_ROWS;
+    for (int c = 0; c < nl; c += s->logit_rows) {
+        int nc = nl - c < s->logit_rows ? nl - c : s->logit_rows;
         TRY(be->matmul(be, &m->head, NULL, gb_ref_f32(xn, (uint64_t)c * (uint64_t)D), nc, lg));
         TRY(cb(user, index0 + from + c, nc, lg, hp->vocab));
     }

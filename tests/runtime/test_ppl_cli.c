@@ -124,26 +124,20 @@ int main(int argc, char **argv)
     CHECK_MSG(kq8 > 1e-9 && kq8 < kq4 / 10, "q8 KLD %.3g is positive and far below q4's %.3g", kq8, kq4);
     cJSON_Delete(j);
 
-    /* --numerics ggml rounds matrix inputs as llama.cpp does: on the
-     * lossless file that is an error of its own (KLD > 0), below q4's */
-    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --numerics ggml",
-            bin, md, gd, tmp);
-    CHECK_EQ_INT(rc, 0);
-    j = cJSON_Parse(out_buf);
-    double kg = num(j, "ref.kld_mean");
-    printf("ggml numerics: kld mean %.3g top1 %.4f\n", kg, num(j, "ref.top1"));
-    CHECK_MSG(kg > 1e-9 && kg < kq4, "ggml-numerics KLD %.3g is positive and below q4's %.3g", kg, kq4);
-    cJSON_Delete(j);
-    /* --numerics fast rounds the experts' inputs to 8-bit blocks (integer
-     * products): an error of its own too, below q4's */
-    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --numerics fast",
-            bin, md, gd, tmp);
-    CHECK_EQ_INT(rc, 0);
-    j = cJSON_Parse(out_buf);
-    double kf = num(j, "ref.kld_mean");
-    printf("fast numerics: kld mean %.3g top1 %.4f\n", kf, num(j, "ref.top1"));
-    CHECK_MSG(kf > 1e-9 && kf < kq4, "fast-numerics KLD %.3g is positive and below q4's %.3g", kf, kq4);
-    cJSON_Delete(j);
+    /* --numerics ggml rounds matrix inputs as llama.cpp does, --numerics
+     * fast the experts' inputs to 8-bit blocks (integer products): on the
+     * lossless file each is an error of its own (KLD > 0), below q4's */
+    static const char *const modes[] = {"ggml", "fast"};
+    for (int m = 0; m < 2; m++) {
+        rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --ctx 100 --json --ref %s/ref --numerics %s",
+                bin, md, gd, tmp, modes[m]);
+        CHECK_EQ_INT(rc, 0);
+        j = cJSON_Parse(out_buf);
+        double k = num(j, "ref.kld_mean");
+        printf("%s numerics: kld mean %.3g top1 %.4f\n", modes[m], k, num(j, "ref.top1"));
+        CHECK_MSG(k > 1e-9 && k < kq4, "%s-numerics KLD %.3g is positive and below q4's %.3g", modes[m], k, kq4);
+        cJSON_Delete(j);
+    }
     rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics turbo 2>&1", bin, md, gd);
     CHECK_EQ_INT(rc, 2);
     CHECK_STR_CONTAINS(out_text, "exact, fast or ggml");
