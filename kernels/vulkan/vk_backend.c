@@ -46,10 +46,11 @@ static void vk_destroy(gb_backend *b)
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
                     (unsigned long long)c->n_submit, c->props.deviceName);
             for (int i = 0; i < c->n_pipes; i++)
-                fprintf(stderr, "vulkan:   %-24s %10llu dispatches%s%.3f%s\n", c->pipes[i].name,
-                        (unsigned long long)c->pipes[i].runs, c->profile ? "  " : "",
-                        c->profile ? c->pipes[i].seconds : 0.0, c->profile ? " s (each submitted alone)" : "");
+                fprintf(stderr, "vulkan:   %-24s %10llu dispatches\n", c->pipes[i].name,
+                        (unsigned long long)c->pipes[i].runs);
         }
+        if (c->profile)
+            vk_profile_print(b);
         if (c->dev) {
             vk_record_destroy(b); /* waits for the device */
             vk_memory_destroy(b);

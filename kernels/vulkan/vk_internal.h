@@ -40,7 +40,7 @@ typedef struct {
     VkPipeline pipe;
     int n_args;
     uint64_t runs;             /* dispatches of this kernel */
-    double seconds;            /* GQ_VK_PROFILE=1: wall time of its dispatches, each submitted alone */
+    double seconds;            /* GQ_VK_PROFILE=1: GPU time from the command before its dispatches to their end */
 } vk_pipe;
 
 #define VK_SCRATCH_SLOTS 8
@@ -93,7 +93,18 @@ typedef struct {
     gb_buffer *scratch[VK_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
-    int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
+    /* GQ_VK_PROFILE=1 (vk_record.c): a timestamp query after every recorded
+     * command, in the normal command buffer; at each submit's end the time
+     * between consecutive timestamps goes to the command's kernel */
+    int profile;
+    VkQueryPool qpool;         /* VK_NULL_HANDLE: not profiling (or no timestamps on this queue) */
+    uint32_t q_cap, n_q;       /* queries in the pool; written in the open command buffer */
+    vk_pipe **q_who;           /* q_who[i]: the command timestamp i ends (index 0: the buffer's start) */
+    double ts_ns;              /* nanoseconds per timestamp tick */
+    uint64_t ts_mask;          /* timestampValidBits of the queue */
+    vk_pipe prof_copy, prof_fill; /* copies and fills, profiled like kernels */
+    double prof_gpu_s;         /* GPU time of every submitted command buffer, start to last command */
+    double prof_t0, prof_t1;   /* host time of the first begin, of the last submit's end */
     int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
                                 * staged paths, tested on lavapipe whose memory is all host-visible) */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
@@ -148,10 +159,17 @@ void vk_record_destroy(gb_backend *b);
 /* Submit what is recorded and wait for it (staging and descriptor pools are
  * free again afterwards). */
 gb_status vk_flush(gb_backend *b);
-/* Open the command buffer if needed and insert a barrier before what comes
- * next when `r` overlaps recorded work (transfer or compute). */
+/* Open the command buffer if needed, with room for one more command
+ * (submitting what is recorded when it is full: staging stays valid), and
+ * insert a barrier before what comes next when `r` overlaps recorded work
+ * (transfer or compute). After recording the command, vk_recorded() counts
+ * it (and under GQ_VK_PROFILE=1 writes its end timestamp): `who` is its
+ * kernel's entry, or &c->prof_copy / &c->prof_fill. */
 gb_status vk_begin(gb_backend *b);
 void vk_hazard(gb_backend *b, const vk_range *r, int n);
+void vk_recorded(gb_backend *b, vk_pipe *who);
+/* GQ_VK_PROFILE=1: the per-kernel GPU time table on stderr */
+void vk_profile_print(gb_backend *b);
 /* The largest byte range one descriptor window can address from any offset
  * (maxStorageBufferRange less the offset alignment): ops split their work so
  * every argument of a dispatch is at most this long. */

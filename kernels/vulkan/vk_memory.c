@@ -138,6 +138,8 @@ gb_status vk_op_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
     vk_range rg = {buf, 0, buf->size, 1};
     vk_hazard(b, &rg, 1);
     c->f.vkCmdFillBuffer(c->cmd, buf->buf, 0, VK_WHOLE_SIZE, 0);
+    c->prof_fill.runs++;
+    vk_recorded(b, &c->prof_fill);
     return GB_OK;
 }
 
@@ -185,6 +187,8 @@ static gb_status copy_in(gb_backend *b, gb_ref dst, const uint8_t *host, uint64_
         vk_hazard(b, &rg, 1);
         VkBufferCopy cp = {src.off, dst.off, n};
         c->f.vkCmdCopyBuffer(c->cmd, src.buf->buf, dst.buf->buf, 1, &cp);
+        c->prof_copy.runs++;
+        vk_recorded(b, &c->prof_copy);
         host += n;
         dst.off += n;
         bytes -= n;
@@ -226,6 +230,8 @@ gb_status vk_op_read(gb_backend *b, gb_ref src, void *host, uint64_t bytes)
             return s;
         VkBufferCopy cp = {src.off, 0, n};
         c->f.vkCmdCopyBuffer(c->cmd, src.buf->buf, c->stage->buf, 1, &cp);
+        c->prof_copy.runs++;
+        vk_recorded(b, &c->prof_copy);
         if ((s = vk_flush(b)))
             return s;
         memcpy(h, c->stage->map, n);

@@ -2,7 +2,7 @@
  *
  * Ops append dispatches (and copies) to one command buffer; it is submitted
  * when the caller waits (read, score, finish), when the staging buffer is
- * full, or after VK_MAX_RECORDED dispatches. A barrier goes in only where
+ * full, or after VK_MAX_RECORDED commands. A barrier goes in only where
  * the next dispatch touches bytes that recorded work wrote (read after
  * write, write after write) or writes bytes it read (write after read):
  * the byte ranges touched since the last barrier are kept in a list, and a
@@ -11,7 +11,17 @@
  *
  * Windows: argument i is bound at its offset rounded down to
  * minStorageBufferOffsetAlignment, at most maxStorageBufferRange long; the
- * remainder of the offset goes to push word i (vk_dispatch.h). */
+ * remainder of the offset goes to push word i (vk_dispatch.h).
+ *
+ * Profile (GQ_VK_PROFILE=1): a timestamp at the start of each command
+ * buffer and one after every command (bottom of pipe: when it and all
+ * before it are done), in the same command buffer, no extra submits. The
+ * time between consecutive timestamps is charged to the later command's
+ * kernel, so the table adds up to the GPU's span exactly: a kernel's figure
+ * includes the barrier and launch before it, and the independent dispatches
+ * that would have overlapped (q, k, v) run one after another. The wall time
+ * between the first command and the last submit's end, less that GPU span,
+ * is the gap: the GPU idle while the host records, submits and reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +36,7 @@ double vk_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-#define VK_MAX_RECORDED 1024      /* dispatches per command buffer before it is submitted */
+#define VK_MAX_RECORDED 1024      /* commands per command buffer before it is submitted */
 #define VK_SETS_PER_POOL 256
 #define VK_WAIT_NS (600ull * 1000000000ull) /* a submit that runs longer is taken for a hung device */
 
@@ -55,6 +65,30 @@ gb_status vk_record_init(gb_backend *b)
     }
     if (r != VK_SUCCESS)
         return vk_fail(b, vk_status_of(r), "vulkan: creating the command buffer failed (%s)", vk_result_name(r));
+    if (c->profile) {
+        uint32_t nf = 0;
+        c->f.vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nf, NULL);
+        VkQueueFamilyProperties *qf = calloc(nf ? nf : 1, sizeof *qf);
+        uint32_t bits = 0;
+        if (qf) {
+            c->f.vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nf, qf);
+            bits = c->qfam < nf ? qf[c->qfam].timestampValidBits : 0;
+            free(qf);
+        }
+        c->q_cap = VK_MAX_RECORDED + 2;
+        c->q_who = calloc(c->q_cap, sizeof *c->q_who);
+        VkQueryPoolCreateInfo qi = {VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO, NULL, 0, VK_QUERY_TYPE_TIMESTAMP,
+                                    c->q_cap, 0};
+        if (!bits || !c->q_who || c->f.vkCreateQueryPool(c->dev, &qi, NULL, &c->qpool) != VK_SUCCESS) {
+            fprintf(stderr, "vulkan: GQ_VK_PROFILE: %s has no timestamp queries on its compute queue: counting "
+                    "dispatches only\n", c->props.deviceName);
+            c->qpool = VK_NULL_HANDLE;
+        }
+        c->ts_ns = c->props.limits.timestampPeriod;
+        c->ts_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1u;
+        c->prof_copy.name = "(copy)";
+        c->prof_fill.name = "(fill)";
+    }
     return vk_buffer_new(b, VK_STAGE_BYTES, 1, &c->stage);
 }
 
@@ -73,26 +107,111 @@ void vk_record_destroy(gb_backend *b)
         c->f.vkDestroyFence(c->dev, c->fence, NULL);
     if (c->cpool)
         c->f.vkDestroyCommandPool(c->dev, c->cpool, NULL);
+    if (c->qpool)
+        c->f.vkDestroyQueryPool(c->dev, c->qpool, NULL);
+    c->qpool = VK_NULL_HANDLE;
+    free(c->q_who);
+    c->q_who = NULL;
     c->fence = VK_NULL_HANDLE;
     c->cpool = VK_NULL_HANDLE;
     free(c->ranges);
     c->ranges = NULL;
 }
 
+static gb_status submit(gb_backend *b, int reset_stage);
+
 gb_status vk_begin(gb_backend *b)
 {
     vk_ctx *c = vk_ctx_of(b);
     if (c->status)
         return c->status;
-    if (c->recording)
+    if (c->recording && c->n_rec < VK_MAX_RECORDED)
         return GB_OK;
+    if (c->recording) {
+        /* full: submit what is recorded (staging stays: a caller may hold a
+         * stream ref it has not bound yet) and start again */
+        gb_status s = submit(b, 0);
+        if (s)
+            return s;
+    }
     VkCommandBufferBeginInfo bi = {VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, NULL,
                                    VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT, NULL};
     VkResult r = c->f.vkBeginCommandBuffer(c->cmd, &bi);
     if (r != VK_SUCCESS)
         return vk_fail(b, vk_status_of(r), "vulkan: vkBeginCommandBuffer failed (%s)", vk_result_name(r));
     c->recording = 1;
+    if (c->qpool) {
+        c->f.vkCmdResetQueryPool(c->cmd, c->qpool, 0, c->q_cap);
+        c->f.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, c->qpool, 0);
+        c->q_who[0] = NULL;
+        c->n_q = 1;
+        if (c->prof_t0 == 0)
+            c->prof_t0 = vk_now();
+    }
     return GB_OK;
+}
+
+void vk_recorded(gb_backend *b, vk_pipe *who)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    c->n_rec++;
+    if (c->qpool && c->n_q < c->q_cap) {
+        c->f.vkCmdWriteTimestamp(c->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, c->qpool, c->n_q);
+        c->q_who[c->n_q++] = who;
+    }
+}
+
+/* After a submit's fence: charge the time between consecutive timestamps. */
+static void profile_collect(vk_ctx *c)
+{
+    if (!c->qpool || c->n_q < 2)
+        return;
+    uint64_t ts[VK_MAX_RECORDED + 2];
+    VkResult r = c->f.vkGetQueryPoolResults(c->dev, c->qpool, 0, c->n_q, sizeof ts, ts, sizeof ts[0],
+                                            VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    if (r != VK_SUCCESS)
+        return;
+    double k = c->ts_ns * 1e-9;
+    for (uint32_t i = 1; i < c->n_q; i++)
+        if (c->q_who[i])
+            c->q_who[i]->seconds += (double)((ts[i] - ts[i - 1]) & c->ts_mask) * k;
+    c->prof_gpu_s += (double)((ts[c->n_q - 1] - ts[0]) & c->ts_mask) * k;
+    c->prof_t1 = vk_now();
+}
+
+static int by_seconds(const void *a, const void *b)
+{
+    const vk_pipe *x = *(const vk_pipe *const *)a, *y = *(const vk_pipe *const *)b;
+    return x->seconds < y->seconds ? 1 : x->seconds > y->seconds ? -1 : 0;
+}
+
+void vk_profile_print(gb_backend *b)
+{
+    vk_ctx *c = vk_ctx_of(b);
+    if (!c->qpool)
+        return;
+    int n = 0;
+    vk_pipe **all = calloc((size_t)c->n_pipes + 2, sizeof *all);
+    if (!all)
+        return;
+    for (int i = 0; i < c->n_pipes; i++)
+        all[n++] = &c->pipes[i];
+    all[n++] = &c->prof_copy;
+    all[n++] = &c->prof_fill;
+    qsort(all, (size_t)n, sizeof *all, by_seconds);
+    double wall = c->prof_t1 - c->prof_t0, gpu = c->prof_gpu_s;
+    fprintf(stderr, "vulkan profile (timestamps, %s): GPU busy %.3f ms of %.3f ms wall since the first command; "
+            "gap %.3f ms (%.1f%%: the GPU waits for the host)\n", c->props.deviceName, 1e3 * gpu, 1e3 * wall,
+            1e3 * (wall - gpu), wall > 0 ? 100 * (wall - gpu) / wall : 0.0);
+    fprintf(stderr, "vulkan profile: %-24s %10s %12s %7s %10s\n", "kernel", "count", "GPU ms", "share", "us each");
+    for (int i = 0; i < n; i++) {
+        const vk_pipe *p = all[i];
+        if (!p->runs)
+            continue;
+        fprintf(stderr, "vulkan profile: %-24s %10llu %12.3f %6.1f%% %10.2f\n", p->name, (unsigned long long)p->runs,
+                1e3 * p->seconds, gpu > 0 ? 100 * p->seconds / gpu : 0.0, 1e6 * p->seconds / (double)p->runs);
+    }
+    free(all);
 }
 
 static void barrier(vk_ctx *c, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
@@ -167,6 +286,7 @@ static gb_status submit(gb_backend *b, int reset_stage)
             return vk_fail(b, GB_ERR_DEVICE, "vulkan: %s did not finish queued work within %llu s (device hung?)",
                            c->props.deviceName, (unsigned long long)(VK_WAIT_NS / 1000000000ull));
         c->f.vkResetFences(c->dev, 1, &c->fence);
+        profile_collect(c);
     }
     if (r != VK_SUCCESS)
         return vk_fail(b, r == VK_ERROR_DEVICE_LOST ? GB_ERR_DEVICE : vk_status_of(r),
@@ -178,6 +298,7 @@ static gb_status submit(gb_backend *b, int reset_stage)
     c->sets_in_pool = 0;
     c->n_ranges = 0;
     c->n_rec = 0;
+    c->n_q = 0;
     if (reset_stage)
         c->stage_used = 0;
     return GB_OK;
@@ -234,12 +355,6 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
     gb_status s = vk_pipeline_get(b, d->kernel, d->n_args, &pipe, &entry);
     if (s)
         return s;
-    double t0 = 0;
-    if (c->profile) {
-        if ((s = submit(b, 0))) /* what came before is not this kernel's time */
-            return s;
-        t0 = vk_now();
-    }
     uint32_t push[GD_PUSH_WORDS];
     memcpy(push, d->push, sizeof push);
     VkDescriptorBufferInfo info[GD_MAX_ARGS];
@@ -266,8 +381,6 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
         rg[i].hi = a->ref.off + a->bytes;
         rg[i].writes = a->writes;
     }
-    if (c->n_rec >= VK_MAX_RECORDED && (s = submit(b, 0)))
-        return s;
     if ((s = vk_begin(b)))
         return s;
     VkDescriptorSet set = VK_NULL_HANDLE;
@@ -289,12 +402,8 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
     if (d->n_push)
         c->f.vkCmdPushConstants(c->cmd, c->layout[d->n_args], VK_SHADER_STAGE_COMPUTE_BIT, 0, d->n_push * 4, push);
     c->f.vkCmdDispatch(c->cmd, d->groups[0], d->groups[1], d->groups[2]);
-    c->n_rec++;
+    vk_recorded(b, entry);
     c->n_dispatch++;
     entry->runs++;
-    if (c->profile) {
-        s = submit(b, 0);
-        entry->seconds += vk_now() - t0;
-    }
-    return s;
+    return GB_OK;
 }
