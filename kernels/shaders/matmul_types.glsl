@@ -12,6 +12,24 @@
 #define GQ_WLOADS
 #include "blocks.glsl"
 
+/* Parts (with WT_PART_API; for the decode kernels matvec_body.glsl and
+ * moe_vec_body.glsl): a block is split between WT_PARTS lanes, each taking a
+ * run of 8 bytes of codes (16 values of a 4-bit type) or 8 values of the
+ * others, so the lanes of a subgroup read consecutive bytes of a row and
+ * consecutive x (16-byte vectors) instead of each lane striding over whole
+ * blocks (which made every x load touch 32 cache lines). wt_xpart() loads the
+ * x values that part p of the block at float index xi multiplies, through
+ * the kernel's `vec4 XV4(uint i)`; wt_part_dot() sums value * x over the part,
+ * before the block scale (wt_scaled). */
+#ifdef WT_PART_API
+vec4 wt_i8x4(uint w)
+{
+    int i = int(w);
+    return vec4(float(bitfieldExtract(i, 0, 8)), float(bitfieldExtract(i, 8, 8)), float(bitfieldExtract(i, 16, 8)),
+                float(bitfieldExtract(i, 24, 8)));
+}
+#endif
+
 #if defined(WT_F32)
 #define WT_SCALAR 1
 #define WT_BLOCK_BYTES uint(GQ_BLOCK_VALUES * GQ_F32_BYTES)
@@ -32,6 +50,20 @@ float wt_elem(uint off)
                            (wl_byte(off + 3u) << 24u));
 }
 float wt_scaled(uint boff, float bs) { return bs; }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+void wt_xpart(uint xi, uint part, out vec4 xq[4])
+{
+    xq[0] = XV4(xi + 8u * part);
+    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[2] = xq[3] = vec4(0.0);
+}
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec4 a = wl_load16(boff + 32u * part), b = wl_load16(boff + 32u * part + 16u);
+    return dot(uintBitsToFloat(a), xq[0]) + dot(uintBitsToFloat(b), xq[1]);
+}
+#endif
 
 #elif defined(WT_F16) || defined(WT_BF16)
 #define WT_SCALAR 1
@@ -69,6 +101,21 @@ float wt_elem(uint off)
 #endif
 }
 float wt_scaled(uint boff, float bs) { return bs; }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+void wt_xpart(uint xi, uint part, out vec4 xq[4])
+{
+    xq[0] = XV4(xi + 8u * part);
+    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[2] = xq[3] = vec4(0.0);
+}
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec4 u = wl_load16(boff + 16u * part);
+    vec2 a = wt_pair(u.x), b = wt_pair(u.y), c = wt_pair(u.z), d = wt_pair(u.w);
+    return dot(vec4(a, b), xq[0]) + dot(vec4(c, d), xq[1]);
+}
+#endif
 
 #elif defined(WT_Q8_32)
 #define WT_BLOCK_BYTES uint(GQ_Q8_32_BLOCK_BYTES)
@@ -86,6 +133,22 @@ void wt_decode(uint boff, out float v[32])
     }
 }
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+void wt_xpart(uint xi, uint part, out vec4 xq[4])
+{
+    xq[0] = XV4(xi + 8u * part);
+    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[2] = xq[3] = vec4(0.0);
+}
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec2 q = wl_load8(boff + 2u + 8u * part);
+    return dot(wt_i8x4(q.x), xq[0]) + dot(wt_i8x4(q.y), xq[1]);
+}
+/* the scale of a block at an even offset (q8_32 blocks are 34 bytes): one word */
+#define WT_SCALED_PART(boff, s) ((s) * unpackHalf2x16(wl_u16(boff)).x)
+#endif
 
 #elif defined(WT_Q4_32) || defined(WT_MXFP4)
 #if defined(WT_Q4_32)
@@ -93,6 +156,9 @@ float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
 #define WT_QS 2u
 float wt_nib(uint c) { return float(int(c) - 8); }
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+#ifdef WT_PART_API
+#define WT_SCALED_PART(boff, s) ((s) * unpackHalf2x16(wl_u16(boff)).x)
+#endif
 #else
 #define WT_BLOCK_BYTES uint(GQ_MXFP4_BLOCK_BYTES)
 #define WT_QS 1u
@@ -105,6 +171,23 @@ float wt_nib(uint c)
 }
 /* times 2^(e-128), exactly, without forming a denormal scale */
 float wt_scaled(uint boff, float bs) { return ldexp(bs, int(wl_byte(boff)) - 128); }
+#endif
+#ifdef WT_PART_API
+#define WT_PARTS 2u
+void wt_xpart(uint xi, uint part, out vec4 xq[4])
+{
+    xq[0] = XV4(xi + 8u * part);
+    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[2] = XV4(xi + 16u + 8u * part);
+    xq[3] = XV4(xi + 20u + 8u * part);
+}
+vec4 wt_nib_lo(uint w) { return vec4(wt_nib(w & 15u), wt_nib((w >> 8u) & 15u), wt_nib((w >> 16u) & 15u), wt_nib((w >> 24u) & 15u)); }
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec2 q = wl_load8(boff + WT_QS + 8u * part);
+    return dot(wt_nib_lo(q.x), xq[0]) + dot(wt_nib_lo(q.y), xq[1]) + dot(wt_nib_lo(q.x >> 4u), xq[2]) +
+           dot(wt_nib_lo(q.y >> 4u), xq[3]);
+}
 #endif
 void wt_decode(uint boff, out float v[32])
 {
@@ -120,4 +203,7 @@ void wt_decode(uint boff, out float v[32])
 }
 #else
 #error "define the weight type (WT_F32 .. WT_MXFP4)"
+#endif
+#if defined(WT_PART_API) && !defined(WT_SCALED_PART)
+#define WT_SCALED_PART(boff, s) wt_scaled(boff, s)
 #endif

@@ -1,22 +1,14 @@
-/* moe_body.glsl - the expert products of the MoE block for one weight type
- * (included by moe_gate_up_<type>.comp / moe_down_<type>.comp after
- * `#define WT_<TYPE>` and MOE_GATE_UP or MOE_DOWN).
+/* moe_body.glsl - the grouped (prefill) expert products of the MoE block for
+ * one weight type (included by moe_gate_up_g_<type>.comp /
+ * moe_down_g_<type>.comp after `#define WT_<TYPE>` and MOE_GATE_UP_G or
+ * MOE_DOWN_G); the per-token kernels are moe_vec_body.glsl.
  *
  * The experts a token uses are read on the device from moe_route's output,
  * so nothing comes back to the host. Binding 4 is a window of the expert
  * stack [E][rows, cols] holding experts e_lo .. e_hi-1 (expert e at matrix
- * e - e_lo): the whole stack for the per-token kernels; a stack larger than
- * one descriptor window runs the grouped kernels once per window.
+ * e - e_lo); a stack larger than one descriptor window runs the kernels
+ * once per window.
  *
- * MOE_GATE_UP: one workgroup per (2 gate/up row pairs, chosen expert i,
- *   token t): h = gate_up[e] . x[t] + bias[e], then the clamped SwiGLU of each
- *   pair into act[t][i][pair]. Grid (ceil(I / 2), k, n).
- *   Bindings: 0 x [n, D], 1 route, 2 gate_up bias [E, 2I] (f32 words),
- *   3 act [n, k, I].
- * MOE_DOWN: one workgroup per (4 output rows, token t): for each chosen
- *   expert i in order, y = down[e] . act[t][i] + bias[e], out += w_i * y.
- *   Grid (ceil(D / 4), n). Bindings: 0 act [n, k, I], 1 route, 2 down bias
- *   [E, D] (f32 words), 3 out [n, D].
  * MOE_GATE_UP_G / MOE_DOWN_G (prefill): the same products grouped by expert,
  *   so an expert's weights are read once per tile of MG_NT of its tokens
  *   instead of once per token. moe_group has listed, per expert, the route
@@ -53,50 +45,8 @@ uint W_WORD(uint i) { return wb.w[i]; }
 
 shared float red[MO_NR * MO_WG];
 
-/* acc[r] = row r0 + r of expert e's matrix . x[xo ..], summed over the
- * workgroup into red[r * MO_WG] (after the barrier this returns behind) */
-void rows_dot(uint e, uint r0, uint nr, uint xo)
-{
-    uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes;
-    float acc[MO_NR];
-    [[unroll]] for (uint r = 0u; r < MO_NR; r++)
-        acc[r] = 0.0;
-    uint nb = p.cols / uint(GQ_BLOCK_VALUES);
-    for (uint bi = gl_LocalInvocationID.x; bi < nb; bi += MO_WG) {
-        [[unroll]] for (uint r = 0u; r < MO_NR; r++) {
-            if (r < nr) {
-                uint boff = mbase + (r0 + r) * p.row_bytes + bi * WT_BLOCK_BYTES;
-                float v[32];
-                wt_decode(boff, v);
-                uint xi = xo + bi * 32u;
-                float s = 0.0;
-                [[unroll]] for (uint j = 0u; j < 32u; j++)
-                    s += v[j] * xb.x[xi + j];
-                acc[r] += wt_scaled(boff, s);
-            }
-        }
-    }
-    [[unroll]] for (uint r = 0u; r < MO_NR; r++) {
-        if (r < nr) {
-            float s = subgroupAdd(acc[r]);
-            if (subgroupElect())
-                red[r * MO_WG + gl_SubgroupID] = s;
-        }
-    }
-    barrier();
-}
-
-float red_sum(uint r)
-{
-    float s = 0.0;
-    for (uint g = 0u; g < gl_NumSubgroups; g++)
-        s += red[r * MO_WG + g];
-    return s;
-}
-
 float bias_at(uint i) { return uintBitsToFloat(bb.w[(p.o_b >> 2u) + i]); }
 
-#if defined(MOE_GATE_UP_G) || defined(MOE_DOWN_G)
 #define MG_NT 8u
 shared float redg[MO_NR * MG_NT * MO_WG];
 
@@ -188,42 +138,3 @@ void main()
     }
 #endif
 }
-#else
-void main()
-{
-    uint tid = gl_LocalInvocationID.x;
-#if defined(MOE_GATE_UP)
-    uint I = p.rows / 2u;
-    uint pair0 = gl_WorkGroupID.x * (MO_NR / 2u), i = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
-    uint np = min(MO_NR / 2u, I - pair0);
-    uint slot = t * p.k + i;
-    uint e = rb.r[(p.o_r >> 2u) + 2u * slot];
-    rows_dot(e, 2u * pair0, 2u * np, (p.o_x >> 2u) + t * p.cols);
-    if (tid < np) {
-        uint row = 2u * (pair0 + tid);
-        float g = red_sum(2u * tid) + bias_at(e * p.rows + row);
-        float u = red_sum(2u * tid + 1u) + bias_at(e * p.rows + row + 1u);
-        g = min(g, p.limit);
-        u = clamp(u, -p.limit, p.limit);
-        ob.o[(p.o_o >> 2u) + slot * I + pair0 + tid] = g / (1.0 + exp(-p.alpha * g)) * (u + 1.0);
-    }
-#elif defined(MOE_DOWN)
-    uint r0 = gl_WorkGroupID.x * MO_NR, t = gl_WorkGroupID.y;
-    uint nr = min(MO_NR, p.rows - r0);
-    float res = 0.0;
-    for (uint i = 0u; i < p.k; i++) {
-        uint slot = t * p.k + i;
-        uint e = rb.r[(p.o_r >> 2u) + 2u * slot];
-        float wgt = uintBitsToFloat(rb.r[(p.o_r >> 2u) + 2u * slot + 1u]);
-        rows_dot(e, r0, nr, (p.o_x >> 2u) + slot * p.cols);
-        if (tid < nr)
-            res += wgt * (red_sum(tid) + bias_at(e * p.rows + r0 + tid));
-        barrier();
-    }
-    if (tid < nr)
-        ob.o[(p.o_o >> 2u) + t * p.rows + r0 + tid] = res;
-#else
-#error "define MOE_GATE_UP or MOE_DOWN"
-#endif
-}
-#endif

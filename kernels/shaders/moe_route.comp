@@ -1,8 +1,14 @@
 #version 450
 /* moe_route.comp - the gpt-oss router for one token per workgroup: logits =
- * router . x + bias (f32 router, one subgroup per expert at a time), then
- * the top_k experts (descending; among equal logits the lower index wins)
- * and a softmax over those k logits only (max-subtracted).
+ * router . x + bias (f32 router; each subgroup takes experts gl_SubgroupID,
+ * + gl_NumSubgroups, ..., its lanes consecutive columns, four sums in flight),
+ * then the top_k experts (descending; among equal logits the lower index
+ * wins) and a softmax over those k logits only (max-subtracted).
+ *
+ * The top-k is a rank count, one thread per expert: expert e's rank is the
+ * number of experts j with lg[j] > lg[e], or lg[j] == lg[e] and j < e; ranks
+ * below k name the chosen ones in order. E * E / 256 comparisons per thread
+ * (4 for 32 experts) instead of one thread scanning k times.
  *
  * Bindings: 0 x [n, D], 1 router [E, D] (f32 weight words, 4-byte aligned),
  * 2 bias [E] (f32 weight words), 3 route out [n, k] pairs (expert id, weight
@@ -11,7 +17,8 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-layout(local_size_x = 64) in;
+#define RT_WG 256u
+layout(local_size_x = 256) in;
 
 layout(set = 0, binding = 0) readonly buffer Xb { float x[]; } xb;
 layout(set = 0, binding = 1) readonly buffer Wb { uint w[]; } wb;
@@ -24,40 +31,46 @@ layout(push_constant) uniform P {
 } p;
 
 shared float lg[512];
+shared uint chosen[16];
 
 void main()
 {
-    uint t = gl_WorkGroupID.x;
+    uint t = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x, S = gl_SubgroupSize;
     uint xo = (p.o_x >> 2u) + t * p.D;
     for (uint e = gl_SubgroupID; e < p.E; e += gl_NumSubgroups) {
         uint wo = (p.o_w + e * p.row_bytes) >> 2u;
-        float s = 0.0;
-        for (uint c = gl_SubgroupInvocationID; c < p.D; c += gl_SubgroupSize)
-            s += uintBitsToFloat(wb.w[wo + c]) * xb.x[xo + c];
-        s = subgroupAdd(s);
+        float s[4] = float[4](0.0, 0.0, 0.0, 0.0);
+        for (uint c0 = gl_SubgroupInvocationID; c0 < p.D; c0 += 4u * S) {
+            [[unroll]] for (uint j = 0u; j < 4u; j++) {
+                uint c = c0 + j * S;
+                if (c < p.D)
+                    s[j] += uintBitsToFloat(wb.w[wo + c]) * xb.x[xo + c];
+            }
+        }
+        float sum = subgroupAdd((s[0] + s[1]) + (s[2] + s[3]));
         if (subgroupElect())
-            lg[e] = s + uintBitsToFloat(bb.w[(p.o_b >> 2u) + e]);
+            lg[e] = sum + uintBitsToFloat(bb.w[(p.o_b >> 2u) + e]);
     }
     barrier();
-    if (gl_LocalInvocationID.x != 0u)
-        return;
-    uint ids[16];
-    float v[16];
-    for (uint i = 0u; i < p.k; i++) {
-        int best = -1;
-        for (uint e = 0u; e < p.E; e++) {
-            bool taken = false;
-            for (uint j = 0u; j < i; j++)
-                taken = taken || ids[j] == e;
-            if (!taken && (best < 0 || lg[e] > lg[best]))
-                best = int(e);
+    for (uint e = tid; e < p.E; e += RT_WG) {
+        float v = lg[e];
+        uint rank = 0u;
+        for (uint j = 0u; j < p.E; j++) {
+            float u = lg[j];
+            rank += (u > v || (u == v && j < e)) ? 1u : 0u;
         }
-        ids[i] = uint(best);
-        v[i] = lg[best];
+        if (rank < p.k)
+            chosen[rank] = e;
     }
+    barrier();
+    if (tid != 0u)
+        return;
+    float v[16];
     float m = -1.0 / 0.0;
-    for (uint i = 0u; i < p.k; i++)
+    for (uint i = 0u; i < p.k; i++) {
+        v[i] = lg[chosen[i]];
         m = max(m, v[i]);
+    }
     float s = 0.0;
     for (uint i = 0u; i < p.k; i++) {
         v[i] = exp(v[i] - m);
@@ -65,7 +78,7 @@ void main()
     }
     uint ro = (p.o_r >> 2u) + t * p.k * 2u;
     for (uint i = 0u; i < p.k; i++) {
-        rb.r[ro + 2u * i] = ids[i];
+        rb.r[ro + 2u * i] = chosen[i];
         rb.r[ro + 2u * i + 1u] = floatBitsToUint(v[i] / s);
     }
 }

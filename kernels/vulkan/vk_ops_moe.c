@@ -6,6 +6,7 @@
  *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
  *      summed in rank order, into out.
+ * (moe_vec_body.glsl: a subgroup per row pair, parts of blocks per lane).
  * Prefill (n >= MOE_GROUP_MIN), five: moe_route; moe_group lists each expert's tokens;
  * moe_gate_up_g_<type> and moe_down_g_<type> run each expert over tiles of
  * its tokens (its weights read once per tile, not once per token), the
@@ -22,7 +23,9 @@
 
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
-#define MO_NR 4u  /* rows per workgroup of moe_body.glsl */
+#define MO_NR 4u  /* rows per workgroup of moe_body.glsl (grouped) */
+#define MV_PAIRS 4u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
+#define MV_ROWS 8u  /* down rows per workgroup of moe_vec_body.glsl */
 #define MG_NT 8u  /* tokens per tile of the grouped kernels */
 /* Batches from this size take the grouped kernels: below it the per-token
  * ones read little more, and lavapipe compiles the grouped ones slowly
@@ -230,7 +233,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         g.push[11] = lim.u;
         g.push[12] = alpha.u;
         g.n_push = 13;
-        g.groups[0] = (uint32_t)((I + 1) / 2);
+        g.groups[0] = (uint32_t)((I + MV_PAIRS - 1) / MV_PAIRS);
         g.groups[1] = (uint32_t)K;
         g.groups[2] = (uint32_t)tc;
         if ((s = vk_run(b, &g)) != GB_OK)
@@ -242,7 +245,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         dd.args[2] = (gd_arg){m->down_bias->dev, (uint64_t)E * (uint64_t)D * 4u, 0};
         dd.args[3] = (gd_arg){ot, tc * xrow, 1};
         bind_window(dn, 0, (uint64_t)E, &dd);
-        dd.groups[0] = (uint32_t)((D + MO_NR - 1) / MO_NR);
+        dd.groups[0] = (uint32_t)((D + MV_ROWS - 1) / MV_ROWS);
         dd.groups[1] = (uint32_t)tc;
         dd.groups[2] = 1;
         if ((s = vk_run(b, &dd)) != GB_OK)
