@@ -18,8 +18,10 @@
  *
  * Bindings: 0 q [n, n_heads*hd], 1 k, 2 v [n, n_kv*hd], 3 k_cache, 4 v_cache
  * (bound from slot s0 on), 5 sinks [n_heads] (f32 weight words), 6 out
- * [n, n_heads*hd]. q and out are bound from query t0 of the batch on
- * (the op splits long batches), k / v from the batch's first key (pos0).
+ * [n, n_heads*hd], 7 pos0 (uint; in a buffer, not a push constant, so a
+ * decoded token's command buffer is the same every token). q and out are
+ * bound from query t0 of the batch on (the op splits long batches), k / v
+ * from the batch's first key (pos0).
  * Grid (n_heads, queries). hd <= AT_MAXHD. */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
@@ -38,13 +40,16 @@ layout(set = 0, binding = 3) readonly buffer KCb { float x[]; } kcb;
 layout(set = 0, binding = 4) readonly buffer VCb { float x[]; } vcb;
 layout(set = 0, binding = 5) readonly buffer Sb { uint w[]; } sb;
 layout(set = 0, binding = 6) writeonly buffer Ob { float x[]; } ob;
+layout(set = 0, binding = 7) readonly buffer Pb { uint w[]; } pb;
 
 layout(push_constant) uniform P {
-    uint o_q, o_k, o_v, o_kc, o_vc, o_s, o_o;
-    uint n_heads, n_kv, hd, window, cap, pos0, t0;
+    uint o_q, o_k, o_v, o_kc, o_vc, o_s, o_o, o_p;
+    uint n_heads, n_kv, hd, window, cap, t0;
     float scale;
     uint s0;
 } p;
+
+uint pos0; /* the batch's first position (binding 7) */
 
 shared float qs[AT_MAXHD];
 shared float acc[AT_ACC]; /* [subgroup][hd] */
@@ -53,25 +58,26 @@ shared float ms[AT_WG], ls[AT_WG];
 /* float index of key / value row j's head kvh (cache or batch) */
 uint krow(uint j, uint kvh, uint kvs)
 {
-    return j < p.pos0 ? (p.o_kc >> 2u) + ((j % p.cap) - p.s0) * kvs + kvh * p.hd
-                      : (p.o_k >> 2u) + (j - p.pos0) * kvs + kvh * p.hd;
+    return j < pos0 ? (p.o_kc >> 2u) + ((j % p.cap) - p.s0) * kvs + kvh * p.hd
+                      : (p.o_k >> 2u) + (j - pos0) * kvs + kvh * p.hd;
 }
-float kat(uint j, uint i) { return j < p.pos0 ? kcb.x[i] : kb.x[i]; }
+float kat(uint j, uint i) { return j < pos0 ? kcb.x[i] : kb.x[i]; }
 /* the value at key index i (krow's, + d): the same row in the v bindings */
 float vat(uint j, uint i)
 {
-    return j < p.pos0 ? vcb.x[i + (p.o_vc >> 2u) - (p.o_kc >> 2u)] : vb.x[i + (p.o_v >> 2u) - (p.o_k >> 2u)];
+    return j < pos0 ? vcb.x[i + (p.o_vc >> 2u) - (p.o_kc >> 2u)] : vb.x[i + (p.o_v >> 2u) - (p.o_k >> 2u)];
 }
 
 void main()
 {
     uint tid = gl_LocalInvocationID.x, lane = gl_SubgroupInvocationID, S = gl_SubgroupSize;
+    pos0 = pb.w[p.o_p >> 2u];
     uint h = gl_WorkGroupID.x, t = gl_WorkGroupID.y;
     uint hd = p.hd, kvh = h / (p.n_heads / p.n_kv), kvs = p.n_kv * hd;
     /* subgroups taking keys: as many as have an accumulator slice (all of
      * them for hd 64 on any subgroup size >= 4; the rest only wait) */
     uint g = gl_SubgroupID, G = min(gl_NumSubgroups, AT_ACC / hd);
-    uint pos = p.pos0 + p.t0 + t; /* q / out are bound from query t0 on */
+    uint pos = pos0 + p.t0 + t; /* q / out are bound from query t0 on */
     uint lo = (p.window > 0u && pos + 1u > p.window) ? pos + 1u - p.window : 0u;
 
     uint qo = (p.o_q >> 2u) + (t * p.n_heads + h) * hd;

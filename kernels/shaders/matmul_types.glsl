@@ -19,8 +19,11 @@
  * consecutive x (16-byte vectors) instead of each lane striding over whole
  * blocks (which made every x load touch 32 cache lines). wt_xpart() loads the
  * x values that part p of the block at float index xi multiplies, through
- * the kernel's `vec4 XV4(uint i)`; wt_part_dot() sums value * x over the part,
- * before the block scale (wt_scaled). */
+ * the kernel's `vec4 XV4(uint i, bool al)`; wt_part_dot() sums value * x over the part,
+ * before the block scale (wt_scaled). `al`: x's offset is a multiple of 16
+ * bytes (16-byte loads); the kernels pass a constant so that the optimizer
+ * makes one branch-free copy of their loop per case (a branch per load kept
+ * the loads of the unrolled parts from being issued together). */
 #ifdef WT_PART_API
 vec4 wt_i8x4(uint w)
 {
@@ -52,10 +55,10 @@ float wt_elem(uint off)
 float wt_scaled(uint boff, float bs) { return bs; }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4])
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
 {
-    xq[0] = XV4(xi + 8u * part);
-    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
     xq[2] = xq[3] = vec4(0.0);
 }
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
@@ -103,10 +106,10 @@ float wt_elem(uint off)
 float wt_scaled(uint boff, float bs) { return bs; }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4])
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
 {
-    xq[0] = XV4(xi + 8u * part);
-    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
     xq[2] = xq[3] = vec4(0.0);
 }
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
@@ -135,10 +138,10 @@ void wt_decode(uint boff, out float v[32])
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4])
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
 {
-    xq[0] = XV4(xi + 8u * part);
-    xq[1] = XV4(xi + 8u * part + 4u);
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
     xq[2] = xq[3] = vec4(0.0);
 }
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
@@ -174,19 +177,36 @@ float wt_scaled(uint boff, float bs) { return ldexp(bs, int(wl_byte(boff)) - 128
 #endif
 #ifdef WT_PART_API
 #define WT_PARTS 2u
-void wt_xpart(uint xi, uint part, out vec4 xq[4])
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
 {
-    xq[0] = XV4(xi + 8u * part);
-    xq[1] = XV4(xi + 8u * part + 4u);
-    xq[2] = XV4(xi + 16u + 8u * part);
-    xq[3] = XV4(xi + 20u + 8u * part);
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
+    xq[2] = XV4(xi + 16u + 8u * part, al);
+    xq[3] = XV4(xi + 20u + 8u * part, al);
 }
+#if defined(WT_MXFP4)
+/* The low nibbles of w's 4 bytes as E2M1 values times 2^-15 (doubled codes
+ * K[c] = value * 2^15): a code s e1 e0 m placed at half-float bits 15 and
+ * 11..9 is, as an IEEE half, exactly K[c] * 2^-15 (e = 0 gives the
+ * subnormal m * 2^-15); two codes per 32-bit word, so 4 values take about 10
+ * integer operations and two conversions instead of a table walk each. */
+vec4 wt_nib_lo(uint w)
+{
+    uint a = w & 0x000f000fu, b = (w >> 8u) & 0x000f000fu;
+    vec2 ha = unpackHalf2x16(((a & 0x00070007u) << 9u) | ((a & 0x00080008u) << 12u));
+    vec2 hb = unpackHalf2x16(((b & 0x00070007u) << 9u) | ((b & 0x00080008u) << 12u));
+    return vec4(ha.x, hb.x, ha.y, hb.y);
+}
+#define WT_NIB_SCALE 32768.0
+#else
 vec4 wt_nib_lo(uint w) { return vec4(wt_nib(w & 15u), wt_nib((w >> 8u) & 15u), wt_nib((w >> 16u) & 15u), wt_nib((w >> 24u) & 15u)); }
+#define WT_NIB_SCALE 1.0
+#endif
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
 {
     uvec2 q = wl_load8(boff + WT_QS + 8u * part);
-    return dot(wt_nib_lo(q.x), xq[0]) + dot(wt_nib_lo(q.y), xq[1]) + dot(wt_nib_lo(q.x >> 4u), xq[2]) +
-           dot(wt_nib_lo(q.y >> 4u), xq[3]);
+    return (dot(wt_nib_lo(q.x), xq[0]) + dot(wt_nib_lo(q.y), xq[1]) + dot(wt_nib_lo(q.x >> 4u), xq[2]) +
+            dot(wt_nib_lo(q.y >> 4u), xq[3])) * WT_NIB_SCALE;
 }
 #endif
 void wt_decode(uint boff, out float v[32])

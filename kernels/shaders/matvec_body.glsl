@@ -46,16 +46,16 @@ layout(push_constant) uniform P {
 } p;
 
 uint W_WORD(uint i) { return wb.w[i]; }
-bool x_vec4; /* x's offset is a multiple of 16 bytes */
 float XS(uint i) { return xb.v[i >> 2u][i & 3u]; }
-vec4 XV4(uint i) { return x_vec4 ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
+vec4 XV4(uint i, bool al) { return al ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
 #define WT_PART_API
 #include "matmul_types.glsl"
 
-void main()
+/* The workgroup's rows; al: x is 16-byte aligned (a constant at each call,
+ * so each copy of the loop is branch-free after inlining). */
+void rows(bool al)
 {
     uint lane = gl_SubgroupInvocationID, S = gl_SubgroupSize;
-    x_vec4 = (p.o_x & 15u) == 0u;
     uint xo = p.o_x >> 2u;
     uint nb = p.cols / uint(GQ_BLOCK_VALUES), nu = nb * WT_PARTS;
     uint rend = min(gl_WorkGroupID.x * MV_ROWS + MV_ROWS, p.rows);
@@ -73,7 +73,7 @@ void main()
                 u = min(u, nu - 1u);
                 uint bi = u / WT_PARTS, part = u % WT_PARTS;
                 vec4 xq[4];
-                wt_xpart(xo + bi * 32u, part, xq);
+                wt_xpart(xo + bi * 32u, part, xq, al);
                 [[unroll]] for (uint r = 0u; r < MV_NR; r++) {
                     uint boff = rowoff[r] + bi * WT_BLOCK_BYTES;
                     acc[r] += f * WT_SCALED_PART(boff, wt_part_dot(boff, part, xq));
@@ -95,4 +95,12 @@ void main()
             }
         }
     }
+}
+
+void main()
+{
+    if ((p.o_x & 15u) == 0u)
+        rows(true);
+    else
+        rows(false);
 }

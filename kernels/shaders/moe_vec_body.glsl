@@ -48,18 +48,17 @@ layout(push_constant) uniform P {
 } p;
 
 uint W_WORD(uint i) { return wb.w[i]; }
-bool x_vec4;
 float XS(uint i) { return xb.v[i >> 2u][i & 3u]; }
-vec4 XV4(uint i) { return x_vec4 ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
+vec4 XV4(uint i, bool al) { return al ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
 #define WT_PART_API
 #include "matmul_types.glsl"
 
 float bias_at(uint i) { return uintBitsToFloat(bb.w[(p.o_b >> 2u) + i]); }
 
-void main()
+/* al: x is 16-byte aligned (a constant at each call: branch-free copies) */
+void body(bool al)
 {
     uint lane = gl_SubgroupInvocationID, S = gl_SubgroupSize;
-    x_vec4 = (p.o_x & 15u) == 0u;
     uint nb = p.cols / uint(GQ_BLOCK_VALUES), nu = nb * WT_PARTS;
 #if defined(MOE_GATE_UP)
     uint I = p.rows / 2u, i = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
@@ -78,7 +77,7 @@ void main()
                 u = min(u, nu - 1u);
                 uint bi = u / WT_PARTS, part = u % WT_PARTS;
                 vec4 xq[4];
-                wt_xpart(xo + bi * 32u, part, xq);
+                wt_xpart(xo + bi * 32u, part, xq, al);
                 uint bg = g_off + bi * WT_BLOCK_BYTES, bu = u_off + bi * WT_BLOCK_BYTES;
                 ag += f * WT_SCALED_PART(bg, wt_part_dot(bg, part, xq));
                 au += f * WT_SCALED_PART(bu, wt_part_dot(bu, part, xq));
@@ -111,7 +110,7 @@ void main()
                 float wgt = f * uintBitsToFloat(rb.r[ro + 2u * i + 1u]);
                 uint bi = u / WT_PARTS, part = u % WT_PARTS;
                 vec4 xq[4];
-                wt_xpart((p.o_x >> 2u) + (t * p.k + i) * p.cols + bi * 32u, part, xq);
+                wt_xpart((p.o_x >> 2u) + (t * p.k + i) * p.cols + bi * 32u, part, xq, al);
                 uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes + bi * WT_BLOCK_BYTES;
                 uint b0 = mbase + r0 * p.row_bytes, b1 = mbase + r1 * p.row_bytes;
                 a0 += wgt * WT_SCALED_PART(b0, wt_part_dot(b0, part, xq));
@@ -134,4 +133,12 @@ void main()
 #else
 #error "define MOE_GATE_UP or MOE_DOWN"
 #endif
+}
+
+void main()
+{
+    if ((p.o_x & 15u) == 0u)
+        body(true);
+    else
+        body(false);
 }

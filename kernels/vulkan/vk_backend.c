@@ -42,9 +42,9 @@ static void vk_destroy(gb_backend *b)
     if (c) {
         const char *st = getenv("GQ_VK_STATS");
         if ((st && *st && strcmp(st, "0")) || c->profile) {
-            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits on %s\n",
+            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits (%llu replayed) on %s\n",
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
-                    (unsigned long long)c->n_submit, c->props.deviceName);
+                    (unsigned long long)c->n_submit, (unsigned long long)c->n_replay, c->props.deviceName);
             for (int i = 0; i < c->n_pipes; i++)
                 fprintf(stderr, "vulkan:   %-24s %10llu dispatches\n", c->pipes[i].name,
                         (unsigned long long)c->pipes[i].runs);

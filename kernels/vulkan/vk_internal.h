@@ -45,6 +45,36 @@ typedef struct {
 
 #define VK_SCRATCH_SLOTS 8
 
+/* One command of the stream (vk_record.c), as plain data: a whole submit's
+ * commands are compared bytewise with those of command buffers recorded
+ * earlier, and an equal one is submitted again instead of recording anew
+ * (a decoded token's ~360 dispatches are the same every token). Unused
+ * fields are zero. */
+enum { VK_CMD_DISPATCH, VK_CMD_COPY, VK_CMD_FILL };
+typedef struct {
+    uint32_t kind;
+    uint32_t barrier;          /* a global memory barrier before it */
+    int32_t pipe;              /* dispatch: index into c->pipes */
+    uint32_t n_args, n_push;
+    uint32_t groups[3];
+    VkBuffer buf[GD_MAX_ARGS]; /* dispatch: binding i; copy: 0 src, 1 dst; fill: 0 */
+    uint64_t off[GD_MAX_ARGS];   /* dispatch: window start; copy: 0 src, 1 dst offset */
+    uint64_t range[GD_MAX_ARGS]; /* dispatch: window length; copy: 0 bytes */
+    uint32_t push[GD_PUSH_WORDS];
+} vk_cmd;
+
+/* A recorded command buffer and the commands it holds. */
+typedef struct {
+    VkCommandBuffer cmd;
+    VkDescriptorPool *pools;   /* its descriptor sets live as long as it does */
+    int n_pools, cur_pool;
+    uint32_t sets_in_pool;
+    vk_cmd *trace;
+    uint32_t n_cmd, cap;       /* n_cmd == 0: empty */
+    uint64_t used;             /* when it was last submitted (LRU) */
+} vk_rec;
+#define VK_RECS 4
+
 typedef struct {
     vk_fns f;
     VkInstance inst;
@@ -72,17 +102,17 @@ typedef struct {
     vk_pipe *pipes;
     int n_pipes, cap_pipes;
 
-    /* recording (vk_record.c) */
+    /* the command stream (vk_record.c) */
     VkCommandPool cpool;
-    VkCommandBuffer cmd;
     VkFence fence;
-    int recording;
-    VkDescriptorPool *dpools;
-    int n_dpools, cur_dpool;
-    uint32_t sets_in_pool;
+    int recording;             /* commands are waiting for a submit */
+    vk_cmd *trace;             /* the commands since the last submit */
+    uint32_t n_cmd, cap_cmd;
+    uint32_t barrier_next;     /* the next command gets a barrier */
+    vk_rec rec[VK_RECS];       /* command buffers recorded earlier */
+    uint64_t rec_clock;
     vk_range *ranges;          /* what recorded work touched since the last barrier */
     int n_ranges, cap_ranges;
-    uint32_t n_rec;            /* dispatches in the open command buffer */
 
     /* memory (vk_memory.c) */
     gb_buffer *buffers;        /* every live buffer */
@@ -93,22 +123,22 @@ typedef struct {
     gb_buffer *scratch[VK_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
-    /* GQ_VK_PROFILE=1 (vk_record.c): a timestamp query after every recorded
-     * command, in the normal command buffer; at each submit's end the time
-     * between consecutive timestamps goes to the command's kernel */
+    /* GQ_VK_PROFILE=1 (vk_record.c): a timestamp query after every command,
+     * in the command buffer itself; at each submit's end the time between
+     * consecutive timestamps goes to the command's kernel */
     int profile;
     VkQueryPool qpool;         /* VK_NULL_HANDLE: not profiling (or no timestamps on this queue) */
-    uint32_t q_cap, n_q;       /* queries in the pool; written in the open command buffer */
-    vk_pipe **q_who;           /* q_who[i]: the command timestamp i ends (index 0: the buffer's start) */
+    uint32_t q_cap;            /* queries in the pool */
     double ts_ns;              /* nanoseconds per timestamp tick */
     uint64_t ts_mask;          /* timestampValidBits of the queue */
     vk_pipe prof_copy, prof_fill; /* copies and fills, profiled like kernels */
     double prof_gpu_s;         /* GPU time of every submitted command buffer, start to last command */
-    double prof_t0, prof_t1;   /* host time of the first begin, of the last submit's end */
+    double prof_t0, prof_t1;   /* host time of the first command, of the last submit's end */
     int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
                                 * staged paths, tested on lavapipe whose memory is all host-visible) */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
     uint64_t n_dispatch, n_barrier, n_submit;
+    uint64_t n_replay;         /* submits that reused a recorded command buffer */
 } vk_ctx;
 
 static inline vk_ctx *vk_ctx_of(gb_backend *b) { return (vk_ctx *)b->ctx; }
@@ -156,18 +186,15 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
 /* ---- vk_record.c ---- */
 gb_status vk_record_init(gb_backend *b);
 void vk_record_destroy(gb_backend *b);
-/* Submit what is recorded and wait for it (staging and descriptor pools are
- * free again afterwards). */
+/* Submit what is queued and wait for it (staging is free again afterwards). */
 gb_status vk_flush(gb_backend *b);
-/* Open the command buffer if needed, with room for one more command
- * (submitting what is recorded when it is full: staging stays valid), and
- * insert a barrier before what comes next when `r` overlaps recorded work
- * (transfer or compute). After recording the command, vk_recorded() counts
- * it (and under GQ_VK_PROFILE=1 writes its end timestamp): `who` is its
- * kernel's entry, or &c->prof_copy / &c->prof_fill. */
-gb_status vk_begin(gb_backend *b);
-void vk_hazard(gb_backend *b, const vk_range *r, int n);
-void vk_recorded(gb_backend *b, vk_pipe *who);
+/* Queue a copy of n bytes (src at so -> dst at dof), a zero fill of a whole
+ * buffer; each after everything queued before it that it depends on. */
+gb_status vk_cmd_copy(gb_backend *b, gb_buffer *src, uint64_t so, gb_buffer *dst, uint64_t dof, uint64_t n);
+gb_status vk_cmd_fill(gb_backend *b, gb_buffer *dst);
+/* A buffer is about to be destroyed: forget the command buffers that bind
+ * it (its handle may come back for another buffer). */
+void vk_record_forget(gb_backend *b);
 /* GQ_VK_PROFILE=1: the per-kernel GPU time table on stderr */
 void vk_profile_print(gb_backend *b);
 /* The largest byte range one descriptor window can address from any offset

@@ -27,6 +27,9 @@ uint64_t vk_max_arg_bytes(gb_backend *b);
 /* A device scratch buffer of at least `bytes` for slot 0..7, kept and reused
  * across calls (contents undefined); ordering with queued work is vk_run's. */
 gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out);
+/* Copy `bytes` of host data into the command stream (the staging buffer) and
+ * return where it is: valid until the next flush, so bind it right away. */
+gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
 
 /* ---- the ops (backend.h) ---- */
 

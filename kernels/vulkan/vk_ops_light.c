@@ -124,17 +124,22 @@ gb_status vk_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, 
         return vk_fail(b, GB_ERR_INVALID, "vulkan rope: inv_freq must be f32 with head_dim/2 = %d values", head_dim / 2);
     uint64_t row = (uint64_t)n_heads * (uint64_t)head_dim * 4;
     int per = (int)(vk_window_bytes(b) / row);
-    gb_status s = GB_OK;
+    /* the position travels in the stream (the kernel reads it), not in the
+     * push constants: a decoded token's commands stay the same (vk_record.c) */
+    uint32_t p0 = (uint32_t)pos0;
+    gb_ref pos;
+    gb_status s = vk_stream_upload(b, &p0, 4, &pos);
     for (int t0 = 0; t0 < n && !s; t0 += per) {
         int tn = n - t0 < per ? n - t0 : per;
-        gd_dispatch d = {.kernel = "rope", .n_args = 2, .n_push = 6,
+        gd_dispatch d = {.kernel = "rope", .n_args = 3, .n_push = 7,
                          .groups = {vk_groups((uint64_t)head_dim / 2, 64), (uint32_t)n_heads, (uint32_t)tn}};
         d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
         d.args[1] = arg(inv_freq->dev, (uint64_t)head_dim / 2 * 4, 0);
-        d.push[2] = (uint32_t)n_heads;
-        d.push[3] = (uint32_t)head_dim;
-        d.push[4] = (uint32_t)(pos0 + t0);
-        d.push[5] = vk_f2u(mscale);
+        d.args[2] = arg(pos, 4, 0);
+        d.push[3] = (uint32_t)n_heads;
+        d.push[4] = (uint32_t)head_dim;
+        d.push[5] = (uint32_t)t0;
+        d.push[6] = vk_f2u(mscale);
         s = vk_run(b, &d);
     }
     return s;
@@ -167,28 +172,38 @@ gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, in
     if (a->cap <= 0 || pos0 < 0)
         return vk_fail(b, GB_ERR_INVALID, "vulkan kv_store: cache capacity %d, position %d", a->cap, pos0);
     uint64_t stride = (uint64_t)a->n_kv_heads * (uint64_t)a->head_dim * 4; /* bytes per position */
-    int per = (int)(vk_window_bytes(b) / stride);
-    gb_status s = GB_OK;
-    /* only the last cap positions survive; they fill at most two runs of
-     * consecutive ring slots (before and after the wrap), each split to fit */
-    int t = n > a->cap ? n - a->cap : 0;
-    while (t < n && !s) {
-        int slot = (pos0 + t) % a->cap;
-        int run = n - t;
-        if (run > a->cap - slot)
-            run = a->cap - slot;
-        if (run > per)
-            run = per;
-        uint64_t bytes = (uint64_t)run * stride;
-        gd_dispatch d = {.kernel = "kv_store", .n_args = 4, .n_push = 5};
-        d.args[0] = arg(gb_ref_at(k, (uint64_t)t * stride), bytes, 0);
-        d.args[1] = arg(gb_ref_at(v, (uint64_t)t * stride), bytes, 0);
-        d.args[2] = arg(gb_ref_at(a->k_cache, (uint64_t)slot * stride), bytes, 1);
-        d.args[3] = arg(gb_ref_at(a->v_cache, (uint64_t)slot * stride), bytes, 1);
-        d.push[4] = (uint32_t)(bytes / 4);
-        grid_256(&d, bytes / 4);
-        s = vk_run(b, &d);
-        t += run;
+    uint64_t per = vk_window_bytes(b) / stride;  /* positions one window holds */
+    if (per == 0)
+        return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan kv_store: one position (%llu bytes) exceeds a window",
+                       (unsigned long long)stride);
+    /* only the last cap positions survive: tokens t_lo .. n-1, slot (pos0 +
+     * t) % cap; the kernel finds each slot itself (the position travels in
+     * the stream), one dispatch per window of slots and of tokens */
+    uint32_t p0 = (uint32_t)pos0;
+    gb_ref pos;
+    gb_status s = vk_stream_upload(b, &p0, 4, &pos);
+    uint64_t cap = (uint64_t)a->cap, t_lo = n > a->cap ? (uint64_t)(n - a->cap) : 0;
+    uint64_t tper = per < 65535 ? per : 65535; /* tokens per dispatch: the grid's y */
+    for (uint64_t ta = t_lo; ta < (uint64_t)n && !s; ta += tper) {
+        uint64_t tn = (uint64_t)n - ta < tper ? (uint64_t)n - ta : tper;
+        for (uint64_t s_lo = 0; s_lo < cap && !s; s_lo += per) {
+            uint64_t s_n = cap - s_lo < per ? cap - s_lo : per;
+            gd_dispatch d = {.kernel = "kv_store", .n_args = 5, .n_push = 10};
+            d.args[0] = arg(gb_ref_at(k, ta * stride), tn * stride, 0);
+            d.args[1] = arg(gb_ref_at(v, ta * stride), tn * stride, 0);
+            d.args[2] = arg(gb_ref_at(a->k_cache, s_lo * stride), s_n * stride, 1);
+            d.args[3] = arg(gb_ref_at(a->v_cache, s_lo * stride), s_n * stride, 1);
+            d.args[4] = arg(pos, 4, 0);
+            d.push[5] = (uint32_t)(stride / 4);
+            d.push[6] = (uint32_t)cap;
+            d.push[7] = (uint32_t)ta;
+            d.push[8] = (uint32_t)s_lo;
+            d.push[9] = (uint32_t)s_n;
+            d.groups[0] = vk_groups(stride / 4, 256);
+            d.groups[1] = (uint32_t)tn;
+            d.groups[2] = 1;
+            s = vk_run(b, &d);
+        }
     }
     return s;
 }
