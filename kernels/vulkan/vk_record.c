@@ -11,7 +11,7 @@
  *
  * Windows: argument i is bound at its offset rounded down to
  * minStorageBufferOffsetAlignment, at most maxStorageBufferRange long; the
- * remainder of the offset goes to push word i (vk_dispatch.h). */
+ * remainder of the offset goes to push word i (kernels/gpu/gd.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +35,6 @@ uint64_t vk_window_bytes(gb_backend *b)
     vk_ctx *c = vk_ctx_of(b);
     return c->max_range - c->align;
 }
-
-uint64_t vk_max_arg_bytes(gb_backend *b) { return vk_window_bytes(b) & ~(uint64_t)15; }
 
 gb_status vk_record_init(gb_backend *b)
 {
@@ -218,8 +216,8 @@ static gb_status new_set(gb_backend *b, int n_args, VkDescriptorSet *out)
 gb_status vk_run(gb_backend *b, const gd_dispatch *d)
 {
     vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status) /* b->status, not c->status: the shared ops fail through gb_fail */
+        return b->status;
     if (d->n_args < 0 || d->n_args > GD_MAX_ARGS || d->n_push > GD_PUSH_WORDS || d->n_push < (uint32_t)d->n_args)
         return vk_fail(b, GB_ERR_INVALID, "vulkan: kernel %s: %d arguments / %u push words outside the convention",
                        d->kernel, d->n_args, d->n_push);
