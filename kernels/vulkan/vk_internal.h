@@ -4,22 +4,20 @@
  *   vk_pipeline.c  kernel table -> pipelines, the on-disk pipeline cache
  *   vk_record.c    vk_run: windows, barriers, command buffer, submit
  *   vk_backend.c   gb_vulkan_entry: create/destroy, the op table
- *   vk_ops_*.c     one file per group of ops, each a list of gd_dispatch
  *
- * For op files (vkk's matmul/attention/moe included): build gd_dispatch
- * values and call vk_run(); use vk_window_bytes() to split work so every
- * argument fits one descriptor window, vk_stream_upload() for small host
- * arrays an op needs on the device (ids, targets), vk_scratch() for
- * temporaries. Never call Vulkan directly from an op file. */
+ * The ops themselves are kernels/gpu/gd_ops_*.c, shared with the Metal
+ * host: they build gd_dispatch values and reach this host only through
+ * gd_host (gd.h), which vk_ctx starts with: run = vk_run, scratch =
+ * vk_scratch, upload = vk_stream_upload, window = vk_window_bytes(). */
 #ifndef GQ_VK_INTERNAL_H
 #define GQ_VK_INTERNAL_H
 
 #include <stdint.h>
 
 #include "backend.h"
-#include "vk_dispatch.h"
+#include "gd.h"
+#include "gd_ops.h"
 #include "vk_fn.h"
-#include "vk_ops.h"
 
 struct gb_buffer {
     VkBuffer buf;
@@ -42,8 +40,6 @@ typedef struct {
     uint64_t runs;             /* dispatches of this kernel */
     double seconds;            /* GQ_VK_PROFILE=1: GPU time from the command before its dispatches to their end */
 } vk_pipe;
-
-#define VK_SCRATCH_SLOTS 8
 
 /* One command of the stream (vk_record.c), as plain data: a whole submit's
  * commands are compared bytewise with those of command buffers recorded
@@ -76,6 +72,7 @@ typedef struct {
 #define VK_RECS 4
 
 typedef struct {
+    gd_host host;              /* first: what the shared ops call (gd.h) */
     vk_fns f;
     VkInstance inst;
     VkPhysicalDevice phys;
@@ -120,7 +117,7 @@ typedef struct {
     uint64_t stage_used;
     gb_buffer **arenas;        /* prepared weights */
     int n_arenas;
-    gb_buffer *scratch[VK_SCRATCH_SLOTS];
+    gb_buffer *scratch[GD_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
     /* GQ_VK_PROFILE=1 (vk_record.c): a timestamp query after every command,
@@ -173,9 +170,10 @@ gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *m
  * staging buffer, vk_scratch growing, release), so bind it right away.
  * Flushes first when the staging buffer is full; bytes <= VK_STAGE_BYTES. */
 gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
-/* vk_scratch (vk_ops.h): a temporary device buffer per slot, kept between
- * ops (growing it waits for queued work first). Slot 7 is score's. */
-#define VK_STAGE_BYTES (32ull << 20)
+/* gd_host.scratch: a temporary device buffer per slot, kept between ops
+ * (growing it waits for queued work first). Slot 7 is score's. */
+gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out);
+#define VK_STAGE_BYTES GD_UPLOAD_MAX
 
 /* ---- vk_pipeline.c ---- */
 gb_status vk_pipelines_init(gb_backend *b);
@@ -184,6 +182,8 @@ void vk_pipelines_destroy(gb_backend *b);
 gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry);
 
 /* ---- vk_record.c ---- */
+/* gd_host.run: record d (vk_record.c's header says how). */
+gb_status vk_run(gb_backend *b, const gd_dispatch *d);
 gb_status vk_record_init(gb_backend *b);
 void vk_record_destroy(gb_backend *b);
 /* Submit what is queued and wait for it (staging is free again afterwards). */
@@ -203,28 +203,5 @@ void vk_profile_print(gb_backend *b);
 uint64_t vk_window_bytes(gb_backend *b);
 /* CLOCK_MONOTONIC in seconds */
 double vk_now(void);
-
-/* ---- op files ---- */
-gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out);
-gb_status vk_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out);
-gb_status vk_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0, const gb_weight *inv_freq,
-                     float mscale);
-gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0);
-gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len);
-gb_status vk_op_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
-gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
-/* the heavy ops (vk_ops_matmul.c, vk_ops_attention.c, vk_ops_moe.c) are
- * declared in vk_ops.h, with the host calls they use */
-
-/* Dispatch helpers for op files. */
-static inline uint32_t vk_f2u(float f)
-{
-    union {
-        float f;
-        uint32_t u;
-    } v = {f};
-    return v.u;
-}
-static inline uint32_t vk_groups(uint64_t items, uint32_t per) { return (uint32_t)((items + per - 1) / per); }
 
 #endif

@@ -235,7 +235,7 @@ gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out)
     vk_ctx *c = vk_ctx_of(b);
     if (c->status)
         return c->status;
-    if (slot < 0 || slot >= VK_SCRATCH_SLOTS)
+    if (slot < 0 || slot >= GD_SCRATCH_SLOTS)
         return vk_fail(b, GB_ERR_INVALID, "vulkan: scratch slot %d out of range", slot);
     gb_buffer *cur = c->scratch[slot];
     if (!cur || cur->size < bytes) {

@@ -23,7 +23,7 @@
  *
  * Windows: argument i is bound at its offset rounded down to
  * minStorageBufferOffsetAlignment, at most maxStorageBufferRange long; the
- * remainder of the offset goes to push word i (vk_dispatch.h).
+ * remainder of the offset goes to push word i (kernels/gpu/gd.h).
  *
  * Profile (GQ_VK_PROFILE=1): a timestamp at the start of each command
  * buffer and one after every command (bottom of pipe: when it and all
@@ -57,8 +57,6 @@ uint64_t vk_window_bytes(gb_backend *b)
     vk_ctx *c = vk_ctx_of(b);
     return c->max_range - c->align;
 }
-
-uint64_t vk_max_arg_bytes(gb_backend *b) { return vk_window_bytes(b) & ~(uint64_t)15; }
 
 gb_status vk_record_init(gb_backend *b)
 {
@@ -214,12 +212,12 @@ static vk_cmd *append(gb_backend *b, const vk_range *r, int n)
 gb_status vk_cmd_copy(gb_backend *b, gb_buffer *src, uint64_t so, gb_buffer *dst, uint64_t dof, uint64_t n)
 {
     vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     vk_range rg[2] = {{src, so, so + n, 0}, {dst, dof, dof + n, 1}};
     vk_cmd *cmd = append(b, rg, 2);
     if (!cmd)
-        return c->status;
+        return b->status;
     cmd->kind = VK_CMD_COPY;
     cmd->buf[0] = src->buf;
     cmd->buf[1] = dst->buf;
@@ -233,12 +231,12 @@ gb_status vk_cmd_copy(gb_backend *b, gb_buffer *src, uint64_t so, gb_buffer *dst
 gb_status vk_cmd_fill(gb_backend *b, gb_buffer *dst)
 {
     vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     vk_range rg = {dst, 0, dst->size, 1};
     vk_cmd *cmd = append(b, &rg, 1);
     if (!cmd)
-        return c->status;
+        return b->status;
     cmd->kind = VK_CMD_FILL;
     cmd->buf[0] = dst->buf;
     c->prof_fill.runs++;
@@ -376,8 +374,8 @@ static void profile_collect(vk_ctx *c, const vk_rec *r)
 static gb_status submit(gb_backend *b, int reset_stage)
 {
     vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     if (!c->n_cmd) {
         if (reset_stage)
             c->stage_used = 0;
@@ -427,8 +425,8 @@ gb_status vk_flush(gb_backend *b) { return submit(b, 1); }
 gb_status vk_run(gb_backend *b, const gd_dispatch *d)
 {
     vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status) /* b->status, not c->status: the shared ops fail through gb_fail */
+        return b->status;
     if (d->n_args < 0 || d->n_args > GD_MAX_ARGS || d->n_push > GD_PUSH_WORDS || d->n_push < (uint32_t)d->n_args)
         return vk_fail(b, GB_ERR_INVALID, "vulkan: kernel %s: %d arguments / %u push words outside the convention",
                        d->kernel, d->n_args, d->n_push);
@@ -462,7 +460,7 @@ gb_status vk_run(gb_backend *b, const gd_dispatch *d)
     }
     vk_cmd *cmd = append(b, rg, d->n_args);
     if (!cmd)
-        return c->status;
+        return b->status;
     cmd->kind = VK_CMD_DISPATCH;
     cmd->pipe = (int32_t)(entry - c->pipes);
     cmd->n_args = (uint32_t)d->n_args;

@@ -1,12 +1,13 @@
-/* vk_ops_light.c - the light ops as dispatches: embed, rmsnorm, rope, add,
+/* gd_ops_light.c - the light ops as dispatches: embed, rmsnorm, rope, add,
  * kv_store, read_bandwidth. Each op checks its arguments, splits its work
  * so that every argument of a dispatch fits one descriptor window
- * (vk_window_bytes), and hands gd_dispatch values to vk_run. */
+ * (gd_window_bytes), and hands gd_dispatch values to gd_run. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "vk_internal.h"
+#include "gd.h"
+#include "gd_ops.h"
 
 static gd_arg arg(gb_ref r, uint64_t bytes, int writes)
 {
@@ -25,31 +26,32 @@ static void grid_256(gd_dispatch *d, uint64_t items)
 
 static gb_status bad_weight(gb_backend *b, const gb_weight *w, const char *op)
 {
-    return vk_fail(b, GB_ERR_INVALID, "vulkan %s: weight %s was not prepared (no device copy)", op,
+    return gb_fail(b, GB_ERR_INVALID, "%s %s: weight %s was not prepared (no device copy)", b->name, op,
                    w && w->name ? w->name : "?");
 }
 
-gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out)
+gb_status gd_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out)
 {
-    vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     if (!w->dev.buf)
         return bad_weight(b, w, "embed");
     if (w->type < 0 || w->type >= GQ_TYPE_COUNT)
-        return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan embed: %s has an unknown weight type %d", w->name, (int)w->type);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s embed: %s has an unknown weight type %d", b->name, w->name,
+                       (int)w->type);
     for (int t = 0; t < n; t++)
         if (ids[t] < 0 || ids[t] >= w->rows)
-            return vk_fail(b, GB_ERR_INVALID, "vulkan embed: id %d at %d is outside %s (%lld rows)", ids[t], t,
+            return gb_fail(b, GB_ERR_INVALID, "%s embed: id %d at %d is outside %s (%lld rows)", b->name, ids[t], t,
                            w->name, (long long)w->rows);
-    uint64_t win = vk_window_bytes(b), row_out = (uint64_t)w->cols * 4;
+    uint64_t win = gd_window_bytes(b), row_out = (uint64_t)w->cols * 4;
     uint64_t rows_per_win = win / w->row_bytes; /* table rows one window holds */
     int tok_per = (int)(win / row_out);         /* output tokens one window holds */
     if (rows_per_win == 0 || tok_per == 0)
-        return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan embed: one row of %s does not fit a descriptor window", w->name);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s embed: one row of %s does not fit a descriptor window", b->name,
+                       w->name);
     uint32_t *pairs = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *pairs);
     if (!pairs)
-        return vk_fail(b, GB_ERR_NOMEM, "vulkan embed: out of host memory for %d ids", n);
+        return gb_fail(b, GB_ERR_NOMEM, "%s embed: out of host memory for %d ids", b->name, n);
     gb_status s = GB_OK;
     /* tokens in slices whose output fits a window; inside a slice, one
      * dispatch per table window that holds any of its rows (one on a GPU
@@ -68,7 +70,7 @@ gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int
             if (!np)
                 continue;
             gb_ref up;
-            if ((s = vk_stream_upload(b, pairs, (uint64_t)np * 8, &up)))
+            if ((s = gd_upload(b, pairs, (uint64_t)np * 8, &up)))
                 break;
             gd_dispatch d = {.kernel = "embed", .n_args = 3, .n_push = 6};
             d.args[0] = arg(gb_ref_at(w->dev, (uint64_t)r0 * w->row_bytes), (uint64_t)(r1 - r0) * w->row_bytes, 0);
@@ -77,27 +79,26 @@ gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int
             d.push[3] = (uint32_t)w->type;
             d.push[4] = (uint32_t)w->cols;
             d.push[5] = (uint32_t)w->row_bytes;
-            d.groups[0] = vk_groups((uint64_t)w->cols, 256);
+            d.groups[0] = gd_groups((uint64_t)w->cols, 256);
             d.groups[1] = (uint32_t)np;
             d.groups[2] = 1;
-            s = vk_run(b, &d);
+            s = gd_run(b, &d);
         }
     }
     free(pairs);
     return s;
 }
 
-gb_status vk_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out)
+gb_status gd_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out)
 {
-    vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     if (!w->dev.buf)
         return bad_weight(b, w, "rmsnorm");
     if (w->type != GQ_F32 || w->cols < dim)
-        return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan rmsnorm: %s must be f32 with %d values", w->name, dim);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s rmsnorm: %s must be f32 with %d values", b->name, w->name, dim);
     uint64_t row = (uint64_t)dim * 4;
-    int per = (int)(vk_window_bytes(b) / row);
+    int per = (int)(gd_window_bytes(b) / row);
     gb_status s = GB_OK;
     for (int t0 = 0; t0 < n && !s; t0 += per) {
         int tn = n - t0 < per ? n - t0 : per;
@@ -106,51 +107,51 @@ gb_status vk_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int 
         d.args[1] = arg(w->dev, row, 0);
         d.args[2] = arg(gb_ref_at(out, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
         d.push[3] = (uint32_t)dim;
-        d.push[4] = vk_f2u(eps);
-        s = vk_run(b, &d);
+        d.push[4] = gd_f2u(eps);
+        s = gd_run(b, &d);
     }
     return s;
 }
 
-gb_status vk_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0, const gb_weight *inv_freq,
+gb_status gd_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0, const gb_weight *inv_freq,
                      float mscale)
 {
-    vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     if (!inv_freq->dev.buf)
         return bad_weight(b, inv_freq, "rope");
     if (inv_freq->type != GQ_F32 || inv_freq->cols < head_dim / 2 || head_dim % 2 || pos0 < 0)
-        return vk_fail(b, GB_ERR_INVALID, "vulkan rope: inv_freq must be f32 with head_dim/2 = %d values", head_dim / 2);
+        return gb_fail(b, GB_ERR_INVALID, "%s rope: inv_freq must be f32 with head_dim/2 = %d values", b->name,
+                       head_dim / 2);
     uint64_t row = (uint64_t)n_heads * (uint64_t)head_dim * 4;
-    int per = (int)(vk_window_bytes(b) / row);
+    int per = (int)(gd_window_bytes(b) / row);
     /* the position travels in the stream (the kernel reads it), not in the
-     * push constants: a decoded token's commands stay the same (vk_record.c) */
+     * push constants: a decoded token's commands stay the same (replayed by
+     * kernels/vulkan/vk_record.c) */
     uint32_t p0 = (uint32_t)pos0;
     gb_ref pos;
-    gb_status s = vk_stream_upload(b, &p0, 4, &pos);
+    gb_status s = gd_upload(b, &p0, 4, &pos);
     for (int t0 = 0; t0 < n && !s; t0 += per) {
         int tn = n - t0 < per ? n - t0 : per;
         gd_dispatch d = {.kernel = "rope", .n_args = 3, .n_push = 7,
-                         .groups = {vk_groups((uint64_t)head_dim / 2, 64), (uint32_t)n_heads, (uint32_t)tn}};
+                         .groups = {gd_groups((uint64_t)head_dim / 2, 64), (uint32_t)n_heads, (uint32_t)tn}};
         d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
         d.args[1] = arg(inv_freq->dev, (uint64_t)head_dim / 2 * 4, 0);
         d.args[2] = arg(pos, 4, 0);
         d.push[3] = (uint32_t)n_heads;
         d.push[4] = (uint32_t)head_dim;
         d.push[5] = (uint32_t)t0;
-        d.push[6] = vk_f2u(mscale);
-        s = vk_run(b, &d);
+        d.push[6] = gd_f2u(mscale);
+        s = gd_run(b, &d);
     }
     return s;
 }
 
-gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
+gb_status gd_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
 {
-    vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
-    uint64_t per = vk_window_bytes(b) / 4;
+    if (b->status)
+        return b->status;
+    uint64_t per = gd_window_bytes(b) / 4;
     gb_status s = GB_OK;
     for (uint64_t i0 = 0; i0 < len && !s; i0 += per) {
         uint64_t m = len - i0 < per ? len - i0 : per;
@@ -159,29 +160,28 @@ gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
         d.args[1] = arg(gb_ref_f32(y, i0), m * 4, 0);
         d.push[2] = (uint32_t)m;
         grid_256(&d, m);
-        s = vk_run(b, &d);
+        s = gd_run(b, &d);
     }
     return s;
 }
 
-gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0)
+gb_status gd_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0)
 {
-    vk_ctx *c = vk_ctx_of(b);
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     if (a->cap <= 0 || pos0 < 0)
-        return vk_fail(b, GB_ERR_INVALID, "vulkan kv_store: cache capacity %d, position %d", a->cap, pos0);
+        return gb_fail(b, GB_ERR_INVALID, "%s kv_store: cache capacity %d, position %d", b->name, a->cap, pos0);
     uint64_t stride = (uint64_t)a->n_kv_heads * (uint64_t)a->head_dim * 4; /* bytes per position */
-    uint64_t per = vk_window_bytes(b) / stride;  /* positions one window holds */
+    uint64_t per = gd_window_bytes(b) / stride;  /* positions one window holds */
     if (per == 0)
-        return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan kv_store: one position (%llu bytes) exceeds a window",
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s kv_store: one position (%llu bytes) exceeds a window", b->name,
                        (unsigned long long)stride);
     /* only the last cap positions survive: tokens t_lo .. n-1, slot (pos0 +
      * t) % cap; the kernel finds each slot itself (the position travels in
      * the stream), one dispatch per window of slots and of tokens */
     uint32_t p0 = (uint32_t)pos0;
     gb_ref pos;
-    gb_status s = vk_stream_upload(b, &p0, 4, &pos);
+    gb_status s = gd_upload(b, &p0, 4, &pos);
     uint64_t cap = (uint64_t)a->cap, t_lo = n > a->cap ? (uint64_t)(n - a->cap) : 0;
     uint64_t tper = per < 65535 ? per : 65535; /* tokens per dispatch: the grid's y */
     for (uint64_t ta = t_lo; ta < (uint64_t)n && !s; ta += tper) {
@@ -199,10 +199,10 @@ gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, in
             d.push[7] = (uint32_t)ta;
             d.push[8] = (uint32_t)s_lo;
             d.push[9] = (uint32_t)s_n;
-            d.groups[0] = vk_groups(stride / 4, 256);
+            d.groups[0] = gd_groups(stride / 4, 256);
             d.groups[1] = (uint32_t)tn;
             d.groups[2] = 1;
-            s = vk_run(b, &d);
+            s = gd_run(b, &d);
         }
     }
     return s;
@@ -217,7 +217,7 @@ static double now_s(void)
 
 #define BW_GROUPS 4096
 
-static uint64_t bw_window(gb_backend *b) { return vk_window_bytes(b) & ~(uint64_t)15; }
+static uint64_t bw_window(gb_backend *b) { return gd_window_bytes(b) & ~(uint64_t)15; }
 
 /* One pass over `bytes` of buf: a dispatch per window of 4096 x 256
  * threads, each window folding into its own part of the sink (so the
@@ -233,31 +233,32 @@ static gb_status stream_pass(gb_backend *b, gb_buffer *buf, uint64_t bytes, gb_r
         d.args[0] = arg(at, m, 0);
         d.args[1] = arg(sink, BW_GROUPS * 4, 1);
         d.push[2] = (uint32_t)(m / 16);
-        s = vk_run(b, &d);
+        s = gd_run(b, &d);
     }
     return s;
 }
 
-gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s)
+gb_status gd_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s)
 {
-    vk_ctx *c = vk_ctx_of(b);
+    uint64_t max_alloc = gd_host_of(b)->max_alloc;
     *bytes_per_s = 0;
-    if (c->status)
-        return c->status;
+    if (b->status)
+        return b->status;
     bytes &= ~(uint64_t)15;
-    if (bytes > c->max_alloc)
-        bytes = c->max_alloc & ~(uint64_t)15;
+    if (bytes > max_alloc)
+        bytes = max_alloc & ~(uint64_t)15;
     if (bytes < 16)
-        return vk_fail(b, GB_ERR_INVALID, "vulkan read_bandwidth: %llu bytes is too few", (unsigned long long)bytes);
+        return gb_fail(b, GB_ERR_INVALID, "%s read_bandwidth: %llu bytes is too few", b->name,
+                       (unsigned long long)bytes);
     gb_buffer *buf = NULL, *sinkbuf = NULL;
-    gb_status s = vk_op_alloc(b, bytes, &buf);
+    gb_status s = b->alloc(b, bytes, &buf);
     if (!s)
-        s = vk_op_alloc(b, (bytes / bw_window(b) + 1) * BW_GROUPS * 4, &sinkbuf);
+        s = b->alloc(b, (bytes / bw_window(b) + 1) * BW_GROUPS * 4, &sinkbuf);
     gb_ref sink = {sinkbuf, 0};
     if (!s)
         s = stream_pass(b, buf, bytes, sink); /* warm up: pipeline, caches, clocks */
     if (!s)
-        s = vk_flush(b);
+        s = b->finish(b);
     /* repeat until at least 0.2 s of reading, 1..20 passes per submit */
     double t = 0, moved = 0;
     int reps = 1;
@@ -266,7 +267,7 @@ gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_
         for (int i = 0; i < reps && !s; i++)
             s = stream_pass(b, buf, bytes, sink);
         if (!s)
-            s = vk_flush(b);
+            s = b->finish(b);
         t += now_s() - t0;
         moved += (double)reps * (double)bytes;
         if (reps < 20)
@@ -275,8 +276,8 @@ gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_
     if (!s && t > 0)
         *bytes_per_s = moved / t;
     if (buf)
-        vk_op_release(b, buf);
+        b->release(b, buf);
     if (sinkbuf)
-        vk_op_release(b, sinkbuf);
+        b->release(b, sinkbuf);
     return s;
 }

@@ -1,32 +1,32 @@
-/* vk_ops_attention.c - backend.h's attention on the `attention` kernel
+/* gd_ops_attention.c - backend.h's attention on the `attention` kernel
  * (decode and prefill alike: one workgroup per head and query, an online
  * softmax over the keys; see kernels/shaders/attention.comp).
  *
  * The cache is bound whole where it fits a descriptor window (every model
  * here), and the batch's first position travels in the stream (the kernel
  * reads it), so a decoded token's dispatch is the same every token and its
- * command buffer is replayed (vk_record.c). A cache larger than a window is
- * bound only over the slots the batch reads: the positions max(0, pos0 -
- * window + 1) .. pos0 - 1, contiguous slots unless the ring wraps, and then
- * the whole ring (a window-sized ring is small). Long batches are split over
+ * command buffer can be replayed (kernels/vulkan/vk_record.c). A cache
+ * larger than a window is bound only over the slots the batch reads: the
+ * positions max(0, pos0 - window + 1) .. pos0 - 1, contiguous slots unless
+ * the ring wraps, and then the whole ring (a window-sized ring is small). Long batches are split over
  * queries so that the q and out spans fit a window; keys of the batch are
  * always bound whole. */
-#include "vk_dispatch.h"
-#include "vk_ops.h"
+#include "gd.h"
+#include "gd_ops.h"
 
 #define AT_MAX_HEAD_DIM 256
 #define MAX_GROUPS 65535
 
-gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
+gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
 {
     if (n <= 0 || pos0 < 0 || a->n_heads <= 0 || a->n_kv_heads <= 0 || a->n_heads % a->n_kv_heads ||
         a->head_dim <= 0 || a->cap <= 0 || a->window < 0 || !a->sinks || a->sinks->type != GQ_F32 ||
         a->sinks->cols * a->sinks->rows < a->n_heads)
-        return gb_fail(b, GB_ERR_INVALID, "vulkan attention: bad shape (heads %d / kv %d, head_dim %d, cap %d, n %d)",
-                       a->n_heads, a->n_kv_heads, a->head_dim, a->cap, n);
+        return gb_fail(b, GB_ERR_INVALID, "%s attention: bad shape (heads %d / kv %d, head_dim %d, cap %d, n %d)",
+                       b->name, a->n_heads, a->n_kv_heads, a->head_dim, a->cap, n);
     if (a->head_dim > AT_MAX_HEAD_DIM)
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan attention: head_dim %d > %d", a->head_dim, AT_MAX_HEAD_DIM);
-    uint64_t maxb = vk_max_arg_bytes(b);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s attention: head_dim %d > %d", b->name, a->head_dim, AT_MAX_HEAD_DIM);
+    uint64_t maxb = gd_max_arg_bytes(b);
     uint64_t kvs = (uint64_t)a->n_kv_heads * (uint64_t)a->head_dim * 4u; /* bytes of one position's k */
     uint64_t qs = (uint64_t)a->n_heads * (uint64_t)a->head_dim * 4u;     /* bytes of one query */
 
@@ -38,7 +38,7 @@ gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_r
     } else if (pos0 > lo) {
         if (pos0 - lo > a->cap)
             return gb_fail(b, GB_ERR_INVALID,
-                           "vulkan attention: positions %d .. %d are needed but the cache holds %d slots", lo,
+                           "%s attention: positions %d .. %d are needed but the cache holds %d slots", b->name, lo,
                            pos0 - 1, a->cap);
         uint64_t first = (uint64_t)(lo % a->cap), last = (uint64_t)((pos0 - 1) % a->cap);
         if (first <= last) {
@@ -50,12 +50,12 @@ gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_r
     }
     if (nslots * kvs > maxb || (uint64_t)n * kvs > maxb || qs > maxb)
         return gb_fail(b, GB_ERR_UNSUPPORTED,
-                       "vulkan attention: %llu cached or %d batch positions exceed a descriptor window of %llu bytes",
-                       (unsigned long long)nslots, n, (unsigned long long)maxb);
+                       "%s attention: %llu cached or %d batch positions exceed a descriptor window of %llu bytes",
+                       b->name, (unsigned long long)nslots, n, (unsigned long long)maxb);
 
     uint32_t p0 = (uint32_t)pos0;
     gb_ref pos;
-    gb_status s = vk_stream_upload(b, &p0, 4, &pos);
+    gb_status s = gd_upload(b, &p0, 4, &pos);
     if (s != GB_OK)
         return s;
     uint64_t tc_max = maxb / qs;
@@ -91,7 +91,7 @@ gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_r
         d.groups[0] = (uint32_t)a->n_heads;
         d.groups[1] = (uint32_t)tc;
         d.groups[2] = 1;
-        if ((s = vk_run(b, &d)) != GB_OK)
+        if ((s = gd_run(b, &d)) != GB_OK)
             return s;
     }
     return GB_OK;

@@ -1,4 +1,4 @@
-/* vk_ops_matmul.c - backend.h's matmul on the matmul_<type> kernels.
+/* gd_ops_matmul.c - backend.h's matmul on the matmul_<type> kernels.
  *
  * One dispatch when the weight, x and out each fit one descriptor window;
  * otherwise the rows are split into ranges whose weight slice fits (a
@@ -12,8 +12,8 @@
  * workgroups of 128 threads. */
 #include <stdio.h>
 
-#include "vk_dispatch.h"
-#include "vk_ops.h"
+#include "gd.h"
+#include "gd_ops.h"
 
 /* the kernel's tile: rows per workgroup, tokens per workgroup (matmul_body.glsl) */
 #define MM_NR 4u
@@ -22,7 +22,7 @@
 #define MV_NR 8u
 #define MAX_GROUPS 65535u
 
-const char *vk_type_suffix(gq_type t)
+const char *gd_type_suffix(gq_type t)
 {
     switch (t) {
     case GQ_F32: return "f32";
@@ -41,27 +41,27 @@ static uint64_t words(uint64_t bytes) { return (bytes + 3u) & ~(uint64_t)3u; }
 
 static int is_block_type(gq_type t) { return t == GQ_MXFP4 || t == GQ_Q8_32 || t == GQ_Q4_32; }
 
-gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
+gb_status gd_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
 {
-    const char *sfx = vk_type_suffix(w->type);
+    const char *sfx = gd_type_suffix(w->type);
     if (!sfx)
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan matmul: %s has a weight type (%d) with no kernel", w->name,
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s matmul: %s has a weight type (%d) with no kernel", b->name, w->name,
                        (int)w->type);
     if (n <= 0 || w->rows <= 0 || w->cols <= 0 || !x.buf || !out.buf)
-        return gb_fail(b, GB_ERR_INVALID, "vulkan matmul: %s with n = %d, %lld x %lld", w->name, n,
+        return gb_fail(b, GB_ERR_INVALID, "%s matmul: %s with n = %d, %lld x %lld", b->name, w->name, n,
                        (long long)w->rows, (long long)w->cols);
     if (is_block_type(w->type) && w->cols % 32)
-        return gb_fail(b, GB_ERR_INVALID, "vulkan matmul: %s has %lld columns, not a multiple of the 32-value block",
-                       w->name, (long long)w->cols);
+        return gb_fail(b, GB_ERR_INVALID, "%s matmul: %s has %lld columns, not a multiple of the 32-value block",
+                       b->name, w->name, (long long)w->cols);
     if (bias && (bias->type != GQ_F32 || bias->rows * bias->cols * bias->n_mat != w->rows))
-        return gb_fail(b, GB_ERR_INVALID, "vulkan matmul: bias %s is not %lld f32 values", bias->name,
+        return gb_fail(b, GB_ERR_INVALID, "%s matmul: bias %s is not %lld f32 values", b->name, bias->name,
                        (long long)w->rows);
-    uint64_t rows = (uint64_t)w->rows, cols = (uint64_t)w->cols, rb = w->row_bytes, maxb = vk_max_arg_bytes(b);
+    uint64_t rows = (uint64_t)w->rows, cols = (uint64_t)w->cols, rb = w->row_bytes, maxb = gd_max_arg_bytes(b);
     if (rows > UINT32_MAX / 4u || cols > UINT32_MAX / 4u || rb > maxb || cols * 4u > maxb)
         return gb_fail(b, GB_ERR_UNSUPPORTED,
-                       "vulkan matmul: %s: one row (%llu bytes) or one token (%llu floats) exceeds a descriptor "
+                       "%s matmul: %s: one row (%llu bytes) or one token (%llu floats) exceeds a descriptor "
                        "window of %llu bytes",
-                       w->name, (unsigned long long)rb, (unsigned long long)cols, (unsigned long long)maxb);
+                       b->name, w->name, (unsigned long long)rb, (unsigned long long)cols, (unsigned long long)maxb);
 
     /* rows per dispatch: the weight slice fits a window, the grid fits */
     int vec = n == 1;
@@ -102,7 +102,7 @@ gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb
                 d.groups[0] = (uint32_t)((rc + MV_NR - 1u) / MV_NR);
                 d.groups[1] = 1;
                 d.groups[2] = 1;
-                gb_status s = vk_run(b, &d);
+                gb_status s = gd_run(b, &d);
                 if (s != GB_OK)
                     return s;
                 continue;
@@ -118,7 +118,7 @@ gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb
             d.groups[0] = (uint32_t)((rc + MM_NR - 1u) / MM_NR);
             d.groups[1] = (uint32_t)((tc + MM_NT - 1u) / MM_NT);
             d.groups[2] = 1;
-            gb_status s = vk_run(b, &d);
+            gb_status s = gd_run(b, &d);
             if (s != GB_OK)
                 return s;
         }

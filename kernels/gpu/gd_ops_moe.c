@@ -1,4 +1,4 @@
-/* vk_ops_moe.c - backend.h's MoE block on the device
+/* gd_ops_moe.c - backend.h's MoE block on the device
  * (kernels/shaders/moe_*.comp). Decode (one token), three dispatches:
  *   1. moe_route: router logits, top-k (lower index wins ties), softmax over
  *      the k, into scratch slot 0 as (expert id, weight) pairs;
@@ -18,8 +18,8 @@
  * experts; long batches are split over tokens so the scratch spans fit. */
 #include <stdio.h>
 
-#include "vk_dispatch.h"
-#include "vk_ops.h"
+#include "gd.h"
+#include "gd_ops.h"
 
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
@@ -73,7 +73,7 @@ static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, u
     gr.push[3] = (uint32_t)gbase;
     gr.n_push = 4;
     gr.groups[0] = gr.groups[1] = gr.groups[2] = 1;
-    if ((s = vk_run(b, &gr)) != GB_OK)
+    if ((s = gd_run(b, &gr)) != GB_OK)
         return s;
 
     uint32_t tiles = (uint32_t)((tc + MG_NT - 1u) / MG_NT);
@@ -105,7 +105,7 @@ static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, u
             g.groups[0] = pass == 0 ? (uint32_t)((I + 1u) / 2u) : (uint32_t)((D + MO_NR - 1u) / MO_NR);
             g.groups[1] = (uint32_t)ne;
             g.groups[2] = tiles;
-            if ((s = vk_run(b, &g)) != GB_OK)
+            if ((s = gd_run(b, &g)) != GB_OK)
                 return s;
         }
     }
@@ -121,7 +121,7 @@ static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, u
     sm.groups[0] = (uint32_t)((D + 63u) / 64u);
     sm.groups[1] = (uint32_t)tc;
     sm.groups[2] = 1;
-    return vk_run(b, &sm);
+    return gd_run(b, &sm);
 }
 
 static int is_f32_vec(const gb_weight *w, int64_t n_mat, int64_t len)
@@ -129,37 +129,38 @@ static int is_f32_vec(const gb_weight *w, int64_t n_mat, int64_t len)
     return w && w->type == GQ_F32 && w->n_mat == n_mat && w->rows * w->cols == len;
 }
 
-gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
+gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 {
     int E = m->n_experts, K = m->top_k, D = m->hidden, I = m->inter;
     if (n <= 0 || E <= 0 || K <= 0 || K > E || D <= 0 || I <= 0 || !m->router || !m->gate_up || !m->down)
-        return gb_fail(b, GB_ERR_INVALID, "vulkan moe: bad shape (n %d, experts %d, top_k %d, hidden %d, inter %d)",
-                       n, E, K, D, I);
+        return gb_fail(b, GB_ERR_INVALID, "%s moe: bad shape (n %d, experts %d, top_k %d, hidden %d, inter %d)",
+                       b->name, n, E, K, D, I);
     if (K > MOE_MAX_K || E > MOE_MAX_E)
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: top_k %d / %d experts (at most %d / %d)", K, E, MOE_MAX_K,
-                       MOE_MAX_E);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s moe: top_k %d / %d experts (at most %d / %d)", b->name, K, E,
+                       MOE_MAX_K, MOE_MAX_E);
     if (m->router->type != GQ_F32 || m->router->rows != E || m->router->cols != D ||
         !is_f32_vec(m->router_bias, 1, E))
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: the router must be [%d, %d] f32 with an f32 bias", E, D);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s moe: the router must be [%d, %d] f32 with an f32 bias", b->name, E,
+                       D);
     const gb_weight *gu = m->gate_up, *dn = m->down;
     if (gu->n_mat != E || gu->rows != 2 * (int64_t)I || gu->cols != D || dn->n_mat != E || dn->rows != D ||
         dn->cols != I || !is_f32_vec(m->gate_up_bias, E, 2 * (int64_t)I) || !is_f32_vec(m->down_bias, E, D))
-        return gb_fail(b, GB_ERR_INVALID, "vulkan moe: expert shapes do not match hidden %d, inter %d, %d experts", D,
-                       I, E);
-    const char *sg = vk_type_suffix(gu->type), *sd = vk_type_suffix(dn->type);
+        return gb_fail(b, GB_ERR_INVALID, "%s moe: expert shapes do not match hidden %d, inter %d, %d experts",
+                       b->name, D, I, E);
+    const char *sg = gd_type_suffix(gu->type), *sd = gd_type_suffix(dn->type);
     if (!sg || !sd || D % 32 || I % 32)
         return gb_fail(b, GB_ERR_UNSUPPORTED,
-                       "vulkan moe: expert types %d / %d or sizes %d / %d (need multiples of 32) have no kernel",
+                       "%s moe: expert types %d / %d or sizes %d / %d (need multiples of 32) have no kernel", b->name,
                        (int)gu->type, (int)dn->type, D, I);
 
-    uint64_t maxb = vk_max_arg_bytes(b);
+    uint64_t maxb = gd_max_arg_bytes(b);
     uint64_t xrow = (uint64_t)D * 4u, arow = (uint64_t)K * (uint64_t)I * 4u, rrow = (uint64_t)K * 8u;
     if ((uint64_t)E * D * 4u > maxb || arow > maxb || xrow > maxb)
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: the router or one token's activations exceed a window");
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s moe: the router or one token's activations exceed a window", b->name);
     uint64_t per_gu = experts_per_window(gu, maxb), per_dn = experts_per_window(dn, maxb);
     if (per_gu == 0 || per_dn == 0)
-        return gb_fail(b, GB_ERR_UNSUPPORTED, "vulkan moe: one expert matrix exceeds a descriptor window of %llu bytes",
-                       (unsigned long long)maxb);
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s moe: one expert matrix exceeds a descriptor window of %llu bytes",
+                       b->name, (unsigned long long)maxb);
     int one_window = per_gu == (uint64_t)E && per_dn == (uint64_t)E;
     int grouped = n >= MOE_GROUP_MIN || !one_window;
     uint64_t yrow = (uint64_t)K * (uint64_t)D * 4u; /* prefill: weighted outputs per token */
@@ -176,11 +177,11 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         tc_max = (uint64_t)n;
 
     gb_ref route, act, y = {0};
-    gb_status s = vk_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
+    gb_status s = gd_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
     if (s == GB_OK)
-        s = vk_scratch(b, 1, tc_max * arow, &act);
+        s = gd_scratch(b, 1, tc_max * arow, &act);
     if (s == GB_OK && grouped)
-        s = vk_scratch(b, 2, tc_max * yrow, &y);
+        s = gd_scratch(b, 2, tc_max * yrow, &y);
     if (s != GB_OK)
         return s;
 
@@ -212,7 +213,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         r.n_push = 8;
         r.groups[0] = (uint32_t)tc;
         r.groups[1] = r.groups[2] = 1;
-        if ((s = vk_run(b, &r)) != GB_OK)
+        if ((s = gd_run(b, &r)) != GB_OK)
             return s;
         if (grouped) {
             s = prefill(b, m, xt, ot, tc, route, act, y, maxb, k_gug, k_dng, lim.u, alpha.u);
@@ -236,7 +237,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         g.groups[0] = (uint32_t)((I + MV_PAIRS - 1) / MV_PAIRS);
         g.groups[1] = (uint32_t)K;
         g.groups[2] = (uint32_t)tc;
-        if ((s = vk_run(b, &g)) != GB_OK)
+        if ((s = gd_run(b, &g)) != GB_OK)
             return s;
 
         gd_dispatch dd = g;
@@ -248,7 +249,7 @@ gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         dd.groups[0] = (uint32_t)((D + MV_ROWS - 1) / MV_ROWS);
         dd.groups[1] = (uint32_t)tc;
         dd.groups[2] = 1;
-        if ((s = vk_run(b, &dd)) != GB_OK)
+        if ((s = gd_run(b, &dd)) != GB_OK)
             return s;
     }
     return GB_OK;
