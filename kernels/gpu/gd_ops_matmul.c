@@ -15,9 +15,9 @@
 #include "gd.h"
 #include "gd_ops.h"
 
-/* the kernel's tile: rows per workgroup, tokens per workgroup (matmul_body.glsl) */
-#define MM_NR 4u
-#define MM_NT 8u
+/* the kernel's tile: rows per workgroup, tokens per workgroup (gemm_body.glsl) */
+#define MM_NR 64u
+#define MM_NT 64u
 /* the decode kernel's rows per workgroup (matvec_body.glsl) */
 #define MV_NR 8u
 #define MAX_GROUPS 65535u

@@ -23,10 +23,10 @@
 
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
-#define MO_NR 4u  /* rows per workgroup of moe_body.glsl (grouped) */
+#define MO_NR 64u /* rows per workgroup of the grouped kernels (gemm_body.glsl) */
 #define MV_PAIRS 4u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
 #define MV_ROWS 8u  /* down rows per workgroup of moe_vec_body.glsl */
-#define MG_NT 8u  /* tokens per tile of the grouped kernels */
+#define MG_NT 64u /* route slots per tile of the grouped kernels */
 /* Batches from this size take the grouped kernels: below it the per-token
  * ones read little more, and lavapipe compiles the grouped ones slowly
  * (about a minute of CPU each on 2 cores), which small test batches avoid. */
@@ -43,7 +43,7 @@ static uint64_t experts_per_window(const gb_weight *w, uint64_t maxb)
 }
 
 /* Point d's binding 4 at the window of w holding experts [e_lo, e_lo + ne)
- * and fill the expert part of its push words (moe_body.glsl's P). */
+ * and fill the expert part of its push words (gemm_body.glsl push words). */
 static void bind_window(const gb_weight *w, uint64_t e_lo, uint64_t ne, gd_dispatch *d)
 {
     uint64_t mat = (uint64_t)w->rows * w->row_bytes;
@@ -102,7 +102,7 @@ static gb_status prefill(gb_backend *b, const gb_moe *m, gb_ref xt, gb_ref ot, u
             g.push[13] = (uint32_t)E;
             g.push[14] = (uint32_t)gbase;
             g.n_push = 15;
-            g.groups[0] = pass == 0 ? (uint32_t)((I + 1u) / 2u) : (uint32_t)((D + MO_NR - 1u) / MO_NR);
+            g.groups[0] = (uint32_t)(((pass == 0 ? 2u * I : D) + MO_NR - 1u) / MO_NR);
             g.groups[1] = (uint32_t)ne;
             g.groups[2] = tiles;
             if ((s = gd_run(b, &g)) != GB_OK)

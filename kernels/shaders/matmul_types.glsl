@@ -20,7 +20,10 @@
  * blocks (which made every x load touch 32 cache lines). wt_xpart() loads the
  * x values that part p of the block at float index xi multiplies, through
  * the kernel's `vec4 XV4(uint i, bool al)`; wt_part_dot() sums value * x over the part,
- * before the block scale (wt_scaled). `al`: x's offset is a multiple of 16
+ * before the block scale (wt_scaled); wt_part_vals() gives the part's values
+ * with the scale applied (the prefill tiles, gemm_body.glsl): v[0], v[1] at
+ * k = 8p .. 8p+7, and for the 4-bit types v[2], v[3] at 16 + 8p ...
+ * `al`: x's offset is a multiple of 16
  * bytes (16-byte loads); the kernels pass a constant so that the optimizer
  * makes one branch-free copy of their loop per case (a branch per load kept
  * the loads of the unrolled parts from being issued together). */
@@ -65,6 +68,12 @@ float wt_part_dot(uint boff, uint part, vec4 xq[4])
 {
     uvec4 a = wl_load16(boff + 32u * part), b = wl_load16(boff + 32u * part + 16u);
     return dot(uintBitsToFloat(a), xq[0]) + dot(uintBitsToFloat(b), xq[1]);
+}
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    v[0] = uintBitsToFloat(wl_load16(boff + 32u * part));
+    v[1] = uintBitsToFloat(wl_load16(boff + 32u * part + 16u));
+    v[2] = v[3] = vec4(0.0);
 }
 #endif
 
@@ -118,6 +127,13 @@ float wt_part_dot(uint boff, uint part, vec4 xq[4])
     vec2 a = wt_pair(u.x), b = wt_pair(u.y), c = wt_pair(u.z), d = wt_pair(u.w);
     return dot(vec4(a, b), xq[0]) + dot(vec4(c, d), xq[1]);
 }
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec4 u = wl_load16(boff + 16u * part);
+    v[0] = vec4(wt_pair(u.x), wt_pair(u.y));
+    v[1] = vec4(wt_pair(u.z), wt_pair(u.w));
+    v[2] = v[3] = vec4(0.0);
+}
 #endif
 
 #elif defined(WT_Q8_32)
@@ -151,6 +167,14 @@ float wt_part_dot(uint boff, uint part, vec4 xq[4])
 }
 /* the scale of a block at an even offset (q8_32 blocks are 34 bytes): one word */
 #define WT_SCALED_PART(boff, s) ((s) * unpackHalf2x16(wl_u16(boff)).x)
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + 2u + 8u * part);
+    float d = unpackHalf2x16(wl_u16(boff)).x;
+    v[0] = wt_i8x4(q.x) * d;
+    v[1] = wt_i8x4(q.y) * d;
+    v[2] = v[3] = vec4(0.0);
+}
 #endif
 
 #elif defined(WT_Q4_32) || defined(WT_MXFP4)
@@ -207,6 +231,18 @@ float wt_part_dot(uint boff, uint part, vec4 xq[4])
     uvec2 q = wl_load8(boff + WT_QS + 8u * part);
     return (dot(wt_nib_lo(q.x), xq[0]) + dot(wt_nib_lo(q.y), xq[1]) + dot(wt_nib_lo(q.x >> 4u), xq[2]) +
             dot(wt_nib_lo(q.y >> 4u), xq[3])) * WT_NIB_SCALE;
+}
+/* v[0], v[1]: the values at k = 8p .. 8p+7 (low nibbles), v[2], v[3]: at
+ * 16 + 8p .. (high nibbles); scaled (exact: small integers times a power of
+ * two or an f16) */
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + WT_QS + 8u * part);
+    float d = wt_scaled(boff, 1.0);
+    v[0] = (wt_nib_lo(q.x) * WT_NIB_SCALE) * d;
+    v[1] = (wt_nib_lo(q.y) * WT_NIB_SCALE) * d;
+    v[2] = (wt_nib_lo(q.x >> 4u) * WT_NIB_SCALE) * d;
+    v[3] = (wt_nib_lo(q.y >> 4u) * WT_NIB_SCALE) * d;
 }
 #endif
 void wt_decode(uint boff, out float v[32])

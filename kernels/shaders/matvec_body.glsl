@@ -1,7 +1,7 @@
 /* matvec_body.glsl - decode (n == 1): out[r] = W[r] . x (+ bias[r]) for one
  * weight type (included by matvec_<type>.comp after `#define WT_<TYPE>`).
  *
- * Why a separate kernel: matmul_body.glsl keeps 4 rows x 8 tokens of
+ * Why a separate kernel: gemm_body.glsl keeps 4 rows x 4 tokens of
  * accumulators per thread, which for one token leaves most lanes idle. Here
  * a subgroup owns MV_NR adjacent rows and its lanes walk the rows' blocks in
  * parts (matmul_types.glsl, WT_PART_API): lane l takes units l, l + S, ...

@@ -1,7 +1,7 @@
 /* moe_vec_body.glsl - the expert products of the MoE block per token (decode
  * and short batches), for one weight type (included by moe_gate_up_<type>.comp
  * / moe_down_<type>.comp after `#define WT_<TYPE>` and MOE_GATE_UP or
- * MOE_DOWN). The grouped prefill kernels are moe_body.glsl.
+ * MOE_DOWN). The grouped prefill kernels are gemm_body.glsl's.
  *
  * Same walk as matvec_body.glsl: a subgroup owns 2 rows, its lanes take the
  * rows' blocks in parts (matmul_types.glsl, WT_PART_API), so a subgroup reads
@@ -24,7 +24,7 @@
  *   grid (ceil(D / MO_ROWS), n). Bindings: 0 act [n, k, I], 1 route, 2 down
  *   bias [E, D] (f32 words), 3 out [n, D].
  * Push words 0-4 the byte offsets of bindings 0-4, then the shape (as
- * moe_body.glsl's). */
+ * gemm_body.glsl's grouped ones). */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
