@@ -65,8 +65,6 @@ layout(push_constant) uniform P {
 #endif
 
 uint W_WORD(uint i) { return wb.w[i]; }
-float XS(uint i) { return xb.v[i >> 2u][i & 3u]; }
-vec4 XV4(uint i, bool al) { return al ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
 #define WT_PART_API
 #include "matmul_types.glsl"
 

@@ -19,7 +19,7 @@
  * consecutive x (16-byte vectors) instead of each lane striding over whole
  * blocks (which made every x load touch 32 cache lines). wt_xpart() loads the
  * x values that part p of the block at float index xi multiplies, through
- * the kernel's `vec4 XV4(uint i, bool al)`; wt_part_dot() sums value * x over the part,
+ * XV4 (x as the kernel's `xb`); wt_part_dot() sums value * x over the part,
  * before the block scale (wt_scaled); wt_part_vals() gives the part's values
  * with the scale applied (the prefill tiles, gemm_body.glsl): v[0], v[1] at
  * k = 8p .. 8p+7, and for the 4-bit types v[2], v[3] at 16 + 8p ...
@@ -28,6 +28,10 @@
  * makes one branch-free copy of their loop per case (a branch per load kept
  * the loads of the unrolled parts from being issued together). */
 #ifdef WT_PART_API
+/* x, as the kernel declares it: `xb`, a buffer of vec4 v[] (16-byte loads
+ * where its offset allows, else floats picked out of them) */
+float XS(uint i) { return xb.v[i >> 2u][i & 3u]; }
+vec4 XV4(uint i, bool al) { return al ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
 vec4 wt_i8x4(uint w)
 {
     int i = int(w);
@@ -58,12 +62,6 @@ float wt_elem(uint off)
 float wt_scaled(uint boff, float bs) { return bs; }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
-{
-    xq[0] = XV4(xi + 8u * part, al);
-    xq[1] = XV4(xi + 8u * part + 4u, al);
-    xq[2] = xq[3] = vec4(0.0);
-}
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
 {
     uvec4 a = wl_load16(boff + 32u * part), b = wl_load16(boff + 32u * part + 16u);
@@ -115,12 +113,6 @@ float wt_elem(uint off)
 float wt_scaled(uint boff, float bs) { return bs; }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
-{
-    xq[0] = XV4(xi + 8u * part, al);
-    xq[1] = XV4(xi + 8u * part + 4u, al);
-    xq[2] = xq[3] = vec4(0.0);
-}
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
 {
     uvec4 u = wl_load16(boff + 16u * part);
@@ -154,12 +146,6 @@ void wt_decode(uint boff, out float v[32])
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
 #ifdef WT_PART_API
 #define WT_PARTS 4u
-void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
-{
-    xq[0] = XV4(xi + 8u * part, al);
-    xq[1] = XV4(xi + 8u * part + 4u, al);
-    xq[2] = xq[3] = vec4(0.0);
-}
 float wt_part_dot(uint boff, uint part, vec4 xq[4])
 {
     uvec2 q = wl_load8(boff + 2u + 8u * part);
@@ -201,13 +187,6 @@ float wt_scaled(uint boff, float bs) { return ldexp(bs, int(wl_byte(boff)) - 128
 #endif
 #ifdef WT_PART_API
 #define WT_PARTS 2u
-void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
-{
-    xq[0] = XV4(xi + 8u * part, al);
-    xq[1] = XV4(xi + 8u * part + 4u, al);
-    xq[2] = XV4(xi + 16u + 8u * part, al);
-    xq[3] = XV4(xi + 20u + 8u * part, al);
-}
 #if defined(WT_MXFP4)
 /* The low nibbles of w's 4 bytes as E2M1 values times 2^-15 (doubled codes
  * K[c] = value * 2^15): a code s e1 e0 m placed at half-float bits 15 and
@@ -260,6 +239,21 @@ void wt_decode(uint boff, out float v[32])
 #else
 #error "define the weight type (WT_F32 .. WT_MXFP4)"
 #endif
-#if defined(WT_PART_API) && !defined(WT_SCALED_PART)
+#ifdef WT_PART_API
+#ifndef WT_SCALED_PART
 #define WT_SCALED_PART(boff, s) wt_scaled(boff, s)
+#endif
+/* the x values part p of the block at float index xi multiplies: k = 8p ..
+ * 8p+7, and for the 4-bit types also 16 + 8p .. */
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
+{
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
+#if defined(WT_MXFP4) || defined(WT_Q4_32)
+    xq[2] = XV4(xi + 16u + 8u * part, al);
+    xq[3] = XV4(xi + 20u + 8u * part, al);
+#else
+    xq[2] = xq[3] = vec4(0.0);
+#endif
+}
 #endif
