@@ -6,10 +6,10 @@
  * whose x and out spans fit. Each dispatch computes out[t][r0 .. r0+rc) for
  * tokens [t0, t0+tc) with the same kernel, so splitting changes no result.
  *
- * n == 1 (decode) runs matvec_<type> instead: a subgroup per 2 rows, lanes
- * on consecutive parts of the blocks, no token tile, so the weight streams at
- * memory speed; same bindings, same row split, grid ceil(rc / MV_NR)
- * workgroups of 128 threads. */
+ * n == 1 (decode) runs matvec_<type> instead: a workgroup of 128 threads
+ * walks MV_NR rows together (each thread on parts of blocks, one round trip
+ * to memory for a 2880-column row), no token tile; same bindings, same row
+ * split, grid ceil(rc / MV_NR). */
 #include <stdio.h>
 
 #include "gd.h"
@@ -19,7 +19,7 @@
 #define MM_NR 64u
 #define MM_NT 64u
 /* the decode kernel's rows per workgroup (matvec_body.glsl) */
-#define MV_NR 8u
+#define MV_NR 4u
 #define MAX_GROUPS 65535u
 
 const char *gd_type_suffix(gq_type t)

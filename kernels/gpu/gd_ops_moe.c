@@ -6,7 +6,8 @@
  *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
  *      summed in rank order, into out.
- * (moe_vec_body.glsl: a subgroup per row pair, parts of blocks per lane).
+ * (moe_vec_body.glsl: a workgroup walks a few rows together, parts of
+ * blocks per thread).
  * Prefill (n >= MOE_GROUP_MIN), five: moe_route; moe_group lists each expert's tokens;
  * moe_gate_up_g_<type> and moe_down_g_<type> run each expert over tiles of
  * its tokens (its weights read once per tile, not once per token), the
@@ -24,8 +25,8 @@
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
 #define MO_NR 64u /* rows per workgroup of the grouped kernels (gemm_body.glsl) */
-#define MV_PAIRS 4u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
-#define MV_ROWS 8u  /* down rows per workgroup of moe_vec_body.glsl */
+#define MV_PAIRS 2u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
+#define MV_ROWS 2u  /* down rows per workgroup of moe_vec_body.glsl */
 #define MG_NT 64u /* route slots per tile of the grouped kernels */
 /* Batches from this size take the grouped kernels: below it the per-token
  * ones read little more, and lavapipe compiles the grouped ones slowly
