@@ -25,7 +25,7 @@
 #define MOE_MAX_K 16
 #define MOE_MAX_E 512
 #define MO_NR 64u /* rows per workgroup of the grouped kernels (gemm_body.glsl) */
-#define MV_PAIRS 2u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
+#define MV_PAIRS 4u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
 #define MV_ROWS 2u  /* down rows per workgroup of moe_vec_body.glsl */
 #define MG_NT 64u /* route slots per tile of the grouped kernels */
 /* Batches from this size take the grouped kernels: below it the per-token

@@ -27,11 +27,11 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-#define AT_WG 512u
+#define AT_WG 256u
 #define AT_MAXHD 256u
 #define AT_KEYS 4u
 #define AT_ACC 4096u
-layout(local_size_x = 512) in;
+layout(local_size_x = 256) in;
 
 layout(set = 0, binding = 0) readonly buffer Qb { float x[]; } qb;
 layout(set = 0, binding = 1) readonly buffer Kb { float x[]; } kb;

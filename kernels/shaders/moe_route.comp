@@ -25,7 +25,6 @@
 
 #define RT_WG 1024u
 #define RT_E 16u     /* experts per pass over the columns */
-#define RT_CU 3u     /* columns per thread per pass in flight */
 layout(local_size_x = 1024) in;
 
 layout(set = 0, binding = 0) readonly buffer Xb { float x[]; } xb;
@@ -51,16 +50,11 @@ void main()
         float acc[RT_E];
         [[unroll]] for (uint e = 0u; e < RT_E; e++)
             acc[e] = 0.0;
-        /* RT_CU columns per thread in flight (a 2880-wide router: all of
-         * them), clamped reads with a 0 factor instead of a branch */
-        for (uint c0 = tid; c0 < p.D; c0 += RT_CU * RT_WG) {
-            [[unroll]] for (uint j = 0u; j < RT_CU; j++) {
-                uint c = min(c0 + j * RT_WG, p.D - 1u);
-                float xv = c0 + j * RT_WG < p.D ? xb.x[xo + c] : 0.0;
-                [[unroll]] for (uint e = 0u; e < RT_E; e++) {
-                    uint ee = min(e0 + e, p.E - 1u); /* past the last expert: re-read it, unused */
-                    acc[e] += uintBitsToFloat(wb.w[wo + ee * rw + c]) * xv;
-                }
+        for (uint c = tid; c < p.D; c += RT_WG) {
+            float xv = xb.x[xo + c];
+            [[unroll]] for (uint e = 0u; e < RT_E; e++) {
+                uint ee = min(e0 + e, p.E - 1u); /* past the last expert: re-read it, unused */
+                acc[e] += uintBitsToFloat(wb.w[wo + ee * rw + c]) * xv;
             }
         }
         [[unroll]] for (uint e = 0u; e < RT_E; e++) {

@@ -3,22 +3,21 @@
  * / moe_down_<type>.comp after `#define WT_<TYPE>` and MOE_GATE_UP or
  * MOE_DOWN). The grouped prefill kernels are gemm_body.glsl's.
  *
- * Same walk as matvec_body.glsl: all threads of a workgroup walk each of its
- * rows together, thread i on parts i, i + MO_WG, ... (8 bytes of codes each,
- * matmul_types.glsl's WT_PART_API), MO_UNROLL in flight, so an expert row of
- * 2880 columns is one round trip per thread and the threads of a subgroup
- * read consecutive bytes and consecutive x. The experts a token uses are read
+ * The rows are walked in parts (matmul_types.glsl's WT_PART_API: 8 bytes of
+ * codes each), so the threads of a subgroup read consecutive bytes of a row
+ * and consecutive x (16-byte loads), several parts in flight per thread. The experts a token uses are read
  * on the device from moe_route's output, so nothing comes back to the host.
  * Binding 4 is a window of the expert stack [E][rows, cols] holding experts
  * e_lo .. (expert e at matrix e - e_lo): the whole stack (the op takes the
  * grouped kernels when a stack does not fit one window).
  *
  * MOE_GATE_UP: a workgroup computes MO_PAIRS gate/up row pairs of chosen
- *   expert i of token t: h = gate_up[e] . x[t] + bias[e], then the clamped
+ *   expert i of token t, a subgroup per pair (lanes on parts l, l + S, ...): h = gate_up[e] . x[t] + bias[e], then the clamped
  *   SwiGLU into act[t][i][pair]. Grid (ceil(I / MO_PAIRS), k, n). Bindings:
  *   0 x [n, D], 1 route, 2 gate_up bias [E, 2I] (f32 words), 3 act [n, k, I].
  * MOE_DOWN: a workgroup computes MO_DROWS output rows of token t over all k
- *   chosen experts (MO_KU experts' parts in flight at once, each part's sum
+ *   chosen experts, all its threads on each row (thread i on parts i, i +
+ *   MO_WG, ..., MO_KU experts' parts in flight at once, each part's sum
  *   times its expert's routing weight): out[t][r] = sum_i w_i (down[e_i][r] .
  *   act[t][i] + bias[e_i][r]). Grid (ceil(D / MO_DROWS), n). Bindings: 0 act
  *   [n, k, I], 1 route, 2 down bias [E, D] (f32 words), 3 out [n, D].
@@ -29,7 +28,7 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
 #define MO_WG 128u
-#define MO_PAIRS 2u   /* gate_up: row pairs per workgroup */
+#define MO_PAIRS 4u   /* gate_up: row pairs per workgroup (one per subgroup of 32) */
 #define MO_DROWS 2u   /* down: rows per workgroup */
 #define MO_UNROLL 4u  /* gate_up: parts in flight per thread */
 #define MO_KU 4u      /* down: experts in flight */
@@ -85,36 +84,40 @@ void body(bool al)
     uint nb = p.cols / uint(GQ_BLOCK_VALUES), nu = nb * WT_PARTS;
     float acc[4] = float[4](0.0, 0.0, 0.0, 0.0);
 #if defined(MOE_GATE_UP)
+    /* a subgroup per row pair (its lanes on the parts): measured on the H200,
+     * a workgroup per 2 pairs was slower (74 against 42 us a layer: 23040
+     * workgroups of very little work each) */
+    uint lane = gl_SubgroupInvocationID, S = gl_SubgroupSize;
     uint I = p.rows / 2u, i = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
     uint slot = t * p.k + i;
     uint e = rb.r[(p.o_r >> 2u) + 2u * slot];
-    uint pr0 = gl_WorkGroupID.x * MO_PAIRS, np = min(MO_PAIRS, I - pr0);
+    uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes;
     uint xo = (p.o_x >> 2u) + t * p.cols;
-    uint rowoff[4];
-    [[unroll]] for (uint r = 0u; r < 4u; r++)
-        rowoff[r] = p.o_w + (e - p.e_lo) * p.mat_bytes + min(2u * pr0 + r, p.rows - 1u) * p.row_bytes;
-    for (uint u0 = tid; u0 < nu; u0 += MO_UNROLL * MO_WG) {
-        [[unroll]] for (uint j = 0u; j < MO_UNROLL; j++) {
-            uint u = u0 + j * MO_WG;
-            float f = u < nu ? 1.0 : 0.0;
-            u = min(u, nu - 1u);
-            uint bi = u / WT_PARTS, part = u % WT_PARTS;
-            vec4 xq[4];
-            wt_xpart(xo + bi * 32u, part, xq, al);
-            [[unroll]] for (uint r = 0u; r < 4u; r++) {
-                uint boff = rowoff[r] + bi * WT_BLOCK_BYTES;
-                acc[r] += f * WT_SCALED_PART(boff, wt_part_dot(boff, part, xq));
+    uint pend = min(gl_WorkGroupID.x * MO_PAIRS + MO_PAIRS, I);
+    for (uint pr = gl_WorkGroupID.x * MO_PAIRS + gl_SubgroupID; pr < pend; pr += gl_NumSubgroups) {
+        uint g_off = mbase + 2u * pr * p.row_bytes, u_off = g_off + p.row_bytes;
+        float ag = 0.0, au = 0.0;
+        for (uint u0 = lane; u0 < nu; u0 += MO_UNROLL * S) {
+            [[unroll]] for (uint j = 0u; j < MO_UNROLL; j++) {
+                uint u = u0 + j * S;
+                float f = u < nu ? 1.0 : 0.0;
+                u = min(u, nu - 1u);
+                uint bi = u / WT_PARTS, part = u % WT_PARTS;
+                vec4 xq[4];
+                wt_xpart(xo + bi * 32u, part, xq, al);
+                uint bg = g_off + bi * WT_BLOCK_BYTES, bu = u_off + bi * WT_BLOCK_BYTES;
+                ag += f * WT_SCALED_PART(bg, wt_part_dot(bg, part, xq));
+                au += f * WT_SCALED_PART(bu, wt_part_dot(bu, part, xq));
             }
         }
-    }
-    reduce(acc, 2u * np);
-    if (tid < np) {
-        uint row = 2u * (pr0 + tid);
-        float g = red_sum(2u * tid) + bias_at(e * p.rows + row);
-        float u = red_sum(2u * tid + 1u) + bias_at(e * p.rows + row + 1u);
-        g = min(g, p.limit);
-        u = clamp(u, -p.limit, p.limit);
-        ob.o[(p.o_o >> 2u) + slot * I + pr0 + tid] = g / (1.0 + exp(-p.alpha * g)) * (u + 1.0);
+        float g = subgroupAdd(ag), u = subgroupAdd(au);
+        if (subgroupElect()) {
+            g += bias_at(e * p.rows + 2u * pr);
+            u += bias_at(e * p.rows + 2u * pr + 1u);
+            g = min(g, p.limit);
+            u = clamp(u, -p.limit, p.limit);
+            ob.o[(p.o_o >> 2u) + slot * I + pr] = g / (1.0 + exp(-p.alpha * g)) * (u + 1.0);
+        }
     }
 #elif defined(MOE_DOWN)
     uint t = gl_WorkGroupID.y, r0 = gl_WorkGroupID.x * MO_DROWS, nr = min(MO_DROWS, p.rows - r0);
