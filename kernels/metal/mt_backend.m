@@ -46,13 +46,6 @@
 #define MT_MAX_VIEWS 64
 #define GIB(x) ((double)(x) / (double)(1ull << 30))
 
-struct gb_buffer {
-    void *mtl;                 /* id<MTLBuffer>, retained */
-    uint64_t size;
-    uint8_t *cpu;              /* its contents (shared storage) */
-    struct gb_buffer *next;    /* every live buffer, for destroy() */
-};
-
 typedef struct {
     gd_host host;              /* first: what the shared ops call (gd.h) */
     void *dev, *queue;         /* id<MTLDevice>, id<MTLCommandQueue> */
@@ -142,13 +135,10 @@ static gb_status mt_run(gb_backend *b, const gd_dispatch *d)
         return b->status;
     if (!d->groups[0] || !d->groups[1] || !d->groups[2])
         return GB_OK;
-    const mt_kernel *k = mt_kernel_find(d->kernel);
-    uint64_t size[GD_MAX_ARGS] = {0};
-    for (int i = 0; i < d->n_args && i < GD_MAX_ARGS; i++)
-        size[i] = d->args[i].ref.buf ? d->args[i].ref.buf->size : 0;
+    const mt_kernel *k;
     mt_binding bind;
     char why[256];
-    if (mt_bind(d, k, size, c->host.window, &bind, why, sizeof why))
+    if (mt_bind(d, c->host.window, &k, &bind, why, sizeof why))
         return gb_fail(b, GB_ERR_INVALID, "metal: %s", why);
     gb_status s;
     @autoreleasepool {
@@ -495,16 +485,7 @@ static gb_backend *mt_create(const gb_config *cfg, char *err, size_t errlen)
     b->write = mt_write;
     b->read = mt_read;
     b->finish = mt_finish;
-    b->embed = gd_op_embed;
-    b->rmsnorm = gd_op_rmsnorm;
-    b->matmul = gd_op_matmul;
-    b->rope = gd_op_rope;
-    b->attention = gd_op_attention;
-    b->kv_store = gd_op_kv_store;
-    b->moe = gd_op_moe;
-    b->add = gd_op_add;
-    b->score = gd_op_score;
-    b->read_bandwidth = gd_op_read_bandwidth;
+    gd_ops_install(b);
     b->destroy = mt_destroy;
     return b;
 }

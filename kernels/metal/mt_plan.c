@@ -23,9 +23,10 @@ uint64_t mt_window(uint64_t max_buffer_length)
     return range > MT_BIND_ALIGN ? (range - MT_BIND_ALIGN) & ~(uint64_t)15 : 0;
 }
 
-int mt_bind(const gd_dispatch *d, const mt_kernel *k, const uint64_t *size, uint64_t window, mt_binding *out,
-            char *why, size_t whylen)
+int mt_bind(const gd_dispatch *d, uint64_t window, const mt_kernel **kernel, mt_binding *out, char *why,
+            size_t whylen)
 {
+    const mt_kernel *k = *kernel = mt_kernel_find(d->kernel);
     if (!k) {
         snprintf(why, whylen, "kernel %s has no Metal source (kernels/metal/msl/%s.metal)", d->kernel, d->kernel);
         return -1;
@@ -39,10 +40,11 @@ int mt_bind(const gd_dispatch *d, const mt_kernel *k, const uint64_t *size, uint
     memcpy(out->push, d->push, d->n_push * sizeof *d->push);
     for (int i = 0; i < d->n_args; i++) {
         const gd_arg *a = &d->args[i];
-        if (!a->ref.buf || a->ref.off > size[i] || a->bytes > size[i] - a->ref.off) {
+        uint64_t size = a->ref.buf ? a->ref.buf->size : 0;
+        if (!a->ref.buf || a->ref.off > size || a->bytes > size - a->ref.off) {
             snprintf(why, whylen, "kernel %s argument %d: %llu bytes at offset %llu lie outside its buffer (%llu bytes)",
                      k->name, i, (unsigned long long)a->bytes, (unsigned long long)a->ref.off,
-                     (unsigned long long)(a->ref.buf ? size[i] : 0));
+                     (unsigned long long)size);
             return -1;
         }
         uint64_t start = a->ref.off & ~(uint64_t)(MT_BIND_ALIGN - 1);

@@ -18,6 +18,14 @@
 
 #include "gd.h"
 
+/* The Metal host's buffer (mt_backend.m; the tests make their own). */
+struct gb_buffer {
+    void *mtl;                 /* id<MTLBuffer>, retained */
+    uint64_t size;
+    uint8_t *cpu;              /* its contents (shared storage) */
+    struct gb_buffer *next;    /* every live buffer, for destroy() */
+};
+
 /* One Metal kernel: generated from kernels/metal/msl/<name>.metal by
  * kernels/metal/embed_msl.cmake (mt_kernels.c), sorted by name. */
 typedef struct {
@@ -50,11 +58,12 @@ typedef struct {
     uint32_t push[GD_PUSH_WORDS];
 } mt_binding;
 
-/* Check d against kernel k (argument count, push words, grid) and each
- * argument against its buffer (size[i] bytes) and the window; fill *out.
- * 0, or -1 with why in words (the host turns it into GB_ERR_INVALID). */
-int mt_bind(const gd_dispatch *d, const mt_kernel *k, const uint64_t *size, uint64_t window, mt_binding *out,
-            char *why, size_t whylen);
+/* Check d against its kernel (mt_kernel_find(d->kernel): argument count,
+ * push words) and each argument against its buffer and the window; fill
+ * *out and *kernel. 0, or -1 with why in words (the host turns it into
+ * GB_ERR_INVALID). */
+int mt_bind(const gd_dispatch *d, uint64_t window, const mt_kernel **kernel, mt_binding *out, char *why,
+            size_t whylen);
 
 /* A byte range [off, off + len) of the file mapping, wrapped as one MTLBuffer. */
 typedef struct {

@@ -26,10 +26,6 @@
 #include "gd_ops.h"
 #include "mt_plan.h"
 
-struct gb_buffer {
-    uint64_t size;
-};
-
 typedef struct {
     gd_host host;
     gb_buffer *scratch[GD_SCRATCH_SLOTS];
@@ -66,14 +62,11 @@ static gb_status fk_run(gb_backend *b, const gd_dispatch *d)
         return b->status;
     if (!d->groups[0] || !d->groups[1] || !d->groups[2])
         return GB_OK;
-    const mt_kernel *k = mt_kernel_find(d->kernel);
-    uint64_t size[GD_MAX_ARGS] = {0};
-    for (int i = 0; i < d->n_args && i < GD_MAX_ARGS; i++)
-        size[i] = d->args[i].ref.buf ? d->args[i].ref.buf->size : 0;
+    const mt_kernel *k;
     mt_binding bind;
     char why[256];
     f->dispatches++;
-    if (mt_bind(d, k, size, f->host.window, &bind, why, sizeof why)) {
+    if (mt_bind(d, f->host.window, &k, &bind, why, sizeof why)) {
         if (!f->refused++)
             snprintf(f->first_refusal, sizeof f->first_refusal, "%s", why);
         return gb_fail(b, GB_ERR_INVALID, "metal: %s", why);
@@ -245,31 +238,31 @@ static void bind_rules(void)
     const mt_kernel *k = mt_kernel_find("add");
     CHECK(k != NULL && k->n_args == 2);
     CHECK(mt_kernel_find("no_such_kernel") == NULL);
-    struct gb_buffer bx = {4096}, by = {4096};
+    struct gb_buffer bx = {.size = 4096}, by = {.size = 4096};
     gd_dispatch d = {.kernel = "add", .n_args = 2, .n_push = 3, .groups = {1, 1, 1}};
     d.args[0] = (gd_arg){{&bx, 1000}, 64, 1};
     d.args[1] = (gd_arg){{&by, 256}, 64, 0};
     d.push[2] = 16;
-    uint64_t size[GD_MAX_ARGS] = {4096, 4096};
+    const mt_kernel *got = NULL;
     mt_binding bd;
     char why[256] = "";
     const char *msg = why; /* CHECK_STR_CONTAINS wants a pointer */
-    CHECK(mt_bind(&d, k, size, mt_window(1ull << 30), &bd, why, sizeof why) == 0);
+    CHECK(mt_bind(&d, mt_window(1ull << 30), &got, &bd, why, sizeof why) == 0 && got == k);
     CHECK(bd.offset[0] == 768 && bd.push[0] == 232); /* 1000 = 3 * 256 + 232 */
     CHECK(bd.offset[1] == 256 && bd.push[1] == 0);
     CHECK(bd.push[2] == 16 && bd.push[3] == 0);
     d.n_args = 3; /* a buffer count the kernel does not have */
-    CHECK(mt_bind(&d, k, size, mt_window(1ull << 30), &bd, why, sizeof why) == -1);
+    CHECK(mt_bind(&d, mt_window(1ull << 30), &got, &bd, why, sizeof why) == -1);
     CHECK_STR_CONTAINS(msg, "takes 2 buffers");
     d.n_args = 2;
     d.args[0].bytes = 4096; /* past the end of its buffer */
-    CHECK(mt_bind(&d, k, size, mt_window(1ull << 30), &bd, why, sizeof why) == -1);
+    CHECK(mt_bind(&d, mt_window(1ull << 30), &got, &bd, why, sizeof why) == -1);
     CHECK_STR_CONTAINS(msg, "outside its buffer");
     d.args[0] = (gd_arg){{&bx, 0}, 2048, 1}; /* longer than the window */
-    CHECK(mt_bind(&d, k, size, 1024, &bd, why, sizeof why) == -1);
+    CHECK(mt_bind(&d, 1024, &got, &bd, why, sizeof why) == -1);
     CHECK_STR_CONTAINS(msg, "window");
     d.kernel = "no_such_kernel";
-    CHECK(mt_bind(&d, NULL, size, 1024, &bd, why, sizeof why) == -1);
+    CHECK(mt_bind(&d, 1024, &got, &bd, why, sizeof why) == -1);
     CHECK_STR_CONTAINS(msg, "no Metal source");
     /* the window never lets a binding reach 4 GiB (32-bit offsets in the kernels) */
     CHECK(mt_window(64ull << 30) + MT_BIND_ALIGN <= (1ull << 32));
