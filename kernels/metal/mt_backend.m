@@ -6,7 +6,7 @@
  * argument binds and how a large file is cut into buffers are decided in
  * plain C (mt_plan.c, tested everywhere); this file only makes the Metal
  * calls:
- *  - device: MTLCreateSystemDefaultDevice (or GQ_METAL_DEVICE / --device:
+ *  - device: MTLCreateSystemDefaultDevice (or gb_config.device / GQ_METAL_DEVICE:
  *    an index or a name substring of MTLCopyAllDevices);
  *  - kernels: one library per kernel compiled at first use from its MSL
  *    (newLibraryWithSource, MSL 2.4, fast math OFF so that the fp32 order of
