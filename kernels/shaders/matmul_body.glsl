@@ -9,7 +9,7 @@
  * scale, as the CPU reference does); a subgroup sum, then a sum over the
  * subgroups in shared memory, gives each output.
  *
- * Bindings (vk_dispatch.h): 0 W (uint words), 1 x [n, x_stride] floats,
+ * Bindings (kernels/gpu/gd.h): 0 W (uint words), 1 x [n, x_stride] floats,
  * 2 bias [rows] (bound to anything when has_bias is 0), 3 out [n, out_stride].
  * Push words 0-3: the byte offsets of the four inside their windows. Grid:
  * (ceil(rows / MM_NR), ceil(n / MM_NT)). */

@@ -17,7 +17,7 @@
  * gl_SubgroupID, gl_SubgroupID + gl_NumSubgroups, ... (any subgroup size:
  * 32 on NVIDIA gives one row per subgroup).
  *
- * Bindings (vk_dispatch.h): 0 W (uint words), 1 x [cols] floats, 2 bias
+ * Bindings (kernels/gpu/gd.h): 0 W (uint words), 1 x [cols] floats, 2 bias
  * [rows] (bound to anything when has_bias is 0), 3 out [rows]. Push words
  * 0-3: the byte offsets of the four inside their windows; then rows, cols,
  * row_bytes, has_bias. Grid: (ceil(rows / MV_NR), 1, 1). */
