@@ -506,8 +506,8 @@ int cmd_convert(int argc, char **argv)
      * in the shared cache (hub.h) */
     if (hub_looks_like_repo_id(o.src)) {
         int hub_rc;
-        if (!(o.src = fetch_snapshot_for_convert(o.src, o.revision, o.timeout, &hub_rc)))
-            return fail(&o, hub_rc, "fetching the Hub repo failed (see above)");
+        if (!(o.src = fetch_snapshot_for_convert(o.src, o.revision, o.timeout, &hub_rc, err, sizeof err)))
+            return fail(&o, hub_rc, "%s", err);
     }
 
     /* Before any output file exists (the fetch above installs its own):

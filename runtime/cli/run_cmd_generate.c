@@ -153,7 +153,7 @@ int run_cmd_generate(int argc, char **argv)
         tok_ids_free(&ids);
         tok_free(tok);
         mc_close(&run);
-        return gio_fail(&p, messages_path ? RUN_EXIT_BAD_INPUT : RUN_EXIT_USAGE, "%s", err);
+        return gio_fail(&p, RUN_EXIT_BAD_INPUT, "%s", err); /* the conversation or tools cannot be rendered */
     }
     mc_opts mo = {.backend = g.backend, .threads = threads, .ctx = ctx > 0 ? ctx : (int)ids.n + n,
                   .ctx_what = ctx > 0 ? "--ctx" : "the prompt plus -n"};
