@@ -19,9 +19,7 @@
  * walk over the conversation feeds either a string builder (hm_render) or
  * the tokenizer (hm_encode), so both are the same by construction. */
 typedef struct {
-    /* text sink */
-    char *buf;
-    size_t len, cap;
+    hm_buf text; /* text mode: the rendering; id mode: the text since the last special */
     /* id sink */
     tok_tokenizer *tok;
     tok_ids *ids;
@@ -33,20 +31,11 @@ typedef struct {
 static void put_bytes(sink *s, const char *p, size_t n)
 {
     if (s->failed || n == 0) return;
-    if (s->len + n + 1 > s->cap) {
-        size_t nc = (s->len + n + 1) * 2;
-        char *nb = realloc(s->buf, nc);
-        if (!nb) {
-            set_err(s->err, s->errlen, "out of memory rendering the conversation");
-            s->failed = 1;
-            return;
-        }
-        s->buf = nb;
-        s->cap = nc;
+    hm_buf_put(&s->text, p, n);
+    if (s->text.oom) {
+        set_err(s->err, s->errlen, "out of memory rendering the conversation");
+        s->failed = 1;
     }
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    s->buf[s->len] = 0;
 }
 
 static void text(sink *s, const char *p)
@@ -58,12 +47,12 @@ static void text(sink *s, const char *p)
  * (as plain text), exactly the span HF would see between two specials. */
 static void flush_text(sink *s)
 {
-    if (!s->tok || s->failed || s->len == 0) return;
-    if (tok_encode(s->tok, s->buf, s->len, 0, s->ids)) {
+    if (!s->tok || s->failed || s->text.n == 0) return;
+    if (tok_encode(s->tok, s->text.p, s->text.n, 0, s->ids)) {
         set_err(s->err, s->errlen, "encoding the conversation: %s", tok_encode_error(s->tok));
         s->failed = 1;
     }
-    s->len = 0;
+    s->text.n = 0;
 }
 
 static void special(sink *s, const char *name)
@@ -348,15 +337,15 @@ int hm_render(const hm_options *opt, const hm_message *msgs, size_t n, int add_g
     s.err = err;
     s.errlen = errlen;
     if (render(&s, opt, msgs, n, add_generation_prompt)) {
-        free(s.buf);
+        free(s.text.p);
         return -1;
     }
-    if (!s.buf) { /* cannot happen: the system message is never empty */
-        s.buf = calloc(1, 1);
-        if (!s.buf) return -1;
+    if (!s.text.p) { /* cannot happen: the system message is never empty */
+        s.text.p = calloc(1, 1);
+        if (!s.text.p) return -1;
     }
-    *out = s.buf;
-    if (len) *len = s.len;
+    *out = s.text.p;
+    if (len) *len = s.text.n;
     return 0;
 }
 
@@ -369,6 +358,6 @@ int hm_encode(tok_tokenizer *t, const hm_options *opt, const hm_message *msgs, s
     s.err = err;
     s.errlen = errlen;
     int rc = render(&s, opt, msgs, n, add_generation_prompt);
-    free(s.buf);
+    free(s.text.p);
     return rc;
 }

@@ -19,14 +19,9 @@ import os
 import shutil
 import subprocess
 
-from hubtest import BIN, EXE, Hub, check, finish, skip
+from hubtest import EXE, Hub, check, finish, need_fixture, read_tree
 
-FIXTURE = os.path.join(BIN, "gptoss-fixture")
-if not os.access(FIXTURE, os.X_OK):
-    skip("gptoss-fixture not built")
-TOOLS = os.environ.get("GQ_TOOLS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-if not os.path.isfile(os.path.join(TOOLS, "node_modules", "@lenml", "tokenizer-gptoss", "models", "tokenizer.json")):
-    skip("no real tokenizer.json under %s (run scripts/setup.sh)" % TOOLS)
+FIXTURE = need_fixture()
 
 
 def run(args, env=None, timeout=150):
@@ -104,12 +99,7 @@ check(hp == ref_hp, "hyper-parameters equal the full layout's (eos, pad, bos too
 check(tensors(out) == ref_t and ref_t, "tensors equal the full layout's (type, shape, size, xxh3)")
 
 # through the hub: original/* alone in the cache, the tokenizer fetched at the same commit
-files = {}
-for d, _, names in os.walk(full):
-    for n in names:
-        fp = os.path.join(d, n)
-        files[os.path.relpath(fp, full)] = open(fp, "rb").read()
-hub.repos[R] = files
+hub.repos[R] = read_tree(full)
 hub.start()
 try:
     p = hub.fetch(R, "--include", "original/*", "--json")
