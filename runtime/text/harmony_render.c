@@ -87,7 +87,7 @@ static void json_text(sink *s, const char *json, const char *what, size_t i)
         return;
     cJSON *v = cJSON_Parse(json ? json : "");
     if (!v) {
-        set_err(s->err, s->errlen, "message %zu: its %s are not valid JSON", i, what);
+        set_err(s->err, s->errlen, "message %zu: %s: not valid JSON", i, what);
         s->failed = 1;
         return;
     }
