@@ -36,6 +36,10 @@ gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, g
                           gb_ref out);
 gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out);
 
+/* Set b's ten op pointers (embed .. read_bandwidth) to the functions above;
+ * the host sets prepare, alloc, release, write, read, finish and destroy. */
+void gd_ops_install(gb_backend *b);
+
 /* ---- shared by the op files ---- */
 
 /* "f32", "f16", "bf16", "mxfp4", "q8_32", "q4_32": the kernel name suffix of

@@ -2,7 +2,7 @@
  * byte-level loads every weight kernel shares.
  *
  * The numbers come from quant/quant_blocks.h, the one place they are written
- * (glslc -I quant). Weights are raw little-endian uint words (kernels/gpu/gd.h's
+ * (glslc -I quant). Weights are raw little-endian uint words (gd.h's
  * binding convention), so a block at any byte offset is read as bytes
  * assembled from words: a kernel defines `uint W_WORD(uint i)` (word i of its
  * weight window) before including the loads below (define GQ_WLOADS). */

@@ -91,16 +91,7 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->write = vk_op_write;
     b->read = vk_op_read;
     b->finish = vk_op_finish;
-    b->embed = gd_op_embed;
-    b->rmsnorm = gd_op_rmsnorm;
-    b->matmul = gd_op_matmul;
-    b->rope = gd_op_rope;
-    b->attention = gd_op_attention;
-    b->kv_store = gd_op_kv_store;
-    b->moe = gd_op_moe;
-    b->add = gd_op_add;
-    b->score = gd_op_score;
-    b->read_bandwidth = gd_op_read_bandwidth;
+    gd_ops_install(b);
     b->destroy = vk_destroy;
     return b;
 }
