@@ -11,6 +11,8 @@
  * to memory for a 2880-column row), no token tile; same bindings, same row
  * split, grid ceil(rc / MV_NR). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gd.h"
 #include "gd_ops.h"
@@ -65,7 +67,10 @@ gb_status gd_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias,
 
     /* rows per dispatch: the weight slice fits a window, the grid fits */
     int vec = n == 1;
-    uint64_t nr = vec ? MV_NR : MM_NR;
+    /* EXPERIMENT (vk run d): GQ_VK_MV=xr8|xr2 picks a q8_32 matvec variant */
+    const char *xv = getenv("GQ_VK_MV");
+    int xmv = vec && xv && w->type == GQ_Q8_32 && (!strcmp(xv, "xr8") || !strcmp(xv, "xr2"));
+    uint64_t nr = vec ? (xmv ? (xv[2] == '8' ? 8u : 2u) : MV_NR) : MM_NR;
     uint64_t rc_max = maxb / rb;
     if (rc_max > MAX_GROUPS * nr)
         rc_max = MAX_GROUPS * nr;
@@ -80,7 +85,7 @@ gb_status gd_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias,
         tc_max = MAX_GROUPS * MM_NT;
 
     char kernel[32];
-    snprintf(kernel, sizeof kernel, "%s_%s", vec ? "matvec" : "matmul", sfx);
+    snprintf(kernel, sizeof kernel, "%s_%s%s%s", vec ? "matvec" : "matmul", xmv ? xv : "", xmv ? "_" : "", sfx);
     for (uint64_t t0 = 0; t0 < (uint64_t)n; t0 += tc_max) {
         uint64_t tc = (uint64_t)n - t0 < tc_max ? (uint64_t)n - t0 : tc_max;
         for (uint64_t r0 = 0; r0 < rows; r0 += rc_max) {
@@ -99,7 +104,7 @@ gb_status gd_op_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias,
                 p[2] = (uint32_t)rb;
                 p[3] = bias != NULL;
                 d.n_push = 4 + 4;
-                d.groups[0] = (uint32_t)((rc + MV_NR - 1u) / MV_NR);
+                d.groups[0] = (uint32_t)((rc + nr - 1u) / nr);
                 d.groups[1] = 1;
                 d.groups[2] = 1;
                 gb_status s = gd_run(b, &d);

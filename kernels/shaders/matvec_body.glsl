@@ -26,7 +26,9 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
 #define MV_WG 128u
+#ifndef MV_ROWS
 #define MV_ROWS 4u
+#endif
 #define MV_UNROLL 4u
 layout(local_size_x = 128) in;
 
