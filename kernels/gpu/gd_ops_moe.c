@@ -189,13 +189,8 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         return s;
 
     char k_gu[40], k_dn[40], k_gug[40], k_dng[40];
-    /* EXPERIMENT (vk run d): GQ_VK_GU=xu8|xwg, GQ_VK_DN=xr4 pick mxfp4 variants */
-    const char *xg = getenv("GQ_VK_GU"), *xd = getenv("GQ_VK_DN");
-    int xgu = xg && gu->type == GQ_MXFP4 && (!strcmp(xg, "xu8") || !strcmp(xg, "xwg"));
-    int xdn = xd && dn->type == GQ_MXFP4 && !strcmp(xd, "xr4");
-    snprintf(k_gu, sizeof k_gu, "moe_gate_up_%s%s%s", xgu ? xg : "", xgu ? "_" : "", sg);
-    snprintf(k_dn, sizeof k_dn, "moe_down_%s%s%s", xdn ? xd : "", xdn ? "_" : "", sd);
-    uint32_t dn_rows = xdn ? 4u : MV_ROWS;
+    snprintf(k_gu, sizeof k_gu, "moe_gate_up_%s", sg);
+    snprintf(k_dn, sizeof k_dn, "moe_down_%s", sd);
     snprintf(k_gug, sizeof k_gug, "moe_gate_up_g_%s", sg);
     snprintf(k_dng, sizeof k_dng, "moe_down_g_%s", sd);
     union {
@@ -254,7 +249,7 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         dd.args[2] = (gd_arg){m->down_bias->dev, (uint64_t)E * (uint64_t)D * 4u, 0};
         dd.args[3] = (gd_arg){ot, tc * xrow, 1};
         bind_window(dn, 0, (uint64_t)E, &dd);
-        dd.groups[0] = (uint32_t)((D + dn_rows - 1) / dn_rows);
+        dd.groups[0] = (uint32_t)((D + MV_ROWS - 1) / MV_ROWS);
         dd.groups[1] = (uint32_t)tc;
         dd.groups[2] = 1;
         if ((s = gd_run(b, &dd)) != GB_OK)

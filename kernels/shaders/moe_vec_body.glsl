@@ -28,15 +28,12 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
 #define MO_WG 128u
-#ifndef MO_PAIRS
+/* measured on the H200 (mxfp4, a layer's dispatch): gate_up 42 us with a
+ * subgroup per pair and 4 parts in flight (8 in flight: 44; a workgroup
+ * walking 4 pairs: 93), down 32 us with 2 rows a workgroup (4 rows: 41) */
 #define MO_PAIRS 4u   /* gate_up: row pairs per workgroup (one per subgroup of 32) */
-#endif
-#ifndef MO_DROWS
 #define MO_DROWS 2u   /* down: rows per workgroup */
-#endif
-#ifndef MO_UNROLL
 #define MO_UNROLL 4u  /* gate_up: parts in flight per thread */
-#endif
 #define MO_KU 4u      /* down: experts in flight */
 #define MO_DUNROLL 2u /* down: parts in flight per thread and expert */
 layout(local_size_x = 128) in;
@@ -60,12 +57,12 @@ uint W_WORD(uint i) { return wb.w[i]; }
 
 float bias_at(uint i) { return uintBitsToFloat(bb.w[(p.o_b >> 2u) + i]); }
 
-shared float red[8u * 32u]; /* [row][subgroup]: subgroups of 4 lanes or more */
+shared float red[MO_DROWS * 32u]; /* [row][subgroup]: subgroups of 4 lanes or more */
 
 /* acc[r] summed over the workgroup into red[r * 32] (after the barrier) */
-void reduce(float acc[8], uint nr)
+void reduce(float acc[MO_DROWS], uint nr)
 {
-    [[unroll]] for (uint r = 0u; r < 8u; r++) {
+    [[unroll]] for (uint r = 0u; r < MO_DROWS; r++) {
         if (r < nr) {
             float s = subgroupAdd(acc[r]);
             if (subgroupElect())
@@ -88,41 +85,7 @@ void body(bool al)
 {
     uint tid = gl_LocalInvocationID.x;
     uint nb = p.cols / uint(GQ_BLOCK_VALUES), nu = nb * WT_PARTS;
-    float acc[8] = float[8](0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-#if defined(MOE_GATE_UP) && defined(MO_GU_WG)
-    /* all threads on each of the 2 * MO_PAIRS rows */
-    uint I = p.rows / 2u, i = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
-    uint slot = t * p.k + i;
-    uint e = rb.r[(p.o_r >> 2u) + 2u * slot];
-    uint pr0 = gl_WorkGroupID.x * MO_PAIRS, np = min(MO_PAIRS, I - pr0);
-    uint xo = (p.o_x >> 2u) + t * p.cols;
-    uint rowoff[2u * MO_PAIRS];
-    [[unroll]] for (uint r = 0u; r < 2u * MO_PAIRS; r++)
-        rowoff[r] = p.o_w + (e - p.e_lo) * p.mat_bytes + min(2u * pr0 + r, p.rows - 1u) * p.row_bytes;
-    for (uint u0 = tid; u0 < nu; u0 += MO_UNROLL * MO_WG) {
-        [[unroll]] for (uint j = 0u; j < MO_UNROLL; j++) {
-            uint u = u0 + j * MO_WG;
-            float f = u < nu ? 1.0 : 0.0;
-            u = min(u, nu - 1u);
-            uint bi = u / WT_PARTS, part = u % WT_PARTS;
-            vec4 xq[4];
-            wt_xpart(xo + bi * 32u, part, xq, al);
-            [[unroll]] for (uint r = 0u; r < 2u * MO_PAIRS; r++) {
-                uint boff = rowoff[r] + bi * WT_BLOCK_BYTES;
-                acc[r] += f * WT_SCALED_PART(boff, wt_part_dot(boff, part, xq));
-            }
-        }
-    }
-    reduce(acc, 2u * np);
-    if (tid < np) {
-        uint row = 2u * (pr0 + tid);
-        float g = red_sum(2u * tid) + bias_at(e * p.rows + row);
-        float u = red_sum(2u * tid + 1u) + bias_at(e * p.rows + row + 1u);
-        g = min(g, p.limit);
-        u = clamp(u, -p.limit, p.limit);
-        ob.o[(p.o_o >> 2u) + slot * I + pr0 + tid] = g / (1.0 + exp(-p.alpha * g)) * (u + 1.0);
-    }
-#elif defined(MOE_GATE_UP)
+#if defined(MOE_GATE_UP)
     /* a subgroup per row pair (its lanes on the parts): measured on the H200,
      * a workgroup per 2 pairs was slower (74 against 42 us a layer: 23040
      * workgroups of very little work each) */
@@ -160,6 +123,9 @@ void body(bool al)
     }
 #elif defined(MOE_DOWN)
     uint t = gl_WorkGroupID.y, r0 = gl_WorkGroupID.x * MO_DROWS, nr = min(MO_DROWS, p.rows - r0);
+    float acc[MO_DROWS];
+    [[unroll]] for (uint r = 0u; r < MO_DROWS; r++)
+        acc[r] = 0.0;
     uint ro = (p.o_r >> 2u) + 2u * t * p.k;
     for (uint i0 = 0u; i0 < p.k; i0 += MO_KU) {
         for (uint u0 = tid; u0 < nu; u0 += MO_DUNROLL * MO_WG) {
