@@ -2,7 +2,7 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: attention threads 64 1 1 args 7
+// gq-kernel: attention threads 256 1 1 args 8
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 #pragma clang diagnostic ignored "-Wmissing-braces"
 
@@ -49,7 +49,7 @@ struct spvUnsafeArray
     }
 };
 
-struct _26
+struct _33
 {
     uint _m0;
     uint _m1;
@@ -69,214 +69,322 @@ struct _26
     uint _m15;
 };
 
+struct _88
+{
+    float _m0[1];
+};
+
+struct _98
+{
+    float _m0[1];
+};
+
 struct _114
 {
     float _m0[1];
 };
 
-struct _212
+struct _131
 {
     float _m0[1];
 };
 
-struct _254
-{
-    float _m0[1];
-};
-
-struct _389
-{
-    float _m0[1];
-};
-
-struct _416
-{
-    float _m0[1];
-};
-
-struct _457
+struct _164
 {
     uint _m0[1];
 };
 
-struct _523
+struct _270
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
-
-kernel void attention(constant _26& _28 [[buffer(0)]], const device _114& _116 [[buffer(1)]], const device _254& _256 [[buffer(2)]], const device _416& _418 [[buffer(3)]], const device _212& _214 [[buffer(4)]], const device _389& _391 [[buffer(5)]], const device _457& _459 [[buffer(6)]], device _523& _525 [[buffer(7)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+struct _561
 {
-    threadgroup float _111[256];
-    threadgroup float _275[64];
-    uint _43 = gl_WorkGroupID.x / (_28._m7 / _28._m8);
-    uint _48 = _28._m8 * _28._m9;
-    uint _58 = (_28._m12 + _28._m13) + gl_WorkGroupID.y;
-    bool _64 = _28._m10 > 0u;
-    bool _72;
-    if (_64)
+    uint _m0[1];
+};
+
+struct _676
+{
+    float _m0[1];
+};
+
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
+
+kernel void attention(constant _33& _35 [[buffer(0)]], const device _270& _272 [[buffer(1)]], const device _98& _100 [[buffer(2)]], const device _131& _133 [[buffer(3)]], const device _88& _90 [[buffer(4)]], const device _114& _116 [[buffer(5)]], const device _561& _563 [[buffer(6)]], device _676& _678 [[buffer(7)]], const device _164& _166 [[buffer(8)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
+{
+    threadgroup float _267[256];
+    threadgroup float _303[4096];
+    threadgroup float _551[256];
+    threadgroup float _555[256];
+    uint _170 = _35._m7 >> 2u;
+    uint _173 = _166._m0[_170];
+    uint _194 = gl_WorkGroupID.x / (_35._m8 / _35._m9);
+    uint _199 = _35._m9 * _35._m10;
+    uint _209 = min(gl_NumSubgroups, (4096u / _35._m10));
+    uint _217 = (_173 + _35._m13) + gl_WorkGroupID.y;
+    bool _222 = _35._m11 > 0u;
+    bool _230;
+    if (_222)
     {
-        _72 = (_58 + 1u) > _28._m10;
+        _230 = (_217 + 1u) > _35._m11;
     }
     else
     {
-        _72 = _64;
+        _230 = _222;
     }
-    uint _540;
-    if (_72)
+    uint _779;
+    if (_230)
     {
-        _540 = (_58 + 1u) - _28._m10;
+        _779 = (_217 + 1u) - _35._m11;
     }
     else
     {
-        _540 = 0u;
+        _779 = 0u;
     }
-    uint _96 = ((gl_WorkGroupID.y * _28._m7) + gl_WorkGroupID.x) * _28._m9;
-    uint _97 = (_28._m0 >> 2u) + _96;
-    for (uint _541 = gl_LocalInvocationID.x; _541 < _28._m9; )
+    uint _252 = ((gl_WorkGroupID.y * _35._m8) + gl_WorkGroupID.x) * _35._m10;
+    uint _253 = (_35._m0 >> 2u) + _252;
+    for (uint _780 = gl_LocalInvocationID.x; _780 < _35._m10; )
     {
-        _111[_541] = _116._m0[_97 + _541];
-        _541 += 64u;
+        _267[_780] = _272._m0[_253 + _780];
+        _780 += 256u;
         continue;
     }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    spvUnsafeArray<float, 4> _145;
-    _145[0u] = 0.0;
-    _145[1u] = 0.0;
-    _145[2u] = 0.0;
-    _145[3u] = 0.0;
-    float _544;
-    float _546;
-    _546 = 0.0;
-    _544 = as_type<float>(0xff800000u /* -inf */);
-    float _343;
-    float _566;
-    for (uint _543 = _540; _543 <= _58; _546 = _343, _544 = _566, _543 += 64u)
+    uint _285 = gl_SubgroupID * _35._m10;
+    bool _288 = gl_SubgroupID < _209;
+    if (_288)
     {
-        uint _164 = _543 + gl_LocalInvocationID.x;
-        bool _168 = _164 <= _58;
-        float _555;
-        if (_168)
+        for (uint _781 = gl_SubgroupInvocationID; _781 < _35._m10; )
         {
-            float _553;
-            if (_164 < _28._m12)
-            {
-                uint _198 = ((_28._m3 >> 2u) + (((_164 % _28._m11) - _28._m15) * _48)) + (_43 * _28._m9);
-                float _554;
-                _554 = 0.0;
-                for (uint _552 = 0u; _552 < _28._m9; )
-                {
-                    _554 = fma(_111[_552], _214._m0[_198 + _552], _554);
-                    _552++;
-                    continue;
-                }
-                _553 = _554;
-            }
-            else
-            {
-                uint _240 = ((_28._m1 >> 2u) + ((_164 - _28._m12) * _48)) + (_43 * _28._m9);
-                float _551;
-                _551 = 0.0;
-                for (uint _550 = 0u; _550 < _28._m9; )
-                {
-                    _551 = fma(_111[_550], _256._m0[_240 + _550], _551);
-                    _550++;
-                    continue;
-                }
-                _553 = _551;
-            }
-            _555 = _553 * _28._m14;
-        }
-        else
-        {
-            _555 = as_type<float>(0xff800000u /* -inf */);
-        }
-        _275[gl_LocalInvocationID.x] = _555;
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        uint _283 = (_58 + 1u) - _543;
-        uint _284 = min(64u, _283);
-        _566 = _544;
-        for (uint _564 = 0u; _564 < _284; )
-        {
-            _566 = fast::max(_566, _275[_564]);
-            _564++;
+            _303[_285 + _781] = 0.0;
+            _781 += gl_SubgroupSize;
             continue;
         }
-        float _306 = _544 - _566;
-        float _307 = exp(_306);
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float _568;
-        if (_168)
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    uint _319 = _779 + gl_SubgroupID;
+    uint _782;
+    float _783;
+    float _784;
+    _784 = 0.0;
+    _783 = as_type<float>(0xff800000u /* -inf */);
+    _782 = _319;
+    float _481;
+    spvUnsafeArray<uint, 4> _351;
+    spvUnsafeArray<float, 4> _392;
+    float _903;
+    bool _330;
+    for (;;)
+    {
+        _330 = _782 <= _217;
+        if (_288 && _330)
         {
-            _568 = exp(_555 - _566);
-        }
-        else
-        {
-            _568 = 0.0;
-        }
-        _275[gl_LocalInvocationID.x] = _568;
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float _577;
-        _577 = 0.0;
-        for (uint _569 = 0u; _569 < _284; )
-        {
-            _577 += _275[_569];
-            _569++;
-            continue;
-        }
-        _343 = fma(_546, _307, _577);
-        for (uint _578 = 0u; _578 < 4u; _578++)
-        {
-            uint _356 = gl_LocalInvocationID.x + (_578 * 64u);
-            if (_356 < _28._m9)
+            for (uint _796 = 0u; _796 < 4u; _796++)
             {
-                float _588;
-                _588 = _145[_578] * _307;
-                float _444;
-                for (uint _586 = 0u; _586 < _284; _588 = _444, _586++)
+                uint _348 = min((_782 + (_796 * _209)), _217);
+                bool _694 = _348 < _173;
+                uint _822;
+                if (_694)
                 {
-                    uint _380 = _543 + _586;
-                    float _592;
-                    if (_380 < _28._m12)
+                    _822 = ((_35._m3 >> 2u) + (((_348 % _35._m12) - _35._m15) * _199)) + (_194 * _35._m10);
+                }
+                else
+                {
+                    _822 = ((_35._m1 >> 2u) + ((_348 - _173) * _199)) + (_194 * _35._m10);
+                }
+                _351[_796] = _822;
+                float _826;
+                _826 = 0.0;
+                float _386;
+                for (uint _823 = gl_SubgroupInvocationID; _823 < _35._m10; _826 = _386, _823 += gl_SubgroupSize)
+                {
+                    uint _379 = _351[_796] + _823;
+                    float _827;
+                    if (_694)
                     {
-                        _592 = _391._m0[(((_28._m4 >> 2u) + (((_380 % _28._m11) - _28._m15) * _48)) + (_43 * _28._m9)) + _356];
+                        _827 = _90._m0[_379];
                     }
                     else
                     {
-                        _592 = _418._m0[(((_28._m2 >> 2u) + ((_380 - _28._m12) * _48)) + (_43 * _28._m9)) + _356];
+                        _827 = _100._m0[_379];
                     }
-                    _444 = fma(_275[_586], _592, _588);
+                    _386 = fma(_267[_823], _827, _826);
                 }
-                _145[_578] = _588;
+                _392[_796] = simd_sum(_826) * _35._m14;
             }
+            float _837;
+            if (_330)
+            {
+                _837 = fast::max(_783, _392[0u]);
+            }
+            else
+            {
+                _837 = _783;
+            }
+            uint _862 = _782 + _209;
+            bool _863 = _862 <= _217;
+            float _869;
+            if (_863)
+            {
+                _869 = fast::max(_837, _392[1u]);
+            }
+            else
+            {
+                _869 = _837;
+            }
+            uint _879 = _782 + (2u * _209);
+            bool _880 = _879 <= _217;
+            float _886;
+            if (_880)
+            {
+                _886 = fast::max(_869, _392[2u]);
+            }
+            else
+            {
+                _886 = _869;
+            }
+            uint _896 = _782 + (3u * _209);
+            bool _897 = _896 <= _217;
+            if (_897)
+            {
+                _903 = fast::max(_886, _392[3u]);
+            }
+            else
+            {
+                _903 = _886;
+            }
+            float _435 = exp(_783 - _903);
+            float _819;
+            if (_330)
+            {
+                _819 = exp(_392[0u] - _903);
+            }
+            else
+            {
+                _819 = 0.0;
+            }
+            float _921;
+            if (_863)
+            {
+                _921 = exp(_392[1u] - _903);
+            }
+            else
+            {
+                _921 = 0.0;
+            }
+            float _940;
+            if (_880)
+            {
+                _940 = exp(_392[2u] - _903);
+            }
+            else
+            {
+                _940 = 0.0;
+            }
+            float _959;
+            if (_897)
+            {
+                _959 = exp(_392[3u] - _903);
+            }
+            else
+            {
+                _959 = 0.0;
+            }
+            _481 = fma(_784, _435, (_819 + _921) + (_940 + _959));
+            for (uint _805 = gl_SubgroupInvocationID; _805 < _35._m10; _805 += gl_SubgroupSize)
+            {
+                uint _495 = _285 + _805;
+                uint _522 = _351[0u] + _805;
+                float _816;
+                if (min(_782, _217) < _173)
+                {
+                    _816 = _116._m0[(_522 + (_35._m4 >> 2u)) - (_35._m3 >> 2u)];
+                }
+                else
+                {
+                    _816 = _133._m0[(_522 + (_35._m2 >> 2u)) - (_35._m1 >> 2u)];
+                }
+                uint _976 = _351[1u] + _805;
+                float _1001;
+                if (min(_862, _217) < _173)
+                {
+                    _1001 = _116._m0[(_976 + (_35._m4 >> 2u)) - (_35._m3 >> 2u)];
+                }
+                else
+                {
+                    _1001 = _133._m0[(_976 + (_35._m2 >> 2u)) - (_35._m1 >> 2u)];
+                }
+                uint _1019 = _351[2u] + _805;
+                float _1044;
+                if (min(_879, _217) < _173)
+                {
+                    _1044 = _116._m0[(_1019 + (_35._m4 >> 2u)) - (_35._m3 >> 2u)];
+                }
+                else
+                {
+                    _1044 = _133._m0[(_1019 + (_35._m2 >> 2u)) - (_35._m1 >> 2u)];
+                }
+                uint _1062 = _351[3u] + _805;
+                float _1087;
+                if (min(_896, _217) < _173)
+                {
+                    _1087 = _116._m0[(_1062 + (_35._m4 >> 2u)) - (_35._m3 >> 2u)];
+                }
+                else
+                {
+                    _1087 = _133._m0[(_1062 + (_35._m2 >> 2u)) - (_35._m1 >> 2u)];
+                }
+                _303[_495] = fma(_959, _1087, fma(_940, _1044, fma(_921, _1001, fma(_303[_495], _435, _819 * _816))));
+            }
+            _784 = _481;
+            _783 = _903;
+            _782 += (4u * _209);
+            continue;
         }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
+        else
+        {
+            break;
+        }
     }
-    uint _468 = _459._m0[(_28._m5 >> 2u) + gl_WorkGroupID.x];
-    float _469 = as_type<float>(_468);
-    float _473 = fast::max(_544, _469);
-    float _478 = exp(_544 - _473);
-    float _489 = 1.0 / fma(_546, _478, exp(_469 - _473));
-    uint _503 = (_28._m6 >> 2u) + _96;
-    if (gl_LocalInvocationID.x < _28._m9)
+    bool _544 = simd_is_first();
+    if (_544 && _288)
     {
-        _525._m0[_503 + gl_LocalInvocationID.x] = (_145[0u] * _478) * _489;
+        _551[gl_SubgroupID] = _783;
+        _555[gl_SubgroupID] = _784;
     }
-    uint _612 = gl_LocalInvocationID.x + 64u;
-    if (_612 < _28._m9)
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float _572 = as_type<float>(_563._m0[(_35._m5 >> 2u) + gl_WorkGroupID.x]);
+    float _786;
+    _786 = _572;
+    for (uint _785 = 0u; _785 < _209; )
     {
-        _525._m0[_503 + _612] = (_145[1u] * _478) * _489;
+        _786 = fast::max(_786, _551[_785]);
+        _785++;
+        continue;
     }
-    uint _630 = gl_LocalInvocationID.x + 128u;
-    if (_630 < _28._m9)
+    float _788;
+    _788 = exp(_572 - _786);
+    for (uint _787 = 0u; _787 < _209; )
     {
-        _525._m0[_503 + _630] = (_145[2u] * _478) * _489;
+        _788 = fma(_555[_787], exp(_551[_787] - _786), _788);
+        _787++;
+        continue;
     }
-    uint _648 = gl_LocalInvocationID.x + 192u;
-    if (_648 < _28._m9)
+    float _622 = 1.0 / _788;
+    uint _636 = (_35._m6 >> 2u) + _252;
+    uint _789;
+    _789 = gl_LocalInvocationID.x;
+    for (; _789 < _35._m10; _789 += 256u)
     {
-        _525._m0[_503 + _648] = (_145[3u] * _478) * _489;
+        float _792;
+        _792 = 0.0;
+        for (uint _790 = 0u; _790 < _209; )
+        {
+            _792 = fma(_303[(_790 * _35._m10) + _789], exp(_551[_790] - _786), _792);
+            _790++;
+            continue;
+        }
+        _678._m0[_636 + _789] = _792 * _622;
     }
 }
 

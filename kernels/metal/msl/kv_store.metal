@@ -2,54 +2,86 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: kv_store threads 256 1 1 args 4
+// gq-kernel: kv_store threads 256 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-struct _27
+struct _23
+{
+    uint _m0[1];
+};
+
+struct _28
 {
     uint _m0;
     uint _m1;
     uint _m2;
     uint _m3;
     uint _m4;
+    uint _m5;
+    uint _m6;
+    uint _m7;
+    uint _m8;
+    uint _m9;
 };
 
-struct _42
+struct _92
 {
     float _m0[1];
 };
 
-struct _54
+struct _102
 {
     float _m0[1];
 };
 
-struct _67
+struct _120
 {
     float _m0[1];
 };
 
-struct _77
+struct _130
 {
     float _m0[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
 
-kernel void kv_store(constant _27& _29 [[buffer(0)]], const device _54& _56 [[buffer(1)]], const device _77& _79 [[buffer(2)]], device _42& _44 [[buffer(3)]], device _67& _69 [[buffer(4)]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]])
+kernel void kv_store(constant _28& _30 [[buffer(0)]], const device _102& _104 [[buffer(1)]], const device _130& _132 [[buffer(2)]], device _92& _94 [[buffer(3)]], device _120& _122 [[buffer(4)]], const device _23& _25 [[buffer(5)]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
     do
     {
-        uint _25 = gl_GlobalInvocationID.x + ((gl_GlobalInvocationID.y * gl_NumWorkGroups.x) * 256u);
-        if (_25 >= _29._m4)
+        uint _39 = _25._m0[_30._m4 / 4u];
+        uint _49 = ((_39 + _30._m7) + gl_WorkGroupID.y) % _30._m6;
+        bool _55 = gl_GlobalInvocationID.x >= _30._m5;
+        bool _64;
+        if (!_55)
+        {
+            _64 = _49 < _30._m8;
+        }
+        else
+        {
+            _64 = _55;
+        }
+        bool _76;
+        if (!_64)
+        {
+            _76 = _49 >= (_30._m8 + _30._m9);
+        }
+        else
+        {
+            _76 = _64;
+        }
+        if (_76)
         {
             break;
         }
-        _44._m0[(_29._m2 / 4u) + _25] = _56._m0[(_29._m0 / 4u) + _25];
-        _69._m0[(_29._m3 / 4u) + _25] = _79._m0[(_29._m1 / 4u) + _25];
+        uint _89 = ((_49 - _30._m8) * _30._m5) + gl_GlobalInvocationID.x;
+        uint _111 = gl_WorkGroupID.y * _30._m5;
+        _94._m0[(_30._m2 / 4u) + _89] = _104._m0[((_30._m0 / 4u) + _111) + gl_GlobalInvocationID.x];
+        _122._m0[(_30._m3 / 4u) + _89] = _132._m0[((_30._m1 / 4u) + _111) + gl_GlobalInvocationID.x];
         break;
     } while(false);
 }

@@ -8,12 +8,17 @@
 
 using namespace metal;
 
-struct _40
+struct _58
 {
     uint _m0[1];
 };
 
-struct _260
+struct _142
+{
+    float4 _m0[1];
+};
+
+struct _272
 {
     uint _m0;
     uint _m1;
@@ -25,98 +30,433 @@ struct _260
     uint _m7;
 };
 
-struct _343
+struct _502
 {
     float _m0[1];
 };
 
-struct _380
-{
-    float _m0[1];
-};
-
-struct _396
+struct _517
 {
     float _m0[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void matvec_q8_32(constant _260& _262 [[buffer(0)]], const device _40& _42 [[buffer(1)]], const device _343& _345 [[buffer(2)]], const device _380& _382 [[buffer(3)]], device _396& _398 [[buffer(4)]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
+kernel void matvec_q8_32(constant _272& _274 [[buffer(0)]], const device _58& _60 [[buffer(1)]], const device _142& _144 [[buffer(2)]], const device _502& _504 [[buffer(3)]], device _517& _519 [[buffer(4)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
-    uint _258 = gl_WorkGroupID.x * 4u;
-    uint _269 = min(4u, (_262._m4 - _258));
-    uint _273 = _262._m1 >> 2u;
-    uint _278 = _262._m5 / 32u;
-    for (uint _647 = gl_SubgroupID; _647 < _269; _647 += gl_NumSubgroups)
+    threadgroup float _449[64];
+    if ((_274._m1 & 15u) == 0u)
     {
-        uint _300 = _262._m0 + ((_258 + _647) * _262._m6);
-        float _649;
-        _649 = 0.0;
-        float _363;
-        for (uint _648 = gl_SubgroupInvocationID; _648 < _278; _649 = _363, _648 += gl_SubgroupSize)
+        uint _579 = gl_WorkGroupID.x * 2u;
+        uint _582 = _274._m1 >> 2u;
+        uint _587 = (_274._m5 / 32u) * 4u;
+        uint _601 = _274._m4 - 1u;
+        uint _606 = _274._m0 + (min(_579, _601) * _274._m6);
+        uint _2493 = _274._m0 + (min((_579 + 1u), _601) * _274._m6);
+        uint _1631;
+        float _3359;
+        float _3361;
+        _3361 = 0.0;
+        _3359 = 0.0;
+        _1631 = gl_LocalInvocationID.x;
+        bool _628;
+        for (;;)
         {
-            uint _318 = _300 + (_648 * 34u);
-            uint _427 = _318 + 2u;
-            uint _501 = _427 >> 2u;
-            uint _504 = (_427 & 3u) << 3u;
-            uint _508 = _501 + 1u;
-            uint _511 = _501 + 2u;
-            uint _514 = _501 + 3u;
-            uint4 _661;
-            if (_504 != 0u)
+            _628 = _1631 < _587;
+            if (_628)
             {
-                uint _524 = 32u - _504;
-                _661 = uint4((_42._m0[_501] >> _504) | (_42._m0[_508] << _524), (_42._m0[_508] >> _504) | (_42._m0[_511] << _524), (_42._m0[_511] >> _504) | (_42._m0[_514] << _524), (_42._m0[_514] >> _504) | (_42._m0[_501 + 4u] << _524));
+                float _642 = float(_628);
+                uint _645 = _587 - 1u;
+                uint _646 = min(_1631, _645);
+                uint _648 = _646 / 4u;
+                uint _783 = 8u * (_646 % 4u);
+                uint _784 = (_582 + (_648 * 32u)) + _783;
+                uint _808 = _784 >> 2u;
+                uint _868 = (_784 + 4u) >> 2u;
+                uint _668 = _648 * 34u;
+                uint _669 = _606 + _668;
+                uint _928 = (_669 + 2u) + _783;
+                uint _956 = _928 >> 2u;
+                uint _959 = (_928 & 3u) << 3u;
+                uint _963 = _956 + 1u;
+                bool _967 = _959 != 0u;
+                uint _973 = (32u - _959) & 31u;
+                uint _976 = _967 ? 4294967295u : 0u;
+                int _1015 = int((_60._m0[_956] >> _959) | ((_60._m0[_963] << _973) & _976));
+                int _1033 = int((_60._m0[_963] >> _959) | ((_60._m0[_956 + (_967 ? 2u : 1u)] << _973) & _976));
+                uint _1676 = _2493 + _668;
+                uint _1681 = (_1676 + 2u) + _783;
+                uint _1682 = _1681 >> 2u;
+                uint _1684 = (_1681 & 3u) << 3u;
+                uint _1687 = _1682 + 1u;
+                bool _1690 = _1684 != 0u;
+                uint _1696 = (32u - _1684) & 31u;
+                uint _1698 = _1690 ? 4294967295u : 0u;
+                int _1709 = int((_60._m0[_1682] >> _1684) | ((_60._m0[_1687] << _1696) & _1698));
+                int _1721 = int((_60._m0[_1687] >> _1684) | ((_60._m0[_1682 + (_1690 ? 2u : 1u)] << _1696) & _1698));
+                uint _1756 = _1631 + 128u;
+                float _1758 = float(_1756 < _587);
+                uint _1760 = min(_1756, _645);
+                uint _1761 = _1760 / 4u;
+                uint _1765 = 8u * (_1760 % 4u);
+                uint _1766 = (_582 + (_1761 * 32u)) + _1765;
+                uint _1789 = _1766 >> 2u;
+                uint _1819 = (_1766 + 4u) >> 2u;
+                uint _1831 = _1761 * 34u;
+                uint _1832 = _606 + _1831;
+                uint _1837 = (_1832 + 2u) + _1765;
+                uint _1838 = _1837 >> 2u;
+                uint _1840 = (_1837 & 3u) << 3u;
+                uint _1843 = _1838 + 1u;
+                bool _1846 = _1840 != 0u;
+                uint _1852 = (32u - _1840) & 31u;
+                uint _1854 = _1846 ? 4294967295u : 0u;
+                int _1865 = int((_60._m0[_1838] >> _1840) | ((_60._m0[_1843] << _1852) & _1854));
+                int _1877 = int((_60._m0[_1843] >> _1840) | ((_60._m0[_1838 + (_1846 ? 2u : 1u)] << _1852) & _1854));
+                uint _1913 = _2493 + _1831;
+                uint _1918 = (_1913 + 2u) + _1765;
+                uint _1919 = _1918 >> 2u;
+                uint _1921 = (_1918 & 3u) << 3u;
+                uint _1924 = _1919 + 1u;
+                bool _1927 = _1921 != 0u;
+                uint _1933 = (32u - _1921) & 31u;
+                uint _1935 = _1927 ? 4294967295u : 0u;
+                int _1946 = int((_60._m0[_1919] >> _1921) | ((_60._m0[_1924] << _1933) & _1935));
+                int _1958 = int((_60._m0[_1924] >> _1921) | ((_60._m0[_1919 + (_1927 ? 2u : 1u)] << _1933) & _1935));
+                uint _1996 = _1631 + 256u;
+                float _1998 = float(_1996 < _587);
+                uint _2000 = min(_1996, _645);
+                uint _2001 = _2000 / 4u;
+                uint _2005 = 8u * (_2000 % 4u);
+                uint _2006 = (_582 + (_2001 * 32u)) + _2005;
+                uint _2029 = _2006 >> 2u;
+                uint _2059 = (_2006 + 4u) >> 2u;
+                uint _2071 = _2001 * 34u;
+                uint _2072 = _606 + _2071;
+                uint _2077 = (_2072 + 2u) + _2005;
+                uint _2078 = _2077 >> 2u;
+                uint _2080 = (_2077 & 3u) << 3u;
+                uint _2083 = _2078 + 1u;
+                bool _2086 = _2080 != 0u;
+                uint _2092 = (32u - _2080) & 31u;
+                uint _2094 = _2086 ? 4294967295u : 0u;
+                int _2105 = int((_60._m0[_2078] >> _2080) | ((_60._m0[_2083] << _2092) & _2094));
+                int _2117 = int((_60._m0[_2083] >> _2080) | ((_60._m0[_2078 + (_2086 ? 2u : 1u)] << _2092) & _2094));
+                float _2142 = fma(_1998, (dot(float4(float(extract_bits(_2105, uint(0), uint(8))), float(extract_bits(_2105, uint(8), uint(8))), float(extract_bits(_2105, uint(16), uint(8))), float(extract_bits(_2105, uint(24), uint(8)))), _144._m0[_2029]) + dot(float4(float(extract_bits(_2117, uint(0), uint(8))), float(extract_bits(_2117, uint(8), uint(8))), float(extract_bits(_2117, uint(16), uint(8))), float(extract_bits(_2117, uint(24), uint(8)))), _144._m0[_2059])) * float2(as_type<half2>((_60._m0[_2072 >> 2u] >> ((_2072 & 2u) << 3u)) & 65535u)).x, fma(_1758, (dot(float4(float(extract_bits(_1865, uint(0), uint(8))), float(extract_bits(_1865, uint(8), uint(8))), float(extract_bits(_1865, uint(16), uint(8))), float(extract_bits(_1865, uint(24), uint(8)))), _144._m0[_1789]) + dot(float4(float(extract_bits(_1877, uint(0), uint(8))), float(extract_bits(_1877, uint(8), uint(8))), float(extract_bits(_1877, uint(16), uint(8))), float(extract_bits(_1877, uint(24), uint(8)))), _144._m0[_1819])) * float2(as_type<half2>((_60._m0[_1832 >> 2u] >> ((_1832 & 2u) << 3u)) & 65535u)).x, fma(_642, (dot(float4(float(extract_bits(_1015, uint(0), uint(8))), float(extract_bits(_1015, uint(8), uint(8))), float(extract_bits(_1015, uint(16), uint(8))), float(extract_bits(_1015, uint(24), uint(8)))), _144._m0[_808]) + dot(float4(float(extract_bits(_1033, uint(0), uint(8))), float(extract_bits(_1033, uint(8), uint(8))), float(extract_bits(_1033, uint(16), uint(8))), float(extract_bits(_1033, uint(24), uint(8)))), _144._m0[_868])) * float2(as_type<half2>((_60._m0[_669 >> 2u] >> ((_669 & 2u) << 3u)) & 65535u)).x, _3359)));
+                uint _2153 = _2493 + _2071;
+                uint _2158 = (_2153 + 2u) + _2005;
+                uint _2159 = _2158 >> 2u;
+                uint _2161 = (_2158 & 3u) << 3u;
+                uint _2164 = _2159 + 1u;
+                bool _2167 = _2161 != 0u;
+                uint _2173 = (32u - _2161) & 31u;
+                uint _2175 = _2167 ? 4294967295u : 0u;
+                int _2186 = int((_60._m0[_2159] >> _2161) | ((_60._m0[_2164] << _2173) & _2175));
+                int _2198 = int((_60._m0[_2164] >> _2161) | ((_60._m0[_2159 + (_2167 ? 2u : 1u)] << _2173) & _2175));
+                float _2223 = fma(_1998, (dot(float4(float(extract_bits(_2186, uint(0), uint(8))), float(extract_bits(_2186, uint(8), uint(8))), float(extract_bits(_2186, uint(16), uint(8))), float(extract_bits(_2186, uint(24), uint(8)))), _144._m0[_2029]) + dot(float4(float(extract_bits(_2198, uint(0), uint(8))), float(extract_bits(_2198, uint(8), uint(8))), float(extract_bits(_2198, uint(16), uint(8))), float(extract_bits(_2198, uint(24), uint(8)))), _144._m0[_2059])) * float2(as_type<half2>((_60._m0[_2153 >> 2u] >> ((_2153 & 2u) << 3u)) & 65535u)).x, fma(_1758, (dot(float4(float(extract_bits(_1946, uint(0), uint(8))), float(extract_bits(_1946, uint(8), uint(8))), float(extract_bits(_1946, uint(16), uint(8))), float(extract_bits(_1946, uint(24), uint(8)))), _144._m0[_1789]) + dot(float4(float(extract_bits(_1958, uint(0), uint(8))), float(extract_bits(_1958, uint(8), uint(8))), float(extract_bits(_1958, uint(16), uint(8))), float(extract_bits(_1958, uint(24), uint(8)))), _144._m0[_1819])) * float2(as_type<half2>((_60._m0[_1913 >> 2u] >> ((_1913 & 2u) << 3u)) & 65535u)).x, fma(_642, (dot(float4(float(extract_bits(_1709, uint(0), uint(8))), float(extract_bits(_1709, uint(8), uint(8))), float(extract_bits(_1709, uint(16), uint(8))), float(extract_bits(_1709, uint(24), uint(8)))), _144._m0[_808]) + dot(float4(float(extract_bits(_1721, uint(0), uint(8))), float(extract_bits(_1721, uint(8), uint(8))), float(extract_bits(_1721, uint(16), uint(8))), float(extract_bits(_1721, uint(24), uint(8)))), _144._m0[_868])) * float2(as_type<half2>((_60._m0[_1676 >> 2u] >> ((_1676 & 2u) << 3u)) & 65535u)).x, _3361)));
+                uint _2236 = _1631 + 384u;
+                float _2238 = float(_2236 < _587);
+                uint _2240 = min(_2236, _645);
+                uint _2241 = _2240 / 4u;
+                uint _2245 = 8u * (_2240 % 4u);
+                uint _2246 = (_582 + (_2241 * 32u)) + _2245;
+                uint _2269 = _2246 >> 2u;
+                uint _2299 = (_2246 + 4u) >> 2u;
+                uint _2311 = _2241 * 34u;
+                uint _2312 = _606 + _2311;
+                uint _2317 = (_2312 + 2u) + _2245;
+                uint _2318 = _2317 >> 2u;
+                uint _2320 = (_2317 & 3u) << 3u;
+                uint _2323 = _2318 + 1u;
+                bool _2326 = _2320 != 0u;
+                uint _2332 = (32u - _2320) & 31u;
+                uint _2334 = _2326 ? 4294967295u : 0u;
+                int _2345 = int((_60._m0[_2318] >> _2320) | ((_60._m0[_2323] << _2332) & _2334));
+                int _2357 = int((_60._m0[_2323] >> _2320) | ((_60._m0[_2318 + (_2326 ? 2u : 1u)] << _2332) & _2334));
+                uint _2393 = _2493 + _2311;
+                uint _2398 = (_2393 + 2u) + _2245;
+                uint _2399 = _2398 >> 2u;
+                uint _2401 = (_2398 & 3u) << 3u;
+                uint _2404 = _2399 + 1u;
+                bool _2407 = _2401 != 0u;
+                uint _2413 = (32u - _2401) & 31u;
+                uint _2415 = _2407 ? 4294967295u : 0u;
+                int _2426 = int((_60._m0[_2399] >> _2401) | ((_60._m0[_2404] << _2413) & _2415));
+                int _2438 = int((_60._m0[_2404] >> _2401) | ((_60._m0[_2399 + (_2407 ? 2u : 1u)] << _2413) & _2415));
+                _3361 = fma(_2238, (dot(float4(float(extract_bits(_2426, uint(0), uint(8))), float(extract_bits(_2426, uint(8), uint(8))), float(extract_bits(_2426, uint(16), uint(8))), float(extract_bits(_2426, uint(24), uint(8)))), _144._m0[_2269]) + dot(float4(float(extract_bits(_2438, uint(0), uint(8))), float(extract_bits(_2438, uint(8), uint(8))), float(extract_bits(_2438, uint(16), uint(8))), float(extract_bits(_2438, uint(24), uint(8)))), _144._m0[_2299])) * float2(as_type<half2>((_60._m0[_2393 >> 2u] >> ((_2393 & 2u) << 3u)) & 65535u)).x, _2223);
+                _3359 = fma(_2238, (dot(float4(float(extract_bits(_2345, uint(0), uint(8))), float(extract_bits(_2345, uint(8), uint(8))), float(extract_bits(_2345, uint(16), uint(8))), float(extract_bits(_2345, uint(24), uint(8)))), _144._m0[_2269]) + dot(float4(float(extract_bits(_2357, uint(0), uint(8))), float(extract_bits(_2357, uint(8), uint(8))), float(extract_bits(_2357, uint(16), uint(8))), float(extract_bits(_2357, uint(24), uint(8)))), _144._m0[_2299])) * float2(as_type<half2>((_60._m0[_2312 >> 2u] >> ((_2312 & 2u) << 3u)) & 65535u)).x, _2142);
+                _1631 += 512u;
+                continue;
             }
             else
             {
-                _661 = uint4(_42._m0[_501], _42._m0[_508], _42._m0[_511], _42._m0[_514]);
+                break;
             }
-            int _440 = int(_661.x);
-            int _681 = int(_661.y);
-            int _718 = int(_661.z);
-            int _755 = int(_661.w);
-            uint _792 = _318 + 18u;
-            uint _793 = _792 >> 2u;
-            uint _795 = (_792 & 3u) << 3u;
-            uint _798 = _793 + 1u;
-            uint _801 = _793 + 2u;
-            uint _804 = _793 + 3u;
-            uint4 _835;
-            if (_795 != 0u)
-            {
-                uint _813 = 32u - _795;
-                _835 = uint4((_42._m0[_793] >> _795) | (_42._m0[_798] << _813), (_42._m0[_798] >> _795) | (_42._m0[_801] << _813), (_42._m0[_801] >> _795) | (_42._m0[_804] << _813), (_42._m0[_804] >> _795) | (_42._m0[_793 + 4u] << _813));
-            }
-            else
-            {
-                _835 = uint4(_42._m0[_793], _42._m0[_798], _42._m0[_801], _42._m0[_804]);
-            }
-            int _842 = int(_835.x);
-            int _878 = int(_835.y);
-            int _914 = int(_835.z);
-            int _950 = int(_835.w);
-            uint _329 = _273 + (_648 * 32u);
-            float _1145 = fma(float(extract_bits(_718, uint(24), uint(8))), _345._m0[_329 + 11u], fma(float(extract_bits(_718, uint(16), uint(8))), _345._m0[_329 + 10u], fma(float(extract_bits(_718, uint(8), uint(8))), _345._m0[_329 + 9u], fma(float(extract_bits(_718, uint(0), uint(8))), _345._m0[_329 + 8u], fma(float(extract_bits(_681, uint(24), uint(8))), _345._m0[_329 + 7u], fma(float(extract_bits(_681, uint(16), uint(8))), _345._m0[_329 + 6u], fma(float(extract_bits(_681, uint(8), uint(8))), _345._m0[_329 + 5u], fma(float(extract_bits(_681, uint(0), uint(8))), _345._m0[_329 + 4u], fma(float(extract_bits(_440, uint(24), uint(8))), _345._m0[_329 + 3u], fma(float(extract_bits(_440, uint(16), uint(8))), _345._m0[_329 + 2u], fma(float(extract_bits(_440, uint(0), uint(8))), _345._m0[_329], float(extract_bits(_440, uint(8), uint(8))) * _345._m0[_329 + 1u])))))))))));
-            float _1310 = fma(float(extract_bits(_878, uint(16), uint(8))), _345._m0[_329 + 22u], fma(float(extract_bits(_878, uint(8), uint(8))), _345._m0[_329 + 21u], fma(float(extract_bits(_878, uint(0), uint(8))), _345._m0[_329 + 20u], fma(float(extract_bits(_842, uint(24), uint(8))), _345._m0[_329 + 19u], fma(float(extract_bits(_842, uint(16), uint(8))), _345._m0[_329 + 18u], fma(float(extract_bits(_842, uint(8), uint(8))), _345._m0[_329 + 17u], fma(float(extract_bits(_842, uint(0), uint(8))), _345._m0[_329 + 16u], fma(float(extract_bits(_755, uint(24), uint(8))), _345._m0[_329 + 15u], fma(float(extract_bits(_755, uint(16), uint(8))), _345._m0[_329 + 14u], fma(float(extract_bits(_755, uint(8), uint(8))), _345._m0[_329 + 13u], fma(float(extract_bits(_755, uint(0), uint(8))), _345._m0[_329 + 12u], _1145)))))))))));
-            uint _602 = _318 + 1u;
-            _363 = fma(fma(float(extract_bits(_950, uint(24), uint(8))), _345._m0[_329 + 31u], fma(float(extract_bits(_950, uint(16), uint(8))), _345._m0[_329 + 30u], fma(float(extract_bits(_950, uint(8), uint(8))), _345._m0[_329 + 29u], fma(float(extract_bits(_950, uint(0), uint(8))), _345._m0[_329 + 28u], fma(float(extract_bits(_914, uint(24), uint(8))), _345._m0[_329 + 27u], fma(float(extract_bits(_914, uint(16), uint(8))), _345._m0[_329 + 26u], fma(float(extract_bits(_914, uint(8), uint(8))), _345._m0[_329 + 25u], fma(float(extract_bits(_914, uint(0), uint(8))), _345._m0[_329 + 24u], fma(float(extract_bits(_878, uint(24), uint(8))), _345._m0[_329 + 23u], _1310))))))))), float2(as_type<half2>(((_42._m0[_318 >> 2u] >> ((_318 & 3u) << 3u)) & 255u) | (((_42._m0[_602 >> 2u] >> ((_602 & 3u) << 3u)) & 255u) << 8u))).x, _649);
         }
-        float _369 = simd_sum(_649);
-        bool _370 = simd_is_first();
-        if (_370)
+        float _706 = simd_sum(_3359);
+        bool _707 = simd_is_first();
+        if (_707)
         {
-            float _652;
-            if (_262._m7 != 0u)
+            _449[gl_SubgroupID] = _706;
+        }
+        float _1658 = simd_sum(_3361);
+        bool _1659 = simd_is_first();
+        if (_1659)
+        {
+            _449[32u + gl_SubgroupID] = _1658;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        bool _721 = gl_LocalInvocationID.x < 2u;
+        bool _730;
+        if (_721)
+        {
+            _730 = (_579 + gl_LocalInvocationID.x) < _274._m4;
+        }
+        else
+        {
+            _730 = _721;
+        }
+        if (_730)
+        {
+            float _1634;
+            _1634 = 0.0;
+            for (uint _1633 = 0u; _1633 < gl_NumSubgroups; )
             {
-                _652 = _369 + _382._m0[((_262._m2 >> 2u) + _258) + _647];
+                _1634 += _449[(gl_LocalInvocationID.x * 32u) + _1633];
+                _1633++;
+                continue;
+            }
+            float _1635;
+            if (_274._m7 != 0u)
+            {
+                _1635 = _1634 + _504._m0[((_274._m2 >> 2u) + _579) + gl_LocalInvocationID.x];
             }
             else
             {
-                _652 = _369;
+                _1635 = _1634;
             }
-            _398._m0[((_262._m3 >> 2u) + _258) + _647] = _652;
+            _519._m0[((_274._m3 >> 2u) + _579) + gl_LocalInvocationID.x] = _1635;
+        }
+    }
+    else
+    {
+        uint _1098 = gl_WorkGroupID.x * 2u;
+        uint _1101 = _274._m1 >> 2u;
+        uint _1106 = (_274._m5 / 32u) * 4u;
+        uint _1120 = _274._m4 - 1u;
+        uint _1125 = _274._m0 + (min(_1098, _1120) * _274._m6);
+        uint _3339 = _274._m0 + (min((_1098 + 1u), _1120) * _274._m6);
+        uint _1615;
+        float _3356;
+        float _3358;
+        _3358 = 0.0;
+        _3356 = 0.0;
+        _1615 = gl_LocalInvocationID.x;
+        bool _1147;
+        for (;;)
+        {
+            _1147 = _1615 < _1106;
+            if (_1147)
+            {
+                float _1161 = float(_1147);
+                uint _1164 = _1106 - 1u;
+                uint _1165 = min(_1615, _1164);
+                uint _1167 = _1165 / 4u;
+                uint _1302 = 8u * (_1165 % 4u);
+                uint _1303 = (_1101 + (_1167 * 32u)) + _1302;
+                uint _1334 = _1303 + 1u;
+                uint _1337 = _1303 + 2u;
+                uint _1340 = _1303 + 3u;
+                float4 _1342 = float4(((device float*)&_144._m0[_1303 >> 2u])[_1303 & 3u], ((device float*)&_144._m0[_1334 >> 2u])[_1334 & 3u], ((device float*)&_144._m0[_1337 >> 2u])[_1337 & 3u], ((device float*)&_144._m0[_1340 >> 2u])[_1340 & 3u]);
+                uint _1311 = _1303 + 4u;
+                uint _1394 = _1303 + 5u;
+                uint _1397 = _1303 + 6u;
+                uint _1400 = _1303 + 7u;
+                float4 _1402 = float4(((device float*)&_144._m0[_1311 >> 2u])[_1311 & 3u], ((device float*)&_144._m0[_1394 >> 2u])[_1394 & 3u], ((device float*)&_144._m0[_1397 >> 2u])[_1397 & 3u], ((device float*)&_144._m0[_1400 >> 2u])[_1400 & 3u]);
+                uint _1187 = _1167 * 34u;
+                uint _1188 = _1125 + _1187;
+                uint _1447 = (_1188 + 2u) + _1302;
+                uint _1475 = _1447 >> 2u;
+                uint _1478 = (_1447 & 3u) << 3u;
+                uint _1482 = _1475 + 1u;
+                bool _1486 = _1478 != 0u;
+                uint _1492 = (32u - _1478) & 31u;
+                uint _1495 = _1486 ? 4294967295u : 0u;
+                int _1534 = int((_60._m0[_1475] >> _1478) | ((_60._m0[_1482] << _1492) & _1495));
+                int _1552 = int((_60._m0[_1482] >> _1478) | ((_60._m0[_1475 + (_1486 ? 2u : 1u)] << _1492) & _1495));
+                uint _2522 = _3339 + _1187;
+                uint _2527 = (_2522 + 2u) + _1302;
+                uint _2528 = _2527 >> 2u;
+                uint _2530 = (_2527 & 3u) << 3u;
+                uint _2533 = _2528 + 1u;
+                bool _2536 = _2530 != 0u;
+                uint _2542 = (32u - _2530) & 31u;
+                uint _2544 = _2536 ? 4294967295u : 0u;
+                int _2555 = int((_60._m0[_2528] >> _2530) | ((_60._m0[_2533] << _2542) & _2544));
+                int _2567 = int((_60._m0[_2533] >> _2530) | ((_60._m0[_2528 + (_2536 ? 2u : 1u)] << _2542) & _2544));
+                uint _2602 = _1615 + 128u;
+                float _2604 = float(_2602 < _1106);
+                uint _2606 = min(_2602, _1164);
+                uint _2607 = _2606 / 4u;
+                uint _2611 = 8u * (_2606 % 4u);
+                uint _2612 = (_1101 + (_2607 * 32u)) + _2611;
+                uint _2618 = _2612 + 1u;
+                uint _2623 = _2612 + 2u;
+                uint _2628 = _2612 + 3u;
+                float4 _2633 = float4(((device float*)&_144._m0[_2612 >> 2u])[_2612 & 3u], ((device float*)&_144._m0[_2618 >> 2u])[_2618 & 3u], ((device float*)&_144._m0[_2623 >> 2u])[_2623 & 3u], ((device float*)&_144._m0[_2628 >> 2u])[_2628 & 3u]);
+                uint _2642 = _2612 + 4u;
+                uint _2648 = _2612 + 5u;
+                uint _2653 = _2612 + 6u;
+                uint _2658 = _2612 + 7u;
+                float4 _2663 = float4(((device float*)&_144._m0[_2642 >> 2u])[_2642 & 3u], ((device float*)&_144._m0[_2648 >> 2u])[_2648 & 3u], ((device float*)&_144._m0[_2653 >> 2u])[_2653 & 3u], ((device float*)&_144._m0[_2658 >> 2u])[_2658 & 3u]);
+                uint _2677 = _2607 * 34u;
+                uint _2678 = _1125 + _2677;
+                uint _2683 = (_2678 + 2u) + _2611;
+                uint _2684 = _2683 >> 2u;
+                uint _2686 = (_2683 & 3u) << 3u;
+                uint _2689 = _2684 + 1u;
+                bool _2692 = _2686 != 0u;
+                uint _2698 = (32u - _2686) & 31u;
+                uint _2700 = _2692 ? 4294967295u : 0u;
+                int _2711 = int((_60._m0[_2684] >> _2686) | ((_60._m0[_2689] << _2698) & _2700));
+                int _2723 = int((_60._m0[_2689] >> _2686) | ((_60._m0[_2684 + (_2692 ? 2u : 1u)] << _2698) & _2700));
+                uint _2759 = _3339 + _2677;
+                uint _2764 = (_2759 + 2u) + _2611;
+                uint _2765 = _2764 >> 2u;
+                uint _2767 = (_2764 & 3u) << 3u;
+                uint _2770 = _2765 + 1u;
+                bool _2773 = _2767 != 0u;
+                uint _2779 = (32u - _2767) & 31u;
+                uint _2781 = _2773 ? 4294967295u : 0u;
+                int _2792 = int((_60._m0[_2765] >> _2767) | ((_60._m0[_2770] << _2779) & _2781));
+                int _2804 = int((_60._m0[_2770] >> _2767) | ((_60._m0[_2765 + (_2773 ? 2u : 1u)] << _2779) & _2781));
+                uint _2842 = _1615 + 256u;
+                float _2844 = float(_2842 < _1106);
+                uint _2846 = min(_2842, _1164);
+                uint _2847 = _2846 / 4u;
+                uint _2851 = 8u * (_2846 % 4u);
+                uint _2852 = (_1101 + (_2847 * 32u)) + _2851;
+                uint _2858 = _2852 + 1u;
+                uint _2863 = _2852 + 2u;
+                uint _2868 = _2852 + 3u;
+                float4 _2873 = float4(((device float*)&_144._m0[_2852 >> 2u])[_2852 & 3u], ((device float*)&_144._m0[_2858 >> 2u])[_2858 & 3u], ((device float*)&_144._m0[_2863 >> 2u])[_2863 & 3u], ((device float*)&_144._m0[_2868 >> 2u])[_2868 & 3u]);
+                uint _2882 = _2852 + 4u;
+                uint _2888 = _2852 + 5u;
+                uint _2893 = _2852 + 6u;
+                uint _2898 = _2852 + 7u;
+                float4 _2903 = float4(((device float*)&_144._m0[_2882 >> 2u])[_2882 & 3u], ((device float*)&_144._m0[_2888 >> 2u])[_2888 & 3u], ((device float*)&_144._m0[_2893 >> 2u])[_2893 & 3u], ((device float*)&_144._m0[_2898 >> 2u])[_2898 & 3u]);
+                uint _2917 = _2847 * 34u;
+                uint _2918 = _1125 + _2917;
+                uint _2923 = (_2918 + 2u) + _2851;
+                uint _2924 = _2923 >> 2u;
+                uint _2926 = (_2923 & 3u) << 3u;
+                uint _2929 = _2924 + 1u;
+                bool _2932 = _2926 != 0u;
+                uint _2938 = (32u - _2926) & 31u;
+                uint _2940 = _2932 ? 4294967295u : 0u;
+                int _2951 = int((_60._m0[_2924] >> _2926) | ((_60._m0[_2929] << _2938) & _2940));
+                int _2963 = int((_60._m0[_2929] >> _2926) | ((_60._m0[_2924 + (_2932 ? 2u : 1u)] << _2938) & _2940));
+                float _2988 = fma(_2844, (dot(float4(float(extract_bits(_2951, uint(0), uint(8))), float(extract_bits(_2951, uint(8), uint(8))), float(extract_bits(_2951, uint(16), uint(8))), float(extract_bits(_2951, uint(24), uint(8)))), _2873) + dot(float4(float(extract_bits(_2963, uint(0), uint(8))), float(extract_bits(_2963, uint(8), uint(8))), float(extract_bits(_2963, uint(16), uint(8))), float(extract_bits(_2963, uint(24), uint(8)))), _2903)) * float2(as_type<half2>((_60._m0[_2918 >> 2u] >> ((_2918 & 2u) << 3u)) & 65535u)).x, fma(_2604, (dot(float4(float(extract_bits(_2711, uint(0), uint(8))), float(extract_bits(_2711, uint(8), uint(8))), float(extract_bits(_2711, uint(16), uint(8))), float(extract_bits(_2711, uint(24), uint(8)))), _2633) + dot(float4(float(extract_bits(_2723, uint(0), uint(8))), float(extract_bits(_2723, uint(8), uint(8))), float(extract_bits(_2723, uint(16), uint(8))), float(extract_bits(_2723, uint(24), uint(8)))), _2663)) * float2(as_type<half2>((_60._m0[_2678 >> 2u] >> ((_2678 & 2u) << 3u)) & 65535u)).x, fma(_1161, (dot(float4(float(extract_bits(_1534, uint(0), uint(8))), float(extract_bits(_1534, uint(8), uint(8))), float(extract_bits(_1534, uint(16), uint(8))), float(extract_bits(_1534, uint(24), uint(8)))), _1342) + dot(float4(float(extract_bits(_1552, uint(0), uint(8))), float(extract_bits(_1552, uint(8), uint(8))), float(extract_bits(_1552, uint(16), uint(8))), float(extract_bits(_1552, uint(24), uint(8)))), _1402)) * float2(as_type<half2>((_60._m0[_1188 >> 2u] >> ((_1188 & 2u) << 3u)) & 65535u)).x, _3356)));
+                uint _2999 = _3339 + _2917;
+                uint _3004 = (_2999 + 2u) + _2851;
+                uint _3005 = _3004 >> 2u;
+                uint _3007 = (_3004 & 3u) << 3u;
+                uint _3010 = _3005 + 1u;
+                bool _3013 = _3007 != 0u;
+                uint _3019 = (32u - _3007) & 31u;
+                uint _3021 = _3013 ? 4294967295u : 0u;
+                int _3032 = int((_60._m0[_3005] >> _3007) | ((_60._m0[_3010] << _3019) & _3021));
+                int _3044 = int((_60._m0[_3010] >> _3007) | ((_60._m0[_3005 + (_3013 ? 2u : 1u)] << _3019) & _3021));
+                float _3069 = fma(_2844, (dot(float4(float(extract_bits(_3032, uint(0), uint(8))), float(extract_bits(_3032, uint(8), uint(8))), float(extract_bits(_3032, uint(16), uint(8))), float(extract_bits(_3032, uint(24), uint(8)))), _2873) + dot(float4(float(extract_bits(_3044, uint(0), uint(8))), float(extract_bits(_3044, uint(8), uint(8))), float(extract_bits(_3044, uint(16), uint(8))), float(extract_bits(_3044, uint(24), uint(8)))), _2903)) * float2(as_type<half2>((_60._m0[_2999 >> 2u] >> ((_2999 & 2u) << 3u)) & 65535u)).x, fma(_2604, (dot(float4(float(extract_bits(_2792, uint(0), uint(8))), float(extract_bits(_2792, uint(8), uint(8))), float(extract_bits(_2792, uint(16), uint(8))), float(extract_bits(_2792, uint(24), uint(8)))), _2633) + dot(float4(float(extract_bits(_2804, uint(0), uint(8))), float(extract_bits(_2804, uint(8), uint(8))), float(extract_bits(_2804, uint(16), uint(8))), float(extract_bits(_2804, uint(24), uint(8)))), _2663)) * float2(as_type<half2>((_60._m0[_2759 >> 2u] >> ((_2759 & 2u) << 3u)) & 65535u)).x, fma(_1161, (dot(float4(float(extract_bits(_2555, uint(0), uint(8))), float(extract_bits(_2555, uint(8), uint(8))), float(extract_bits(_2555, uint(16), uint(8))), float(extract_bits(_2555, uint(24), uint(8)))), _1342) + dot(float4(float(extract_bits(_2567, uint(0), uint(8))), float(extract_bits(_2567, uint(8), uint(8))), float(extract_bits(_2567, uint(16), uint(8))), float(extract_bits(_2567, uint(24), uint(8)))), _1402)) * float2(as_type<half2>((_60._m0[_2522 >> 2u] >> ((_2522 & 2u) << 3u)) & 65535u)).x, _3358)));
+                uint _3082 = _1615 + 384u;
+                float _3084 = float(_3082 < _1106);
+                uint _3086 = min(_3082, _1164);
+                uint _3087 = _3086 / 4u;
+                uint _3091 = 8u * (_3086 % 4u);
+                uint _3092 = (_1101 + (_3087 * 32u)) + _3091;
+                uint _3098 = _3092 + 1u;
+                uint _3103 = _3092 + 2u;
+                uint _3108 = _3092 + 3u;
+                float4 _3113 = float4(((device float*)&_144._m0[_3092 >> 2u])[_3092 & 3u], ((device float*)&_144._m0[_3098 >> 2u])[_3098 & 3u], ((device float*)&_144._m0[_3103 >> 2u])[_3103 & 3u], ((device float*)&_144._m0[_3108 >> 2u])[_3108 & 3u]);
+                uint _3122 = _3092 + 4u;
+                uint _3128 = _3092 + 5u;
+                uint _3133 = _3092 + 6u;
+                uint _3138 = _3092 + 7u;
+                float4 _3143 = float4(((device float*)&_144._m0[_3122 >> 2u])[_3122 & 3u], ((device float*)&_144._m0[_3128 >> 2u])[_3128 & 3u], ((device float*)&_144._m0[_3133 >> 2u])[_3133 & 3u], ((device float*)&_144._m0[_3138 >> 2u])[_3138 & 3u]);
+                uint _3157 = _3087 * 34u;
+                uint _3158 = _1125 + _3157;
+                uint _3163 = (_3158 + 2u) + _3091;
+                uint _3164 = _3163 >> 2u;
+                uint _3166 = (_3163 & 3u) << 3u;
+                uint _3169 = _3164 + 1u;
+                bool _3172 = _3166 != 0u;
+                uint _3178 = (32u - _3166) & 31u;
+                uint _3180 = _3172 ? 4294967295u : 0u;
+                int _3191 = int((_60._m0[_3164] >> _3166) | ((_60._m0[_3169] << _3178) & _3180));
+                int _3203 = int((_60._m0[_3169] >> _3166) | ((_60._m0[_3164 + (_3172 ? 2u : 1u)] << _3178) & _3180));
+                uint _3239 = _3339 + _3157;
+                uint _3244 = (_3239 + 2u) + _3091;
+                uint _3245 = _3244 >> 2u;
+                uint _3247 = (_3244 & 3u) << 3u;
+                uint _3250 = _3245 + 1u;
+                bool _3253 = _3247 != 0u;
+                uint _3259 = (32u - _3247) & 31u;
+                uint _3261 = _3253 ? 4294967295u : 0u;
+                int _3272 = int((_60._m0[_3245] >> _3247) | ((_60._m0[_3250] << _3259) & _3261));
+                int _3284 = int((_60._m0[_3250] >> _3247) | ((_60._m0[_3245 + (_3253 ? 2u : 1u)] << _3259) & _3261));
+                _3358 = fma(_3084, (dot(float4(float(extract_bits(_3272, uint(0), uint(8))), float(extract_bits(_3272, uint(8), uint(8))), float(extract_bits(_3272, uint(16), uint(8))), float(extract_bits(_3272, uint(24), uint(8)))), _3113) + dot(float4(float(extract_bits(_3284, uint(0), uint(8))), float(extract_bits(_3284, uint(8), uint(8))), float(extract_bits(_3284, uint(16), uint(8))), float(extract_bits(_3284, uint(24), uint(8)))), _3143)) * float2(as_type<half2>((_60._m0[_3239 >> 2u] >> ((_3239 & 2u) << 3u)) & 65535u)).x, _3069);
+                _3356 = fma(_3084, (dot(float4(float(extract_bits(_3191, uint(0), uint(8))), float(extract_bits(_3191, uint(8), uint(8))), float(extract_bits(_3191, uint(16), uint(8))), float(extract_bits(_3191, uint(24), uint(8)))), _3113) + dot(float4(float(extract_bits(_3203, uint(0), uint(8))), float(extract_bits(_3203, uint(8), uint(8))), float(extract_bits(_3203, uint(16), uint(8))), float(extract_bits(_3203, uint(24), uint(8)))), _3143)) * float2(as_type<half2>((_60._m0[_3158 >> 2u] >> ((_3158 & 2u) << 3u)) & 65535u)).x, _2988);
+                _1615 += 512u;
+                continue;
+            }
+            else
+            {
+                break;
+            }
+        }
+        float _1225 = simd_sum(_3356);
+        bool _1226 = simd_is_first();
+        if (_1226)
+        {
+            _449[gl_SubgroupID] = _1225;
+        }
+        float _2504 = simd_sum(_3358);
+        bool _2505 = simd_is_first();
+        if (_2505)
+        {
+            _449[32u + gl_SubgroupID] = _2504;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        bool _1240 = gl_LocalInvocationID.x < 2u;
+        bool _1249;
+        if (_1240)
+        {
+            _1249 = (_1098 + gl_LocalInvocationID.x) < _274._m4;
+        }
+        else
+        {
+            _1249 = _1240;
+        }
+        if (_1249)
+        {
+            float _1618;
+            _1618 = 0.0;
+            for (uint _1617 = 0u; _1617 < gl_NumSubgroups; )
+            {
+                _1618 += _449[(gl_LocalInvocationID.x * 32u) + _1617];
+                _1617++;
+                continue;
+            }
+            float _1619;
+            if (_274._m7 != 0u)
+            {
+                _1619 = _1618 + _504._m0[((_274._m2 >> 2u) + _1098) + gl_LocalInvocationID.x];
+            }
+            else
+            {
+                _1619 = _1618;
+            }
+            _519._m0[((_274._m3 >> 2u) + _1098) + gl_LocalInvocationID.x] = _1619;
         }
     }
 }

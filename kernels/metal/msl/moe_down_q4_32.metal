@@ -2,59 +2,28 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_down_q4_32 threads 64 1 1 args 5
-#pragma clang diagnostic ignored "-Wmissing-prototypes"
-#pragma clang diagnostic ignored "-Wmissing-braces"
-
+// gq-kernel: moe_down_q4_32 threads 128 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-template<typename T, size_t Num>
-struct spvUnsafeArray
-{
-    T elements[Num ? Num : 1];
-    
-    thread T& operator [] (size_t pos) thread
-    {
-        return elements[pos];
-    }
-    constexpr const thread T& operator [] (size_t pos) const thread
-    {
-        return elements[pos];
-    }
-    
-    device T& operator [] (size_t pos) device
-    {
-        return elements[pos];
-    }
-    constexpr const device T& operator [] (size_t pos) const device
-    {
-        return elements[pos];
-    }
-    
-    constexpr const constant T& operator [] (size_t pos) const constant
-    {
-        return elements[pos];
-    }
-    
-    threadgroup T& operator [] (size_t pos) threadgroup
-    {
-        return elements[pos];
-    }
-    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
-    {
-        return elements[pos];
-    }
-};
-
-struct _56
+struct _75
 {
     uint _m0[1];
 };
 
-struct _248
+struct _158
+{
+    float4 _m0[1];
+};
+
+struct _323
+{
+    uint _m0[1];
+};
+
+struct _326
 {
     uint _m0;
     uint _m1;
@@ -69,161 +38,956 @@ struct _248
     uint _m10;
     float _m11;
     float _m12;
-    uint _m13;
-    uint _m14;
 };
 
-struct _352
-{
-    float _m0[1];
-};
-
-struct _442
+struct _501
 {
     uint _m0[1];
 };
 
-struct _494
-{
-    uint _m0[1];
-};
-
-struct _563
+struct _701
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void moe_down_q4_32(constant _248& _250 [[buffer(0)]], const device _352& _354 [[buffer(1)]], const device _494& _496 [[buffer(2)]], const device _442& _444 [[buffer(3)]], device _563& _565 [[buffer(4)]], const device _56& _58 [[buffer(5)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void moe_down_q4_32(constant _326& _328 [[buffer(0)]], const device _158& _160 [[buffer(1)]], const device _501& _503 [[buffer(2)]], const device _323& _325 [[buffer(3)]], device _701& _703 [[buffer(4)]], const device _75& _77 [[buffer(5)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
-    threadgroup float _405[256];
-    uint _463 = gl_WorkGroupID.x * 4u;
-    uint _473 = min(4u, (_250._m5 - _463));
-    float _983;
-    _983 = 0.0;
-    spvUnsafeArray<float, 4> _584;
-    float _1014;
-    for (uint _982 = 0u; _982 < _250._m8; _983 = _1014, _982++)
+    threadgroup float _365[64];
+    if ((_328._m0 & 15u) == 0u)
     {
-        uint _491 = (gl_WorkGroupID.y * _250._m8) + _982;
-        uint _502 = (_250._m1 >> 2u) + (2u * _491);
-        uint _504 = _496._m0[_502];
-        uint _514 = _496._m0[_502 + 1u];
-        uint _523 = (_250._m0 >> 2u) + (_491 * _250._m6);
-        uint _609 = _250._m4 + ((_504 - _250._m9) * _250._m10);
-        _584[0u] = 0.0;
-        _584[1u] = 0.0;
-        _584[2u] = 0.0;
-        _584[3u] = 0.0;
-        uint _623 = _250._m6 / 32u;
-        for (uint _985 = gl_LocalInvocationID.x; _985 < _623; _985 += 64u)
+        uint _778 = (_328._m6 / 32u) * 2u;
+        uint _783 = gl_WorkGroupID.x * 2u;
+        uint _788 = min(2u, (_328._m5 - _783));
+        uint _808 = (_328._m1 >> 2u) + ((2u * gl_WorkGroupID.y) * _328._m8);
+        uint _2700;
+        float _9919;
+        float _9920;
+        _9920 = 0.0;
+        _9919 = 0.0;
+        _2700 = 0u;
+        float _9921;
+        float _9922;
+        bool _814;
+        for (;;)
         {
-            for (uint _1000 = 0u; _1000 < 4u; _1000++)
+            _814 = _2700 < _328._m8;
+            if (_814)
             {
-                if (_1000 < _473)
+                uint _2708;
+                _9922 = _9919;
+                _9921 = _9920;
+                _2708 = gl_LocalInvocationID.x;
+                bool _821;
+                for (;;)
                 {
-                    uint _651 = (_609 + ((_463 + _1000) * _250._m7)) + (_985 * 18u);
-                    uint _733 = _651 + 2u;
-                    uint _791 = _733 >> 2u;
-                    uint _794 = (_733 & 3u) << 3u;
-                    uint _798 = _791 + 1u;
-                    uint _801 = _791 + 2u;
-                    uint _804 = _791 + 3u;
-                    uint4 _1002;
-                    if (_794 != 0u)
+                    _821 = _2708 < _778;
+                    if (_821)
                     {
-                        uint _814 = 32u - _794;
-                        _1002 = uint4((_58._m0[_791] >> _794) | (_58._m0[_798] << _814), (_58._m0[_798] >> _794) | (_58._m0[_801] << _814), (_58._m0[_801] >> _794) | (_58._m0[_804] << _814), (_58._m0[_804] >> _794) | (_58._m0[_791 + 4u] << _814));
+                        uint _833 = _328._m8 - 1u;
+                        uint _834 = min(_2700, _833);
+                        uint _845 = _808 + (2u * _834);
+                        float _857 = float(_814) * as_type<float>(_503._m0[_845 + 1u]);
+                        uint _867 = _328._m4 + ((_503._m0[_845] - _328._m9) * _328._m10);
+                        float _881 = _821 ? _857 : 0.0;
+                        uint _884 = _778 - 1u;
+                        uint _885 = min(_2708, _884);
+                        uint _887 = _885 / 2u;
+                        uint _892 = _328._m0 >> 2u;
+                        uint _896 = gl_WorkGroupID.y * _328._m8;
+                        uint _902 = _892 + ((_896 + _834) * _328._m6);
+                        uint _904 = _887 * 32u;
+                        uint _905 = _902 + _904;
+                        uint _1037 = 8u * (_885 % 2u);
+                        uint _1038 = _905 + _1037;
+                        uint _1076 = _1038 >> 2u;
+                        uint _1136 = (_1038 + 4u) >> 2u;
+                        uint _1196 = ((_905 + 16u) + _1037) >> 2u;
+                        uint _1256 = ((_905 + 20u) + _1037) >> 2u;
+                        uint _921 = _328._m5 - 1u;
+                        uint _925 = min(_783, _921) * _328._m7;
+                        uint _926 = _867 + _925;
+                        uint _928 = _887 * 18u;
+                        uint _929 = _926 + _928;
+                        uint _1318 = (_929 + 2u) + _1037;
+                        uint _1363 = _1318 >> 2u;
+                        uint _1366 = (_1318 & 3u) << 3u;
+                        uint _1370 = _1363 + 1u;
+                        bool _1374 = _1366 != 0u;
+                        uint _1380 = (32u - _1366) & 31u;
+                        uint _1383 = _1374 ? 4294967295u : 0u;
+                        uint _1392 = (_77._m0[_1363] >> _1366) | ((_77._m0[_1370] << _1380) & _1383);
+                        uint _1401 = (_77._m0[_1370] >> _1366) | ((_77._m0[_1363 + (_1374 ? 2u : 1u)] << _1380) & _1383);
+                        uint _1335 = _1392 >> 4u;
+                        uint _1343 = _1401 >> 4u;
+                        float _1348 = ((dot(float4(float(int(_1392 & 15u) - 8), float(int((_1392 >> 8u) & 15u) - 8), float(int((_1392 >> 16u) & 15u) - 8), float(int((_1392 >> 24u) & 15u) - 8)), _160._m0[_1076]) + dot(float4(float(int(_1401 & 15u) - 8), float(int((_1401 >> 8u) & 15u) - 8), float(int((_1401 >> 16u) & 15u) - 8), float(int((_1401 >> 24u) & 15u) - 8)), _160._m0[_1136])) + dot(float4(float(int(_1335 & 15u) - 8), float(int((_1335 >> 8u) & 15u) - 8), float(int((_1335 >> 16u) & 15u) - 8), float(int((_1335 >> 24u) & 15u) - 8)), _160._m0[_1196])) + dot(float4(float(int(_1343 & 15u) - 8), float(int((_1343 >> 8u) & 15u) - 8), float(int((_1343 >> 16u) & 15u) - 8), float(int((_1343 >> 24u) & 15u) - 8)), _160._m0[_1256]);
+                        uint _2790 = min((_783 + 1u), _921) * _328._m7;
+                        uint _2791 = _867 + _2790;
+                        uint _2793 = _2791 + _928;
+                        uint _2800 = (_2793 + 2u) + _1037;
+                        uint _2801 = _2800 >> 2u;
+                        uint _2803 = (_2800 & 3u) << 3u;
+                        uint _2806 = _2801 + 1u;
+                        bool _2809 = _2803 != 0u;
+                        uint _2815 = (32u - _2803) & 31u;
+                        uint _2817 = _2809 ? 4294967295u : 0u;
+                        uint _2821 = (_77._m0[_2801] >> _2803) | ((_77._m0[_2806] << _2815) & _2817);
+                        uint _2825 = (_77._m0[_2806] >> _2803) | ((_77._m0[_2801 + (_2809 ? 2u : 1u)] << _2815) & _2817);
+                        uint _2873 = _2821 >> 4u;
+                        uint _2897 = _2825 >> 4u;
+                        float _2919 = ((dot(float4(float(int(_2821 & 15u) - 8), float(int((_2821 >> 8u) & 15u) - 8), float(int((_2821 >> 16u) & 15u) - 8), float(int((_2821 >> 24u) & 15u) - 8)), _160._m0[_1076]) + dot(float4(float(int(_2825 & 15u) - 8), float(int((_2825 >> 8u) & 15u) - 8), float(int((_2825 >> 16u) & 15u) - 8), float(int((_2825 >> 24u) & 15u) - 8)), _160._m0[_1136])) + dot(float4(float(int(_2873 & 15u) - 8), float(int((_2873 >> 8u) & 15u) - 8), float(int((_2873 >> 16u) & 15u) - 8), float(int((_2873 >> 24u) & 15u) - 8)), _160._m0[_1196])) + dot(float4(float(int(_2897 & 15u) - 8), float(int((_2897 >> 8u) & 15u) - 8), float(int((_2897 >> 16u) & 15u) - 8), float(int((_2897 >> 24u) & 15u) - 8)), _160._m0[_1256]);
+                        uint _2944 = _2708 + 128u;
+                        bool _2945 = _2944 < _778;
+                        float _2946 = _2945 ? _857 : 0.0;
+                        uint _2948 = min(_2944, _884);
+                        uint _2949 = _2948 / 2u;
+                        uint _2962 = _2949 * 32u;
+                        uint _2963 = _902 + _2962;
+                        uint _2964 = 8u * (_2948 % 2u);
+                        uint _2965 = _2963 + _2964;
+                        uint _2988 = _2965 >> 2u;
+                        uint _3018 = (_2965 + 4u) >> 2u;
+                        uint _3048 = ((_2963 + 16u) + _2964) >> 2u;
+                        uint _3078 = ((_2963 + 20u) + _2964) >> 2u;
+                        uint _3097 = _2949 * 18u;
+                        uint _3098 = _926 + _3097;
+                        uint _3105 = (_3098 + 2u) + _2964;
+                        uint _3106 = _3105 >> 2u;
+                        uint _3108 = (_3105 & 3u) << 3u;
+                        uint _3111 = _3106 + 1u;
+                        bool _3114 = _3108 != 0u;
+                        uint _3120 = (32u - _3108) & 31u;
+                        uint _3122 = _3114 ? 4294967295u : 0u;
+                        uint _3126 = (_77._m0[_3106] >> _3108) | ((_77._m0[_3111] << _3120) & _3122);
+                        uint _3130 = (_77._m0[_3111] >> _3108) | ((_77._m0[_3106 + (_3114 ? 2u : 1u)] << _3120) & _3122);
+                        uint _3178 = _3126 >> 4u;
+                        uint _3202 = _3130 >> 4u;
+                        float _3224 = ((dot(float4(float(int(_3126 & 15u) - 8), float(int((_3126 >> 8u) & 15u) - 8), float(int((_3126 >> 16u) & 15u) - 8), float(int((_3126 >> 24u) & 15u) - 8)), _160._m0[_2988]) + dot(float4(float(int(_3130 & 15u) - 8), float(int((_3130 >> 8u) & 15u) - 8), float(int((_3130 >> 16u) & 15u) - 8), float(int((_3130 >> 24u) & 15u) - 8)), _160._m0[_3018])) + dot(float4(float(int(_3178 & 15u) - 8), float(int((_3178 >> 8u) & 15u) - 8), float(int((_3178 >> 16u) & 15u) - 8), float(int((_3178 >> 24u) & 15u) - 8)), _160._m0[_3048])) + dot(float4(float(int(_3202 & 15u) - 8), float(int((_3202 >> 8u) & 15u) - 8), float(int((_3202 >> 16u) & 15u) - 8), float(int((_3202 >> 24u) & 15u) - 8)), _160._m0[_3078]);
+                        uint _3257 = _2791 + _3097;
+                        uint _3264 = (_3257 + 2u) + _2964;
+                        uint _3265 = _3264 >> 2u;
+                        uint _3267 = (_3264 & 3u) << 3u;
+                        uint _3270 = _3265 + 1u;
+                        bool _3273 = _3267 != 0u;
+                        uint _3279 = (32u - _3267) & 31u;
+                        uint _3281 = _3273 ? 4294967295u : 0u;
+                        uint _3285 = (_77._m0[_3265] >> _3267) | ((_77._m0[_3270] << _3279) & _3281);
+                        uint _3289 = (_77._m0[_3270] >> _3267) | ((_77._m0[_3265 + (_3273 ? 2u : 1u)] << _3279) & _3281);
+                        uint _3337 = _3285 >> 4u;
+                        uint _3361 = _3289 >> 4u;
+                        float _3383 = ((dot(float4(float(int(_3285 & 15u) - 8), float(int((_3285 >> 8u) & 15u) - 8), float(int((_3285 >> 16u) & 15u) - 8), float(int((_3285 >> 24u) & 15u) - 8)), _160._m0[_2988]) + dot(float4(float(int(_3289 & 15u) - 8), float(int((_3289 >> 8u) & 15u) - 8), float(int((_3289 >> 16u) & 15u) - 8), float(int((_3289 >> 24u) & 15u) - 8)), _160._m0[_3018])) + dot(float4(float(int(_3337 & 15u) - 8), float(int((_3337 >> 8u) & 15u) - 8), float(int((_3337 >> 16u) & 15u) - 8), float(int((_3337 >> 24u) & 15u) - 8)), _160._m0[_3048])) + dot(float4(float(int(_3361 & 15u) - 8), float(int((_3361 >> 8u) & 15u) - 8), float(int((_3361 >> 16u) & 15u) - 8), float(int((_3361 >> 24u) & 15u) - 8)), _160._m0[_3078]);
+                        uint _3411 = _2700 + 1u;
+                        uint _3415 = min(_3411, _833);
+                        uint _3422 = _808 + (2u * _3415);
+                        float _3431 = float(_3411 < _328._m8) * as_type<float>(_503._m0[_3422 + 1u]);
+                        uint _3440 = _328._m4 + ((_503._m0[_3422] - _328._m9) * _328._m10);
+                        float _3448 = _821 ? _3431 : 0.0;
+                        uint _3463 = _892 + ((_896 + _3415) * _328._m6);
+                        uint _3465 = _3463 + _904;
+                        uint _3467 = _3465 + _1037;
+                        uint _3490 = _3467 >> 2u;
+                        uint _3520 = (_3467 + 4u) >> 2u;
+                        uint _3550 = ((_3465 + 16u) + _1037) >> 2u;
+                        uint _3580 = ((_3465 + 20u) + _1037) >> 2u;
+                        uint _3598 = _3440 + _925;
+                        uint _3600 = _3598 + _928;
+                        uint _3607 = (_3600 + 2u) + _1037;
+                        uint _3608 = _3607 >> 2u;
+                        uint _3610 = (_3607 & 3u) << 3u;
+                        uint _3613 = _3608 + 1u;
+                        bool _3616 = _3610 != 0u;
+                        uint _3622 = (32u - _3610) & 31u;
+                        uint _3624 = _3616 ? 4294967295u : 0u;
+                        uint _3628 = (_77._m0[_3608] >> _3610) | ((_77._m0[_3613] << _3622) & _3624);
+                        uint _3632 = (_77._m0[_3613] >> _3610) | ((_77._m0[_3608 + (_3616 ? 2u : 1u)] << _3622) & _3624);
+                        uint _3680 = _3628 >> 4u;
+                        uint _3704 = _3632 >> 4u;
+                        float _3726 = ((dot(float4(float(int(_3628 & 15u) - 8), float(int((_3628 >> 8u) & 15u) - 8), float(int((_3628 >> 16u) & 15u) - 8), float(int((_3628 >> 24u) & 15u) - 8)), _160._m0[_3490]) + dot(float4(float(int(_3632 & 15u) - 8), float(int((_3632 >> 8u) & 15u) - 8), float(int((_3632 >> 16u) & 15u) - 8), float(int((_3632 >> 24u) & 15u) - 8)), _160._m0[_3520])) + dot(float4(float(int(_3680 & 15u) - 8), float(int((_3680 >> 8u) & 15u) - 8), float(int((_3680 >> 16u) & 15u) - 8), float(int((_3680 >> 24u) & 15u) - 8)), _160._m0[_3550])) + dot(float4(float(int(_3704 & 15u) - 8), float(int((_3704 >> 8u) & 15u) - 8), float(int((_3704 >> 16u) & 15u) - 8), float(int((_3704 >> 24u) & 15u) - 8)), _160._m0[_3580]);
+                        uint _3757 = _3440 + _2790;
+                        uint _3759 = _3757 + _928;
+                        uint _3766 = (_3759 + 2u) + _1037;
+                        uint _3767 = _3766 >> 2u;
+                        uint _3769 = (_3766 & 3u) << 3u;
+                        uint _3772 = _3767 + 1u;
+                        bool _3775 = _3769 != 0u;
+                        uint _3781 = (32u - _3769) & 31u;
+                        uint _3783 = _3775 ? 4294967295u : 0u;
+                        uint _3787 = (_77._m0[_3767] >> _3769) | ((_77._m0[_3772] << _3781) & _3783);
+                        uint _3791 = (_77._m0[_3772] >> _3769) | ((_77._m0[_3767 + (_3775 ? 2u : 1u)] << _3781) & _3783);
+                        uint _3839 = _3787 >> 4u;
+                        uint _3863 = _3791 >> 4u;
+                        float _3885 = ((dot(float4(float(int(_3787 & 15u) - 8), float(int((_3787 >> 8u) & 15u) - 8), float(int((_3787 >> 16u) & 15u) - 8), float(int((_3787 >> 24u) & 15u) - 8)), _160._m0[_3490]) + dot(float4(float(int(_3791 & 15u) - 8), float(int((_3791 >> 8u) & 15u) - 8), float(int((_3791 >> 16u) & 15u) - 8), float(int((_3791 >> 24u) & 15u) - 8)), _160._m0[_3520])) + dot(float4(float(int(_3839 & 15u) - 8), float(int((_3839 >> 8u) & 15u) - 8), float(int((_3839 >> 16u) & 15u) - 8), float(int((_3839 >> 24u) & 15u) - 8)), _160._m0[_3550])) + dot(float4(float(int(_3863 & 15u) - 8), float(int((_3863 >> 8u) & 15u) - 8), float(int((_3863 >> 16u) & 15u) - 8), float(int((_3863 >> 24u) & 15u) - 8)), _160._m0[_3580]);
+                        float _3914 = _2945 ? _3431 : 0.0;
+                        uint _3931 = _3463 + _2962;
+                        uint _3933 = _3931 + _2964;
+                        uint _3956 = _3933 >> 2u;
+                        uint _3986 = (_3933 + 4u) >> 2u;
+                        uint _4016 = ((_3931 + 16u) + _2964) >> 2u;
+                        uint _4046 = ((_3931 + 20u) + _2964) >> 2u;
+                        uint _4066 = _3598 + _3097;
+                        uint _4073 = (_4066 + 2u) + _2964;
+                        uint _4074 = _4073 >> 2u;
+                        uint _4076 = (_4073 & 3u) << 3u;
+                        uint _4079 = _4074 + 1u;
+                        bool _4082 = _4076 != 0u;
+                        uint _4088 = (32u - _4076) & 31u;
+                        uint _4090 = _4082 ? 4294967295u : 0u;
+                        uint _4094 = (_77._m0[_4074] >> _4076) | ((_77._m0[_4079] << _4088) & _4090);
+                        uint _4098 = (_77._m0[_4079] >> _4076) | ((_77._m0[_4074 + (_4082 ? 2u : 1u)] << _4088) & _4090);
+                        uint _4146 = _4094 >> 4u;
+                        uint _4170 = _4098 >> 4u;
+                        float _4192 = ((dot(float4(float(int(_4094 & 15u) - 8), float(int((_4094 >> 8u) & 15u) - 8), float(int((_4094 >> 16u) & 15u) - 8), float(int((_4094 >> 24u) & 15u) - 8)), _160._m0[_3956]) + dot(float4(float(int(_4098 & 15u) - 8), float(int((_4098 >> 8u) & 15u) - 8), float(int((_4098 >> 16u) & 15u) - 8), float(int((_4098 >> 24u) & 15u) - 8)), _160._m0[_3986])) + dot(float4(float(int(_4146 & 15u) - 8), float(int((_4146 >> 8u) & 15u) - 8), float(int((_4146 >> 16u) & 15u) - 8), float(int((_4146 >> 24u) & 15u) - 8)), _160._m0[_4016])) + dot(float4(float(int(_4170 & 15u) - 8), float(int((_4170 >> 8u) & 15u) - 8), float(int((_4170 >> 16u) & 15u) - 8), float(int((_4170 >> 24u) & 15u) - 8)), _160._m0[_4046]);
+                        uint _4225 = _3757 + _3097;
+                        uint _4232 = (_4225 + 2u) + _2964;
+                        uint _4233 = _4232 >> 2u;
+                        uint _4235 = (_4232 & 3u) << 3u;
+                        uint _4238 = _4233 + 1u;
+                        bool _4241 = _4235 != 0u;
+                        uint _4247 = (32u - _4235) & 31u;
+                        uint _4249 = _4241 ? 4294967295u : 0u;
+                        uint _4253 = (_77._m0[_4233] >> _4235) | ((_77._m0[_4238] << _4247) & _4249);
+                        uint _4257 = (_77._m0[_4238] >> _4235) | ((_77._m0[_4233 + (_4241 ? 2u : 1u)] << _4247) & _4249);
+                        uint _4305 = _4253 >> 4u;
+                        uint _4329 = _4257 >> 4u;
+                        float _4351 = ((dot(float4(float(int(_4253 & 15u) - 8), float(int((_4253 >> 8u) & 15u) - 8), float(int((_4253 >> 16u) & 15u) - 8), float(int((_4253 >> 24u) & 15u) - 8)), _160._m0[_3956]) + dot(float4(float(int(_4257 & 15u) - 8), float(int((_4257 >> 8u) & 15u) - 8), float(int((_4257 >> 16u) & 15u) - 8), float(int((_4257 >> 24u) & 15u) - 8)), _160._m0[_3986])) + dot(float4(float(int(_4305 & 15u) - 8), float(int((_4305 >> 8u) & 15u) - 8), float(int((_4305 >> 16u) & 15u) - 8), float(int((_4305 >> 24u) & 15u) - 8)), _160._m0[_4016])) + dot(float4(float(int(_4329 & 15u) - 8), float(int((_4329 >> 8u) & 15u) - 8), float(int((_4329 >> 16u) & 15u) - 8), float(int((_4329 >> 24u) & 15u) - 8)), _160._m0[_4046]);
+                        uint _4382 = _2700 + 2u;
+                        uint _4386 = min(_4382, _833);
+                        uint _4393 = _808 + (2u * _4386);
+                        float _4402 = float(_4382 < _328._m8) * as_type<float>(_503._m0[_4393 + 1u]);
+                        uint _4411 = _328._m4 + ((_503._m0[_4393] - _328._m9) * _328._m10);
+                        float _4419 = _821 ? _4402 : 0.0;
+                        uint _4434 = _892 + ((_896 + _4386) * _328._m6);
+                        uint _4436 = _4434 + _904;
+                        uint _4438 = _4436 + _1037;
+                        uint _4461 = _4438 >> 2u;
+                        uint _4491 = (_4438 + 4u) >> 2u;
+                        uint _4521 = ((_4436 + 16u) + _1037) >> 2u;
+                        uint _4551 = ((_4436 + 20u) + _1037) >> 2u;
+                        uint _4569 = _4411 + _925;
+                        uint _4571 = _4569 + _928;
+                        uint _4578 = (_4571 + 2u) + _1037;
+                        uint _4579 = _4578 >> 2u;
+                        uint _4581 = (_4578 & 3u) << 3u;
+                        uint _4584 = _4579 + 1u;
+                        bool _4587 = _4581 != 0u;
+                        uint _4593 = (32u - _4581) & 31u;
+                        uint _4595 = _4587 ? 4294967295u : 0u;
+                        uint _4599 = (_77._m0[_4579] >> _4581) | ((_77._m0[_4584] << _4593) & _4595);
+                        uint _4603 = (_77._m0[_4584] >> _4581) | ((_77._m0[_4579 + (_4587 ? 2u : 1u)] << _4593) & _4595);
+                        uint _4651 = _4599 >> 4u;
+                        uint _4675 = _4603 >> 4u;
+                        float _4697 = ((dot(float4(float(int(_4599 & 15u) - 8), float(int((_4599 >> 8u) & 15u) - 8), float(int((_4599 >> 16u) & 15u) - 8), float(int((_4599 >> 24u) & 15u) - 8)), _160._m0[_4461]) + dot(float4(float(int(_4603 & 15u) - 8), float(int((_4603 >> 8u) & 15u) - 8), float(int((_4603 >> 16u) & 15u) - 8), float(int((_4603 >> 24u) & 15u) - 8)), _160._m0[_4491])) + dot(float4(float(int(_4651 & 15u) - 8), float(int((_4651 >> 8u) & 15u) - 8), float(int((_4651 >> 16u) & 15u) - 8), float(int((_4651 >> 24u) & 15u) - 8)), _160._m0[_4521])) + dot(float4(float(int(_4675 & 15u) - 8), float(int((_4675 >> 8u) & 15u) - 8), float(int((_4675 >> 16u) & 15u) - 8), float(int((_4675 >> 24u) & 15u) - 8)), _160._m0[_4551]);
+                        uint _4728 = _4411 + _2790;
+                        uint _4730 = _4728 + _928;
+                        uint _4737 = (_4730 + 2u) + _1037;
+                        uint _4738 = _4737 >> 2u;
+                        uint _4740 = (_4737 & 3u) << 3u;
+                        uint _4743 = _4738 + 1u;
+                        bool _4746 = _4740 != 0u;
+                        uint _4752 = (32u - _4740) & 31u;
+                        uint _4754 = _4746 ? 4294967295u : 0u;
+                        uint _4758 = (_77._m0[_4738] >> _4740) | ((_77._m0[_4743] << _4752) & _4754);
+                        uint _4762 = (_77._m0[_4743] >> _4740) | ((_77._m0[_4738 + (_4746 ? 2u : 1u)] << _4752) & _4754);
+                        uint _4810 = _4758 >> 4u;
+                        uint _4834 = _4762 >> 4u;
+                        float _4856 = ((dot(float4(float(int(_4758 & 15u) - 8), float(int((_4758 >> 8u) & 15u) - 8), float(int((_4758 >> 16u) & 15u) - 8), float(int((_4758 >> 24u) & 15u) - 8)), _160._m0[_4461]) + dot(float4(float(int(_4762 & 15u) - 8), float(int((_4762 >> 8u) & 15u) - 8), float(int((_4762 >> 16u) & 15u) - 8), float(int((_4762 >> 24u) & 15u) - 8)), _160._m0[_4491])) + dot(float4(float(int(_4810 & 15u) - 8), float(int((_4810 >> 8u) & 15u) - 8), float(int((_4810 >> 16u) & 15u) - 8), float(int((_4810 >> 24u) & 15u) - 8)), _160._m0[_4521])) + dot(float4(float(int(_4834 & 15u) - 8), float(int((_4834 >> 8u) & 15u) - 8), float(int((_4834 >> 16u) & 15u) - 8), float(int((_4834 >> 24u) & 15u) - 8)), _160._m0[_4551]);
+                        float _4885 = _2945 ? _4402 : 0.0;
+                        uint _4902 = _4434 + _2962;
+                        uint _4904 = _4902 + _2964;
+                        uint _4927 = _4904 >> 2u;
+                        uint _4957 = (_4904 + 4u) >> 2u;
+                        uint _4987 = ((_4902 + 16u) + _2964) >> 2u;
+                        uint _5017 = ((_4902 + 20u) + _2964) >> 2u;
+                        uint _5037 = _4569 + _3097;
+                        uint _5044 = (_5037 + 2u) + _2964;
+                        uint _5045 = _5044 >> 2u;
+                        uint _5047 = (_5044 & 3u) << 3u;
+                        uint _5050 = _5045 + 1u;
+                        bool _5053 = _5047 != 0u;
+                        uint _5059 = (32u - _5047) & 31u;
+                        uint _5061 = _5053 ? 4294967295u : 0u;
+                        uint _5065 = (_77._m0[_5045] >> _5047) | ((_77._m0[_5050] << _5059) & _5061);
+                        uint _5069 = (_77._m0[_5050] >> _5047) | ((_77._m0[_5045 + (_5053 ? 2u : 1u)] << _5059) & _5061);
+                        uint _5117 = _5065 >> 4u;
+                        uint _5141 = _5069 >> 4u;
+                        float _5163 = ((dot(float4(float(int(_5065 & 15u) - 8), float(int((_5065 >> 8u) & 15u) - 8), float(int((_5065 >> 16u) & 15u) - 8), float(int((_5065 >> 24u) & 15u) - 8)), _160._m0[_4927]) + dot(float4(float(int(_5069 & 15u) - 8), float(int((_5069 >> 8u) & 15u) - 8), float(int((_5069 >> 16u) & 15u) - 8), float(int((_5069 >> 24u) & 15u) - 8)), _160._m0[_4957])) + dot(float4(float(int(_5117 & 15u) - 8), float(int((_5117 >> 8u) & 15u) - 8), float(int((_5117 >> 16u) & 15u) - 8), float(int((_5117 >> 24u) & 15u) - 8)), _160._m0[_4987])) + dot(float4(float(int(_5141 & 15u) - 8), float(int((_5141 >> 8u) & 15u) - 8), float(int((_5141 >> 16u) & 15u) - 8), float(int((_5141 >> 24u) & 15u) - 8)), _160._m0[_5017]);
+                        float _5178 = fma(_4885, _5163 * float2(as_type<half2>((_77._m0[_5037 >> 2u] >> ((_5037 & 2u) << 3u)) & 65535u)).x, fma(_4419, _4697 * float2(as_type<half2>((_77._m0[_4571 >> 2u] >> ((_4571 & 2u) << 3u)) & 65535u)).x, fma(_3914, _4192 * float2(as_type<half2>((_77._m0[_4066 >> 2u] >> ((_4066 & 2u) << 3u)) & 65535u)).x, fma(_3448, _3726 * float2(as_type<half2>((_77._m0[_3600 >> 2u] >> ((_3600 & 2u) << 3u)) & 65535u)).x, fma(_2946, _3224 * float2(as_type<half2>((_77._m0[_3098 >> 2u] >> ((_3098 & 2u) << 3u)) & 65535u)).x, fma(_881, _1348 * float2(as_type<half2>((_77._m0[_929 >> 2u] >> ((_929 & 2u) << 3u)) & 65535u)).x, _9921))))));
+                        uint _5196 = _4728 + _3097;
+                        uint _5203 = (_5196 + 2u) + _2964;
+                        uint _5204 = _5203 >> 2u;
+                        uint _5206 = (_5203 & 3u) << 3u;
+                        uint _5209 = _5204 + 1u;
+                        bool _5212 = _5206 != 0u;
+                        uint _5218 = (32u - _5206) & 31u;
+                        uint _5220 = _5212 ? 4294967295u : 0u;
+                        uint _5224 = (_77._m0[_5204] >> _5206) | ((_77._m0[_5209] << _5218) & _5220);
+                        uint _5228 = (_77._m0[_5209] >> _5206) | ((_77._m0[_5204 + (_5212 ? 2u : 1u)] << _5218) & _5220);
+                        uint _5276 = _5224 >> 4u;
+                        uint _5300 = _5228 >> 4u;
+                        float _5322 = ((dot(float4(float(int(_5224 & 15u) - 8), float(int((_5224 >> 8u) & 15u) - 8), float(int((_5224 >> 16u) & 15u) - 8), float(int((_5224 >> 24u) & 15u) - 8)), _160._m0[_4927]) + dot(float4(float(int(_5228 & 15u) - 8), float(int((_5228 >> 8u) & 15u) - 8), float(int((_5228 >> 16u) & 15u) - 8), float(int((_5228 >> 24u) & 15u) - 8)), _160._m0[_4957])) + dot(float4(float(int(_5276 & 15u) - 8), float(int((_5276 >> 8u) & 15u) - 8), float(int((_5276 >> 16u) & 15u) - 8), float(int((_5276 >> 24u) & 15u) - 8)), _160._m0[_4987])) + dot(float4(float(int(_5300 & 15u) - 8), float(int((_5300 >> 8u) & 15u) - 8), float(int((_5300 >> 16u) & 15u) - 8), float(int((_5300 >> 24u) & 15u) - 8)), _160._m0[_5017]);
+                        float _5337 = fma(_4885, _5322 * float2(as_type<half2>((_77._m0[_5196 >> 2u] >> ((_5196 & 2u) << 3u)) & 65535u)).x, fma(_4419, _4856 * float2(as_type<half2>((_77._m0[_4730 >> 2u] >> ((_4730 & 2u) << 3u)) & 65535u)).x, fma(_3914, _4351 * float2(as_type<half2>((_77._m0[_4225 >> 2u] >> ((_4225 & 2u) << 3u)) & 65535u)).x, fma(_3448, _3885 * float2(as_type<half2>((_77._m0[_3759 >> 2u] >> ((_3759 & 2u) << 3u)) & 65535u)).x, fma(_2946, _3383 * float2(as_type<half2>((_77._m0[_3257 >> 2u] >> ((_3257 & 2u) << 3u)) & 65535u)).x, fma(_881, _2919 * float2(as_type<half2>((_77._m0[_2793 >> 2u] >> ((_2793 & 2u) << 3u)) & 65535u)).x, _9922))))));
+                        uint _5353 = _2700 + 3u;
+                        uint _5357 = min(_5353, _833);
+                        uint _5364 = _808 + (2u * _5357);
+                        float _5373 = float(_5353 < _328._m8) * as_type<float>(_503._m0[_5364 + 1u]);
+                        uint _5382 = _328._m4 + ((_503._m0[_5364] - _328._m9) * _328._m10);
+                        float _5390 = _821 ? _5373 : 0.0;
+                        uint _5405 = _892 + ((_896 + _5357) * _328._m6);
+                        uint _5407 = _5405 + _904;
+                        uint _5409 = _5407 + _1037;
+                        uint _5432 = _5409 >> 2u;
+                        uint _5462 = (_5409 + 4u) >> 2u;
+                        uint _5492 = ((_5407 + 16u) + _1037) >> 2u;
+                        uint _5522 = ((_5407 + 20u) + _1037) >> 2u;
+                        uint _5540 = _5382 + _925;
+                        uint _5542 = _5540 + _928;
+                        uint _5549 = (_5542 + 2u) + _1037;
+                        uint _5550 = _5549 >> 2u;
+                        uint _5552 = (_5549 & 3u) << 3u;
+                        uint _5555 = _5550 + 1u;
+                        bool _5558 = _5552 != 0u;
+                        uint _5564 = (32u - _5552) & 31u;
+                        uint _5566 = _5558 ? 4294967295u : 0u;
+                        uint _5570 = (_77._m0[_5550] >> _5552) | ((_77._m0[_5555] << _5564) & _5566);
+                        uint _5574 = (_77._m0[_5555] >> _5552) | ((_77._m0[_5550 + (_5558 ? 2u : 1u)] << _5564) & _5566);
+                        uint _5622 = _5570 >> 4u;
+                        uint _5646 = _5574 >> 4u;
+                        float _5668 = ((dot(float4(float(int(_5570 & 15u) - 8), float(int((_5570 >> 8u) & 15u) - 8), float(int((_5570 >> 16u) & 15u) - 8), float(int((_5570 >> 24u) & 15u) - 8)), _160._m0[_5432]) + dot(float4(float(int(_5574 & 15u) - 8), float(int((_5574 >> 8u) & 15u) - 8), float(int((_5574 >> 16u) & 15u) - 8), float(int((_5574 >> 24u) & 15u) - 8)), _160._m0[_5462])) + dot(float4(float(int(_5622 & 15u) - 8), float(int((_5622 >> 8u) & 15u) - 8), float(int((_5622 >> 16u) & 15u) - 8), float(int((_5622 >> 24u) & 15u) - 8)), _160._m0[_5492])) + dot(float4(float(int(_5646 & 15u) - 8), float(int((_5646 >> 8u) & 15u) - 8), float(int((_5646 >> 16u) & 15u) - 8), float(int((_5646 >> 24u) & 15u) - 8)), _160._m0[_5522]);
+                        uint _5699 = _5382 + _2790;
+                        uint _5701 = _5699 + _928;
+                        uint _5708 = (_5701 + 2u) + _1037;
+                        uint _5709 = _5708 >> 2u;
+                        uint _5711 = (_5708 & 3u) << 3u;
+                        uint _5714 = _5709 + 1u;
+                        bool _5717 = _5711 != 0u;
+                        uint _5723 = (32u - _5711) & 31u;
+                        uint _5725 = _5717 ? 4294967295u : 0u;
+                        uint _5729 = (_77._m0[_5709] >> _5711) | ((_77._m0[_5714] << _5723) & _5725);
+                        uint _5733 = (_77._m0[_5714] >> _5711) | ((_77._m0[_5709 + (_5717 ? 2u : 1u)] << _5723) & _5725);
+                        uint _5781 = _5729 >> 4u;
+                        uint _5805 = _5733 >> 4u;
+                        float _5827 = ((dot(float4(float(int(_5729 & 15u) - 8), float(int((_5729 >> 8u) & 15u) - 8), float(int((_5729 >> 16u) & 15u) - 8), float(int((_5729 >> 24u) & 15u) - 8)), _160._m0[_5432]) + dot(float4(float(int(_5733 & 15u) - 8), float(int((_5733 >> 8u) & 15u) - 8), float(int((_5733 >> 16u) & 15u) - 8), float(int((_5733 >> 24u) & 15u) - 8)), _160._m0[_5462])) + dot(float4(float(int(_5781 & 15u) - 8), float(int((_5781 >> 8u) & 15u) - 8), float(int((_5781 >> 16u) & 15u) - 8), float(int((_5781 >> 24u) & 15u) - 8)), _160._m0[_5492])) + dot(float4(float(int(_5805 & 15u) - 8), float(int((_5805 >> 8u) & 15u) - 8), float(int((_5805 >> 16u) & 15u) - 8), float(int((_5805 >> 24u) & 15u) - 8)), _160._m0[_5522]);
+                        float _5856 = _2945 ? _5373 : 0.0;
+                        uint _5873 = _5405 + _2962;
+                        uint _5875 = _5873 + _2964;
+                        uint _5898 = _5875 >> 2u;
+                        uint _5928 = (_5875 + 4u) >> 2u;
+                        uint _5958 = ((_5873 + 16u) + _2964) >> 2u;
+                        uint _5988 = ((_5873 + 20u) + _2964) >> 2u;
+                        uint _6008 = _5540 + _3097;
+                        uint _6015 = (_6008 + 2u) + _2964;
+                        uint _6016 = _6015 >> 2u;
+                        uint _6018 = (_6015 & 3u) << 3u;
+                        uint _6021 = _6016 + 1u;
+                        bool _6024 = _6018 != 0u;
+                        uint _6030 = (32u - _6018) & 31u;
+                        uint _6032 = _6024 ? 4294967295u : 0u;
+                        uint _6036 = (_77._m0[_6016] >> _6018) | ((_77._m0[_6021] << _6030) & _6032);
+                        uint _6040 = (_77._m0[_6021] >> _6018) | ((_77._m0[_6016 + (_6024 ? 2u : 1u)] << _6030) & _6032);
+                        uint _6088 = _6036 >> 4u;
+                        uint _6112 = _6040 >> 4u;
+                        float _6134 = ((dot(float4(float(int(_6036 & 15u) - 8), float(int((_6036 >> 8u) & 15u) - 8), float(int((_6036 >> 16u) & 15u) - 8), float(int((_6036 >> 24u) & 15u) - 8)), _160._m0[_5898]) + dot(float4(float(int(_6040 & 15u) - 8), float(int((_6040 >> 8u) & 15u) - 8), float(int((_6040 >> 16u) & 15u) - 8), float(int((_6040 >> 24u) & 15u) - 8)), _160._m0[_5928])) + dot(float4(float(int(_6088 & 15u) - 8), float(int((_6088 >> 8u) & 15u) - 8), float(int((_6088 >> 16u) & 15u) - 8), float(int((_6088 >> 24u) & 15u) - 8)), _160._m0[_5958])) + dot(float4(float(int(_6112 & 15u) - 8), float(int((_6112 >> 8u) & 15u) - 8), float(int((_6112 >> 16u) & 15u) - 8), float(int((_6112 >> 24u) & 15u) - 8)), _160._m0[_5988]);
+                        uint _6167 = _5699 + _3097;
+                        uint _6174 = (_6167 + 2u) + _2964;
+                        uint _6175 = _6174 >> 2u;
+                        uint _6177 = (_6174 & 3u) << 3u;
+                        uint _6180 = _6175 + 1u;
+                        bool _6183 = _6177 != 0u;
+                        uint _6189 = (32u - _6177) & 31u;
+                        uint _6191 = _6183 ? 4294967295u : 0u;
+                        uint _6195 = (_77._m0[_6175] >> _6177) | ((_77._m0[_6180] << _6189) & _6191);
+                        uint _6199 = (_77._m0[_6180] >> _6177) | ((_77._m0[_6175 + (_6183 ? 2u : 1u)] << _6189) & _6191);
+                        uint _6247 = _6195 >> 4u;
+                        uint _6271 = _6199 >> 4u;
+                        float _6293 = ((dot(float4(float(int(_6195 & 15u) - 8), float(int((_6195 >> 8u) & 15u) - 8), float(int((_6195 >> 16u) & 15u) - 8), float(int((_6195 >> 24u) & 15u) - 8)), _160._m0[_5898]) + dot(float4(float(int(_6199 & 15u) - 8), float(int((_6199 >> 8u) & 15u) - 8), float(int((_6199 >> 16u) & 15u) - 8), float(int((_6199 >> 24u) & 15u) - 8)), _160._m0[_5928])) + dot(float4(float(int(_6247 & 15u) - 8), float(int((_6247 >> 8u) & 15u) - 8), float(int((_6247 >> 16u) & 15u) - 8), float(int((_6247 >> 24u) & 15u) - 8)), _160._m0[_5958])) + dot(float4(float(int(_6271 & 15u) - 8), float(int((_6271 >> 8u) & 15u) - 8), float(int((_6271 >> 16u) & 15u) - 8), float(int((_6271 >> 24u) & 15u) - 8)), _160._m0[_5988]);
+                        _9922 = fma(_5856, _6293 * float2(as_type<half2>((_77._m0[_6167 >> 2u] >> ((_6167 & 2u) << 3u)) & 65535u)).x, fma(_5390, _5827 * float2(as_type<half2>((_77._m0[_5701 >> 2u] >> ((_5701 & 2u) << 3u)) & 65535u)).x, _5337));
+                        _9921 = fma(_5856, _6134 * float2(as_type<half2>((_77._m0[_6008 >> 2u] >> ((_6008 & 2u) << 3u)) & 65535u)).x, fma(_5390, _5668 * float2(as_type<half2>((_77._m0[_5542 >> 2u] >> ((_5542 & 2u) << 3u)) & 65535u)).x, _5178));
+                        _2708 += 256u;
+                        continue;
                     }
                     else
                     {
-                        _1002 = uint4(_58._m0[_791], _58._m0[_798], _58._m0[_801], _58._m0[_804]);
+                        break;
                     }
-                    uint _752 = (_1002.x >> 0u) & 255u;
-                    uint _1067 = (_1002.x >> 8u) & 255u;
-                    uint _1092 = (_1002.x >> 16u) & 255u;
-                    uint _1117 = (_1002.x >> 24u) & 255u;
-                    uint _1148 = (_1002.y >> 0u) & 255u;
-                    uint _1172 = (_1002.y >> 8u) & 255u;
-                    uint _1196 = (_1002.y >> 16u) & 255u;
-                    uint _1220 = (_1002.y >> 24u) & 255u;
-                    uint _1254 = (_1002.z >> 0u) & 255u;
-                    uint _1278 = (_1002.z >> 8u) & 255u;
-                    uint _1302 = (_1002.z >> 16u) & 255u;
-                    uint _1326 = (_1002.z >> 24u) & 255u;
-                    uint _1360 = (_1002.w >> 0u) & 255u;
-                    uint _1384 = (_1002.w >> 8u) & 255u;
-                    uint _1408 = (_1002.w >> 16u) & 255u;
-                    uint _1432 = (_1002.w >> 24u) & 255u;
-                    uint _658 = _523 + (_985 * 32u);
-                    float _1570 = fma(float(int(_1254 & 15u) - 8), _354._m0[_658 + 8u], fma(float(int(_1220 & 15u) - 8), _354._m0[_658 + 7u], fma(float(int(_1196 & 15u) - 8), _354._m0[_658 + 6u], fma(float(int(_1172 & 15u) - 8), _354._m0[_658 + 5u], fma(float(int(_1148 & 15u) - 8), _354._m0[_658 + 4u], fma(float(int(_1117 & 15u) - 8), _354._m0[_658 + 3u], fma(float(int(_1092 & 15u) - 8), _354._m0[_658 + 2u], fma(float(int(_752 & 15u) - 8), _354._m0[_658], float(int(_1067 & 15u) - 8) * _354._m0[_658 + 1u]))))))));
-                    float _1690 = fma(float(int(_752 >> 4u) - 8), _354._m0[_658 + 16u], fma(float(int(_1432 & 15u) - 8), _354._m0[_658 + 15u], fma(float(int(_1408 & 15u) - 8), _354._m0[_658 + 14u], fma(float(int(_1384 & 15u) - 8), _354._m0[_658 + 13u], fma(float(int(_1360 & 15u) - 8), _354._m0[_658 + 12u], fma(float(int(_1326 & 15u) - 8), _354._m0[_658 + 11u], fma(float(int(_1302 & 15u) - 8), _354._m0[_658 + 10u], fma(float(int(_1278 & 15u) - 8), _354._m0[_658 + 9u], _1570))))))));
-                    float _1810 = fma(float(int(_1254 >> 4u) - 8), _354._m0[_658 + 24u], fma(float(int(_1220 >> 4u) - 8), _354._m0[_658 + 23u], fma(float(int(_1196 >> 4u) - 8), _354._m0[_658 + 22u], fma(float(int(_1172 >> 4u) - 8), _354._m0[_658 + 21u], fma(float(int(_1148 >> 4u) - 8), _354._m0[_658 + 20u], fma(float(int(_1117 >> 4u) - 8), _354._m0[_658 + 19u], fma(float(int(_1092 >> 4u) - 8), _354._m0[_658 + 18u], fma(float(int(_1067 >> 4u) - 8), _354._m0[_658 + 17u], _1690))))))));
-                    uint _904 = _651 + 1u;
-                    float _685 = fma(fma(float(int(_1432 >> 4u) - 8), _354._m0[_658 + 31u], fma(float(int(_1408 >> 4u) - 8), _354._m0[_658 + 30u], fma(float(int(_1384 >> 4u) - 8), _354._m0[_658 + 29u], fma(float(int(_1360 >> 4u) - 8), _354._m0[_658 + 28u], fma(float(int(_1326 >> 4u) - 8), _354._m0[_658 + 27u], fma(float(int(_1302 >> 4u) - 8), _354._m0[_658 + 26u], fma(float(int(_1278 >> 4u) - 8), _354._m0[_658 + 25u], _1810))))))), float2(as_type<half2>(((_58._m0[_651 >> 2u] >> ((_651 & 3u) << 3u)) & 255u) | (((_58._m0[_904 >> 2u] >> ((_904 & 3u) << 3u)) & 255u) << 8u))).x, _584[_1000]);
-                    _584[_1000] = _685;
                 }
-            }
-        }
-        if (0u < _473)
-        {
-            float _708 = simd_sum(_584[0u]);
-            bool _709 = simd_is_first();
-            if (_709)
-            {
-                _405[gl_SubgroupID] = _708;
-            }
-        }
-        if (1u < _473)
-        {
-            float _1927 = simd_sum(_584[1u]);
-            bool _1928 = simd_is_first();
-            if (_1928)
-            {
-                _405[64u + gl_SubgroupID] = _1927;
-            }
-        }
-        if (2u < _473)
-        {
-            float _1947 = simd_sum(_584[2u]);
-            bool _1948 = simd_is_first();
-            if (_1948)
-            {
-                _405[128u + gl_SubgroupID] = _1947;
-            }
-        }
-        if (3u < _473)
-        {
-            float _1967 = simd_sum(_584[3u]);
-            bool _1968 = simd_is_first();
-            if (_1968)
-            {
-                _405[192u + gl_SubgroupID] = _1967;
-            }
-        }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        if (gl_LocalInvocationID.x < _473)
-        {
-            float _988;
-            _988 = 0.0;
-            for (uint _987 = 0u; _987 < gl_NumSubgroups; )
-            {
-                _988 += _405[(gl_LocalInvocationID.x * 64u) + _987];
-                _987++;
+                _9920 = _9921;
+                _9919 = _9922;
+                _2700 += 4u;
                 continue;
             }
-            _1014 = fma(as_type<float>(_514), _988 + as_type<float>(_444._m0[(_250._m2 >> 2u) + (((_504 * _250._m5) + _463) + gl_LocalInvocationID.x)]), _983);
+            else
+            {
+                break;
+            }
         }
-        else
+        if (0u < _788)
         {
-            _1014 = _983;
+            float _1633 = simd_sum(_9920);
+            bool _1634 = simd_is_first();
+            if (_1634)
+            {
+                _365[gl_SubgroupID] = _1633;
+            }
+        }
+        if (1u < _788)
+        {
+            float _2767 = simd_sum(_9919);
+            bool _2768 = simd_is_first();
+            if (_2768)
+            {
+                _365[32u + gl_SubgroupID] = _2767;
+            }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (gl_LocalInvocationID.x < _788)
+        {
+            float _2703;
+            _2703 = 0.0;
+            for (uint _2702 = 0u; _2702 < gl_NumSubgroups; )
+            {
+                _2703 += _365[(gl_LocalInvocationID.x * 32u) + _2702];
+                _2702++;
+                continue;
+            }
+            float _2705;
+            _2705 = _2703;
+            for (uint _2704 = 0u; _2704 < _328._m8; )
+            {
+                uint _985 = _808 + (2u * _2704);
+                _2705 = fma(as_type<float>(_503._m0[_985 + 1u]), as_type<float>(_325._m0[(_328._m2 >> 2u) + (((_503._m0[_985] * _328._m5) + _783) + gl_LocalInvocationID.x)]), _2705);
+                _2704++;
+                continue;
+            }
+            _703._m0[(((_328._m3 >> 2u) + (gl_WorkGroupID.y * _328._m5)) + _783) + gl_LocalInvocationID.x] = _2705;
+        }
     }
-    if (gl_LocalInvocationID.x < _473)
+    else
     {
-        _565._m0[(((_250._m3 >> 2u) + (gl_WorkGroupID.y * _250._m5)) + _463) + gl_LocalInvocationID.x] = _983;
+        uint _1727 = (_328._m6 / 32u) * 2u;
+        uint _1732 = gl_WorkGroupID.x * 2u;
+        uint _1737 = min(2u, (_328._m5 - _1732));
+        uint _1757 = (_328._m1 >> 2u) + ((2u * gl_WorkGroupID.y) * _328._m8);
+        uint _2673;
+        float _9915;
+        float _9916;
+        _9916 = 0.0;
+        _9915 = 0.0;
+        _2673 = 0u;
+        float _9917;
+        float _9918;
+        bool _1763;
+        for (;;)
+        {
+            _1763 = _2673 < _328._m8;
+            if (_1763)
+            {
+                uint _2681;
+                _9918 = _9915;
+                _9917 = _9916;
+                _2681 = gl_LocalInvocationID.x;
+                bool _1770;
+                for (;;)
+                {
+                    _1770 = _2681 < _1727;
+                    if (_1770)
+                    {
+                        uint _1782 = _328._m8 - 1u;
+                        uint _1783 = min(_2673, _1782);
+                        uint _1794 = _1757 + (2u * _1783);
+                        float _1806 = float(_1763) * as_type<float>(_503._m0[_1794 + 1u]);
+                        uint _1816 = _328._m4 + ((_503._m0[_1794] - _328._m9) * _328._m10);
+                        float _1830 = _1770 ? _1806 : 0.0;
+                        uint _1833 = _1727 - 1u;
+                        uint _1834 = min(_2681, _1833);
+                        uint _1836 = _1834 / 2u;
+                        uint _1841 = _328._m0 >> 2u;
+                        uint _1845 = gl_WorkGroupID.y * _328._m8;
+                        uint _1851 = _1841 + ((_1845 + _1783) * _328._m6);
+                        uint _1853 = _1836 * 32u;
+                        uint _1854 = _1851 + _1853;
+                        uint _1986 = 8u * (_1834 % 2u);
+                        uint _1987 = _1854 + _1986;
+                        uint _2032 = _1987 + 1u;
+                        uint _2035 = _1987 + 2u;
+                        uint _2038 = _1987 + 3u;
+                        float4 _2040 = float4(((device float*)&_160._m0[_1987 >> 2u])[_1987 & 3u], ((device float*)&_160._m0[_2032 >> 2u])[_2032 & 3u], ((device float*)&_160._m0[_2035 >> 2u])[_2035 & 3u], ((device float*)&_160._m0[_2038 >> 2u])[_2038 & 3u]);
+                        uint _1995 = _1987 + 4u;
+                        uint _2092 = _1987 + 5u;
+                        uint _2095 = _1987 + 6u;
+                        uint _2098 = _1987 + 7u;
+                        float4 _2100 = float4(((device float*)&_160._m0[_1995 >> 2u])[_1995 & 3u], ((device float*)&_160._m0[_2092 >> 2u])[_2092 & 3u], ((device float*)&_160._m0[_2095 >> 2u])[_2095 & 3u], ((device float*)&_160._m0[_2098 >> 2u])[_2098 & 3u]);
+                        uint _2003 = (_1854 + 16u) + _1986;
+                        uint _2152 = _2003 + 1u;
+                        uint _2155 = _2003 + 2u;
+                        uint _2158 = _2003 + 3u;
+                        float4 _2160 = float4(((device float*)&_160._m0[_2003 >> 2u])[_2003 & 3u], ((device float*)&_160._m0[_2152 >> 2u])[_2152 & 3u], ((device float*)&_160._m0[_2155 >> 2u])[_2155 & 3u], ((device float*)&_160._m0[_2158 >> 2u])[_2158 & 3u]);
+                        uint _2011 = (_1854 + 20u) + _1986;
+                        uint _2212 = _2011 + 1u;
+                        uint _2215 = _2011 + 2u;
+                        uint _2218 = _2011 + 3u;
+                        float4 _2220 = float4(((device float*)&_160._m0[_2011 >> 2u])[_2011 & 3u], ((device float*)&_160._m0[_2212 >> 2u])[_2212 & 3u], ((device float*)&_160._m0[_2215 >> 2u])[_2215 & 3u], ((device float*)&_160._m0[_2218 >> 2u])[_2218 & 3u]);
+                        uint _1870 = _328._m5 - 1u;
+                        uint _1874 = min(_1732, _1870) * _328._m7;
+                        uint _1875 = _1816 + _1874;
+                        uint _1877 = _1836 * 18u;
+                        uint _1878 = _1875 + _1877;
+                        uint _2267 = (_1878 + 2u) + _1986;
+                        uint _2312 = _2267 >> 2u;
+                        uint _2315 = (_2267 & 3u) << 3u;
+                        uint _2319 = _2312 + 1u;
+                        bool _2323 = _2315 != 0u;
+                        uint _2329 = (32u - _2315) & 31u;
+                        uint _2332 = _2323 ? 4294967295u : 0u;
+                        uint _2341 = (_77._m0[_2312] >> _2315) | ((_77._m0[_2319] << _2329) & _2332);
+                        uint _2350 = (_77._m0[_2319] >> _2315) | ((_77._m0[_2312 + (_2323 ? 2u : 1u)] << _2329) & _2332);
+                        uint _2284 = _2341 >> 4u;
+                        uint _2292 = _2350 >> 4u;
+                        float _2297 = ((dot(float4(float(int(_2341 & 15u) - 8), float(int((_2341 >> 8u) & 15u) - 8), float(int((_2341 >> 16u) & 15u) - 8), float(int((_2341 >> 24u) & 15u) - 8)), _2040) + dot(float4(float(int(_2350 & 15u) - 8), float(int((_2350 >> 8u) & 15u) - 8), float(int((_2350 >> 16u) & 15u) - 8), float(int((_2350 >> 24u) & 15u) - 8)), _2100)) + dot(float4(float(int(_2284 & 15u) - 8), float(int((_2284 >> 8u) & 15u) - 8), float(int((_2284 >> 16u) & 15u) - 8), float(int((_2284 >> 24u) & 15u) - 8)), _2160)) + dot(float4(float(int(_2292 & 15u) - 8), float(int((_2292 >> 8u) & 15u) - 8), float(int((_2292 >> 16u) & 15u) - 8), float(int((_2292 >> 24u) & 15u) - 8)), _2220);
+                        uint _6358 = min((_1732 + 1u), _1870) * _328._m7;
+                        uint _6359 = _1816 + _6358;
+                        uint _6361 = _6359 + _1877;
+                        uint _6368 = (_6361 + 2u) + _1986;
+                        uint _6369 = _6368 >> 2u;
+                        uint _6371 = (_6368 & 3u) << 3u;
+                        uint _6374 = _6369 + 1u;
+                        bool _6377 = _6371 != 0u;
+                        uint _6383 = (32u - _6371) & 31u;
+                        uint _6385 = _6377 ? 4294967295u : 0u;
+                        uint _6389 = (_77._m0[_6369] >> _6371) | ((_77._m0[_6374] << _6383) & _6385);
+                        uint _6393 = (_77._m0[_6374] >> _6371) | ((_77._m0[_6369 + (_6377 ? 2u : 1u)] << _6383) & _6385);
+                        uint _6441 = _6389 >> 4u;
+                        uint _6465 = _6393 >> 4u;
+                        float _6487 = ((dot(float4(float(int(_6389 & 15u) - 8), float(int((_6389 >> 8u) & 15u) - 8), float(int((_6389 >> 16u) & 15u) - 8), float(int((_6389 >> 24u) & 15u) - 8)), _2040) + dot(float4(float(int(_6393 & 15u) - 8), float(int((_6393 >> 8u) & 15u) - 8), float(int((_6393 >> 16u) & 15u) - 8), float(int((_6393 >> 24u) & 15u) - 8)), _2100)) + dot(float4(float(int(_6441 & 15u) - 8), float(int((_6441 >> 8u) & 15u) - 8), float(int((_6441 >> 16u) & 15u) - 8), float(int((_6441 >> 24u) & 15u) - 8)), _2160)) + dot(float4(float(int(_6465 & 15u) - 8), float(int((_6465 >> 8u) & 15u) - 8), float(int((_6465 >> 16u) & 15u) - 8), float(int((_6465 >> 24u) & 15u) - 8)), _2220);
+                        uint _6512 = _2681 + 128u;
+                        bool _6513 = _6512 < _1727;
+                        float _6514 = _6513 ? _1806 : 0.0;
+                        uint _6516 = min(_6512, _1833);
+                        uint _6517 = _6516 / 2u;
+                        uint _6530 = _6517 * 32u;
+                        uint _6531 = _1851 + _6530;
+                        uint _6532 = 8u * (_6516 % 2u);
+                        uint _6533 = _6531 + _6532;
+                        uint _6539 = _6533 + 1u;
+                        uint _6544 = _6533 + 2u;
+                        uint _6549 = _6533 + 3u;
+                        float4 _6554 = float4(((device float*)&_160._m0[_6533 >> 2u])[_6533 & 3u], ((device float*)&_160._m0[_6539 >> 2u])[_6539 & 3u], ((device float*)&_160._m0[_6544 >> 2u])[_6544 & 3u], ((device float*)&_160._m0[_6549 >> 2u])[_6549 & 3u]);
+                        uint _6563 = _6533 + 4u;
+                        uint _6569 = _6533 + 5u;
+                        uint _6574 = _6533 + 6u;
+                        uint _6579 = _6533 + 7u;
+                        float4 _6584 = float4(((device float*)&_160._m0[_6563 >> 2u])[_6563 & 3u], ((device float*)&_160._m0[_6569 >> 2u])[_6569 & 3u], ((device float*)&_160._m0[_6574 >> 2u])[_6574 & 3u], ((device float*)&_160._m0[_6579 >> 2u])[_6579 & 3u]);
+                        uint _6593 = (_6531 + 16u) + _6532;
+                        uint _6599 = _6593 + 1u;
+                        uint _6604 = _6593 + 2u;
+                        uint _6609 = _6593 + 3u;
+                        float4 _6614 = float4(((device float*)&_160._m0[_6593 >> 2u])[_6593 & 3u], ((device float*)&_160._m0[_6599 >> 2u])[_6599 & 3u], ((device float*)&_160._m0[_6604 >> 2u])[_6604 & 3u], ((device float*)&_160._m0[_6609 >> 2u])[_6609 & 3u]);
+                        uint _6623 = (_6531 + 20u) + _6532;
+                        uint _6629 = _6623 + 1u;
+                        uint _6634 = _6623 + 2u;
+                        uint _6639 = _6623 + 3u;
+                        float4 _6644 = float4(((device float*)&_160._m0[_6623 >> 2u])[_6623 & 3u], ((device float*)&_160._m0[_6629 >> 2u])[_6629 & 3u], ((device float*)&_160._m0[_6634 >> 2u])[_6634 & 3u], ((device float*)&_160._m0[_6639 >> 2u])[_6639 & 3u]);
+                        uint _6665 = _6517 * 18u;
+                        uint _6666 = _1875 + _6665;
+                        uint _6673 = (_6666 + 2u) + _6532;
+                        uint _6674 = _6673 >> 2u;
+                        uint _6676 = (_6673 & 3u) << 3u;
+                        uint _6679 = _6674 + 1u;
+                        bool _6682 = _6676 != 0u;
+                        uint _6688 = (32u - _6676) & 31u;
+                        uint _6690 = _6682 ? 4294967295u : 0u;
+                        uint _6694 = (_77._m0[_6674] >> _6676) | ((_77._m0[_6679] << _6688) & _6690);
+                        uint _6698 = (_77._m0[_6679] >> _6676) | ((_77._m0[_6674 + (_6682 ? 2u : 1u)] << _6688) & _6690);
+                        uint _6746 = _6694 >> 4u;
+                        uint _6770 = _6698 >> 4u;
+                        float _6792 = ((dot(float4(float(int(_6694 & 15u) - 8), float(int((_6694 >> 8u) & 15u) - 8), float(int((_6694 >> 16u) & 15u) - 8), float(int((_6694 >> 24u) & 15u) - 8)), _6554) + dot(float4(float(int(_6698 & 15u) - 8), float(int((_6698 >> 8u) & 15u) - 8), float(int((_6698 >> 16u) & 15u) - 8), float(int((_6698 >> 24u) & 15u) - 8)), _6584)) + dot(float4(float(int(_6746 & 15u) - 8), float(int((_6746 >> 8u) & 15u) - 8), float(int((_6746 >> 16u) & 15u) - 8), float(int((_6746 >> 24u) & 15u) - 8)), _6614)) + dot(float4(float(int(_6770 & 15u) - 8), float(int((_6770 >> 8u) & 15u) - 8), float(int((_6770 >> 16u) & 15u) - 8), float(int((_6770 >> 24u) & 15u) - 8)), _6644);
+                        uint _6825 = _6359 + _6665;
+                        uint _6832 = (_6825 + 2u) + _6532;
+                        uint _6833 = _6832 >> 2u;
+                        uint _6835 = (_6832 & 3u) << 3u;
+                        uint _6838 = _6833 + 1u;
+                        bool _6841 = _6835 != 0u;
+                        uint _6847 = (32u - _6835) & 31u;
+                        uint _6849 = _6841 ? 4294967295u : 0u;
+                        uint _6853 = (_77._m0[_6833] >> _6835) | ((_77._m0[_6838] << _6847) & _6849);
+                        uint _6857 = (_77._m0[_6838] >> _6835) | ((_77._m0[_6833 + (_6841 ? 2u : 1u)] << _6847) & _6849);
+                        uint _6905 = _6853 >> 4u;
+                        uint _6929 = _6857 >> 4u;
+                        float _6951 = ((dot(float4(float(int(_6853 & 15u) - 8), float(int((_6853 >> 8u) & 15u) - 8), float(int((_6853 >> 16u) & 15u) - 8), float(int((_6853 >> 24u) & 15u) - 8)), _6554) + dot(float4(float(int(_6857 & 15u) - 8), float(int((_6857 >> 8u) & 15u) - 8), float(int((_6857 >> 16u) & 15u) - 8), float(int((_6857 >> 24u) & 15u) - 8)), _6584)) + dot(float4(float(int(_6905 & 15u) - 8), float(int((_6905 >> 8u) & 15u) - 8), float(int((_6905 >> 16u) & 15u) - 8), float(int((_6905 >> 24u) & 15u) - 8)), _6614)) + dot(float4(float(int(_6929 & 15u) - 8), float(int((_6929 >> 8u) & 15u) - 8), float(int((_6929 >> 16u) & 15u) - 8), float(int((_6929 >> 24u) & 15u) - 8)), _6644);
+                        uint _6979 = _2673 + 1u;
+                        uint _6983 = min(_6979, _1782);
+                        uint _6990 = _1757 + (2u * _6983);
+                        float _6999 = float(_6979 < _328._m8) * as_type<float>(_503._m0[_6990 + 1u]);
+                        uint _7008 = _328._m4 + ((_503._m0[_6990] - _328._m9) * _328._m10);
+                        float _7016 = _1770 ? _6999 : 0.0;
+                        uint _7031 = _1841 + ((_1845 + _6983) * _328._m6);
+                        uint _7033 = _7031 + _1853;
+                        uint _7035 = _7033 + _1986;
+                        uint _7041 = _7035 + 1u;
+                        uint _7046 = _7035 + 2u;
+                        uint _7051 = _7035 + 3u;
+                        float4 _7056 = float4(((device float*)&_160._m0[_7035 >> 2u])[_7035 & 3u], ((device float*)&_160._m0[_7041 >> 2u])[_7041 & 3u], ((device float*)&_160._m0[_7046 >> 2u])[_7046 & 3u], ((device float*)&_160._m0[_7051 >> 2u])[_7051 & 3u]);
+                        uint _7065 = _7035 + 4u;
+                        uint _7071 = _7035 + 5u;
+                        uint _7076 = _7035 + 6u;
+                        uint _7081 = _7035 + 7u;
+                        float4 _7086 = float4(((device float*)&_160._m0[_7065 >> 2u])[_7065 & 3u], ((device float*)&_160._m0[_7071 >> 2u])[_7071 & 3u], ((device float*)&_160._m0[_7076 >> 2u])[_7076 & 3u], ((device float*)&_160._m0[_7081 >> 2u])[_7081 & 3u]);
+                        uint _7095 = (_7033 + 16u) + _1986;
+                        uint _7101 = _7095 + 1u;
+                        uint _7106 = _7095 + 2u;
+                        uint _7111 = _7095 + 3u;
+                        float4 _7116 = float4(((device float*)&_160._m0[_7095 >> 2u])[_7095 & 3u], ((device float*)&_160._m0[_7101 >> 2u])[_7101 & 3u], ((device float*)&_160._m0[_7106 >> 2u])[_7106 & 3u], ((device float*)&_160._m0[_7111 >> 2u])[_7111 & 3u]);
+                        uint _7125 = (_7033 + 20u) + _1986;
+                        uint _7131 = _7125 + 1u;
+                        uint _7136 = _7125 + 2u;
+                        uint _7141 = _7125 + 3u;
+                        float4 _7146 = float4(((device float*)&_160._m0[_7125 >> 2u])[_7125 & 3u], ((device float*)&_160._m0[_7131 >> 2u])[_7131 & 3u], ((device float*)&_160._m0[_7136 >> 2u])[_7136 & 3u], ((device float*)&_160._m0[_7141 >> 2u])[_7141 & 3u]);
+                        uint _7166 = _7008 + _1874;
+                        uint _7168 = _7166 + _1877;
+                        uint _7175 = (_7168 + 2u) + _1986;
+                        uint _7176 = _7175 >> 2u;
+                        uint _7178 = (_7175 & 3u) << 3u;
+                        uint _7181 = _7176 + 1u;
+                        bool _7184 = _7178 != 0u;
+                        uint _7190 = (32u - _7178) & 31u;
+                        uint _7192 = _7184 ? 4294967295u : 0u;
+                        uint _7196 = (_77._m0[_7176] >> _7178) | ((_77._m0[_7181] << _7190) & _7192);
+                        uint _7200 = (_77._m0[_7181] >> _7178) | ((_77._m0[_7176 + (_7184 ? 2u : 1u)] << _7190) & _7192);
+                        uint _7248 = _7196 >> 4u;
+                        uint _7272 = _7200 >> 4u;
+                        float _7294 = ((dot(float4(float(int(_7196 & 15u) - 8), float(int((_7196 >> 8u) & 15u) - 8), float(int((_7196 >> 16u) & 15u) - 8), float(int((_7196 >> 24u) & 15u) - 8)), _7056) + dot(float4(float(int(_7200 & 15u) - 8), float(int((_7200 >> 8u) & 15u) - 8), float(int((_7200 >> 16u) & 15u) - 8), float(int((_7200 >> 24u) & 15u) - 8)), _7086)) + dot(float4(float(int(_7248 & 15u) - 8), float(int((_7248 >> 8u) & 15u) - 8), float(int((_7248 >> 16u) & 15u) - 8), float(int((_7248 >> 24u) & 15u) - 8)), _7116)) + dot(float4(float(int(_7272 & 15u) - 8), float(int((_7272 >> 8u) & 15u) - 8), float(int((_7272 >> 16u) & 15u) - 8), float(int((_7272 >> 24u) & 15u) - 8)), _7146);
+                        uint _7325 = _7008 + _6358;
+                        uint _7327 = _7325 + _1877;
+                        uint _7334 = (_7327 + 2u) + _1986;
+                        uint _7335 = _7334 >> 2u;
+                        uint _7337 = (_7334 & 3u) << 3u;
+                        uint _7340 = _7335 + 1u;
+                        bool _7343 = _7337 != 0u;
+                        uint _7349 = (32u - _7337) & 31u;
+                        uint _7351 = _7343 ? 4294967295u : 0u;
+                        uint _7355 = (_77._m0[_7335] >> _7337) | ((_77._m0[_7340] << _7349) & _7351);
+                        uint _7359 = (_77._m0[_7340] >> _7337) | ((_77._m0[_7335 + (_7343 ? 2u : 1u)] << _7349) & _7351);
+                        uint _7407 = _7355 >> 4u;
+                        uint _7431 = _7359 >> 4u;
+                        float _7453 = ((dot(float4(float(int(_7355 & 15u) - 8), float(int((_7355 >> 8u) & 15u) - 8), float(int((_7355 >> 16u) & 15u) - 8), float(int((_7355 >> 24u) & 15u) - 8)), _7056) + dot(float4(float(int(_7359 & 15u) - 8), float(int((_7359 >> 8u) & 15u) - 8), float(int((_7359 >> 16u) & 15u) - 8), float(int((_7359 >> 24u) & 15u) - 8)), _7086)) + dot(float4(float(int(_7407 & 15u) - 8), float(int((_7407 >> 8u) & 15u) - 8), float(int((_7407 >> 16u) & 15u) - 8), float(int((_7407 >> 24u) & 15u) - 8)), _7116)) + dot(float4(float(int(_7431 & 15u) - 8), float(int((_7431 >> 8u) & 15u) - 8), float(int((_7431 >> 16u) & 15u) - 8), float(int((_7431 >> 24u) & 15u) - 8)), _7146);
+                        float _7482 = _6513 ? _6999 : 0.0;
+                        uint _7499 = _7031 + _6530;
+                        uint _7501 = _7499 + _6532;
+                        uint _7507 = _7501 + 1u;
+                        uint _7512 = _7501 + 2u;
+                        uint _7517 = _7501 + 3u;
+                        float4 _7522 = float4(((device float*)&_160._m0[_7501 >> 2u])[_7501 & 3u], ((device float*)&_160._m0[_7507 >> 2u])[_7507 & 3u], ((device float*)&_160._m0[_7512 >> 2u])[_7512 & 3u], ((device float*)&_160._m0[_7517 >> 2u])[_7517 & 3u]);
+                        uint _7531 = _7501 + 4u;
+                        uint _7537 = _7501 + 5u;
+                        uint _7542 = _7501 + 6u;
+                        uint _7547 = _7501 + 7u;
+                        float4 _7552 = float4(((device float*)&_160._m0[_7531 >> 2u])[_7531 & 3u], ((device float*)&_160._m0[_7537 >> 2u])[_7537 & 3u], ((device float*)&_160._m0[_7542 >> 2u])[_7542 & 3u], ((device float*)&_160._m0[_7547 >> 2u])[_7547 & 3u]);
+                        uint _7561 = (_7499 + 16u) + _6532;
+                        uint _7567 = _7561 + 1u;
+                        uint _7572 = _7561 + 2u;
+                        uint _7577 = _7561 + 3u;
+                        float4 _7582 = float4(((device float*)&_160._m0[_7561 >> 2u])[_7561 & 3u], ((device float*)&_160._m0[_7567 >> 2u])[_7567 & 3u], ((device float*)&_160._m0[_7572 >> 2u])[_7572 & 3u], ((device float*)&_160._m0[_7577 >> 2u])[_7577 & 3u]);
+                        uint _7591 = (_7499 + 20u) + _6532;
+                        uint _7597 = _7591 + 1u;
+                        uint _7602 = _7591 + 2u;
+                        uint _7607 = _7591 + 3u;
+                        float4 _7612 = float4(((device float*)&_160._m0[_7591 >> 2u])[_7591 & 3u], ((device float*)&_160._m0[_7597 >> 2u])[_7597 & 3u], ((device float*)&_160._m0[_7602 >> 2u])[_7602 & 3u], ((device float*)&_160._m0[_7607 >> 2u])[_7607 & 3u]);
+                        uint _7634 = _7166 + _6665;
+                        uint _7641 = (_7634 + 2u) + _6532;
+                        uint _7642 = _7641 >> 2u;
+                        uint _7644 = (_7641 & 3u) << 3u;
+                        uint _7647 = _7642 + 1u;
+                        bool _7650 = _7644 != 0u;
+                        uint _7656 = (32u - _7644) & 31u;
+                        uint _7658 = _7650 ? 4294967295u : 0u;
+                        uint _7662 = (_77._m0[_7642] >> _7644) | ((_77._m0[_7647] << _7656) & _7658);
+                        uint _7666 = (_77._m0[_7647] >> _7644) | ((_77._m0[_7642 + (_7650 ? 2u : 1u)] << _7656) & _7658);
+                        uint _7714 = _7662 >> 4u;
+                        uint _7738 = _7666 >> 4u;
+                        float _7760 = ((dot(float4(float(int(_7662 & 15u) - 8), float(int((_7662 >> 8u) & 15u) - 8), float(int((_7662 >> 16u) & 15u) - 8), float(int((_7662 >> 24u) & 15u) - 8)), _7522) + dot(float4(float(int(_7666 & 15u) - 8), float(int((_7666 >> 8u) & 15u) - 8), float(int((_7666 >> 16u) & 15u) - 8), float(int((_7666 >> 24u) & 15u) - 8)), _7552)) + dot(float4(float(int(_7714 & 15u) - 8), float(int((_7714 >> 8u) & 15u) - 8), float(int((_7714 >> 16u) & 15u) - 8), float(int((_7714 >> 24u) & 15u) - 8)), _7582)) + dot(float4(float(int(_7738 & 15u) - 8), float(int((_7738 >> 8u) & 15u) - 8), float(int((_7738 >> 16u) & 15u) - 8), float(int((_7738 >> 24u) & 15u) - 8)), _7612);
+                        uint _7793 = _7325 + _6665;
+                        uint _7800 = (_7793 + 2u) + _6532;
+                        uint _7801 = _7800 >> 2u;
+                        uint _7803 = (_7800 & 3u) << 3u;
+                        uint _7806 = _7801 + 1u;
+                        bool _7809 = _7803 != 0u;
+                        uint _7815 = (32u - _7803) & 31u;
+                        uint _7817 = _7809 ? 4294967295u : 0u;
+                        uint _7821 = (_77._m0[_7801] >> _7803) | ((_77._m0[_7806] << _7815) & _7817);
+                        uint _7825 = (_77._m0[_7806] >> _7803) | ((_77._m0[_7801 + (_7809 ? 2u : 1u)] << _7815) & _7817);
+                        uint _7873 = _7821 >> 4u;
+                        uint _7897 = _7825 >> 4u;
+                        float _7919 = ((dot(float4(float(int(_7821 & 15u) - 8), float(int((_7821 >> 8u) & 15u) - 8), float(int((_7821 >> 16u) & 15u) - 8), float(int((_7821 >> 24u) & 15u) - 8)), _7522) + dot(float4(float(int(_7825 & 15u) - 8), float(int((_7825 >> 8u) & 15u) - 8), float(int((_7825 >> 16u) & 15u) - 8), float(int((_7825 >> 24u) & 15u) - 8)), _7552)) + dot(float4(float(int(_7873 & 15u) - 8), float(int((_7873 >> 8u) & 15u) - 8), float(int((_7873 >> 16u) & 15u) - 8), float(int((_7873 >> 24u) & 15u) - 8)), _7582)) + dot(float4(float(int(_7897 & 15u) - 8), float(int((_7897 >> 8u) & 15u) - 8), float(int((_7897 >> 16u) & 15u) - 8), float(int((_7897 >> 24u) & 15u) - 8)), _7612);
+                        uint _7950 = _2673 + 2u;
+                        uint _7954 = min(_7950, _1782);
+                        uint _7961 = _1757 + (2u * _7954);
+                        float _7970 = float(_7950 < _328._m8) * as_type<float>(_503._m0[_7961 + 1u]);
+                        uint _7979 = _328._m4 + ((_503._m0[_7961] - _328._m9) * _328._m10);
+                        float _7987 = _1770 ? _7970 : 0.0;
+                        uint _8002 = _1841 + ((_1845 + _7954) * _328._m6);
+                        uint _8004 = _8002 + _1853;
+                        uint _8006 = _8004 + _1986;
+                        uint _8012 = _8006 + 1u;
+                        uint _8017 = _8006 + 2u;
+                        uint _8022 = _8006 + 3u;
+                        float4 _8027 = float4(((device float*)&_160._m0[_8006 >> 2u])[_8006 & 3u], ((device float*)&_160._m0[_8012 >> 2u])[_8012 & 3u], ((device float*)&_160._m0[_8017 >> 2u])[_8017 & 3u], ((device float*)&_160._m0[_8022 >> 2u])[_8022 & 3u]);
+                        uint _8036 = _8006 + 4u;
+                        uint _8042 = _8006 + 5u;
+                        uint _8047 = _8006 + 6u;
+                        uint _8052 = _8006 + 7u;
+                        float4 _8057 = float4(((device float*)&_160._m0[_8036 >> 2u])[_8036 & 3u], ((device float*)&_160._m0[_8042 >> 2u])[_8042 & 3u], ((device float*)&_160._m0[_8047 >> 2u])[_8047 & 3u], ((device float*)&_160._m0[_8052 >> 2u])[_8052 & 3u]);
+                        uint _8066 = (_8004 + 16u) + _1986;
+                        uint _8072 = _8066 + 1u;
+                        uint _8077 = _8066 + 2u;
+                        uint _8082 = _8066 + 3u;
+                        float4 _8087 = float4(((device float*)&_160._m0[_8066 >> 2u])[_8066 & 3u], ((device float*)&_160._m0[_8072 >> 2u])[_8072 & 3u], ((device float*)&_160._m0[_8077 >> 2u])[_8077 & 3u], ((device float*)&_160._m0[_8082 >> 2u])[_8082 & 3u]);
+                        uint _8096 = (_8004 + 20u) + _1986;
+                        uint _8102 = _8096 + 1u;
+                        uint _8107 = _8096 + 2u;
+                        uint _8112 = _8096 + 3u;
+                        float4 _8117 = float4(((device float*)&_160._m0[_8096 >> 2u])[_8096 & 3u], ((device float*)&_160._m0[_8102 >> 2u])[_8102 & 3u], ((device float*)&_160._m0[_8107 >> 2u])[_8107 & 3u], ((device float*)&_160._m0[_8112 >> 2u])[_8112 & 3u]);
+                        uint _8137 = _7979 + _1874;
+                        uint _8139 = _8137 + _1877;
+                        uint _8146 = (_8139 + 2u) + _1986;
+                        uint _8147 = _8146 >> 2u;
+                        uint _8149 = (_8146 & 3u) << 3u;
+                        uint _8152 = _8147 + 1u;
+                        bool _8155 = _8149 != 0u;
+                        uint _8161 = (32u - _8149) & 31u;
+                        uint _8163 = _8155 ? 4294967295u : 0u;
+                        uint _8167 = (_77._m0[_8147] >> _8149) | ((_77._m0[_8152] << _8161) & _8163);
+                        uint _8171 = (_77._m0[_8152] >> _8149) | ((_77._m0[_8147 + (_8155 ? 2u : 1u)] << _8161) & _8163);
+                        uint _8219 = _8167 >> 4u;
+                        uint _8243 = _8171 >> 4u;
+                        float _8265 = ((dot(float4(float(int(_8167 & 15u) - 8), float(int((_8167 >> 8u) & 15u) - 8), float(int((_8167 >> 16u) & 15u) - 8), float(int((_8167 >> 24u) & 15u) - 8)), _8027) + dot(float4(float(int(_8171 & 15u) - 8), float(int((_8171 >> 8u) & 15u) - 8), float(int((_8171 >> 16u) & 15u) - 8), float(int((_8171 >> 24u) & 15u) - 8)), _8057)) + dot(float4(float(int(_8219 & 15u) - 8), float(int((_8219 >> 8u) & 15u) - 8), float(int((_8219 >> 16u) & 15u) - 8), float(int((_8219 >> 24u) & 15u) - 8)), _8087)) + dot(float4(float(int(_8243 & 15u) - 8), float(int((_8243 >> 8u) & 15u) - 8), float(int((_8243 >> 16u) & 15u) - 8), float(int((_8243 >> 24u) & 15u) - 8)), _8117);
+                        uint _8296 = _7979 + _6358;
+                        uint _8298 = _8296 + _1877;
+                        uint _8305 = (_8298 + 2u) + _1986;
+                        uint _8306 = _8305 >> 2u;
+                        uint _8308 = (_8305 & 3u) << 3u;
+                        uint _8311 = _8306 + 1u;
+                        bool _8314 = _8308 != 0u;
+                        uint _8320 = (32u - _8308) & 31u;
+                        uint _8322 = _8314 ? 4294967295u : 0u;
+                        uint _8326 = (_77._m0[_8306] >> _8308) | ((_77._m0[_8311] << _8320) & _8322);
+                        uint _8330 = (_77._m0[_8311] >> _8308) | ((_77._m0[_8306 + (_8314 ? 2u : 1u)] << _8320) & _8322);
+                        uint _8378 = _8326 >> 4u;
+                        uint _8402 = _8330 >> 4u;
+                        float _8424 = ((dot(float4(float(int(_8326 & 15u) - 8), float(int((_8326 >> 8u) & 15u) - 8), float(int((_8326 >> 16u) & 15u) - 8), float(int((_8326 >> 24u) & 15u) - 8)), _8027) + dot(float4(float(int(_8330 & 15u) - 8), float(int((_8330 >> 8u) & 15u) - 8), float(int((_8330 >> 16u) & 15u) - 8), float(int((_8330 >> 24u) & 15u) - 8)), _8057)) + dot(float4(float(int(_8378 & 15u) - 8), float(int((_8378 >> 8u) & 15u) - 8), float(int((_8378 >> 16u) & 15u) - 8), float(int((_8378 >> 24u) & 15u) - 8)), _8087)) + dot(float4(float(int(_8402 & 15u) - 8), float(int((_8402 >> 8u) & 15u) - 8), float(int((_8402 >> 16u) & 15u) - 8), float(int((_8402 >> 24u) & 15u) - 8)), _8117);
+                        float _8453 = _6513 ? _7970 : 0.0;
+                        uint _8470 = _8002 + _6530;
+                        uint _8472 = _8470 + _6532;
+                        uint _8478 = _8472 + 1u;
+                        uint _8483 = _8472 + 2u;
+                        uint _8488 = _8472 + 3u;
+                        float4 _8493 = float4(((device float*)&_160._m0[_8472 >> 2u])[_8472 & 3u], ((device float*)&_160._m0[_8478 >> 2u])[_8478 & 3u], ((device float*)&_160._m0[_8483 >> 2u])[_8483 & 3u], ((device float*)&_160._m0[_8488 >> 2u])[_8488 & 3u]);
+                        uint _8502 = _8472 + 4u;
+                        uint _8508 = _8472 + 5u;
+                        uint _8513 = _8472 + 6u;
+                        uint _8518 = _8472 + 7u;
+                        float4 _8523 = float4(((device float*)&_160._m0[_8502 >> 2u])[_8502 & 3u], ((device float*)&_160._m0[_8508 >> 2u])[_8508 & 3u], ((device float*)&_160._m0[_8513 >> 2u])[_8513 & 3u], ((device float*)&_160._m0[_8518 >> 2u])[_8518 & 3u]);
+                        uint _8532 = (_8470 + 16u) + _6532;
+                        uint _8538 = _8532 + 1u;
+                        uint _8543 = _8532 + 2u;
+                        uint _8548 = _8532 + 3u;
+                        float4 _8553 = float4(((device float*)&_160._m0[_8532 >> 2u])[_8532 & 3u], ((device float*)&_160._m0[_8538 >> 2u])[_8538 & 3u], ((device float*)&_160._m0[_8543 >> 2u])[_8543 & 3u], ((device float*)&_160._m0[_8548 >> 2u])[_8548 & 3u]);
+                        uint _8562 = (_8470 + 20u) + _6532;
+                        uint _8568 = _8562 + 1u;
+                        uint _8573 = _8562 + 2u;
+                        uint _8578 = _8562 + 3u;
+                        float4 _8583 = float4(((device float*)&_160._m0[_8562 >> 2u])[_8562 & 3u], ((device float*)&_160._m0[_8568 >> 2u])[_8568 & 3u], ((device float*)&_160._m0[_8573 >> 2u])[_8573 & 3u], ((device float*)&_160._m0[_8578 >> 2u])[_8578 & 3u]);
+                        uint _8605 = _8137 + _6665;
+                        uint _8612 = (_8605 + 2u) + _6532;
+                        uint _8613 = _8612 >> 2u;
+                        uint _8615 = (_8612 & 3u) << 3u;
+                        uint _8618 = _8613 + 1u;
+                        bool _8621 = _8615 != 0u;
+                        uint _8627 = (32u - _8615) & 31u;
+                        uint _8629 = _8621 ? 4294967295u : 0u;
+                        uint _8633 = (_77._m0[_8613] >> _8615) | ((_77._m0[_8618] << _8627) & _8629);
+                        uint _8637 = (_77._m0[_8618] >> _8615) | ((_77._m0[_8613 + (_8621 ? 2u : 1u)] << _8627) & _8629);
+                        uint _8685 = _8633 >> 4u;
+                        uint _8709 = _8637 >> 4u;
+                        float _8731 = ((dot(float4(float(int(_8633 & 15u) - 8), float(int((_8633 >> 8u) & 15u) - 8), float(int((_8633 >> 16u) & 15u) - 8), float(int((_8633 >> 24u) & 15u) - 8)), _8493) + dot(float4(float(int(_8637 & 15u) - 8), float(int((_8637 >> 8u) & 15u) - 8), float(int((_8637 >> 16u) & 15u) - 8), float(int((_8637 >> 24u) & 15u) - 8)), _8523)) + dot(float4(float(int(_8685 & 15u) - 8), float(int((_8685 >> 8u) & 15u) - 8), float(int((_8685 >> 16u) & 15u) - 8), float(int((_8685 >> 24u) & 15u) - 8)), _8553)) + dot(float4(float(int(_8709 & 15u) - 8), float(int((_8709 >> 8u) & 15u) - 8), float(int((_8709 >> 16u) & 15u) - 8), float(int((_8709 >> 24u) & 15u) - 8)), _8583);
+                        float _8746 = fma(_8453, _8731 * float2(as_type<half2>((_77._m0[_8605 >> 2u] >> ((_8605 & 2u) << 3u)) & 65535u)).x, fma(_7987, _8265 * float2(as_type<half2>((_77._m0[_8139 >> 2u] >> ((_8139 & 2u) << 3u)) & 65535u)).x, fma(_7482, _7760 * float2(as_type<half2>((_77._m0[_7634 >> 2u] >> ((_7634 & 2u) << 3u)) & 65535u)).x, fma(_7016, _7294 * float2(as_type<half2>((_77._m0[_7168 >> 2u] >> ((_7168 & 2u) << 3u)) & 65535u)).x, fma(_6514, _6792 * float2(as_type<half2>((_77._m0[_6666 >> 2u] >> ((_6666 & 2u) << 3u)) & 65535u)).x, fma(_1830, _2297 * float2(as_type<half2>((_77._m0[_1878 >> 2u] >> ((_1878 & 2u) << 3u)) & 65535u)).x, _9917))))));
+                        uint _8764 = _8296 + _6665;
+                        uint _8771 = (_8764 + 2u) + _6532;
+                        uint _8772 = _8771 >> 2u;
+                        uint _8774 = (_8771 & 3u) << 3u;
+                        uint _8777 = _8772 + 1u;
+                        bool _8780 = _8774 != 0u;
+                        uint _8786 = (32u - _8774) & 31u;
+                        uint _8788 = _8780 ? 4294967295u : 0u;
+                        uint _8792 = (_77._m0[_8772] >> _8774) | ((_77._m0[_8777] << _8786) & _8788);
+                        uint _8796 = (_77._m0[_8777] >> _8774) | ((_77._m0[_8772 + (_8780 ? 2u : 1u)] << _8786) & _8788);
+                        uint _8844 = _8792 >> 4u;
+                        uint _8868 = _8796 >> 4u;
+                        float _8890 = ((dot(float4(float(int(_8792 & 15u) - 8), float(int((_8792 >> 8u) & 15u) - 8), float(int((_8792 >> 16u) & 15u) - 8), float(int((_8792 >> 24u) & 15u) - 8)), _8493) + dot(float4(float(int(_8796 & 15u) - 8), float(int((_8796 >> 8u) & 15u) - 8), float(int((_8796 >> 16u) & 15u) - 8), float(int((_8796 >> 24u) & 15u) - 8)), _8523)) + dot(float4(float(int(_8844 & 15u) - 8), float(int((_8844 >> 8u) & 15u) - 8), float(int((_8844 >> 16u) & 15u) - 8), float(int((_8844 >> 24u) & 15u) - 8)), _8553)) + dot(float4(float(int(_8868 & 15u) - 8), float(int((_8868 >> 8u) & 15u) - 8), float(int((_8868 >> 16u) & 15u) - 8), float(int((_8868 >> 24u) & 15u) - 8)), _8583);
+                        float _8905 = fma(_8453, _8890 * float2(as_type<half2>((_77._m0[_8764 >> 2u] >> ((_8764 & 2u) << 3u)) & 65535u)).x, fma(_7987, _8424 * float2(as_type<half2>((_77._m0[_8298 >> 2u] >> ((_8298 & 2u) << 3u)) & 65535u)).x, fma(_7482, _7919 * float2(as_type<half2>((_77._m0[_7793 >> 2u] >> ((_7793 & 2u) << 3u)) & 65535u)).x, fma(_7016, _7453 * float2(as_type<half2>((_77._m0[_7327 >> 2u] >> ((_7327 & 2u) << 3u)) & 65535u)).x, fma(_6514, _6951 * float2(as_type<half2>((_77._m0[_6825 >> 2u] >> ((_6825 & 2u) << 3u)) & 65535u)).x, fma(_1830, _6487 * float2(as_type<half2>((_77._m0[_6361 >> 2u] >> ((_6361 & 2u) << 3u)) & 65535u)).x, _9918))))));
+                        uint _8921 = _2673 + 3u;
+                        uint _8925 = min(_8921, _1782);
+                        uint _8932 = _1757 + (2u * _8925);
+                        float _8941 = float(_8921 < _328._m8) * as_type<float>(_503._m0[_8932 + 1u]);
+                        uint _8950 = _328._m4 + ((_503._m0[_8932] - _328._m9) * _328._m10);
+                        float _8958 = _1770 ? _8941 : 0.0;
+                        uint _8973 = _1841 + ((_1845 + _8925) * _328._m6);
+                        uint _8975 = _8973 + _1853;
+                        uint _8977 = _8975 + _1986;
+                        uint _8983 = _8977 + 1u;
+                        uint _8988 = _8977 + 2u;
+                        uint _8993 = _8977 + 3u;
+                        float4 _8998 = float4(((device float*)&_160._m0[_8977 >> 2u])[_8977 & 3u], ((device float*)&_160._m0[_8983 >> 2u])[_8983 & 3u], ((device float*)&_160._m0[_8988 >> 2u])[_8988 & 3u], ((device float*)&_160._m0[_8993 >> 2u])[_8993 & 3u]);
+                        uint _9007 = _8977 + 4u;
+                        uint _9013 = _8977 + 5u;
+                        uint _9018 = _8977 + 6u;
+                        uint _9023 = _8977 + 7u;
+                        float4 _9028 = float4(((device float*)&_160._m0[_9007 >> 2u])[_9007 & 3u], ((device float*)&_160._m0[_9013 >> 2u])[_9013 & 3u], ((device float*)&_160._m0[_9018 >> 2u])[_9018 & 3u], ((device float*)&_160._m0[_9023 >> 2u])[_9023 & 3u]);
+                        uint _9037 = (_8975 + 16u) + _1986;
+                        uint _9043 = _9037 + 1u;
+                        uint _9048 = _9037 + 2u;
+                        uint _9053 = _9037 + 3u;
+                        float4 _9058 = float4(((device float*)&_160._m0[_9037 >> 2u])[_9037 & 3u], ((device float*)&_160._m0[_9043 >> 2u])[_9043 & 3u], ((device float*)&_160._m0[_9048 >> 2u])[_9048 & 3u], ((device float*)&_160._m0[_9053 >> 2u])[_9053 & 3u]);
+                        uint _9067 = (_8975 + 20u) + _1986;
+                        uint _9073 = _9067 + 1u;
+                        uint _9078 = _9067 + 2u;
+                        uint _9083 = _9067 + 3u;
+                        float4 _9088 = float4(((device float*)&_160._m0[_9067 >> 2u])[_9067 & 3u], ((device float*)&_160._m0[_9073 >> 2u])[_9073 & 3u], ((device float*)&_160._m0[_9078 >> 2u])[_9078 & 3u], ((device float*)&_160._m0[_9083 >> 2u])[_9083 & 3u]);
+                        uint _9108 = _8950 + _1874;
+                        uint _9110 = _9108 + _1877;
+                        uint _9117 = (_9110 + 2u) + _1986;
+                        uint _9118 = _9117 >> 2u;
+                        uint _9120 = (_9117 & 3u) << 3u;
+                        uint _9123 = _9118 + 1u;
+                        bool _9126 = _9120 != 0u;
+                        uint _9132 = (32u - _9120) & 31u;
+                        uint _9134 = _9126 ? 4294967295u : 0u;
+                        uint _9138 = (_77._m0[_9118] >> _9120) | ((_77._m0[_9123] << _9132) & _9134);
+                        uint _9142 = (_77._m0[_9123] >> _9120) | ((_77._m0[_9118 + (_9126 ? 2u : 1u)] << _9132) & _9134);
+                        uint _9190 = _9138 >> 4u;
+                        uint _9214 = _9142 >> 4u;
+                        float _9236 = ((dot(float4(float(int(_9138 & 15u) - 8), float(int((_9138 >> 8u) & 15u) - 8), float(int((_9138 >> 16u) & 15u) - 8), float(int((_9138 >> 24u) & 15u) - 8)), _8998) + dot(float4(float(int(_9142 & 15u) - 8), float(int((_9142 >> 8u) & 15u) - 8), float(int((_9142 >> 16u) & 15u) - 8), float(int((_9142 >> 24u) & 15u) - 8)), _9028)) + dot(float4(float(int(_9190 & 15u) - 8), float(int((_9190 >> 8u) & 15u) - 8), float(int((_9190 >> 16u) & 15u) - 8), float(int((_9190 >> 24u) & 15u) - 8)), _9058)) + dot(float4(float(int(_9214 & 15u) - 8), float(int((_9214 >> 8u) & 15u) - 8), float(int((_9214 >> 16u) & 15u) - 8), float(int((_9214 >> 24u) & 15u) - 8)), _9088);
+                        uint _9267 = _8950 + _6358;
+                        uint _9269 = _9267 + _1877;
+                        uint _9276 = (_9269 + 2u) + _1986;
+                        uint _9277 = _9276 >> 2u;
+                        uint _9279 = (_9276 & 3u) << 3u;
+                        uint _9282 = _9277 + 1u;
+                        bool _9285 = _9279 != 0u;
+                        uint _9291 = (32u - _9279) & 31u;
+                        uint _9293 = _9285 ? 4294967295u : 0u;
+                        uint _9297 = (_77._m0[_9277] >> _9279) | ((_77._m0[_9282] << _9291) & _9293);
+                        uint _9301 = (_77._m0[_9282] >> _9279) | ((_77._m0[_9277 + (_9285 ? 2u : 1u)] << _9291) & _9293);
+                        uint _9349 = _9297 >> 4u;
+                        uint _9373 = _9301 >> 4u;
+                        float _9395 = ((dot(float4(float(int(_9297 & 15u) - 8), float(int((_9297 >> 8u) & 15u) - 8), float(int((_9297 >> 16u) & 15u) - 8), float(int((_9297 >> 24u) & 15u) - 8)), _8998) + dot(float4(float(int(_9301 & 15u) - 8), float(int((_9301 >> 8u) & 15u) - 8), float(int((_9301 >> 16u) & 15u) - 8), float(int((_9301 >> 24u) & 15u) - 8)), _9028)) + dot(float4(float(int(_9349 & 15u) - 8), float(int((_9349 >> 8u) & 15u) - 8), float(int((_9349 >> 16u) & 15u) - 8), float(int((_9349 >> 24u) & 15u) - 8)), _9058)) + dot(float4(float(int(_9373 & 15u) - 8), float(int((_9373 >> 8u) & 15u) - 8), float(int((_9373 >> 16u) & 15u) - 8), float(int((_9373 >> 24u) & 15u) - 8)), _9088);
+                        float _9424 = _6513 ? _8941 : 0.0;
+                        uint _9441 = _8973 + _6530;
+                        uint _9443 = _9441 + _6532;
+                        uint _9449 = _9443 + 1u;
+                        uint _9454 = _9443 + 2u;
+                        uint _9459 = _9443 + 3u;
+                        float4 _9464 = float4(((device float*)&_160._m0[_9443 >> 2u])[_9443 & 3u], ((device float*)&_160._m0[_9449 >> 2u])[_9449 & 3u], ((device float*)&_160._m0[_9454 >> 2u])[_9454 & 3u], ((device float*)&_160._m0[_9459 >> 2u])[_9459 & 3u]);
+                        uint _9473 = _9443 + 4u;
+                        uint _9479 = _9443 + 5u;
+                        uint _9484 = _9443 + 6u;
+                        uint _9489 = _9443 + 7u;
+                        float4 _9494 = float4(((device float*)&_160._m0[_9473 >> 2u])[_9473 & 3u], ((device float*)&_160._m0[_9479 >> 2u])[_9479 & 3u], ((device float*)&_160._m0[_9484 >> 2u])[_9484 & 3u], ((device float*)&_160._m0[_9489 >> 2u])[_9489 & 3u]);
+                        uint _9503 = (_9441 + 16u) + _6532;
+                        uint _9509 = _9503 + 1u;
+                        uint _9514 = _9503 + 2u;
+                        uint _9519 = _9503 + 3u;
+                        float4 _9524 = float4(((device float*)&_160._m0[_9503 >> 2u])[_9503 & 3u], ((device float*)&_160._m0[_9509 >> 2u])[_9509 & 3u], ((device float*)&_160._m0[_9514 >> 2u])[_9514 & 3u], ((device float*)&_160._m0[_9519 >> 2u])[_9519 & 3u]);
+                        uint _9533 = (_9441 + 20u) + _6532;
+                        uint _9539 = _9533 + 1u;
+                        uint _9544 = _9533 + 2u;
+                        uint _9549 = _9533 + 3u;
+                        float4 _9554 = float4(((device float*)&_160._m0[_9533 >> 2u])[_9533 & 3u], ((device float*)&_160._m0[_9539 >> 2u])[_9539 & 3u], ((device float*)&_160._m0[_9544 >> 2u])[_9544 & 3u], ((device float*)&_160._m0[_9549 >> 2u])[_9549 & 3u]);
+                        uint _9576 = _9108 + _6665;
+                        uint _9583 = (_9576 + 2u) + _6532;
+                        uint _9584 = _9583 >> 2u;
+                        uint _9586 = (_9583 & 3u) << 3u;
+                        uint _9589 = _9584 + 1u;
+                        bool _9592 = _9586 != 0u;
+                        uint _9598 = (32u - _9586) & 31u;
+                        uint _9600 = _9592 ? 4294967295u : 0u;
+                        uint _9604 = (_77._m0[_9584] >> _9586) | ((_77._m0[_9589] << _9598) & _9600);
+                        uint _9608 = (_77._m0[_9589] >> _9586) | ((_77._m0[_9584 + (_9592 ? 2u : 1u)] << _9598) & _9600);
+                        uint _9656 = _9604 >> 4u;
+                        uint _9680 = _9608 >> 4u;
+                        float _9702 = ((dot(float4(float(int(_9604 & 15u) - 8), float(int((_9604 >> 8u) & 15u) - 8), float(int((_9604 >> 16u) & 15u) - 8), float(int((_9604 >> 24u) & 15u) - 8)), _9464) + dot(float4(float(int(_9608 & 15u) - 8), float(int((_9608 >> 8u) & 15u) - 8), float(int((_9608 >> 16u) & 15u) - 8), float(int((_9608 >> 24u) & 15u) - 8)), _9494)) + dot(float4(float(int(_9656 & 15u) - 8), float(int((_9656 >> 8u) & 15u) - 8), float(int((_9656 >> 16u) & 15u) - 8), float(int((_9656 >> 24u) & 15u) - 8)), _9524)) + dot(float4(float(int(_9680 & 15u) - 8), float(int((_9680 >> 8u) & 15u) - 8), float(int((_9680 >> 16u) & 15u) - 8), float(int((_9680 >> 24u) & 15u) - 8)), _9554);
+                        uint _9735 = _9267 + _6665;
+                        uint _9742 = (_9735 + 2u) + _6532;
+                        uint _9743 = _9742 >> 2u;
+                        uint _9745 = (_9742 & 3u) << 3u;
+                        uint _9748 = _9743 + 1u;
+                        bool _9751 = _9745 != 0u;
+                        uint _9757 = (32u - _9745) & 31u;
+                        uint _9759 = _9751 ? 4294967295u : 0u;
+                        uint _9763 = (_77._m0[_9743] >> _9745) | ((_77._m0[_9748] << _9757) & _9759);
+                        uint _9767 = (_77._m0[_9748] >> _9745) | ((_77._m0[_9743 + (_9751 ? 2u : 1u)] << _9757) & _9759);
+                        uint _9815 = _9763 >> 4u;
+                        uint _9839 = _9767 >> 4u;
+                        float _9861 = ((dot(float4(float(int(_9763 & 15u) - 8), float(int((_9763 >> 8u) & 15u) - 8), float(int((_9763 >> 16u) & 15u) - 8), float(int((_9763 >> 24u) & 15u) - 8)), _9464) + dot(float4(float(int(_9767 & 15u) - 8), float(int((_9767 >> 8u) & 15u) - 8), float(int((_9767 >> 16u) & 15u) - 8), float(int((_9767 >> 24u) & 15u) - 8)), _9494)) + dot(float4(float(int(_9815 & 15u) - 8), float(int((_9815 >> 8u) & 15u) - 8), float(int((_9815 >> 16u) & 15u) - 8), float(int((_9815 >> 24u) & 15u) - 8)), _9524)) + dot(float4(float(int(_9839 & 15u) - 8), float(int((_9839 >> 8u) & 15u) - 8), float(int((_9839 >> 16u) & 15u) - 8), float(int((_9839 >> 24u) & 15u) - 8)), _9554);
+                        _9918 = fma(_9424, _9861 * float2(as_type<half2>((_77._m0[_9735 >> 2u] >> ((_9735 & 2u) << 3u)) & 65535u)).x, fma(_8958, _9395 * float2(as_type<half2>((_77._m0[_9269 >> 2u] >> ((_9269 & 2u) << 3u)) & 65535u)).x, _8905));
+                        _9917 = fma(_9424, _9702 * float2(as_type<half2>((_77._m0[_9576 >> 2u] >> ((_9576 & 2u) << 3u)) & 65535u)).x, fma(_8958, _9236 * float2(as_type<half2>((_77._m0[_9110 >> 2u] >> ((_9110 & 2u) << 3u)) & 65535u)).x, _8746));
+                        _2681 += 256u;
+                        continue;
+                    }
+                    else
+                    {
+                        break;
+                    }
+                }
+                _9916 = _9917;
+                _9915 = _9918;
+                _2673 += 4u;
+                continue;
+            }
+            else
+            {
+                break;
+            }
+        }
+        if (0u < _1737)
+        {
+            float _2582 = simd_sum(_9916);
+            bool _2583 = simd_is_first();
+            if (_2583)
+            {
+                _365[gl_SubgroupID] = _2582;
+            }
+        }
+        if (1u < _1737)
+        {
+            float _6335 = simd_sum(_9915);
+            bool _6336 = simd_is_first();
+            if (_6336)
+            {
+                _365[32u + gl_SubgroupID] = _6335;
+            }
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (gl_LocalInvocationID.x < _1737)
+        {
+            float _2676;
+            _2676 = 0.0;
+            for (uint _2675 = 0u; _2675 < gl_NumSubgroups; )
+            {
+                _2676 += _365[(gl_LocalInvocationID.x * 32u) + _2675];
+                _2675++;
+                continue;
+            }
+            float _2678;
+            _2678 = _2676;
+            for (uint _2677 = 0u; _2677 < _328._m8; )
+            {
+                uint _1934 = _1757 + (2u * _2677);
+                _2678 = fma(as_type<float>(_503._m0[_1934 + 1u]), as_type<float>(_325._m0[(_328._m2 >> 2u) + (((_503._m0[_1934] * _328._m5) + _1732) + gl_LocalInvocationID.x)]), _2678);
+                _2677++;
+                continue;
+            }
+            _703._m0[(((_328._m3 >> 2u) + (gl_WorkGroupID.y * _328._m5)) + _1732) + gl_LocalInvocationID.x] = _2678;
+        }
     }
 }
 

@@ -2,59 +2,28 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_down_q8_32 threads 64 1 1 args 5
-#pragma clang diagnostic ignored "-Wmissing-prototypes"
-#pragma clang diagnostic ignored "-Wmissing-braces"
-
+// gq-kernel: moe_down_q8_32 threads 128 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-template<typename T, size_t Num>
-struct spvUnsafeArray
-{
-    T elements[Num ? Num : 1];
-    
-    thread T& operator [] (size_t pos) thread
-    {
-        return elements[pos];
-    }
-    constexpr const thread T& operator [] (size_t pos) const thread
-    {
-        return elements[pos];
-    }
-    
-    device T& operator [] (size_t pos) device
-    {
-        return elements[pos];
-    }
-    constexpr const device T& operator [] (size_t pos) const device
-    {
-        return elements[pos];
-    }
-    
-    constexpr const constant T& operator [] (size_t pos) const constant
-    {
-        return elements[pos];
-    }
-    
-    threadgroup T& operator [] (size_t pos) threadgroup
-    {
-        return elements[pos];
-    }
-    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
-    {
-        return elements[pos];
-    }
-};
-
-struct _53
+struct _72
 {
     uint _m0[1];
 };
 
-struct _259
+struct _155
+{
+    float4 _m0[1];
+};
+
+struct _273
+{
+    uint _m0[1];
+};
+
+struct _276
 {
     uint _m0;
     uint _m1;
@@ -69,167 +38,752 @@ struct _259
     uint _m10;
     float _m11;
     float _m12;
-    uint _m13;
-    uint _m14;
 };
 
-struct _363
-{
-    float _m0[1];
-};
-
-struct _453
+struct _451
 {
     uint _m0[1];
 };
 
-struct _505
-{
-    uint _m0[1];
-};
-
-struct _574
+struct _651
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void moe_down_q8_32(constant _259& _261 [[buffer(0)]], const device _363& _365 [[buffer(1)]], const device _505& _507 [[buffer(2)]], const device _453& _455 [[buffer(3)]], device _574& _576 [[buffer(4)]], const device _53& _55 [[buffer(5)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void moe_down_q8_32(constant _276& _278 [[buffer(0)]], const device _155& _157 [[buffer(1)]], const device _451& _453 [[buffer(2)]], const device _273& _275 [[buffer(3)]], device _651& _653 [[buffer(4)]], const device _72& _74 [[buffer(5)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
-    threadgroup float _416[256];
-    uint _474 = gl_WorkGroupID.x * 4u;
-    uint _484 = min(4u, (_261._m5 - _474));
-    float _1000;
-    _1000 = 0.0;
-    spvUnsafeArray<float, 4> _595;
-    float _1030;
-    for (uint _999 = 0u; _999 < _261._m8; _1000 = _1030, _999++)
+    threadgroup float _315[64];
+    if ((_278._m0 & 15u) == 0u)
     {
-        uint _502 = (gl_WorkGroupID.y * _261._m8) + _999;
-        uint _513 = (_261._m1 >> 2u) + (2u * _502);
-        uint _515 = _507._m0[_513];
-        uint _525 = _507._m0[_513 + 1u];
-        uint _534 = (_261._m0 >> 2u) + (_502 * _261._m6);
-        uint _620 = _261._m4 + ((_515 - _261._m9) * _261._m10);
-        _595[0u] = 0.0;
-        _595[1u] = 0.0;
-        _595[2u] = 0.0;
-        _595[3u] = 0.0;
-        uint _634 = _261._m6 / 32u;
-        for (uint _1002 = gl_LocalInvocationID.x; _1002 < _634; _1002 += 64u)
+        uint _729 = (_278._m6 / 32u) * 4u;
+        uint _734 = gl_WorkGroupID.x * 2u;
+        uint _739 = min(2u, (_278._m5 - _734));
+        uint _759 = (_278._m1 >> 2u) + ((2u * gl_WorkGroupID.y) * _278._m8);
+        uint _2026;
+        float _6259;
+        float _6260;
+        _6260 = 0.0;
+        _6259 = 0.0;
+        _2026 = 0u;
+        float _6261;
+        float _6262;
+        bool _765;
+        for (;;)
         {
-            for (uint _1017 = 0u; _1017 < 4u; _1017++)
+            _765 = _2026 < _278._m8;
+            if (_765)
             {
-                if (_1017 < _484)
+                uint _2034;
+                _6262 = _6259;
+                _6261 = _6260;
+                _2034 = gl_LocalInvocationID.x;
+                bool _772;
+                for (;;)
                 {
-                    uint _662 = (_620 + ((_474 + _1017) * _261._m7)) + (_1002 * 34u);
-                    uint _746 = _662 + 2u;
-                    uint _820 = _746 >> 2u;
-                    uint _823 = (_746 & 3u) << 3u;
-                    uint _827 = _820 + 1u;
-                    uint _830 = _820 + 2u;
-                    uint _833 = _820 + 3u;
-                    uint4 _1026;
-                    if (_823 != 0u)
+                    _772 = _2034 < _729;
+                    if (_772)
                     {
-                        uint _843 = 32u - _823;
-                        _1026 = uint4((_55._m0[_820] >> _823) | (_55._m0[_827] << _843), (_55._m0[_827] >> _823) | (_55._m0[_830] << _843), (_55._m0[_830] >> _823) | (_55._m0[_833] << _843), (_55._m0[_833] >> _823) | (_55._m0[_820 + 4u] << _843));
+                        uint _784 = _278._m8 - 1u;
+                        uint _785 = min(_2026, _784);
+                        uint _796 = _759 + (2u * _785);
+                        float _808 = float(_765) * as_type<float>(_453._m0[_796 + 1u]);
+                        uint _818 = _278._m4 + ((_453._m0[_796] - _278._m9) * _278._m10);
+                        float _832 = _772 ? _808 : 0.0;
+                        uint _835 = _729 - 1u;
+                        uint _836 = min(_2034, _835);
+                        uint _838 = _836 / 4u;
+                        uint _843 = _278._m0 >> 2u;
+                        uint _847 = gl_WorkGroupID.y * _278._m8;
+                        uint _853 = _843 + ((_847 + _785) * _278._m6);
+                        uint _855 = _838 * 32u;
+                        uint _984 = 8u * (_836 % 4u);
+                        uint _985 = (_853 + _855) + _984;
+                        uint _1009 = _985 >> 2u;
+                        uint _1069 = (_985 + 4u) >> 2u;
+                        uint _872 = _278._m5 - 1u;
+                        uint _876 = min(_734, _872) * _278._m7;
+                        uint _877 = _818 + _876;
+                        uint _879 = _838 * 34u;
+                        uint _880 = _877 + _879;
+                        uint _1129 = (_880 + 2u) + _984;
+                        uint _1157 = _1129 >> 2u;
+                        uint _1160 = (_1129 & 3u) << 3u;
+                        uint _1164 = _1157 + 1u;
+                        bool _1168 = _1160 != 0u;
+                        uint _1174 = (32u - _1160) & 31u;
+                        uint _1177 = _1168 ? 4294967295u : 0u;
+                        int _1216 = int((_74._m0[_1157] >> _1160) | ((_74._m0[_1164] << _1174) & _1177));
+                        int _1234 = int((_74._m0[_1164] >> _1160) | ((_74._m0[_1157 + (_1168 ? 2u : 1u)] << _1174) & _1177));
+                        uint _2100 = min((_734 + 1u), _872) * _278._m7;
+                        uint _2101 = _818 + _2100;
+                        uint _2103 = _2101 + _879;
+                        uint _2108 = (_2103 + 2u) + _984;
+                        uint _2109 = _2108 >> 2u;
+                        uint _2111 = (_2108 & 3u) << 3u;
+                        uint _2114 = _2109 + 1u;
+                        bool _2117 = _2111 != 0u;
+                        uint _2123 = (32u - _2111) & 31u;
+                        uint _2125 = _2117 ? 4294967295u : 0u;
+                        int _2136 = int((_74._m0[_2109] >> _2111) | ((_74._m0[_2114] << _2123) & _2125));
+                        int _2148 = int((_74._m0[_2114] >> _2111) | ((_74._m0[_2109 + (_2117 ? 2u : 1u)] << _2123) & _2125));
+                        uint _2183 = _2034 + 128u;
+                        bool _2184 = _2183 < _729;
+                        float _2185 = _2184 ? _808 : 0.0;
+                        uint _2187 = min(_2183, _835);
+                        uint _2188 = _2187 / 4u;
+                        uint _2201 = _2188 * 32u;
+                        uint _2203 = 8u * (_2187 % 4u);
+                        uint _2204 = (_853 + _2201) + _2203;
+                        uint _2227 = _2204 >> 2u;
+                        uint _2257 = (_2204 + 4u) >> 2u;
+                        uint _2276 = _2188 * 34u;
+                        uint _2277 = _877 + _2276;
+                        uint _2282 = (_2277 + 2u) + _2203;
+                        uint _2283 = _2282 >> 2u;
+                        uint _2285 = (_2282 & 3u) << 3u;
+                        uint _2288 = _2283 + 1u;
+                        bool _2291 = _2285 != 0u;
+                        uint _2297 = (32u - _2285) & 31u;
+                        uint _2299 = _2291 ? 4294967295u : 0u;
+                        int _2310 = int((_74._m0[_2283] >> _2285) | ((_74._m0[_2288] << _2297) & _2299));
+                        int _2322 = int((_74._m0[_2288] >> _2285) | ((_74._m0[_2283 + (_2291 ? 2u : 1u)] << _2297) & _2299));
+                        uint _2365 = _2101 + _2276;
+                        uint _2370 = (_2365 + 2u) + _2203;
+                        uint _2371 = _2370 >> 2u;
+                        uint _2373 = (_2370 & 3u) << 3u;
+                        uint _2376 = _2371 + 1u;
+                        bool _2379 = _2373 != 0u;
+                        uint _2385 = (32u - _2373) & 31u;
+                        uint _2387 = _2379 ? 4294967295u : 0u;
+                        int _2398 = int((_74._m0[_2371] >> _2373) | ((_74._m0[_2376] << _2385) & _2387));
+                        int _2410 = int((_74._m0[_2376] >> _2373) | ((_74._m0[_2371 + (_2379 ? 2u : 1u)] << _2385) & _2387));
+                        uint _2448 = _2026 + 1u;
+                        uint _2452 = min(_2448, _784);
+                        uint _2459 = _759 + (2u * _2452);
+                        float _2468 = float(_2448 < _278._m8) * as_type<float>(_453._m0[_2459 + 1u]);
+                        uint _2477 = _278._m4 + ((_453._m0[_2459] - _278._m9) * _278._m10);
+                        float _2485 = _772 ? _2468 : 0.0;
+                        uint _2500 = _843 + ((_847 + _2452) * _278._m6);
+                        uint _2504 = (_2500 + _855) + _984;
+                        uint _2527 = _2504 >> 2u;
+                        uint _2557 = (_2504 + 4u) >> 2u;
+                        uint _2575 = _2477 + _876;
+                        uint _2577 = _2575 + _879;
+                        uint _2582 = (_2577 + 2u) + _984;
+                        uint _2583 = _2582 >> 2u;
+                        uint _2585 = (_2582 & 3u) << 3u;
+                        uint _2588 = _2583 + 1u;
+                        bool _2591 = _2585 != 0u;
+                        uint _2597 = (32u - _2585) & 31u;
+                        uint _2599 = _2591 ? 4294967295u : 0u;
+                        int _2610 = int((_74._m0[_2583] >> _2585) | ((_74._m0[_2588] << _2597) & _2599));
+                        int _2622 = int((_74._m0[_2588] >> _2585) | ((_74._m0[_2583 + (_2591 ? 2u : 1u)] << _2597) & _2599));
+                        float _2647 = fma(_2485, (dot(float4(float(extract_bits(_2610, uint(0), uint(8))), float(extract_bits(_2610, uint(8), uint(8))), float(extract_bits(_2610, uint(16), uint(8))), float(extract_bits(_2610, uint(24), uint(8)))), _157._m0[_2527]) + dot(float4(float(extract_bits(_2622, uint(0), uint(8))), float(extract_bits(_2622, uint(8), uint(8))), float(extract_bits(_2622, uint(16), uint(8))), float(extract_bits(_2622, uint(24), uint(8)))), _157._m0[_2557])) * float2(as_type<half2>((_74._m0[_2577 >> 2u] >> ((_2577 & 2u) << 3u)) & 65535u)).x, fma(_2185, (dot(float4(float(extract_bits(_2310, uint(0), uint(8))), float(extract_bits(_2310, uint(8), uint(8))), float(extract_bits(_2310, uint(16), uint(8))), float(extract_bits(_2310, uint(24), uint(8)))), _157._m0[_2227]) + dot(float4(float(extract_bits(_2322, uint(0), uint(8))), float(extract_bits(_2322, uint(8), uint(8))), float(extract_bits(_2322, uint(16), uint(8))), float(extract_bits(_2322, uint(24), uint(8)))), _157._m0[_2257])) * float2(as_type<half2>((_74._m0[_2277 >> 2u] >> ((_2277 & 2u) << 3u)) & 65535u)).x, fma(_832, (dot(float4(float(extract_bits(_1216, uint(0), uint(8))), float(extract_bits(_1216, uint(8), uint(8))), float(extract_bits(_1216, uint(16), uint(8))), float(extract_bits(_1216, uint(24), uint(8)))), _157._m0[_1009]) + dot(float4(float(extract_bits(_1234, uint(0), uint(8))), float(extract_bits(_1234, uint(8), uint(8))), float(extract_bits(_1234, uint(16), uint(8))), float(extract_bits(_1234, uint(24), uint(8)))), _157._m0[_1069])) * float2(as_type<half2>((_74._m0[_880 >> 2u] >> ((_880 & 2u) << 3u)) & 65535u)).x, _6261)));
+                        uint _2663 = _2477 + _2100;
+                        uint _2665 = _2663 + _879;
+                        uint _2670 = (_2665 + 2u) + _984;
+                        uint _2671 = _2670 >> 2u;
+                        uint _2673 = (_2670 & 3u) << 3u;
+                        uint _2676 = _2671 + 1u;
+                        bool _2679 = _2673 != 0u;
+                        uint _2685 = (32u - _2673) & 31u;
+                        uint _2687 = _2679 ? 4294967295u : 0u;
+                        int _2698 = int((_74._m0[_2671] >> _2673) | ((_74._m0[_2676] << _2685) & _2687));
+                        int _2710 = int((_74._m0[_2676] >> _2673) | ((_74._m0[_2671 + (_2679 ? 2u : 1u)] << _2685) & _2687));
+                        float _2735 = fma(_2485, (dot(float4(float(extract_bits(_2698, uint(0), uint(8))), float(extract_bits(_2698, uint(8), uint(8))), float(extract_bits(_2698, uint(16), uint(8))), float(extract_bits(_2698, uint(24), uint(8)))), _157._m0[_2527]) + dot(float4(float(extract_bits(_2710, uint(0), uint(8))), float(extract_bits(_2710, uint(8), uint(8))), float(extract_bits(_2710, uint(16), uint(8))), float(extract_bits(_2710, uint(24), uint(8)))), _157._m0[_2557])) * float2(as_type<half2>((_74._m0[_2665 >> 2u] >> ((_2665 & 2u) << 3u)) & 65535u)).x, fma(_2185, (dot(float4(float(extract_bits(_2398, uint(0), uint(8))), float(extract_bits(_2398, uint(8), uint(8))), float(extract_bits(_2398, uint(16), uint(8))), float(extract_bits(_2398, uint(24), uint(8)))), _157._m0[_2227]) + dot(float4(float(extract_bits(_2410, uint(0), uint(8))), float(extract_bits(_2410, uint(8), uint(8))), float(extract_bits(_2410, uint(16), uint(8))), float(extract_bits(_2410, uint(24), uint(8)))), _157._m0[_2257])) * float2(as_type<half2>((_74._m0[_2365 >> 2u] >> ((_2365 & 2u) << 3u)) & 65535u)).x, fma(_832, (dot(float4(float(extract_bits(_2136, uint(0), uint(8))), float(extract_bits(_2136, uint(8), uint(8))), float(extract_bits(_2136, uint(16), uint(8))), float(extract_bits(_2136, uint(24), uint(8)))), _157._m0[_1009]) + dot(float4(float(extract_bits(_2148, uint(0), uint(8))), float(extract_bits(_2148, uint(8), uint(8))), float(extract_bits(_2148, uint(16), uint(8))), float(extract_bits(_2148, uint(24), uint(8)))), _157._m0[_1069])) * float2(as_type<half2>((_74._m0[_2103 >> 2u] >> ((_2103 & 2u) << 3u)) & 65535u)).x, _6262)));
+                        float _2749 = _2184 ? _2468 : 0.0;
+                        uint _2768 = (_2500 + _2201) + _2203;
+                        uint _2791 = _2768 >> 2u;
+                        uint _2821 = (_2768 + 4u) >> 2u;
+                        uint _2841 = _2575 + _2276;
+                        uint _2846 = (_2841 + 2u) + _2203;
+                        uint _2847 = _2846 >> 2u;
+                        uint _2849 = (_2846 & 3u) << 3u;
+                        uint _2852 = _2847 + 1u;
+                        bool _2855 = _2849 != 0u;
+                        uint _2861 = (32u - _2849) & 31u;
+                        uint _2863 = _2855 ? 4294967295u : 0u;
+                        int _2874 = int((_74._m0[_2847] >> _2849) | ((_74._m0[_2852] << _2861) & _2863));
+                        int _2886 = int((_74._m0[_2852] >> _2849) | ((_74._m0[_2847 + (_2855 ? 2u : 1u)] << _2861) & _2863));
+                        uint _2929 = _2663 + _2276;
+                        uint _2934 = (_2929 + 2u) + _2203;
+                        uint _2935 = _2934 >> 2u;
+                        uint _2937 = (_2934 & 3u) << 3u;
+                        uint _2940 = _2935 + 1u;
+                        bool _2943 = _2937 != 0u;
+                        uint _2949 = (32u - _2937) & 31u;
+                        uint _2951 = _2943 ? 4294967295u : 0u;
+                        int _2962 = int((_74._m0[_2935] >> _2937) | ((_74._m0[_2940] << _2949) & _2951));
+                        int _2974 = int((_74._m0[_2940] >> _2937) | ((_74._m0[_2935 + (_2943 ? 2u : 1u)] << _2949) & _2951));
+                        uint _3015 = _2026 + 2u;
+                        uint _3019 = min(_3015, _784);
+                        uint _3026 = _759 + (2u * _3019);
+                        float _3035 = float(_3015 < _278._m8) * as_type<float>(_453._m0[_3026 + 1u]);
+                        uint _3044 = _278._m4 + ((_453._m0[_3026] - _278._m9) * _278._m10);
+                        float _3052 = _772 ? _3035 : 0.0;
+                        uint _3067 = _843 + ((_847 + _3019) * _278._m6);
+                        uint _3071 = (_3067 + _855) + _984;
+                        uint _3094 = _3071 >> 2u;
+                        uint _3124 = (_3071 + 4u) >> 2u;
+                        uint _3142 = _3044 + _876;
+                        uint _3144 = _3142 + _879;
+                        uint _3149 = (_3144 + 2u) + _984;
+                        uint _3150 = _3149 >> 2u;
+                        uint _3152 = (_3149 & 3u) << 3u;
+                        uint _3155 = _3150 + 1u;
+                        bool _3158 = _3152 != 0u;
+                        uint _3164 = (32u - _3152) & 31u;
+                        uint _3166 = _3158 ? 4294967295u : 0u;
+                        int _3177 = int((_74._m0[_3150] >> _3152) | ((_74._m0[_3155] << _3164) & _3166));
+                        int _3189 = int((_74._m0[_3155] >> _3152) | ((_74._m0[_3150 + (_3158 ? 2u : 1u)] << _3164) & _3166));
+                        uint _3230 = _3044 + _2100;
+                        uint _3232 = _3230 + _879;
+                        uint _3237 = (_3232 + 2u) + _984;
+                        uint _3238 = _3237 >> 2u;
+                        uint _3240 = (_3237 & 3u) << 3u;
+                        uint _3243 = _3238 + 1u;
+                        bool _3246 = _3240 != 0u;
+                        uint _3252 = (32u - _3240) & 31u;
+                        uint _3254 = _3246 ? 4294967295u : 0u;
+                        int _3265 = int((_74._m0[_3238] >> _3240) | ((_74._m0[_3243] << _3252) & _3254));
+                        int _3277 = int((_74._m0[_3243] >> _3240) | ((_74._m0[_3238 + (_3246 ? 2u : 1u)] << _3252) & _3254));
+                        float _3316 = _2184 ? _3035 : 0.0;
+                        uint _3335 = (_3067 + _2201) + _2203;
+                        uint _3358 = _3335 >> 2u;
+                        uint _3388 = (_3335 + 4u) >> 2u;
+                        uint _3408 = _3142 + _2276;
+                        uint _3413 = (_3408 + 2u) + _2203;
+                        uint _3414 = _3413 >> 2u;
+                        uint _3416 = (_3413 & 3u) << 3u;
+                        uint _3419 = _3414 + 1u;
+                        bool _3422 = _3416 != 0u;
+                        uint _3428 = (32u - _3416) & 31u;
+                        uint _3430 = _3422 ? 4294967295u : 0u;
+                        int _3441 = int((_74._m0[_3414] >> _3416) | ((_74._m0[_3419] << _3428) & _3430));
+                        int _3453 = int((_74._m0[_3419] >> _3416) | ((_74._m0[_3414 + (_3422 ? 2u : 1u)] << _3428) & _3430));
+                        float _3478 = fma(_3316, (dot(float4(float(extract_bits(_3441, uint(0), uint(8))), float(extract_bits(_3441, uint(8), uint(8))), float(extract_bits(_3441, uint(16), uint(8))), float(extract_bits(_3441, uint(24), uint(8)))), _157._m0[_3358]) + dot(float4(float(extract_bits(_3453, uint(0), uint(8))), float(extract_bits(_3453, uint(8), uint(8))), float(extract_bits(_3453, uint(16), uint(8))), float(extract_bits(_3453, uint(24), uint(8)))), _157._m0[_3388])) * float2(as_type<half2>((_74._m0[_3408 >> 2u] >> ((_3408 & 2u) << 3u)) & 65535u)).x, fma(_3052, (dot(float4(float(extract_bits(_3177, uint(0), uint(8))), float(extract_bits(_3177, uint(8), uint(8))), float(extract_bits(_3177, uint(16), uint(8))), float(extract_bits(_3177, uint(24), uint(8)))), _157._m0[_3094]) + dot(float4(float(extract_bits(_3189, uint(0), uint(8))), float(extract_bits(_3189, uint(8), uint(8))), float(extract_bits(_3189, uint(16), uint(8))), float(extract_bits(_3189, uint(24), uint(8)))), _157._m0[_3124])) * float2(as_type<half2>((_74._m0[_3144 >> 2u] >> ((_3144 & 2u) << 3u)) & 65535u)).x, fma(_2749, (dot(float4(float(extract_bits(_2874, uint(0), uint(8))), float(extract_bits(_2874, uint(8), uint(8))), float(extract_bits(_2874, uint(16), uint(8))), float(extract_bits(_2874, uint(24), uint(8)))), _157._m0[_2791]) + dot(float4(float(extract_bits(_2886, uint(0), uint(8))), float(extract_bits(_2886, uint(8), uint(8))), float(extract_bits(_2886, uint(16), uint(8))), float(extract_bits(_2886, uint(24), uint(8)))), _157._m0[_2821])) * float2(as_type<half2>((_74._m0[_2841 >> 2u] >> ((_2841 & 2u) << 3u)) & 65535u)).x, _2647)));
+                        uint _3496 = _3230 + _2276;
+                        uint _3501 = (_3496 + 2u) + _2203;
+                        uint _3502 = _3501 >> 2u;
+                        uint _3504 = (_3501 & 3u) << 3u;
+                        uint _3507 = _3502 + 1u;
+                        bool _3510 = _3504 != 0u;
+                        uint _3516 = (32u - _3504) & 31u;
+                        uint _3518 = _3510 ? 4294967295u : 0u;
+                        int _3529 = int((_74._m0[_3502] >> _3504) | ((_74._m0[_3507] << _3516) & _3518));
+                        int _3541 = int((_74._m0[_3507] >> _3504) | ((_74._m0[_3502 + (_3510 ? 2u : 1u)] << _3516) & _3518));
+                        float _3566 = fma(_3316, (dot(float4(float(extract_bits(_3529, uint(0), uint(8))), float(extract_bits(_3529, uint(8), uint(8))), float(extract_bits(_3529, uint(16), uint(8))), float(extract_bits(_3529, uint(24), uint(8)))), _157._m0[_3358]) + dot(float4(float(extract_bits(_3541, uint(0), uint(8))), float(extract_bits(_3541, uint(8), uint(8))), float(extract_bits(_3541, uint(16), uint(8))), float(extract_bits(_3541, uint(24), uint(8)))), _157._m0[_3388])) * float2(as_type<half2>((_74._m0[_3496 >> 2u] >> ((_3496 & 2u) << 3u)) & 65535u)).x, fma(_3052, (dot(float4(float(extract_bits(_3265, uint(0), uint(8))), float(extract_bits(_3265, uint(8), uint(8))), float(extract_bits(_3265, uint(16), uint(8))), float(extract_bits(_3265, uint(24), uint(8)))), _157._m0[_3094]) + dot(float4(float(extract_bits(_3277, uint(0), uint(8))), float(extract_bits(_3277, uint(8), uint(8))), float(extract_bits(_3277, uint(16), uint(8))), float(extract_bits(_3277, uint(24), uint(8)))), _157._m0[_3124])) * float2(as_type<half2>((_74._m0[_3232 >> 2u] >> ((_3232 & 2u) << 3u)) & 65535u)).x, fma(_2749, (dot(float4(float(extract_bits(_2962, uint(0), uint(8))), float(extract_bits(_2962, uint(8), uint(8))), float(extract_bits(_2962, uint(16), uint(8))), float(extract_bits(_2962, uint(24), uint(8)))), _157._m0[_2791]) + dot(float4(float(extract_bits(_2974, uint(0), uint(8))), float(extract_bits(_2974, uint(8), uint(8))), float(extract_bits(_2974, uint(16), uint(8))), float(extract_bits(_2974, uint(24), uint(8)))), _157._m0[_2821])) * float2(as_type<half2>((_74._m0[_2929 >> 2u] >> ((_2929 & 2u) << 3u)) & 65535u)).x, _2735)));
+                        uint _3582 = _2026 + 3u;
+                        uint _3586 = min(_3582, _784);
+                        uint _3593 = _759 + (2u * _3586);
+                        float _3602 = float(_3582 < _278._m8) * as_type<float>(_453._m0[_3593 + 1u]);
+                        uint _3611 = _278._m4 + ((_453._m0[_3593] - _278._m9) * _278._m10);
+                        float _3619 = _772 ? _3602 : 0.0;
+                        uint _3634 = _843 + ((_847 + _3586) * _278._m6);
+                        uint _3638 = (_3634 + _855) + _984;
+                        uint _3661 = _3638 >> 2u;
+                        uint _3691 = (_3638 + 4u) >> 2u;
+                        uint _3709 = _3611 + _876;
+                        uint _3711 = _3709 + _879;
+                        uint _3716 = (_3711 + 2u) + _984;
+                        uint _3717 = _3716 >> 2u;
+                        uint _3719 = (_3716 & 3u) << 3u;
+                        uint _3722 = _3717 + 1u;
+                        bool _3725 = _3719 != 0u;
+                        uint _3731 = (32u - _3719) & 31u;
+                        uint _3733 = _3725 ? 4294967295u : 0u;
+                        int _3744 = int((_74._m0[_3717] >> _3719) | ((_74._m0[_3722] << _3731) & _3733));
+                        int _3756 = int((_74._m0[_3722] >> _3719) | ((_74._m0[_3717 + (_3725 ? 2u : 1u)] << _3731) & _3733));
+                        uint _3797 = _3611 + _2100;
+                        uint _3799 = _3797 + _879;
+                        uint _3804 = (_3799 + 2u) + _984;
+                        uint _3805 = _3804 >> 2u;
+                        uint _3807 = (_3804 & 3u) << 3u;
+                        uint _3810 = _3805 + 1u;
+                        bool _3813 = _3807 != 0u;
+                        uint _3819 = (32u - _3807) & 31u;
+                        uint _3821 = _3813 ? 4294967295u : 0u;
+                        int _3832 = int((_74._m0[_3805] >> _3807) | ((_74._m0[_3810] << _3819) & _3821));
+                        int _3844 = int((_74._m0[_3810] >> _3807) | ((_74._m0[_3805 + (_3813 ? 2u : 1u)] << _3819) & _3821));
+                        float _3883 = _2184 ? _3602 : 0.0;
+                        uint _3902 = (_3634 + _2201) + _2203;
+                        uint _3925 = _3902 >> 2u;
+                        uint _3955 = (_3902 + 4u) >> 2u;
+                        uint _3975 = _3709 + _2276;
+                        uint _3980 = (_3975 + 2u) + _2203;
+                        uint _3981 = _3980 >> 2u;
+                        uint _3983 = (_3980 & 3u) << 3u;
+                        uint _3986 = _3981 + 1u;
+                        bool _3989 = _3983 != 0u;
+                        uint _3995 = (32u - _3983) & 31u;
+                        uint _3997 = _3989 ? 4294967295u : 0u;
+                        int _4008 = int((_74._m0[_3981] >> _3983) | ((_74._m0[_3986] << _3995) & _3997));
+                        int _4020 = int((_74._m0[_3986] >> _3983) | ((_74._m0[_3981 + (_3989 ? 2u : 1u)] << _3995) & _3997));
+                        uint _4063 = _3797 + _2276;
+                        uint _4068 = (_4063 + 2u) + _2203;
+                        uint _4069 = _4068 >> 2u;
+                        uint _4071 = (_4068 & 3u) << 3u;
+                        uint _4074 = _4069 + 1u;
+                        bool _4077 = _4071 != 0u;
+                        uint _4083 = (32u - _4071) & 31u;
+                        uint _4085 = _4077 ? 4294967295u : 0u;
+                        int _4096 = int((_74._m0[_4069] >> _4071) | ((_74._m0[_4074] << _4083) & _4085));
+                        int _4108 = int((_74._m0[_4074] >> _4071) | ((_74._m0[_4069 + (_4077 ? 2u : 1u)] << _4083) & _4085));
+                        _6262 = fma(_3883, (dot(float4(float(extract_bits(_4096, uint(0), uint(8))), float(extract_bits(_4096, uint(8), uint(8))), float(extract_bits(_4096, uint(16), uint(8))), float(extract_bits(_4096, uint(24), uint(8)))), _157._m0[_3925]) + dot(float4(float(extract_bits(_4108, uint(0), uint(8))), float(extract_bits(_4108, uint(8), uint(8))), float(extract_bits(_4108, uint(16), uint(8))), float(extract_bits(_4108, uint(24), uint(8)))), _157._m0[_3955])) * float2(as_type<half2>((_74._m0[_4063 >> 2u] >> ((_4063 & 2u) << 3u)) & 65535u)).x, fma(_3619, (dot(float4(float(extract_bits(_3832, uint(0), uint(8))), float(extract_bits(_3832, uint(8), uint(8))), float(extract_bits(_3832, uint(16), uint(8))), float(extract_bits(_3832, uint(24), uint(8)))), _157._m0[_3661]) + dot(float4(float(extract_bits(_3844, uint(0), uint(8))), float(extract_bits(_3844, uint(8), uint(8))), float(extract_bits(_3844, uint(16), uint(8))), float(extract_bits(_3844, uint(24), uint(8)))), _157._m0[_3691])) * float2(as_type<half2>((_74._m0[_3799 >> 2u] >> ((_3799 & 2u) << 3u)) & 65535u)).x, _3566));
+                        _6261 = fma(_3883, (dot(float4(float(extract_bits(_4008, uint(0), uint(8))), float(extract_bits(_4008, uint(8), uint(8))), float(extract_bits(_4008, uint(16), uint(8))), float(extract_bits(_4008, uint(24), uint(8)))), _157._m0[_3925]) + dot(float4(float(extract_bits(_4020, uint(0), uint(8))), float(extract_bits(_4020, uint(8), uint(8))), float(extract_bits(_4020, uint(16), uint(8))), float(extract_bits(_4020, uint(24), uint(8)))), _157._m0[_3955])) * float2(as_type<half2>((_74._m0[_3975 >> 2u] >> ((_3975 & 2u) << 3u)) & 65535u)).x, fma(_3619, (dot(float4(float(extract_bits(_3744, uint(0), uint(8))), float(extract_bits(_3744, uint(8), uint(8))), float(extract_bits(_3744, uint(16), uint(8))), float(extract_bits(_3744, uint(24), uint(8)))), _157._m0[_3661]) + dot(float4(float(extract_bits(_3756, uint(0), uint(8))), float(extract_bits(_3756, uint(8), uint(8))), float(extract_bits(_3756, uint(16), uint(8))), float(extract_bits(_3756, uint(24), uint(8)))), _157._m0[_3691])) * float2(as_type<half2>((_74._m0[_3711 >> 2u] >> ((_3711 & 2u) << 3u)) & 65535u)).x, _3478));
+                        _2034 += 256u;
+                        continue;
                     }
                     else
                     {
-                        _1026 = uint4(_55._m0[_820], _55._m0[_827], _55._m0[_830], _55._m0[_833]);
+                        break;
                     }
-                    int _759 = int(_1026.x);
-                    int _1085 = int(_1026.y);
-                    int _1122 = int(_1026.z);
-                    int _1159 = int(_1026.w);
-                    uint _1196 = _662 + 18u;
-                    uint _1197 = _1196 >> 2u;
-                    uint _1199 = (_1196 & 3u) << 3u;
-                    uint _1202 = _1197 + 1u;
-                    uint _1205 = _1197 + 2u;
-                    uint _1208 = _1197 + 3u;
-                    uint4 _1239;
-                    if (_1199 != 0u)
-                    {
-                        uint _1217 = 32u - _1199;
-                        _1239 = uint4((_55._m0[_1197] >> _1199) | (_55._m0[_1202] << _1217), (_55._m0[_1202] >> _1199) | (_55._m0[_1205] << _1217), (_55._m0[_1205] >> _1199) | (_55._m0[_1208] << _1217), (_55._m0[_1208] >> _1199) | (_55._m0[_1197 + 4u] << _1217));
-                    }
-                    else
-                    {
-                        _1239 = uint4(_55._m0[_1197], _55._m0[_1202], _55._m0[_1205], _55._m0[_1208]);
-                    }
-                    int _1246 = int(_1239.x);
-                    int _1282 = int(_1239.y);
-                    int _1318 = int(_1239.z);
-                    int _1354 = int(_1239.w);
-                    uint _669 = _534 + (_1002 * 32u);
-                    float _1549 = fma(float(extract_bits(_1122, uint(24), uint(8))), _365._m0[_669 + 11u], fma(float(extract_bits(_1122, uint(16), uint(8))), _365._m0[_669 + 10u], fma(float(extract_bits(_1122, uint(8), uint(8))), _365._m0[_669 + 9u], fma(float(extract_bits(_1122, uint(0), uint(8))), _365._m0[_669 + 8u], fma(float(extract_bits(_1085, uint(24), uint(8))), _365._m0[_669 + 7u], fma(float(extract_bits(_1085, uint(16), uint(8))), _365._m0[_669 + 6u], fma(float(extract_bits(_1085, uint(8), uint(8))), _365._m0[_669 + 5u], fma(float(extract_bits(_1085, uint(0), uint(8))), _365._m0[_669 + 4u], fma(float(extract_bits(_759, uint(24), uint(8))), _365._m0[_669 + 3u], fma(float(extract_bits(_759, uint(16), uint(8))), _365._m0[_669 + 2u], fma(float(extract_bits(_759, uint(0), uint(8))), _365._m0[_669], float(extract_bits(_759, uint(8), uint(8))) * _365._m0[_669 + 1u])))))))))));
-                    float _1714 = fma(float(extract_bits(_1282, uint(16), uint(8))), _365._m0[_669 + 22u], fma(float(extract_bits(_1282, uint(8), uint(8))), _365._m0[_669 + 21u], fma(float(extract_bits(_1282, uint(0), uint(8))), _365._m0[_669 + 20u], fma(float(extract_bits(_1246, uint(24), uint(8))), _365._m0[_669 + 19u], fma(float(extract_bits(_1246, uint(16), uint(8))), _365._m0[_669 + 18u], fma(float(extract_bits(_1246, uint(8), uint(8))), _365._m0[_669 + 17u], fma(float(extract_bits(_1246, uint(0), uint(8))), _365._m0[_669 + 16u], fma(float(extract_bits(_1159, uint(24), uint(8))), _365._m0[_669 + 15u], fma(float(extract_bits(_1159, uint(16), uint(8))), _365._m0[_669 + 14u], fma(float(extract_bits(_1159, uint(8), uint(8))), _365._m0[_669 + 13u], fma(float(extract_bits(_1159, uint(0), uint(8))), _365._m0[_669 + 12u], _1549)))))))))));
-                    uint _921 = _662 + 1u;
-                    _595[_1017] = fma(fma(float(extract_bits(_1354, uint(24), uint(8))), _365._m0[_669 + 31u], fma(float(extract_bits(_1354, uint(16), uint(8))), _365._m0[_669 + 30u], fma(float(extract_bits(_1354, uint(8), uint(8))), _365._m0[_669 + 29u], fma(float(extract_bits(_1354, uint(0), uint(8))), _365._m0[_669 + 28u], fma(float(extract_bits(_1318, uint(24), uint(8))), _365._m0[_669 + 27u], fma(float(extract_bits(_1318, uint(16), uint(8))), _365._m0[_669 + 26u], fma(float(extract_bits(_1318, uint(8), uint(8))), _365._m0[_669 + 25u], fma(float(extract_bits(_1318, uint(0), uint(8))), _365._m0[_669 + 24u], fma(float(extract_bits(_1282, uint(24), uint(8))), _365._m0[_669 + 23u], _1714))))))))), float2(as_type<half2>(((_55._m0[_662 >> 2u] >> ((_662 & 3u) << 3u)) & 255u) | (((_55._m0[_921 >> 2u] >> ((_921 & 3u) << 3u)) & 255u) << 8u))).x, _595[_1017]);
                 }
-            }
-        }
-        if (0u < _484)
-        {
-            float _719 = simd_sum(_595[0u]);
-            bool _720 = simd_is_first();
-            if (_720)
-            {
-                _416[gl_SubgroupID] = _719;
-            }
-        }
-        if (1u < _484)
-        {
-            float _1861 = simd_sum(_595[1u]);
-            bool _1862 = simd_is_first();
-            if (_1862)
-            {
-                _416[64u + gl_SubgroupID] = _1861;
-            }
-        }
-        if (2u < _484)
-        {
-            float _1881 = simd_sum(_595[2u]);
-            bool _1882 = simd_is_first();
-            if (_1882)
-            {
-                _416[128u + gl_SubgroupID] = _1881;
-            }
-        }
-        if (3u < _484)
-        {
-            float _1901 = simd_sum(_595[3u]);
-            bool _1902 = simd_is_first();
-            if (_1902)
-            {
-                _416[192u + gl_SubgroupID] = _1901;
-            }
-        }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        if (gl_LocalInvocationID.x < _484)
-        {
-            float _1005;
-            _1005 = 0.0;
-            for (uint _1004 = 0u; _1004 < gl_NumSubgroups; )
-            {
-                _1005 += _416[(gl_LocalInvocationID.x * 64u) + _1004];
-                _1004++;
+                _6260 = _6261;
+                _6259 = _6262;
+                _2026 += 4u;
                 continue;
             }
-            _1030 = fma(as_type<float>(_525), _1005 + as_type<float>(_455._m0[(_261._m2 >> 2u) + (((_515 * _261._m5) + _474) + gl_LocalInvocationID.x)]), _1000);
+            else
+            {
+                break;
+            }
         }
-        else
+        if (0u < _739)
         {
-            _1030 = _1000;
+            float _1279 = simd_sum(_6260);
+            bool _1280 = simd_is_first();
+            if (_1280)
+            {
+                _315[gl_SubgroupID] = _1279;
+            }
+        }
+        if (1u < _739)
+        {
+            float _2077 = simd_sum(_6259);
+            bool _2078 = simd_is_first();
+            if (_2078)
+            {
+                _315[32u + gl_SubgroupID] = _2077;
+            }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (gl_LocalInvocationID.x < _739)
+        {
+            float _2029;
+            _2029 = 0.0;
+            for (uint _2028 = 0u; _2028 < gl_NumSubgroups; )
+            {
+                _2029 += _315[(gl_LocalInvocationID.x * 32u) + _2028];
+                _2028++;
+                continue;
+            }
+            float _2031;
+            _2031 = _2029;
+            for (uint _2030 = 0u; _2030 < _278._m8; )
+            {
+                uint _936 = _759 + (2u * _2030);
+                _2031 = fma(as_type<float>(_453._m0[_936 + 1u]), as_type<float>(_275._m0[(_278._m2 >> 2u) + (((_453._m0[_936] * _278._m5) + _734) + gl_LocalInvocationID.x)]), _2031);
+                _2030++;
+                continue;
+            }
+            _653._m0[(((_278._m3 >> 2u) + (gl_WorkGroupID.y * _278._m5)) + _734) + gl_LocalInvocationID.x] = _2031;
+        }
     }
-    if (gl_LocalInvocationID.x < _484)
+    else
     {
-        _576._m0[(((_261._m3 >> 2u) + (gl_WorkGroupID.y * _261._m5)) + _474) + gl_LocalInvocationID.x] = _1000;
+        uint _1373 = (_278._m6 / 32u) * 4u;
+        uint _1378 = gl_WorkGroupID.x * 2u;
+        uint _1383 = min(2u, (_278._m5 - _1378));
+        uint _1403 = (_278._m1 >> 2u) + ((2u * gl_WorkGroupID.y) * _278._m8);
+        uint _2003;
+        float _6255;
+        float _6256;
+        _6256 = 0.0;
+        _6255 = 0.0;
+        _2003 = 0u;
+        float _6257;
+        float _6258;
+        bool _1409;
+        for (;;)
+        {
+            _1409 = _2003 < _278._m8;
+            if (_1409)
+            {
+                uint _2011;
+                _6258 = _6255;
+                _6257 = _6256;
+                _2011 = gl_LocalInvocationID.x;
+                bool _1416;
+                for (;;)
+                {
+                    _1416 = _2011 < _1373;
+                    if (_1416)
+                    {
+                        uint _1428 = _278._m8 - 1u;
+                        uint _1429 = min(_2003, _1428);
+                        uint _1440 = _1403 + (2u * _1429);
+                        float _1452 = float(_1409) * as_type<float>(_453._m0[_1440 + 1u]);
+                        uint _1462 = _278._m4 + ((_453._m0[_1440] - _278._m9) * _278._m10);
+                        float _1476 = _1416 ? _1452 : 0.0;
+                        uint _1479 = _1373 - 1u;
+                        uint _1480 = min(_2011, _1479);
+                        uint _1482 = _1480 / 4u;
+                        uint _1487 = _278._m0 >> 2u;
+                        uint _1491 = gl_WorkGroupID.y * _278._m8;
+                        uint _1497 = _1487 + ((_1491 + _1429) * _278._m6);
+                        uint _1499 = _1482 * 32u;
+                        uint _1628 = 8u * (_1480 % 4u);
+                        uint _1629 = (_1497 + _1499) + _1628;
+                        uint _1660 = _1629 + 1u;
+                        uint _1663 = _1629 + 2u;
+                        uint _1666 = _1629 + 3u;
+                        float4 _1668 = float4(((device float*)&_157._m0[_1629 >> 2u])[_1629 & 3u], ((device float*)&_157._m0[_1660 >> 2u])[_1660 & 3u], ((device float*)&_157._m0[_1663 >> 2u])[_1663 & 3u], ((device float*)&_157._m0[_1666 >> 2u])[_1666 & 3u]);
+                        uint _1637 = _1629 + 4u;
+                        uint _1720 = _1629 + 5u;
+                        uint _1723 = _1629 + 6u;
+                        uint _1726 = _1629 + 7u;
+                        float4 _1728 = float4(((device float*)&_157._m0[_1637 >> 2u])[_1637 & 3u], ((device float*)&_157._m0[_1720 >> 2u])[_1720 & 3u], ((device float*)&_157._m0[_1723 >> 2u])[_1723 & 3u], ((device float*)&_157._m0[_1726 >> 2u])[_1726 & 3u]);
+                        uint _1516 = _278._m5 - 1u;
+                        uint _1520 = min(_1378, _1516) * _278._m7;
+                        uint _1521 = _1462 + _1520;
+                        uint _1523 = _1482 * 34u;
+                        uint _1524 = _1521 + _1523;
+                        uint _1773 = (_1524 + 2u) + _1628;
+                        uint _1801 = _1773 >> 2u;
+                        uint _1804 = (_1773 & 3u) << 3u;
+                        uint _1808 = _1801 + 1u;
+                        bool _1812 = _1804 != 0u;
+                        uint _1818 = (32u - _1804) & 31u;
+                        uint _1821 = _1812 ? 4294967295u : 0u;
+                        int _1860 = int((_74._m0[_1801] >> _1804) | ((_74._m0[_1808] << _1818) & _1821));
+                        int _1878 = int((_74._m0[_1808] >> _1804) | ((_74._m0[_1801 + (_1812 ? 2u : 1u)] << _1818) & _1821));
+                        uint _4183 = min((_1378 + 1u), _1516) * _278._m7;
+                        uint _4184 = _1462 + _4183;
+                        uint _4186 = _4184 + _1523;
+                        uint _4191 = (_4186 + 2u) + _1628;
+                        uint _4192 = _4191 >> 2u;
+                        uint _4194 = (_4191 & 3u) << 3u;
+                        uint _4197 = _4192 + 1u;
+                        bool _4200 = _4194 != 0u;
+                        uint _4206 = (32u - _4194) & 31u;
+                        uint _4208 = _4200 ? 4294967295u : 0u;
+                        int _4219 = int((_74._m0[_4192] >> _4194) | ((_74._m0[_4197] << _4206) & _4208));
+                        int _4231 = int((_74._m0[_4197] >> _4194) | ((_74._m0[_4192 + (_4200 ? 2u : 1u)] << _4206) & _4208));
+                        uint _4266 = _2011 + 128u;
+                        bool _4267 = _4266 < _1373;
+                        float _4268 = _4267 ? _1452 : 0.0;
+                        uint _4270 = min(_4266, _1479);
+                        uint _4271 = _4270 / 4u;
+                        uint _4284 = _4271 * 32u;
+                        uint _4286 = 8u * (_4270 % 4u);
+                        uint _4287 = (_1497 + _4284) + _4286;
+                        uint _4293 = _4287 + 1u;
+                        uint _4298 = _4287 + 2u;
+                        uint _4303 = _4287 + 3u;
+                        float4 _4308 = float4(((device float*)&_157._m0[_4287 >> 2u])[_4287 & 3u], ((device float*)&_157._m0[_4293 >> 2u])[_4293 & 3u], ((device float*)&_157._m0[_4298 >> 2u])[_4298 & 3u], ((device float*)&_157._m0[_4303 >> 2u])[_4303 & 3u]);
+                        uint _4317 = _4287 + 4u;
+                        uint _4323 = _4287 + 5u;
+                        uint _4328 = _4287 + 6u;
+                        uint _4333 = _4287 + 7u;
+                        float4 _4338 = float4(((device float*)&_157._m0[_4317 >> 2u])[_4317 & 3u], ((device float*)&_157._m0[_4323 >> 2u])[_4323 & 3u], ((device float*)&_157._m0[_4328 >> 2u])[_4328 & 3u], ((device float*)&_157._m0[_4333 >> 2u])[_4333 & 3u]);
+                        uint _4359 = _4271 * 34u;
+                        uint _4360 = _1521 + _4359;
+                        uint _4365 = (_4360 + 2u) + _4286;
+                        uint _4366 = _4365 >> 2u;
+                        uint _4368 = (_4365 & 3u) << 3u;
+                        uint _4371 = _4366 + 1u;
+                        bool _4374 = _4368 != 0u;
+                        uint _4380 = (32u - _4368) & 31u;
+                        uint _4382 = _4374 ? 4294967295u : 0u;
+                        int _4393 = int((_74._m0[_4366] >> _4368) | ((_74._m0[_4371] << _4380) & _4382));
+                        int _4405 = int((_74._m0[_4371] >> _4368) | ((_74._m0[_4366 + (_4374 ? 2u : 1u)] << _4380) & _4382));
+                        uint _4448 = _4184 + _4359;
+                        uint _4453 = (_4448 + 2u) + _4286;
+                        uint _4454 = _4453 >> 2u;
+                        uint _4456 = (_4453 & 3u) << 3u;
+                        uint _4459 = _4454 + 1u;
+                        bool _4462 = _4456 != 0u;
+                        uint _4468 = (32u - _4456) & 31u;
+                        uint _4470 = _4462 ? 4294967295u : 0u;
+                        int _4481 = int((_74._m0[_4454] >> _4456) | ((_74._m0[_4459] << _4468) & _4470));
+                        int _4493 = int((_74._m0[_4459] >> _4456) | ((_74._m0[_4454 + (_4462 ? 2u : 1u)] << _4468) & _4470));
+                        uint _4531 = _2003 + 1u;
+                        uint _4535 = min(_4531, _1428);
+                        uint _4542 = _1403 + (2u * _4535);
+                        float _4551 = float(_4531 < _278._m8) * as_type<float>(_453._m0[_4542 + 1u]);
+                        uint _4560 = _278._m4 + ((_453._m0[_4542] - _278._m9) * _278._m10);
+                        float _4568 = _1416 ? _4551 : 0.0;
+                        uint _4583 = _1487 + ((_1491 + _4535) * _278._m6);
+                        uint _4587 = (_4583 + _1499) + _1628;
+                        uint _4593 = _4587 + 1u;
+                        uint _4598 = _4587 + 2u;
+                        uint _4603 = _4587 + 3u;
+                        float4 _4608 = float4(((device float*)&_157._m0[_4587 >> 2u])[_4587 & 3u], ((device float*)&_157._m0[_4593 >> 2u])[_4593 & 3u], ((device float*)&_157._m0[_4598 >> 2u])[_4598 & 3u], ((device float*)&_157._m0[_4603 >> 2u])[_4603 & 3u]);
+                        uint _4617 = _4587 + 4u;
+                        uint _4623 = _4587 + 5u;
+                        uint _4628 = _4587 + 6u;
+                        uint _4633 = _4587 + 7u;
+                        float4 _4638 = float4(((device float*)&_157._m0[_4617 >> 2u])[_4617 & 3u], ((device float*)&_157._m0[_4623 >> 2u])[_4623 & 3u], ((device float*)&_157._m0[_4628 >> 2u])[_4628 & 3u], ((device float*)&_157._m0[_4633 >> 2u])[_4633 & 3u]);
+                        uint _4658 = _4560 + _1520;
+                        uint _4660 = _4658 + _1523;
+                        uint _4665 = (_4660 + 2u) + _1628;
+                        uint _4666 = _4665 >> 2u;
+                        uint _4668 = (_4665 & 3u) << 3u;
+                        uint _4671 = _4666 + 1u;
+                        bool _4674 = _4668 != 0u;
+                        uint _4680 = (32u - _4668) & 31u;
+                        uint _4682 = _4674 ? 4294967295u : 0u;
+                        int _4693 = int((_74._m0[_4666] >> _4668) | ((_74._m0[_4671] << _4680) & _4682));
+                        int _4705 = int((_74._m0[_4671] >> _4668) | ((_74._m0[_4666 + (_4674 ? 2u : 1u)] << _4680) & _4682));
+                        float _4730 = fma(_4568, (dot(float4(float(extract_bits(_4693, uint(0), uint(8))), float(extract_bits(_4693, uint(8), uint(8))), float(extract_bits(_4693, uint(16), uint(8))), float(extract_bits(_4693, uint(24), uint(8)))), _4608) + dot(float4(float(extract_bits(_4705, uint(0), uint(8))), float(extract_bits(_4705, uint(8), uint(8))), float(extract_bits(_4705, uint(16), uint(8))), float(extract_bits(_4705, uint(24), uint(8)))), _4638)) * float2(as_type<half2>((_74._m0[_4660 >> 2u] >> ((_4660 & 2u) << 3u)) & 65535u)).x, fma(_4268, (dot(float4(float(extract_bits(_4393, uint(0), uint(8))), float(extract_bits(_4393, uint(8), uint(8))), float(extract_bits(_4393, uint(16), uint(8))), float(extract_bits(_4393, uint(24), uint(8)))), _4308) + dot(float4(float(extract_bits(_4405, uint(0), uint(8))), float(extract_bits(_4405, uint(8), uint(8))), float(extract_bits(_4405, uint(16), uint(8))), float(extract_bits(_4405, uint(24), uint(8)))), _4338)) * float2(as_type<half2>((_74._m0[_4360 >> 2u] >> ((_4360 & 2u) << 3u)) & 65535u)).x, fma(_1476, (dot(float4(float(extract_bits(_1860, uint(0), uint(8))), float(extract_bits(_1860, uint(8), uint(8))), float(extract_bits(_1860, uint(16), uint(8))), float(extract_bits(_1860, uint(24), uint(8)))), _1668) + dot(float4(float(extract_bits(_1878, uint(0), uint(8))), float(extract_bits(_1878, uint(8), uint(8))), float(extract_bits(_1878, uint(16), uint(8))), float(extract_bits(_1878, uint(24), uint(8)))), _1728)) * float2(as_type<half2>((_74._m0[_1524 >> 2u] >> ((_1524 & 2u) << 3u)) & 65535u)).x, _6257)));
+                        uint _4746 = _4560 + _4183;
+                        uint _4748 = _4746 + _1523;
+                        uint _4753 = (_4748 + 2u) + _1628;
+                        uint _4754 = _4753 >> 2u;
+                        uint _4756 = (_4753 & 3u) << 3u;
+                        uint _4759 = _4754 + 1u;
+                        bool _4762 = _4756 != 0u;
+                        uint _4768 = (32u - _4756) & 31u;
+                        uint _4770 = _4762 ? 4294967295u : 0u;
+                        int _4781 = int((_74._m0[_4754] >> _4756) | ((_74._m0[_4759] << _4768) & _4770));
+                        int _4793 = int((_74._m0[_4759] >> _4756) | ((_74._m0[_4754 + (_4762 ? 2u : 1u)] << _4768) & _4770));
+                        float _4818 = fma(_4568, (dot(float4(float(extract_bits(_4781, uint(0), uint(8))), float(extract_bits(_4781, uint(8), uint(8))), float(extract_bits(_4781, uint(16), uint(8))), float(extract_bits(_4781, uint(24), uint(8)))), _4608) + dot(float4(float(extract_bits(_4793, uint(0), uint(8))), float(extract_bits(_4793, uint(8), uint(8))), float(extract_bits(_4793, uint(16), uint(8))), float(extract_bits(_4793, uint(24), uint(8)))), _4638)) * float2(as_type<half2>((_74._m0[_4748 >> 2u] >> ((_4748 & 2u) << 3u)) & 65535u)).x, fma(_4268, (dot(float4(float(extract_bits(_4481, uint(0), uint(8))), float(extract_bits(_4481, uint(8), uint(8))), float(extract_bits(_4481, uint(16), uint(8))), float(extract_bits(_4481, uint(24), uint(8)))), _4308) + dot(float4(float(extract_bits(_4493, uint(0), uint(8))), float(extract_bits(_4493, uint(8), uint(8))), float(extract_bits(_4493, uint(16), uint(8))), float(extract_bits(_4493, uint(24), uint(8)))), _4338)) * float2(as_type<half2>((_74._m0[_4448 >> 2u] >> ((_4448 & 2u) << 3u)) & 65535u)).x, fma(_1476, (dot(float4(float(extract_bits(_4219, uint(0), uint(8))), float(extract_bits(_4219, uint(8), uint(8))), float(extract_bits(_4219, uint(16), uint(8))), float(extract_bits(_4219, uint(24), uint(8)))), _1668) + dot(float4(float(extract_bits(_4231, uint(0), uint(8))), float(extract_bits(_4231, uint(8), uint(8))), float(extract_bits(_4231, uint(16), uint(8))), float(extract_bits(_4231, uint(24), uint(8)))), _1728)) * float2(as_type<half2>((_74._m0[_4186 >> 2u] >> ((_4186 & 2u) << 3u)) & 65535u)).x, _6258)));
+                        float _4832 = _4267 ? _4551 : 0.0;
+                        uint _4851 = (_4583 + _4284) + _4286;
+                        uint _4857 = _4851 + 1u;
+                        uint _4862 = _4851 + 2u;
+                        uint _4867 = _4851 + 3u;
+                        float4 _4872 = float4(((device float*)&_157._m0[_4851 >> 2u])[_4851 & 3u], ((device float*)&_157._m0[_4857 >> 2u])[_4857 & 3u], ((device float*)&_157._m0[_4862 >> 2u])[_4862 & 3u], ((device float*)&_157._m0[_4867 >> 2u])[_4867 & 3u]);
+                        uint _4881 = _4851 + 4u;
+                        uint _4887 = _4851 + 5u;
+                        uint _4892 = _4851 + 6u;
+                        uint _4897 = _4851 + 7u;
+                        float4 _4902 = float4(((device float*)&_157._m0[_4881 >> 2u])[_4881 & 3u], ((device float*)&_157._m0[_4887 >> 2u])[_4887 & 3u], ((device float*)&_157._m0[_4892 >> 2u])[_4892 & 3u], ((device float*)&_157._m0[_4897 >> 2u])[_4897 & 3u]);
+                        uint _4924 = _4658 + _4359;
+                        uint _4929 = (_4924 + 2u) + _4286;
+                        uint _4930 = _4929 >> 2u;
+                        uint _4932 = (_4929 & 3u) << 3u;
+                        uint _4935 = _4930 + 1u;
+                        bool _4938 = _4932 != 0u;
+                        uint _4944 = (32u - _4932) & 31u;
+                        uint _4946 = _4938 ? 4294967295u : 0u;
+                        int _4957 = int((_74._m0[_4930] >> _4932) | ((_74._m0[_4935] << _4944) & _4946));
+                        int _4969 = int((_74._m0[_4935] >> _4932) | ((_74._m0[_4930 + (_4938 ? 2u : 1u)] << _4944) & _4946));
+                        uint _5012 = _4746 + _4359;
+                        uint _5017 = (_5012 + 2u) + _4286;
+                        uint _5018 = _5017 >> 2u;
+                        uint _5020 = (_5017 & 3u) << 3u;
+                        uint _5023 = _5018 + 1u;
+                        bool _5026 = _5020 != 0u;
+                        uint _5032 = (32u - _5020) & 31u;
+                        uint _5034 = _5026 ? 4294967295u : 0u;
+                        int _5045 = int((_74._m0[_5018] >> _5020) | ((_74._m0[_5023] << _5032) & _5034));
+                        int _5057 = int((_74._m0[_5023] >> _5020) | ((_74._m0[_5018 + (_5026 ? 2u : 1u)] << _5032) & _5034));
+                        uint _5098 = _2003 + 2u;
+                        uint _5102 = min(_5098, _1428);
+                        uint _5109 = _1403 + (2u * _5102);
+                        float _5118 = float(_5098 < _278._m8) * as_type<float>(_453._m0[_5109 + 1u]);
+                        uint _5127 = _278._m4 + ((_453._m0[_5109] - _278._m9) * _278._m10);
+                        float _5135 = _1416 ? _5118 : 0.0;
+                        uint _5150 = _1487 + ((_1491 + _5102) * _278._m6);
+                        uint _5154 = (_5150 + _1499) + _1628;
+                        uint _5160 = _5154 + 1u;
+                        uint _5165 = _5154 + 2u;
+                        uint _5170 = _5154 + 3u;
+                        float4 _5175 = float4(((device float*)&_157._m0[_5154 >> 2u])[_5154 & 3u], ((device float*)&_157._m0[_5160 >> 2u])[_5160 & 3u], ((device float*)&_157._m0[_5165 >> 2u])[_5165 & 3u], ((device float*)&_157._m0[_5170 >> 2u])[_5170 & 3u]);
+                        uint _5184 = _5154 + 4u;
+                        uint _5190 = _5154 + 5u;
+                        uint _5195 = _5154 + 6u;
+                        uint _5200 = _5154 + 7u;
+                        float4 _5205 = float4(((device float*)&_157._m0[_5184 >> 2u])[_5184 & 3u], ((device float*)&_157._m0[_5190 >> 2u])[_5190 & 3u], ((device float*)&_157._m0[_5195 >> 2u])[_5195 & 3u], ((device float*)&_157._m0[_5200 >> 2u])[_5200 & 3u]);
+                        uint _5225 = _5127 + _1520;
+                        uint _5227 = _5225 + _1523;
+                        uint _5232 = (_5227 + 2u) + _1628;
+                        uint _5233 = _5232 >> 2u;
+                        uint _5235 = (_5232 & 3u) << 3u;
+                        uint _5238 = _5233 + 1u;
+                        bool _5241 = _5235 != 0u;
+                        uint _5247 = (32u - _5235) & 31u;
+                        uint _5249 = _5241 ? 4294967295u : 0u;
+                        int _5260 = int((_74._m0[_5233] >> _5235) | ((_74._m0[_5238] << _5247) & _5249));
+                        int _5272 = int((_74._m0[_5238] >> _5235) | ((_74._m0[_5233 + (_5241 ? 2u : 1u)] << _5247) & _5249));
+                        uint _5313 = _5127 + _4183;
+                        uint _5315 = _5313 + _1523;
+                        uint _5320 = (_5315 + 2u) + _1628;
+                        uint _5321 = _5320 >> 2u;
+                        uint _5323 = (_5320 & 3u) << 3u;
+                        uint _5326 = _5321 + 1u;
+                        bool _5329 = _5323 != 0u;
+                        uint _5335 = (32u - _5323) & 31u;
+                        uint _5337 = _5329 ? 4294967295u : 0u;
+                        int _5348 = int((_74._m0[_5321] >> _5323) | ((_74._m0[_5326] << _5335) & _5337));
+                        int _5360 = int((_74._m0[_5326] >> _5323) | ((_74._m0[_5321 + (_5329 ? 2u : 1u)] << _5335) & _5337));
+                        float _5399 = _4267 ? _5118 : 0.0;
+                        uint _5418 = (_5150 + _4284) + _4286;
+                        uint _5424 = _5418 + 1u;
+                        uint _5429 = _5418 + 2u;
+                        uint _5434 = _5418 + 3u;
+                        float4 _5439 = float4(((device float*)&_157._m0[_5418 >> 2u])[_5418 & 3u], ((device float*)&_157._m0[_5424 >> 2u])[_5424 & 3u], ((device float*)&_157._m0[_5429 >> 2u])[_5429 & 3u], ((device float*)&_157._m0[_5434 >> 2u])[_5434 & 3u]);
+                        uint _5448 = _5418 + 4u;
+                        uint _5454 = _5418 + 5u;
+                        uint _5459 = _5418 + 6u;
+                        uint _5464 = _5418 + 7u;
+                        float4 _5469 = float4(((device float*)&_157._m0[_5448 >> 2u])[_5448 & 3u], ((device float*)&_157._m0[_5454 >> 2u])[_5454 & 3u], ((device float*)&_157._m0[_5459 >> 2u])[_5459 & 3u], ((device float*)&_157._m0[_5464 >> 2u])[_5464 & 3u]);
+                        uint _5491 = _5225 + _4359;
+                        uint _5496 = (_5491 + 2u) + _4286;
+                        uint _5497 = _5496 >> 2u;
+                        uint _5499 = (_5496 & 3u) << 3u;
+                        uint _5502 = _5497 + 1u;
+                        bool _5505 = _5499 != 0u;
+                        uint _5511 = (32u - _5499) & 31u;
+                        uint _5513 = _5505 ? 4294967295u : 0u;
+                        int _5524 = int((_74._m0[_5497] >> _5499) | ((_74._m0[_5502] << _5511) & _5513));
+                        int _5536 = int((_74._m0[_5502] >> _5499) | ((_74._m0[_5497 + (_5505 ? 2u : 1u)] << _5511) & _5513));
+                        float _5561 = fma(_5399, (dot(float4(float(extract_bits(_5524, uint(0), uint(8))), float(extract_bits(_5524, uint(8), uint(8))), float(extract_bits(_5524, uint(16), uint(8))), float(extract_bits(_5524, uint(24), uint(8)))), _5439) + dot(float4(float(extract_bits(_5536, uint(0), uint(8))), float(extract_bits(_5536, uint(8), uint(8))), float(extract_bits(_5536, uint(16), uint(8))), float(extract_bits(_5536, uint(24), uint(8)))), _5469)) * float2(as_type<half2>((_74._m0[_5491 >> 2u] >> ((_5491 & 2u) << 3u)) & 65535u)).x, fma(_5135, (dot(float4(float(extract_bits(_5260, uint(0), uint(8))), float(extract_bits(_5260, uint(8), uint(8))), float(extract_bits(_5260, uint(16), uint(8))), float(extract_bits(_5260, uint(24), uint(8)))), _5175) + dot(float4(float(extract_bits(_5272, uint(0), uint(8))), float(extract_bits(_5272, uint(8), uint(8))), float(extract_bits(_5272, uint(16), uint(8))), float(extract_bits(_5272, uint(24), uint(8)))), _5205)) * float2(as_type<half2>((_74._m0[_5227 >> 2u] >> ((_5227 & 2u) << 3u)) & 65535u)).x, fma(_4832, (dot(float4(float(extract_bits(_4957, uint(0), uint(8))), float(extract_bits(_4957, uint(8), uint(8))), float(extract_bits(_4957, uint(16), uint(8))), float(extract_bits(_4957, uint(24), uint(8)))), _4872) + dot(float4(float(extract_bits(_4969, uint(0), uint(8))), float(extract_bits(_4969, uint(8), uint(8))), float(extract_bits(_4969, uint(16), uint(8))), float(extract_bits(_4969, uint(24), uint(8)))), _4902)) * float2(as_type<half2>((_74._m0[_4924 >> 2u] >> ((_4924 & 2u) << 3u)) & 65535u)).x, _4730)));
+                        uint _5579 = _5313 + _4359;
+                        uint _5584 = (_5579 + 2u) + _4286;
+                        uint _5585 = _5584 >> 2u;
+                        uint _5587 = (_5584 & 3u) << 3u;
+                        uint _5590 = _5585 + 1u;
+                        bool _5593 = _5587 != 0u;
+                        uint _5599 = (32u - _5587) & 31u;
+                        uint _5601 = _5593 ? 4294967295u : 0u;
+                        int _5612 = int((_74._m0[_5585] >> _5587) | ((_74._m0[_5590] << _5599) & _5601));
+                        int _5624 = int((_74._m0[_5590] >> _5587) | ((_74._m0[_5585 + (_5593 ? 2u : 1u)] << _5599) & _5601));
+                        float _5649 = fma(_5399, (dot(float4(float(extract_bits(_5612, uint(0), uint(8))), float(extract_bits(_5612, uint(8), uint(8))), float(extract_bits(_5612, uint(16), uint(8))), float(extract_bits(_5612, uint(24), uint(8)))), _5439) + dot(float4(float(extract_bits(_5624, uint(0), uint(8))), float(extract_bits(_5624, uint(8), uint(8))), float(extract_bits(_5624, uint(16), uint(8))), float(extract_bits(_5624, uint(24), uint(8)))), _5469)) * float2(as_type<half2>((_74._m0[_5579 >> 2u] >> ((_5579 & 2u) << 3u)) & 65535u)).x, fma(_5135, (dot(float4(float(extract_bits(_5348, uint(0), uint(8))), float(extract_bits(_5348, uint(8), uint(8))), float(extract_bits(_5348, uint(16), uint(8))), float(extract_bits(_5348, uint(24), uint(8)))), _5175) + dot(float4(float(extract_bits(_5360, uint(0), uint(8))), float(extract_bits(_5360, uint(8), uint(8))), float(extract_bits(_5360, uint(16), uint(8))), float(extract_bits(_5360, uint(24), uint(8)))), _5205)) * float2(as_type<half2>((_74._m0[_5315 >> 2u] >> ((_5315 & 2u) << 3u)) & 65535u)).x, fma(_4832, (dot(float4(float(extract_bits(_5045, uint(0), uint(8))), float(extract_bits(_5045, uint(8), uint(8))), float(extract_bits(_5045, uint(16), uint(8))), float(extract_bits(_5045, uint(24), uint(8)))), _4872) + dot(float4(float(extract_bits(_5057, uint(0), uint(8))), float(extract_bits(_5057, uint(8), uint(8))), float(extract_bits(_5057, uint(16), uint(8))), float(extract_bits(_5057, uint(24), uint(8)))), _4902)) * float2(as_type<half2>((_74._m0[_5012 >> 2u] >> ((_5012 & 2u) << 3u)) & 65535u)).x, _4818)));
+                        uint _5665 = _2003 + 3u;
+                        uint _5669 = min(_5665, _1428);
+                        uint _5676 = _1403 + (2u * _5669);
+                        float _5685 = float(_5665 < _278._m8) * as_type<float>(_453._m0[_5676 + 1u]);
+                        uint _5694 = _278._m4 + ((_453._m0[_5676] - _278._m9) * _278._m10);
+                        float _5702 = _1416 ? _5685 : 0.0;
+                        uint _5717 = _1487 + ((_1491 + _5669) * _278._m6);
+                        uint _5721 = (_5717 + _1499) + _1628;
+                        uint _5727 = _5721 + 1u;
+                        uint _5732 = _5721 + 2u;
+                        uint _5737 = _5721 + 3u;
+                        float4 _5742 = float4(((device float*)&_157._m0[_5721 >> 2u])[_5721 & 3u], ((device float*)&_157._m0[_5727 >> 2u])[_5727 & 3u], ((device float*)&_157._m0[_5732 >> 2u])[_5732 & 3u], ((device float*)&_157._m0[_5737 >> 2u])[_5737 & 3u]);
+                        uint _5751 = _5721 + 4u;
+                        uint _5757 = _5721 + 5u;
+                        uint _5762 = _5721 + 6u;
+                        uint _5767 = _5721 + 7u;
+                        float4 _5772 = float4(((device float*)&_157._m0[_5751 >> 2u])[_5751 & 3u], ((device float*)&_157._m0[_5757 >> 2u])[_5757 & 3u], ((device float*)&_157._m0[_5762 >> 2u])[_5762 & 3u], ((device float*)&_157._m0[_5767 >> 2u])[_5767 & 3u]);
+                        uint _5792 = _5694 + _1520;
+                        uint _5794 = _5792 + _1523;
+                        uint _5799 = (_5794 + 2u) + _1628;
+                        uint _5800 = _5799 >> 2u;
+                        uint _5802 = (_5799 & 3u) << 3u;
+                        uint _5805 = _5800 + 1u;
+                        bool _5808 = _5802 != 0u;
+                        uint _5814 = (32u - _5802) & 31u;
+                        uint _5816 = _5808 ? 4294967295u : 0u;
+                        int _5827 = int((_74._m0[_5800] >> _5802) | ((_74._m0[_5805] << _5814) & _5816));
+                        int _5839 = int((_74._m0[_5805] >> _5802) | ((_74._m0[_5800 + (_5808 ? 2u : 1u)] << _5814) & _5816));
+                        uint _5880 = _5694 + _4183;
+                        uint _5882 = _5880 + _1523;
+                        uint _5887 = (_5882 + 2u) + _1628;
+                        uint _5888 = _5887 >> 2u;
+                        uint _5890 = (_5887 & 3u) << 3u;
+                        uint _5893 = _5888 + 1u;
+                        bool _5896 = _5890 != 0u;
+                        uint _5902 = (32u - _5890) & 31u;
+                        uint _5904 = _5896 ? 4294967295u : 0u;
+                        int _5915 = int((_74._m0[_5888] >> _5890) | ((_74._m0[_5893] << _5902) & _5904));
+                        int _5927 = int((_74._m0[_5893] >> _5890) | ((_74._m0[_5888 + (_5896 ? 2u : 1u)] << _5902) & _5904));
+                        float _5966 = _4267 ? _5685 : 0.0;
+                        uint _5985 = (_5717 + _4284) + _4286;
+                        uint _5991 = _5985 + 1u;
+                        uint _5996 = _5985 + 2u;
+                        uint _6001 = _5985 + 3u;
+                        float4 _6006 = float4(((device float*)&_157._m0[_5985 >> 2u])[_5985 & 3u], ((device float*)&_157._m0[_5991 >> 2u])[_5991 & 3u], ((device float*)&_157._m0[_5996 >> 2u])[_5996 & 3u], ((device float*)&_157._m0[_6001 >> 2u])[_6001 & 3u]);
+                        uint _6015 = _5985 + 4u;
+                        uint _6021 = _5985 + 5u;
+                        uint _6026 = _5985 + 6u;
+                        uint _6031 = _5985 + 7u;
+                        float4 _6036 = float4(((device float*)&_157._m0[_6015 >> 2u])[_6015 & 3u], ((device float*)&_157._m0[_6021 >> 2u])[_6021 & 3u], ((device float*)&_157._m0[_6026 >> 2u])[_6026 & 3u], ((device float*)&_157._m0[_6031 >> 2u])[_6031 & 3u]);
+                        uint _6058 = _5792 + _4359;
+                        uint _6063 = (_6058 + 2u) + _4286;
+                        uint _6064 = _6063 >> 2u;
+                        uint _6066 = (_6063 & 3u) << 3u;
+                        uint _6069 = _6064 + 1u;
+                        bool _6072 = _6066 != 0u;
+                        uint _6078 = (32u - _6066) & 31u;
+                        uint _6080 = _6072 ? 4294967295u : 0u;
+                        int _6091 = int((_74._m0[_6064] >> _6066) | ((_74._m0[_6069] << _6078) & _6080));
+                        int _6103 = int((_74._m0[_6069] >> _6066) | ((_74._m0[_6064 + (_6072 ? 2u : 1u)] << _6078) & _6080));
+                        uint _6146 = _5880 + _4359;
+                        uint _6151 = (_6146 + 2u) + _4286;
+                        uint _6152 = _6151 >> 2u;
+                        uint _6154 = (_6151 & 3u) << 3u;
+                        uint _6157 = _6152 + 1u;
+                        bool _6160 = _6154 != 0u;
+                        uint _6166 = (32u - _6154) & 31u;
+                        uint _6168 = _6160 ? 4294967295u : 0u;
+                        int _6179 = int((_74._m0[_6152] >> _6154) | ((_74._m0[_6157] << _6166) & _6168));
+                        int _6191 = int((_74._m0[_6157] >> _6154) | ((_74._m0[_6152 + (_6160 ? 2u : 1u)] << _6166) & _6168));
+                        _6258 = fma(_5966, (dot(float4(float(extract_bits(_6179, uint(0), uint(8))), float(extract_bits(_6179, uint(8), uint(8))), float(extract_bits(_6179, uint(16), uint(8))), float(extract_bits(_6179, uint(24), uint(8)))), _6006) + dot(float4(float(extract_bits(_6191, uint(0), uint(8))), float(extract_bits(_6191, uint(8), uint(8))), float(extract_bits(_6191, uint(16), uint(8))), float(extract_bits(_6191, uint(24), uint(8)))), _6036)) * float2(as_type<half2>((_74._m0[_6146 >> 2u] >> ((_6146 & 2u) << 3u)) & 65535u)).x, fma(_5702, (dot(float4(float(extract_bits(_5915, uint(0), uint(8))), float(extract_bits(_5915, uint(8), uint(8))), float(extract_bits(_5915, uint(16), uint(8))), float(extract_bits(_5915, uint(24), uint(8)))), _5742) + dot(float4(float(extract_bits(_5927, uint(0), uint(8))), float(extract_bits(_5927, uint(8), uint(8))), float(extract_bits(_5927, uint(16), uint(8))), float(extract_bits(_5927, uint(24), uint(8)))), _5772)) * float2(as_type<half2>((_74._m0[_5882 >> 2u] >> ((_5882 & 2u) << 3u)) & 65535u)).x, _5649));
+                        _6257 = fma(_5966, (dot(float4(float(extract_bits(_6091, uint(0), uint(8))), float(extract_bits(_6091, uint(8), uint(8))), float(extract_bits(_6091, uint(16), uint(8))), float(extract_bits(_6091, uint(24), uint(8)))), _6006) + dot(float4(float(extract_bits(_6103, uint(0), uint(8))), float(extract_bits(_6103, uint(8), uint(8))), float(extract_bits(_6103, uint(16), uint(8))), float(extract_bits(_6103, uint(24), uint(8)))), _6036)) * float2(as_type<half2>((_74._m0[_6058 >> 2u] >> ((_6058 & 2u) << 3u)) & 65535u)).x, fma(_5702, (dot(float4(float(extract_bits(_5827, uint(0), uint(8))), float(extract_bits(_5827, uint(8), uint(8))), float(extract_bits(_5827, uint(16), uint(8))), float(extract_bits(_5827, uint(24), uint(8)))), _5742) + dot(float4(float(extract_bits(_5839, uint(0), uint(8))), float(extract_bits(_5839, uint(8), uint(8))), float(extract_bits(_5839, uint(16), uint(8))), float(extract_bits(_5839, uint(24), uint(8)))), _5772)) * float2(as_type<half2>((_74._m0[_5794 >> 2u] >> ((_5794 & 2u) << 3u)) & 65535u)).x, _5561));
+                        _2011 += 256u;
+                        continue;
+                    }
+                    else
+                    {
+                        break;
+                    }
+                }
+                _6256 = _6257;
+                _6255 = _6258;
+                _2003 += 4u;
+                continue;
+            }
+            else
+            {
+                break;
+            }
+        }
+        if (0u < _1383)
+        {
+            float _1923 = simd_sum(_6256);
+            bool _1924 = simd_is_first();
+            if (_1924)
+            {
+                _315[gl_SubgroupID] = _1923;
+            }
+        }
+        if (1u < _1383)
+        {
+            float _4160 = simd_sum(_6255);
+            bool _4161 = simd_is_first();
+            if (_4161)
+            {
+                _315[32u + gl_SubgroupID] = _4160;
+            }
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        if (gl_LocalInvocationID.x < _1383)
+        {
+            float _2006;
+            _2006 = 0.0;
+            for (uint _2005 = 0u; _2005 < gl_NumSubgroups; )
+            {
+                _2006 += _315[(gl_LocalInvocationID.x * 32u) + _2005];
+                _2005++;
+                continue;
+            }
+            float _2008;
+            _2008 = _2006;
+            for (uint _2007 = 0u; _2007 < _278._m8; )
+            {
+                uint _1580 = _1403 + (2u * _2007);
+                _2008 = fma(as_type<float>(_453._m0[_1580 + 1u]), as_type<float>(_275._m0[(_278._m2 >> 2u) + (((_453._m0[_1580] * _278._m5) + _1378) + gl_LocalInvocationID.x)]), _2008);
+                _2007++;
+                continue;
+            }
+            _653._m0[(((_278._m3 >> 2u) + (gl_WorkGroupID.y * _278._m5)) + _1378) + gl_LocalInvocationID.x] = _2008;
+        }
     }
 }
 

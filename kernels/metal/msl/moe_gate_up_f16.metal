@@ -2,59 +2,28 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_gate_up_f16 threads 64 1 1 args 5
-#pragma clang diagnostic ignored "-Wmissing-prototypes"
-#pragma clang diagnostic ignored "-Wmissing-braces"
-
+// gq-kernel: moe_gate_up_f16 threads 128 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-template<typename T, size_t Num>
-struct spvUnsafeArray
-{
-    T elements[Num ? Num : 1];
-    
-    thread T& operator [] (size_t pos) thread
-    {
-        return elements[pos];
-    }
-    constexpr const thread T& operator [] (size_t pos) const thread
-    {
-        return elements[pos];
-    }
-    
-    device T& operator [] (size_t pos) device
-    {
-        return elements[pos];
-    }
-    constexpr const device T& operator [] (size_t pos) const device
-    {
-        return elements[pos];
-    }
-    
-    constexpr const constant T& operator [] (size_t pos) const constant
-    {
-        return elements[pos];
-    }
-    
-    threadgroup T& operator [] (size_t pos) threadgroup
-    {
-        return elements[pos];
-    }
-    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
-    {
-        return elements[pos];
-    }
-};
-
-struct _52
+struct _65
 {
     uint _m0[1];
 };
 
-struct _244
+struct _158
+{
+    float4 _m0[1];
+};
+
+struct _287
+{
+    uint _m0[1];
+};
+
+struct _290
 {
     uint _m0;
     uint _m1;
@@ -69,204 +38,493 @@ struct _244
     uint _m10;
     float _m11;
     float _m12;
-    uint _m13;
-    uint _m14;
 };
 
-struct _348
-{
-    float _m0[1];
-};
-
-struct _437
+struct _347
 {
     uint _m0[1];
 };
 
-struct _485
-{
-    uint _m0[1];
-};
-
-struct _568
+struct _565
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void moe_gate_up_f16(constant _244& _246 [[buffer(0)]], const device _348& _350 [[buffer(1)]], const device _485& _487 [[buffer(2)]], const device _437& _439 [[buffer(3)]], device _568& _570 [[buffer(4)]], const device _52& _54 [[buffer(5)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void moe_gate_up_f16(constant _290& _292 [[buffer(0)]], const device _158& _160 [[buffer(1)]], const device _347& _349 [[buffer(2)]], const device _287& _289 [[buffer(3)]], device _565& _567 [[buffer(4)]], const device _65& _67 [[buffer(5)]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
-    threadgroup float _400[256];
-    uint _458 = _246._m5 / 2u;
-    uint _463 = gl_WorkGroupID.x * 2u;
-    uint _474 = min(2u, (_458 - _463));
-    uint _482 = (gl_WorkGroupID.z * _246._m8) + gl_WorkGroupID.y;
-    uint _493 = (_246._m1 >> 2u) + (2u * _482);
-    uint _495 = _487._m0[_493];
-    uint _497 = gl_WorkGroupID.x * 4u;
-    uint _499 = 2u * _474;
-    uint _507 = (_246._m0 >> 2u) + (gl_WorkGroupID.z * _246._m6);
-    uint _626 = _246._m4 + ((_495 - _246._m9) * _246._m10);
-    spvUnsafeArray<float, 4> _601;
-    _601[0u] = 0.0;
-    _601[1u] = 0.0;
-    _601[2u] = 0.0;
-    _601[3u] = 0.0;
-    uint _640 = _246._m6 / 32u;
-    for (uint _1030 = gl_LocalInvocationID.x; _1030 < _640; _1030 += 64u)
+    if ((_292._m0 & 15u) == 0u)
     {
-        for (uint _1039 = 0u; _1039 < 4u; _1039++)
+        uint _666 = (_292._m6 / 32u) * 4u;
+        uint _671 = _292._m5 / 2u;
+        uint _681 = (gl_WorkGroupID.z * _292._m8) + gl_WorkGroupID.y;
+        uint _687 = (_292._m1 >> 2u) + (2u * _681);
+        uint _699 = _292._m4 + ((_349._m0[_687] - _292._m9) * _292._m10);
+        uint _707 = (_292._m0 >> 2u) + (gl_WorkGroupID.z * _292._m6);
+        uint _710 = gl_WorkGroupID.x * 4u;
+        uint _713 = min((_710 + 4u), _671);
+        uint _718 = _710 + gl_SubgroupID;
+        for (uint _2244 = _718; _2244 < _713; _2244 += gl_NumSubgroups)
         {
-            if (_1039 < _499)
+            uint _727 = 2u * _2244;
+            uint _731 = _699 + (_727 * _292._m7);
+            uint _735 = _731 + _292._m7;
+            uint _2245;
+            float _2246;
+            float _2247;
+            _2247 = 0.0;
+            _2246 = 0.0;
+            _2245 = gl_SubgroupInvocationID;
+            float _2885;
+            float _2955;
+            bool _741;
+            for (;;)
             {
-                uint _668 = (_626 + ((_497 + _1039) * _246._m7)) + (_1030 * 64u);
-                uint _838 = _668 >> 2u;
-                uint _841 = (_668 & 3u) << 3u;
-                uint _845 = _838 + 1u;
-                uint _848 = _838 + 2u;
-                uint _851 = _838 + 3u;
-                uint4 _1048;
-                if (_841 != 0u)
+                _741 = _2245 < _666;
+                if (_741)
                 {
-                    uint _861 = 32u - _841;
-                    _1048 = uint4((_54._m0[_838] >> _841) | (_54._m0[_845] << _861), (_54._m0[_845] >> _841) | (_54._m0[_848] << _861), (_54._m0[_848] >> _841) | (_54._m0[_851] << _861), (_54._m0[_851] >> _841) | (_54._m0[_838 + 4u] << _861));
+                    float _756 = float(_741);
+                    uint _759 = _666 - 1u;
+                    uint _760 = min(_2245, _759);
+                    uint _762 = _760 / 4u;
+                    uint _764 = _760 % 4u;
+                    uint _885 = (_707 + (_762 * 32u)) + (8u * _764);
+                    uint _909 = _885 >> 2u;
+                    uint _969 = (_885 + 4u) >> 2u;
+                    uint _775 = _762 * 64u;
+                    uint _1033 = 16u * _764;
+                    uint _1034 = (_731 + _775) + _1033;
+                    uint _1082 = _1034 >> 2u;
+                    uint _1085 = (_1034 & 3u) << 3u;
+                    uint _1089 = _1082 + 1u;
+                    uint _1092 = _1082 + 2u;
+                    uint _1095 = _1082 + 3u;
+                    uint4 _2254;
+                    if (_1085 != 0u)
+                    {
+                        uint _1105 = 32u - _1085;
+                        _2254 = uint4((_67._m0[_1082] >> _1085) | (_67._m0[_1089] << _1105), (_67._m0[_1089] >> _1085) | (_67._m0[_1092] << _1105), (_67._m0[_1092] >> _1085) | (_67._m0[_1095] << _1105), (_67._m0[_1095] >> _1085) | (_67._m0[_1082 + 4u] << _1105));
+                    }
+                    else
+                    {
+                        _2254 = uint4(_67._m0[_1082], _67._m0[_1089], _67._m0[_1092], _67._m0[_1095]);
+                    }
+                    uint _1203 = (_735 + _775) + _1033;
+                    uint _1251 = _1203 >> 2u;
+                    uint _1254 = (_1203 & 3u) << 3u;
+                    uint _1258 = _1251 + 1u;
+                    uint _1261 = _1251 + 2u;
+                    uint _1264 = _1251 + 3u;
+                    uint4 _2259;
+                    if (_1254 != 0u)
+                    {
+                        uint _1274 = 32u - _1254;
+                        _2259 = uint4((_67._m0[_1251] >> _1254) | (_67._m0[_1258] << _1274), (_67._m0[_1258] >> _1254) | (_67._m0[_1261] << _1274), (_67._m0[_1261] >> _1254) | (_67._m0[_1264] << _1274), (_67._m0[_1264] >> _1254) | (_67._m0[_1251 + 4u] << _1274));
+                    }
+                    else
+                    {
+                        _2259 = uint4(_67._m0[_1251], _67._m0[_1258], _67._m0[_1261], _67._m0[_1264]);
+                    }
+                    uint _2297 = _2245 + gl_SubgroupSize;
+                    float _2299 = float(_2297 < _666);
+                    uint _2301 = min(_2297, _759);
+                    uint _2302 = _2301 / 4u;
+                    uint _2303 = _2301 % 4u;
+                    uint _2307 = (_707 + (_2302 * 32u)) + (8u * _2303);
+                    uint _2330 = _2307 >> 2u;
+                    uint _2360 = (_2307 + 4u) >> 2u;
+                    uint _2366 = _2302 * 64u;
+                    uint _2372 = 16u * _2303;
+                    uint _2373 = (_731 + _2366) + _2372;
+                    uint _2374 = _2373 >> 2u;
+                    uint _2376 = (_2373 & 3u) << 3u;
+                    uint _2379 = _2374 + 1u;
+                    uint _2382 = _2374 + 2u;
+                    uint _2385 = _2374 + 3u;
+                    uint4 _2416;
+                    if (_2376 != 0u)
+                    {
+                        uint _2394 = 32u - _2376;
+                        _2416 = uint4((_67._m0[_2374] >> _2376) | (_67._m0[_2379] << _2394), (_67._m0[_2379] >> _2376) | (_67._m0[_2382] << _2394), (_67._m0[_2382] >> _2376) | (_67._m0[_2385] << _2394), (_67._m0[_2385] >> _2376) | (_67._m0[_2374 + 4u] << _2394));
+                    }
+                    else
+                    {
+                        _2416 = uint4(_67._m0[_2374], _67._m0[_2379], _67._m0[_2382], _67._m0[_2385]);
+                    }
+                    uint _2443 = (_735 + _2366) + _2372;
+                    uint _2444 = _2443 >> 2u;
+                    uint _2446 = (_2443 & 3u) << 3u;
+                    uint _2449 = _2444 + 1u;
+                    uint _2452 = _2444 + 2u;
+                    uint _2455 = _2444 + 3u;
+                    uint4 _2486;
+                    if (_2446 != 0u)
+                    {
+                        uint _2464 = 32u - _2446;
+                        _2486 = uint4((_67._m0[_2444] >> _2446) | (_67._m0[_2449] << _2464), (_67._m0[_2449] >> _2446) | (_67._m0[_2452] << _2464), (_67._m0[_2452] >> _2446) | (_67._m0[_2455] << _2464), (_67._m0[_2455] >> _2446) | (_67._m0[_2444 + 4u] << _2464));
+                    }
+                    else
+                    {
+                        _2486 = uint4(_67._m0[_2444], _67._m0[_2449], _67._m0[_2452], _67._m0[_2455]);
+                    }
+                    uint _2520 = _2245 + (2u * gl_SubgroupSize);
+                    float _2522 = float(_2520 < _666);
+                    uint _2524 = min(_2520, _759);
+                    uint _2525 = _2524 / 4u;
+                    uint _2526 = _2524 % 4u;
+                    uint _2530 = (_707 + (_2525 * 32u)) + (8u * _2526);
+                    uint _2553 = _2530 >> 2u;
+                    uint _2583 = (_2530 + 4u) >> 2u;
+                    uint _2589 = _2525 * 64u;
+                    uint _2595 = 16u * _2526;
+                    uint _2596 = (_731 + _2589) + _2595;
+                    uint _2597 = _2596 >> 2u;
+                    uint _2599 = (_2596 & 3u) << 3u;
+                    uint _2602 = _2597 + 1u;
+                    uint _2605 = _2597 + 2u;
+                    uint _2608 = _2597 + 3u;
+                    uint4 _2639;
+                    if (_2599 != 0u)
+                    {
+                        uint _2617 = 32u - _2599;
+                        _2639 = uint4((_67._m0[_2597] >> _2599) | (_67._m0[_2602] << _2617), (_67._m0[_2602] >> _2599) | (_67._m0[_2605] << _2617), (_67._m0[_2605] >> _2599) | (_67._m0[_2608] << _2617), (_67._m0[_2608] >> _2599) | (_67._m0[_2597 + 4u] << _2617));
+                    }
+                    else
+                    {
+                        _2639 = uint4(_67._m0[_2597], _67._m0[_2602], _67._m0[_2605], _67._m0[_2608]);
+                    }
+                    uint _2666 = (_735 + _2589) + _2595;
+                    uint _2667 = _2666 >> 2u;
+                    uint _2669 = (_2666 & 3u) << 3u;
+                    uint _2672 = _2667 + 1u;
+                    uint _2675 = _2667 + 2u;
+                    uint _2678 = _2667 + 3u;
+                    uint4 _2709;
+                    if (_2669 != 0u)
+                    {
+                        uint _2687 = 32u - _2669;
+                        _2709 = uint4((_67._m0[_2667] >> _2669) | (_67._m0[_2672] << _2687), (_67._m0[_2672] >> _2669) | (_67._m0[_2675] << _2687), (_67._m0[_2675] >> _2669) | (_67._m0[_2678] << _2687), (_67._m0[_2678] >> _2669) | (_67._m0[_2667 + 4u] << _2687));
+                    }
+                    else
+                    {
+                        _2709 = uint4(_67._m0[_2667], _67._m0[_2672], _67._m0[_2675], _67._m0[_2678]);
+                    }
+                    uint _2743 = _2245 + (3u * gl_SubgroupSize);
+                    float _2745 = float(_2743 < _666);
+                    uint _2747 = min(_2743, _759);
+                    uint _2748 = _2747 / 4u;
+                    uint _2749 = _2747 % 4u;
+                    uint _2753 = (_707 + (_2748 * 32u)) + (8u * _2749);
+                    uint _2776 = _2753 >> 2u;
+                    uint _2806 = (_2753 + 4u) >> 2u;
+                    uint _2812 = _2748 * 64u;
+                    uint _2818 = 16u * _2749;
+                    uint _2819 = (_731 + _2812) + _2818;
+                    uint _2820 = _2819 >> 2u;
+                    uint _2822 = (_2819 & 3u) << 3u;
+                    uint _2825 = _2820 + 1u;
+                    uint _2828 = _2820 + 2u;
+                    uint _2831 = _2820 + 3u;
+                    uint4 _2862;
+                    if (_2822 != 0u)
+                    {
+                        uint _2840 = 32u - _2822;
+                        _2862 = uint4((_67._m0[_2820] >> _2822) | (_67._m0[_2825] << _2840), (_67._m0[_2825] >> _2822) | (_67._m0[_2828] << _2840), (_67._m0[_2828] >> _2822) | (_67._m0[_2831] << _2840), (_67._m0[_2831] >> _2822) | (_67._m0[_2820 + 4u] << _2840));
+                    }
+                    else
+                    {
+                        _2862 = uint4(_67._m0[_2820], _67._m0[_2825], _67._m0[_2828], _67._m0[_2831]);
+                    }
+                    _2885 = fma(_2745, dot(float4(float2(as_type<half2>(_2862.x)), float2(as_type<half2>(_2862.y))), _160._m0[_2776]) + dot(float4(float2(as_type<half2>(_2862.z)), float2(as_type<half2>(_2862.w))), _160._m0[_2806]), fma(_2522, dot(float4(float2(as_type<half2>(_2639.x)), float2(as_type<half2>(_2639.y))), _160._m0[_2553]) + dot(float4(float2(as_type<half2>(_2639.z)), float2(as_type<half2>(_2639.w))), _160._m0[_2583]), fma(_2299, dot(float4(float2(as_type<half2>(_2416.x)), float2(as_type<half2>(_2416.y))), _160._m0[_2330]) + dot(float4(float2(as_type<half2>(_2416.z)), float2(as_type<half2>(_2416.w))), _160._m0[_2360]), fma(_756, dot(float4(float2(as_type<half2>(_2254.x)), float2(as_type<half2>(_2254.y))), _160._m0[_909]) + dot(float4(float2(as_type<half2>(_2254.z)), float2(as_type<half2>(_2254.w))), _160._m0[_969]), _2246))));
+                    uint _2889 = (_735 + _2812) + _2818;
+                    uint _2890 = _2889 >> 2u;
+                    uint _2892 = (_2889 & 3u) << 3u;
+                    uint _2895 = _2890 + 1u;
+                    uint _2898 = _2890 + 2u;
+                    uint _2901 = _2890 + 3u;
+                    uint4 _2932;
+                    if (_2892 != 0u)
+                    {
+                        uint _2910 = 32u - _2892;
+                        _2932 = uint4((_67._m0[_2890] >> _2892) | (_67._m0[_2895] << _2910), (_67._m0[_2895] >> _2892) | (_67._m0[_2898] << _2910), (_67._m0[_2898] >> _2892) | (_67._m0[_2901] << _2910), (_67._m0[_2901] >> _2892) | (_67._m0[_2890 + 4u] << _2910));
+                    }
+                    else
+                    {
+                        _2932 = uint4(_67._m0[_2890], _67._m0[_2895], _67._m0[_2898], _67._m0[_2901]);
+                    }
+                    _2955 = fma(_2745, dot(float4(float2(as_type<half2>(_2932.x)), float2(as_type<half2>(_2932.y))), _160._m0[_2776]) + dot(float4(float2(as_type<half2>(_2932.z)), float2(as_type<half2>(_2932.w))), _160._m0[_2806]), fma(_2522, dot(float4(float2(as_type<half2>(_2709.x)), float2(as_type<half2>(_2709.y))), _160._m0[_2553]) + dot(float4(float2(as_type<half2>(_2709.z)), float2(as_type<half2>(_2709.w))), _160._m0[_2583]), fma(_2299, dot(float4(float2(as_type<half2>(_2486.x)), float2(as_type<half2>(_2486.y))), _160._m0[_2330]) + dot(float4(float2(as_type<half2>(_2486.z)), float2(as_type<half2>(_2486.w))), _160._m0[_2360]), fma(_756, dot(float4(float2(as_type<half2>(_2259.x)), float2(as_type<half2>(_2259.y))), _160._m0[_909]) + dot(float4(float2(as_type<half2>(_2259.z)), float2(as_type<half2>(_2259.w))), _160._m0[_969]), _2247))));
+                    _2247 = _2955;
+                    _2246 = _2885;
+                    _2245 += (4u * gl_SubgroupSize);
+                    continue;
                 }
                 else
                 {
-                    _1048 = uint4(_54._m0[_838], _54._m0[_845], _54._m0[_848], _54._m0[_851]);
+                    break;
                 }
-                float2 _928 = float2(as_type<half2>(_1048.x));
-                float2 _932 = float2(as_type<half2>(_1048.y));
-                float2 _936 = float2(as_type<half2>(_1048.z));
-                float2 _940 = float2(as_type<half2>(_1048.w));
-                uint _1121 = _668 + 16u;
-                uint _1122 = _1121 >> 2u;
-                uint _1124 = (_1121 & 3u) << 3u;
-                uint _1127 = _1122 + 1u;
-                uint _1130 = _1122 + 2u;
-                uint _1133 = _1122 + 3u;
-                uint4 _1164;
-                if (_1124 != 0u)
-                {
-                    uint _1142 = 32u - _1124;
-                    _1164 = uint4((_54._m0[_1122] >> _1124) | (_54._m0[_1127] << _1142), (_54._m0[_1127] >> _1124) | (_54._m0[_1130] << _1142), (_54._m0[_1130] >> _1124) | (_54._m0[_1133] << _1142), (_54._m0[_1133] >> _1124) | (_54._m0[_1122 + 4u] << _1142));
-                }
-                else
-                {
-                    _1164 = uint4(_54._m0[_1122], _54._m0[_1127], _54._m0[_1130], _54._m0[_1133]);
-                }
-                float2 _1166 = float2(as_type<half2>(_1164.x));
-                float2 _1168 = float2(as_type<half2>(_1164.y));
-                float2 _1170 = float2(as_type<half2>(_1164.z));
-                float2 _1172 = float2(as_type<half2>(_1164.w));
-                uint _1212 = _668 + 32u;
-                uint _1213 = _1212 >> 2u;
-                uint _1215 = (_1212 & 3u) << 3u;
-                uint _1218 = _1213 + 1u;
-                uint _1221 = _1213 + 2u;
-                uint _1224 = _1213 + 3u;
-                uint4 _1255;
-                if (_1215 != 0u)
-                {
-                    uint _1233 = 32u - _1215;
-                    _1255 = uint4((_54._m0[_1213] >> _1215) | (_54._m0[_1218] << _1233), (_54._m0[_1218] >> _1215) | (_54._m0[_1221] << _1233), (_54._m0[_1221] >> _1215) | (_54._m0[_1224] << _1233), (_54._m0[_1224] >> _1215) | (_54._m0[_1213 + 4u] << _1233));
-                }
-                else
-                {
-                    _1255 = uint4(_54._m0[_1213], _54._m0[_1218], _54._m0[_1221], _54._m0[_1224]);
-                }
-                float2 _1257 = float2(as_type<half2>(_1255.x));
-                float2 _1259 = float2(as_type<half2>(_1255.y));
-                float2 _1261 = float2(as_type<half2>(_1255.z));
-                float2 _1263 = float2(as_type<half2>(_1255.w));
-                uint _1303 = _668 + 48u;
-                uint _1304 = _1303 >> 2u;
-                uint _1306 = (_1303 & 3u) << 3u;
-                uint _1309 = _1304 + 1u;
-                uint _1312 = _1304 + 2u;
-                uint _1315 = _1304 + 3u;
-                uint4 _1346;
-                if (_1306 != 0u)
-                {
-                    uint _1324 = 32u - _1306;
-                    _1346 = uint4((_54._m0[_1304] >> _1306) | (_54._m0[_1309] << _1324), (_54._m0[_1309] >> _1306) | (_54._m0[_1312] << _1324), (_54._m0[_1312] >> _1306) | (_54._m0[_1315] << _1324), (_54._m0[_1315] >> _1306) | (_54._m0[_1304 + 4u] << _1324));
-                }
-                else
-                {
-                    _1346 = uint4(_54._m0[_1304], _54._m0[_1309], _54._m0[_1312], _54._m0[_1315]);
-                }
-                float2 _1348 = float2(as_type<half2>(_1346.x));
-                float2 _1350 = float2(as_type<half2>(_1346.y));
-                float2 _1352 = float2(as_type<half2>(_1346.z));
-                float2 _1354 = float2(as_type<half2>(_1346.w));
-                uint _675 = _507 + (_1030 * 32u);
-                float _1565 = fma(_1170.x, _350._m0[_675 + 12u], fma(_1168.y, _350._m0[_675 + 11u], fma(_1168.x, _350._m0[_675 + 10u], fma(_1166.y, _350._m0[_675 + 9u], fma(_1166.x, _350._m0[_675 + 8u], fma(_940.y, _350._m0[_675 + 7u], fma(_940.x, _350._m0[_675 + 6u], fma(_936.y, _350._m0[_675 + 5u], fma(_936.x, _350._m0[_675 + 4u], fma(_932.y, _350._m0[_675 + 3u], fma(_932.x, _350._m0[_675 + 2u], fma(_928.x, _350._m0[_675], _928.y * _350._m0[_675 + 1u]))))))))))));
-                float _1760 = fma(_1348.y, _350._m0[_675 + 25u], fma(_1348.x, _350._m0[_675 + 24u], fma(_1263.y, _350._m0[_675 + 23u], fma(_1263.x, _350._m0[_675 + 22u], fma(_1261.y, _350._m0[_675 + 21u], fma(_1261.x, _350._m0[_675 + 20u], fma(_1259.y, _350._m0[_675 + 19u], fma(_1259.x, _350._m0[_675 + 18u], fma(_1257.y, _350._m0[_675 + 17u], fma(_1257.x, _350._m0[_675 + 16u], fma(_1172.y, _350._m0[_675 + 15u], fma(_1172.x, _350._m0[_675 + 14u], fma(_1170.y, _350._m0[_675 + 13u], _1565)))))))))))));
-                _601[_1039] += fma(_1354.y, _350._m0[_675 + 31u], fma(_1354.x, _350._m0[_675 + 30u], fma(_1352.y, _350._m0[_675 + 29u], fma(_1352.x, _350._m0[_675 + 28u], fma(_1350.y, _350._m0[_675 + 27u], fma(_1350.x, _350._m0[_675 + 26u], _1760))))));
+            }
+            float _812 = simd_sum(_2246);
+            float _814 = simd_sum(_2247);
+            bool _815 = simd_is_first();
+            if (_815)
+            {
+                uint _823 = (_349._m0[_687] * _292._m5) + _727;
+                uint _1361 = _292._m2 >> 2u;
+                float _841 = fast::min(_812 + as_type<float>(_289._m0[_1361 + _823]), _292._m11);
+                _567._m0[((_292._m3 >> 2u) + (_681 * _671)) + _2244] = (_841 / (1.0 + exp((-_292._m12) * _841))) * (fast::clamp(_814 + as_type<float>(_289._m0[_1361 + (_823 + 1u)]), -_292._m11, _292._m11) + 1.0);
             }
         }
     }
-    if (0u < _499)
+    else
     {
-        float _725 = simd_sum(_601[0u]);
-        bool _726 = simd_is_first();
-        if (_726)
+        uint _1429 = (_292._m6 / 32u) * 4u;
+        uint _1434 = _292._m5 / 2u;
+        uint _1444 = (gl_WorkGroupID.z * _292._m8) + gl_WorkGroupID.y;
+        uint _1450 = (_292._m1 >> 2u) + (2u * _1444);
+        uint _1462 = _292._m4 + ((_349._m0[_1450] - _292._m9) * _292._m10);
+        uint _1470 = (_292._m0 >> 2u) + (gl_WorkGroupID.z * _292._m6);
+        uint _1473 = gl_WorkGroupID.x * 4u;
+        uint _1476 = min((_1473 + 4u), _1434);
+        uint _1481 = _1473 + gl_SubgroupID;
+        for (uint _2219 = _1481; _2219 < _1476; _2219 += gl_NumSubgroups)
         {
-            _400[gl_SubgroupID] = _725;
+            uint _1490 = 2u * _2219;
+            uint _1494 = _1462 + (_1490 * _292._m7);
+            uint _1498 = _1494 + _292._m7;
+            uint _2220;
+            float _2221;
+            float _2222;
+            _2222 = 0.0;
+            _2221 = 0.0;
+            _2220 = gl_SubgroupInvocationID;
+            float _3554;
+            float _3624;
+            bool _1504;
+            for (;;)
+            {
+                _1504 = _2220 < _1429;
+                if (_1504)
+                {
+                    float _1519 = float(_1504);
+                    uint _1522 = _1429 - 1u;
+                    uint _1523 = min(_2220, _1522);
+                    uint _1525 = _1523 / 4u;
+                    uint _1527 = _1523 % 4u;
+                    uint _1648 = (_1470 + (_1525 * 32u)) + (8u * _1527);
+                    uint _1679 = _1648 + 1u;
+                    uint _1682 = _1648 + 2u;
+                    uint _1685 = _1648 + 3u;
+                    float4 _1687 = float4(((device float*)&_160._m0[_1648 >> 2u])[_1648 & 3u], ((device float*)&_160._m0[_1679 >> 2u])[_1679 & 3u], ((device float*)&_160._m0[_1682 >> 2u])[_1682 & 3u], ((device float*)&_160._m0[_1685 >> 2u])[_1685 & 3u]);
+                    uint _1656 = _1648 + 4u;
+                    uint _1739 = _1648 + 5u;
+                    uint _1742 = _1648 + 6u;
+                    uint _1745 = _1648 + 7u;
+                    float4 _1747 = float4(((device float*)&_160._m0[_1656 >> 2u])[_1656 & 3u], ((device float*)&_160._m0[_1739 >> 2u])[_1739 & 3u], ((device float*)&_160._m0[_1742 >> 2u])[_1742 & 3u], ((device float*)&_160._m0[_1745 >> 2u])[_1745 & 3u]);
+                    uint _1538 = _1525 * 64u;
+                    uint _1796 = 16u * _1527;
+                    uint _1797 = (_1494 + _1538) + _1796;
+                    uint _1845 = _1797 >> 2u;
+                    uint _1848 = (_1797 & 3u) << 3u;
+                    uint _1852 = _1845 + 1u;
+                    uint _1855 = _1845 + 2u;
+                    uint _1858 = _1845 + 3u;
+                    uint4 _2229;
+                    if (_1848 != 0u)
+                    {
+                        uint _1868 = 32u - _1848;
+                        _2229 = uint4((_67._m0[_1845] >> _1848) | (_67._m0[_1852] << _1868), (_67._m0[_1852] >> _1848) | (_67._m0[_1855] << _1868), (_67._m0[_1855] >> _1848) | (_67._m0[_1858] << _1868), (_67._m0[_1858] >> _1848) | (_67._m0[_1845 + 4u] << _1868));
+                    }
+                    else
+                    {
+                        _2229 = uint4(_67._m0[_1845], _67._m0[_1852], _67._m0[_1855], _67._m0[_1858]);
+                    }
+                    uint _1966 = (_1498 + _1538) + _1796;
+                    uint _2014 = _1966 >> 2u;
+                    uint _2017 = (_1966 & 3u) << 3u;
+                    uint _2021 = _2014 + 1u;
+                    uint _2024 = _2014 + 2u;
+                    uint _2027 = _2014 + 3u;
+                    uint4 _2234;
+                    if (_2017 != 0u)
+                    {
+                        uint _2037 = 32u - _2017;
+                        _2234 = uint4((_67._m0[_2014] >> _2017) | (_67._m0[_2021] << _2037), (_67._m0[_2021] >> _2017) | (_67._m0[_2024] << _2037), (_67._m0[_2024] >> _2017) | (_67._m0[_2027] << _2037), (_67._m0[_2027] >> _2017) | (_67._m0[_2014 + 4u] << _2037));
+                    }
+                    else
+                    {
+                        _2234 = uint4(_67._m0[_2014], _67._m0[_2021], _67._m0[_2024], _67._m0[_2027]);
+                    }
+                    uint _2966 = _2220 + gl_SubgroupSize;
+                    float _2968 = float(_2966 < _1429);
+                    uint _2970 = min(_2966, _1522);
+                    uint _2971 = _2970 / 4u;
+                    uint _2972 = _2970 % 4u;
+                    uint _2976 = (_1470 + (_2971 * 32u)) + (8u * _2972);
+                    uint _2982 = _2976 + 1u;
+                    uint _2987 = _2976 + 2u;
+                    uint _2992 = _2976 + 3u;
+                    float4 _2997 = float4(((device float*)&_160._m0[_2976 >> 2u])[_2976 & 3u], ((device float*)&_160._m0[_2982 >> 2u])[_2982 & 3u], ((device float*)&_160._m0[_2987 >> 2u])[_2987 & 3u], ((device float*)&_160._m0[_2992 >> 2u])[_2992 & 3u]);
+                    uint _3006 = _2976 + 4u;
+                    uint _3012 = _2976 + 5u;
+                    uint _3017 = _2976 + 6u;
+                    uint _3022 = _2976 + 7u;
+                    float4 _3027 = float4(((device float*)&_160._m0[_3006 >> 2u])[_3006 & 3u], ((device float*)&_160._m0[_3012 >> 2u])[_3012 & 3u], ((device float*)&_160._m0[_3017 >> 2u])[_3017 & 3u], ((device float*)&_160._m0[_3022 >> 2u])[_3022 & 3u]);
+                    uint _3035 = _2971 * 64u;
+                    uint _3041 = 16u * _2972;
+                    uint _3042 = (_1494 + _3035) + _3041;
+                    uint _3043 = _3042 >> 2u;
+                    uint _3045 = (_3042 & 3u) << 3u;
+                    uint _3048 = _3043 + 1u;
+                    uint _3051 = _3043 + 2u;
+                    uint _3054 = _3043 + 3u;
+                    uint4 _3085;
+                    if (_3045 != 0u)
+                    {
+                        uint _3063 = 32u - _3045;
+                        _3085 = uint4((_67._m0[_3043] >> _3045) | (_67._m0[_3048] << _3063), (_67._m0[_3048] >> _3045) | (_67._m0[_3051] << _3063), (_67._m0[_3051] >> _3045) | (_67._m0[_3054] << _3063), (_67._m0[_3054] >> _3045) | (_67._m0[_3043 + 4u] << _3063));
+                    }
+                    else
+                    {
+                        _3085 = uint4(_67._m0[_3043], _67._m0[_3048], _67._m0[_3051], _67._m0[_3054]);
+                    }
+                    uint _3112 = (_1498 + _3035) + _3041;
+                    uint _3113 = _3112 >> 2u;
+                    uint _3115 = (_3112 & 3u) << 3u;
+                    uint _3118 = _3113 + 1u;
+                    uint _3121 = _3113 + 2u;
+                    uint _3124 = _3113 + 3u;
+                    uint4 _3155;
+                    if (_3115 != 0u)
+                    {
+                        uint _3133 = 32u - _3115;
+                        _3155 = uint4((_67._m0[_3113] >> _3115) | (_67._m0[_3118] << _3133), (_67._m0[_3118] >> _3115) | (_67._m0[_3121] << _3133), (_67._m0[_3121] >> _3115) | (_67._m0[_3124] << _3133), (_67._m0[_3124] >> _3115) | (_67._m0[_3113 + 4u] << _3133));
+                    }
+                    else
+                    {
+                        _3155 = uint4(_67._m0[_3113], _67._m0[_3118], _67._m0[_3121], _67._m0[_3124]);
+                    }
+                    uint _3189 = _2220 + (2u * gl_SubgroupSize);
+                    float _3191 = float(_3189 < _1429);
+                    uint _3193 = min(_3189, _1522);
+                    uint _3194 = _3193 / 4u;
+                    uint _3195 = _3193 % 4u;
+                    uint _3199 = (_1470 + (_3194 * 32u)) + (8u * _3195);
+                    uint _3205 = _3199 + 1u;
+                    uint _3210 = _3199 + 2u;
+                    uint _3215 = _3199 + 3u;
+                    float4 _3220 = float4(((device float*)&_160._m0[_3199 >> 2u])[_3199 & 3u], ((device float*)&_160._m0[_3205 >> 2u])[_3205 & 3u], ((device float*)&_160._m0[_3210 >> 2u])[_3210 & 3u], ((device float*)&_160._m0[_3215 >> 2u])[_3215 & 3u]);
+                    uint _3229 = _3199 + 4u;
+                    uint _3235 = _3199 + 5u;
+                    uint _3240 = _3199 + 6u;
+                    uint _3245 = _3199 + 7u;
+                    float4 _3250 = float4(((device float*)&_160._m0[_3229 >> 2u])[_3229 & 3u], ((device float*)&_160._m0[_3235 >> 2u])[_3235 & 3u], ((device float*)&_160._m0[_3240 >> 2u])[_3240 & 3u], ((device float*)&_160._m0[_3245 >> 2u])[_3245 & 3u]);
+                    uint _3258 = _3194 * 64u;
+                    uint _3264 = 16u * _3195;
+                    uint _3265 = (_1494 + _3258) + _3264;
+                    uint _3266 = _3265 >> 2u;
+                    uint _3268 = (_3265 & 3u) << 3u;
+                    uint _3271 = _3266 + 1u;
+                    uint _3274 = _3266 + 2u;
+                    uint _3277 = _3266 + 3u;
+                    uint4 _3308;
+                    if (_3268 != 0u)
+                    {
+                        uint _3286 = 32u - _3268;
+                        _3308 = uint4((_67._m0[_3266] >> _3268) | (_67._m0[_3271] << _3286), (_67._m0[_3271] >> _3268) | (_67._m0[_3274] << _3286), (_67._m0[_3274] >> _3268) | (_67._m0[_3277] << _3286), (_67._m0[_3277] >> _3268) | (_67._m0[_3266 + 4u] << _3286));
+                    }
+                    else
+                    {
+                        _3308 = uint4(_67._m0[_3266], _67._m0[_3271], _67._m0[_3274], _67._m0[_3277]);
+                    }
+                    uint _3335 = (_1498 + _3258) + _3264;
+                    uint _3336 = _3335 >> 2u;
+                    uint _3338 = (_3335 & 3u) << 3u;
+                    uint _3341 = _3336 + 1u;
+                    uint _3344 = _3336 + 2u;
+                    uint _3347 = _3336 + 3u;
+                    uint4 _3378;
+                    if (_3338 != 0u)
+                    {
+                        uint _3356 = 32u - _3338;
+                        _3378 = uint4((_67._m0[_3336] >> _3338) | (_67._m0[_3341] << _3356), (_67._m0[_3341] >> _3338) | (_67._m0[_3344] << _3356), (_67._m0[_3344] >> _3338) | (_67._m0[_3347] << _3356), (_67._m0[_3347] >> _3338) | (_67._m0[_3336 + 4u] << _3356));
+                    }
+                    else
+                    {
+                        _3378 = uint4(_67._m0[_3336], _67._m0[_3341], _67._m0[_3344], _67._m0[_3347]);
+                    }
+                    uint _3412 = _2220 + (3u * gl_SubgroupSize);
+                    float _3414 = float(_3412 < _1429);
+                    uint _3416 = min(_3412, _1522);
+                    uint _3417 = _3416 / 4u;
+                    uint _3418 = _3416 % 4u;
+                    uint _3422 = (_1470 + (_3417 * 32u)) + (8u * _3418);
+                    uint _3428 = _3422 + 1u;
+                    uint _3433 = _3422 + 2u;
+                    uint _3438 = _3422 + 3u;
+                    float4 _3443 = float4(((device float*)&_160._m0[_3422 >> 2u])[_3422 & 3u], ((device float*)&_160._m0[_3428 >> 2u])[_3428 & 3u], ((device float*)&_160._m0[_3433 >> 2u])[_3433 & 3u], ((device float*)&_160._m0[_3438 >> 2u])[_3438 & 3u]);
+                    uint _3452 = _3422 + 4u;
+                    uint _3458 = _3422 + 5u;
+                    uint _3463 = _3422 + 6u;
+                    uint _3468 = _3422 + 7u;
+                    float4 _3473 = float4(((device float*)&_160._m0[_3452 >> 2u])[_3452 & 3u], ((device float*)&_160._m0[_3458 >> 2u])[_3458 & 3u], ((device float*)&_160._m0[_3463 >> 2u])[_3463 & 3u], ((device float*)&_160._m0[_3468 >> 2u])[_3468 & 3u]);
+                    uint _3481 = _3417 * 64u;
+                    uint _3487 = 16u * _3418;
+                    uint _3488 = (_1494 + _3481) + _3487;
+                    uint _3489 = _3488 >> 2u;
+                    uint _3491 = (_3488 & 3u) << 3u;
+                    uint _3494 = _3489 + 1u;
+                    uint _3497 = _3489 + 2u;
+                    uint _3500 = _3489 + 3u;
+                    uint4 _3531;
+                    if (_3491 != 0u)
+                    {
+                        uint _3509 = 32u - _3491;
+                        _3531 = uint4((_67._m0[_3489] >> _3491) | (_67._m0[_3494] << _3509), (_67._m0[_3494] >> _3491) | (_67._m0[_3497] << _3509), (_67._m0[_3497] >> _3491) | (_67._m0[_3500] << _3509), (_67._m0[_3500] >> _3491) | (_67._m0[_3489 + 4u] << _3509));
+                    }
+                    else
+                    {
+                        _3531 = uint4(_67._m0[_3489], _67._m0[_3494], _67._m0[_3497], _67._m0[_3500]);
+                    }
+                    _3554 = fma(_3414, dot(float4(float2(as_type<half2>(_3531.x)), float2(as_type<half2>(_3531.y))), _3443) + dot(float4(float2(as_type<half2>(_3531.z)), float2(as_type<half2>(_3531.w))), _3473), fma(_3191, dot(float4(float2(as_type<half2>(_3308.x)), float2(as_type<half2>(_3308.y))), _3220) + dot(float4(float2(as_type<half2>(_3308.z)), float2(as_type<half2>(_3308.w))), _3250), fma(_2968, dot(float4(float2(as_type<half2>(_3085.x)), float2(as_type<half2>(_3085.y))), _2997) + dot(float4(float2(as_type<half2>(_3085.z)), float2(as_type<half2>(_3085.w))), _3027), fma(_1519, dot(float4(float2(as_type<half2>(_2229.x)), float2(as_type<half2>(_2229.y))), _1687) + dot(float4(float2(as_type<half2>(_2229.z)), float2(as_type<half2>(_2229.w))), _1747), _2221))));
+                    uint _3558 = (_1498 + _3481) + _3487;
+                    uint _3559 = _3558 >> 2u;
+                    uint _3561 = (_3558 & 3u) << 3u;
+                    uint _3564 = _3559 + 1u;
+                    uint _3567 = _3559 + 2u;
+                    uint _3570 = _3559 + 3u;
+                    uint4 _3601;
+                    if (_3561 != 0u)
+                    {
+                        uint _3579 = 32u - _3561;
+                        _3601 = uint4((_67._m0[_3559] >> _3561) | (_67._m0[_3564] << _3579), (_67._m0[_3564] >> _3561) | (_67._m0[_3567] << _3579), (_67._m0[_3567] >> _3561) | (_67._m0[_3570] << _3579), (_67._m0[_3570] >> _3561) | (_67._m0[_3559 + 4u] << _3579));
+                    }
+                    else
+                    {
+                        _3601 = uint4(_67._m0[_3559], _67._m0[_3564], _67._m0[_3567], _67._m0[_3570]);
+                    }
+                    _3624 = fma(_3414, dot(float4(float2(as_type<half2>(_3601.x)), float2(as_type<half2>(_3601.y))), _3443) + dot(float4(float2(as_type<half2>(_3601.z)), float2(as_type<half2>(_3601.w))), _3473), fma(_3191, dot(float4(float2(as_type<half2>(_3378.x)), float2(as_type<half2>(_3378.y))), _3220) + dot(float4(float2(as_type<half2>(_3378.z)), float2(as_type<half2>(_3378.w))), _3250), fma(_2968, dot(float4(float2(as_type<half2>(_3155.x)), float2(as_type<half2>(_3155.y))), _2997) + dot(float4(float2(as_type<half2>(_3155.z)), float2(as_type<half2>(_3155.w))), _3027), fma(_1519, dot(float4(float2(as_type<half2>(_2234.x)), float2(as_type<half2>(_2234.y))), _1687) + dot(float4(float2(as_type<half2>(_2234.z)), float2(as_type<half2>(_2234.w))), _1747), _2222))));
+                    _2222 = _3624;
+                    _2221 = _3554;
+                    _2220 += (4u * gl_SubgroupSize);
+                    continue;
+                }
+                else
+                {
+                    break;
+                }
+            }
+            float _1575 = simd_sum(_2221);
+            float _1577 = simd_sum(_2222);
+            bool _1578 = simd_is_first();
+            if (_1578)
+            {
+                uint _1586 = (_349._m0[_1450] * _292._m5) + _1490;
+                uint _2124 = _292._m2 >> 2u;
+                float _1604 = fast::min(_1575 + as_type<float>(_289._m0[_2124 + _1586]), _292._m11);
+                _567._m0[((_292._m3 >> 2u) + (_1444 * _1434)) + _2219] = (_1604 / (1.0 + exp((-_292._m12) * _1604))) * (fast::clamp(_1577 + as_type<float>(_289._m0[_2124 + (_1586 + 1u)]), -_292._m11, _292._m11) + 1.0);
+            }
         }
-    }
-    if (1u < _499)
-    {
-        float _1064 = simd_sum(_601[1u]);
-        bool _1065 = simd_is_first();
-        if (_1065)
-        {
-            _400[64u + gl_SubgroupID] = _1064;
-        }
-    }
-    if (2u < _499)
-    {
-        float _1084 = simd_sum(_601[2u]);
-        bool _1085 = simd_is_first();
-        if (_1085)
-        {
-            _400[128u + gl_SubgroupID] = _1084;
-        }
-    }
-    if (3u < _499)
-    {
-        float _1104 = simd_sum(_601[3u]);
-        bool _1105 = simd_is_first();
-        if (_1105)
-        {
-            _400[192u + gl_SubgroupID] = _1104;
-        }
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    if (gl_LocalInvocationID.x < _474)
-    {
-        float _1033;
-        _1033 = 0.0;
-        for (uint _1032 = 0u; _1032 < gl_NumSubgroups; )
-        {
-            _1033 += _400[(gl_LocalInvocationID.x * 128u) + _1032];
-            _1032++;
-            continue;
-        }
-        uint _534 = (_495 * _246._m5) + (2u * (_463 + gl_LocalInvocationID.x));
-        uint _971 = _246._m2 >> 2u;
-        uint _541 = (2u * gl_LocalInvocationID.x) + 1u;
-        float _1035;
-        _1035 = 0.0;
-        for (uint _1034 = 0u; _1034 < gl_NumSubgroups; )
-        {
-            _1035 += _400[(_541 * 64u) + _1034];
-            _1034++;
-            continue;
-        }
-        float _559 = fast::min(_1033 + as_type<float>(_439._m0[_971 + _534]), _246._m11);
-        _570._m0[(((_246._m3 >> 2u) + (_482 * _458)) + _463) + gl_LocalInvocationID.x] = (_559 / (1.0 + exp((-_246._m12) * _559))) * (fast::clamp(_1035 + as_type<float>(_439._m0[_971 + (_534 + 1u)]), -_246._m11, _246._m11) + 1.0);
     }
 }
 

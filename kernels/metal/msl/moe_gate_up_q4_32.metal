@@ -2,59 +2,28 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_gate_up_q4_32 threads 64 1 1 args 5
-#pragma clang diagnostic ignored "-Wmissing-prototypes"
-#pragma clang diagnostic ignored "-Wmissing-braces"
-
+// gq-kernel: moe_gate_up_q4_32 threads 128 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-template<typename T, size_t Num>
-struct spvUnsafeArray
-{
-    T elements[Num ? Num : 1];
-    
-    thread T& operator [] (size_t pos) thread
-    {
-        return elements[pos];
-    }
-    constexpr const thread T& operator [] (size_t pos) const thread
-    {
-        return elements[pos];
-    }
-    
-    device T& operator [] (size_t pos) device
-    {
-        return elements[pos];
-    }
-    constexpr const device T& operator [] (size_t pos) const device
-    {
-        return elements[pos];
-    }
-    
-    constexpr const constant T& operator [] (size_t pos) const constant
-    {
-        return elements[pos];
-    }
-    
-    threadgroup T& operator [] (size_t pos) threadgroup
-    {
-        return elements[pos];
-    }
-    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
-    {
-        return elements[pos];
-    }
-};
-
-struct _56
+struct _64
 {
     uint _m0[1];
 };
 
-struct _248
+struct _148
+{
+    float4 _m0[1];
+};
+
+struct _313
+{
+    uint _m0[1];
+};
+
+struct _316
 {
     uint _m0;
     uint _m1;
@@ -69,160 +38,485 @@ struct _248
     uint _m10;
     float _m11;
     float _m12;
-    uint _m13;
-    uint _m14;
 };
 
-struct _352
-{
-    float _m0[1];
-};
-
-struct _442
+struct _372
 {
     uint _m0[1];
 };
 
-struct _489
-{
-    uint _m0[1];
-};
-
-struct _572
+struct _596
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void moe_gate_up_q4_32(constant _248& _250 [[buffer(0)]], const device _352& _354 [[buffer(1)]], const device _489& _491 [[buffer(2)]], const device _442& _444 [[buffer(3)]], device _572& _574 [[buffer(4)]], const device _56& _58 [[buffer(5)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void moe_gate_up_q4_32(constant _316& _318 [[buffer(0)]], const device _148& _150 [[buffer(1)]], const device _372& _374 [[buffer(2)]], const device _313& _315 [[buffer(3)]], device _596& _598 [[buffer(4)]], const device _64& _66 [[buffer(5)]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
-    threadgroup float _405[256];
-    uint _463 = _250._m5 / 2u;
-    uint _468 = gl_WorkGroupID.x * 2u;
-    uint _479 = min(2u, (_463 - _468));
-    uint _486 = (gl_WorkGroupID.z * _250._m8) + gl_WorkGroupID.y;
-    uint _497 = (_250._m1 >> 2u) + (2u * _486);
-    uint _499 = _491._m0[_497];
-    uint _501 = gl_WorkGroupID.x * 4u;
-    uint _503 = 2u * _479;
-    uint _511 = (_250._m0 >> 2u) + (gl_WorkGroupID.z * _250._m6);
-    uint _630 = _250._m4 + ((_499 - _250._m9) * _250._m10);
-    spvUnsafeArray<float, 4> _605;
-    _605[0u] = 0.0;
-    _605[1u] = 0.0;
-    _605[2u] = 0.0;
-    _605[3u] = 0.0;
-    uint _644 = _250._m6 / 32u;
-    for (uint _1037 = gl_LocalInvocationID.x; _1037 < _644; _1037 += 64u)
+    if ((_318._m0 & 15u) == 0u)
     {
-        for (uint _1046 = 0u; _1046 < 4u; _1046++)
+        uint _695 = (_318._m6 / 32u) * 2u;
+        uint _700 = _318._m5 / 2u;
+        uint _710 = (gl_WorkGroupID.z * _318._m8) + gl_WorkGroupID.y;
+        uint _716 = (_318._m1 >> 2u) + (2u * _710);
+        uint _728 = _318._m4 + ((_374._m0[_716] - _318._m9) * _318._m10);
+        uint _736 = (_318._m0 >> 2u) + (gl_WorkGroupID.z * _318._m6);
+        uint _739 = gl_WorkGroupID.x * 4u;
+        uint _742 = min((_739 + 4u), _700);
+        uint _747 = _739 + gl_SubgroupID;
+        for (uint _3119 = _747; _3119 < _742; _3119 += gl_NumSubgroups)
         {
-            if (_1046 < _503)
+            uint _756 = 2u * _3119;
+            uint _760 = _728 + (_756 * _318._m7);
+            uint _764 = _760 + _318._m7;
+            uint _3120;
+            float _3121;
+            float _3122;
+            _3122 = 0.0;
+            _3121 = 0.0;
+            _3120 = gl_SubgroupInvocationID;
+            bool _770;
+            for (;;)
             {
-                uint _672 = (_630 + ((_501 + _1046) * _250._m7)) + (_1037 * 18u);
-                uint _754 = _672 + 2u;
-                uint _812 = _754 >> 2u;
-                uint _815 = (_754 & 3u) << 3u;
-                uint _819 = _812 + 1u;
-                uint _822 = _812 + 2u;
-                uint _825 = _812 + 3u;
-                uint4 _1048;
-                if (_815 != 0u)
+                _770 = _3120 < _695;
+                if (_770)
                 {
-                    uint _835 = 32u - _815;
-                    _1048 = uint4((_58._m0[_812] >> _815) | (_58._m0[_819] << _835), (_58._m0[_819] >> _815) | (_58._m0[_822] << _835), (_58._m0[_822] >> _815) | (_58._m0[_825] << _835), (_58._m0[_825] >> _815) | (_58._m0[_812 + 4u] << _835));
+                    float _785 = float(_770);
+                    uint _788 = _695 - 1u;
+                    uint _789 = min(_3120, _788);
+                    uint _791 = _789 / 2u;
+                    uint _797 = _736 + (_791 * 32u);
+                    uint _923 = 8u * (_789 % 2u);
+                    uint _924 = _797 + _923;
+                    uint _962 = _924 >> 2u;
+                    uint _1022 = (_924 + 4u) >> 2u;
+                    uint _1082 = ((_797 + 16u) + _923) >> 2u;
+                    uint _1142 = ((_797 + 20u) + _923) >> 2u;
+                    uint _804 = _791 * 18u;
+                    uint _805 = _760 + _804;
+                    uint _809 = _764 + _804;
+                    uint _1204 = (_805 + 2u) + _923;
+                    uint _1249 = _1204 >> 2u;
+                    uint _1252 = (_1204 & 3u) << 3u;
+                    uint _1256 = _1249 + 1u;
+                    bool _1260 = _1252 != 0u;
+                    uint _1266 = (32u - _1252) & 31u;
+                    uint _1269 = _1260 ? 4294967295u : 0u;
+                    uint _1278 = (_66._m0[_1249] >> _1252) | ((_66._m0[_1256] << _1266) & _1269);
+                    uint _1287 = (_66._m0[_1256] >> _1252) | ((_66._m0[_1249 + (_1260 ? 2u : 1u)] << _1266) & _1269);
+                    uint _1221 = _1278 >> 4u;
+                    uint _1229 = _1287 >> 4u;
+                    float _1234 = ((dot(float4(float(int(_1278 & 15u) - 8), float(int((_1278 >> 8u) & 15u) - 8), float(int((_1278 >> 16u) & 15u) - 8), float(int((_1278 >> 24u) & 15u) - 8)), _150._m0[_962]) + dot(float4(float(int(_1287 & 15u) - 8), float(int((_1287 >> 8u) & 15u) - 8), float(int((_1287 >> 16u) & 15u) - 8), float(int((_1287 >> 24u) & 15u) - 8)), _150._m0[_1022])) + dot(float4(float(int(_1221 & 15u) - 8), float(int((_1221 >> 8u) & 15u) - 8), float(int((_1221 >> 16u) & 15u) - 8), float(int((_1221 >> 24u) & 15u) - 8)), _150._m0[_1082])) + dot(float4(float(int(_1229 & 15u) - 8), float(int((_1229 >> 8u) & 15u) - 8), float(int((_1229 >> 16u) & 15u) - 8), float(int((_1229 >> 24u) & 15u) - 8)), _150._m0[_1142]);
+                    uint _1516 = (_809 + 2u) + _923;
+                    uint _1561 = _1516 >> 2u;
+                    uint _1564 = (_1516 & 3u) << 3u;
+                    uint _1568 = _1561 + 1u;
+                    bool _1572 = _1564 != 0u;
+                    uint _1578 = (32u - _1564) & 31u;
+                    uint _1581 = _1572 ? 4294967295u : 0u;
+                    uint _1590 = (_66._m0[_1561] >> _1564) | ((_66._m0[_1568] << _1578) & _1581);
+                    uint _1599 = (_66._m0[_1568] >> _1564) | ((_66._m0[_1561 + (_1572 ? 2u : 1u)] << _1578) & _1581);
+                    uint _1533 = _1590 >> 4u;
+                    uint _1541 = _1599 >> 4u;
+                    float _1546 = ((dot(float4(float(int(_1590 & 15u) - 8), float(int((_1590 >> 8u) & 15u) - 8), float(int((_1590 >> 16u) & 15u) - 8), float(int((_1590 >> 24u) & 15u) - 8)), _150._m0[_962]) + dot(float4(float(int(_1599 & 15u) - 8), float(int((_1599 >> 8u) & 15u) - 8), float(int((_1599 >> 16u) & 15u) - 8), float(int((_1599 >> 24u) & 15u) - 8)), _150._m0[_1022])) + dot(float4(float(int(_1533 & 15u) - 8), float(int((_1533 >> 8u) & 15u) - 8), float(int((_1533 >> 16u) & 15u) - 8), float(int((_1533 >> 24u) & 15u) - 8)), _150._m0[_1082])) + dot(float4(float(int(_1541 & 15u) - 8), float(int((_1541 >> 8u) & 15u) - 8), float(int((_1541 >> 16u) & 15u) - 8), float(int((_1541 >> 24u) & 15u) - 8)), _150._m0[_1142]);
+                    uint _3171 = _3120 + gl_SubgroupSize;
+                    float _3173 = float(_3171 < _695);
+                    uint _3175 = min(_3171, _788);
+                    uint _3176 = _3175 / 2u;
+                    uint _3179 = _736 + (_3176 * 32u);
+                    uint _3180 = 8u * (_3175 % 2u);
+                    uint _3181 = _3179 + _3180;
+                    uint _3204 = _3181 >> 2u;
+                    uint _3234 = (_3181 + 4u) >> 2u;
+                    uint _3264 = ((_3179 + 16u) + _3180) >> 2u;
+                    uint _3294 = ((_3179 + 20u) + _3180) >> 2u;
+                    uint _3300 = _3176 * 18u;
+                    uint _3301 = _760 + _3300;
+                    uint _3303 = _764 + _3300;
+                    uint _3310 = (_3301 + 2u) + _3180;
+                    uint _3311 = _3310 >> 2u;
+                    uint _3313 = (_3310 & 3u) << 3u;
+                    uint _3316 = _3311 + 1u;
+                    bool _3319 = _3313 != 0u;
+                    uint _3325 = (32u - _3313) & 31u;
+                    uint _3327 = _3319 ? 4294967295u : 0u;
+                    uint _3331 = (_66._m0[_3311] >> _3313) | ((_66._m0[_3316] << _3325) & _3327);
+                    uint _3335 = (_66._m0[_3316] >> _3313) | ((_66._m0[_3311 + (_3319 ? 2u : 1u)] << _3325) & _3327);
+                    uint _3383 = _3331 >> 4u;
+                    uint _3407 = _3335 >> 4u;
+                    float _3429 = ((dot(float4(float(int(_3331 & 15u) - 8), float(int((_3331 >> 8u) & 15u) - 8), float(int((_3331 >> 16u) & 15u) - 8), float(int((_3331 >> 24u) & 15u) - 8)), _150._m0[_3204]) + dot(float4(float(int(_3335 & 15u) - 8), float(int((_3335 >> 8u) & 15u) - 8), float(int((_3335 >> 16u) & 15u) - 8), float(int((_3335 >> 24u) & 15u) - 8)), _150._m0[_3234])) + dot(float4(float(int(_3383 & 15u) - 8), float(int((_3383 >> 8u) & 15u) - 8), float(int((_3383 >> 16u) & 15u) - 8), float(int((_3383 >> 24u) & 15u) - 8)), _150._m0[_3264])) + dot(float4(float(int(_3407 & 15u) - 8), float(int((_3407 >> 8u) & 15u) - 8), float(int((_3407 >> 16u) & 15u) - 8), float(int((_3407 >> 24u) & 15u) - 8)), _150._m0[_3294]);
+                    uint _3449 = (_3303 + 2u) + _3180;
+                    uint _3450 = _3449 >> 2u;
+                    uint _3452 = (_3449 & 3u) << 3u;
+                    uint _3455 = _3450 + 1u;
+                    bool _3458 = _3452 != 0u;
+                    uint _3464 = (32u - _3452) & 31u;
+                    uint _3466 = _3458 ? 4294967295u : 0u;
+                    uint _3470 = (_66._m0[_3450] >> _3452) | ((_66._m0[_3455] << _3464) & _3466);
+                    uint _3474 = (_66._m0[_3455] >> _3452) | ((_66._m0[_3450 + (_3458 ? 2u : 1u)] << _3464) & _3466);
+                    uint _3522 = _3470 >> 4u;
+                    uint _3546 = _3474 >> 4u;
+                    float _3568 = ((dot(float4(float(int(_3470 & 15u) - 8), float(int((_3470 >> 8u) & 15u) - 8), float(int((_3470 >> 16u) & 15u) - 8), float(int((_3470 >> 24u) & 15u) - 8)), _150._m0[_3204]) + dot(float4(float(int(_3474 & 15u) - 8), float(int((_3474 >> 8u) & 15u) - 8), float(int((_3474 >> 16u) & 15u) - 8), float(int((_3474 >> 24u) & 15u) - 8)), _150._m0[_3234])) + dot(float4(float(int(_3522 & 15u) - 8), float(int((_3522 >> 8u) & 15u) - 8), float(int((_3522 >> 16u) & 15u) - 8), float(int((_3522 >> 24u) & 15u) - 8)), _150._m0[_3264])) + dot(float4(float(int(_3546 & 15u) - 8), float(int((_3546 >> 8u) & 15u) - 8), float(int((_3546 >> 16u) & 15u) - 8), float(int((_3546 >> 24u) & 15u) - 8)), _150._m0[_3294]);
+                    uint _3592 = _3120 + (2u * gl_SubgroupSize);
+                    float _3594 = float(_3592 < _695);
+                    uint _3596 = min(_3592, _788);
+                    uint _3597 = _3596 / 2u;
+                    uint _3600 = _736 + (_3597 * 32u);
+                    uint _3601 = 8u * (_3596 % 2u);
+                    uint _3602 = _3600 + _3601;
+                    uint _3625 = _3602 >> 2u;
+                    uint _3655 = (_3602 + 4u) >> 2u;
+                    uint _3685 = ((_3600 + 16u) + _3601) >> 2u;
+                    uint _3715 = ((_3600 + 20u) + _3601) >> 2u;
+                    uint _3721 = _3597 * 18u;
+                    uint _3722 = _760 + _3721;
+                    uint _3724 = _764 + _3721;
+                    uint _3731 = (_3722 + 2u) + _3601;
+                    uint _3732 = _3731 >> 2u;
+                    uint _3734 = (_3731 & 3u) << 3u;
+                    uint _3737 = _3732 + 1u;
+                    bool _3740 = _3734 != 0u;
+                    uint _3746 = (32u - _3734) & 31u;
+                    uint _3748 = _3740 ? 4294967295u : 0u;
+                    uint _3752 = (_66._m0[_3732] >> _3734) | ((_66._m0[_3737] << _3746) & _3748);
+                    uint _3756 = (_66._m0[_3737] >> _3734) | ((_66._m0[_3732 + (_3740 ? 2u : 1u)] << _3746) & _3748);
+                    uint _3804 = _3752 >> 4u;
+                    uint _3828 = _3756 >> 4u;
+                    float _3850 = ((dot(float4(float(int(_3752 & 15u) - 8), float(int((_3752 >> 8u) & 15u) - 8), float(int((_3752 >> 16u) & 15u) - 8), float(int((_3752 >> 24u) & 15u) - 8)), _150._m0[_3625]) + dot(float4(float(int(_3756 & 15u) - 8), float(int((_3756 >> 8u) & 15u) - 8), float(int((_3756 >> 16u) & 15u) - 8), float(int((_3756 >> 24u) & 15u) - 8)), _150._m0[_3655])) + dot(float4(float(int(_3804 & 15u) - 8), float(int((_3804 >> 8u) & 15u) - 8), float(int((_3804 >> 16u) & 15u) - 8), float(int((_3804 >> 24u) & 15u) - 8)), _150._m0[_3685])) + dot(float4(float(int(_3828 & 15u) - 8), float(int((_3828 >> 8u) & 15u) - 8), float(int((_3828 >> 16u) & 15u) - 8), float(int((_3828 >> 24u) & 15u) - 8)), _150._m0[_3715]);
+                    uint _3870 = (_3724 + 2u) + _3601;
+                    uint _3871 = _3870 >> 2u;
+                    uint _3873 = (_3870 & 3u) << 3u;
+                    uint _3876 = _3871 + 1u;
+                    bool _3879 = _3873 != 0u;
+                    uint _3885 = (32u - _3873) & 31u;
+                    uint _3887 = _3879 ? 4294967295u : 0u;
+                    uint _3891 = (_66._m0[_3871] >> _3873) | ((_66._m0[_3876] << _3885) & _3887);
+                    uint _3895 = (_66._m0[_3876] >> _3873) | ((_66._m0[_3871 + (_3879 ? 2u : 1u)] << _3885) & _3887);
+                    uint _3943 = _3891 >> 4u;
+                    uint _3967 = _3895 >> 4u;
+                    float _3989 = ((dot(float4(float(int(_3891 & 15u) - 8), float(int((_3891 >> 8u) & 15u) - 8), float(int((_3891 >> 16u) & 15u) - 8), float(int((_3891 >> 24u) & 15u) - 8)), _150._m0[_3625]) + dot(float4(float(int(_3895 & 15u) - 8), float(int((_3895 >> 8u) & 15u) - 8), float(int((_3895 >> 16u) & 15u) - 8), float(int((_3895 >> 24u) & 15u) - 8)), _150._m0[_3655])) + dot(float4(float(int(_3943 & 15u) - 8), float(int((_3943 >> 8u) & 15u) - 8), float(int((_3943 >> 16u) & 15u) - 8), float(int((_3943 >> 24u) & 15u) - 8)), _150._m0[_3685])) + dot(float4(float(int(_3967 & 15u) - 8), float(int((_3967 >> 8u) & 15u) - 8), float(int((_3967 >> 16u) & 15u) - 8), float(int((_3967 >> 24u) & 15u) - 8)), _150._m0[_3715]);
+                    uint _4013 = _3120 + (3u * gl_SubgroupSize);
+                    float _4015 = float(_4013 < _695);
+                    uint _4017 = min(_4013, _788);
+                    uint _4018 = _4017 / 2u;
+                    uint _4021 = _736 + (_4018 * 32u);
+                    uint _4022 = 8u * (_4017 % 2u);
+                    uint _4023 = _4021 + _4022;
+                    uint _4046 = _4023 >> 2u;
+                    uint _4076 = (_4023 + 4u) >> 2u;
+                    uint _4106 = ((_4021 + 16u) + _4022) >> 2u;
+                    uint _4136 = ((_4021 + 20u) + _4022) >> 2u;
+                    uint _4142 = _4018 * 18u;
+                    uint _4143 = _760 + _4142;
+                    uint _4145 = _764 + _4142;
+                    uint _4152 = (_4143 + 2u) + _4022;
+                    uint _4153 = _4152 >> 2u;
+                    uint _4155 = (_4152 & 3u) << 3u;
+                    uint _4158 = _4153 + 1u;
+                    bool _4161 = _4155 != 0u;
+                    uint _4167 = (32u - _4155) & 31u;
+                    uint _4169 = _4161 ? 4294967295u : 0u;
+                    uint _4173 = (_66._m0[_4153] >> _4155) | ((_66._m0[_4158] << _4167) & _4169);
+                    uint _4177 = (_66._m0[_4158] >> _4155) | ((_66._m0[_4153 + (_4161 ? 2u : 1u)] << _4167) & _4169);
+                    uint _4225 = _4173 >> 4u;
+                    uint _4249 = _4177 >> 4u;
+                    float _4271 = ((dot(float4(float(int(_4173 & 15u) - 8), float(int((_4173 >> 8u) & 15u) - 8), float(int((_4173 >> 16u) & 15u) - 8), float(int((_4173 >> 24u) & 15u) - 8)), _150._m0[_4046]) + dot(float4(float(int(_4177 & 15u) - 8), float(int((_4177 >> 8u) & 15u) - 8), float(int((_4177 >> 16u) & 15u) - 8), float(int((_4177 >> 24u) & 15u) - 8)), _150._m0[_4076])) + dot(float4(float(int(_4225 & 15u) - 8), float(int((_4225 >> 8u) & 15u) - 8), float(int((_4225 >> 16u) & 15u) - 8), float(int((_4225 >> 24u) & 15u) - 8)), _150._m0[_4106])) + dot(float4(float(int(_4249 & 15u) - 8), float(int((_4249 >> 8u) & 15u) - 8), float(int((_4249 >> 16u) & 15u) - 8), float(int((_4249 >> 24u) & 15u) - 8)), _150._m0[_4136]);
+                    uint _4291 = (_4145 + 2u) + _4022;
+                    uint _4292 = _4291 >> 2u;
+                    uint _4294 = (_4291 & 3u) << 3u;
+                    uint _4297 = _4292 + 1u;
+                    bool _4300 = _4294 != 0u;
+                    uint _4306 = (32u - _4294) & 31u;
+                    uint _4308 = _4300 ? 4294967295u : 0u;
+                    uint _4312 = (_66._m0[_4292] >> _4294) | ((_66._m0[_4297] << _4306) & _4308);
+                    uint _4316 = (_66._m0[_4297] >> _4294) | ((_66._m0[_4292 + (_4300 ? 2u : 1u)] << _4306) & _4308);
+                    uint _4364 = _4312 >> 4u;
+                    uint _4388 = _4316 >> 4u;
+                    float _4410 = ((dot(float4(float(int(_4312 & 15u) - 8), float(int((_4312 >> 8u) & 15u) - 8), float(int((_4312 >> 16u) & 15u) - 8), float(int((_4312 >> 24u) & 15u) - 8)), _150._m0[_4046]) + dot(float4(float(int(_4316 & 15u) - 8), float(int((_4316 >> 8u) & 15u) - 8), float(int((_4316 >> 16u) & 15u) - 8), float(int((_4316 >> 24u) & 15u) - 8)), _150._m0[_4076])) + dot(float4(float(int(_4364 & 15u) - 8), float(int((_4364 >> 8u) & 15u) - 8), float(int((_4364 >> 16u) & 15u) - 8), float(int((_4364 >> 24u) & 15u) - 8)), _150._m0[_4106])) + dot(float4(float(int(_4388 & 15u) - 8), float(int((_4388 >> 8u) & 15u) - 8), float(int((_4388 >> 16u) & 15u) - 8), float(int((_4388 >> 24u) & 15u) - 8)), _150._m0[_4136]);
+                    _3122 = fma(_4015, _4410 * float2(as_type<half2>((_66._m0[_4145 >> 2u] >> ((_4145 & 2u) << 3u)) & 65535u)).x, fma(_3594, _3989 * float2(as_type<half2>((_66._m0[_3724 >> 2u] >> ((_3724 & 2u) << 3u)) & 65535u)).x, fma(_3173, _3568 * float2(as_type<half2>((_66._m0[_3303 >> 2u] >> ((_3303 & 2u) << 3u)) & 65535u)).x, fma(_785, _1546 * float2(as_type<half2>((_66._m0[_809 >> 2u] >> ((_809 & 2u) << 3u)) & 65535u)).x, _3122))));
+                    _3121 = fma(_4015, _4271 * float2(as_type<half2>((_66._m0[_4143 >> 2u] >> ((_4143 & 2u) << 3u)) & 65535u)).x, fma(_3594, _3850 * float2(as_type<half2>((_66._m0[_3722 >> 2u] >> ((_3722 & 2u) << 3u)) & 65535u)).x, fma(_3173, _3429 * float2(as_type<half2>((_66._m0[_3301 >> 2u] >> ((_3301 & 2u) << 3u)) & 65535u)).x, fma(_785, _1234 * float2(as_type<half2>((_66._m0[_805 >> 2u] >> ((_805 & 2u) << 3u)) & 65535u)).x, _3121))));
+                    _3120 += (4u * gl_SubgroupSize);
+                    continue;
                 }
                 else
                 {
-                    _1048 = uint4(_58._m0[_812], _58._m0[_819], _58._m0[_822], _58._m0[_825]);
+                    break;
                 }
-                uint _773 = (_1048.x >> 0u) & 255u;
-                uint _1132 = (_1048.x >> 8u) & 255u;
-                uint _1157 = (_1048.x >> 16u) & 255u;
-                uint _1182 = (_1048.x >> 24u) & 255u;
-                uint _1213 = (_1048.y >> 0u) & 255u;
-                uint _1237 = (_1048.y >> 8u) & 255u;
-                uint _1261 = (_1048.y >> 16u) & 255u;
-                uint _1285 = (_1048.y >> 24u) & 255u;
-                uint _1319 = (_1048.z >> 0u) & 255u;
-                uint _1343 = (_1048.z >> 8u) & 255u;
-                uint _1367 = (_1048.z >> 16u) & 255u;
-                uint _1391 = (_1048.z >> 24u) & 255u;
-                uint _1425 = (_1048.w >> 0u) & 255u;
-                uint _1449 = (_1048.w >> 8u) & 255u;
-                uint _1473 = (_1048.w >> 16u) & 255u;
-                uint _1497 = (_1048.w >> 24u) & 255u;
-                uint _679 = _511 + (_1037 * 32u);
-                float _1635 = fma(float(int(_1319 & 15u) - 8), _354._m0[_679 + 8u], fma(float(int(_1285 & 15u) - 8), _354._m0[_679 + 7u], fma(float(int(_1261 & 15u) - 8), _354._m0[_679 + 6u], fma(float(int(_1237 & 15u) - 8), _354._m0[_679 + 5u], fma(float(int(_1213 & 15u) - 8), _354._m0[_679 + 4u], fma(float(int(_1182 & 15u) - 8), _354._m0[_679 + 3u], fma(float(int(_1157 & 15u) - 8), _354._m0[_679 + 2u], fma(float(int(_773 & 15u) - 8), _354._m0[_679], float(int(_1132 & 15u) - 8) * _354._m0[_679 + 1u]))))))));
-                float _1755 = fma(float(int(_773 >> 4u) - 8), _354._m0[_679 + 16u], fma(float(int(_1497 & 15u) - 8), _354._m0[_679 + 15u], fma(float(int(_1473 & 15u) - 8), _354._m0[_679 + 14u], fma(float(int(_1449 & 15u) - 8), _354._m0[_679 + 13u], fma(float(int(_1425 & 15u) - 8), _354._m0[_679 + 12u], fma(float(int(_1391 & 15u) - 8), _354._m0[_679 + 11u], fma(float(int(_1367 & 15u) - 8), _354._m0[_679 + 10u], fma(float(int(_1343 & 15u) - 8), _354._m0[_679 + 9u], _1635))))))));
-                float _1875 = fma(float(int(_1319 >> 4u) - 8), _354._m0[_679 + 24u], fma(float(int(_1285 >> 4u) - 8), _354._m0[_679 + 23u], fma(float(int(_1261 >> 4u) - 8), _354._m0[_679 + 22u], fma(float(int(_1237 >> 4u) - 8), _354._m0[_679 + 21u], fma(float(int(_1213 >> 4u) - 8), _354._m0[_679 + 20u], fma(float(int(_1182 >> 4u) - 8), _354._m0[_679 + 19u], fma(float(int(_1157 >> 4u) - 8), _354._m0[_679 + 18u], fma(float(int(_1132 >> 4u) - 8), _354._m0[_679 + 17u], _1755))))))));
-                uint _925 = _672 + 1u;
-                float _706 = fma(fma(float(int(_1497 >> 4u) - 8), _354._m0[_679 + 31u], fma(float(int(_1473 >> 4u) - 8), _354._m0[_679 + 30u], fma(float(int(_1449 >> 4u) - 8), _354._m0[_679 + 29u], fma(float(int(_1425 >> 4u) - 8), _354._m0[_679 + 28u], fma(float(int(_1391 >> 4u) - 8), _354._m0[_679 + 27u], fma(float(int(_1367 >> 4u) - 8), _354._m0[_679 + 26u], fma(float(int(_1343 >> 4u) - 8), _354._m0[_679 + 25u], _1875))))))), float2(as_type<half2>(((_58._m0[_672 >> 2u] >> ((_672 & 3u) << 3u)) & 255u) | (((_58._m0[_925 >> 2u] >> ((_925 & 3u) << 3u)) & 255u) << 8u))).x, _605[_1046]);
-                _605[_1046] = _706;
+            }
+            float _847 = simd_sum(_3121);
+            float _849 = simd_sum(_3122);
+            bool _850 = simd_is_first();
+            if (_850)
+            {
+                uint _858 = (_374._m0[_716] * _318._m5) + _756;
+                uint _1820 = _318._m2 >> 2u;
+                float _876 = fast::min(_847 + as_type<float>(_315._m0[_1820 + _858]), _318._m11);
+                _598._m0[((_318._m3 >> 2u) + (_710 * _700)) + _3119] = (_876 / (1.0 + exp((-_318._m12) * _876))) * (fast::clamp(_849 + as_type<float>(_315._m0[_1820 + (_858 + 1u)]), -_318._m11, _318._m11) + 1.0);
             }
         }
     }
-    if (0u < _503)
+    else
     {
-        float _729 = simd_sum(_605[0u]);
-        bool _730 = simd_is_first();
-        if (_730)
+        uint _1886 = (_318._m6 / 32u) * 2u;
+        uint _1891 = _318._m5 / 2u;
+        uint _1901 = (gl_WorkGroupID.z * _318._m8) + gl_WorkGroupID.y;
+        uint _1907 = (_318._m1 >> 2u) + (2u * _1901);
+        uint _1919 = _318._m4 + ((_374._m0[_1907] - _318._m9) * _318._m10);
+        uint _1927 = (_318._m0 >> 2u) + (gl_WorkGroupID.z * _318._m6);
+        uint _1930 = gl_WorkGroupID.x * 4u;
+        uint _1933 = min((_1930 + 4u), _1891);
+        uint _1938 = _1930 + gl_SubgroupID;
+        for (uint _3093 = _1938; _3093 < _1933; _3093 += gl_NumSubgroups)
         {
-            _405[gl_SubgroupID] = _729;
+            uint _1947 = 2u * _3093;
+            uint _1951 = _1919 + (_1947 * _318._m7);
+            uint _1955 = _1951 + _318._m7;
+            uint _3094;
+            float _3095;
+            float _3096;
+            _3096 = 0.0;
+            _3095 = 0.0;
+            _3094 = gl_SubgroupInvocationID;
+            bool _1961;
+            for (;;)
+            {
+                _1961 = _3094 < _1886;
+                if (_1961)
+                {
+                    float _1976 = float(_1961);
+                    uint _1979 = _1886 - 1u;
+                    uint _1980 = min(_3094, _1979);
+                    uint _1982 = _1980 / 2u;
+                    uint _1988 = _1927 + (_1982 * 32u);
+                    uint _2114 = 8u * (_1980 % 2u);
+                    uint _2115 = _1988 + _2114;
+                    uint _2160 = _2115 + 1u;
+                    uint _2163 = _2115 + 2u;
+                    uint _2166 = _2115 + 3u;
+                    float4 _2168 = float4(((device float*)&_150._m0[_2115 >> 2u])[_2115 & 3u], ((device float*)&_150._m0[_2160 >> 2u])[_2160 & 3u], ((device float*)&_150._m0[_2163 >> 2u])[_2163 & 3u], ((device float*)&_150._m0[_2166 >> 2u])[_2166 & 3u]);
+                    uint _2123 = _2115 + 4u;
+                    uint _2220 = _2115 + 5u;
+                    uint _2223 = _2115 + 6u;
+                    uint _2226 = _2115 + 7u;
+                    float4 _2228 = float4(((device float*)&_150._m0[_2123 >> 2u])[_2123 & 3u], ((device float*)&_150._m0[_2220 >> 2u])[_2220 & 3u], ((device float*)&_150._m0[_2223 >> 2u])[_2223 & 3u], ((device float*)&_150._m0[_2226 >> 2u])[_2226 & 3u]);
+                    uint _2131 = (_1988 + 16u) + _2114;
+                    uint _2280 = _2131 + 1u;
+                    uint _2283 = _2131 + 2u;
+                    uint _2286 = _2131 + 3u;
+                    float4 _2288 = float4(((device float*)&_150._m0[_2131 >> 2u])[_2131 & 3u], ((device float*)&_150._m0[_2280 >> 2u])[_2280 & 3u], ((device float*)&_150._m0[_2283 >> 2u])[_2283 & 3u], ((device float*)&_150._m0[_2286 >> 2u])[_2286 & 3u]);
+                    uint _2139 = (_1988 + 20u) + _2114;
+                    uint _2340 = _2139 + 1u;
+                    uint _2343 = _2139 + 2u;
+                    uint _2346 = _2139 + 3u;
+                    float4 _2348 = float4(((device float*)&_150._m0[_2139 >> 2u])[_2139 & 3u], ((device float*)&_150._m0[_2340 >> 2u])[_2340 & 3u], ((device float*)&_150._m0[_2343 >> 2u])[_2343 & 3u], ((device float*)&_150._m0[_2346 >> 2u])[_2346 & 3u]);
+                    uint _1995 = _1982 * 18u;
+                    uint _1996 = _1951 + _1995;
+                    uint _2000 = _1955 + _1995;
+                    uint _2395 = (_1996 + 2u) + _2114;
+                    uint _2440 = _2395 >> 2u;
+                    uint _2443 = (_2395 & 3u) << 3u;
+                    uint _2447 = _2440 + 1u;
+                    bool _2451 = _2443 != 0u;
+                    uint _2457 = (32u - _2443) & 31u;
+                    uint _2460 = _2451 ? 4294967295u : 0u;
+                    uint _2469 = (_66._m0[_2440] >> _2443) | ((_66._m0[_2447] << _2457) & _2460);
+                    uint _2478 = (_66._m0[_2447] >> _2443) | ((_66._m0[_2440 + (_2451 ? 2u : 1u)] << _2457) & _2460);
+                    uint _2412 = _2469 >> 4u;
+                    uint _2420 = _2478 >> 4u;
+                    float _2425 = ((dot(float4(float(int(_2469 & 15u) - 8), float(int((_2469 >> 8u) & 15u) - 8), float(int((_2469 >> 16u) & 15u) - 8), float(int((_2469 >> 24u) & 15u) - 8)), _2168) + dot(float4(float(int(_2478 & 15u) - 8), float(int((_2478 >> 8u) & 15u) - 8), float(int((_2478 >> 16u) & 15u) - 8), float(int((_2478 >> 24u) & 15u) - 8)), _2228)) + dot(float4(float(int(_2412 & 15u) - 8), float(int((_2412 >> 8u) & 15u) - 8), float(int((_2412 >> 16u) & 15u) - 8), float(int((_2412 >> 24u) & 15u) - 8)), _2288)) + dot(float4(float(int(_2420 & 15u) - 8), float(int((_2420 >> 8u) & 15u) - 8), float(int((_2420 >> 16u) & 15u) - 8), float(int((_2420 >> 24u) & 15u) - 8)), _2348);
+                    uint _2707 = (_2000 + 2u) + _2114;
+                    uint _2752 = _2707 >> 2u;
+                    uint _2755 = (_2707 & 3u) << 3u;
+                    uint _2759 = _2752 + 1u;
+                    bool _2763 = _2755 != 0u;
+                    uint _2769 = (32u - _2755) & 31u;
+                    uint _2772 = _2763 ? 4294967295u : 0u;
+                    uint _2781 = (_66._m0[_2752] >> _2755) | ((_66._m0[_2759] << _2769) & _2772);
+                    uint _2790 = (_66._m0[_2759] >> _2755) | ((_66._m0[_2752 + (_2763 ? 2u : 1u)] << _2769) & _2772);
+                    uint _2724 = _2781 >> 4u;
+                    uint _2732 = _2790 >> 4u;
+                    float _2737 = ((dot(float4(float(int(_2781 & 15u) - 8), float(int((_2781 >> 8u) & 15u) - 8), float(int((_2781 >> 16u) & 15u) - 8), float(int((_2781 >> 24u) & 15u) - 8)), _2168) + dot(float4(float(int(_2790 & 15u) - 8), float(int((_2790 >> 8u) & 15u) - 8), float(int((_2790 >> 16u) & 15u) - 8), float(int((_2790 >> 24u) & 15u) - 8)), _2228)) + dot(float4(float(int(_2724 & 15u) - 8), float(int((_2724 >> 8u) & 15u) - 8), float(int((_2724 >> 16u) & 15u) - 8), float(int((_2724 >> 24u) & 15u) - 8)), _2288)) + dot(float4(float(int(_2732 & 15u) - 8), float(int((_2732 >> 8u) & 15u) - 8), float(int((_2732 >> 16u) & 15u) - 8), float(int((_2732 >> 24u) & 15u) - 8)), _2348);
+                    uint _4434 = _3094 + gl_SubgroupSize;
+                    float _4436 = float(_4434 < _1886);
+                    uint _4438 = min(_4434, _1979);
+                    uint _4439 = _4438 / 2u;
+                    uint _4442 = _1927 + (_4439 * 32u);
+                    uint _4443 = 8u * (_4438 % 2u);
+                    uint _4444 = _4442 + _4443;
+                    uint _4450 = _4444 + 1u;
+                    uint _4455 = _4444 + 2u;
+                    uint _4460 = _4444 + 3u;
+                    float4 _4465 = float4(((device float*)&_150._m0[_4444 >> 2u])[_4444 & 3u], ((device float*)&_150._m0[_4450 >> 2u])[_4450 & 3u], ((device float*)&_150._m0[_4455 >> 2u])[_4455 & 3u], ((device float*)&_150._m0[_4460 >> 2u])[_4460 & 3u]);
+                    uint _4474 = _4444 + 4u;
+                    uint _4480 = _4444 + 5u;
+                    uint _4485 = _4444 + 6u;
+                    uint _4490 = _4444 + 7u;
+                    float4 _4495 = float4(((device float*)&_150._m0[_4474 >> 2u])[_4474 & 3u], ((device float*)&_150._m0[_4480 >> 2u])[_4480 & 3u], ((device float*)&_150._m0[_4485 >> 2u])[_4485 & 3u], ((device float*)&_150._m0[_4490 >> 2u])[_4490 & 3u]);
+                    uint _4504 = (_4442 + 16u) + _4443;
+                    uint _4510 = _4504 + 1u;
+                    uint _4515 = _4504 + 2u;
+                    uint _4520 = _4504 + 3u;
+                    float4 _4525 = float4(((device float*)&_150._m0[_4504 >> 2u])[_4504 & 3u], ((device float*)&_150._m0[_4510 >> 2u])[_4510 & 3u], ((device float*)&_150._m0[_4515 >> 2u])[_4515 & 3u], ((device float*)&_150._m0[_4520 >> 2u])[_4520 & 3u]);
+                    uint _4534 = (_4442 + 20u) + _4443;
+                    uint _4540 = _4534 + 1u;
+                    uint _4545 = _4534 + 2u;
+                    uint _4550 = _4534 + 3u;
+                    float4 _4555 = float4(((device float*)&_150._m0[_4534 >> 2u])[_4534 & 3u], ((device float*)&_150._m0[_4540 >> 2u])[_4540 & 3u], ((device float*)&_150._m0[_4545 >> 2u])[_4545 & 3u], ((device float*)&_150._m0[_4550 >> 2u])[_4550 & 3u]);
+                    uint _4563 = _4439 * 18u;
+                    uint _4564 = _1951 + _4563;
+                    uint _4566 = _1955 + _4563;
+                    uint _4573 = (_4564 + 2u) + _4443;
+                    uint _4574 = _4573 >> 2u;
+                    uint _4576 = (_4573 & 3u) << 3u;
+                    uint _4579 = _4574 + 1u;
+                    bool _4582 = _4576 != 0u;
+                    uint _4588 = (32u - _4576) & 31u;
+                    uint _4590 = _4582 ? 4294967295u : 0u;
+                    uint _4594 = (_66._m0[_4574] >> _4576) | ((_66._m0[_4579] << _4588) & _4590);
+                    uint _4598 = (_66._m0[_4579] >> _4576) | ((_66._m0[_4574 + (_4582 ? 2u : 1u)] << _4588) & _4590);
+                    uint _4646 = _4594 >> 4u;
+                    uint _4670 = _4598 >> 4u;
+                    float _4692 = ((dot(float4(float(int(_4594 & 15u) - 8), float(int((_4594 >> 8u) & 15u) - 8), float(int((_4594 >> 16u) & 15u) - 8), float(int((_4594 >> 24u) & 15u) - 8)), _4465) + dot(float4(float(int(_4598 & 15u) - 8), float(int((_4598 >> 8u) & 15u) - 8), float(int((_4598 >> 16u) & 15u) - 8), float(int((_4598 >> 24u) & 15u) - 8)), _4495)) + dot(float4(float(int(_4646 & 15u) - 8), float(int((_4646 >> 8u) & 15u) - 8), float(int((_4646 >> 16u) & 15u) - 8), float(int((_4646 >> 24u) & 15u) - 8)), _4525)) + dot(float4(float(int(_4670 & 15u) - 8), float(int((_4670 >> 8u) & 15u) - 8), float(int((_4670 >> 16u) & 15u) - 8), float(int((_4670 >> 24u) & 15u) - 8)), _4555);
+                    uint _4712 = (_4566 + 2u) + _4443;
+                    uint _4713 = _4712 >> 2u;
+                    uint _4715 = (_4712 & 3u) << 3u;
+                    uint _4718 = _4713 + 1u;
+                    bool _4721 = _4715 != 0u;
+                    uint _4727 = (32u - _4715) & 31u;
+                    uint _4729 = _4721 ? 4294967295u : 0u;
+                    uint _4733 = (_66._m0[_4713] >> _4715) | ((_66._m0[_4718] << _4727) & _4729);
+                    uint _4737 = (_66._m0[_4718] >> _4715) | ((_66._m0[_4713 + (_4721 ? 2u : 1u)] << _4727) & _4729);
+                    uint _4785 = _4733 >> 4u;
+                    uint _4809 = _4737 >> 4u;
+                    float _4831 = ((dot(float4(float(int(_4733 & 15u) - 8), float(int((_4733 >> 8u) & 15u) - 8), float(int((_4733 >> 16u) & 15u) - 8), float(int((_4733 >> 24u) & 15u) - 8)), _4465) + dot(float4(float(int(_4737 & 15u) - 8), float(int((_4737 >> 8u) & 15u) - 8), float(int((_4737 >> 16u) & 15u) - 8), float(int((_4737 >> 24u) & 15u) - 8)), _4495)) + dot(float4(float(int(_4785 & 15u) - 8), float(int((_4785 >> 8u) & 15u) - 8), float(int((_4785 >> 16u) & 15u) - 8), float(int((_4785 >> 24u) & 15u) - 8)), _4525)) + dot(float4(float(int(_4809 & 15u) - 8), float(int((_4809 >> 8u) & 15u) - 8), float(int((_4809 >> 16u) & 15u) - 8), float(int((_4809 >> 24u) & 15u) - 8)), _4555);
+                    uint _4855 = _3094 + (2u * gl_SubgroupSize);
+                    float _4857 = float(_4855 < _1886);
+                    uint _4859 = min(_4855, _1979);
+                    uint _4860 = _4859 / 2u;
+                    uint _4863 = _1927 + (_4860 * 32u);
+                    uint _4864 = 8u * (_4859 % 2u);
+                    uint _4865 = _4863 + _4864;
+                    uint _4871 = _4865 + 1u;
+                    uint _4876 = _4865 + 2u;
+                    uint _4881 = _4865 + 3u;
+                    float4 _4886 = float4(((device float*)&_150._m0[_4865 >> 2u])[_4865 & 3u], ((device float*)&_150._m0[_4871 >> 2u])[_4871 & 3u], ((device float*)&_150._m0[_4876 >> 2u])[_4876 & 3u], ((device float*)&_150._m0[_4881 >> 2u])[_4881 & 3u]);
+                    uint _4895 = _4865 + 4u;
+                    uint _4901 = _4865 + 5u;
+                    uint _4906 = _4865 + 6u;
+                    uint _4911 = _4865 + 7u;
+                    float4 _4916 = float4(((device float*)&_150._m0[_4895 >> 2u])[_4895 & 3u], ((device float*)&_150._m0[_4901 >> 2u])[_4901 & 3u], ((device float*)&_150._m0[_4906 >> 2u])[_4906 & 3u], ((device float*)&_150._m0[_4911 >> 2u])[_4911 & 3u]);
+                    uint _4925 = (_4863 + 16u) + _4864;
+                    uint _4931 = _4925 + 1u;
+                    uint _4936 = _4925 + 2u;
+                    uint _4941 = _4925 + 3u;
+                    float4 _4946 = float4(((device float*)&_150._m0[_4925 >> 2u])[_4925 & 3u], ((device float*)&_150._m0[_4931 >> 2u])[_4931 & 3u], ((device float*)&_150._m0[_4936 >> 2u])[_4936 & 3u], ((device float*)&_150._m0[_4941 >> 2u])[_4941 & 3u]);
+                    uint _4955 = (_4863 + 20u) + _4864;
+                    uint _4961 = _4955 + 1u;
+                    uint _4966 = _4955 + 2u;
+                    uint _4971 = _4955 + 3u;
+                    float4 _4976 = float4(((device float*)&_150._m0[_4955 >> 2u])[_4955 & 3u], ((device float*)&_150._m0[_4961 >> 2u])[_4961 & 3u], ((device float*)&_150._m0[_4966 >> 2u])[_4966 & 3u], ((device float*)&_150._m0[_4971 >> 2u])[_4971 & 3u]);
+                    uint _4984 = _4860 * 18u;
+                    uint _4985 = _1951 + _4984;
+                    uint _4987 = _1955 + _4984;
+                    uint _4994 = (_4985 + 2u) + _4864;
+                    uint _4995 = _4994 >> 2u;
+                    uint _4997 = (_4994 & 3u) << 3u;
+                    uint _5000 = _4995 + 1u;
+                    bool _5003 = _4997 != 0u;
+                    uint _5009 = (32u - _4997) & 31u;
+                    uint _5011 = _5003 ? 4294967295u : 0u;
+                    uint _5015 = (_66._m0[_4995] >> _4997) | ((_66._m0[_5000] << _5009) & _5011);
+                    uint _5019 = (_66._m0[_5000] >> _4997) | ((_66._m0[_4995 + (_5003 ? 2u : 1u)] << _5009) & _5011);
+                    uint _5067 = _5015 >> 4u;
+                    uint _5091 = _5019 >> 4u;
+                    float _5113 = ((dot(float4(float(int(_5015 & 15u) - 8), float(int((_5015 >> 8u) & 15u) - 8), float(int((_5015 >> 16u) & 15u) - 8), float(int((_5015 >> 24u) & 15u) - 8)), _4886) + dot(float4(float(int(_5019 & 15u) - 8), float(int((_5019 >> 8u) & 15u) - 8), float(int((_5019 >> 16u) & 15u) - 8), float(int((_5019 >> 24u) & 15u) - 8)), _4916)) + dot(float4(float(int(_5067 & 15u) - 8), float(int((_5067 >> 8u) & 15u) - 8), float(int((_5067 >> 16u) & 15u) - 8), float(int((_5067 >> 24u) & 15u) - 8)), _4946)) + dot(float4(float(int(_5091 & 15u) - 8), float(int((_5091 >> 8u) & 15u) - 8), float(int((_5091 >> 16u) & 15u) - 8), float(int((_5091 >> 24u) & 15u) - 8)), _4976);
+                    uint _5133 = (_4987 + 2u) + _4864;
+                    uint _5134 = _5133 >> 2u;
+                    uint _5136 = (_5133 & 3u) << 3u;
+                    uint _5139 = _5134 + 1u;
+                    bool _5142 = _5136 != 0u;
+                    uint _5148 = (32u - _5136) & 31u;
+                    uint _5150 = _5142 ? 4294967295u : 0u;
+                    uint _5154 = (_66._m0[_5134] >> _5136) | ((_66._m0[_5139] << _5148) & _5150);
+                    uint _5158 = (_66._m0[_5139] >> _5136) | ((_66._m0[_5134 + (_5142 ? 2u : 1u)] << _5148) & _5150);
+                    uint _5206 = _5154 >> 4u;
+                    uint _5230 = _5158 >> 4u;
+                    float _5252 = ((dot(float4(float(int(_5154 & 15u) - 8), float(int((_5154 >> 8u) & 15u) - 8), float(int((_5154 >> 16u) & 15u) - 8), float(int((_5154 >> 24u) & 15u) - 8)), _4886) + dot(float4(float(int(_5158 & 15u) - 8), float(int((_5158 >> 8u) & 15u) - 8), float(int((_5158 >> 16u) & 15u) - 8), float(int((_5158 >> 24u) & 15u) - 8)), _4916)) + dot(float4(float(int(_5206 & 15u) - 8), float(int((_5206 >> 8u) & 15u) - 8), float(int((_5206 >> 16u) & 15u) - 8), float(int((_5206 >> 24u) & 15u) - 8)), _4946)) + dot(float4(float(int(_5230 & 15u) - 8), float(int((_5230 >> 8u) & 15u) - 8), float(int((_5230 >> 16u) & 15u) - 8), float(int((_5230 >> 24u) & 15u) - 8)), _4976);
+                    uint _5276 = _3094 + (3u * gl_SubgroupSize);
+                    float _5278 = float(_5276 < _1886);
+                    uint _5280 = min(_5276, _1979);
+                    uint _5281 = _5280 / 2u;
+                    uint _5284 = _1927 + (_5281 * 32u);
+                    uint _5285 = 8u * (_5280 % 2u);
+                    uint _5286 = _5284 + _5285;
+                    uint _5292 = _5286 + 1u;
+                    uint _5297 = _5286 + 2u;
+                    uint _5302 = _5286 + 3u;
+                    float4 _5307 = float4(((device float*)&_150._m0[_5286 >> 2u])[_5286 & 3u], ((device float*)&_150._m0[_5292 >> 2u])[_5292 & 3u], ((device float*)&_150._m0[_5297 >> 2u])[_5297 & 3u], ((device float*)&_150._m0[_5302 >> 2u])[_5302 & 3u]);
+                    uint _5316 = _5286 + 4u;
+                    uint _5322 = _5286 + 5u;
+                    uint _5327 = _5286 + 6u;
+                    uint _5332 = _5286 + 7u;
+                    float4 _5337 = float4(((device float*)&_150._m0[_5316 >> 2u])[_5316 & 3u], ((device float*)&_150._m0[_5322 >> 2u])[_5322 & 3u], ((device float*)&_150._m0[_5327 >> 2u])[_5327 & 3u], ((device float*)&_150._m0[_5332 >> 2u])[_5332 & 3u]);
+                    uint _5346 = (_5284 + 16u) + _5285;
+                    uint _5352 = _5346 + 1u;
+                    uint _5357 = _5346 + 2u;
+                    uint _5362 = _5346 + 3u;
+                    float4 _5367 = float4(((device float*)&_150._m0[_5346 >> 2u])[_5346 & 3u], ((device float*)&_150._m0[_5352 >> 2u])[_5352 & 3u], ((device float*)&_150._m0[_5357 >> 2u])[_5357 & 3u], ((device float*)&_150._m0[_5362 >> 2u])[_5362 & 3u]);
+                    uint _5376 = (_5284 + 20u) + _5285;
+                    uint _5382 = _5376 + 1u;
+                    uint _5387 = _5376 + 2u;
+                    uint _5392 = _5376 + 3u;
+                    float4 _5397 = float4(((device float*)&_150._m0[_5376 >> 2u])[_5376 & 3u], ((device float*)&_150._m0[_5382 >> 2u])[_5382 & 3u], ((device float*)&_150._m0[_5387 >> 2u])[_5387 & 3u], ((device float*)&_150._m0[_5392 >> 2u])[_5392 & 3u]);
+                    uint _5405 = _5281 * 18u;
+                    uint _5406 = _1951 + _5405;
+                    uint _5408 = _1955 + _5405;
+                    uint _5415 = (_5406 + 2u) + _5285;
+                    uint _5416 = _5415 >> 2u;
+                    uint _5418 = (_5415 & 3u) << 3u;
+                    uint _5421 = _5416 + 1u;
+                    bool _5424 = _5418 != 0u;
+                    uint _5430 = (32u - _5418) & 31u;
+                    uint _5432 = _5424 ? 4294967295u : 0u;
+                    uint _5436 = (_66._m0[_5416] >> _5418) | ((_66._m0[_5421] << _5430) & _5432);
+                    uint _5440 = (_66._m0[_5421] >> _5418) | ((_66._m0[_5416 + (_5424 ? 2u : 1u)] << _5430) & _5432);
+                    uint _5488 = _5436 >> 4u;
+                    uint _5512 = _5440 >> 4u;
+                    float _5534 = ((dot(float4(float(int(_5436 & 15u) - 8), float(int((_5436 >> 8u) & 15u) - 8), float(int((_5436 >> 16u) & 15u) - 8), float(int((_5436 >> 24u) & 15u) - 8)), _5307) + dot(float4(float(int(_5440 & 15u) - 8), float(int((_5440 >> 8u) & 15u) - 8), float(int((_5440 >> 16u) & 15u) - 8), float(int((_5440 >> 24u) & 15u) - 8)), _5337)) + dot(float4(float(int(_5488 & 15u) - 8), float(int((_5488 >> 8u) & 15u) - 8), float(int((_5488 >> 16u) & 15u) - 8), float(int((_5488 >> 24u) & 15u) - 8)), _5367)) + dot(float4(float(int(_5512 & 15u) - 8), float(int((_5512 >> 8u) & 15u) - 8), float(int((_5512 >> 16u) & 15u) - 8), float(int((_5512 >> 24u) & 15u) - 8)), _5397);
+                    uint _5554 = (_5408 + 2u) + _5285;
+                    uint _5555 = _5554 >> 2u;
+                    uint _5557 = (_5554 & 3u) << 3u;
+                    uint _5560 = _5555 + 1u;
+                    bool _5563 = _5557 != 0u;
+                    uint _5569 = (32u - _5557) & 31u;
+                    uint _5571 = _5563 ? 4294967295u : 0u;
+                    uint _5575 = (_66._m0[_5555] >> _5557) | ((_66._m0[_5560] << _5569) & _5571);
+                    uint _5579 = (_66._m0[_5560] >> _5557) | ((_66._m0[_5555 + (_5563 ? 2u : 1u)] << _5569) & _5571);
+                    uint _5627 = _5575 >> 4u;
+                    uint _5651 = _5579 >> 4u;
+                    float _5673 = ((dot(float4(float(int(_5575 & 15u) - 8), float(int((_5575 >> 8u) & 15u) - 8), float(int((_5575 >> 16u) & 15u) - 8), float(int((_5575 >> 24u) & 15u) - 8)), _5307) + dot(float4(float(int(_5579 & 15u) - 8), float(int((_5579 >> 8u) & 15u) - 8), float(int((_5579 >> 16u) & 15u) - 8), float(int((_5579 >> 24u) & 15u) - 8)), _5337)) + dot(float4(float(int(_5627 & 15u) - 8), float(int((_5627 >> 8u) & 15u) - 8), float(int((_5627 >> 16u) & 15u) - 8), float(int((_5627 >> 24u) & 15u) - 8)), _5367)) + dot(float4(float(int(_5651 & 15u) - 8), float(int((_5651 >> 8u) & 15u) - 8), float(int((_5651 >> 16u) & 15u) - 8), float(int((_5651 >> 24u) & 15u) - 8)), _5397);
+                    _3096 = fma(_5278, _5673 * float2(as_type<half2>((_66._m0[_5408 >> 2u] >> ((_5408 & 2u) << 3u)) & 65535u)).x, fma(_4857, _5252 * float2(as_type<half2>((_66._m0[_4987 >> 2u] >> ((_4987 & 2u) << 3u)) & 65535u)).x, fma(_4436, _4831 * float2(as_type<half2>((_66._m0[_4566 >> 2u] >> ((_4566 & 2u) << 3u)) & 65535u)).x, fma(_1976, _2737 * float2(as_type<half2>((_66._m0[_2000 >> 2u] >> ((_2000 & 2u) << 3u)) & 65535u)).x, _3096))));
+                    _3095 = fma(_5278, _5534 * float2(as_type<half2>((_66._m0[_5406 >> 2u] >> ((_5406 & 2u) << 3u)) & 65535u)).x, fma(_4857, _5113 * float2(as_type<half2>((_66._m0[_4985 >> 2u] >> ((_4985 & 2u) << 3u)) & 65535u)).x, fma(_4436, _4692 * float2(as_type<half2>((_66._m0[_4564 >> 2u] >> ((_4564 & 2u) << 3u)) & 65535u)).x, fma(_1976, _2425 * float2(as_type<half2>((_66._m0[_1996 >> 2u] >> ((_1996 & 2u) << 3u)) & 65535u)).x, _3095))));
+                    _3094 += (4u * gl_SubgroupSize);
+                    continue;
+                }
+                else
+                {
+                    break;
+                }
+            }
+            float _2038 = simd_sum(_3095);
+            float _2040 = simd_sum(_3096);
+            bool _2041 = simd_is_first();
+            if (_2041)
+            {
+                uint _2049 = (_374._m0[_1907] * _318._m5) + _1947;
+                uint _3011 = _318._m2 >> 2u;
+                float _2067 = fast::min(_2038 + as_type<float>(_315._m0[_3011 + _2049]), _318._m11);
+                _598._m0[((_318._m3 >> 2u) + (_1901 * _1891)) + _3093] = (_2067 / (1.0 + exp((-_318._m12) * _2067))) * (fast::clamp(_2040 + as_type<float>(_315._m0[_3011 + (_2049 + 1u)]), -_318._m11, _318._m11) + 1.0);
+            }
         }
-    }
-    if (1u < _503)
-    {
-        float _1074 = simd_sum(_605[1u]);
-        bool _1075 = simd_is_first();
-        if (_1075)
-        {
-            _405[64u + gl_SubgroupID] = _1074;
-        }
-    }
-    if (2u < _503)
-    {
-        float _1094 = simd_sum(_605[2u]);
-        bool _1095 = simd_is_first();
-        if (_1095)
-        {
-            _405[128u + gl_SubgroupID] = _1094;
-        }
-    }
-    if (3u < _503)
-    {
-        float _1114 = simd_sum(_605[3u]);
-        bool _1115 = simd_is_first();
-        if (_1115)
-        {
-            _405[192u + gl_SubgroupID] = _1114;
-        }
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    if (gl_LocalInvocationID.x < _479)
-    {
-        float _1040;
-        _1040 = 0.0;
-        for (uint _1039 = 0u; _1039 < gl_NumSubgroups; )
-        {
-            _1040 += _405[(gl_LocalInvocationID.x * 128u) + _1039];
-            _1039++;
-            continue;
-        }
-        uint _538 = (_499 * _250._m5) + (2u * (_468 + gl_LocalInvocationID.x));
-        uint _990 = _250._m2 >> 2u;
-        uint _545 = (2u * gl_LocalInvocationID.x) + 1u;
-        float _1042;
-        _1042 = 0.0;
-        for (uint _1041 = 0u; _1041 < gl_NumSubgroups; )
-        {
-            _1042 += _405[(_545 * 64u) + _1041];
-            _1041++;
-            continue;
-        }
-        float _563 = fast::min(_1040 + as_type<float>(_444._m0[_990 + _538]), _250._m11);
-        _574._m0[(((_250._m3 >> 2u) + (_486 * _463)) + _468) + gl_LocalInvocationID.x] = (_563 / (1.0 + exp((-_250._m12) * _563))) * (fast::clamp(_1042 + as_type<float>(_444._m0[_990 + (_538 + 1u)]), -_250._m11, _250._m11) + 1.0);
     }
 }
 

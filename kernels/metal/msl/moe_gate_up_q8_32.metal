@@ -2,59 +2,28 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_gate_up_q8_32 threads 64 1 1 args 5
-#pragma clang diagnostic ignored "-Wmissing-prototypes"
-#pragma clang diagnostic ignored "-Wmissing-braces"
-
+// gq-kernel: moe_gate_up_q8_32 threads 128 1 1 args 5
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
-template<typename T, size_t Num>
-struct spvUnsafeArray
-{
-    T elements[Num ? Num : 1];
-    
-    thread T& operator [] (size_t pos) thread
-    {
-        return elements[pos];
-    }
-    constexpr const thread T& operator [] (size_t pos) const thread
-    {
-        return elements[pos];
-    }
-    
-    device T& operator [] (size_t pos) device
-    {
-        return elements[pos];
-    }
-    constexpr const device T& operator [] (size_t pos) const device
-    {
-        return elements[pos];
-    }
-    
-    constexpr const constant T& operator [] (size_t pos) const constant
-    {
-        return elements[pos];
-    }
-    
-    threadgroup T& operator [] (size_t pos) threadgroup
-    {
-        return elements[pos];
-    }
-    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
-    {
-        return elements[pos];
-    }
-};
-
-struct _53
+struct _61
 {
     uint _m0[1];
 };
 
-struct _259
+struct _145
+{
+    float4 _m0[1];
+};
+
+struct _263
+{
+    uint _m0[1];
+};
+
+struct _266
 {
     uint _m0;
     uint _m1;
@@ -69,166 +38,385 @@ struct _259
     uint _m10;
     float _m11;
     float _m12;
-    uint _m13;
-    uint _m14;
 };
 
-struct _363
-{
-    float _m0[1];
-};
-
-struct _453
+struct _322
 {
     uint _m0[1];
 };
 
-struct _500
-{
-    uint _m0[1];
-};
-
-struct _583
+struct _546
 {
     float _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(128u, 1u, 1u);
 
-kernel void moe_gate_up_q8_32(constant _259& _261 [[buffer(0)]], const device _363& _365 [[buffer(1)]], const device _500& _502 [[buffer(2)]], const device _453& _455 [[buffer(3)]], device _583& _585 [[buffer(4)]], const device _53& _55 [[buffer(5)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void moe_gate_up_q8_32(constant _266& _268 [[buffer(0)]], const device _145& _147 [[buffer(1)]], const device _322& _324 [[buffer(2)]], const device _263& _265 [[buffer(3)]], device _546& _548 [[buffer(4)]], const device _61& _63 [[buffer(5)]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
-    threadgroup float _416[256];
-    uint _474 = _261._m5 / 2u;
-    uint _479 = gl_WorkGroupID.x * 2u;
-    uint _490 = min(2u, (_474 - _479));
-    uint _497 = (gl_WorkGroupID.z * _261._m8) + gl_WorkGroupID.y;
-    uint _508 = (_261._m1 >> 2u) + (2u * _497);
-    uint _510 = _502._m0[_508];
-    uint _512 = gl_WorkGroupID.x * 4u;
-    uint _514 = 2u * _490;
-    uint _522 = (_261._m0 >> 2u) + (gl_WorkGroupID.z * _261._m6);
-    uint _641 = _261._m4 + ((_510 - _261._m9) * _261._m10);
-    spvUnsafeArray<float, 4> _616;
-    _616[0u] = 0.0;
-    _616[1u] = 0.0;
-    _616[2u] = 0.0;
-    _616[3u] = 0.0;
-    uint _655 = _261._m6 / 32u;
-    for (uint _1054 = gl_LocalInvocationID.x; _1054 < _655; _1054 += 64u)
+    if ((_268._m0 & 15u) == 0u)
     {
-        for (uint _1063 = 0u; _1063 < 4u; _1063++)
+        uint _646 = (_268._m6 / 32u) * 4u;
+        uint _651 = _268._m5 / 2u;
+        uint _661 = (gl_WorkGroupID.z * _268._m8) + gl_WorkGroupID.y;
+        uint _667 = (_268._m1 >> 2u) + (2u * _661);
+        uint _679 = _268._m4 + ((_324._m0[_667] - _268._m9) * _268._m10);
+        uint _687 = (_268._m0 >> 2u) + (gl_WorkGroupID.z * _268._m6);
+        uint _690 = gl_WorkGroupID.x * 4u;
+        uint _693 = min((_690 + 4u), _651);
+        uint _698 = _690 + gl_SubgroupID;
+        for (uint _2095 = _698; _2095 < _693; _2095 += gl_NumSubgroups)
         {
-            if (_1063 < _514)
+            uint _707 = 2u * _2095;
+            uint _711 = _679 + (_707 * _268._m7);
+            uint _715 = _711 + _268._m7;
+            uint _2096;
+            float _2097;
+            float _2098;
+            _2098 = 0.0;
+            _2097 = 0.0;
+            _2096 = gl_SubgroupInvocationID;
+            bool _721;
+            for (;;)
             {
-                uint _683 = (_641 + ((_512 + _1063) * _261._m7)) + (_1054 * 34u);
-                uint _767 = _683 + 2u;
-                uint _841 = _767 >> 2u;
-                uint _844 = (_767 & 3u) << 3u;
-                uint _848 = _841 + 1u;
-                uint _851 = _841 + 2u;
-                uint _854 = _841 + 3u;
-                uint4 _1072;
-                if (_844 != 0u)
+                _721 = _2096 < _646;
+                if (_721)
                 {
-                    uint _864 = 32u - _844;
-                    _1072 = uint4((_55._m0[_841] >> _844) | (_55._m0[_848] << _864), (_55._m0[_848] >> _844) | (_55._m0[_851] << _864), (_55._m0[_851] >> _844) | (_55._m0[_854] << _864), (_55._m0[_854] >> _844) | (_55._m0[_841 + 4u] << _864));
+                    float _736 = float(_721);
+                    uint _739 = _646 - 1u;
+                    uint _740 = min(_2096, _739);
+                    uint _742 = _740 / 4u;
+                    uint _870 = 8u * (_740 % 4u);
+                    uint _871 = (_687 + (_742 * 32u)) + _870;
+                    uint _895 = _871 >> 2u;
+                    uint _955 = (_871 + 4u) >> 2u;
+                    uint _755 = _742 * 34u;
+                    uint _756 = _711 + _755;
+                    uint _760 = _715 + _755;
+                    uint _1015 = (_756 + 2u) + _870;
+                    uint _1043 = _1015 >> 2u;
+                    uint _1046 = (_1015 & 3u) << 3u;
+                    uint _1050 = _1043 + 1u;
+                    bool _1054 = _1046 != 0u;
+                    uint _1060 = (32u - _1046) & 31u;
+                    uint _1063 = _1054 ? 4294967295u : 0u;
+                    int _1102 = int((_63._m0[_1043] >> _1046) | ((_63._m0[_1050] << _1060) & _1063));
+                    int _1120 = int((_63._m0[_1050] >> _1046) | ((_63._m0[_1043 + (_1054 ? 2u : 1u)] << _1060) & _1063));
+                    uint _1160 = (_760 + 2u) + _870;
+                    uint _1188 = _1160 >> 2u;
+                    uint _1191 = (_1160 & 3u) << 3u;
+                    uint _1195 = _1188 + 1u;
+                    bool _1199 = _1191 != 0u;
+                    uint _1205 = (32u - _1191) & 31u;
+                    uint _1208 = _1199 ? 4294967295u : 0u;
+                    int _1247 = int((_63._m0[_1188] >> _1191) | ((_63._m0[_1195] << _1205) & _1208));
+                    int _1265 = int((_63._m0[_1195] >> _1191) | ((_63._m0[_1188 + (_1199 ? 2u : 1u)] << _1205) & _1208));
+                    uint _2131 = _2096 + gl_SubgroupSize;
+                    float _2133 = float(_2131 < _646);
+                    uint _2135 = min(_2131, _739);
+                    uint _2136 = _2135 / 4u;
+                    uint _2140 = 8u * (_2135 % 4u);
+                    uint _2141 = (_687 + (_2136 * 32u)) + _2140;
+                    uint _2164 = _2141 >> 2u;
+                    uint _2194 = (_2141 + 4u) >> 2u;
+                    uint _2200 = _2136 * 34u;
+                    uint _2201 = _711 + _2200;
+                    uint _2203 = _715 + _2200;
+                    uint _2208 = (_2201 + 2u) + _2140;
+                    uint _2209 = _2208 >> 2u;
+                    uint _2211 = (_2208 & 3u) << 3u;
+                    uint _2214 = _2209 + 1u;
+                    bool _2217 = _2211 != 0u;
+                    uint _2223 = (32u - _2211) & 31u;
+                    uint _2225 = _2217 ? 4294967295u : 0u;
+                    int _2236 = int((_63._m0[_2209] >> _2211) | ((_63._m0[_2214] << _2223) & _2225));
+                    int _2248 = int((_63._m0[_2214] >> _2211) | ((_63._m0[_2209 + (_2217 ? 2u : 1u)] << _2223) & _2225));
+                    uint _2276 = (_2203 + 2u) + _2140;
+                    uint _2277 = _2276 >> 2u;
+                    uint _2279 = (_2276 & 3u) << 3u;
+                    uint _2282 = _2277 + 1u;
+                    bool _2285 = _2279 != 0u;
+                    uint _2291 = (32u - _2279) & 31u;
+                    uint _2293 = _2285 ? 4294967295u : 0u;
+                    int _2304 = int((_63._m0[_2277] >> _2279) | ((_63._m0[_2282] << _2291) & _2293));
+                    int _2316 = int((_63._m0[_2282] >> _2279) | ((_63._m0[_2277 + (_2285 ? 2u : 1u)] << _2291) & _2293));
+                    uint _2350 = _2096 + (2u * gl_SubgroupSize);
+                    float _2352 = float(_2350 < _646);
+                    uint _2354 = min(_2350, _739);
+                    uint _2355 = _2354 / 4u;
+                    uint _2359 = 8u * (_2354 % 4u);
+                    uint _2360 = (_687 + (_2355 * 32u)) + _2359;
+                    uint _2383 = _2360 >> 2u;
+                    uint _2413 = (_2360 + 4u) >> 2u;
+                    uint _2419 = _2355 * 34u;
+                    uint _2420 = _711 + _2419;
+                    uint _2422 = _715 + _2419;
+                    uint _2427 = (_2420 + 2u) + _2359;
+                    uint _2428 = _2427 >> 2u;
+                    uint _2430 = (_2427 & 3u) << 3u;
+                    uint _2433 = _2428 + 1u;
+                    bool _2436 = _2430 != 0u;
+                    uint _2442 = (32u - _2430) & 31u;
+                    uint _2444 = _2436 ? 4294967295u : 0u;
+                    int _2455 = int((_63._m0[_2428] >> _2430) | ((_63._m0[_2433] << _2442) & _2444));
+                    int _2467 = int((_63._m0[_2433] >> _2430) | ((_63._m0[_2428 + (_2436 ? 2u : 1u)] << _2442) & _2444));
+                    float _2490 = fma(_2352, (dot(float4(float(extract_bits(_2455, uint(0), uint(8))), float(extract_bits(_2455, uint(8), uint(8))), float(extract_bits(_2455, uint(16), uint(8))), float(extract_bits(_2455, uint(24), uint(8)))), _147._m0[_2383]) + dot(float4(float(extract_bits(_2467, uint(0), uint(8))), float(extract_bits(_2467, uint(8), uint(8))), float(extract_bits(_2467, uint(16), uint(8))), float(extract_bits(_2467, uint(24), uint(8)))), _147._m0[_2413])) * float2(as_type<half2>((_63._m0[_2420 >> 2u] >> ((_2420 & 2u) << 3u)) & 65535u)).x, fma(_2133, (dot(float4(float(extract_bits(_2236, uint(0), uint(8))), float(extract_bits(_2236, uint(8), uint(8))), float(extract_bits(_2236, uint(16), uint(8))), float(extract_bits(_2236, uint(24), uint(8)))), _147._m0[_2164]) + dot(float4(float(extract_bits(_2248, uint(0), uint(8))), float(extract_bits(_2248, uint(8), uint(8))), float(extract_bits(_2248, uint(16), uint(8))), float(extract_bits(_2248, uint(24), uint(8)))), _147._m0[_2194])) * float2(as_type<half2>((_63._m0[_2201 >> 2u] >> ((_2201 & 2u) << 3u)) & 65535u)).x, fma(_736, (dot(float4(float(extract_bits(_1102, uint(0), uint(8))), float(extract_bits(_1102, uint(8), uint(8))), float(extract_bits(_1102, uint(16), uint(8))), float(extract_bits(_1102, uint(24), uint(8)))), _147._m0[_895]) + dot(float4(float(extract_bits(_1120, uint(0), uint(8))), float(extract_bits(_1120, uint(8), uint(8))), float(extract_bits(_1120, uint(16), uint(8))), float(extract_bits(_1120, uint(24), uint(8)))), _147._m0[_955])) * float2(as_type<half2>((_63._m0[_756 >> 2u] >> ((_756 & 2u) << 3u)) & 65535u)).x, _2097)));
+                    uint _2495 = (_2422 + 2u) + _2359;
+                    uint _2496 = _2495 >> 2u;
+                    uint _2498 = (_2495 & 3u) << 3u;
+                    uint _2501 = _2496 + 1u;
+                    bool _2504 = _2498 != 0u;
+                    uint _2510 = (32u - _2498) & 31u;
+                    uint _2512 = _2504 ? 4294967295u : 0u;
+                    int _2523 = int((_63._m0[_2496] >> _2498) | ((_63._m0[_2501] << _2510) & _2512));
+                    int _2535 = int((_63._m0[_2501] >> _2498) | ((_63._m0[_2496 + (_2504 ? 2u : 1u)] << _2510) & _2512));
+                    float _2558 = fma(_2352, (dot(float4(float(extract_bits(_2523, uint(0), uint(8))), float(extract_bits(_2523, uint(8), uint(8))), float(extract_bits(_2523, uint(16), uint(8))), float(extract_bits(_2523, uint(24), uint(8)))), _147._m0[_2383]) + dot(float4(float(extract_bits(_2535, uint(0), uint(8))), float(extract_bits(_2535, uint(8), uint(8))), float(extract_bits(_2535, uint(16), uint(8))), float(extract_bits(_2535, uint(24), uint(8)))), _147._m0[_2413])) * float2(as_type<half2>((_63._m0[_2422 >> 2u] >> ((_2422 & 2u) << 3u)) & 65535u)).x, fma(_2133, (dot(float4(float(extract_bits(_2304, uint(0), uint(8))), float(extract_bits(_2304, uint(8), uint(8))), float(extract_bits(_2304, uint(16), uint(8))), float(extract_bits(_2304, uint(24), uint(8)))), _147._m0[_2164]) + dot(float4(float(extract_bits(_2316, uint(0), uint(8))), float(extract_bits(_2316, uint(8), uint(8))), float(extract_bits(_2316, uint(16), uint(8))), float(extract_bits(_2316, uint(24), uint(8)))), _147._m0[_2194])) * float2(as_type<half2>((_63._m0[_2203 >> 2u] >> ((_2203 & 2u) << 3u)) & 65535u)).x, fma(_736, (dot(float4(float(extract_bits(_1247, uint(0), uint(8))), float(extract_bits(_1247, uint(8), uint(8))), float(extract_bits(_1247, uint(16), uint(8))), float(extract_bits(_1247, uint(24), uint(8)))), _147._m0[_895]) + dot(float4(float(extract_bits(_1265, uint(0), uint(8))), float(extract_bits(_1265, uint(8), uint(8))), float(extract_bits(_1265, uint(16), uint(8))), float(extract_bits(_1265, uint(24), uint(8)))), _147._m0[_955])) * float2(as_type<half2>((_63._m0[_760 >> 2u] >> ((_760 & 2u) << 3u)) & 65535u)).x, _2098)));
+                    uint _2569 = _2096 + (3u * gl_SubgroupSize);
+                    float _2571 = float(_2569 < _646);
+                    uint _2573 = min(_2569, _739);
+                    uint _2574 = _2573 / 4u;
+                    uint _2578 = 8u * (_2573 % 4u);
+                    uint _2579 = (_687 + (_2574 * 32u)) + _2578;
+                    uint _2602 = _2579 >> 2u;
+                    uint _2632 = (_2579 + 4u) >> 2u;
+                    uint _2638 = _2574 * 34u;
+                    uint _2639 = _711 + _2638;
+                    uint _2641 = _715 + _2638;
+                    uint _2646 = (_2639 + 2u) + _2578;
+                    uint _2647 = _2646 >> 2u;
+                    uint _2649 = (_2646 & 3u) << 3u;
+                    uint _2652 = _2647 + 1u;
+                    bool _2655 = _2649 != 0u;
+                    uint _2661 = (32u - _2649) & 31u;
+                    uint _2663 = _2655 ? 4294967295u : 0u;
+                    int _2674 = int((_63._m0[_2647] >> _2649) | ((_63._m0[_2652] << _2661) & _2663));
+                    int _2686 = int((_63._m0[_2652] >> _2649) | ((_63._m0[_2647 + (_2655 ? 2u : 1u)] << _2661) & _2663));
+                    uint _2714 = (_2641 + 2u) + _2578;
+                    uint _2715 = _2714 >> 2u;
+                    uint _2717 = (_2714 & 3u) << 3u;
+                    uint _2720 = _2715 + 1u;
+                    bool _2723 = _2717 != 0u;
+                    uint _2729 = (32u - _2717) & 31u;
+                    uint _2731 = _2723 ? 4294967295u : 0u;
+                    int _2742 = int((_63._m0[_2715] >> _2717) | ((_63._m0[_2720] << _2729) & _2731));
+                    int _2754 = int((_63._m0[_2720] >> _2717) | ((_63._m0[_2715 + (_2723 ? 2u : 1u)] << _2729) & _2731));
+                    _2098 = fma(_2571, (dot(float4(float(extract_bits(_2742, uint(0), uint(8))), float(extract_bits(_2742, uint(8), uint(8))), float(extract_bits(_2742, uint(16), uint(8))), float(extract_bits(_2742, uint(24), uint(8)))), _147._m0[_2602]) + dot(float4(float(extract_bits(_2754, uint(0), uint(8))), float(extract_bits(_2754, uint(8), uint(8))), float(extract_bits(_2754, uint(16), uint(8))), float(extract_bits(_2754, uint(24), uint(8)))), _147._m0[_2632])) * float2(as_type<half2>((_63._m0[_2641 >> 2u] >> ((_2641 & 2u) << 3u)) & 65535u)).x, _2558);
+                    _2097 = fma(_2571, (dot(float4(float(extract_bits(_2674, uint(0), uint(8))), float(extract_bits(_2674, uint(8), uint(8))), float(extract_bits(_2674, uint(16), uint(8))), float(extract_bits(_2674, uint(24), uint(8)))), _147._m0[_2602]) + dot(float4(float(extract_bits(_2686, uint(0), uint(8))), float(extract_bits(_2686, uint(8), uint(8))), float(extract_bits(_2686, uint(16), uint(8))), float(extract_bits(_2686, uint(24), uint(8)))), _147._m0[_2632])) * float2(as_type<half2>((_63._m0[_2639 >> 2u] >> ((_2639 & 2u) << 3u)) & 65535u)).x, _2490);
+                    _2096 += (4u * gl_SubgroupSize);
+                    continue;
                 }
                 else
                 {
-                    _1072 = uint4(_55._m0[_841], _55._m0[_848], _55._m0[_851], _55._m0[_854]);
+                    break;
                 }
-                int _780 = int(_1072.x);
-                int _1150 = int(_1072.y);
-                int _1187 = int(_1072.z);
-                int _1224 = int(_1072.w);
-                uint _1261 = _683 + 18u;
-                uint _1262 = _1261 >> 2u;
-                uint _1264 = (_1261 & 3u) << 3u;
-                uint _1267 = _1262 + 1u;
-                uint _1270 = _1262 + 2u;
-                uint _1273 = _1262 + 3u;
-                uint4 _1304;
-                if (_1264 != 0u)
-                {
-                    uint _1282 = 32u - _1264;
-                    _1304 = uint4((_55._m0[_1262] >> _1264) | (_55._m0[_1267] << _1282), (_55._m0[_1267] >> _1264) | (_55._m0[_1270] << _1282), (_55._m0[_1270] >> _1264) | (_55._m0[_1273] << _1282), (_55._m0[_1273] >> _1264) | (_55._m0[_1262 + 4u] << _1282));
-                }
-                else
-                {
-                    _1304 = uint4(_55._m0[_1262], _55._m0[_1267], _55._m0[_1270], _55._m0[_1273]);
-                }
-                int _1311 = int(_1304.x);
-                int _1347 = int(_1304.y);
-                int _1383 = int(_1304.z);
-                int _1419 = int(_1304.w);
-                uint _690 = _522 + (_1054 * 32u);
-                float _1614 = fma(float(extract_bits(_1187, uint(24), uint(8))), _365._m0[_690 + 11u], fma(float(extract_bits(_1187, uint(16), uint(8))), _365._m0[_690 + 10u], fma(float(extract_bits(_1187, uint(8), uint(8))), _365._m0[_690 + 9u], fma(float(extract_bits(_1187, uint(0), uint(8))), _365._m0[_690 + 8u], fma(float(extract_bits(_1150, uint(24), uint(8))), _365._m0[_690 + 7u], fma(float(extract_bits(_1150, uint(16), uint(8))), _365._m0[_690 + 6u], fma(float(extract_bits(_1150, uint(8), uint(8))), _365._m0[_690 + 5u], fma(float(extract_bits(_1150, uint(0), uint(8))), _365._m0[_690 + 4u], fma(float(extract_bits(_780, uint(24), uint(8))), _365._m0[_690 + 3u], fma(float(extract_bits(_780, uint(16), uint(8))), _365._m0[_690 + 2u], fma(float(extract_bits(_780, uint(0), uint(8))), _365._m0[_690], float(extract_bits(_780, uint(8), uint(8))) * _365._m0[_690 + 1u])))))))))));
-                float _1779 = fma(float(extract_bits(_1347, uint(16), uint(8))), _365._m0[_690 + 22u], fma(float(extract_bits(_1347, uint(8), uint(8))), _365._m0[_690 + 21u], fma(float(extract_bits(_1347, uint(0), uint(8))), _365._m0[_690 + 20u], fma(float(extract_bits(_1311, uint(24), uint(8))), _365._m0[_690 + 19u], fma(float(extract_bits(_1311, uint(16), uint(8))), _365._m0[_690 + 18u], fma(float(extract_bits(_1311, uint(8), uint(8))), _365._m0[_690 + 17u], fma(float(extract_bits(_1311, uint(0), uint(8))), _365._m0[_690 + 16u], fma(float(extract_bits(_1224, uint(24), uint(8))), _365._m0[_690 + 15u], fma(float(extract_bits(_1224, uint(16), uint(8))), _365._m0[_690 + 14u], fma(float(extract_bits(_1224, uint(8), uint(8))), _365._m0[_690 + 13u], fma(float(extract_bits(_1224, uint(0), uint(8))), _365._m0[_690 + 12u], _1614)))))))))));
-                uint _942 = _683 + 1u;
-                _616[_1063] = fma(fma(float(extract_bits(_1419, uint(24), uint(8))), _365._m0[_690 + 31u], fma(float(extract_bits(_1419, uint(16), uint(8))), _365._m0[_690 + 30u], fma(float(extract_bits(_1419, uint(8), uint(8))), _365._m0[_690 + 29u], fma(float(extract_bits(_1419, uint(0), uint(8))), _365._m0[_690 + 28u], fma(float(extract_bits(_1383, uint(24), uint(8))), _365._m0[_690 + 27u], fma(float(extract_bits(_1383, uint(16), uint(8))), _365._m0[_690 + 26u], fma(float(extract_bits(_1383, uint(8), uint(8))), _365._m0[_690 + 25u], fma(float(extract_bits(_1383, uint(0), uint(8))), _365._m0[_690 + 24u], fma(float(extract_bits(_1347, uint(24), uint(8))), _365._m0[_690 + 23u], _1779))))))))), float2(as_type<half2>(((_55._m0[_683 >> 2u] >> ((_683 & 3u) << 3u)) & 255u) | (((_55._m0[_942 >> 2u] >> ((_942 & 3u) << 3u)) & 255u) << 8u))).x, _616[_1063]);
+            }
+            float _798 = simd_sum(_2097);
+            float _800 = simd_sum(_2098);
+            bool _801 = simd_is_first();
+            if (_801)
+            {
+                uint _809 = (_324._m0[_667] * _268._m5) + _707;
+                uint _1299 = _268._m2 >> 2u;
+                float _827 = fast::min(_798 + as_type<float>(_265._m0[_1299 + _809]), _268._m11);
+                _548._m0[((_268._m3 >> 2u) + (_661 * _651)) + _2095] = (_827 / (1.0 + exp((-_268._m12) * _827))) * (fast::clamp(_800 + as_type<float>(_265._m0[_1299 + (_809 + 1u)]), -_268._m11, _268._m11) + 1.0);
             }
         }
     }
-    if (0u < _514)
+    else
     {
-        float _740 = simd_sum(_616[0u]);
-        bool _741 = simd_is_first();
-        if (_741)
+        uint _1365 = (_268._m6 / 32u) * 4u;
+        uint _1370 = _268._m5 / 2u;
+        uint _1380 = (gl_WorkGroupID.z * _268._m8) + gl_WorkGroupID.y;
+        uint _1386 = (_268._m1 >> 2u) + (2u * _1380);
+        uint _1398 = _268._m4 + ((_324._m0[_1386] - _268._m9) * _268._m10);
+        uint _1406 = (_268._m0 >> 2u) + (gl_WorkGroupID.z * _268._m6);
+        uint _1409 = gl_WorkGroupID.x * 4u;
+        uint _1412 = min((_1409 + 4u), _1370);
+        uint _1417 = _1409 + gl_SubgroupID;
+        for (uint _2077 = _1417; _2077 < _1412; _2077 += gl_NumSubgroups)
         {
-            _416[gl_SubgroupID] = _740;
+            uint _1426 = 2u * _2077;
+            uint _1430 = _1398 + (_1426 * _268._m7);
+            uint _1434 = _1430 + _268._m7;
+            uint _2078;
+            float _2079;
+            float _2080;
+            _2080 = 0.0;
+            _2079 = 0.0;
+            _2078 = gl_SubgroupInvocationID;
+            bool _1440;
+            for (;;)
+            {
+                _1440 = _2078 < _1365;
+                if (_1440)
+                {
+                    float _1455 = float(_1440);
+                    uint _1458 = _1365 - 1u;
+                    uint _1459 = min(_2078, _1458);
+                    uint _1461 = _1459 / 4u;
+                    uint _1589 = 8u * (_1459 % 4u);
+                    uint _1590 = (_1406 + (_1461 * 32u)) + _1589;
+                    uint _1621 = _1590 + 1u;
+                    uint _1624 = _1590 + 2u;
+                    uint _1627 = _1590 + 3u;
+                    float4 _1629 = float4(((device float*)&_147._m0[_1590 >> 2u])[_1590 & 3u], ((device float*)&_147._m0[_1621 >> 2u])[_1621 & 3u], ((device float*)&_147._m0[_1624 >> 2u])[_1624 & 3u], ((device float*)&_147._m0[_1627 >> 2u])[_1627 & 3u]);
+                    uint _1598 = _1590 + 4u;
+                    uint _1681 = _1590 + 5u;
+                    uint _1684 = _1590 + 6u;
+                    uint _1687 = _1590 + 7u;
+                    float4 _1689 = float4(((device float*)&_147._m0[_1598 >> 2u])[_1598 & 3u], ((device float*)&_147._m0[_1681 >> 2u])[_1681 & 3u], ((device float*)&_147._m0[_1684 >> 2u])[_1684 & 3u], ((device float*)&_147._m0[_1687 >> 2u])[_1687 & 3u]);
+                    uint _1474 = _1461 * 34u;
+                    uint _1475 = _1430 + _1474;
+                    uint _1479 = _1434 + _1474;
+                    uint _1734 = (_1475 + 2u) + _1589;
+                    uint _1762 = _1734 >> 2u;
+                    uint _1765 = (_1734 & 3u) << 3u;
+                    uint _1769 = _1762 + 1u;
+                    bool _1773 = _1765 != 0u;
+                    uint _1779 = (32u - _1765) & 31u;
+                    uint _1782 = _1773 ? 4294967295u : 0u;
+                    int _1821 = int((_63._m0[_1762] >> _1765) | ((_63._m0[_1769] << _1779) & _1782));
+                    int _1839 = int((_63._m0[_1769] >> _1765) | ((_63._m0[_1762 + (_1773 ? 2u : 1u)] << _1779) & _1782));
+                    uint _1879 = (_1479 + 2u) + _1589;
+                    uint _1907 = _1879 >> 2u;
+                    uint _1910 = (_1879 & 3u) << 3u;
+                    uint _1914 = _1907 + 1u;
+                    bool _1918 = _1910 != 0u;
+                    uint _1924 = (32u - _1910) & 31u;
+                    uint _1927 = _1918 ? 4294967295u : 0u;
+                    int _1966 = int((_63._m0[_1907] >> _1910) | ((_63._m0[_1914] << _1924) & _1927));
+                    int _1984 = int((_63._m0[_1914] >> _1910) | ((_63._m0[_1907 + (_1918 ? 2u : 1u)] << _1924) & _1927));
+                    uint _2788 = _2078 + gl_SubgroupSize;
+                    float _2790 = float(_2788 < _1365);
+                    uint _2792 = min(_2788, _1458);
+                    uint _2793 = _2792 / 4u;
+                    uint _2797 = 8u * (_2792 % 4u);
+                    uint _2798 = (_1406 + (_2793 * 32u)) + _2797;
+                    uint _2804 = _2798 + 1u;
+                    uint _2809 = _2798 + 2u;
+                    uint _2814 = _2798 + 3u;
+                    float4 _2819 = float4(((device float*)&_147._m0[_2798 >> 2u])[_2798 & 3u], ((device float*)&_147._m0[_2804 >> 2u])[_2804 & 3u], ((device float*)&_147._m0[_2809 >> 2u])[_2809 & 3u], ((device float*)&_147._m0[_2814 >> 2u])[_2814 & 3u]);
+                    uint _2828 = _2798 + 4u;
+                    uint _2834 = _2798 + 5u;
+                    uint _2839 = _2798 + 6u;
+                    uint _2844 = _2798 + 7u;
+                    float4 _2849 = float4(((device float*)&_147._m0[_2828 >> 2u])[_2828 & 3u], ((device float*)&_147._m0[_2834 >> 2u])[_2834 & 3u], ((device float*)&_147._m0[_2839 >> 2u])[_2839 & 3u], ((device float*)&_147._m0[_2844 >> 2u])[_2844 & 3u]);
+                    uint _2857 = _2793 * 34u;
+                    uint _2858 = _1430 + _2857;
+                    uint _2860 = _1434 + _2857;
+                    uint _2865 = (_2858 + 2u) + _2797;
+                    uint _2866 = _2865 >> 2u;
+                    uint _2868 = (_2865 & 3u) << 3u;
+                    uint _2871 = _2866 + 1u;
+                    bool _2874 = _2868 != 0u;
+                    uint _2880 = (32u - _2868) & 31u;
+                    uint _2882 = _2874 ? 4294967295u : 0u;
+                    int _2893 = int((_63._m0[_2866] >> _2868) | ((_63._m0[_2871] << _2880) & _2882));
+                    int _2905 = int((_63._m0[_2871] >> _2868) | ((_63._m0[_2866 + (_2874 ? 2u : 1u)] << _2880) & _2882));
+                    uint _2933 = (_2860 + 2u) + _2797;
+                    uint _2934 = _2933 >> 2u;
+                    uint _2936 = (_2933 & 3u) << 3u;
+                    uint _2939 = _2934 + 1u;
+                    bool _2942 = _2936 != 0u;
+                    uint _2948 = (32u - _2936) & 31u;
+                    uint _2950 = _2942 ? 4294967295u : 0u;
+                    int _2961 = int((_63._m0[_2934] >> _2936) | ((_63._m0[_2939] << _2948) & _2950));
+                    int _2973 = int((_63._m0[_2939] >> _2936) | ((_63._m0[_2934 + (_2942 ? 2u : 1u)] << _2948) & _2950));
+                    uint _3007 = _2078 + (2u * gl_SubgroupSize);
+                    float _3009 = float(_3007 < _1365);
+                    uint _3011 = min(_3007, _1458);
+                    uint _3012 = _3011 / 4u;
+                    uint _3016 = 8u * (_3011 % 4u);
+                    uint _3017 = (_1406 + (_3012 * 32u)) + _3016;
+                    uint _3023 = _3017 + 1u;
+                    uint _3028 = _3017 + 2u;
+                    uint _3033 = _3017 + 3u;
+                    float4 _3038 = float4(((device float*)&_147._m0[_3017 >> 2u])[_3017 & 3u], ((device float*)&_147._m0[_3023 >> 2u])[_3023 & 3u], ((device float*)&_147._m0[_3028 >> 2u])[_3028 & 3u], ((device float*)&_147._m0[_3033 >> 2u])[_3033 & 3u]);
+                    uint _3047 = _3017 + 4u;
+                    uint _3053 = _3017 + 5u;
+                    uint _3058 = _3017 + 6u;
+                    uint _3063 = _3017 + 7u;
+                    float4 _3068 = float4(((device float*)&_147._m0[_3047 >> 2u])[_3047 & 3u], ((device float*)&_147._m0[_3053 >> 2u])[_3053 & 3u], ((device float*)&_147._m0[_3058 >> 2u])[_3058 & 3u], ((device float*)&_147._m0[_3063 >> 2u])[_3063 & 3u]);
+                    uint _3076 = _3012 * 34u;
+                    uint _3077 = _1430 + _3076;
+                    uint _3079 = _1434 + _3076;
+                    uint _3084 = (_3077 + 2u) + _3016;
+                    uint _3085 = _3084 >> 2u;
+                    uint _3087 = (_3084 & 3u) << 3u;
+                    uint _3090 = _3085 + 1u;
+                    bool _3093 = _3087 != 0u;
+                    uint _3099 = (32u - _3087) & 31u;
+                    uint _3101 = _3093 ? 4294967295u : 0u;
+                    int _3112 = int((_63._m0[_3085] >> _3087) | ((_63._m0[_3090] << _3099) & _3101));
+                    int _3124 = int((_63._m0[_3090] >> _3087) | ((_63._m0[_3085 + (_3093 ? 2u : 1u)] << _3099) & _3101));
+                    float _3147 = fma(_3009, (dot(float4(float(extract_bits(_3112, uint(0), uint(8))), float(extract_bits(_3112, uint(8), uint(8))), float(extract_bits(_3112, uint(16), uint(8))), float(extract_bits(_3112, uint(24), uint(8)))), _3038) + dot(float4(float(extract_bits(_3124, uint(0), uint(8))), float(extract_bits(_3124, uint(8), uint(8))), float(extract_bits(_3124, uint(16), uint(8))), float(extract_bits(_3124, uint(24), uint(8)))), _3068)) * float2(as_type<half2>((_63._m0[_3077 >> 2u] >> ((_3077 & 2u) << 3u)) & 65535u)).x, fma(_2790, (dot(float4(float(extract_bits(_2893, uint(0), uint(8))), float(extract_bits(_2893, uint(8), uint(8))), float(extract_bits(_2893, uint(16), uint(8))), float(extract_bits(_2893, uint(24), uint(8)))), _2819) + dot(float4(float(extract_bits(_2905, uint(0), uint(8))), float(extract_bits(_2905, uint(8), uint(8))), float(extract_bits(_2905, uint(16), uint(8))), float(extract_bits(_2905, uint(24), uint(8)))), _2849)) * float2(as_type<half2>((_63._m0[_2858 >> 2u] >> ((_2858 & 2u) << 3u)) & 65535u)).x, fma(_1455, (dot(float4(float(extract_bits(_1821, uint(0), uint(8))), float(extract_bits(_1821, uint(8), uint(8))), float(extract_bits(_1821, uint(16), uint(8))), float(extract_bits(_1821, uint(24), uint(8)))), _1629) + dot(float4(float(extract_bits(_1839, uint(0), uint(8))), float(extract_bits(_1839, uint(8), uint(8))), float(extract_bits(_1839, uint(16), uint(8))), float(extract_bits(_1839, uint(24), uint(8)))), _1689)) * float2(as_type<half2>((_63._m0[_1475 >> 2u] >> ((_1475 & 2u) << 3u)) & 65535u)).x, _2079)));
+                    uint _3152 = (_3079 + 2u) + _3016;
+                    uint _3153 = _3152 >> 2u;
+                    uint _3155 = (_3152 & 3u) << 3u;
+                    uint _3158 = _3153 + 1u;
+                    bool _3161 = _3155 != 0u;
+                    uint _3167 = (32u - _3155) & 31u;
+                    uint _3169 = _3161 ? 4294967295u : 0u;
+                    int _3180 = int((_63._m0[_3153] >> _3155) | ((_63._m0[_3158] << _3167) & _3169));
+                    int _3192 = int((_63._m0[_3158] >> _3155) | ((_63._m0[_3153 + (_3161 ? 2u : 1u)] << _3167) & _3169));
+                    float _3215 = fma(_3009, (dot(float4(float(extract_bits(_3180, uint(0), uint(8))), float(extract_bits(_3180, uint(8), uint(8))), float(extract_bits(_3180, uint(16), uint(8))), float(extract_bits(_3180, uint(24), uint(8)))), _3038) + dot(float4(float(extract_bits(_3192, uint(0), uint(8))), float(extract_bits(_3192, uint(8), uint(8))), float(extract_bits(_3192, uint(16), uint(8))), float(extract_bits(_3192, uint(24), uint(8)))), _3068)) * float2(as_type<half2>((_63._m0[_3079 >> 2u] >> ((_3079 & 2u) << 3u)) & 65535u)).x, fma(_2790, (dot(float4(float(extract_bits(_2961, uint(0), uint(8))), float(extract_bits(_2961, uint(8), uint(8))), float(extract_bits(_2961, uint(16), uint(8))), float(extract_bits(_2961, uint(24), uint(8)))), _2819) + dot(float4(float(extract_bits(_2973, uint(0), uint(8))), float(extract_bits(_2973, uint(8), uint(8))), float(extract_bits(_2973, uint(16), uint(8))), float(extract_bits(_2973, uint(24), uint(8)))), _2849)) * float2(as_type<half2>((_63._m0[_2860 >> 2u] >> ((_2860 & 2u) << 3u)) & 65535u)).x, fma(_1455, (dot(float4(float(extract_bits(_1966, uint(0), uint(8))), float(extract_bits(_1966, uint(8), uint(8))), float(extract_bits(_1966, uint(16), uint(8))), float(extract_bits(_1966, uint(24), uint(8)))), _1629) + dot(float4(float(extract_bits(_1984, uint(0), uint(8))), float(extract_bits(_1984, uint(8), uint(8))), float(extract_bits(_1984, uint(16), uint(8))), float(extract_bits(_1984, uint(24), uint(8)))), _1689)) * float2(as_type<half2>((_63._m0[_1479 >> 2u] >> ((_1479 & 2u) << 3u)) & 65535u)).x, _2080)));
+                    uint _3226 = _2078 + (3u * gl_SubgroupSize);
+                    float _3228 = float(_3226 < _1365);
+                    uint _3230 = min(_3226, _1458);
+                    uint _3231 = _3230 / 4u;
+                    uint _3235 = 8u * (_3230 % 4u);
+                    uint _3236 = (_1406 + (_3231 * 32u)) + _3235;
+                    uint _3242 = _3236 + 1u;
+                    uint _3247 = _3236 + 2u;
+                    uint _3252 = _3236 + 3u;
+                    float4 _3257 = float4(((device float*)&_147._m0[_3236 >> 2u])[_3236 & 3u], ((device float*)&_147._m0[_3242 >> 2u])[_3242 & 3u], ((device float*)&_147._m0[_3247 >> 2u])[_3247 & 3u], ((device float*)&_147._m0[_3252 >> 2u])[_3252 & 3u]);
+                    uint _3266 = _3236 + 4u;
+                    uint _3272 = _3236 + 5u;
+                    uint _3277 = _3236 + 6u;
+                    uint _3282 = _3236 + 7u;
+                    float4 _3287 = float4(((device float*)&_147._m0[_3266 >> 2u])[_3266 & 3u], ((device float*)&_147._m0[_3272 >> 2u])[_3272 & 3u], ((device float*)&_147._m0[_3277 >> 2u])[_3277 & 3u], ((device float*)&_147._m0[_3282 >> 2u])[_3282 & 3u]);
+                    uint _3295 = _3231 * 34u;
+                    uint _3296 = _1430 + _3295;
+                    uint _3298 = _1434 + _3295;
+                    uint _3303 = (_3296 + 2u) + _3235;
+                    uint _3304 = _3303 >> 2u;
+                    uint _3306 = (_3303 & 3u) << 3u;
+                    uint _3309 = _3304 + 1u;
+                    bool _3312 = _3306 != 0u;
+                    uint _3318 = (32u - _3306) & 31u;
+                    uint _3320 = _3312 ? 4294967295u : 0u;
+                    int _3331 = int((_63._m0[_3304] >> _3306) | ((_63._m0[_3309] << _3318) & _3320));
+                    int _3343 = int((_63._m0[_3309] >> _3306) | ((_63._m0[_3304 + (_3312 ? 2u : 1u)] << _3318) & _3320));
+                    uint _3371 = (_3298 + 2u) + _3235;
+                    uint _3372 = _3371 >> 2u;
+                    uint _3374 = (_3371 & 3u) << 3u;
+                    uint _3377 = _3372 + 1u;
+                    bool _3380 = _3374 != 0u;
+                    uint _3386 = (32u - _3374) & 31u;
+                    uint _3388 = _3380 ? 4294967295u : 0u;
+                    int _3399 = int((_63._m0[_3372] >> _3374) | ((_63._m0[_3377] << _3386) & _3388));
+                    int _3411 = int((_63._m0[_3377] >> _3374) | ((_63._m0[_3372 + (_3380 ? 2u : 1u)] << _3386) & _3388));
+                    _2080 = fma(_3228, (dot(float4(float(extract_bits(_3399, uint(0), uint(8))), float(extract_bits(_3399, uint(8), uint(8))), float(extract_bits(_3399, uint(16), uint(8))), float(extract_bits(_3399, uint(24), uint(8)))), _3257) + dot(float4(float(extract_bits(_3411, uint(0), uint(8))), float(extract_bits(_3411, uint(8), uint(8))), float(extract_bits(_3411, uint(16), uint(8))), float(extract_bits(_3411, uint(24), uint(8)))), _3287)) * float2(as_type<half2>((_63._m0[_3298 >> 2u] >> ((_3298 & 2u) << 3u)) & 65535u)).x, _3215);
+                    _2079 = fma(_3228, (dot(float4(float(extract_bits(_3331, uint(0), uint(8))), float(extract_bits(_3331, uint(8), uint(8))), float(extract_bits(_3331, uint(16), uint(8))), float(extract_bits(_3331, uint(24), uint(8)))), _3257) + dot(float4(float(extract_bits(_3343, uint(0), uint(8))), float(extract_bits(_3343, uint(8), uint(8))), float(extract_bits(_3343, uint(16), uint(8))), float(extract_bits(_3343, uint(24), uint(8)))), _3287)) * float2(as_type<half2>((_63._m0[_3296 >> 2u] >> ((_3296 & 2u) << 3u)) & 65535u)).x, _3147);
+                    _2078 += (4u * gl_SubgroupSize);
+                    continue;
+                }
+                else
+                {
+                    break;
+                }
+            }
+            float _1517 = simd_sum(_2079);
+            float _1519 = simd_sum(_2080);
+            bool _1520 = simd_is_first();
+            if (_1520)
+            {
+                uint _1528 = (_324._m0[_1386] * _268._m5) + _1426;
+                uint _2018 = _268._m2 >> 2u;
+                float _1546 = fast::min(_1517 + as_type<float>(_265._m0[_2018 + _1528]), _268._m11);
+                _548._m0[((_268._m3 >> 2u) + (_1380 * _1370)) + _2077] = (_1546 / (1.0 + exp((-_268._m12) * _1546))) * (fast::clamp(_1519 + as_type<float>(_265._m0[_2018 + (_1528 + 1u)]), -_268._m11, _268._m11) + 1.0);
+            }
         }
-    }
-    if (1u < _514)
-    {
-        float _1092 = simd_sum(_616[1u]);
-        bool _1093 = simd_is_first();
-        if (_1093)
-        {
-            _416[64u + gl_SubgroupID] = _1092;
-        }
-    }
-    if (2u < _514)
-    {
-        float _1112 = simd_sum(_616[2u]);
-        bool _1113 = simd_is_first();
-        if (_1113)
-        {
-            _416[128u + gl_SubgroupID] = _1112;
-        }
-    }
-    if (3u < _514)
-    {
-        float _1132 = simd_sum(_616[3u]);
-        bool _1133 = simd_is_first();
-        if (_1133)
-        {
-            _416[192u + gl_SubgroupID] = _1132;
-        }
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    if (gl_LocalInvocationID.x < _490)
-    {
-        float _1057;
-        _1057 = 0.0;
-        for (uint _1056 = 0u; _1056 < gl_NumSubgroups; )
-        {
-            _1057 += _416[(gl_LocalInvocationID.x * 128u) + _1056];
-            _1056++;
-            continue;
-        }
-        uint _549 = (_510 * _261._m5) + (2u * (_479 + gl_LocalInvocationID.x));
-        uint _1007 = _261._m2 >> 2u;
-        uint _556 = (2u * gl_LocalInvocationID.x) + 1u;
-        float _1059;
-        _1059 = 0.0;
-        for (uint _1058 = 0u; _1058 < gl_NumSubgroups; )
-        {
-            _1059 += _416[(_556 * 64u) + _1058];
-            _1058++;
-            continue;
-        }
-        float _574 = fast::min(_1057 + as_type<float>(_455._m0[_1007 + _549]), _261._m11);
-        _585._m0[(((_261._m3 >> 2u) + (_497 * _474)) + _479) + gl_LocalInvocationID.x] = (_574 / (1.0 + exp((-_261._m12) * _574))) * (fast::clamp(_1059 + as_type<float>(_455._m0[_1007 + (_549 + 1u)]), -_261._m11, _261._m11) + 1.0);
     }
 }
 

@@ -2,7 +2,7 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: moe_route threads 64 1 1 args 4
+// gq-kernel: moe_route threads 1024 1 1 args 4
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 #pragma clang diagnostic ignored "-Wmissing-braces"
 
@@ -49,7 +49,7 @@ struct spvUnsafeArray
     }
 };
 
-struct _17
+struct _27
 {
     uint _m0;
     uint _m1;
@@ -61,50 +61,240 @@ struct _17
     uint _m7;
 };
 
-struct _75
-{
-    uint _m0[1];
-};
-
-struct _86
+struct _97
 {
     float _m0[1];
 };
 
-struct _115
+struct _125
 {
     uint _m0[1];
 };
 
-struct _299
+struct _224
 {
     uint _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
-
-kernel void moe_route(constant _17& _19 [[buffer(0)]], const device _86& _88 [[buffer(1)]], const device _75& _77 [[buffer(2)]], const device _115& _117 [[buffer(3)]], device _299& _301 [[buffer(4)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint gl_SubgroupSize [[thread_execution_width]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+struct _387
 {
-    threadgroup float _111[512];
+    uint _m0[1];
+};
+
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(1024u, 1u, 1u);
+
+kernel void moe_route(constant _27& _29 [[buffer(0)]], const device _97& _99 [[buffer(1)]], const device _125& _127 [[buffer(2)]], const device _224& _226 [[buffer(3)]], device _387& _389 [[buffer(4)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
+{
+    threadgroup float _170[4096];
+    threadgroup float _218[512];
+    threadgroup uint _300[16];
     do
     {
-        uint _32 = (_19._m0 >> 2u) + (gl_WorkGroupID.x * _19._m5);
-        for (uint _331 = gl_SubgroupID; _331 < _19._m4; _331 += gl_NumSubgroups)
+        uint _42 = (_29._m0 >> 2u) + (gl_WorkGroupID.x * _29._m5);
+        uint _47 = _29._m1 >> 2u;
+        uint _52 = _29._m7 >> 2u;
+        uint _419;
+        _419 = 0u;
+        for (; _419 < _29._m4; _419 += 16u)
         {
-            uint _57 = (_19._m1 + (_331 * _19._m7)) >> 2u;
-            float _353;
-            _353 = 0.0;
-            for (uint _352 = gl_SubgroupInvocationID; _352 < _19._m5; )
+            float _1198;
+            float _1200;
+            float _1203;
+            float _1207;
+            float _1212;
+            float _1218;
+            float _1225;
+            float _1233;
+            float _1242;
+            float _1252;
+            float _1263;
+            float _1275;
+            float _1288;
+            float _1302;
+            float _1317;
+            float _1333;
+            _1333 = 0.0;
+            _1317 = 0.0;
+            _1302 = 0.0;
+            _1288 = 0.0;
+            _1275 = 0.0;
+            _1263 = 0.0;
+            _1252 = 0.0;
+            _1242 = 0.0;
+            _1233 = 0.0;
+            _1225 = 0.0;
+            _1218 = 0.0;
+            _1212 = 0.0;
+            _1207 = 0.0;
+            _1203 = 0.0;
+            _1200 = 0.0;
+            _1198 = 0.0;
+            for (uint _435 = gl_LocalInvocationID.x; _435 < _29._m5; )
             {
-                _353 = fma(as_type<float>(_77._m0[_57 + _352]), _88._m0[_32 + _352], _353);
-                _352 += gl_SubgroupSize;
+                uint _102 = _42 + _435;
+                uint _121 = _29._m4 - 1u;
+                _1333 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 15u), _121) * _52)) + _435]), _99._m0[_102], _1333);
+                _1317 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 14u), _121) * _52)) + _435]), _99._m0[_102], _1317);
+                _1302 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 13u), _121) * _52)) + _435]), _99._m0[_102], _1302);
+                _1288 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 12u), _121) * _52)) + _435]), _99._m0[_102], _1288);
+                _1275 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 11u), _121) * _52)) + _435]), _99._m0[_102], _1275);
+                _1263 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 10u), _121) * _52)) + _435]), _99._m0[_102], _1263);
+                _1252 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 9u), _121) * _52)) + _435]), _99._m0[_102], _1252);
+                _1242 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 8u), _121) * _52)) + _435]), _99._m0[_102], _1242);
+                _1233 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 7u), _121) * _52)) + _435]), _99._m0[_102], _1233);
+                _1225 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 6u), _121) * _52)) + _435]), _99._m0[_102], _1225);
+                _1218 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 5u), _121) * _52)) + _435]), _99._m0[_102], _1218);
+                _1212 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 4u), _121) * _52)) + _435]), _99._m0[_102], _1212);
+                _1207 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 3u), _121) * _52)) + _435]), _99._m0[_102], _1207);
+                _1203 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 2u), _121) * _52)) + _435]), _99._m0[_102], _1203);
+                _1200 = fma(as_type<float>(_127._m0[(_47 + (min((_419 + 1u), _121) * _52)) + _435]), _99._m0[_102], _1200);
+                _1198 = fma(as_type<float>(_127._m0[(_47 + (min(_419, _121) * _52)) + _435]), _99._m0[_102], _1198);
+                _435 += 1024u;
                 continue;
             }
-            float _104 = simd_sum(_353);
-            bool _105 = simd_is_first();
-            if (_105)
+            float _163 = simd_sum(_1198);
+            bool _164 = simd_is_first();
+            if (_164)
             {
-                _111[_331] = _104 + as_type<float>(_117._m0[(_19._m2 >> 2u) + _331]);
+                _170[gl_SubgroupID] = _163;
+            }
+            float _924 = simd_sum(_1200);
+            bool _925 = simd_is_first();
+            if (_925)
+            {
+                _170[256u + gl_SubgroupID] = _924;
+            }
+            float _940 = simd_sum(_1203);
+            bool _941 = simd_is_first();
+            if (_941)
+            {
+                _170[512u + gl_SubgroupID] = _940;
+            }
+            float _956 = simd_sum(_1207);
+            bool _957 = simd_is_first();
+            if (_957)
+            {
+                _170[768u + gl_SubgroupID] = _956;
+            }
+            float _972 = simd_sum(_1212);
+            bool _973 = simd_is_first();
+            if (_973)
+            {
+                _170[1024u + gl_SubgroupID] = _972;
+            }
+            float _988 = simd_sum(_1218);
+            bool _989 = simd_is_first();
+            if (_989)
+            {
+                _170[1280u + gl_SubgroupID] = _988;
+            }
+            float _1004 = simd_sum(_1225);
+            bool _1005 = simd_is_first();
+            if (_1005)
+            {
+                _170[1536u + gl_SubgroupID] = _1004;
+            }
+            float _1020 = simd_sum(_1233);
+            bool _1021 = simd_is_first();
+            if (_1021)
+            {
+                _170[1792u + gl_SubgroupID] = _1020;
+            }
+            float _1036 = simd_sum(_1242);
+            bool _1037 = simd_is_first();
+            if (_1037)
+            {
+                _170[2048u + gl_SubgroupID] = _1036;
+            }
+            float _1052 = simd_sum(_1252);
+            bool _1053 = simd_is_first();
+            if (_1053)
+            {
+                _170[2304u + gl_SubgroupID] = _1052;
+            }
+            float _1068 = simd_sum(_1263);
+            bool _1069 = simd_is_first();
+            if (_1069)
+            {
+                _170[2560u + gl_SubgroupID] = _1068;
+            }
+            float _1084 = simd_sum(_1275);
+            bool _1085 = simd_is_first();
+            if (_1085)
+            {
+                _170[2816u + gl_SubgroupID] = _1084;
+            }
+            float _1100 = simd_sum(_1288);
+            bool _1101 = simd_is_first();
+            if (_1101)
+            {
+                _170[3072u + gl_SubgroupID] = _1100;
+            }
+            float _1116 = simd_sum(_1302);
+            bool _1117 = simd_is_first();
+            if (_1117)
+            {
+                _170[3328u + gl_SubgroupID] = _1116;
+            }
+            float _1132 = simd_sum(_1317);
+            bool _1133 = simd_is_first();
+            if (_1133)
+            {
+                _170[3584u + gl_SubgroupID] = _1132;
+            }
+            float _1148 = simd_sum(_1333);
+            bool _1149 = simd_is_first();
+            if (_1149)
+            {
+                _170[3840u + gl_SubgroupID] = _1148;
+            }
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            bool _183 = gl_LocalInvocationID.x < 16u;
+            bool _192;
+            if (_183)
+            {
+                _192 = (_419 + gl_LocalInvocationID.x) < _29._m4;
+            }
+            else
+            {
+                _192 = _183;
+            }
+            if (_192)
+            {
+                float _443;
+                _443 = 0.0;
+                for (uint _440 = 0u; _440 < gl_NumSubgroups; )
+                {
+                    _443 += _170[(gl_LocalInvocationID.x * 256u) + _440];
+                    _440++;
+                    continue;
+                }
+                _218[_419 + gl_LocalInvocationID.x] = _443 + as_type<float>(_226._m0[((_29._m2 >> 2u) + _419) + gl_LocalInvocationID.x]);
+            }
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+        }
+        for (uint _420 = gl_LocalInvocationID.x; _420 < _29._m4; _420 += 1024u)
+        {
+            uint _429;
+            _429 = 0u;
+            uint _288;
+            for (uint _428 = 0u; _428 < _29._m4; _429 = _288, _428++)
+            {
+                bool _274 = _218[_428] > _218[_420];
+                bool _285;
+                if (!_274)
+                {
+                    _285 = (_218[_428] == _218[_420]) && (_428 < _420);
+                }
+                else
+                {
+                    _285 = _274;
+                }
+                _288 = _429 + uint(_285);
+            }
+            if (_429 < _29._m6)
+            {
+                _300[_429] = _420;
             }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -112,85 +302,32 @@ kernel void moe_route(constant _17& _19 [[buffer(0)]], const device _86& _88 [[b
         {
             break;
         }
-        spvUnsafeArray<uint, 16> _185;
-        spvUnsafeArray<float, 16> _224;
-        for (uint _332 = 0u; _332 < _19._m6; _332++)
+        float _427;
+        _427 = as_type<float>(0xff800000u /* -inf */);
+        spvUnsafeArray<float, 16> _324;
+        for (uint _421 = 0u; _421 < _29._m6; )
         {
-            int _342;
-            _342 = -1;
-            int _359;
-            for (uint _340 = 0u; _340 < _19._m4; _342 = _359, _340++)
-            {
-                bool _345;
-                _345 = false;
-                bool _191;
-                for (uint _343 = 0u; _343 < _332; _345 = _191, _343++)
-                {
-                    if (!_345)
-                    {
-                        _191 = _185[_343] == _340;
-                    }
-                    else
-                    {
-                        _191 = _345;
-                    }
-                }
-                bool _195 = !_345;
-                bool _211;
-                if (_195)
-                {
-                    bool _199 = _342 < 0;
-                    bool _210;
-                    if (!_199)
-                    {
-                        _210 = _111[_340] > _111[_342];
-                    }
-                    else
-                    {
-                        _210 = _199;
-                    }
-                    _211 = _210;
-                }
-                else
-                {
-                    _211 = _195;
-                }
-                if (_211)
-                {
-                    _359 = int(_340);
-                }
-                else
-                {
-                    _359 = _342;
-                }
-            }
-            _185[_332] = uint(_342);
-            _224[_332] = _111[_342];
-        }
-        float _339;
-        _339 = as_type<float>(0xff800000u /* -inf */);
-        for (uint _333 = 0u; _333 < _19._m6; )
-        {
-            _339 = fast::max(_339, _224[_333]);
-            _333++;
+            _324[_421] = _218[_300[_421]];
+            _427 = fast::max(_427, _324[_421]);
+            _421++;
             continue;
         }
-        float _337;
-        _337 = 0.0;
-        for (uint _334 = 0u; _334 < _19._m6; )
+        float _425;
+        _425 = 0.0;
+        for (uint _422 = 0u; _422 < _29._m6; )
         {
-            _224[_334] = exp(_224[_334] - _339);
-            _337 += _224[_334];
-            _334++;
+            _324[_422] = exp(_324[_422] - _427);
+            _425 += _324[_422];
+            _422++;
             continue;
         }
-        uint _287 = (_19._m3 >> 2u) + ((gl_WorkGroupID.x * _19._m6) * 2u);
-        for (uint _335 = 0u; _335 < _19._m6; )
+        uint _375 = (_29._m3 >> 2u) + ((gl_WorkGroupID.x * _29._m6) * 2u);
+        for (uint _423 = 0u; _423 < _29._m6; )
         {
-            uint _305 = _287 + (2u * _335);
-            _301._m0[_305] = _185[_335];
-            _301._m0[_305 + 1u] = as_type<uint>(_224[_335] / _337);
-            _335++;
+            uint _393 = _375 + (2u * _423);
+            _389._m0[_393] = _300[_423];
+            _389._m0[_393 + 1u] = as_type<uint>(_324[_423] / _425);
+            _423++;
             continue;
         }
         break;

@@ -2,7 +2,7 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: rmsnorm threads 256 1 1 args 3
+// gq-kernel: rmsnorm threads 1024 1 1 args 3
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 
 #include <metal_stdlib>
@@ -71,7 +71,25 @@ template<typename T>
     return fma(T(-1), r, l);
 }
 
-struct _50
+template<typename T>
+inline T spvSubgroupShuffleDown(T value, ushort delta)
+{
+    return simd_shuffle_down(value, delta);
+}
+
+template<>
+inline bool spvSubgroupShuffleDown(bool value, ushort delta)
+{
+    return !!simd_shuffle_down((ushort)value, delta);
+}
+
+template<uint N>
+inline vec<bool, N> spvSubgroupShuffleDown(vec<bool, N> value, ushort delta)
+{
+    return (vec<bool, N>)simd_shuffle_down((vec<ushort, N>)value, delta);
+}
+
+struct _104
 {
     uint _m0;
     uint _m1;
@@ -80,70 +98,129 @@ struct _50
     float _m4;
 };
 
-struct _98
+struct _149
 {
     float _m0[1];
 };
 
-struct _238
+struct _303
 {
     float _m0[1];
 };
 
-struct _252
+struct _317
 {
     uint _m0[1];
 };
 
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(1024u, 1u, 1u);
 
-kernel void rmsnorm(constant _50& _52 [[buffer(0)]], const device _98& _100 [[buffer(1)]], const device _252& _254 [[buffer(2)]], device _238& _240 [[buffer(3)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void rmsnorm(constant _104& _106 [[buffer(0)]], const device _149& _151 [[buffer(1)]], const device _317& _319 [[buffer(2)]], device _303& _305 [[buffer(3)]], uint gl_SubgroupSize [[thread_execution_width]], uint gl_SubgroupInvocationID [[thread_index_in_simdgroup]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
-    threadgroup float _129[256];
-    threadgroup float _134[256];
-    uint _64 = gl_WorkGroupID.x * _52._m3;
-    uint _65 = (_52._m0 / 4u) + _64;
-    uint _75 = (_52._m2 / 4u) + _64;
-    uint _80 = _52._m1 / 4u;
-    float _311;
-    float _312;
-    _312 = 0.0;
-    _311 = 0.0;
-    for (uint _310 = gl_LocalInvocationID.x; _310 < _52._m3; )
+    threadgroup float _191[1024];
+    threadgroup float _197[1024];
+    uint _117 = gl_WorkGroupID.x * _106._m3;
+    uint _118 = (_106._m0 / 4u) + _117;
+    uint _128 = (_106._m2 / 4u) + _117;
+    uint _132 = _106._m1 / 4u;
+    float _504;
+    float _505;
+    _505 = 0.0;
+    _504 = 0.0;
+    for (uint _503 = gl_LocalInvocationID.x; _503 < _106._m3; )
     {
-        uint _103 = _65 + _310;
-        float _110 = spvFMul(_100._m0[_103], _100._m0[_103]);
-        float _274 = spvFAdd(_311, _110);
-        float _277 = spvFSub(_274, _311);
-        _312 = spvFAdd(_312, spvFAdd(spvFSub(_311, spvFSub(_274, _277)), spvFSub(_110, _277)));
-        _311 = _274;
-        _310 += 256u;
+        uint _154 = _118 + _503;
+        float _161 = spvFMul(_151._m0[_154], _151._m0[_154]);
+        float _339 = spvFAdd(_504, _161);
+        float _342 = spvFSub(_339, _504);
+        _505 = spvFAdd(_505, spvFAdd(spvFSub(_504, spvFSub(_339, _342)), spvFSub(_161, _342)));
+        _504 = _339;
+        _503 += 1024u;
         continue;
     }
-    _129[gl_LocalInvocationID.x] = _311;
-    _134[gl_LocalInvocationID.x] = _312;
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    for (uint _313 = 128u; _313 > 0u; _313 = _313 >> uint(1))
+    uint _364 = gl_SubgroupSize / 2u;
+    float _507;
+    float _508;
+    _508 = _505;
+    _507 = _504;
+    float _518;
+    float _519;
+    for (uint _506 = _364; _506 > 0u; _508 = _519, _507 = _518, _506 = _506 >> uint(1))
     {
-        if (gl_LocalInvocationID.x < _313)
+        float _372 = spvSubgroupShuffleDown(_507, _506);
+        float _375 = spvSubgroupShuffleDown(_508, _506);
+        if ((gl_SubgroupInvocationID + _506) < gl_SubgroupSize)
         {
-            uint _157 = gl_LocalInvocationID.x + _313;
-            float _161 = _129[gl_LocalInvocationID.x];
-            float _164 = _129[_157];
-            float _295 = spvFAdd(_161, _164);
-            float _298 = spvFSub(_295, _161);
-            _129[gl_LocalInvocationID.x] = _295;
-            _134[gl_LocalInvocationID.x] = spvFAdd(spvFAdd(_134[gl_LocalInvocationID.x], _134[_157]), spvFAdd(spvFSub(_161, spvFSub(_295, _298)), spvFSub(_164, _298)));
+            float _403 = spvFAdd(_507, _372);
+            float _406 = spvFSub(_403, _507);
+            _519 = (_508 + _375) + spvFAdd(spvFSub(_507, spvFSub(_403, _406)), spvFSub(_372, _406));
+            _518 = _403;
         }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
+        else
+        {
+            _519 = _508;
+            _518 = _507;
+        }
     }
-    float _197 = float(_52._m3);
-    float _201 = _129[0] / _197;
-    float _225 = 1.0 / sqrt(spvFAdd(_201, spvFAdd(fma(-_201, _197, _129[0]), _134[0]) / _197) + _52._m4);
-    for (uint _314 = gl_LocalInvocationID.x; _314 < _52._m3; )
+    bool _186 = gl_SubgroupInvocationID == 0u;
+    if (_186)
     {
-        _240._m0[_75 + _314] = (_100._m0[_65 + _314] * _225) * as_type<float>(_254._m0[_80 + _314]);
-        _314 += 256u;
+        _191[gl_SubgroupID] = _507;
+        _197[gl_SubgroupID] = _508;
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (gl_SubgroupID == 0u)
+    {
+        float _510;
+        float _511;
+        _511 = 0.0;
+        _510 = 0.0;
+        for (uint _509 = gl_SubgroupInvocationID; _509 < gl_NumSubgroups; )
+        {
+            float _424 = spvFAdd(_510, _191[_509]);
+            float _427 = spvFSub(_424, _510);
+            _511 = spvFAdd(spvFAdd(_511, _197[_509]), spvFAdd(spvFSub(_510, spvFSub(_424, _427)), spvFSub(_191[_509], _427)));
+            _510 = _424;
+            _509 += gl_SubgroupSize;
+            continue;
+        }
+        float _513;
+        float _514;
+        _514 = _511;
+        _513 = _510;
+        float _520;
+        float _521;
+        for (uint _512 = _364; _512 > 0u; _514 = _521, _513 = _520, _512 = _512 >> uint(1))
+        {
+            float _457 = spvSubgroupShuffleDown(_513, _512);
+            float _460 = spvSubgroupShuffleDown(_514, _512);
+            if ((gl_SubgroupInvocationID + _512) < gl_SubgroupSize)
+            {
+                float _488 = spvFAdd(_513, _457);
+                float _491 = spvFSub(_488, _513);
+                _521 = (_514 + _460) + spvFAdd(spvFSub(_513, spvFSub(_488, _491)), spvFSub(_457, _491));
+                _520 = _488;
+            }
+            else
+            {
+                _521 = _514;
+                _520 = _513;
+            }
+        }
+        if (_186)
+        {
+            _191[0] = _513;
+            _197[0] = _514;
+        }
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float _262 = float(_106._m3);
+    float _266 = _191[0] / _262;
+    float _290 = 1.0 / sqrt(spvFAdd(_266, spvFAdd(fma(-_266, _262, _191[0]), _197[0]) / _262) + _106._m4);
+    for (uint _515 = gl_LocalInvocationID.x; _515 < _106._m3; )
+    {
+        _305._m0[_128 + _515] = (_151._m0[_118 + _515] * _290) * as_type<float>(_319._m0[_132 + _515]);
+        _515 += 1024u;
         continue;
     }
 }

@@ -2,7 +2,7 @@
 // (its SPIR-V, every binding + 1) by spirv-cross 2021.01.15+1.3.239.0 --msl --msl-version 20400 --msl-decoration-binding.
 // Do not edit: `cmake --build build --target metal-msl` rewrites it.
 // [[buffer(0)]] push constants, [[buffer(i + 1)]] argument i (docs/METAL.md).
-// gq-kernel: rope threads 64 1 1 args 2
+// gq-kernel: rope threads 64 1 1 args 3
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 
 #include <metal_stdlib>
@@ -78,102 +78,108 @@ struct _193
     uint _m2;
     uint _m3;
     uint _m4;
-    float _m5;
+    uint _m5;
+    float _m6;
 };
 
-struct _214
+struct _209
 {
     uint _m0[1];
 };
 
-struct _263
+struct _227
+{
+    uint _m0[1];
+};
+
+struct _274
 {
     float _m0[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(64u, 1u, 1u);
 
-kernel void rope(constant _193& _195 [[buffer(0)]], device _263& _265 [[buffer(1)]], const device _214& _216 [[buffer(2)]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void rope(constant _193& _195 [[buffer(0)]], device _274& _276 [[buffer(1)]], const device _227& _229 [[buffer(2)]], const device _209& _211 [[buffer(3)]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
     do
     {
-        uint _199 = _195._m3 / 2u;
-        if (gl_GlobalInvocationID.x >= _199)
+        uint _200 = _195._m4 / 2u;
+        if (gl_GlobalInvocationID.x >= _200)
         {
             break;
         }
-        float _227 = spvFMul(float(_195._m4 + gl_WorkGroupID.z), as_type<float>(_216._m0[(_195._m1 / 4u) + gl_GlobalInvocationID.x]));
-        float _333 = rint(spvFMul(_227, 0.636619746685028076171875));
-        float _425 = spvFMul(floor(spvFMul(_333, 0.001953125)), 512.0);
-        float _428 = spvFSub(_333, _425);
-        float _448 = spvFSub(spvFSub(spvFSub(spvFSub(spvFSub(_227, spvFMul(_425, 1.57073974609375)), spvFMul(_428, 1.57073974609375)), spvFMul(_425, 5.657970905303955078125e-05)), spvFMul(_428, 5.657970905303955078125e-05)), spvFMul(_333, 9.9209362947050294678774662315845e-10));
-        float _339 = spvFMul(_448, _448);
-        float _351 = spvFAdd(spvFMul(spvFMul(spvFSub(spvFMul(spvFAdd(spvFMul(-0.00019515295571181923151016235351562, _339), 0.00833216123282909393310546875), _339), 0.16666655242443084716796875), _339), _448), _448);
-        float _365 = spvFAdd(spvFSub(spvFMul(spvFMul(spvFAdd(spvFMul(spvFSub(spvFMul(2.4433156795566901564598083496094e-05, _339), 0.00138873164542019367218017578125), _339), 0.0416666455566883087158203125), _339), _339), spvFMul(0.5, _339)), 1.0);
-        int _368 = int(_333) & 3;
-        bool _370 = _368 == 0;
-        float _452;
-        if (_370)
+        float _238 = spvFMul(float((_211._m0[_195._m2 / 4u] + _195._m5) + gl_WorkGroupID.z), as_type<float>(_229._m0[(_195._m1 / 4u) + gl_GlobalInvocationID.x]));
+        float _344 = rint(spvFMul(_238, 0.636619746685028076171875));
+        float _436 = spvFMul(floor(spvFMul(_344, 0.001953125)), 512.0);
+        float _439 = spvFSub(_344, _436);
+        float _459 = spvFSub(spvFSub(spvFSub(spvFSub(spvFSub(_238, spvFMul(_436, 1.57073974609375)), spvFMul(_439, 1.57073974609375)), spvFMul(_436, 5.657970905303955078125e-05)), spvFMul(_439, 5.657970905303955078125e-05)), spvFMul(_344, 9.9209362947050294678774662315845e-10));
+        float _350 = spvFMul(_459, _459);
+        float _362 = spvFAdd(spvFMul(spvFMul(spvFSub(spvFMul(spvFAdd(spvFMul(-0.00019515295571181923151016235351562, _350), 0.00833216123282909393310546875), _350), 0.16666655242443084716796875), _350), _459), _459);
+        float _376 = spvFAdd(spvFSub(spvFMul(spvFMul(spvFAdd(spvFMul(spvFSub(spvFMul(2.4433156795566901564598083496094e-05, _350), 0.00138873164542019367218017578125), _350), 0.0416666455566883087158203125), _350), _350), spvFMul(0.5, _350)), 1.0);
+        int _379 = int(_344) & 3;
+        bool _381 = _379 == 0;
+        float _463;
+        if (_381)
         {
-            _452 = _351;
+            _463 = _362;
         }
         else
         {
-            float _451;
-            if (_368 == 1)
+            float _462;
+            if (_379 == 1)
             {
-                _451 = _365;
+                _462 = _376;
             }
             else
             {
-                float _450;
-                if (_368 == 2)
+                float _461;
+                if (_379 == 2)
                 {
-                    _450 = -_351;
+                    _461 = -_362;
                 }
                 else
                 {
-                    _450 = -_365;
+                    _461 = -_376;
                 }
-                _451 = _450;
+                _462 = _461;
             }
-            _452 = _451;
+            _463 = _462;
         }
-        float _455;
-        if (_370)
+        float _466;
+        if (_381)
         {
-            _455 = _365;
+            _466 = _376;
         }
         else
         {
-            float _454;
-            if (_368 == 1)
+            float _465;
+            if (_379 == 1)
             {
-                _454 = -_351;
+                _465 = -_362;
             }
             else
             {
-                float _453;
-                if (_368 == 2)
+                float _464;
+                if (_379 == 2)
                 {
-                    _453 = -_365;
+                    _464 = -_376;
                 }
                 else
                 {
-                    _453 = _351;
+                    _464 = _362;
                 }
-                _454 = _453;
+                _465 = _464;
             }
-            _455 = _454;
+            _466 = _465;
         }
-        float _242 = spvFMul(_455, _195._m5);
-        float _246 = spvFMul(_452, _195._m5);
-        uint _268 = ((_195._m0 / 4u) + (((gl_WorkGroupID.z * _195._m2) + gl_WorkGroupID.y) * _195._m3)) + gl_GlobalInvocationID.x;
-        float _271 = _265._m0[_268];
-        uint _277 = _268 + _199;
-        float _279 = _265._m0[_277];
-        _265._m0[_268] = spvFSub(spvFMul(_271, _242), spvFMul(_279, _246));
-        _265._m0[_277] = spvFAdd(spvFMul(_279, _242), spvFMul(_271, _246));
+        float _253 = spvFMul(_466, _195._m6);
+        float _257 = spvFMul(_463, _195._m6);
+        uint _279 = ((_195._m0 / 4u) + (((gl_WorkGroupID.z * _195._m3) + gl_WorkGroupID.y) * _195._m4)) + gl_GlobalInvocationID.x;
+        float _282 = _276._m0[_279];
+        uint _288 = _279 + _200;
+        float _290 = _276._m0[_288];
+        _276._m0[_279] = spvFSub(spvFMul(_282, _253), spvFMul(_290, _257));
+        _276._m0[_288] = spvFAdd(spvFMul(_290, _253), spvFMul(_282, _257));
         break;
     } while(false);
 }
