@@ -25,9 +25,6 @@
     "                      small measured loss; docs/RUNTIME.md) or ggml (matrix inputs rounded as\n"         \
     "                      llama.cpp's CPU kernels do, to predict its figures); CPU backend only\n"
 
-/* The exit-code line of every model command's --help. */
-#define MC_EXIT_HELP "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 9 backend failure"
-
 typedef struct {
     const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */
     int numerics;             /* --numerics: GB_EXACT (0, any backend), GB_GGML (the CPU backend
