@@ -408,20 +408,16 @@ typedef struct {
     const gk_matvec_job *jobs;
     const gk_xpack *xs;
     const gk_fast_kernels *k;
-    int64_t per;
-    int64_t *task_start;
-    int n_jobs;
+    gk_jobsplit split;
 } fmv_ctx;
 
 static void fmv_task(void *p, int task, int thread)
 {
     (void)thread;
     fmv_ctx *c = p;
-    int j = 0;
-    while (j + 1 < c->n_jobs && task >= c->task_start[j + 1])
-        j++;
+    int64_t r0, r1;
+    int j = gk_jobsplit_task(&c->split, c->jobs, task, &r0, &r1);
     const gk_matvec_job *job = &c->jobs[j];
-    int64_t r0 = (task - c->task_start[j]) * c->per, r1 = r0 + c->per < job->w.rows ? r0 + c->per : job->w.rows;
     const uint8_t *base = job->w.data;
     for (int64_t r = r0; r < r1; r++) {
         float s = c->k->dot(base + (size_t)r * job->w.row_bytes, &c->xs[j]);
@@ -431,18 +427,16 @@ static void fmv_task(void *p, int task, int thread)
 
 int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
 {
-    enum { MAXJ = 64 };
     if (n_jobs <= 0)
         return 0;
-    if (n_jobs > MAXJ) {
-        for (int i = 0; i < n_jobs; i += MAXJ)
-            if (gk_matvec_many_fast(pool, jobs + i, n_jobs - i < MAXJ ? n_jobs - i : MAXJ))
+    if (n_jobs > GK_JOBS_MAX) {
+        for (int i = 0; i < n_jobs; i += GK_JOBS_MAX)
+            if (gk_matvec_many_fast(pool, jobs + i, n_jobs - i < GK_JOBS_MAX ? n_jobs - i : GK_JOBS_MAX))
                 return -1;
         return 0;
     }
-    gk_xpack xs[MAXJ];
-    int64_t starts[MAXJ + 1];
-    size_t off[MAXJ + 1];
+    gk_xpack xs[GK_JOBS_MAX];
+    size_t off[GK_JOBS_MAX + 1];
     off[0] = 0;
     for (int j = 0; j < n_jobs; j++) {
         if (!gk_fast_ok(jobs[j].w.type, jobs[j].w.cols))
@@ -454,11 +448,9 @@ int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
         return -1;
     for (int j = 0; j < n_jobs; j++)
         gk_xpack_fill(&xs[j], mem + off[j], jobs[j].x, jobs[j].w.cols, jobs[j].w.type);
-    fmv_ctx c = {jobs, xs, kern(), gk_rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
-    starts[0] = 0;
-    for (int j = 0; j < n_jobs; j++)
-        starts[j + 1] = starts[j] + (jobs[j].w.rows + c.per - 1) / c.per;
-    gk_pool_run(pool, fmv_task, &c, (int)starts[n_jobs]);
+    fmv_ctx c = {.jobs = jobs, .xs = xs, .k = kern()};
+    gk_jobsplit_init(&c.split, jobs, n_jobs, gk_pool_size(pool));
+    gk_pool_run(pool, fmv_task, &c, (int)c.split.starts[n_jobs]);
     free(mem);
     return 0;
 }

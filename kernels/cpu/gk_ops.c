@@ -134,25 +134,37 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
     return 0;
 }
 
+void gk_jobsplit_init(gk_jobsplit *s, const gk_matvec_job *jobs, int n_jobs, int threads)
+{
+    s->per = gk_rows_per_task(jobs[0].w.rows * n_jobs, threads);
+    s->n_jobs = n_jobs;
+    s->starts[0] = 0;
+    for (int j = 0; j < n_jobs; j++)
+        s->starts[j + 1] = s->starts[j] + (jobs[j].w.rows + s->per - 1) / s->per;
+}
+
+int gk_jobsplit_task(const gk_jobsplit *s, const gk_matvec_job *jobs, int task, int64_t *r0, int64_t *r1)
+{
+    int j = 0;
+    while (j + 1 < s->n_jobs && task >= s->starts[j + 1])
+        j++;
+    *r0 = (task - s->starts[j]) * s->per;
+    *r1 = *r0 + s->per < jobs[j].w.rows ? *r0 + s->per : jobs[j].w.rows;
+    return j;
+}
+
 typedef struct {
     const gk_matvec_job *jobs;
-    int64_t per;
-    int64_t *task_start;        /* first task index of each job, n_jobs + 1 */
-    int n_jobs;
+    gk_jobsplit split;
 } mv_ctx;
 
 static void mv_task(void *p, int task, int thread)
 {
     (void)thread;
     mv_ctx *c = p;
-    int j = 0;
-    while (j + 1 < c->n_jobs && task >= c->task_start[j + 1])
-        j++;
-    const gk_matvec_job *job = &c->jobs[j];
+    int64_t r0, r1;
+    const gk_matvec_job *job = &c->jobs[gk_jobsplit_task(&c->split, c->jobs, task, &r0, &r1)];
     gk_dot_fn dot = gk_dot_for(job->w.type);
-    int64_t r0 = (task - c->task_start[j]) * c->per, r1 = r0 + c->per;
-    if (r1 > job->w.rows)
-        r1 = job->w.rows;
     const uint8_t *base = job->w.data;
     for (int64_t r = r0; r < r1; r++) {
         float s = dot(base + (size_t)r * job->w.row_bytes, job->x, job->w.cols);
@@ -164,17 +176,15 @@ void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
 {
     if (n_jobs <= 0)
         return;
-    int64_t starts[65];
-    if (n_jobs > 64) { /* never in gpt-oss (top-4); keep it correct anyway */
-        for (int i = 0; i < n_jobs; i += 64)
-            gk_matvec_many(pool, jobs + i, n_jobs - i < 64 ? n_jobs - i : 64);
+    if (n_jobs > GK_JOBS_MAX) { /* never in gpt-oss (top-4); keep it correct anyway */
+        for (int i = 0; i < n_jobs; i += GK_JOBS_MAX)
+            gk_matvec_many(pool, jobs + i, n_jobs - i < GK_JOBS_MAX ? n_jobs - i : GK_JOBS_MAX);
         return;
     }
-    mv_ctx c = {jobs, gk_rows_per_task(jobs[0].w.rows * n_jobs, gk_pool_size(pool)), starts, n_jobs};
-    starts[0] = 0;
-    for (int j = 0; j < n_jobs; j++)
-        starts[j + 1] = starts[j] + (jobs[j].w.rows + c.per - 1) / c.per;
-    gk_pool_run(pool, mv_task, &c, (int)starts[n_jobs]);
+    mv_ctx c;
+    c.jobs = jobs;
+    gk_jobsplit_init(&c.split, jobs, n_jobs, gk_pool_size(pool));
+    gk_pool_run(pool, mv_task, &c, (int)c.split.starts[n_jobs]);
 }
 
 void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out)

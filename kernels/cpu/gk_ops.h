@@ -40,6 +40,20 @@ typedef struct {
 } gk_matvec_job;
 void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
 
+/* The rows of up to GK_JOBS_MAX matvec jobs cut into pool tasks of `per`
+ * rows, so one pool run covers all of them (the experts of a token): the
+ * exact and the fast gk_matvec_many share it. */
+#define GK_JOBS_MAX 64
+typedef struct {
+    int64_t per;
+    int64_t starts[GK_JOBS_MAX + 1]; /* first task of each job; starts[n_jobs]: the task count */
+    int n_jobs;
+} gk_jobsplit;
+/* n_jobs in 1..GK_JOBS_MAX */
+void gk_jobsplit_init(gk_jobsplit *s, const gk_matvec_job *jobs, int n_jobs, int threads);
+/* the job of `task` (its index) and its rows [*r0, *r1) */
+int gk_jobsplit_task(const gk_jobsplit *s, const gk_matvec_job *jobs, int task, int64_t *r0, int64_t *r1);
+
 /* Rows per pool task for `rows` rows on `threads` threads: several tasks per
  * thread (load balance), a multiple of 4 (so prefill tiles start at the same
  * rows whatever the thread count). */

@@ -26,15 +26,8 @@
 #include "gk_pool.h"
 #include "quant.h"
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)((double)rnd() / 4294967296.0 * 2.0 - 1.0); }
+#define KRAND_SEED 0x2545F4914F6CDD1Dull
+#include "krand.h"
 
 /* the rule of gk_fast.h, spelled out independently */
 static void model_round(const float *x, int8_t *q, float *d)

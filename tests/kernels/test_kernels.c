@@ -31,15 +31,8 @@
 #include "gk_pool.h"
 #include "quant.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)((double)rnd() / 4294967296.0 * 2.0 - 1.0); }
+#define KRAND_SEED 0x9E3779B97F4A7C15ull
+#include "krand.h"
 
 /* Random row bytes of type t with cols values; scales kept in a sane range
  * except for a few extreme blocks. */
