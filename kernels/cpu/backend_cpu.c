@@ -51,6 +51,8 @@ static int product(gb_backend *b, const gk_mat *m, const float *bias, const floa
 {
     if (fast_for(b, m))
         return gk_matmul_fast(pool_of(b), m, bias, x, n, out, out_stride);
+    if (ggml_numerics(b)) /* llama.cpp's sums are FMA lanes, not AMX tiles (gk_ops.h) */
+        return gk_matmul_fma(pool_of(b), m, bias, x, n, out, out_stride);
     return gk_matmul(pool_of(b), m, bias, x, n, out, out_stride);
 }
 
@@ -676,11 +678,12 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
     int nt = gk_pool_size(c->pool);
     snprintf(b->device, sizeof b->device, "%s (%d thread%s)", model, nt, nt == 1 ? "" : "s");
     /* the path that runs: exact, the dot-product ISA (+ AMX-BF16 prefill);
-     * fast, the integer loops (+ AMX-INT8 prefill) */
+     * fast, the integer loops (+ AMX-INT8 prefill); ggml, the ISA alone */
     if (numerics == GB_FAST)
         snprintf(b->isa, sizeof b->isa, "%s%s", gk_fast_path(), gk_amx_ok() ? "+amx-int8" : "");
     else
-        snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()), gk_amx_ok() ? "+amx" : "");
+        snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()),
+                 numerics == GB_EXACT && gk_amx_ok() ? "+amx" : "");
     b->is_software = 0;
     b->status = GB_OK;
     b->prepare = cpu_prepare;

@@ -115,6 +115,14 @@ int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x,
      * weight row (one bf16 decode, 16-token tiles) beats the FMA tiles */
     if (n >= GK_AMX_MIN_TOKENS && gk_amx_exact_type(w->type) && gk_amx_ok())
         return gk_amx_gemm_exact(pool, w, bias, x, n, out, out_stride);
+    return gk_matmul_fma(pool, w, bias, x, n, out, out_stride);
+}
+
+int gk_matmul_fma(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
+                  int64_t out_stride)
+{
+    if (n <= 0 || w->rows <= 0)
+        return 0;
     mm_ctx c = {w, bias, x, out, out_stride, 0, n, gk_dot_for(w->type), gk_decode_for(w->type), gk_dotf(), gk_tile(),
                 NULL, 0};
     if (!c.dot || !c.decode)

@@ -29,6 +29,12 @@ typedef struct {
  * out of memory or the type has no kernel. */
 int gk_matmul(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
               int64_t out_stride);
+/* The same without AMX: the fp32 FMA tiles (n > 1) or dots (n = 1) whatever
+ * the CPU. GB_GGML uses it: llama.cpp multiplies these types on FMA lanes,
+ * and AMX's accumulation order moves the sums further from its own (the
+ * gguf_llama_proof bound of 1e-5 on the first position failed with AMX). */
+int gk_matmul_fma(gk_pool *pool, const gk_mat *w, const float *bias, const float *x, int n, float *out,
+                  int64_t out_stride);
 
 /* Several independent matrix-vector products in one parallel run (the
  * experts chosen for one token): out_i = W_i x_i (+ bias_i). */
