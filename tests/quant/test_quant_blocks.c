@@ -119,6 +119,28 @@ static void test_mxfp4_from_hf(void)
     }
     CHECK_MSG(bad == 0, "HF re-layout: %ld values differ", bad);
     CHECK(ours[0] == scales[0] && ours[17] == scales[1]);
+    /* every count (the vector path takes two blocks per step, then a
+     * scalar tail) and unaligned pointers, byte for byte against the
+     * definition: our byte j = element j | element j+16 << 4 */
+    static uint8_t out[24 * 17 + 3], ref[24 * 17];
+    for (int n = 0; n <= 23; n++) {
+        for (int shift = 0; shift < 3; shift++) {
+            const uint8_t *c = codes + 16 * n + shift;
+            memset(out, 0xA5, sizeof out);
+            gq_mxfp4_from_hf(c, scales + n, (size_t)n, out + shift);
+            for (int blk = 0; blk < n; blk++) {
+                ref[blk * 17] = scales[n + blk];
+                for (int j = 0; j < 16; j++) {
+                    int lo = j % 2 ? c[blk * 16 + j / 2] >> 4 : c[blk * 16 + j / 2] & 15;
+                    int hj = j + 16;
+                    int hi = hj % 2 ? c[blk * 16 + hj / 2] >> 4 : c[blk * 16 + hj / 2] & 15;
+                    ref[blk * 17 + 1 + j] = (uint8_t)(lo | hi << 4);
+                }
+            }
+            CHECK_MSG(memcmp(out + shift, ref, (size_t)n * 17) == 0, "HF re-layout of %d blocks differs", n);
+            CHECK_MSG(out[shift + n * 17] == 0xA5, "HF re-layout of %d blocks wrote past the end", n);
+        }
+    }
 }
 
 /* Re-derivation of when Q8_32 can hold an MXFP4 block exactly: the block is
