@@ -519,8 +519,10 @@ int cmd_convert(int argc, char **argv)
         test_raise("created");
         goto stream;
     }
-    /* Hash what the HF cache does not name for us, beside the conversion
-     * (GGUF records no provenance, so it never hashes). */
+    /* Hash what the HF cache does not name for us: the shards from the
+     * bytes the pipeline reads anyway, the small files beside it (GGUF
+     * records no provenance, so it never hashes). */
+    cv_source_hash_in_pipeline(&src);
     cv_provenance_start(&src.prov);
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
@@ -553,7 +555,7 @@ stream:;
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
     gf_sink_ctx sctx = {.w = w, .src = &src, .recipe = &recipe};
     cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
-    cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog};
+    cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog, src.io};
     cv_pipeline_result res;
     if (gguf)
         sink = gsink;
@@ -582,6 +584,8 @@ stream:;
                                      "another -o; nothing was left behind", err);
         else
             code = fail(&o, EXIT_IO, "%s", err);
+    } else if (ps == CV_PIPE_READ_ERROR) {
+        code = fail(&o, EXIT_IO, "%s\n  %s not written; nothing was left behind", err, o.out);
     } else if (ps != CV_PIPE_OK) {
         code = fail(&o, ps == CV_PIPE_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAIL, "%s", err);
     } else {

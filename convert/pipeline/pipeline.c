@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include "srcio.h"
 
 #define NSLOTS 2                        /* chunk buffers: one written, one computed */
+#define NIN 3                           /* input buffers (srcio): two being read, one computed from */
 #define SUB_BYTES ((uint64_t)1 << 20)   /* work unit; fixed, so output order is fixed */
-#define DEFAULT_CHUNK ((size_t)64 << 20)
+#define DEFAULT_CHUNK ((size_t)32 << 20)
 
 /* ---- producing rows ---- */
 
@@ -63,8 +65,12 @@ void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nbloc
     }
 }
 
-void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
-                     gq_stats *st)
+/* Rows [r0, r0+nrows) of t into out, reading the source through a view:
+ * src holds the source from row src_row0 on (codes for MXFP4, whose scales
+ * from that row on are at scales). The mapping (src_row0 = 0) or a chunk's
+ * buffer read by srcio.h. */
+static void produce(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch, gq_stats *st,
+                    const uint8_t *src, uint64_t src_row0, const uint8_t *scales)
 {
     const cv_producer *p = &t->prod;
     const gq_traits *ot = gq_traits_of(t->type);
@@ -74,15 +80,15 @@ void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *
 
     if (p->kind == CV_SRC_MXFP4) {
         const uint64_t nb = cols / 32;
-        const uint8_t *codes = p->src->data, *scales = p->scales->data;
+        const uint8_t *codes = src;
         if (t->type == GQ_MXFP4) {
             /* Exact re-layout: same values, ggml nibble order. */
             if (contiguous) {
-                uint64_t sr = cv_producer_src_row(p, r0);
+                uint64_t sr = cv_producer_src_row(p, r0) - src_row0;
                 gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb * nrows, dst);
             } else {
                 for (uint64_t r = 0; r < nrows; r++) {
-                    uint64_t sr = cv_producer_src_row(p, r0 + r);
+                    uint64_t sr = cv_producer_src_row(p, r0 + r) - src_row0;
                     gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row);
                 }
             }
@@ -93,7 +99,7 @@ void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *
             return;
         }
         for (uint64_t r = 0; r < nrows; r++) {
-            uint64_t sr = cv_producer_src_row(p, r0 + r);
+            uint64_t sr = cv_producer_src_row(p, r0 + r) - src_row0;
             if (t->type == GQ_Q8_32) {
                 cv_mxfp4_hf_to_q8(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row, scratch, st);
                 continue;
@@ -106,14 +112,13 @@ void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *
 
     const gq_traits *it = gq_traits_of(p->src_type);
     const uint64_t in_row = cols * (uint64_t)it->block_bytes;
-    const uint8_t *src = p->src->data;
     if (p->src_type == t->type) {
         /* bf16 -> bf16, f32 -> f32: bytes are the values. */
         if (contiguous)
-            memcpy(dst, src + cv_producer_src_row(p, r0) * in_row, nrows * in_row);
+            memcpy(dst, src + (cv_producer_src_row(p, r0) - src_row0) * in_row, nrows * in_row);
         else
             for (uint64_t r = 0; r < nrows; r++)
-                memcpy(dst + r * out_row, src + cv_producer_src_row(p, r0 + r) * in_row, in_row);
+                memcpy(dst + r * out_row, src + (cv_producer_src_row(p, r0 + r) - src_row0) * in_row, in_row);
         if (st) {
             st->blocks += nrows * cols / (uint64_t)ot->block_values;
             st->values += nrows * cols;
@@ -121,9 +126,17 @@ void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *
         return;
     }
     for (uint64_t r = 0; r < nrows; r++) {
-        it->decode(src + cv_producer_src_row(p, r0 + r) * in_row, scratch, cols);
+        it->decode(src + (cv_producer_src_row(p, r0 + r) - src_row0) * in_row, scratch, cols);
         ot->encode(scratch, dst + r * out_row, cols, st);
     }
+}
+
+void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
+                     gq_stats *st)
+{
+    const cv_producer *p = &t->prod;
+    produce(t, r0, nrows, out, scratch, st, p->src->data, 0,
+            p->kind == CV_SRC_MXFP4 ? (const uint8_t *)p->scales->data : NULL);
 }
 
 /* ---- schedule ---- */
@@ -133,6 +146,7 @@ typedef struct {
     uint64_t r0, nrows, sub_rows;
     uint32_t nsub;
     uint64_t bytes;
+    uint64_t src_row0;      /* first source row: where the chunk's input buffer starts */
 } chunk;
 
 typedef struct {
@@ -156,6 +170,10 @@ typedef struct {
     uint32_t next_sub;      /* ... and sub-task within it */
     size_t written;         /* chunks the sink has taken */
     int stop;
+
+    cv_reader *rd;          /* srcio: chunk inputs read into buffers; NULL: the mapping */
+    cv_srange *ranges;      /* CV_RANGES per chunk */
+    int read_failed;
 } pipe_state;
 
 static void drop_pages(const pipe_state *s, const cv_out_tensor *t, uint64_t r0, uint64_t n, int advice)
@@ -223,6 +241,13 @@ static void *worker(void *arg)
             clear_upper_avx();
         const chunk *c = &s->chunks[k];
         const cv_out_tensor *t = &s->t[c->tensor];
+        const uint8_t *in = s->rd ? cv_reader_wait(s->rd, k) : NULL;
+        if (s->rd && !in) { /* the read failed, or we are stopping */
+            pthread_mutex_lock(&s->mu);
+            s->stop = 1;
+            s->read_failed = 1;
+            break;
+        }
         slot *sl = &s->slots[k % NSLOTS];
         uint64_t r0 = c->r0 + (uint64_t)sub * c->sub_rows;
         uint64_t n = c->nrows - (uint64_t)sub * c->sub_rows;
@@ -233,13 +258,21 @@ static void *worker(void *arg)
          * sub_stats of different workers share cache lines */
         gq_stats local;
         memset(&local, 0, sizeof local);
-        cv_produce_rows(t, r0, n, sl->buf + off, scratch, &local);
+        if (in) {
+            produce(t, r0, n, sl->buf + off, scratch, &local, in, c->src_row0,
+                    t->prod.kind == CV_SRC_MXFP4 ? cv_reader_at(s->rd, k, 1) : NULL);
+        } else {
+            cv_produce_rows(t, r0, n, sl->buf + off, scratch, &local);
+            drop_pages(s, t, r0, n, MADV_DONTNEED);
+        }
         sl->sub_stats[sub] = local;
-        drop_pages(s, t, r0, n, MADV_DONTNEED);
 
         pthread_mutex_lock(&s->mu);
-        if (++sl->done == c->nsub)
+        if (++sl->done == c->nsub) {
             pthread_cond_broadcast(&s->done_cv);
+            if (s->rd)
+                cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
+        }
     }
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
@@ -247,23 +280,73 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_t chunk_bytes,
+/* Where tensor t's source reading starts, for the file order. */
+typedef struct {
+    size_t shard, idx;
+    uint64_t off;
+} src_key;
+
+static int by_source(const void *a, const void *b)
+{
+    const src_key *x = a, *y = b;
+    if (x->shard != y->shard)
+        return x->shard < y->shard ? -1 : 1;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The file range of source bytes [b, e) of tensor st (b, e inside its data). */
+static cv_srange file_range(const cv_srcio *io, const st_tensor *st, const uint8_t *b, const uint8_t *e)
+{
+    size_t shard;
+    uint64_t off;
+    cv_srcio_locate(io, st, &shard, &off);
+    return (cv_srange){(uint32_t)shard, off + (uint64_t)(b - (const uint8_t *)st->data), (uint64_t)(e - b)};
+}
+
+/* Cut the tensors into chunks. With a srcio, the tensors are taken in the
+ * order of their source bytes in the files (each shard then read nearly
+ * front to back, and hashed in the same pass: srcio.h), every chunk's input
+ * ranges are recorded, and a chunk's input is bounded like its output. */
+static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_t chunk_bytes, const cv_srcio *io,
                           size_t *buf_bytes, uint32_t *max_sub)
 {
     size_t cap = 0;
     *buf_bytes = 0;
     *max_sub = 1;
     s->scratch_floats = 32;
+    src_key *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t orow = gq_row_bytes(t[i].type, t[i].prod.cols);
+        order[i] = (src_key){0, i, 0};
+        if (io && t[i].rows) {
+            const uint8_t *b[2], *e[2];
+            cv_producer_ranges(&t[i].prod, 0, 1, b, e);
+            cv_srange g = file_range(io, t[i].prod.src, b[0], e[0]);
+            order[i].shard = g.shard;
+            order[i].off = g.off;
+        }
+    }
+    if (io)
+        qsort(order, n, sizeof *order, by_source);
+    for (size_t oi = 0; oi < n; oi++) {
+        size_t i = order[oi].idx;
+        const cv_producer *p = &t[i].prod;
+        uint64_t orow = gq_row_bytes(t[i].type, p->cols);
         uint64_t irow = t[i].rows ? cv_in_bytes(&t[i]) / t[i].rows : 0;
-        if (orow == 0)
+        if (orow == 0) {
+            free(order);
             return -1;
-        if (t[i].prod.cols > s->scratch_floats)
-            s->scratch_floats = t[i].prod.cols;
+        }
+        if (p->cols > s->scratch_floats)
+            s->scratch_floats = p->cols;
         uint64_t unit = orow > irow ? orow : irow;
         uint64_t sub_rows = SUB_BYTES / unit ? SUB_BYTES / unit : 1;
-        uint64_t per_chunk = chunk_bytes / (sub_rows * orow);
+        /* a chunk's input spans row_stride source rows per output row */
+        uint64_t span = io ? irow * p->row_stride : 0, big = orow > span ? orow : span;
+        uint64_t per_chunk = chunk_bytes / (sub_rows * big);
         if (per_chunk == 0)
             per_chunk = 1;
         uint64_t chunk_rows = per_chunk * sub_rows;
@@ -271,23 +354,39 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
             if (s->nchunks == cap) {
                 cap = cap ? cap * 2 : 256;
                 chunk *c = realloc(s->chunks, cap * sizeof *c);
-                if (!c)
+                cv_srange *g = io ? realloc(s->ranges, cap * CV_RANGES * sizeof *g) : NULL;
+                if (c)
+                    s->chunks = c;
+                if (g)
+                    s->ranges = g;
+                if (!c || (io && !g)) {
+                    free(order);
                     return -1;
-                s->chunks = c;
+                }
             }
-            chunk *c = &s->chunks[s->nchunks++];
+            chunk *c = &s->chunks[s->nchunks];
             c->tensor = i;
             c->r0 = r;
             c->nrows = t[i].rows - r < chunk_rows ? t[i].rows - r : chunk_rows;
             c->sub_rows = sub_rows;
             c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
             c->bytes = c->nrows * orow;
+            c->src_row0 = cv_producer_src_row(p, r);
             if (c->bytes > *buf_bytes)
                 *buf_bytes = (size_t)c->bytes;
             if (c->nsub > *max_sub)
                 *max_sub = c->nsub;
+            if (io) {
+                const uint8_t *b[2], *e[2];
+                int k = cv_producer_ranges(p, r, c->nrows, b, e);
+                cv_srange *g = &s->ranges[s->nchunks * CV_RANGES];
+                g[0] = file_range(io, p->src, b[0], e[0]);
+                g[1] = k > 1 ? file_range(io, p->scales, b[1], e[1]) : (cv_srange){0, 0, 0};
+            }
+            s->nchunks++;
         }
     }
+    free(order);
     return 0;
 }
 
@@ -341,8 +440,10 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     size_t buf_bytes;
     uint32_t max_sub;
     cv_pipe_status st = CV_PIPE_OK;
-    if (build_schedule(&s, t, n, chunk_bytes, &buf_bytes, &max_sub)) {
+    cv_srcio *io = opts ? opts->io : NULL;
+    if (build_schedule(&s, t, n, chunk_bytes, io, &buf_bytes, &max_sub)) {
         free(s.chunks);
+        free(s.ranges);
         snprintf(err, errlen, "out of memory planning %zu tensors", n);
         sink->abort(sink->ctx);
         return CV_PIPE_NOMEM;
@@ -357,6 +458,9 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         snprintf(err, errlen, "%s", sink->error(sink->ctx));
         st = CV_PIPE_SINK_ERROR;
     }
+    if (st == CV_PIPE_OK && io && s.nchunks &&
+        !(s.rd = cv_reader_start(io, s.ranges, s.nchunks, NIN, err, errlen)))
+        st = CV_PIPE_NOMEM;
 
     pthread_t tids[256];
     int started = 0;
@@ -375,7 +479,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (size_t k = 0; st == CV_PIPE_OK && k < s.nchunks; k++) {
         const chunk *c = &s.chunks[k];
         slot *sl = &s.slots[k % NSLOTS];
-        if (k + 1 < s.nchunks) /* read ahead the chunk after this one */
+        if (!s.rd && k + 1 < s.nchunks) /* read ahead the chunk after this one */
             drop_pages(&s, &t[s.chunks[k + 1].tensor], s.chunks[k + 1].r0, s.chunks[k + 1].nrows,
                        MADV_WILLNEED);
         pthread_mutex_lock(&s.mu);
@@ -394,6 +498,10 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         pthread_mutex_unlock(&s.mu);
         if (opts && opts->cancel && *opts->cancel) {
             st = CV_PIPE_CANCELLED;
+            break;
+        }
+        if (!ready && s.read_failed) {
+            st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
             break;
         }
         if (!ready) {
@@ -427,8 +535,19 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     s.stop = 1;
     pthread_cond_broadcast(&s.work_cv);
     pthread_mutex_unlock(&s.mu);
+    if (s.rd && st != CV_PIPE_OK)
+        cv_reader_stop(s.rd); /* wakes workers waiting for input */
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    if (s.rd) {
+        /* before the sink's finish: the wanted source hashes complete here */
+        char why[700];
+        if (cv_reader_finish(s.rd, st == CV_PIPE_OK, why, sizeof why) && (st == CV_PIPE_OK || st == CV_PIPE_READ_ERROR)) {
+            snprintf(err, errlen, "%s", why);
+            st = CV_PIPE_READ_ERROR;
+        }
+        s.rd = NULL;
+    }
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.work_cv);
     pthread_cond_destroy(&s.done_cv);
@@ -451,5 +570,6 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         free(s.slots[i].sub_stats);
     }
     free(s.chunks);
+    free(s.ranges);
     return st;
 }

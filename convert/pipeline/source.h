@@ -19,6 +19,7 @@
 
 #include "plan.h"
 #include "provenance.h"
+#include "srcio.h"
 
 #define CV_MAX_BLOBS 3
 
@@ -37,6 +38,7 @@ typedef struct {
     cv_blob blobs[CV_MAX_BLOBS];
     size_t nblobs;
     cv_provenance prov;
+    cv_srcio *io;       /* the shards open for the pipeline's reads (srcio.h) */
 } cv_source;
 
 typedef enum { CV_SRC_OK = 0, CV_SRC_BAD = -1, CV_SRC_IO = -2 } cv_source_status;
@@ -44,6 +46,10 @@ typedef enum { CV_SRC_OK = 0, CV_SRC_BAD = -1, CV_SRC_IO = -2 } cv_source_status
 /* Open SRC; on failure a message names the file and the fix. */
 cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t errlen);
 const cv_blob *cv_source_blob(const cv_source *s, const char *name);
+/* The shards whose sha256 the HF cache does not give are hashed by the
+ * pipeline's reader during the conversion (pass opts.io = s->io), from the
+ * bytes it reads anyway; call before cv_provenance_start. */
+void cv_source_hash_in_pipeline(cv_source *s);
 void cv_source_close(cv_source *s);
 
 /* Read a whole (small) file; NULL with errno set. */
