@@ -152,6 +152,7 @@ typedef struct {
 typedef struct {
     uint8_t *buf;
     gq_stats *sub_stats;
+    uint8_t *sub_done;      /* per sub-task: computed (the sink takes them in order, each as it is done) */
     uint32_t done;
 } slot;
 
@@ -268,11 +269,10 @@ static void *worker(void *arg)
         sl->sub_stats[sub] = local;
 
         pthread_mutex_lock(&s->mu);
-        if (++sl->done == c->nsub) {
-            pthread_cond_broadcast(&s->done_cv);
-            if (s->rd)
-                cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
-        }
+        sl->sub_done[sub] = 1;
+        pthread_cond_broadcast(&s->done_cv);
+        if (++sl->done == c->nsub && s->rd)
+            cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
     }
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
@@ -451,7 +451,8 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (int i = 0; i < NSLOTS; i++) {
         s.slots[i].buf = malloc(buf_bytes ? buf_bytes : 1);
         s.slots[i].sub_stats = calloc(max_sub, sizeof(gq_stats));
-        if (!s.slots[i].buf || !s.slots[i].sub_stats)
+        s.slots[i].sub_done = calloc(max_sub, 1);
+        if (!s.slots[i].buf || !s.slots[i].sub_stats || !s.slots[i].sub_done)
             st = CV_PIPE_NOMEM;
     }
     if (st == CV_PIPE_OK && sink->begin(sink->ctx)) {
@@ -482,38 +483,42 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         if (!s.rd && k + 1 < s.nchunks) /* read ahead the chunk after this one */
             drop_pages(&s, &t[s.chunks[k + 1].tensor], s.chunks[k + 1].r0, s.chunks[k + 1].nrows,
                        MADV_WILLNEED);
-        pthread_mutex_lock(&s.mu);
-        while (sl->done < c->nsub && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
-            /* wake up now and then to notice a signal */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+        /* Each sub-task goes to the sink as soon as it and those before it
+         * are done, while its bytes are still in the cache: the sink's hash
+         * and copy then read them from there, not from memory. */
+        const uint64_t orow = c->nrows ? c->bytes / c->nrows : 0;
+        for (uint32_t j = 0; st == CV_PIPE_OK && j < c->nsub; j++) {
+            pthread_mutex_lock(&s.mu);
+            while (!sl->sub_done[j] && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
+                /* wake up now and then to notice a signal */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000 * 1000;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
             }
-            pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
+            int ready = sl->sub_done[j];
+            pthread_mutex_unlock(&s.mu);
+            if (opts && opts->cancel && *opts->cancel) {
+                st = CV_PIPE_CANCELLED;
+            } else if (!ready && s.read_failed) {
+                st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
+            } else if (!ready) {
+                st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
+                snprintf(err, errlen, "out of memory in a worker");
+            } else {
+                uint64_t r = (uint64_t)j * c->sub_rows, nr = c->nrows - r < c->sub_rows ? c->nrows - r : c->sub_rows;
+                if (sink->write(sink->ctx, c->tensor, sl->buf + r * orow, (size_t)(nr * orow))) {
+                    snprintf(err, errlen, "%s", sink->error(sink->ctx));
+                    st = CV_PIPE_SINK_ERROR;
+                }
+            }
         }
-        int ready = sl->done == c->nsub;
-        pthread_mutex_unlock(&s.mu);
-        if (opts && opts->cancel && *opts->cancel) {
-            st = CV_PIPE_CANCELLED;
+        if (st != CV_PIPE_OK)
             break;
-        }
-        if (!ready && s.read_failed) {
-            st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
-            break;
-        }
-        if (!ready) {
-            st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
-            snprintf(err, errlen, "out of memory in a worker");
-            break;
-        }
-        if (sink->write(sink->ctx, c->tensor, sl->buf, (size_t)c->bytes)) {
-            snprintf(err, errlen, "%s", sink->error(sink->ctx));
-            st = CV_PIPE_SINK_ERROR;
-            break;
-        }
         const cv_out_tensor *ot = &t[c->tensor];
         for (uint32_t i = 0; i < c->nsub; i++)
             add_stats(&res->cls[ot->cls], &sl->sub_stats[i]);
@@ -524,6 +529,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         done_bytes += c->bytes;
         pthread_mutex_lock(&s.mu);
         sl->done = 0;
+        memset(sl->sub_done, 0, c->nsub);
         s.written = k + 1;
         pthread_cond_broadcast(&s.work_cv);
         pthread_mutex_unlock(&s.mu);
@@ -568,6 +574,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (int i = 0; i < NSLOTS; i++) {
         free(s.slots[i].buf);
         free(s.slots[i].sub_stats);
+        free(s.slots[i].sub_done);
     }
     free(s.chunks);
     free(s.ranges);

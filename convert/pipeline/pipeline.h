@@ -3,10 +3,12 @@
  * Each tensor is cut into chunks of whole rows (at most `chunk_bytes` of
  * output each); chunks are cut into fixed sub-tasks that a small pthread
  * pool decodes from the source (bf16 / f16 / f32 / HF-MXFP4) and encodes to
- * the tensor's type. The calling thread hands finished chunks to the sink IN
- * ORDER while the workers compute the next ones (two chunk buffers, so I/O
- * and compute overlap and memory stays bounded: about 2 x chunk_bytes plus
- * one row of scratch per worker). The cut into sub-tasks does not depend on
+ * the tensor's type. The calling thread hands the finished sub-tasks to the
+ * sink IN ORDER, each as soon as it is done (while its bytes are still in
+ * the cache for the sink's hash and copy), and the workers go on with the
+ * next chunk meanwhile (two chunk buffers, so I/O and compute overlap and
+ * memory stays bounded: about 2 x chunk_bytes plus one row of scratch per
+ * worker, plus the input buffers below). The cut into sub-tasks does not depend on
  * the thread count, and every sub-task writes its own byte range, so the
  * output is byte-identical for any number of threads; statistics are summed
  * in sub-task order, so they are identical too.

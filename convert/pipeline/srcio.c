@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "gio_read.h"
+#include "gio_stream.h"
 
 #define NREADERS 2                       /* reads in flight (deep queues are what this disk wants) */
 #define AHEAD_CHUNKS 8                   /* page-cache read-ahead of the buffered ranges */
@@ -438,7 +439,7 @@ static void reader_free(cv_reader *r)
 {
     if (r->slot)
         for (int i = 0; i < r->nslots; i++)
-            free(r->slot[i]);
+            gio_buf_free(r->slot[i]);
     if (r->md)
         for (size_t s = 0; s < r->ns; s++)
             if (r->md[s])
@@ -559,11 +560,8 @@ cv_reader *cv_reader_start(cv_srcio *io, const cv_srange *ranges, size_t nchunks
         }
     if (!oom)
         oom = !(r->slot_bytes = lay_out(r));
-    for (int i = 0; !oom && i < nslots; i++) {
-        void *p = NULL;
-        oom = posix_memalign(&p, ALIGN, r->slot_bytes) != 0;
-        r->slot[i] = p;
-    }
+    for (int i = 0; !oom && i < nslots; i++)
+        oom = !(r->slot[i] = gio_buf_alloc(r->slot_bytes));
     if (!oom && r->hashing)
         oom = !(r->gap = malloc(GAP_BUF));
     if (oom) {

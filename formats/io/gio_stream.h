@@ -63,6 +63,13 @@ int gio_stream_direct(gio_stream *s);
  * (NULL is fine). Keeps errno. */
 void gio_stream_free(gio_stream *s);
 
+/* A buffer for direct I/O: aligned to 2 MiB and, on Linux, backed by
+ * transparent huge pages where the system allows (pinning a 32 MiB buffer
+ * for O_DIRECT then takes 16 page references instead of 8192: that pinning
+ * was 7.5 % of an mxfp4 conversion's CPU samples). NULL on failure. */
+void *gio_buf_alloc(size_t size);
+void gio_buf_free(void *p);
+
 /* ---- page-cache hygiene for writers that keep the page cache (the Hub
  * download, whose hasher reads its bytes back) ---- */
 
