@@ -9,135 +9,13 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include "produce.h"
 #include "srcio.h"
 
 #define NSLOTS 2                        /* chunk buffers: one written, one computed */
 #define NIN 3                           /* input buffers (srcio): two being read, one computed from */
 #define SUB_BYTES ((uint64_t)1 << 20)   /* work unit; fixed, so output order is fixed */
 #define DEFAULT_CHUNK ((size_t)32 << 20)
-
-/* ---- producing rows ---- */
-
-/* MXFP4 -> q8_32 without floats. An MXFP4 value is K * 2^(e-128) with K the
- * doubled FP4 magnitude (0,1,2,3,4,6,8,12) and a sign; the q8 encoder
- * (quant/q8.c) stores such a block exactly with d = 2^p, p = (e-128) plus the
- * fewest trailing zero bits of the nonzero K, whenever -24 <= p <= 15 (p an
- * f16 power of two); q = K / 2^(p-(e-128)). Computing that directly is a
- * table lookup per value; blocks outside that range (and all-zero blocks,
- * which are cheap anyway) go through floats and the encoder itself, so the
- * bytes equal the float path's for every block (tests/convert checks all
- * 256 scale bytes). */
-static const uint8_t K_MAG[8] = {0, 1, 2, 3, 4, 6, 8, 12};
-static const uint8_t K_CTZ[8] = {8, 0, 1, 0, 2, 1, 3, 2}; /* 8: zero, no bit */
-
-void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
-                       gq_stats *st)
-{
-    uint8_t *o = out;
-    const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
-    for (size_t b = 0; b < nblocks; b++, codes += 16, o += GQ_Q8_32_BLOCK_BYTES) {
-        int minctz = 8;
-        for (int k = 0; k < 16; k++) {
-            int lo = K_CTZ[codes[k] & 7], hi = K_CTZ[(codes[k] >> 4) & 7];
-            minctz = lo < minctz ? lo : minctz;
-            minctz = hi < minctz ? hi : minctz;
-        }
-        int p = (int)scales[b] - 128 + minctz;
-        if (minctz == 8 || p < -24 || p > 15) {
-            gq_mxfp4_hf_decode(codes, scales + b, 1, scratch);
-            q8->encode(scratch, o, 32, st);
-            continue;
-        }
-        uint16_t d = p >= -14 ? (uint16_t)((p + 15) << 10) : (uint16_t)(1u << (p + 24));
-        o[0] = (uint8_t)d;
-        o[1] = (uint8_t)(d >> 8);
-        int8_t *q = (int8_t *)(o + 2);
-        for (int k = 0; k < 16; k++) {
-            uint8_t lo = codes[k] & 15, hi = codes[k] >> 4;
-            int vl = K_MAG[lo & 7] >> minctz, vh = K_MAG[hi & 7] >> minctz;
-            q[2 * k] = (int8_t)(lo & 8 ? -vl : vl);
-            q[2 * k + 1] = (int8_t)(hi & 8 ? -vh : vh);
-        }
-        if (st) {
-            st->blocks++;
-            st->values += 32;
-        }
-    }
-}
-
-/* Rows [r0, r0+nrows) of t into out, reading the source through a view:
- * src holds the source from row src_row0 on (codes for MXFP4, whose scales
- * from that row on are at scales). The mapping (src_row0 = 0) or a chunk's
- * buffer read by srcio.h. */
-static void produce(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch, gq_stats *st,
-                    const uint8_t *src, uint64_t src_row0, const uint8_t *scales)
-{
-    const cv_producer *p = &t->prod;
-    const gq_traits *ot = gq_traits_of(t->type);
-    const uint64_t cols = p->cols, out_row = gq_row_bytes(t->type, cols);
-    uint8_t *dst = out;
-    const int contiguous = p->row_stride == 1;
-
-    if (p->kind == CV_SRC_MXFP4) {
-        const uint64_t nb = cols / 32;
-        const uint8_t *codes = src;
-        if (t->type == GQ_MXFP4) {
-            /* Exact re-layout: same values, ggml nibble order. */
-            if (contiguous) {
-                uint64_t sr = cv_producer_src_row(p, r0) - src_row0;
-                gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb * nrows, dst);
-            } else {
-                for (uint64_t r = 0; r < nrows; r++) {
-                    uint64_t sr = cv_producer_src_row(p, r0 + r) - src_row0;
-                    gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row);
-                }
-            }
-            if (st) {
-                st->blocks += nb * nrows;
-                st->values += cols * nrows;
-            }
-            return;
-        }
-        for (uint64_t r = 0; r < nrows; r++) {
-            uint64_t sr = cv_producer_src_row(p, r0 + r) - src_row0;
-            if (t->type == GQ_Q8_32) {
-                cv_mxfp4_hf_to_q8(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row, scratch, st);
-                continue;
-            }
-            gq_mxfp4_hf_decode(codes + sr * nb * 16, scales + sr * nb, nb, scratch);
-            ot->encode(scratch, dst + r * out_row, cols, st);
-        }
-        return;
-    }
-
-    const gq_traits *it = gq_traits_of(p->src_type);
-    const uint64_t in_row = cols * (uint64_t)it->block_bytes;
-    if (p->src_type == t->type) {
-        /* bf16 -> bf16, f32 -> f32: bytes are the values. */
-        if (contiguous)
-            memcpy(dst, src + (cv_producer_src_row(p, r0) - src_row0) * in_row, nrows * in_row);
-        else
-            for (uint64_t r = 0; r < nrows; r++)
-                memcpy(dst + r * out_row, src + (cv_producer_src_row(p, r0 + r) - src_row0) * in_row, in_row);
-        if (st) {
-            st->blocks += nrows * cols / (uint64_t)ot->block_values;
-            st->values += nrows * cols;
-        }
-        return;
-    }
-    for (uint64_t r = 0; r < nrows; r++) {
-        it->decode(src + (cv_producer_src_row(p, r0 + r) - src_row0) * in_row, scratch, cols);
-        ot->encode(scratch, dst + r * out_row, cols, st);
-    }
-}
-
-void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
-                     gq_stats *st)
-{
-    const cv_producer *p = &t->prod;
-    produce(t, r0, nrows, out, scratch, st, p->src->data, 0,
-            p->kind == CV_SRC_MXFP4 ? (const uint8_t *)p->scales->data : NULL);
-}
 
 /* ---- schedule ---- */
 
@@ -260,7 +138,7 @@ static void *worker(void *arg)
         gq_stats local;
         memset(&local, 0, sizeof local);
         if (in) {
-            produce(t, r0, n, sl->buf + off, scratch, &local, in, c->src_row0,
+            cv_produce_view(t, r0, n, sl->buf + off, scratch, &local, in, c->src_row0,
                     t->prod.kind == CV_SRC_MXFP4 ? cv_reader_at(s->rd, k, 1) : NULL);
         } else {
             cv_produce_rows(t, r0, n, sl->buf + off, scratch, &local);
