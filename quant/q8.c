@@ -55,6 +55,15 @@ static int low_bit_exponent(uint32_t ax)
 #endif
 
 #if defined(__SSE2__)
+/* 32 int32 (each within -127..127) as int8. */
+static inline void store_q(int8_t *q, const __m128i r[8])
+{
+    for (int i = 0; i < 8; i += 4) {
+        __m128i a = _mm_packs_epi32(r[i], r[i + 1]), b = _mm_packs_epi32(r[i + 2], r[i + 3]);
+        _mm_storeu_si128((__m128i *)(q + 4 * i), _mm_packs_epi16(a, b));
+    }
+}
+
 /* Signed 32-bit min/max in SSE2 (pminsd/pmaxsd are SSE4.1). */
 static inline __m128i min_epi32(__m128i a, __m128i b)
 {
@@ -123,10 +132,7 @@ static int encode_exact_sse2(const float *x, uint16_t *d, int8_t *q)
     __m128i r[8];
     for (int i = 0; i < 8; i++)
         r[i] = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(x + 4 * i), k));
-    for (int i = 0; i < 8; i += 4) {
-        __m128i a = _mm_packs_epi32(r[i], r[i + 1]), b = _mm_packs_epi32(r[i + 2], r[i + 3]);
-        _mm_storeu_si128((__m128i *)(q + 4 * i), _mm_packs_epi16(a, b));
-    }
+    store_q(q, r);
     return 1;
 }
 #endif
@@ -210,10 +216,7 @@ static void encode_rounded_sse2(const float *x, uint16_t *d, int8_t *q)
         t = _mm_min_ps(_mm_max_ps(t, lo), hi);
         r[i] = _mm_cvtps_epi32(t);
     }
-    for (int i = 0; i < 8; i += 4) {
-        __m128i a = _mm_packs_epi32(r[i], r[i + 1]), b = _mm_packs_epi32(r[i + 2], r[i + 3]);
-        _mm_storeu_si128((__m128i *)(q + 4 * i), _mm_packs_epi16(a, b));
-    }
+    store_q(q, r);
 }
 #endif
 

@@ -9,8 +9,12 @@
  * its last partial sector through the page cache (pwrite keeps the rest of
  * that sector), so no sector is ever written by two paths at once.
  *
+ * Two writes of the same sector never race: a new block first waits for the
+ * blocks in flight that overlap its range (only those: a writer jumping
+ * between regions keeps its other writes going).
+ *
  * Locking: mu guards the queue, the block states, err and dfd; the FILLING
- * block, fill, hwm and last_end belong to the caller's thread. */
+ * block, fill and hwm belong to the caller's thread. */
 #if defined(__linux__) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE /* O_DIRECT, sync_file_range, fallocate */
 #endif
@@ -51,7 +55,6 @@ struct gio_stream {
     int cur;                /* the FILLING block, -1 when none */
     uint64_t fill;          /* file offset just past cur's bytes */
     uint64_t hwm;           /* just past the highest byte ever written */
-    uint64_t last_end;      /* just past the latest write */
     int queue[NBUF], qhead, qlen;
     int busy;               /* blocks QUEUED or WRITING */
     int err, quit;
@@ -255,6 +258,33 @@ static int drain(gio_stream *s)
     return 0;
 }
 
+/* Wait until no block in flight touches [lo, hi): a new block there must
+ * not race an older write of the same sectors, and a read-back must see it.
+ * Only that overlap is waited for, so a writer that jumps between regions
+ * (tensors taken in the source files' order) keeps its writes in flight.
+ * 0 or -1 (errno). */
+static int wait_overlap(gio_stream *s, uint64_t lo, uint64_t hi)
+{
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        int busy = 0;
+        for (int i = 0; i < NBUF && !busy; i++) {
+            const sblock *b = &s->b[i];
+            busy = (b->state == B_QUEUED || b->state == B_WRITING) && b->start < hi && lo < b->start + b->len;
+        }
+        if (!busy || s->err)
+            break;
+        pthread_cond_wait(&s->done, &s->mu);
+    }
+    int e = s->err;
+    pthread_mutex_unlock(&s->mu);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 static void submit(gio_stream *s, size_t len)
 {
     pthread_mutex_lock(&s->mu);
@@ -275,8 +305,7 @@ static int read_or_zero(gio_stream *s, uint8_t *dst, uint64_t from, size_t n)
 {
     size_t k = from >= s->hwm ? 0 : s->hwm - from < n ? (size_t)(s->hwm - from) : n;
     if (k) {
-        if (drain(s)) /* a block in flight may hold these bytes */
-            return -1;
+        /* (no block in flight overlaps: open_block waited for that) */
         size_t got = 0;
         while (got < k) {
             ssize_t r = pread(s->fd, dst + got, k - got, (off_t)(from + got));
@@ -319,7 +348,8 @@ static int open_block(gio_stream *s, uint64_t off)
     b->start = off / s->align * s->align;
     s->cur = i;
     s->fill = off;
-    if (off > b->start && read_or_zero(s, b->buf, b->start, (size_t)(off - b->start))) {
+    if (wait_overlap(s, b->start, b->start + GIO_STREAM_BLOCK) ||
+        (off > b->start && read_or_zero(s, b->buf, b->start, (size_t)(off - b->start)))) {
         int e2 = errno;
         pthread_mutex_lock(&s->mu);
         b->state = B_FREE;
@@ -373,9 +403,6 @@ int gio_stream_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
             return -1;
         }
     }
-    /* going back: the bytes may be in a block in flight, which must land first */
-    if (s->cur < 0 && off < s->last_end && drain(s))
-        return -1;
     while (len) {
         if (s->cur < 0 && open_block(s, off))
             return -1;
@@ -392,7 +419,6 @@ int gio_stream_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
     }
     if (end > s->hwm)
         s->hwm = end;
-    s->last_end = end;
     return 0;
 }
 

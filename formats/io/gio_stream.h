@@ -18,9 +18,11 @@
  *    background threads, GIO_STREAM_DEPTH at a time, while the caller
  *    produces the next; the caller's buffer is free as soon as the call
  *    returns;
- *  - any other order is correct too, only slower: a write below the
- *    current position (a header rewritten at the end) first waits for every
- *    block in flight, then goes through the page cache;
+ *  - any other order is correct too: a write elsewhere closes the block
+ *    being filled (its last partial sector through the page cache) and opens
+ *    one there, which first waits for the blocks in flight that overlap it
+ *    (a header rewritten at the end; tensors taken in another order than
+ *    the file's);
  *  - a gap between two writes keeps the file's bytes: inside a block they
  *    are read back if anything was ever written at or past them, else taken
  *    to be zeros. So the file must have been created empty (sized with
