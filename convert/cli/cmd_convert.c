@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cjson/cJSON.h>
 
@@ -559,6 +562,12 @@ stream:;
     cv_pipeline_result res;
     if (gguf)
         sink = gsink;
+#if defined(__GLIBC__)
+    /* Parsing the 200k-token tokenizer (checked, and for GGUF turned into
+     * arrays) leaves ~100 MB of small free blocks that glibc keeps resident;
+     * hand them back before the conversion's buffers arrive. */
+    malloc_trim(0);
+#endif
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
     if (ps == CV_PIPE_OK) {

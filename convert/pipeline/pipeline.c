@@ -183,6 +183,42 @@ static cv_srange file_range(const cv_srcio *io, const st_tensor *st, const uint8
     return (cv_srange){(uint32_t)shard, off + (uint64_t)(b - (const uint8_t *)st->data), (uint64_t)(e - b)};
 }
 
+/* Same source, same cut, rows interleaved within the same row groups. */
+static int siblings(const cv_out_tensor *a, const cv_out_tensor *b)
+{
+    const cv_producer *x = &a->prod, *y = &b->prod;
+    return x->row_stride > 1 && x->src == y->src && x->scales == y->scales && x->kind == y->kind &&
+           x->src_type == y->src_type && x->cols == y->cols && x->row_stride == y->row_stride &&
+           x->src_rows == y->src_rows && a->rows == b->rows && a->type == b->type &&
+           x->row_offset / x->row_stride == y->row_offset / y->row_stride;
+}
+
+/* The file ranges chunk c reads: its rows' source rows, widened for a
+ * strided producer to whole row groups, so stride siblings read the very
+ * same bytes; c->src_row0 becomes the first row read. */
+static void chunk_ranges(const cv_srcio *io, const cv_producer *p, chunk *c, cv_srange g[CV_RANGES])
+{
+    uint64_t first = cv_producer_src_row(p, c->r0), last = cv_producer_src_row(p, c->r0 + c->nrows - 1);
+    if (p->row_stride > 1) {
+        first -= p->row_offset % p->row_stride;
+        last += p->row_stride - 1 - p->row_offset % p->row_stride;
+        if (last >= p->src_rows)
+            last = p->src_rows - 1;
+    }
+    const uint8_t *b[2], *e[2];
+    int k = cv_producer_ranges(p, 0, 1, b, e); /* row 0: the row sizes, and where the data begins */
+    uint64_t rb = (uint64_t)(e[0] - b[0]);
+    const uint8_t *d = p->src->data;
+    g[0] = file_range(io, p->src, d + first * rb, d + (last + 1) * rb);
+    g[1] = (cv_srange){0, 0, 0};
+    if (k > 1) {
+        uint64_t sb = (uint64_t)(e[1] - b[1]);
+        const uint8_t *sd = p->scales->data;
+        g[1] = file_range(io, p->scales, sd + first * sb, sd + (last + 1) * sb);
+    }
+    c->src_row0 = first;
+}
+
 /* Cut the tensors into chunks. With a srcio, the tensors are taken in the
  * order of their source bytes in the files (each shard then read nearly
  * front to back, and hashed in the same pass: srcio.h), every chunk's input
@@ -209,7 +245,13 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
     }
     if (io)
         qsort(order, n, sizeof *order, by_source);
-    for (size_t oi = 0; oi < n; oi++) {
+    for (size_t oi = 0, oj; oi < n; oi = oj) {
+        /* stride siblings (GGUF's gate and up rows of one gate_up) are cut
+         * alike and their chunks alternate, each pair reading the same whole
+         * row groups: srcio reads them once (the second a copy of the first) */
+        oj = oi + 1;
+        while (io && oj < n && siblings(&t[order[oi].idx], &t[order[oj].idx]))
+            oj++;
         size_t i = order[oi].idx;
         const cv_producer *p = &t[i].prod;
         uint64_t orow = gq_row_bytes(t[i].type, p->cols);
@@ -229,39 +271,38 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
             per_chunk = 1;
         uint64_t chunk_rows = per_chunk * sub_rows;
         for (uint64_t r = 0; r < t[i].rows; r += chunk_rows) {
-            if (s->nchunks == cap) {
-                cap = cap ? cap * 2 : 256;
-                chunk *c = realloc(s->chunks, cap * sizeof *c);
-                cv_srange *g = io ? realloc(s->ranges, cap * CV_RANGES * sizeof *g) : NULL;
-                if (c)
-                    s->chunks = c;
-                if (g)
-                    s->ranges = g;
-                if (!c || (io && !g)) {
-                    free(order);
-                    return -1;
+            for (size_t m = oi; m < oj; m++) {
+                if (s->nchunks == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    chunk *c = realloc(s->chunks, cap * sizeof *c);
+                    cv_srange *g = io ? realloc(s->ranges, cap * CV_RANGES * sizeof *g) : NULL;
+                    if (c)
+                        s->chunks = c;
+                    if (g)
+                        s->ranges = g;
+                    if (!c || (io && !g)) {
+                        free(order);
+                        return -1;
+                    }
                 }
+                size_t ti = order[m].idx;
+                const cv_producer *pm = &t[ti].prod;
+                chunk *c = &s->chunks[s->nchunks];
+                c->tensor = ti;
+                c->r0 = r;
+                c->nrows = t[ti].rows - r < chunk_rows ? t[ti].rows - r : chunk_rows;
+                c->sub_rows = sub_rows;
+                c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
+                c->bytes = c->nrows * orow;
+                c->src_row0 = cv_producer_src_row(pm, r);
+                if (c->bytes > *buf_bytes)
+                    *buf_bytes = (size_t)c->bytes;
+                if (c->nsub > *max_sub)
+                    *max_sub = c->nsub;
+                if (io)
+                    chunk_ranges(io, pm, c, &s->ranges[s->nchunks * CV_RANGES]);
+                s->nchunks++;
             }
-            chunk *c = &s->chunks[s->nchunks];
-            c->tensor = i;
-            c->r0 = r;
-            c->nrows = t[i].rows - r < chunk_rows ? t[i].rows - r : chunk_rows;
-            c->sub_rows = sub_rows;
-            c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
-            c->bytes = c->nrows * orow;
-            c->src_row0 = cv_producer_src_row(p, r);
-            if (c->bytes > *buf_bytes)
-                *buf_bytes = (size_t)c->bytes;
-            if (c->nsub > *max_sub)
-                *max_sub = c->nsub;
-            if (io) {
-                const uint8_t *b[2], *e[2];
-                int k = cv_producer_ranges(p, r, c->nrows, b, e);
-                cv_srange *g = &s->ranges[s->nchunks * CV_RANGES];
-                g[0] = file_range(io, p->src, b[0], e[0]);
-                g[1] = k > 1 ? file_range(io, p->scales, b[1], e[1]) : (cv_srange){0, 0, 0};
-            }
-            s->nchunks++;
         }
     }
     free(order);

@@ -19,7 +19,11 @@
  * reused buffers ahead of the workers, with read-ahead and drop-behind in
  * the page cache and the shards' sha256 computed from the same bytes
  * (srcio.h says why this beats the mapping). The sink then sees the tensors
- * in that order (one at a time, each from its first byte to its last).
+ * in that order, each from its first byte to its last and one at a time,
+ * except stride siblings (tensors taking alternate rows of one source, as
+ * GGUF's gate and up rows of gate_up), whose chunks alternate so that their
+ * common input is read once: a sink given such tensors must take writes to
+ * two tensors interleaved (the GGUF writer does; .gptoss plans have none).
  * Without a srcio (a checkpoint image in memory, some tests) the workers
  * read the mapping in place, in the given order: consumed pages are
  * dropped from the process (MADV_DONTNEED) and the next chunk's announced

@@ -172,6 +172,7 @@ struct cv_reader {
     uint8_t **slot;
     uint64_t *pos;                 /* per range: where its bytes start in the chunk's buffer */
     uint8_t *direct;               /* per range: read past the page cache */
+    uint8_t *alias;                /* per chunk: the same ranges as the chunk before: copied from it */
     uint64_t *sufmin;              /* (n+1) x ns: lowest offset chunks >= k read in shard s */
     uint8_t *ready, *released, *hashed;
     size_t consumed;               /* chunks [0, consumed) all released */
@@ -301,7 +302,12 @@ static void *reader_main(void *arg)
         pthread_mutex_lock(&r->mu);
         size_t k = r->next_read++;
         size_t old = k >= (size_t)r->nslots ? k - (size_t)r->nslots : 0;
-        while (!r->stop && k < r->n && k >= (size_t)r->nslots && !(r->released[old] && r->hashed[old]))
+        /* chunk k's buffer held chunk old: free once old is computed, hashed
+         * and, if the next chunk copies it, copied */
+        while (!r->stop && k < r->n && k >= (size_t)r->nslots &&
+               !(r->released[old] && r->hashed[old] && (!r->alias[old + 1] || r->ready[old + 1])))
+            pthread_cond_wait(&r->cv, &r->mu);
+        while (!r->stop && k < r->n && r->alias[k] && !r->ready[k - 1])
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop || k >= r->n) {
             pthread_mutex_unlock(&r->mu);
@@ -320,9 +326,18 @@ static void *reader_main(void *arg)
                     advise(r->io->fd[g->shard], g->off, g->len, ADV_WILLNEED);
             }
         uint8_t *dst = r->slot[k % (size_t)r->nslots];
-        for (int j = 0; j < CV_RANGES; j++)
-            if (r->rg[k * CV_RANGES + j].len && read_range(r, k, j, dst))
-                return NULL;
+        if (r->alias[k]) { /* the same bytes as chunk k-1 (laid out alike): copy them */
+            size_t end = 0;
+            for (int j = 0; j < CV_RANGES; j++) {
+                size_t e = (size_t)(r->pos[k * CV_RANGES + j] + r->rg[k * CV_RANGES + j].len);
+                end = e > end ? e : end;
+            }
+            memcpy(dst, r->slot[(k - 1) % (size_t)r->nslots], end);
+        } else {
+            for (int j = 0; j < CV_RANGES; j++)
+                if (r->rg[k * CV_RANGES + j].len && read_range(r, k, j, dst))
+                    return NULL;
+        }
         pthread_mutex_lock(&r->mu);
         r->ready[k] = 1;
         pthread_cond_broadcast(&r->cv);
@@ -447,6 +462,7 @@ static void reader_free(cv_reader *r)
     free(r->slot);
     free(r->pos);
     free(r->direct);
+    free(r->alias);
     free(r->sufmin);
     free(r->ready);
     free(r->released);
@@ -486,10 +502,18 @@ static size_t lay_out(cv_reader *r)
     rkey *key = malloc((nr ? nr : 1) * sizeof *key);
     if (!key)
         return 0;
+    for (size_t k = 1; k < r->n; k++) {
+        int same = 1;
+        for (int j = 0; j < CV_RANGES; j++) {
+            const cv_srange *a = &r->rg[k * CV_RANGES + j], *b = &r->rg[(k - 1) * CV_RANGES + j];
+            same &= a->len == b->len && (!a->len || (a->shard == b->shard && a->off == b->off));
+        }
+        r->alias[k] = same && r->rg[k * CV_RANGES].len;
+    }
     for (size_t i = 0; i < nr; i++) {
         const cv_srange *g = &r->rg[i];
         r->direct[i] = g->len && r->io->dfd[g->shard] >= 0 && !(i % CV_RANGES == 1 && r->md[g->shard]);
-        if (g->len)
+        if (g->len && !r->alias[i / CV_RANGES]) /* a copy reads nothing */
             key[m++] = (rkey){g->shard, g->off, g->off + g->len, i};
     }
     qsort(key, m, sizeof *key, by_pos);
@@ -544,6 +568,7 @@ cv_reader *cv_reader_start(cv_srcio *io, const cv_srange *ranges, size_t nchunks
     r->slot = calloc((size_t)nslots, sizeof *r->slot);
     r->pos = malloc((nchunks * CV_RANGES + 1) * sizeof *r->pos);
     r->direct = calloc(nchunks * CV_RANGES + 1, 1);
+    r->alias = calloc(nchunks + 1, 1);
     r->sufmin = malloc((nchunks + 1) * ns * sizeof *r->sufmin);
     r->ready = calloc(nchunks + 1, 1);
     r->released = calloc(nchunks + 1, 1);
@@ -551,7 +576,7 @@ cv_reader *cv_reader_start(cv_srcio *io, const cv_srange *ranges, size_t nchunks
     r->md = calloc(ns, sizeof *r->md);
     r->hc = calloc(ns, sizeof *r->hc);
     r->dropped = calloc(ns, sizeof *r->dropped);
-    int oom = !r->slot || !r->pos || !r->direct || !r->sufmin || !r->ready || !r->released || !r->hashed || !r->md ||
+    int oom = !r->slot || !r->pos || !r->direct || !r->alias || !r->sufmin || !r->ready || !r->released || !r->hashed || !r->md ||
               !r->hc || !r->dropped;
     for (size_t s = 0; !oom && s < r->ns; s++)
         if (io->want[s]) {

@@ -2,9 +2,6 @@
 #include "tokenizer_check.h"
 
 #include <stdio.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <cjson/cJSON.h>
 
@@ -23,11 +20,6 @@ int cv_tokenizer_json_check(const char *json, size_t len, const char *path, int 
     }
     int32_t n = tok_n_ids(t);
     tok_free(t);
-#if defined(__GLIBC__)
-    /* the 200k-token parse leaves ~100 MB of small free blocks in the heap,
-     * which glibc keeps resident; the conversion's buffers come next */
-    malloc_trim(0);
-#endif
     if (n > vocab) {
         snprintf(err, errlen,
                  "%s: token id %d is past the model's vocabulary (vocab_size %d in %s): the tokenizer does not "
