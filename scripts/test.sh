@@ -6,12 +6,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# macOS: Homebrew's OpenSSL is keg-only (the system has no headers for its own)
+if [ "$(uname -s)" = Darwin ] && command -v brew >/dev/null; then
+  OPENSSL_ROOT_DIR=${OPENSSL_ROOT_DIR:-$(brew --prefix openssl@3)}
+  export OPENSSL_ROOT_DIR
+fi
 dir=build
 flags=(-DGPTOSS_WERROR=ON)
 if [ "${1:-}" = --sanitize ]; then
   dir=build-asan
   flags+=(-DGPTOSS_SANITIZE=ON)
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  leaks=1
+  [ "$(uname -s)" = Darwin ] && leaks=0 # no LeakSanitizer on macOS: ASan stops on detect_leaks=1 there
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=$leaks:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)

@@ -15,12 +15,14 @@
  * and a signal after that is reported as the success it is (exit 0).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -68,7 +70,9 @@ static void usage(FILE *out)
             "llama.cpp loads; same tensor names and metadata keys as llama.cpp's own gpt-oss GGUFs).\n"
             "SRC is a folder, not a file. SRC may also be a Hugging Face Hub repo ORG/NAME (or\n"
             "ORG/NAME@REV): fetched into the shared cache first, or found there (see\n"
-            "'gptoss-convert fetch --help').\n"
+            "'gptoss-convert fetch --help'). OpenAI's original/ folder downloaded alone (no tokenizer)\n"
+            "converts too: the tokenizer files are fetched from the same repo and commit when SRC is a\n"
+            "Hugging Face cache snapshot, else the error names them and the fetch command.\n"
             "\n"
             "  -o, --output OUT     output file (written to a temporary, renamed when complete)\n"
             "  --quant R            recipe: mxfp4 (experts mxfp4, rest bf16; default),\n"
@@ -440,6 +444,43 @@ static int exit_for_create(int e)
     return e == EEXIST || e == EBUSY ? EXIT_EXISTS : EXIT_IO;
 }
 
+/* SRC lacks the tokenizer (an original/-only download). When SRC is a
+ * snapshot of a Hugging Face cache its repo and commit are known: fetch
+ * the tokenizer files of that same commit into that same cache, unless
+ * offline. Returns 0 when fetched (open SRC again), else the exit code after
+ * the message WHY (the missing files and the command that gets them). */
+static int fetch_missing_tokenizer(const conv_opts *o, const cv_source *src, const char *why)
+{
+    const char *repo = src->prov.repo_id, *commit = src->prov.commit;
+    const char *off = getenv("HF_HUB_OFFLINE");
+    if (!repo[0] || !commit[0])
+        return fail(o, EXIT_BAD_INPUT, "%s", why);
+    if (off && (!strcmp(off, "1") || !strcasecmp(off, "true") || !strcasecmp(off, "yes") || !strcasecmp(off, "on")))
+        return fail(o, EXIT_BAD_INPUT, "%s\n(HF_HUB_OFFLINE is set: nothing was fetched)", why);
+    char abs[PATH_MAX];
+    if (!realpath(src->root, abs))
+        return fail(o, EXIT_BAD_INPUT, "%s", why);
+    char *m = strstr(abs, "/models--");
+    if (!m)
+        return fail(o, EXIT_BAD_INPUT, "%s", why);
+    *m = 0; /* the cache root, which may not be $HF_HUB_CACHE */
+    static const char *const inc[] = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja"};
+    hub_fetch_opts fo = {.repo_id = repo, .revision = commit, .include = inc, .n_include = 3, .cache_dir = abs,
+                         .connections = 2, .chunk_size = 64u << 20, .progress = !o->json && !o->quiet && isatty(2),
+                         .timeout_s = o->timeout};
+    hub_fetch_result r;
+    char err[4096] = "";
+    hub_install_signal_handlers();
+    hub_status st = hub_fetch(&fo, &r, err, sizeof err);
+    hub_fetch_result_free(&r);
+    if (st != HUB_OK)
+        return fail(o, fetch_exit_code(st), "%s\nfetching them from %s at %s failed: %s", why, repo, commit, err);
+    if (!o->json && !o->quiet)
+        fprintf(stderr, "gptoss-convert convert: %s holds original/ only: fetched its tokenizer from %s at %s\n",
+                src->root, repo, commit);
+    return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
     conv_opts o;
@@ -470,8 +511,8 @@ int cmd_convert(int argc, char **argv)
      * in the shared cache (hub.h) */
     if (hub_looks_like_repo_id(o.src)) {
         int hub_rc;
-        if (!(o.src = fetch_snapshot_for_convert(o.src, o.revision, o.timeout, &hub_rc)))
-            return fail(&o, hub_rc, "fetching the Hub repo failed (see above)");
+        if (!(o.src = fetch_snapshot_for_convert(o.src, o.revision, o.timeout, &hub_rc, err, sizeof err)))
+            return fail(&o, hub_rc, "%s", err);
     }
 
     /* Before any output file exists (the fetch above installs its own):
@@ -486,6 +527,16 @@ int cmd_convert(int argc, char **argv)
     double t0 = cv_now();
     cv_source src;
     cv_source_status ss = cv_source_open(&src, o.src, err, sizeof err);
+    if (ss == CV_SRC_NO_TOKENIZER) {
+        int frc = fetch_missing_tokenizer(&o, &src, err);
+        cv_source_close(&src);
+        if (frc) {
+            sigaction(SIGINT, &old_int, NULL);
+            sigaction(SIGTERM, &old_term, NULL);
+            return frc;
+        }
+        ss = cv_source_open(&src, o.src, err, sizeof err);
+    }
     if (ss != CV_SRC_OK) {
         cv_source_close(&src);
         sigaction(SIGINT, &old_int, NULL);

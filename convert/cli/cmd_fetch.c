@@ -52,7 +52,8 @@ static void free_convert_snapshot(void)
     convert_snapshot = NULL;
 }
 
-const char *fetch_snapshot_for_convert(const char *repo_id, const char *revision, double timeout_s, int *exit_code)
+const char *fetch_snapshot_for_convert(const char *repo_id, const char *revision, double timeout_s, int *exit_code,
+                                       char *msg, size_t msglen)
 {
     hub_fetch_opts o = {0};
     o.repo_id = repo_id;
@@ -67,8 +68,7 @@ const char *fetch_snapshot_for_convert(const char *repo_id, const char *revision
     hub_status st = hub_fetch(&o, &r, err, sizeof err);
     *exit_code = fetch_exit_code(st);
     if (st != HUB_OK) {
-        fprintf(stderr, "gptoss-convert: '%s' is no local folder, and fetching it from the Hub failed: %s\n",
-                repo_id, err);
+        snprintf(msg, msglen, "'%s' is no local folder, and fetching it from the Hub failed: %s", repo_id, err);
         hub_fetch_result_free(&r);
         return NULL;
     }

@@ -18,9 +18,10 @@ int fetch_parse_timeout(const char *v, double *seconds);
 
 /* Fetches (or finds in the cache) the default selection of repo_id at
  * revision (NULL: "main"), progress on a terminal, giving up after timeout_s (0: never).
- * Returns the snapshot folder (valid until exit), or NULL after printing
- * the error; *exit_code is set (fetch_exit_code). */
+ * Returns the snapshot folder (valid until exit), or NULL with the error in
+ * msg (for the caller to report, in JSON too); *exit_code is set
+ * (fetch_exit_code). */
 const char *fetch_snapshot_for_convert(const char *repo_id, const char *revision, double timeout_s,
-                                       int *exit_code);
+                                       int *exit_code, char *msg, size_t msglen);
 
 #endif

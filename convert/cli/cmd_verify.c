@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "gio_read.h"
 #include "commands.h"
 #include "gptoss_format.h"
 
@@ -42,7 +43,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: gptoss-convert verify FILE [--json]\n\n"
                  "Re-hash every tensor and blob of a .gptoss file (xxh3-64) against its header and check\n"
-                 "that the padding is zero; each mismatch is named on stderr.\n"
+                 "that the padding is zero; each mismatch is named on stderr. A GGUF carries no checksums:\n"
+            "verify refuses it (exit 3); `inspect` describes it.\n"
                  "  --json   one JSON object on stdout: ok, file, tensors, blobs, mismatches, bad[]\n"
                  "           (errors: {\"error\":{\"code\":N,\"message\":...}})\n"
                  GIO_EXIT_HELP);
@@ -82,6 +84,14 @@ int cmd_verify(int argc, char **argv)
     if (S_ISDIR(st.st_mode))
         return gio_fail(&p, EXIT_USAGE, "%s is a folder: verify wants a .gptoss file", path);
     char err[1024];
+    char magic[4] = {0};
+    FILE *mf = gio_fopen_read(path, NULL, 0); /* refuses a FIFO instead of blocking on it */
+    size_t got = mf ? fread(magic, 1, 4, mf) : 0;
+    if (mf)
+        fclose(mf);
+    if (got == 4 && !memcmp(magic, "GGUF", 4))
+        return gio_fail(&p, EXIT_BAD_INPUT, "%s is a GGUF: it carries no checksums to verify (verify checks .gptoss "
+                        "files; 'gptoss-convert inspect' describes a GGUF)", path);
     gf_file *f = gf_open(path, err, sizeof err);
     if (!f)
         return gio_fail(&p, EXIT_BAD_INPUT, "%s", err);

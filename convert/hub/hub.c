@@ -428,7 +428,7 @@ hub_status hub_fetch(const hub_fetch_opts *o, hub_fetch_result *r, char *err, si
         return HUB_ERR_USAGE;
     }
     hub_cache hc;
-    if (hub_cache_init(&hc, o->repo_id, o->local_dir, err, errlen)) return HUB_ERR_IO;
+    if (hub_cache_init(&hc, o->repo_id, o->local_dir, o->cache_dir, err, errlen)) return HUB_ERR_IO;
     hub_status rc = env_true("HF_HUB_OFFLINE") ? fetch_offline(o, &hc, rev, r, err, errlen)
                                         : fetch_online(o, &hc, rev, r, err, errlen);
     hub_cache_free(&hc);

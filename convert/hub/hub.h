@@ -26,6 +26,7 @@ typedef struct {
     const char *const *exclude;
     size_t n_exclude;
     const char *local_dir;      /* plain files there instead of the cache */
+    const char *cache_dir;      /* the cache root; NULL: $HF_HUB_CACHE or $HF_HOME/hub */
     int connections;            /* parallel transfers, default 8 */
     uint64_t chunk_size;        /* split files larger than this, default 64 MiB */
     int progress;               /* 1 draw progress on stderr, 0 not */

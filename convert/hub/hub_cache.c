@@ -36,11 +36,12 @@ static char *fmt(const char *f, const char *a, const char *b, const char *c)
     return p;
 }
 
-int hub_cache_init(hub_cache *hc, const char *repo_id, const char *local_dir, char *err, size_t errlen)
+int hub_cache_init(hub_cache *hc, const char *repo_id, const char *local_dir, const char *cache_dir, char *err,
+                   size_t errlen)
 {
     memset(hc, 0, sizeof *hc);
-    const char *root = getenv("HF_HUB_CACHE");
-    if (!root || !*root) root = getenv("HUGGINGFACE_HUB_CACHE");
+    const char *root = cache_dir ? cache_dir : getenv("HF_HUB_CACHE");
+    if (!cache_dir && (!root || !*root)) root = getenv("HUGGINGFACE_HUB_CACHE");
     char home[4096];
     if (root && *root) {
         hc->hub_root = strdup(root);

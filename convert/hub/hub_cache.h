@@ -45,7 +45,9 @@ typedef struct {
     char *meta_path;   /* local-dir metadata (commit, etag, time), NULL in cache mode */
 } hub_paths;
 
-int hub_cache_init(hub_cache *hc, const char *repo_id, const char *local_dir, char *err, size_t errlen);
+/* cache_dir: the hub cache root; NULL: $HF_HUB_CACHE, else $HF_HOME/hub. */
+int hub_cache_init(hub_cache *hc, const char *repo_id, const char *local_dir, const char *cache_dir, char *err,
+                   size_t errlen);
 void hub_cache_free(hub_cache *hc);
 
 int hub_paths_for(const hub_cache *hc, const hub_entry *e, hub_paths *p);

@@ -9,7 +9,7 @@
 #include "tokenizer.h"
 
 int cv_tokenizer_json_check(const char *json, size_t len, const char *path, int vocab, const char *vocab_label,
-                            char *err, size_t errlen)
+                            const char *const *names, int *ids, int n, char *err, size_t errlen)
 {
     char lerr[1024];
     tok_tokenizer *t = tok_load_json(json, len, path, lerr, sizeof lerr);
@@ -18,13 +18,15 @@ int cv_tokenizer_json_check(const char *json, size_t len, const char *path, int 
         snprintf(err, errlen, "%s (gptoss-run could not tokenize with it: fix or fetch the file again)", lerr);
         return -1;
     }
-    int32_t n = tok_n_ids(t);
+    int32_t nids = tok_n_ids(t);
+    for (int i = 0; i < n; i++)
+        ids[i] = names[i] ? tok_special_id(t, names[i]) : -1;
     tok_free(t);
-    if (n > vocab) {
+    if (nids > vocab) {
         snprintf(err, errlen,
                  "%s: token id %d is past the model's vocabulary (vocab_size %d in %s): the tokenizer does not "
                  "belong to this checkpoint",
-                 path, (int)n - 1, vocab, vocab_label ? vocab_label : "config.json");
+                 path, (int)nids - 1, vocab, vocab_label ? vocab_label : "config.json");
         return -1;
     }
     return 0;

@@ -12,9 +12,10 @@
 
 /* tokenizer.json text JSON[0..len) named PATH must load with tok_load_json
  * and use no id at or past VOCAB (the vocab_size of the config VOCAB_LABEL).
- * 0, or -1 with a message naming PATH in err. */
+ * ids[i] receives the id of the special token names[i] (-1: absent or
+ * names[i] NULL), for i < n. 0, or -1 with a message naming PATH in err. */
 int cv_tokenizer_json_check(const char *json, size_t len, const char *path, int vocab, const char *vocab_label,
-                            char *err, size_t errlen);
+                            const char *const *names, int *ids, int n, char *err, size_t errlen);
 
 /* tokenizer_config.json text named PATH must be a JSON object whose strings
  * hold no NUL (its token names are looked up by text). 0, or -1 with a

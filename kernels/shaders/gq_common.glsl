@@ -1,6 +1,6 @@
 // gq_common.glsl - helpers every kernel of kernels/shaders/ may include (not a
 // kernel itself: only *.comp files are compiled). The binding convention is
-// vk_dispatch.h's: binding i is argument i, a window of its buffer; push
+// kernels/gpu/gd.h's: binding i is argument i, a window of its buffer; push
 // word i is the argument's byte offset inside that window.
 #ifndef GQ_COMMON_GLSL
 #define GQ_COMMON_GLSL

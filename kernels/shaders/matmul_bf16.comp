@@ -1,4 +1,5 @@
 #version 450
-/* matmul_bf16.comp - matmul for bf16 weights (the body: matmul_body.glsl). */
+/* matmul_bf16.comp - batched (prefill) product, bf16 weights: the shared-memory tiles of gemm_body.glsl. */
 #define WT_BF16
-#include "matmul_body.glsl"
+#define GM_PLAIN
+#include "gemm_body.glsl"

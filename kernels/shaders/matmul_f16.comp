@@ -1,4 +1,5 @@
 #version 450
-/* matmul_f16.comp - matmul for f16 weights (the body: matmul_body.glsl). */
+/* matmul_f16.comp - batched (prefill) product, f16 weights: the shared-memory tiles of gemm_body.glsl. */
 #define WT_F16
-#include "matmul_body.glsl"
+#define GM_PLAIN
+#include "gemm_body.glsl"

@@ -1,4 +1,5 @@
 #version 450
-/* matmul_f32.comp - matmul for f32 weights (the body: matmul_body.glsl). */
+/* matmul_f32.comp - batched (prefill) product, f32 weights: the shared-memory tiles of gemm_body.glsl. */
 #define WT_F32
-#include "matmul_body.glsl"
+#define GM_PLAIN
+#include "gemm_body.glsl"

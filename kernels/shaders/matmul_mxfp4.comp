@@ -1,4 +1,5 @@
 #version 450
-/* matmul_mxfp4.comp - matmul for mxfp4 weights (the body: matmul_body.glsl). */
+/* matmul_mxfp4.comp - batched (prefill) product, mxfp4 weights: the shared-memory tiles of gemm_body.glsl. */
 #define WT_MXFP4
-#include "matmul_body.glsl"
+#define GM_PLAIN
+#include "gemm_body.glsl"

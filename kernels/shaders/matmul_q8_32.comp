@@ -1,4 +1,5 @@
 #version 450
-/* matmul_q8_32.comp - matmul for q8_32 weights (the body: matmul_body.glsl). */
+/* matmul_q8_32.comp - batched (prefill) product, q8_32 weights: the shared-memory tiles of gemm_body.glsl. */
 #define WT_Q8_32
-#include "matmul_body.glsl"
+#define GM_PLAIN
+#include "gemm_body.glsl"

@@ -12,6 +12,34 @@
 #define GQ_WLOADS
 #include "blocks.glsl"
 
+/* Parts (with WT_PART_API; for the decode kernels matvec_body.glsl and
+ * moe_vec_body.glsl): a block is split between WT_PARTS lanes, each taking a
+ * run of 8 bytes of codes (16 values of a 4-bit type) or 8 values of the
+ * others, so the lanes of a subgroup read consecutive bytes of a row and
+ * consecutive x (16-byte vectors) instead of each lane striding over whole
+ * blocks (which made every x load touch 32 cache lines). wt_xpart() loads the
+ * x values that part p of the block at float index xi multiplies, through
+ * XV4 (x as the kernel's `xb`); wt_part_dot() sums value * x over the part,
+ * before the block scale (wt_scaled); wt_part_vals() gives the part's values
+ * with the scale applied (the prefill tiles, gemm_body.glsl): v[0], v[1] at
+ * k = 8p .. 8p+7, and for the 4-bit types v[2], v[3] at 16 + 8p ...
+ * `al`: x's offset is a multiple of 16
+ * bytes (16-byte loads); the kernels pass a constant so that the optimizer
+ * makes one branch-free copy of their loop per case (a branch per load kept
+ * the loads of the unrolled parts from being issued together). */
+#ifdef WT_PART_API
+/* x, as the kernel declares it: `xb`, a buffer of vec4 v[] (16-byte loads
+ * where its offset allows, else floats picked out of them) */
+float XS(uint i) { return xb.v[i >> 2u][i & 3u]; }
+vec4 XV4(uint i, bool al) { return al ? xb.v[i >> 2u] : vec4(XS(i), XS(i + 1u), XS(i + 2u), XS(i + 3u)); }
+vec4 wt_i8x4(uint w)
+{
+    int i = int(w);
+    return vec4(float(bitfieldExtract(i, 0, 8)), float(bitfieldExtract(i, 8, 8)), float(bitfieldExtract(i, 16, 8)),
+                float(bitfieldExtract(i, 24, 8)));
+}
+#endif
+
 #if defined(WT_F32)
 #define WT_SCALAR 1
 #define WT_BLOCK_BYTES uint(GQ_BLOCK_VALUES * GQ_F32_BYTES)
@@ -32,6 +60,20 @@ float wt_elem(uint off)
                            (wl_byte(off + 3u) << 24u));
 }
 float wt_scaled(uint boff, float bs) { return bs; }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec4 a = wl_load16(boff + 32u * part), b = wl_load16(boff + 32u * part + 16u);
+    return dot(uintBitsToFloat(a), xq[0]) + dot(uintBitsToFloat(b), xq[1]);
+}
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    v[0] = uintBitsToFloat(wl_load16(boff + 32u * part));
+    v[1] = uintBitsToFloat(wl_load16(boff + 32u * part + 16u));
+    v[2] = v[3] = vec4(0.0);
+}
+#endif
 
 #elif defined(WT_F16) || defined(WT_BF16)
 #define WT_SCALAR 1
@@ -69,6 +111,22 @@ float wt_elem(uint off)
 #endif
 }
 float wt_scaled(uint boff, float bs) { return bs; }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec4 u = wl_load16(boff + 16u * part);
+    vec2 a = wt_pair(u.x), b = wt_pair(u.y), c = wt_pair(u.z), d = wt_pair(u.w);
+    return dot(vec4(a, b), xq[0]) + dot(vec4(c, d), xq[1]);
+}
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec4 u = wl_load16(boff + 16u * part);
+    v[0] = vec4(wt_pair(u.x), wt_pair(u.y));
+    v[1] = vec4(wt_pair(u.z), wt_pair(u.w));
+    v[2] = v[3] = vec4(0.0);
+}
+#endif
 
 #elif defined(WT_Q8_32)
 #define WT_BLOCK_BYTES uint(GQ_Q8_32_BLOCK_BYTES)
@@ -86,6 +144,24 @@ void wt_decode(uint boff, out float v[32])
     }
 }
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+#ifdef WT_PART_API
+#define WT_PARTS 4u
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec2 q = wl_load8(boff + 2u + 8u * part);
+    return dot(wt_i8x4(q.x), xq[0]) + dot(wt_i8x4(q.y), xq[1]);
+}
+/* the scale of a block at an even offset (q8_32 blocks are 34 bytes): one word */
+#define WT_SCALED_PART(boff, s) ((s) * unpackHalf2x16(wl_u16(boff)).x)
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + 2u + 8u * part);
+    float d = unpackHalf2x16(wl_u16(boff)).x;
+    v[0] = wt_i8x4(q.x) * d;
+    v[1] = wt_i8x4(q.y) * d;
+    v[2] = v[3] = vec4(0.0);
+}
+#endif
 
 #elif defined(WT_Q4_32) || defined(WT_MXFP4)
 #if defined(WT_Q4_32)
@@ -93,6 +169,9 @@ float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
 #define WT_QS 2u
 float wt_nib(uint c) { return float(int(c) - 8); }
 float wt_scaled(uint boff, float bs) { return bs * wl_f16(boff); }
+#ifdef WT_PART_API
+#define WT_SCALED_PART(boff, s) ((s) * unpackHalf2x16(wl_u16(boff)).x)
+#endif
 #else
 #define WT_BLOCK_BYTES uint(GQ_MXFP4_BLOCK_BYTES)
 #define WT_QS 1u
@@ -105,6 +184,45 @@ float wt_nib(uint c)
 }
 /* times 2^(e-128), exactly, without forming a denormal scale */
 float wt_scaled(uint boff, float bs) { return ldexp(bs, int(wl_byte(boff)) - 128); }
+#endif
+#ifdef WT_PART_API
+#define WT_PARTS 2u
+#if defined(WT_MXFP4)
+/* The low nibbles of w's 4 bytes as E2M1 values times 2^-15 (doubled codes
+ * K[c] = value * 2^15): a code s e1 e0 m placed at half-float bits 15 and
+ * 11..9 is, as an IEEE half, exactly K[c] * 2^-15 (e = 0 gives the
+ * subnormal m * 2^-15); two codes per 32-bit word, so 4 values take about 10
+ * integer operations and two conversions instead of a table walk each. */
+vec4 wt_nib_lo(uint w)
+{
+    uint a = w & 0x000f000fu, b = (w >> 8u) & 0x000f000fu;
+    vec2 ha = unpackHalf2x16(((a & 0x00070007u) << 9u) | ((a & 0x00080008u) << 12u));
+    vec2 hb = unpackHalf2x16(((b & 0x00070007u) << 9u) | ((b & 0x00080008u) << 12u));
+    return vec4(ha.x, hb.x, ha.y, hb.y);
+}
+#define WT_NIB_SCALE 32768.0
+#else
+vec4 wt_nib_lo(uint w) { return vec4(wt_nib(w & 15u), wt_nib((w >> 8u) & 15u), wt_nib((w >> 16u) & 15u), wt_nib((w >> 24u) & 15u)); }
+#define WT_NIB_SCALE 1.0
+#endif
+float wt_part_dot(uint boff, uint part, vec4 xq[4])
+{
+    uvec2 q = wl_load8(boff + WT_QS + 8u * part);
+    return (dot(wt_nib_lo(q.x), xq[0]) + dot(wt_nib_lo(q.y), xq[1]) + dot(wt_nib_lo(q.x >> 4u), xq[2]) +
+            dot(wt_nib_lo(q.y >> 4u), xq[3])) * WT_NIB_SCALE;
+}
+/* v[0], v[1]: the values at k = 8p .. 8p+7 (low nibbles), v[2], v[3]: at
+ * 16 + 8p .. (high nibbles); scaled (exact: small integers times a power of
+ * two or an f16) */
+void wt_part_vals(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + WT_QS + 8u * part);
+    float d = wt_scaled(boff, 1.0);
+    v[0] = (wt_nib_lo(q.x) * WT_NIB_SCALE) * d;
+    v[1] = (wt_nib_lo(q.y) * WT_NIB_SCALE) * d;
+    v[2] = (wt_nib_lo(q.x >> 4u) * WT_NIB_SCALE) * d;
+    v[3] = (wt_nib_lo(q.y >> 4u) * WT_NIB_SCALE) * d;
+}
 #endif
 void wt_decode(uint boff, out float v[32])
 {
@@ -120,4 +238,22 @@ void wt_decode(uint boff, out float v[32])
 }
 #else
 #error "define the weight type (WT_F32 .. WT_MXFP4)"
+#endif
+#ifdef WT_PART_API
+#ifndef WT_SCALED_PART
+#define WT_SCALED_PART(boff, s) wt_scaled(boff, s)
+#endif
+/* the x values part p of the block at float index xi multiplies: k = 8p ..
+ * 8p+7, and for the 4-bit types also 16 + 8p .. */
+void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)
+{
+    xq[0] = XV4(xi + 8u * part, al);
+    xq[1] = XV4(xi + 8u * part + 4u, al);
+#if defined(WT_MXFP4) || defined(WT_Q4_32)
+    xq[2] = XV4(xi + 16u + 8u * part, al);
+    xq[3] = XV4(xi + 20u + 8u * part, al);
+#else
+    xq[2] = xq[3] = vec4(0.0);
+#endif
+}
 #endif

@@ -1,5 +1,5 @@
 #version 450
-/* moe_gate_up_g_q4_32.comp - prefill: gate_up + SwiGLU grouped by expert, q4_32 weights (moe_body.glsl). */
+/* moe_gate_up_g_q4_32.comp - prefill: gate_up + SwiGLU grouped by expert, q4_32 weights (gemm_body.glsl). */
 #define WT_Q4_32
-#define MOE_GATE_UP_G
-#include "moe_body.glsl"
+#define GM_GATE_UP
+#include "gemm_body.glsl"

@@ -1,8 +1,20 @@
 #version 450
 /* moe_route.comp - the gpt-oss router for one token per workgroup: logits =
- * router . x + bias (f32 router, one subgroup per expert at a time), then
- * the top_k experts (descending; among equal logits the lower index wins)
- * and a softmax over those k logits only (max-subtracted).
+ * router . x + bias (f32 router), then the top_k experts (descending; among
+ * equal logits the lower index wins) and a softmax over those k logits only
+ * (max-subtracted).
+ *
+ * The logits: thread i takes columns i, i + RT_WG, ... of x (3 for 2880) and
+ * multiplies each with that column of RT_E experts at once (RT_E independent
+ * loads in flight per column, the lanes of a subgroup on consecutive columns
+ * of a row), then the per-thread sums are added over the subgroup
+ * (subgroupAdd) and over the subgroups (shared memory). A decoded token's
+ * router is one workgroup, so what bounds it is how many round trips to
+ * memory it waits for: a few, instead of one per 4 columns per expert.
+ *
+ * The top-k is a rank count, one thread per expert: expert e's rank is the
+ * number of experts j with lg[j] > lg[e], or lg[j] == lg[e] and j < e; ranks
+ * below k name the chosen ones in order.
  *
  * Bindings: 0 x [n, D], 1 router [E, D] (f32 weight words, 4-byte aligned),
  * 2 bias [E] (f32 weight words), 3 route out [n, k] pairs (expert id, weight
@@ -11,7 +23,9 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-layout(local_size_x = 64) in;
+#define RT_WG 1024u
+#define RT_E 16u     /* experts per pass over the columns */
+layout(local_size_x = 1024) in;
 
 layout(set = 0, binding = 0) readonly buffer Xb { float x[]; } xb;
 layout(set = 0, binding = 1) readonly buffer Wb { uint w[]; } wb;
@@ -23,41 +37,59 @@ layout(push_constant) uniform P {
     uint E, D, k, row_bytes;
 } p;
 
+shared float part[RT_E * 256u]; /* [expert][subgroup], up to 256 subgroups */
 shared float lg[512];
+shared uint chosen[16];
 
 void main()
 {
-    uint t = gl_WorkGroupID.x;
-    uint xo = (p.o_x >> 2u) + t * p.D;
-    for (uint e = gl_SubgroupID; e < p.E; e += gl_NumSubgroups) {
-        uint wo = (p.o_w + e * p.row_bytes) >> 2u;
-        float s = 0.0;
-        for (uint c = gl_SubgroupInvocationID; c < p.D; c += gl_SubgroupSize)
-            s += uintBitsToFloat(wb.w[wo + c]) * xb.x[xo + c];
-        s = subgroupAdd(s);
-        if (subgroupElect())
-            lg[e] = s + uintBitsToFloat(bb.w[(p.o_b >> 2u) + e]);
+    uint t = gl_WorkGroupID.x, tid = gl_LocalInvocationID.x;
+    uint g = gl_SubgroupID, G = gl_NumSubgroups;
+    uint xo = (p.o_x >> 2u) + t * p.D, wo = p.o_w >> 2u, rw = p.row_bytes >> 2u;
+    for (uint e0 = 0u; e0 < p.E; e0 += RT_E) {
+        float acc[RT_E];
+        [[unroll]] for (uint e = 0u; e < RT_E; e++)
+            acc[e] = 0.0;
+        for (uint c = tid; c < p.D; c += RT_WG) {
+            float xv = xb.x[xo + c];
+            [[unroll]] for (uint e = 0u; e < RT_E; e++) {
+                uint ee = min(e0 + e, p.E - 1u); /* past the last expert: re-read it, unused */
+                acc[e] += uintBitsToFloat(wb.w[wo + ee * rw + c]) * xv;
+            }
+        }
+        [[unroll]] for (uint e = 0u; e < RT_E; e++) {
+            float s = subgroupAdd(acc[e]);
+            if (subgroupElect())
+                part[e * 256u + g] = s;
+        }
+        barrier();
+        if (tid < RT_E && e0 + tid < p.E) {
+            float s = 0.0;
+            for (uint i = 0u; i < G; i++)
+                s += part[tid * 256u + i];
+            lg[e0 + tid] = s + uintBitsToFloat(bb.w[(p.o_b >> 2u) + e0 + tid]);
+        }
+        barrier();
+    }
+    for (uint e = tid; e < p.E; e += RT_WG) {
+        float v = lg[e];
+        uint rank = 0u;
+        for (uint j = 0u; j < p.E; j++) {
+            float u = lg[j];
+            rank += (u > v || (u == v && j < e)) ? 1u : 0u;
+        }
+        if (rank < p.k)
+            chosen[rank] = e;
     }
     barrier();
-    if (gl_LocalInvocationID.x != 0u)
+    if (tid != 0u)
         return;
-    uint ids[16];
     float v[16];
-    for (uint i = 0u; i < p.k; i++) {
-        int best = -1;
-        for (uint e = 0u; e < p.E; e++) {
-            bool taken = false;
-            for (uint j = 0u; j < i; j++)
-                taken = taken || ids[j] == e;
-            if (!taken && (best < 0 || lg[e] > lg[best]))
-                best = int(e);
-        }
-        ids[i] = uint(best);
-        v[i] = lg[best];
-    }
     float m = -1.0 / 0.0;
-    for (uint i = 0u; i < p.k; i++)
+    for (uint i = 0u; i < p.k; i++) {
+        v[i] = lg[chosen[i]];
         m = max(m, v[i]);
+    }
     float s = 0.0;
     for (uint i = 0u; i < p.k; i++) {
         v[i] = exp(v[i] - m);
@@ -65,7 +97,7 @@ void main()
     }
     uint ro = (p.o_r >> 2u) + t * p.k * 2u;
     for (uint i = 0u; i < p.k; i++) {
-        rb.r[ro + 2u * i] = ids[i];
+        rb.r[ro + 2u * i] = chosen[i];
         rb.r[ro + 2u * i + 1u] = floatBitsToUint(v[i] / s);
     }
 }

@@ -5,12 +5,17 @@
 // evaluated here, not by the driver's builtins (whose error grows with the
 // angle): an exact three-part reduction by pi/2, then the minimax
 // polynomials of cephes' sinf/cosf on [-pi/4, pi/4] (about 1 ulp).
-// args: 0 x, 1 inv_freq (f32 weight words). push: 2 n_heads, 3 head_dim,
-// 4 pos0, 5 mscale. grid: (ceil(half/64), n_heads, n).
+// The position comes from a buffer (the host stages it with the token's
+// other data), not a push constant, so a decoded token's command buffer is
+// the same every token and is replayed (vk_record.c).
+// args: 0 x, 1 inv_freq (f32 weight words), 2 pos (uint: the batch's first
+// position). push: 3 n_heads, 4 head_dim, 5 t0 (x is bound from token t0
+// of the batch), 6 mscale. grid: (ceil(half/64), n_heads, n).
 layout(local_size_x = 64) in;
 layout(set = 0, binding = 0) buffer X { float x[]; };
 layout(set = 0, binding = 1) readonly buffer F { uint f[]; };
-layout(push_constant) uniform P { uint x_off, f_off, n_heads, head_dim, pos0; float mscale; } p;
+layout(set = 0, binding = 2) readonly buffer Q { uint q[]; };
+layout(push_constant) uniform P { uint x_off, f_off, q_off, n_heads, head_dim, t0; float mscale; } p;
 
 // a - k * pi/2 for integer k < 2^17 (angles up to 131072 rad): pi/2 as
 // P1 + P2 + P3 with P1 (15 bits) and P2 (12 bits) short enough, and k split
@@ -48,7 +53,7 @@ void main()
     uint half_dim = p.head_dim / 2u;
     if (i >= half_dim)
         return;
-    precise float ang = float(p.pos0 + t) * uintBitsToFloat(f[p.f_off / 4u + i]);
+    precise float ang = float(q[p.q_off / 4u] + p.t0 + t) * uintBitsToFloat(f[p.f_off / 4u + i]);
     float s, c;
     sincos_f(ang, s, c);
     c *= p.mscale;

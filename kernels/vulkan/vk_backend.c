@@ -9,29 +9,6 @@
 #include "vk_backend.h"
 #include "vk_internal.h"
 
-/* vkk's op files may not be merged yet: CMake says which exist */
-#ifndef GQ_VK_HAVE_MATMUL
-gb_status vk_matmul(gb_backend *b, const gb_weight *w, const gb_weight *bias, gb_ref x, int n, gb_ref out)
-{
-    (void)bias, (void)x, (void)n, (void)out;
-    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: matmul (%s) is not in this build yet", w->name ? w->name : "?");
-}
-#endif
-#ifndef GQ_VK_HAVE_ATTENTION
-gb_status vk_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
-{
-    (void)a, (void)q, (void)k, (void)v, (void)n, (void)pos0, (void)out;
-    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: attention is not in this build yet");
-}
-#endif
-#ifndef GQ_VK_HAVE_MOE
-gb_status vk_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
-{
-    (void)m, (void)x, (void)n, (void)out;
-    return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: the MoE block is not in this build yet");
-}
-#endif
-
 static gb_status vk_op_finish(gb_backend *b) { return vk_flush(b); }
 
 static void vk_destroy(gb_backend *b)
@@ -42,14 +19,15 @@ static void vk_destroy(gb_backend *b)
     if (c) {
         const char *st = getenv("GQ_VK_STATS");
         if ((st && *st && strcmp(st, "0")) || c->profile) {
-            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits on %s\n",
+            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits (%llu replayed) on %s\n",
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
-                    (unsigned long long)c->n_submit, c->props.deviceName);
+                    (unsigned long long)c->n_submit, (unsigned long long)c->n_replay, c->props.deviceName);
             for (int i = 0; i < c->n_pipes; i++)
-                fprintf(stderr, "vulkan:   %-24s %10llu dispatches%s%.3f%s\n", c->pipes[i].name,
-                        (unsigned long long)c->pipes[i].runs, c->profile ? "  " : "",
-                        c->profile ? c->pipes[i].seconds : 0.0, c->profile ? " s (each submitted alone)" : "");
+                fprintf(stderr, "vulkan:   %-24s %10llu dispatches\n", c->pipes[i].name,
+                        (unsigned long long)c->pipes[i].runs);
         }
+        if (c->profile)
+            vk_profile_print(b);
         if (c->dev) {
             vk_record_destroy(b); /* waits for the device */
             vk_memory_destroy(b);
@@ -97,6 +75,11 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->device[nl] = 0;
     snprintf(b->isa, sizeof b->isa, "spirv");
     b->is_software = c->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    c->host.run = vk_run;
+    c->host.scratch = vk_scratch;
+    c->host.upload = vk_stream_upload;
+    c->host.window = vk_window_bytes(b);
+    c->host.max_alloc = c->max_alloc;
     if (vk_pipelines_init(b) || vk_record_init(b)) {
         snprintf(err, errlen, "%s", b->error);
         vk_destroy(b);
@@ -108,16 +91,7 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->write = vk_op_write;
     b->read = vk_op_read;
     b->finish = vk_op_finish;
-    b->embed = vk_op_embed;
-    b->rmsnorm = vk_op_rmsnorm;
-    b->matmul = vk_matmul;
-    b->rope = vk_op_rope;
-    b->attention = vk_attention;
-    b->kv_store = vk_op_kv_store;
-    b->moe = vk_moe;
-    b->add = vk_op_add;
-    b->score = vk_op_score;
-    b->read_bandwidth = vk_op_read_bandwidth;
+    gd_ops_install(b);
     b->destroy = vk_destroy;
     return b;
 }

@@ -235,6 +235,17 @@ int vk_device_open(vk_ctx *c, const char *sel, char *why, size_t whylen)
         if (c->mt_stage < 0 && (fl & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (fl & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT))
             c->mt_stage = (int)i;
     }
+    /* staging is read back by the host (logits, 800 KB a token): a cached
+     * host-visible type reads at memory speed where uncached (write-combined)
+     * memory reads at a small fraction of it */
+    for (uint32_t i = 0; i < c->memprops.memoryTypeCount; i++) {
+        VkMemoryPropertyFlags fl = c->memprops.memoryTypes[i].propertyFlags, want =
+            VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+        if ((fl & want) == want) {
+            c->mt_stage = (int)i;
+            break;
+        }
+    }
     if (c->mt_device < 0)
         c->mt_device = c->mt_stage;
     if (c->mt_stage < 0) {

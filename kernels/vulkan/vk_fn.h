@@ -75,7 +75,12 @@
     X(vkCreateFence)                                                                                                  \
     X(vkDestroyFence)                                                                                                 \
     X(vkWaitForFences)                                                                                                \
-    X(vkResetFences)
+    X(vkResetFences)                                                                                                  \
+    X(vkCreateQueryPool)                                                                                              \
+    X(vkDestroyQueryPool)                                                                                             \
+    X(vkCmdResetQueryPool)                                                                                            \
+    X(vkCmdWriteTimestamp)                                                                                            \
+    X(vkGetQueryPoolResults)
 
 typedef struct {
     void *lib; /* the dlopen handle */

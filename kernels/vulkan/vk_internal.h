@@ -4,22 +4,20 @@
  *   vk_pipeline.c  kernel table -> pipelines, the on-disk pipeline cache
  *   vk_record.c    vk_run: windows, barriers, command buffer, submit
  *   vk_backend.c   gb_vulkan_entry: create/destroy, the op table
- *   vk_ops_*.c     one file per group of ops, each a list of gd_dispatch
  *
- * For op files (vkk's matmul/attention/moe included): build gd_dispatch
- * values and call vk_run(); use vk_window_bytes() to split work so every
- * argument fits one descriptor window, vk_stream_upload() for small host
- * arrays an op needs on the device (ids, targets), vk_scratch() for
- * temporaries. Never call Vulkan directly from an op file. */
+ * The ops themselves are kernels/gpu/gd_ops_*.c, shared with the Metal
+ * host: they build gd_dispatch values and reach this host only through
+ * gd_host (gd.h), which vk_ctx starts with: run = vk_run, scratch =
+ * vk_scratch, upload = vk_stream_upload, window = vk_window_bytes(). */
 #ifndef GQ_VK_INTERNAL_H
 #define GQ_VK_INTERNAL_H
 
 #include <stdint.h>
 
 #include "backend.h"
-#include "vk_dispatch.h"
+#include "gd.h"
+#include "gd_ops.h"
 #include "vk_fn.h"
-#include "vk_ops.h"
 
 struct gb_buffer {
     VkBuffer buf;
@@ -40,12 +38,41 @@ typedef struct {
     VkPipeline pipe;
     int n_args;
     uint64_t runs;             /* dispatches of this kernel */
-    double seconds;            /* GQ_VK_PROFILE=1: wall time of its dispatches, each submitted alone */
+    double seconds;            /* GQ_VK_PROFILE=1: GPU time from the command before its dispatches to their end */
 } vk_pipe;
 
-#define VK_SCRATCH_SLOTS 8
+/* One command of the stream (vk_record.c), as plain data: a whole submit's
+ * commands are compared bytewise with those of command buffers recorded
+ * earlier, and an equal one is submitted again instead of recording anew
+ * (a decoded token's ~360 dispatches are the same every token). Unused
+ * fields are zero. */
+enum { VK_CMD_DISPATCH, VK_CMD_COPY, VK_CMD_FILL };
+typedef struct {
+    uint32_t kind;
+    uint32_t barrier;          /* a global memory barrier before it */
+    int32_t pipe;              /* dispatch: index into c->pipes */
+    uint32_t n_args, n_push;
+    uint32_t groups[3];
+    VkBuffer buf[GD_MAX_ARGS]; /* dispatch: binding i; copy: 0 src, 1 dst; fill: 0 */
+    uint64_t off[GD_MAX_ARGS];   /* dispatch: window start; copy: 0 src, 1 dst offset */
+    uint64_t range[GD_MAX_ARGS]; /* dispatch: window length; copy: 0 bytes */
+    uint32_t push[GD_PUSH_WORDS];
+} vk_cmd;
+
+/* A recorded command buffer and the commands it holds. */
+typedef struct {
+    VkCommandBuffer cmd;
+    VkDescriptorPool *pools;   /* its descriptor sets live as long as it does */
+    int n_pools, cur_pool;
+    uint32_t sets_in_pool;
+    vk_cmd *trace;
+    uint32_t n_cmd, cap;       /* n_cmd == 0: empty */
+    uint64_t used;             /* when it was last submitted (LRU) */
+} vk_rec;
+#define VK_RECS 4
 
 typedef struct {
+    gd_host host;              /* first: what the shared ops call (gd.h) */
     vk_fns f;
     VkInstance inst;
     VkPhysicalDevice phys;
@@ -72,17 +99,17 @@ typedef struct {
     vk_pipe *pipes;
     int n_pipes, cap_pipes;
 
-    /* recording (vk_record.c) */
+    /* the command stream (vk_record.c) */
     VkCommandPool cpool;
-    VkCommandBuffer cmd;
     VkFence fence;
-    int recording;
-    VkDescriptorPool *dpools;
-    int n_dpools, cur_dpool;
-    uint32_t sets_in_pool;
+    int recording;             /* commands are waiting for a submit */
+    vk_cmd *trace;             /* the commands since the last submit */
+    uint32_t n_cmd, cap_cmd;
+    uint32_t barrier_next;     /* the next command gets a barrier */
+    vk_rec rec[VK_RECS];       /* command buffers recorded earlier */
+    uint64_t rec_clock;
     vk_range *ranges;          /* what recorded work touched since the last barrier */
     int n_ranges, cap_ranges;
-    uint32_t n_rec;            /* dispatches in the open command buffer */
 
     /* memory (vk_memory.c) */
     gb_buffer *buffers;        /* every live buffer */
@@ -90,14 +117,25 @@ typedef struct {
     uint64_t stage_used;
     gb_buffer **arenas;        /* prepared weights */
     int n_arenas;
-    gb_buffer *scratch[VK_SCRATCH_SLOTS];
+    gb_buffer *scratch[GD_SCRATCH_SLOTS];
     uint64_t device_bytes;     /* bytes allocated on the device now */
 
-    int profile;               /* GQ_VK_PROFILE=1: submit and time every dispatch alone */
+    /* GQ_VK_PROFILE=1 (vk_record.c): a timestamp query after every command,
+     * in the command buffer itself; at each submit's end the time between
+     * consecutive timestamps goes to the command's kernel */
+    int profile;
+    VkQueryPool qpool;         /* VK_NULL_HANDLE: not profiling (or no timestamps on this queue) */
+    uint32_t q_cap;            /* queries in the pool */
+    double ts_ns;              /* nanoseconds per timestamp tick */
+    uint64_t ts_mask;          /* timestampValidBits of the queue */
+    vk_pipe prof_copy, prof_fill; /* copies and fills, profiled like kernels */
+    double prof_gpu_s;         /* GPU time of every submitted command buffer, start to last command */
+    double prof_t0, prof_t1;   /* host time of the first command, of the last submit's end */
     int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
                                 * staged paths, tested on lavapipe whose memory is all host-visible) */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */
     uint64_t n_dispatch, n_barrier, n_submit;
+    uint64_t n_replay;         /* submits that reused a recorded command buffer */
 } vk_ctx;
 
 static inline vk_ctx *vk_ctx_of(gb_backend *b) { return (vk_ctx *)b->ctx; }
@@ -132,9 +170,10 @@ gb_status vk_op_prepare(gb_backend *b, gb_weight *const *w, int n, const void *m
  * staging buffer, vk_scratch growing, release), so bind it right away.
  * Flushes first when the staging buffer is full; bytes <= VK_STAGE_BYTES. */
 gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_ref *out);
-/* vk_scratch (vk_ops.h): a temporary device buffer per slot, kept between
- * ops (growing it waits for queued work first). Slot 7 is score's. */
-#define VK_STAGE_BYTES (32ull << 20)
+/* gd_host.scratch: a temporary device buffer per slot, kept between ops
+ * (growing it waits for queued work first). Slot 7 is score's. */
+gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out);
+#define VK_STAGE_BYTES GD_UPLOAD_MAX
 
 /* ---- vk_pipeline.c ---- */
 gb_status vk_pipelines_init(gb_backend *b);
@@ -143,43 +182,26 @@ void vk_pipelines_destroy(gb_backend *b);
 gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipeline *out, vk_pipe **entry);
 
 /* ---- vk_record.c ---- */
+/* gd_host.run: record d (vk_record.c's header says how). */
+gb_status vk_run(gb_backend *b, const gd_dispatch *d);
 gb_status vk_record_init(gb_backend *b);
 void vk_record_destroy(gb_backend *b);
-/* Submit what is recorded and wait for it (staging and descriptor pools are
- * free again afterwards). */
+/* Submit what is queued and wait for it (staging is free again afterwards). */
 gb_status vk_flush(gb_backend *b);
-/* Open the command buffer if needed and insert a barrier before what comes
- * next when `r` overlaps recorded work (transfer or compute). */
-gb_status vk_begin(gb_backend *b);
-void vk_hazard(gb_backend *b, const vk_range *r, int n);
+/* Queue a copy of n bytes (src at so -> dst at dof), a zero fill of a whole
+ * buffer; each after everything queued before it that it depends on. */
+gb_status vk_cmd_copy(gb_backend *b, gb_buffer *src, uint64_t so, gb_buffer *dst, uint64_t dof, uint64_t n);
+gb_status vk_cmd_fill(gb_backend *b, gb_buffer *dst);
+/* A buffer is about to be destroyed: forget the command buffers that bind
+ * it (its handle may come back for another buffer). */
+void vk_record_forget(gb_backend *b);
+/* GQ_VK_PROFILE=1: the per-kernel GPU time table on stderr */
+void vk_profile_print(gb_backend *b);
 /* The largest byte range one descriptor window can address from any offset
  * (maxStorageBufferRange less the offset alignment): ops split their work so
  * every argument of a dispatch is at most this long. */
 uint64_t vk_window_bytes(gb_backend *b);
 /* CLOCK_MONOTONIC in seconds */
 double vk_now(void);
-
-/* ---- op files ---- */
-gb_status vk_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int n, gb_ref out);
-gb_status vk_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int dim, float eps, gb_ref out);
-gb_status vk_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, int pos0, const gb_weight *inv_freq,
-                     float mscale);
-gb_status vk_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, int n, int pos0);
-gb_status vk_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len);
-gb_status vk_op_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
-gb_status vk_op_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
-/* the heavy ops (vk_ops_matmul.c, vk_ops_attention.c, vk_ops_moe.c) are
- * declared in vk_ops.h, with the host calls they use */
-
-/* Dispatch helpers for op files. */
-static inline uint32_t vk_f2u(float f)
-{
-    union {
-        float f;
-        uint32_t u;
-    } v = {f};
-    return v.u;
-}
-static inline uint32_t vk_groups(uint64_t items, uint32_t per) { return (uint32_t)((items + per - 1) / per); }
 
 #endif

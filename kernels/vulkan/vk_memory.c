@@ -88,6 +88,7 @@ void vk_buffer_free(gb_backend *b, gb_buffer *buf)
             *p = buf->next;
             break;
         }
+    vk_record_forget(b); /* recorded command buffers may bind it */
     if (buf->map)
         c->f.vkUnmapMemory(c->dev, buf->mem);
     c->f.vkDestroyBuffer(c->dev, buf->buf, NULL);
@@ -133,12 +134,7 @@ gb_status vk_op_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
         memset(buf->map, 0, buf->size);
         return GB_OK;
     }
-    if ((s = vk_begin(b)))
-        return s;
-    vk_range rg = {buf, 0, buf->size, 1};
-    vk_hazard(b, &rg, 1);
-    c->f.vkCmdFillBuffer(c->cmd, buf->buf, 0, VK_WHOLE_SIZE, 0);
-    return GB_OK;
+    return vk_cmd_fill(b, buf);
 }
 
 void vk_op_release(gb_backend *b, gb_buffer *buf)
@@ -174,17 +170,12 @@ gb_status vk_stream_upload(gb_backend *b, const void *host, uint64_t bytes, gb_r
 /* Copy host bytes to dst inside the command stream, in staging-sized chunks. */
 static gb_status copy_in(gb_backend *b, gb_ref dst, const uint8_t *host, uint64_t bytes)
 {
-    vk_ctx *c = vk_ctx_of(b);
     while (bytes) {
         uint64_t n = bytes < VK_STAGE_BYTES / 2 ? bytes : VK_STAGE_BYTES / 2;
         gb_ref src;
         gb_status s = vk_stream_upload(b, host, n, &src);
-        if (s || (s = vk_begin(b)))
+        if (s || (s = vk_cmd_copy(b, src.buf, src.off, dst.buf, dst.off, n)))
             return s;
-        vk_range rg = {dst.buf, dst.off, dst.off + n, 1};
-        vk_hazard(b, &rg, 1);
-        VkBufferCopy cp = {src.off, dst.off, n};
-        c->f.vkCmdCopyBuffer(c->cmd, src.buf->buf, dst.buf->buf, 1, &cp);
         host += n;
         dst.off += n;
         bytes -= n;
@@ -213,22 +204,25 @@ gb_status vk_op_read(gb_backend *b, gb_ref src, void *host, uint64_t bytes)
     if (c->status)
         return c->status;
     gb_status s = check_ref(b, src, bytes, "read");
-    if (s || (s = vk_flush(b)))
+    if (s)
         return s;
     if (src.buf->map) {
+        if ((s = vk_flush(b)))
+            return s;
         memcpy(host, src.buf->map + src.off, bytes);
         return GB_OK;
     }
+    /* the copy to staging joins the queued work: one submit, and a decoded
+     * token's list (ending in this copy) stays the same every token */
     uint8_t *h = host;
     while (bytes) {
         uint64_t n = bytes < c->stage->size ? bytes : c->stage->size;
-        if ((s = vk_begin(b)))
+        if (c->stage_used + n > c->stage->size && (s = vk_flush(b)))
             return s;
-        VkBufferCopy cp = {src.off, 0, n};
-        c->f.vkCmdCopyBuffer(c->cmd, src.buf->buf, c->stage->buf, 1, &cp);
-        if ((s = vk_flush(b)))
+        uint64_t at = c->stage_used;
+        if ((s = vk_cmd_copy(b, src.buf, src.off, c->stage, at, n)) || (s = vk_flush(b)))
             return s;
-        memcpy(h, c->stage->map, n);
+        memcpy(h, c->stage->map + at, n);
         h += n;
         src.off += n;
         bytes -= n;
@@ -241,7 +235,7 @@ gb_status vk_scratch(gb_backend *b, int slot, uint64_t bytes, gb_ref *out)
     vk_ctx *c = vk_ctx_of(b);
     if (c->status)
         return c->status;
-    if (slot < 0 || slot >= VK_SCRATCH_SLOTS)
+    if (slot < 0 || slot >= GD_SCRATCH_SLOTS)
         return vk_fail(b, GB_ERR_INVALID, "vulkan: scratch slot %d out of range", slot);
     gb_buffer *cur = c->scratch[slot];
     if (!cur || cur->size < bytes) {

@@ -1,7 +1,7 @@
 /* vk_pipeline.c - kernels to pipelines, and the pipeline cache on disk.
  *
  * One descriptor set layout and pipeline layout per argument count (the
- * binding convention of vk_dispatch.h: bindings 0..n-1 are storage buffers,
+ * binding convention of gd.h: bindings 0..n-1 are storage buffers,
  * 128 bytes of push constants); one pipeline per kernel, made on first use.
  * The driver's pipeline cache is kept in $XDG_CACHE_HOME/gptoss (else
  * ~/.cache/gptoss), one file per device and driver; GQ_VK_PIPELINE_CACHE=0

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "gio_read.h"
 #include "model_cli.h"
 
 int gen_cli_apply(gen_cli *o, gio_opt *p, int c)
@@ -14,6 +17,7 @@ int gen_cli_apply(gen_cli *o, gio_opt *p, int c)
     switch (c) {
     case GEN_OPT_SHOW: o->show_analysis = 1; return 1;
     case GEN_OPT_SYSTEM: o->system = p->arg; return 1;
+    case GEN_OPT_TOOLS: o->tools = p->arg; return 1;
     case GEN_OPT_BACKEND: {
         mc_opts mo = {0};
         if (strcmp(p->arg, "cpu") && strcmp(p->arg, "vulkan") && strcmp(p->arg, "metal") && strcmp(p->arg, "auto")) {
@@ -64,4 +68,43 @@ int gen_cli_apply(gen_cli *o, gio_opt *p, int c)
         return 1;
     }
     return 0;
+}
+
+int gen_cli_load_tools(const gen_cli *o, const gio_opt *p, char **json)
+{
+    *json = NULL;
+    if (!o->tools)
+        return 0;
+    int rc = gio_check_file(p, o->tools, "a JSON file of tool definitions");
+    if (rc)
+        return rc;
+    char why[1024];
+    size_t len = 0;
+    char *d = gio_read_file(o->tools, (size_t)64 << 20, &len, why, sizeof why);
+    if (!d)
+        return gio_fail(p, GIO_EXIT_IO, "%s", why);
+    cJSON *j = cJSON_ParseWithLength(d, len);
+    int ok = cJSON_IsArray(j);
+    cJSON_Delete(j);
+    if (!ok) {
+        free(d);
+        return gio_fail(p, GIO_EXIT_BAD_INPUT, "--tools %s: not a JSON array of tool definitions "
+                        "[{\"type\": \"function\", \"function\": {\"name\", \"description\", \"parameters\"}}]",
+                        o->tools);
+    }
+    *json = d;
+    return 0;
+}
+
+cJSON *gen_cli_call_json(const char *recipient, const char *type, const char *args)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (!c)
+        return NULL;
+    const char *name = !strncmp(recipient, "functions.", 10) ? recipient + 10 : recipient;
+    cJSON_AddItemToObject(c, "recipient", gio_json_utf8(recipient, strlen(recipient), NULL));
+    cJSON_AddItemToObject(c, "name", gio_json_utf8(name, strlen(name), NULL));
+    cJSON_AddItemToObject(c, "content_type", gio_json_utf8(type, strlen(type), NULL));
+    cJSON_AddItemToObject(c, "arguments", gio_json_utf8(args, strlen(args), NULL));
+    return c;
 }

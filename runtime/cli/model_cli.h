@@ -18,8 +18,6 @@
 /* The --backend line of every model command's --help. */
 #define MC_BACKEND_HELP                                                                                              \
     "  --backend NAME      cpu | vulkan | metal | auto (default auto: the first usable GPU, else cpu)\n"
-/* The exit-code line of every model command's --help. */
-#define MC_EXIT_HELP "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O, 9 backend failure"
 
 typedef struct {
     const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "forward_generate.h"
 #include "gen_cli.h"
 #include "model_cli.h"
@@ -19,7 +21,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: gptoss-run chat FILE [options]\n\n"
                "A conversation in the terminal: reads one user message per line from stdin (an empty\n"
                "line or EOF ends), streams each answer (harmony chat format; earlier answers keep their\n"
-               "final channel only). FILE is a .gptoss model.\n\n"
+               "final channel only). FILE is a .gptoss model or a GGUF. With --tools, when the model\n"
+               "calls a function the call is printed ('[tool call] functions.NAME json: ARGS') and the\n"
+               "next line read is that tool's result.\n\n"
                GEN_CLI_HELP
                MC_BACKEND_HELP
                "Defaults here: -n 1024, --ctx 8192 (or the model's context if smaller).\n\n"
@@ -88,20 +92,29 @@ int run_cmd_chat(int argc, char **argv)
         tok_free(tok);
         return RUN_EXIT_FAIL;
     }
-    hm_options opt = {NULL, NULL, NULL, reasoning};
+    char *tools = NULL;
+    if ((rc = gen_cli_load_tools(&g, &p, &tools)) != 0) {
+        gq_sampler_free(&smp);
+        free(allowed);
+        mc_close(&run);
+        tok_free(tok);
+        return rc;
+    }
+    hm_options opt = {.reasoning = reasoning, .tools_json = tools};
     hm_message *msgs = NULL;
     size_t nm = 0;
-    char **owned = NULL; /* texts we allocated (user lines, answers) */
+    char **owned = NULL; /* texts we allocated (user lines, answers, calls) */
     size_t nown = 0;
-    int tty = isatty(STDIN_FILENO);
+    int tty = isatty(STDIN_FILENO), pending_call = 0;
     char line[65536];
     if (system) {
         msgs = realloc(msgs, sizeof *msgs);
-        msgs[nm++] = (hm_message){"developer", system, NULL};
+        msgs[nm++] = (hm_message){.role = "developer", .content = system};
     }
     for (;;) {
         if (tty) {
-            fputs("> ", stdout);
+            /* after a tool call the next line is the tool's result */
+            fputs(pending_call ? "tool result> " : "> ", stdout);
             fflush(stdout);
         }
         if (!fgets(line, sizeof line, stdin))
@@ -110,7 +123,7 @@ int run_cmd_chat(int argc, char **argv)
         if (!line[0])
             break;
         hm_message *nmsgs = realloc(msgs, (nm + 2) * sizeof *msgs);
-        char **nown_p = realloc(owned, (nown + 2) * sizeof *owned);
+        char **nown_p = realloc(owned, (nown + 4) * sizeof *owned);
         if (!nmsgs || !nown_p) {
             free(nmsgs ? nmsgs : msgs);
             msgs = NULL;
@@ -121,9 +134,10 @@ int run_cmd_chat(int argc, char **argv)
         msgs = nmsgs;
         owned = nown_p;
         owned[nown] = strdup(line);
-        msgs[nm++] = (hm_message){"user", owned[nown++], NULL};
+        msgs[nm++] = (hm_message){.role = pending_call ? "tool" : "user", .content = owned[nown++]};
+        pending_call = 0;
         tok_ids ids = {0};
-        if (hm_encode(tok, &opt, msgs, nm, 1, &ids, err, sizeof err) != 0) {
+        if (hm_encode(tok, &opt, msgs, nm, HM_GEN_PROMPT, &ids, err, sizeof err) != 0) {
             fprintf(stderr, "gptoss-run chat: %s\n", err);
             tok_ids_free(&ids);
             rc = RUN_EXIT_USAGE;
@@ -140,10 +154,30 @@ int run_cmd_chat(int argc, char **argv)
             rc = grc == GQ_ERR_BACKEND ? RUN_EXIT_BACKEND : RUN_EXIT_FAIL;
             break;
         }
-        putchar('\n');
-        owned[nown] = r.final;
-        r.final = NULL;
-        msgs[nm++] = (hm_message){"assistant", owned[nown++], NULL};
+        if (r.call_recipient && !strncmp(r.call_recipient, "functions.", 10)) {
+            /* keep the call as the template wants it: the function name,
+             * the arguments as JSON (the model's text as a JSON string if it
+             * is not JSON), the analysis before it */
+            printf("\n[tool call] %s %s: %s\n", r.call_recipient, r.call_type, r.call_args);
+            cJSON *a = cJSON_Parse(r.call_args);
+            if (!a)
+                a = cJSON_CreateString(r.call_args);
+            owned[nown] = strdup(r.call_recipient + 10);
+            owned[nown + 1] = a ? cJSON_PrintUnformatted(a) : NULL;
+            cJSON_Delete(a);
+            owned[nown + 2] = r.call_analysis;
+            r.call_analysis = NULL;
+            owned[nown + 3] = r.call_type[0] ? strdup(r.call_type) : NULL;
+            msgs[nm++] = (hm_message){.role = "assistant", .thinking = owned[nown + 2], .tool_name = owned[nown],
+                                      .tool_arguments = owned[nown + 1], .tool_content_type = owned[nown + 3]};
+            nown += 4;
+            pending_call = 1;
+        } else {
+            putchar('\n');
+            owned[nown] = r.final;
+            r.final = NULL;
+            msgs[nm++] = (hm_message){.role = "assistant", .content = owned[nown++]};
+        }
         gen_result_free(&r);
         tok_ids_free(&ids);
     }
@@ -151,6 +185,7 @@ int run_cmd_chat(int argc, char **argv)
         free(owned[i]);
     free(owned);
     free(msgs);
+    free(tools);
     gq_sampler_free(&smp);
     free(allowed);
     mc_close(&run);

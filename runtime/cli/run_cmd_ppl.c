@@ -13,6 +13,7 @@
 #include "gptoss_format.h"
 #include "model_cli.h"
 #include "ppl.h"
+#include "ppl_harmony.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
@@ -20,12 +21,19 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: gptoss-run ppl FILE (--file TEXT | --ids IDS.json) [options]\n\n"
-            "Perplexity of FILE (.gptoss) on a text, llama.cpp's method: chunks of --ctx tokens, each\n"
-            "from an empty cache, the second half of each chunk scored. With a reference (the model FILE\n"
-            "is compared with: usually the unquantized conversion) it reports llama.cpp's statistics:\n"
-            "KL divergence over the full vocabulary, Delta-p, same top p, PPL ratio, with uncertainties.\n\n"
+            "Perplexity of FILE (.gptoss or GGUF) on a text, llama.cpp's method: chunks of --ctx tokens,\n"
+            "each from an empty cache, the second half of each chunk scored. With a reference (the model\n"
+            "FILE is compared with: usually the unquantized conversion, .gptoss or GGUF) it reports\n"
+            "llama.cpp's statistics: KL divergence over the full vocabulary, Delta-p, same top p, PPL\n"
+            "ratio, with uncertainties.\n\n"
             "  --file TEXT         text file, tokenized with the model's own tokenizer\n"
             "  --ids IDS.json      token ids instead (a JSON array)\n"
+            "  --harmony           score the text as gpt-oss's answer in a harmony conversation: each chunk\n"
+            "                      is the chat template's system message, the user message \"" PPL_HARMONY_PROMPT "\"\n"
+            "                      and <|start|>assistant<|channel|>final<|message|>, then the text; only\n"
+            "                      text tokens are scored (second half of each chunk). Raw text is not what\n"
+            "                      gpt-oss was trained on, so its raw perplexity is high; this is the figure\n"
+            "                      that means something for this model (docs/RUNTIME.md, \"--harmony\")\n"
             "  --ctx N             chunk length (default 512)\n"
             "  --threads N         CPU threads (default: all)\n"
             "  --save-ref REF      store this run's distributions as a reference file: every token's\n"
@@ -33,20 +41,21 @@ static void usage(FILE *f)
             "  --ref-top-k K       store only the top K (1..64) instead: small, but the KLD is a lower bound\n"
             "  --force             let --save-ref replace an existing file\n"
             "  --ref REF           compare with a reference file\n"
-            "  --ref-model REF.gptoss  compare with another model run in this process (exact full-vocabulary\n"
-            "                      KLD, no file; same vocabulary and tokenizer; twice the memory)\n"
+            "  --ref-model REF     compare with another model (.gptoss or GGUF) run in this process (exact\n"
+            "                      full-vocabulary KLD, no file; same vocabulary and tokenizer; twice the memory)\n"
             "  --strict            refuse a reference made from another checkpoint (else a warning)\n"
             "  --max-kld X         exit 8 if the mean KLD exceeds X\n"
-            "  --min-top1 Y        exit 8 if top-1 agreement is below Y (0..1)\n"
+            "  --min-top1 Y        exit 8 if top-1 agreement is below Y, a fraction in 0..1 (95 is refused:\n"
+            "                      write 0.95)\n"
             "  --max-ppl-ratio Z   exit 8 if PPL / reference PPL exceeds Z\n"
             MC_BACKEND_HELP
             "  --numerics M        exact (default: fp32 activations) or ggml: round matrix inputs as\n"
             "                      llama.cpp's CPU kernels do, to predict its figures for this model\n"
             "                      (CPU backend only)\n"
-            "  --json              one JSON object on stdout (errors too: {\"error\":...,\"exit_code\":...})\n\n"
-            "exit codes: 0 ok, 1 failure, 2 usage, 3 bad input (or a mismatched reference), 4 I/O,\n"
-            "7 --save-ref file exists, 8 regression threshold exceeded, 9 backend failure (out of memory,\n"
-            "device lost), 10 the model produced a NaN or Inf logit\n");
+            "  --json              one JSON object on stdout (errors too: {\"error\":{\"code\":N,\"message\":...}})\n\n"
+            "A mismatched reference (other text, --ctx, --harmony, vocabulary or tokenizer) is exit 3;\n"
+            "--save-ref onto an existing file without --force is exit 7.\n"
+            GIO_EXIT_HELP);
 }
 
 /* --json: errors are JSON on stdout too (the message is also on stderr). */
@@ -96,6 +105,35 @@ static int tokenize(const mc_run *run, const char *text_path, const char *text, 
     *ids = v.ids;
     *n = v.n;
     return RUN_EXIT_OK;
+}
+
+/* --harmony: the text ids become chunks of the conversation prefix plus
+ * text (ppl_harmony.h); *np receives the prefix length. */
+static int wrap_harmony(const mc_run *run, int ctx, int32_t **ids, size_t *n, size_t *np)
+{
+    char err[1024];
+    tok_tokenizer *tok = mc_tokenizer(run, err, sizeof err);
+    if (!tok)
+        return fail_msg(RUN_EXIT_BAD_INPUT, err);
+    tok_ids pre = {0};
+    int rc = RUN_EXIT_OK;
+    if (ppl_harmony_prefix(tok, &pre, err, sizeof err) != 0) {
+        rc = fail_msg(RUN_EXIT_BAD_INPUT, err);
+    } else {
+        int32_t *w = NULL;
+        size_t nw = 0;
+        if (ppl_harmony_chunks(pre.ids, pre.n, *ids, *n, ctx, &w, &nw, err, sizeof err) != 0) {
+            rc = fail_msg(strstr(err, "too small") ? RUN_EXIT_USAGE : RUN_EXIT_BAD_INPUT, err);
+        } else {
+            free(*ids);
+            *ids = w;
+            *n = nw;
+            *np = pre.n;
+        }
+    }
+    tok_ids_free(&pre);
+    tok_free(tok);
+    return rc;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -181,11 +219,11 @@ static void add_quantiles(cJSON *o, const char *key, const ppl_dist *d)
 int run_cmd_ppl(int argc, char **argv)
 {
     const char *model = NULL, *text = NULL, *ids_path = NULL, *save_ref = NULL, *ref_path = NULL, *ref_model = NULL;
-    int ctx = 512, threads = 0, json = 0, topk = 0, force = 0, strict = 0;
+    int ctx = 512, threads = 0, json = 0, topk = 0, force = 0, strict = 0, harmony = 0;
     mc_opts mo = {0};
     double max_kld = -1, min_top1 = -1, max_ratio = -1;
     enum { O_JSON = 256, O_FORCE, O_STRICT, O_FILE, O_IDS, O_SAVE_REF, O_REF, O_REF_MODEL, O_NUMERICS, O_BACKEND,
-           O_CTX, O_TOPK, O_MAX_KLD, O_MIN_TOP1, O_MAX_RATIO };
+           O_CTX, O_TOPK, O_MAX_KLD, O_MIN_TOP1, O_MAX_RATIO, O_HARMONY };
     static const struct option lo[] = {
         {"help", no_argument, NULL, 'h'},           {"json", no_argument, NULL, O_JSON},
         {"force", no_argument, NULL, O_FORCE},      {"strict", no_argument, NULL, O_STRICT},
@@ -196,6 +234,7 @@ int run_cmd_ppl(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},  {"topk", required_argument, NULL, O_TOPK},
         {"ref-top-k", required_argument, NULL, O_TOPK}, {"max-kld", required_argument, NULL, O_MAX_KLD},
         {"min-top1", required_argument, NULL, O_MIN_TOP1}, {"max-ppl-ratio", required_argument, NULL, O_MAX_RATIO},
+        {"harmony", no_argument, NULL, O_HARMONY},
         {NULL, 0, NULL, 0}};
     gio_opt po;
     gio_opt_init(&po, "gptoss-run ppl", argc, argv);
@@ -210,6 +249,7 @@ int run_cmd_ppl(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_FORCE: force = 1; break;
         case O_STRICT: strict = 1; break;
+        case O_HARMONY: harmony = 1; break;
         case 'f':
         case O_FILE: text = po.arg; break;
         case O_IDS: ids_path = po.arg; break;
@@ -301,6 +341,9 @@ int run_cmd_ppl(int argc, char **argv)
     if (rc == RUN_EXIT_OK && text)
         rc = tokenize(&run, text, text_buf, text_len, &ids, &n);
     free(text_buf);
+    size_t n_text = n, n_prefix = 0; /* --harmony: the text's tokens, the conversation's */
+    if (rc == RUN_EXIT_OK && harmony)
+        rc = wrap_harmony(&run, ctx, &ids, &n, &n_prefix);
     uint64_t src = 0, fdig = 0, tdig = 0;
     if (rc == RUN_EXIT_OK)
         model_identity(run.model, &src, &fdig, &tdig);
@@ -406,7 +449,16 @@ int run_cmd_ppl(int argc, char **argv)
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "file", model);
-        cJSON_AddNumberToObject(o, "tokens", (double)n);
+        cJSON_AddNumberToObject(o, "tokens", (double)n_text);
+        if (harmony) {
+            cJSON *h = cJSON_AddObjectToObject(o, "harmony");
+            cJSON_AddNumberToObject(h, "prefix_tokens", (double)n_prefix);
+            cJSON_AddNumberToObject(h, "evaluated_tokens", (double)n);
+            cJSON_AddStringToObject(h, "prompt", PPL_HARMONY_PROMPT);
+            cJSON_AddStringToObject(h, "date", PPL_HARMONY_DATE);
+            cJSON_AddStringToObject(h, "scored", "text tokens (the assistant's final-channel content) in the "
+                                    "second half of each chunk");
+        }
         cJSON_AddNumberToObject(o, "ctx", ctx);
         cJSON_AddNumberToObject(o, "chunks", (double)r.n_chunks);
         cJSON_AddNumberToObject(o, "scored", (double)r.n_scored);
@@ -472,7 +524,10 @@ int run_cmd_ppl(int argc, char **argv)
         cJSON_free(s);
         cJSON_Delete(o);
     } else {
-        printf("tokens %zu, %zu chunks of %d, %zu scored\n", n, r.n_chunks, ctx, r.n_scored);
+        if (harmony)
+            printf("harmony: each chunk = a %zu-token conversation (system, user \"%s\", assistant final) + %zu "
+                   "text tokens; only text tokens scored\n", n_prefix, PPL_HARMONY_PROMPT, (size_t)ctx - n_prefix);
+        printf("tokens %zu, %zu chunks of %d, %zu scored\n", n_text, r.n_chunks, ctx, r.n_scored);
         printf("PPL = %.4f +/- %.4f (%.1f tokens/s)\n", r.ppl, r.ppl_err, r.tokens_per_s);
         if (have_ref) {
             printf("reference: %s %s; KLD: %s\n", ref_path ? "file" : "model", ref_path ? ref_path : ref_model,

@@ -10,6 +10,7 @@
 
 #include "gio_cli.h"
 #include "gio_read.h"
+#include "ppl_harmony.h"
 #include "run_commands.h"
 #include "tokenizer.h"
 
@@ -35,25 +36,29 @@ static tok_tokenizer *load(const gio_opt *p, const char *path, int *rc)
 static void tokenize_usage(FILE *o)
 {
     fprintf(o,
-            "usage: gptoss-run tokenize FILE (--text S | --file PATH) [--json] [--no-special]\n\n"
+            "usage: gptoss-run tokenize FILE (--text S | --file PATH) [--json] [--no-special] [--harmony]\n\n"
             "Turns text into token ids with the model's own tokenizer and prints them, space separated\n"
             "(a JSON array with --json; errors: {\"error\":{\"code\":N,\"message\":...}}).\n"
             "FILE is a .gptoss model, a GGUF or a tokenizer.json. Special-token strings such as <|start|>\n"
             "become their ids unless --no-special is given (then they are plain text).\n"
             "Invalid UTF-8 is encoded byte by byte (see docs/TOKENIZER.md).\n"
             "  --text S, --file PATH    the text itself, or a file holding it\n"
+            "  --harmony                the ids `ppl --harmony` evaluates: the conversation it wraps the text\n"
+            "                           in (system, user \"" PPL_HARMONY_PROMPT "\", the opening of the\n"
+            "                           assistant's final answer), then the text as plain text\n\n"
             GIO_EXIT_HELP);
 }
 
 int cmd_tokenize(int argc, char **argv)
 {
     const char *file = NULL, *text = NULL, *text_path = NULL;
-    int json = 0, special = 1;
-    enum { O_JSON = 256, O_NOSPECIAL, O_TEXT, O_FILE };
+    int json = 0, special = 1, harmony = 0;
+    enum { O_JSON = 256, O_NOSPECIAL, O_TEXT, O_FILE, O_HARMONY };
     static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, O_JSON},
                                        {"no-special", no_argument, NULL, O_NOSPECIAL},
                                        {"text", required_argument, NULL, O_TEXT},
-                                       {"file", required_argument, NULL, O_FILE}, {NULL, 0, NULL, 0}};
+                                       {"file", required_argument, NULL, O_FILE},
+                                       {"harmony", no_argument, NULL, O_HARMONY}, {NULL, 0, NULL, 0}};
     gio_opt p;
     gio_opt_init(&p, "gptoss-run tokenize", argc, argv);
     json = p.json;
@@ -65,6 +70,7 @@ int cmd_tokenize(int argc, char **argv)
         case O_NOSPECIAL: special = 0; break;
         case O_TEXT: text = p.arg; break;
         case O_FILE: text_path = p.arg; break;
+        case O_HARMONY: harmony = 1; break;
         default: return RUN_EXIT_USAGE;
         }
     }
@@ -88,7 +94,17 @@ int cmd_tokenize(int argc, char **argv)
     tok_tokenizer *t = load(&p, file, &rc);
     if (!t) { free(buf); return rc; }
     tok_ids ids = {0};
-    int erc = tok_encode(t, text, len, special, &ids);
+    char herr[1024];
+    /* --harmony: the ids `ppl --harmony` evaluates for this text (before
+     * it is cut into chunks): the conversation, then the text as plain text */
+    if (harmony && ppl_harmony_prefix(t, &ids, herr, sizeof herr) != 0) {
+        rc = gio_fail(&p, RUN_EXIT_BAD_INPUT, "%s", herr);
+        tok_ids_free(&ids);
+        tok_free(t);
+        free(buf);
+        return rc;
+    }
+    int erc = tok_encode(t, text, len, special && !harmony, &ids);
     if (erc) {
         rc = gio_fail(&p, erc == TOK_ENCODE_REGEX ? RUN_EXIT_BAD_INPUT : RUN_EXIT_FAIL, "%s", tok_encode_error(t));
     } else if (json) {
@@ -115,8 +131,8 @@ static void detokenize_usage(FILE *o)
             "Turns token ids back into text: writes the exact bytes of the ids to stdout. PATH holds\n"
             "ids separated by commas, spaces or newlines (a JSON array works). With --json prints\n"
             "{\"text\", \"n_bytes\", \"valid_utf8\"}, where bytes that are not UTF-8 show as U+FFFD\n"
-            "(errors: {\"error\":{\"code\":N,\"message\":...}}). FILE is a .gptoss model or a\n"
-            "tokenizer.json; an id that is not a token is bad input (3).\n"
+            "(errors: {\"error\":{\"code\":N,\"message\":...}}). FILE is a .gptoss model, a GGUF or\n"
+            "a tokenizer.json; an id that is not a token is bad input (3).\n\n"
             GIO_EXIT_HELP);
 }
 

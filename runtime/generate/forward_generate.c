@@ -1,6 +1,7 @@
 /* forward_generate.c - prompt -> streamed harmony answer (see forward_generate.h). */
 #include "forward_generate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -110,6 +111,18 @@ int gen_run(gq_session *s, const gm_model *m, const tok_tokenizer *tok, gq_sampl
         }
         if (hs == HM_STOP_RETURN || hs == HM_STOP_CALL) {
             r->stop = hs == HM_STOP_RETURN ? "return" : "call";
+            const hm_parsed_message *cm = hm_parser_message(hp, hm_parser_count(hp) - 1);
+            if (hs == HM_STOP_CALL && cm) {
+                const hm_parsed_message *am = hm_parser_find(hp, "analysis");
+                r->call_recipient = strdup(cm->recipient);
+                r->call_type = strdup(cm->content_type);
+                r->call_args = strdup(cm->content);
+                r->call_analysis = am && am != cm ? strdup(am->content) : NULL;
+                if (!r->call_recipient || !r->call_type || !r->call_args) {
+                    snprintf(err, errlen, "out of memory");
+                    rc = -1;
+                }
+            }
             break;
         }
         if (eos) {
@@ -135,5 +148,10 @@ void gen_result_free(gen_result *r)
 {
     free(r->final);
     free(r->analysis);
+    free(r->call_recipient);
+    free(r->call_type);
+    free(r->call_args);
+    free(r->call_analysis);
     r->final = r->analysis = NULL;
+    r->call_recipient = r->call_type = r->call_args = r->call_analysis = NULL;
 }

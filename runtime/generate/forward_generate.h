@@ -31,6 +31,10 @@ typedef struct {
     size_t analysis_len;
     int n_prompt, n_gen;
     const char *stop;         /* "return", "call", "eos", "length", "context" */
+    /* stop "call": the tool call (malloc'ed): its recipient as written
+     * ("functions.get_weather"), content type ("json", or ""), arguments
+     * (the message text), and the analysis message before it, or NULL */
+    char *call_recipient, *call_type, *call_args, *call_analysis;
     double prefill_s, decode_s;
 } gen_result;
 

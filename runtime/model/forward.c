@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define LOGIT_ROWS 16
 
@@ -74,8 +75,10 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     const char *tr = getenv("GQ_TRACE_ROW");
     s->trace_row = tr && *tr ? atoi(tr) : -1;
     /* 128: each prefill batch decodes every selected expert's rows to fp32
-     * once, so bigger batches amortize that over more tokens */
-    s->max_batch = max_batch > 0 ? max_batch : 128;
+     * once, so bigger batches amortize that over more tokens; a GPU reads
+     * each expert's weights once per tile of its tokens (64 on Vulkan), and
+     * 128 tokens give an expert 16 on average: 512 there */
+    s->max_batch = max_batch > 0 ? max_batch : strcmp(be->name, "cpu") ? 512 : 128;
     if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
         free(s);
         return NULL;

@@ -4,15 +4,25 @@
  *
  * What it promises:
  *  - hm_render produces byte for byte what the model's chat template
- *    (chat_template.jinja of gpt-oss, without tools) renders for the same
- *    messages and options: a system message (identity, knowledge cutoff,
- *    current date, "Reasoning: low|medium|high", the valid-channels line), a
- *    developer message "# Instructions" when the first message has role
- *    "developer" or "system", user turns, earlier assistant turns as their
- *    final channel only (their analysis is dropped, as the template does),
- *    the last assistant turn with its analysis and <|return|> when no
- *    generation prompt follows, and the prefix "<|start|>assistant" for the
- *    next turn. tests/tokenizer checks this against the jinja template.
+ *    (chat_template.jinja of gpt-oss) renders for the same messages, tools
+ *    and options: a system message (identity, knowledge cutoff, current
+ *    date, "Reasoning: low|medium|high", the valid-channels line, and with
+ *    tools the line sending calls to the commentary channel), a developer
+ *    message ("# Instructions" when the first message has role "developer"
+ *    or "system"; "# Tools" with the functions as a TypeScript-like
+ *    namespace when tools are given), user turns, earlier assistant turns
+ *    as their final channel only (their analysis is dropped, as the template
+ *    does), assistant tool calls
+ *    ("<|start|>assistant to=functions.NAME<|channel|>commentary json
+ *    <|message|>ARGS<|call|>", their analysis kept unless a final answer
+ *    follows), tool results ("<|start|>functions.NAME to=assistant
+ *    <|channel|>commentary<|message|>RESULT<|end|>", RESULT as the
+ *    template's |tojson), the last assistant turn with its analysis and
+ *    <|return|> when no generation prompt follows, and the prefix
+ *    "<|start|>assistant" for the next turn. tests/tokenizer checks text and
+ *    ids against the jinja template rendered by @huggingface/jinja and the
+ *    JS tokenizer (the template's builtin_tools browser/python are not
+ *    supported).
  *  - hm_encode gives the ids of that text, with the special tokens as their
  *    ids and every piece of message text encoded as plain text, so a user
  *    who types "<|end|>" cannot inject a special token. For text without
@@ -36,20 +46,47 @@ typedef struct {
     const char *knowledge_cutoff; /* NULL: HM_DEFAULT_CUTOFF */
     const char *current_date;     /* "YYYY-MM-DD"; NULL: today (UTC) */
     const char *reasoning;        /* "low", "medium" or "high"; NULL: "medium" */
+    /* The template's `tools`: a JSON array of function definitions
+     * [{"type": "function", "function": {"name", "description",
+     * "parameters": JSON schema}}] (the "function" wrapper may be left out),
+     * or NULL / "[]" for none. */
+    const char *tools_json;
 } hm_options;
 
-/* role: "system", "developer", "user" or "assistant" (tools are not
- * supported: "tool" is refused). thinking: the assistant's analysis, or NULL
- * (rendered only for a final assistant turn without generation prompt). */
+/* role: "system", "developer", "user", "assistant" or "tool".
+ *  - thinking: the assistant's analysis, or NULL (the template's "thinking"
+ *    key absent);
+ *  - tool_name: an assistant message's tool call (the template's
+ *    tool_calls[0].function.name), or NULL for none; tool_arguments its
+ *    arguments as JSON text (rendered re-serialized, as |tojson renders the
+ *    value: an object usually; a JSON string is rendered as a string);
+ *    tool_content_type NULL for "json";
+ *  - a "tool" message is the result of the latest call: content is its
+ *    text, rendered as a JSON string, or with content_json set JSON text
+ *    rendered re-serialized. */
 typedef struct {
     const char *role;
     const char *content;
     const char *thinking;
+    const char *tool_name;
+    const char *tool_arguments;
+    const char *tool_content_type;
+    int content_json;
 } hm_message;
+
+/* add_generation_prompt of hm_render / hm_encode: */
+#define HM_GEN_NONE 0   /* the conversation as it is (training-style last turn) */
+#define HM_GEN_PROMPT 1 /* "<|start|>assistant": the model picks the channel */
+/* "<|start|>assistant<|channel|>final<|message|>": the opening of a final
+ * answer, exactly as the template renders a last assistant turn up to its
+ * content (`ppl --harmony` scores text there). */
+#define HM_GEN_FINAL 2
 
 /* Renders into a malloc'ed NUL-terminated string. 0 on success, -1 with a
  * message in err (unknown role, reasoning not low/medium/high, an assistant
- * message carrying channel tags, out of memory). */
+ * message carrying channel tags, a tool call with both content and
+ * thinking, a tool result with no call before it, tools or arguments that
+ * are not valid JSON, out of memory). */
 int hm_render(const hm_options *opt, const hm_message *msgs, size_t n, int add_generation_prompt, char **out,
               size_t *len, char *err, size_t errlen);
 
@@ -57,6 +94,24 @@ int hm_render(const hm_options *opt, const hm_message *msgs, size_t n, int add_g
  * tokenizer lacks one of the harmony special tokens. */
 int hm_encode(tok_tokenizer *t, const hm_options *opt, const hm_message *msgs, size_t n, int add_generation_prompt,
               tok_ids *out, char *err, size_t errlen);
+
+/* ---- conversations from JSON ---- */
+
+/* A conversation read from JSON text in the chat template's own terms: an
+ * array of {"role", "content", "thinking", "tool_calls": [{"function":
+ * {"name", "arguments"}}]} objects (or an object {"messages": [...],
+ * "tools": [...]}). The messages point into the conversation. */
+typedef struct {
+    hm_message *msgs;
+    size_t n;
+    char *tools_json;  /* the "tools" array as JSON text, or NULL */
+    void *priv;
+} hm_conversation;
+
+/* 0, or -1 with a message naming WHAT (the file) and the message index. */
+int hm_conversation_parse(const char *json, size_t len, const char *what, hm_conversation *c, char *err,
+                          size_t errlen);
+void hm_conversation_free(hm_conversation *c);
 
 /* ---- parsing generated tokens ---- */
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""cli_grammar.py - every subcommand of gptoss-convert and gptoss-run (ppl
-excepted: converted separately) against the one grammar of gio_cli.h:
+"""cli_grammar.py - every subcommand of gptoss-convert and gptoss-run against
+the one grammar of gio_cli.h:
 
 - `--opt=value`, `--opt value`, `-j1`, combined short flags, llama.cpp's
   spellings (-t, -p, -n, -r, -o md|csv|json|jsonl);
@@ -11,7 +11,11 @@ excepted: converted separately) against the one grammar of gio_cli.h:
 - every --json output, success and error, parsed by json.loads: stdout is
   exactly one JSON document, errors are {"error": {"code": N, "message"}}
   with N the exit code;
-- help texts: what the command does, GGUF in convert/inspect, exit codes.
+- help texts: what the command does, GGUF in convert/inspect/ppl, exit codes
+  (the one table of gio_cli.h, in every command's --help, gptoss-fixture's too).
+
+ppl's numbers are checked in tests/runtime; here its command line and every
+--json it prints (success, --harmony, each error, a NaN model) are.
 """
 import json
 import os
@@ -264,12 +268,134 @@ expect_json_error("bench --json missing model", [RUN, "bench", os.path.join(tmp,
 expect_json_error("bench --json bad model", [RUN, "bench", bad, "--json"], 3)
 expect_json_error("bench --json range", [RUN, "bench", G, "--json", "-r", "5000"], 2, r"in 1\.\.1000")
 
+# ---------------- gptoss-convert convert: Hub revisions, original/ alone ----------------
+r = subprocess.run([CONV, "convert", "nobody-xyz/none", "--revision", "v7", "-o", os.path.join(tmp, "h.gptoss"), "--json"],
+                   capture_output=True, env=env_off, timeout=60)
+jr = parse_json("convert ORG/NAME --revision REV", r.stdout)
+check("convert ORG/NAME --revision REV offline: exit 6, JSON error naming the revision",
+      r.returncode == 6 and isinstance(jr, dict) and jr.get("error", {}).get("code") == 6
+      and "'v7'" in jr["error"]["message"], f"{r.returncode} {jr}")
+oo = os.path.join(tmp, "oo")
+rc, _, err, _ = run([FIX, "tiny", "-o", oo, "--original-only", "--no-sync"])
+check("fixture --original-only", rc == 0, err[-300:])
+expect_json_error("convert original/ without a tokenizer", [CONV, "convert", os.path.join(oo, "original"), "-o",
+                  os.path.join(tmp, "oo.gptoss"), "--json"], 3, re.escape(os.path.join(oo, "tokenizer.json")) + " is missing")
+expect_json_error("convert SRC is a file (JSON)", [CONV, "convert", G, "-o", os.path.join(tmp, "y.gptoss"), "--json"], 2,
+                  "is a file: convert wants the checkpoint folder")
+jfx = expect_json_ok("gptoss-fixture --json", [FIX, "tiny", "-o", os.path.join(tmp, "fx2"), "--no-sync", "--json"])
+check("gptoss-fixture --json names the preset", jfx is not None and jfx.get("preset") == "tiny", str(jfx)[:200])
+expect_json_error("verify a GGUF", [CONV, "verify", GG, "--json"], 3, "is a GGUF")
+
+# ---------------- gptoss-run ppl ----------------
+text = os.path.join(tmp, "text.txt")
+with open(text, "w") as f:
+    f.write(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime", "harmony_ppl.txt")).read() * 6)
+jp = expect_json_ok("ppl --file --ctx=64 -t1 --json", [RUN, "ppl", G, "--file", text, "--ctx=64", "-t1", "--json"])
+check("ppl --json: ppl, scored, chunks, backend", jp is not None and jp["ppl"] > 1 and jp["scored"] > 0 and jp["chunks"] >= 1
+      and jp.get("backend") == "cpu", str(jp)[:300])
+jh = expect_json_ok("ppl --harmony --json", [RUN, "ppl", G, "--file", text, "--harmony", "--ctx", "512", "-t", "1", "--json"])
+check("ppl --harmony --json: the harmony object", jh is not None and jh["harmony"]["prefix_tokens"] > 0
+      and jh["harmony"]["evaluated_tokens"] == jh["chunks"] * 512, str(jh)[:300])
+ref = os.path.join(tmp, "ref.bin")
+expect_json_ok("ppl --save-ref --json", [RUN, "ppl", G, "--file", text, "--ctx", "64", "--save-ref", ref, "--json"])
+jr = expect_json_ok("ppl --ref --json", [RUN, "ppl", G, "--file", text, "--ctx", "64", "--ref", ref, "--max-kld", "1e-6",
+                    "--min-top1=0.99", "--json"])
+check("ppl --ref --json: the ref object, pass", jr is not None and jr["ref"]["pass"] is True and jr["ref"]["failed"] == []
+      and jr["ref"]["thresholds"]["min_top1"] == 0.99, str(jr)[:300])
+expect_usage("ppl --min-top1 95 (a percentage) refused", [RUN, "ppl", G, "--file", text, "--ref", ref, "--min-top1", "95"],
+             "--min-top1 must be a number in 0..1, not '95'")
+expect_json_error("ppl --min-top1 95 --json", [RUN, "ppl", G, "--file", text, "--ref", ref, "--min-top1=95", "--json"], 2,
+                  r"in 0\.\.1")
+expect_json_error("ppl --save-ref onto an existing file", [RUN, "ppl", G, "--file", text, "--ctx", "64", "--save-ref", ref,
+                  "--json"], 7, "exists")
+expect_json_error("ppl --ref from another --ctx", [RUN, "ppl", G, "--file", text, "--ctx", "128", "--ref", ref, "--json"], 3,
+                  "context length")
+ref512 = os.path.join(tmp, "ref512.bin")
+expect_json_ok("ppl --save-ref --ctx 512", [RUN, "ppl", G, "--file", text, "--ctx", "512", "--save-ref", ref512, "--json"])
+expect_json_error("ppl --harmony against a reference made without it", [RUN, "ppl", G, "--file", text, "--ctx", "512",
+                  "--harmony", "--ref", ref512, "--json"], 3, r"text \(token ids\)")
+expect_json_error("ppl --harmony --ctx too small", [RUN, "ppl", G, "--file", text, "--harmony", "--ctx", "64", "--json"], 2,
+                  "too small for --harmony")
+expect_json_error("ppl missing model", [RUN, "ppl", os.path.join(tmp, "nope.gptoss"), "--file", text, "--json"], 4)
+expect_json_error("ppl missing text", [RUN, "ppl", G, "--file", os.path.join(tmp, "nope.txt"), "--json"], 4)
+expect_json_error("ppl folder", [RUN, "ppl", tmp, "--file", text, "--json"], 2, "is a folder")
+expect_json_error("ppl bad model", [RUN, "ppl", bad, "--file", text, "--json"], 3)
+expect_json_error("ppl --ids missing", [RUN, "ppl", G, "--ids", os.path.join(tmp, "few.json"), "--json"], 4)
+with open(os.path.join(tmp, "few.json"), "w") as f:
+    f.write("[1, 2, 3]")
+expect_json_error("ppl fewer tokens than a chunk", [RUN, "ppl", G, "--ids", os.path.join(tmp, "few.json"), "--json"], 3,
+                  "fewer than one chunk")
+expect_json_error("ppl --ids not ids", [RUN, "ppl", G, "--ids", bad, "--json"], 3)
+expect_json_error("ppl no input", [RUN, "ppl", G, "--json"], 2, "exactly one of --file / --ids")
+expect_json_error("ppl thresholds without a reference", [RUN, "ppl", G, "--file", text, "--max-kld", "1", "--json"], 2)
+expect_usage("ppl unknown", [RUN, "ppl", G, "--file", text, "--x"], "gptoss-run ppl: unknown option '--x' (see --help)")
+expect_usage("ppl --ctx missing", [RUN, "ppl", G, "--file", text, "--ctx"], "gptoss-run ppl: option '--ctx' needs a value")
+expect_usage("ppl --ctx=2", [RUN, "ppl", G, "--file", text, "--ctx=2"], "--ctx must be an integer in 4..1048576, not '2'")
+# a NaN model: the final norm's f32 values patched to NaN (hashes are checked by verify only)
+nan = os.path.join(tmp, "nan.gptoss")
+rc, out, _, _ = run([CONV, "inspect", G, "--tensors", "--json"])
+norm = [t for t in json.loads(out)["header"]["tensors"] if t["name"] == "norm"][0] if rc == 0 else None
+if norm and norm["type"] == "f32":
+    data = bytearray(open(G, "rb").read())
+    data[norm["offset"]:norm["offset"] + norm["size"]] = b"\x00\x00\xc0\x7f" * (norm["size"] // 4)
+    open(nan, "wb").write(bytes(data))
+    jn = expect_json_error("ppl on a NaN model", [RUN, "ppl", nan, "--file", text, "--ctx", "64", "--json"], 10, "NaN")
+    check("ppl NaN model: the message names the chunk and token", jn is not None and "chunk 1, token" in jn["error"]["message"],
+          str(jn))
+    expect_json_error("ppl --harmony on a NaN model", [RUN, "ppl", nan, "--file", text, "--harmony", "--json"], 10, "NaN")
+else:
+    check("inspect finds the f32 final norm", False, str(norm))
+
+# ---------------- gptoss-run tokenize --harmony, generate with tools ----------------
+jth = expect_json_ok("tokenize --harmony --json", [RUN, "tokenize", G, "--text", "Hello world", "--harmony", "--json"])
+check("tokenize --harmony: the conversation, then the text's ids", jth is not None and jt is not None
+      and len(jth) > len(jt) + 10 and jth[-len(jt):] == jt, f"{jth} {jt}")
+conv = os.path.join(tmp, "conv.json")
+tools = os.path.join(tmp, "tools.json")
+tool_defs = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+with open(conv, "w") as f:
+    json.dump([{"role": "user", "content": "Weather in Paris?"},
+               {"role": "assistant", "thinking": "use the tool",
+                "tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+               {"role": "tool", "content": "21 C, clear"}], f)
+with open(tools, "w") as f:
+    json.dump(tool_defs, f)
+jg = expect_json_ok("generate --messages --tools --json", [RUN, "generate", G, "--messages", conv, "--tools", tools,
+                    "-n", "3", "--temp", "0", "-t", "1", "--json"])
+check("generate --json: tool_call key (null or the call)", jg is not None and "tool_call" in jg
+      and (jg["tool_call"] is None or {"name", "arguments", "recipient", "content_type"} <= set(jg["tool_call"])), str(jg))
+with open(os.path.join(tmp, "conv2.json"), "w") as f:
+    json.dump({"messages": json.load(open(conv)), "tools": tool_defs}, f)
+jg2 = expect_json_ok("generate --messages {messages, tools} + --prompt", [RUN, "generate", G, "--messages",
+                     os.path.join(tmp, "conv2.json"), "--prompt", "and Oslo?", "-n", "2", "--temp", "0", "--json"])
+check("generate: tools in the file are rendered (a longer prompt than without)", jg2 is not None and jg is not None
+      and jg2["prompt_tokens"] > jg["prompt_tokens"], f"{jg2} {jg}")
+with open(os.path.join(tmp, "orphan.json"), "w") as f:
+    json.dump([{"role": "tool", "content": "x"}], f)
+expect_json_error("generate: a tool result with no call", [RUN, "generate", G, "--messages", os.path.join(tmp, "orphan.json"),
+                  "--json"], 3, "no assistant tool call")
+expect_json_error("generate: --messages not a conversation", [RUN, "generate", G, "--messages", bad, "--json"], 3)
+expect_json_error("generate: --messages missing", [RUN, "generate", G, "--messages", os.path.join(tmp, "nope.json"), "--json"], 4)
+expect_json_error("generate: --tools missing", [RUN, "generate", G, "--prompt", "x", "--tools", conv + "x", "--json"], 4)
+with open(os.path.join(tmp, "tools_bad.json"), "w") as f:
+    json.dump({"name": "x"}, f)
+expect_json_error("generate: --tools an object", [RUN, "generate", G, "--prompt", "x", "--tools",
+                  os.path.join(tmp, "tools_bad.json"), "--json"], 3, "not a JSON array")
+with open(os.path.join(tmp, "tools_nodesc.json"), "w") as f:
+    json.dump([{"type": "function", "function": {"name": "f"}}], f)
+expect_json_error("generate: a tool without description", [RUN, "generate", G, "--prompt", "x", "--tools",
+                  os.path.join(tmp, "tools_nodesc.json"), "--json"], 3, "tools\\[0\\]")
+rc, out, err, _ = run([RUN, "chat", G, "-n2", "-t1", "--temp=0", "--tools", tools], stdin=b"Hi\n\n")
+check("chat --tools: exit 0", rc == 0, f"{rc} {err[-300:]}")
+
 # ---------------- help texts ----------------
 helps = [("gptoss-convert", [CONV, "--help"]), ("gptoss-run", [RUN, "--help"])]
 for c in ("convert", "inspect", "verify", "fetch"):
     helps.append((f"gptoss-convert {c}", [CONV, c, "--help"]))
-for c in ("tokenize", "detokenize", "bench", "generate", "chat"):
+for c in ("tokenize", "detokenize", "ppl", "bench", "generate", "chat"):
     helps.append((f"gptoss-run {c}", [RUN, c, "-h"]))
+helps.append(("gptoss-fixture", [FIX, "--help"]))
 for name, args in helps:
     rc, out, _, _ = run(args)
     check(f"{name} --help: exit 0, the exit-code table", rc == 0 and "exit codes:" in out and "9 backend failure" in out and "130 interrupted" in out, out[-400:])
@@ -277,6 +403,19 @@ for name, args in helps:
 for c in ("convert", "inspect"):
     rc, out, _, _ = run([CONV, c, "--help"])
     check(f"gptoss-convert {c} --help mentions GGUF", "GGUF" in out)
+gio_h = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "formats", "io", "gio_cli.h")).read()
+table = re.search(r"#define GIO_EXIT_HELP(.*?)\n\n", gio_h, re.S).group(1)
+lines = [l.encode().decode("unicode_escape") for l in re.findall(r'"((?:[^"\\]|\\.)*)"', table)]
+check("GIO_EXIT_HELP read from gio_cli.h", "130 interrupted" in "".join(lines), str(lines))
+for name, args in helps:
+    rc, out, _, _ = run(args)
+    check(f"{name} --help: the exit codes are gio_cli.h's GIO_EXIT_HELP, verbatim", "".join(lines) in out)
+rc, out, _, _ = run([RUN, "ppl", "--help"])
+check("ppl --help: FILE (.gptoss or GGUF), --harmony, --min-top1 is a fraction",
+      "(.gptoss or GGUF)" in out and "--harmony" in out and "0.95" in out, out[:600])
+for c in ("generate", "chat"):
+    rc, out, _, _ = run([RUN, c, "--help"])
+    check(f"gptoss-run {c} --help: GGUF and --tools", "GGUF" in out and "--tools" in out)
 
 print(f"{checks - fails}/{checks} checks passed")
 subprocess.run(["rm", "-rf", tmp])

@@ -204,6 +204,29 @@ class Hub:
             check(got == data, what + ": %s content" % p)
 
 
+def need_fixture():
+    """gptoss-fixture's path; skips (77) when it is not built or the real tokenizer it derives tiny's
+    vocabulary from is missing (scripts/setup.sh installs it)."""
+    fixture = os.path.join(BIN, "gptoss-fixture")
+    if not os.access(fixture, os.X_OK):
+        skip("gptoss-fixture not built")
+    tools = os.environ.get("GQ_TOOLS_DIR", os.path.join(HERE, "..", "..", "tools"))
+    if not os.path.isfile(os.path.join(tools, "node_modules", "@lenml", "tokenizer-gptoss", "models", "tokenizer.json")):
+        skip("no real tokenizer.json under %s (run scripts/setup.sh)" % tools)
+    return fixture
+
+
+def read_tree(root):
+    """{relative path: bytes} of every file under root (a checkpoint folder to serve)."""
+    files = {}
+    for d, _, names in os.walk(root):
+        for n in names:
+            full = os.path.join(d, n)
+            with open(full, "rb") as f:
+                files[os.path.relpath(full, root)] = f.read()
+    return files
+
+
 def last_line(s):
     lines = [l for l in s.splitlines() if l.strip()]
     return lines[-1] if lines else ""

@@ -7,16 +7,9 @@ HF_HUB_OFFLINE=1 converts from the cache with zero requests."""
 import os
 import subprocess
 
-from hubtest import BIN, EXE, Hub, check, finish, skip
+from hubtest import EXE, Hub, check, finish, need_fixture, read_tree
 
-FIXTURE = os.path.join(BIN, "gptoss-fixture")
-if not os.access(FIXTURE, os.X_OK):
-    skip("gptoss-fixture not built")
-# the one thing this test may lack on a machine: the real tokenizer that
-# gptoss-fixture derives tiny's vocabulary from (scripts/setup.sh installs it)
-TOOLS = os.environ.get("GQ_TOOLS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-if not os.path.isfile(os.path.join(TOOLS, "node_modules", "@lenml", "tokenizer-gptoss", "models", "tokenizer.json")):
-    skip("no real tokenizer.json under %s (run scripts/setup.sh)" % TOOLS)
+FIXTURE = need_fixture()
 
 R = "acme/tiny-fixture"
 hub = Hub("convert")
@@ -27,12 +20,7 @@ check(p.returncode == 0, "gptoss-fixture tiny", p.stderr.strip()[:300])
 if p.returncode != 0:
     hub.stop()
     finish("hub_fetch_convert")
-files = {}
-for d, _, names in os.walk(repo_dir):
-    for n in names:
-        full = os.path.join(d, n)
-        files[os.path.relpath(full, repo_dir)] = open(full, "rb").read()
-hub.repos[R] = files
+hub.repos[R] = read_tree(repo_dir)
 hub.start()
 
 

@@ -11,6 +11,9 @@
  *       failed encode must say why (PCRE2's limit for a runaway regex).
  *   'H' pairs of bytes read as token ids (mostly harmony specials) for the
  *       harmony parser.
+ *   'C' a conversation as `generate --messages` reads it (untrusted JSON:
+ *       messages, tool calls, tool definitions): if it parses and renders,
+ *       hm_encode must succeed too and its ids decode to the rendered text.
  * Any mismatch aborts (a finding); errors are fine, crashes are not. */
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +138,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!m->content || strlen(m->role) >= sizeof m->role) abort();
         }
         hm_parser_free(p);
+        return 0;
+    }
+    if (data[0] == 'C') {
+        char err[256];
+        hm_conversation c;
+        if (hm_conversation_parse(s, n, "fuzz.json", &c, err, sizeof err))
+            return 0;
+        hm_options opt = {.current_date = "2025-01-01", .tools_json = c.tools_json};
+        char *text = NULL;
+        size_t tl = 0;
+        if (hm_render(&opt, c.msgs, c.n, HM_GEN_PROMPT, &text, &tl, err, sizeof err) == 0) {
+            tok_ids ids = {0};
+            if (hm_encode(t, &opt, c.msgs, c.n, HM_GEN_PROMPT, &ids, err, sizeof err) == 0) {
+                size_t dl = 0;
+                char *back = tok_decode(t, ids.ids, ids.n, &dl, NULL);
+                if (back && (dl != tl || memcmp(back, text, tl)))
+                    abort(); /* the ids are not the rendered text */
+                free(back);
+            } else if (!strstr(err, "out of memory") && !strstr(err, "encoding")) {
+                abort(); /* rendered, but the same walk failed to encode */
+            }
+            tok_ids_free(&ids);
+            free(text);
+        }
+        hm_conversation_free(&c);
         return 0;
     }
     check_roundtrip(t, s, n, 1);
