@@ -54,6 +54,19 @@ static int low_bit_exponent(uint32_t ax)
 }
 #endif
 
+/* Whether 2^p, p the exponent of the lowest set bit over the block, can
+ * scale it: the largest usable p gives the smallest integers, so if even
+ * that makes |x| / 2^p exceed 127 (or 2^p is below the f16 subnormals), no
+ * smaller p can work either. */
+static int pow2_scale_fits(uint32_t amax_bits, int p)
+{
+    if (p < -24)
+        return 0;
+    float amax;
+    memcpy(&amax, &amax_bits, sizeof amax);
+    return ldexp((double)amax, -p) <= 127.0;
+}
+
 #if defined(__SSE2__)
 /* 32 int32 (each within -127..127) as int8. */
 static inline void store_q(int8_t *q, const __m128i r[8])
@@ -121,11 +134,7 @@ static int encode_exact_sse2(const float *x, uint16_t *d, int8_t *q)
         return 1;
     }
     int p = hmin_epi32(rmin);
-    if (p < -24)
-        return 0;
-    float amaxf;
-    memcpy(&amaxf, &amax_bits, sizeof amaxf);
-    if (ldexp((double)amaxf, -p) > 127.0)
+    if (!pow2_scale_fits((uint32_t)amax_bits, p))
         return 0;
     *d = p >= -14 ? (uint16_t)((p + 15) << 10) : (uint16_t)(1u << (p + 24)); /* the f16 2^p */
     const __m128 k = _mm_castsi128_ps(_mm_set1_epi32((127 - p) << 23));  /* 2^-p */
@@ -164,14 +173,8 @@ static int encode_exact(const float *x, uint16_t *d, int8_t *q)
         memset(q, 0, Q8_VALUES);
         return 1;
     }
-    /* The largest usable p gives the smallest integers; if even that makes
-     * |x| / 2^p exceed 127, no smaller p can work either. */
     int p = pmax;
-    if (p < -24)
-        return 0;
-    float amax;
-    memcpy(&amax, &amax_bits, sizeof amax);
-    if (ldexp((double)amax, -p) > 127.0)
+    if (!pow2_scale_fits(amax_bits, p))
         return 0;
     *d = gq_f32_to_f16((float)ldexp(1.0, p));
     for (int j = 0; j < Q8_VALUES; j++)

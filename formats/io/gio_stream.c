@@ -243,12 +243,9 @@ static int stream_err(gio_stream *s)
     return e;
 }
 
-/* Wait until no block is queued or being written. 0 or -1 (errno). */
-static int drain(gio_stream *s)
+/* Release mu (held) and say whether a write has failed: 0, or -1 with errno. */
+static int unlock_err(gio_stream *s)
 {
-    pthread_mutex_lock(&s->mu);
-    while (s->busy > 0)
-        pthread_cond_wait(&s->done, &s->mu);
     int e = s->err;
     pthread_mutex_unlock(&s->mu);
     if (e) {
@@ -256,6 +253,15 @@ static int drain(gio_stream *s)
         return -1;
     }
     return 0;
+}
+
+/* Wait until no block is queued or being written. 0 or -1 (errno). */
+static int drain(gio_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->busy > 0)
+        pthread_cond_wait(&s->done, &s->mu);
+    return unlock_err(s);
 }
 
 /* Wait until no block in flight touches [lo, hi): a new block there must
@@ -276,13 +282,7 @@ static int wait_overlap(gio_stream *s, uint64_t lo, uint64_t hi)
             break;
         pthread_cond_wait(&s->done, &s->mu);
     }
-    int e = s->err;
-    pthread_mutex_unlock(&s->mu);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return unlock_err(s);
 }
 
 static void submit(gio_stream *s, size_t len)
