@@ -2,9 +2,10 @@
  *
  * The header (KVs + tensor infos) is built in memory; it is small next to
  * the tensors (the 201k-token vocabulary and 446k merges are ~8 MB). At
- * begin the header is written, the file is sized to its final length (so
- * every padding byte is a zero without writing it), and tensor bytes are
- * then placed with pwrite, in any order the layout finds convenient. A byte
+ * begin the file's blocks are reserved and it is sized to its final length
+ * (so every padding byte is a zero without writing it), the header is
+ * written, and tensor bytes are then placed through gio_out_write's stream,
+ * in any order the layout finds convenient. A byte
  * count per tensor is what finish checks: a missing chunk is an error, not
  * a silent hole of zeros. The file itself is gio_out.h's crash-safe
  * temporary (name, lock, stale cleanup, fsync, rename, directory fsync). */
@@ -262,9 +263,12 @@ const char *gguf_writer_error(const gguf_writer *w) { return w->err; }
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+/* Everything, the header included, through gio_out_write's stream (large
+ * O_DIRECT blocks): bytes written by two paths must not share a page, and
+ * with 32-byte alignment the header's last page holds tensor bytes. */
 static int pwrite_all(gguf_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    if (gio_pwrite_all(w->fd, buf, len, (off_t)off) && (w->errnum = errno))
+    if (gio_out_write(w->out, buf, len, off) && (w->errnum = errno))
         return fail(w, "%s: write failed: %s", gio_out_temp_path(w->out), strerror(errno));
     return 0;
 }
@@ -301,10 +305,12 @@ int gguf_writer_begin(gguf_writer *w)
     w->data_off = pad_to(sizeof fixed + (uint64_t)w->kv_len, w->align);
     w->file_size = w->data_off + off;
     w->begun = 1;
+    /* blocks reserved and size set first: "no space" now, not after the work */
+    if (gio_out_reserve(w->out, w->file_size) != 0 && (w->errnum = errno))
+        return fail(w, "%s: cannot reserve %llu bytes: %s%s", gio_out_temp_path(w->out),
+                    (unsigned long long)w->file_size, strerror(errno),
+                    errno == ENOSPC || errno == EDQUOT ? " (free some space or choose another output directory)" : "");
     if (pwrite_all(w, fixed, sizeof fixed, 0) || pwrite_all(w, w->kv, w->kv_len, sizeof fixed)) return -1;
-    if (ftruncate(w->fd, (off_t)w->file_size) != 0 && (w->errnum = errno))
-        return fail(w, "%s: cannot size the file to %llu bytes: %s", gio_out_temp_path(w->out),
-                    (unsigned long long)w->file_size, strerror(errno));
     free(w->kv);
     w->kv = NULL;
     w->kv_len = w->kv_cap = 0;

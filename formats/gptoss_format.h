@@ -112,7 +112,8 @@ size_t gf_verify(const gf_file *f, gf_mismatch_fn report, void *ctx);
 
 /* ---- writer ----
  * Usage: create; set_meta; declare every tensor and blob; begin; stream
- * each tensor's bytes in declaration order; finish; then always
+ * each tensor's bytes, one tensor at a time, the tensors in any order (the
+ * converter follows the order of the source files); finish; then always
  * gf_writer_abort (which only frees once finish has succeeded).
  *
  * Output goes through the crash-safe writer of formats/io/gio_out.h:
@@ -153,8 +154,9 @@ int gf_writer_add_blob(gf_writer *w, const char *name, const void *data, size_t 
 /* Lay the file out, preallocate it (no space is reported here), write the
  * header (hashes still zero) and the blobs. */
 int gf_writer_begin(gf_writer *w);
-/* Append bytes to tensor i (declaration order; tensor i must be complete
- * before i+1 starts; writing past a tensor's size is an error). */
+/* Append bytes to tensor i (tensors in any order, one at a time: the tensor
+ * begun must be complete before another starts; writing past a tensor's
+ * size is an error). The bytes go out through gio_out_write's stream. */
 int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
 /* Check every tensor is complete, patch hashes, fsync, move onto PATH,
  * fsync the directory. If only that last fsync fails, PATH is complete and

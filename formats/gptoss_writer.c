@@ -7,9 +7,6 @@
  * comes before hours of work); tensors are streamed in declaration order
  * with a running XXH3 per tensor; finish rewrites the header with the real
  * hashes (fixed-width hex, so the header length cannot change) and commits. */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE   /* fallocate() */
-#endif
 #include "gptoss_layout.h"
 
 #include <errno.h>
@@ -31,6 +28,7 @@ typedef struct {
     int ndim;
     uint64_t shape[GF_MAX_DIMS];
     uint64_t offset, size, xxh3, written;
+    int done;
 } wtensor;
 
 typedef struct {
@@ -40,6 +38,7 @@ typedef struct {
 } wblob;
 
 enum { W_DECLARE, W_WRITING, W_DONE, W_FAILED };
+#define NO_TENSOR ((size_t)-1)
 #define GFW_SLICE ((size_t)1 << 20)
 
 struct gf_writer {
@@ -53,7 +52,7 @@ struct gf_writer {
     wblob *b;
     size_t nb, cap_b;
     uint64_t header_len, data_offset, total;
-    size_t cur;
+    size_t cur;        /* the tensor being written, NO_TENSOR between tensors */
     XXH3_state_t *xs;
     char err[640];
 };
@@ -88,9 +87,11 @@ static int fail(gf_writer *w, int errnum, const char *fmt, ...)
  * never worth keeping. */
 #define MISUSE(w, ...) fail((w), EINVAL, __VA_ARGS__)
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* Everything goes through gio_out_write's stream (large O_DIRECT blocks),
+ * the header included: bytes written by two paths must not share a page. */
+static int pwrite_all(gf_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    return gio_pwrite_all(fd, buf, len, (off_t)off);
+    return gio_out_write(w->out, buf, len, off);
 }
 
 /* ---- create / declare ---- */
@@ -300,10 +301,14 @@ static void sb_json(strbuf *s, const cJSON *item)
  * well and diffs well. Names are [A-Za-z0-9._-] so they need no escaping;
  * other keys go through cJSON's printer. Deterministic: same declarations
  * and metadata give the same bytes. */
+/* Returned with GF_PREAMBLE_BYTES of room in front (for the preamble, so
+ * that both go out in one write); *len counts the text only. */
 static char *build_header(const gf_writer *w, size_t *len)
 {
     strbuf s = {0};
     char hex[17];
+    static const char room[GF_PREAMBLE_BYTES];
+    sb_add(&s, room, sizeof room);
     sb_printf(&s, "{\"format\":\"gptoss\",\"version\":%u,\n\"hparams\":", GF_VERSION);
     sb_add(&s, w->hparams_json, strlen(w->hparams_json));
     sb_add(&s, ",\n\"quant\":", 10);
@@ -341,22 +346,23 @@ static char *build_header(const gf_writer *w, size_t *len)
         free(s.p);
         return NULL;
     }
-    *len = s.len;
+    *len = s.len - GF_PREAMBLE_BYTES;
     return s.p;
 }
 
-static int write_preamble_and_header(gf_writer *w, const char *hdr)
+/* hdr: GF_PREAMBLE_BYTES of room, then the header text; one write. */
+static int write_preamble_and_header(gf_writer *w, char *hdr)
 {
-    uint8_t pre[GF_PREAMBLE_BYTES];
-    uint64_t fields[3] = {w->header_len, XXH3_64bits(hdr, (size_t)w->header_len), w->data_offset};
+    uint8_t *pre = (uint8_t *)hdr;
+    const char *text = hdr + GF_PREAMBLE_BYTES;
+    uint64_t fields[3] = {w->header_len, XXH3_64bits(text, (size_t)w->header_len), w->data_offset};
     memcpy(pre, GF_MAGIC, 8);
     uint32_t v32[2] = {GF_VERSION, 0};
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < 4; i++) pre[8 + 4 * k + i] = (uint8_t)(v32[k] >> (8 * i));
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < 8; i++) pre[16 + 8 * k + i] = (uint8_t)(fields[k] >> (8 * i));
-    if (pwrite_all(w->fd, hdr, (size_t)w->header_len, GF_PREAMBLE_BYTES) ||
-        pwrite_all(w->fd, pre, sizeof pre, 0))
+    if (pwrite_all(w, hdr, GF_PREAMBLE_BYTES + (size_t)w->header_len, 0))
         return fail(w, errno, "%s: cannot write the header: %s", tmp_name(w), strerror(errno));
     return 0;
 }
@@ -365,27 +371,21 @@ static int write_preamble_and_header(gf_writer *w, const char *hdr)
 
 static int preallocate(gf_writer *w)
 {
-#if defined(__linux__)
-    /* fallocate reserves the blocks now; a file system without it (EOPNOTSUPP)
-     * gets a sparse file, like macOS. Not posix_fallocate: glibc emulates it
-     * by writing every block, which doubles the I/O of a 13 GB file. */
-    if (fallocate(w->fd, 0, 0, (off_t)w->total) != 0 && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL) {
-        int e = errno;
-        if (e == ENOSPC || e == EFBIG || e == EDQUOT)
-            return fail(w, e, "%s: not enough space for %llu bytes in %s (%s); free some space or choose another "
-                        "output directory", w->path, (unsigned long long)w->total, gio_out_dir(w->out), strerror(e));
-        return fail(w, e, "%s: cannot preallocate %llu bytes: %s", tmp_name(w), (unsigned long long)w->total, strerror(e));
-    }
-#else
+    /* the blocks reserved now (fallocate / F_PREALLOCATE; a file system
+     * without it gets a sparse file) and the final size set */
+#if !defined(__linux__)
     struct statvfs vfs;
     if (fstatvfs(w->fd, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < w->total)
         return fail(w, ENOSPC, "%s: not enough space for %llu bytes in %s (%llu free); free some space or choose "
                     "another output directory", w->path, (unsigned long long)w->total, gio_out_dir(w->out),
                     (unsigned long long)vfs.f_bavail * vfs.f_frsize);
 #endif
-    if (ftruncate(w->fd, (off_t)w->total) != 0) {
+    if (gio_out_reserve(w->out, w->total) != 0) {
         int e = errno;
-        return fail(w, e, "%s: cannot size the file to %llu bytes: %s", tmp_name(w), (unsigned long long)w->total,
+        if (e == ENOSPC || e == EFBIG || e == EDQUOT)
+            return fail(w, e, "%s: not enough space for %llu bytes in %s (%s); free some space or choose another "
+                        "output directory", w->path, (unsigned long long)w->total, gio_out_dir(w->out), strerror(e));
+        return fail(w, e, "%s: cannot preallocate %llu bytes: %s", tmp_name(w), (unsigned long long)w->total,
                     strerror(e));
     }
     return 0;
@@ -425,7 +425,7 @@ int gf_writer_begin(gf_writer *w)
         free(hdr);
         return MISUSE(w, "%s: header of %zu bytes is too large (limit %u)", w->path, hlen, GF_MAX_HEADER);
     }
-    if (gfl_utf8_bad_at((const uint8_t *)hdr, hlen) != hlen) {
+    if (gfl_utf8_bad_at((const uint8_t *)hdr + GF_PREAMBLE_BYTES, hlen) != hlen) {
         free(hdr);
         return MISUSE(w, "%s: metadata is not valid UTF-8", w->path);
     }
@@ -437,14 +437,13 @@ int gf_writer_begin(gf_writer *w)
     }
     free(hdr);
     for (size_t i = 0; i < w->nb; i++) {
-        if (pwrite_all(w->fd, w->b[i].data, (size_t)w->b[i].size, w->b[i].offset))
+        if (pwrite_all(w, w->b[i].data, (size_t)w->b[i].size, w->b[i].offset))
             return fail(w, errno, "%s: cannot write blob \"%s\": %s", tmp_name(w), w->b[i].name, strerror(errno));
         free(w->b[i].data);   /* hashed and written: no need to keep a 28 MB tokenizer */
         w->b[i].data = NULL;
     }
     w->state = W_WRITING;
-    w->cur = 0;
-    XXH3_64bits_reset(w->xs);
+    w->cur = NO_TENSOR;
     return 0;
 }
 
@@ -452,22 +451,28 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
 {
     if (w->state != W_WRITING) return MISUSE(w, "%s: write outside begin..finish", w->path);
     if (i >= w->nt) return MISUSE(w, "%s: write to tensor %zu, only %zu declared", w->path, i, w->nt);
-    if (i < w->cur) return MISUSE(w, "%s: tensor \"%s\" is already complete", w->path, w->t[i].name);
-    wtensor *t = &w->t[w->cur];
-    if (i > w->cur)
+    wtensor *t = &w->t[i];
+    if (t->done) return MISUSE(w, "%s: tensor \"%s\" is already complete", w->path, t->name);
+    if (w->cur != NO_TENSOR && w->cur != i) {
+        const wtensor *c = &w->t[w->cur];
         return MISUSE(w, "%s: tensor \"%s\" written before \"%s\" is complete (%llu of %llu bytes)", w->path,
-                      w->t[i].name, t->name, (unsigned long long)t->written, (unsigned long long)t->size);
+                      t->name, c->name, (unsigned long long)c->written, (unsigned long long)c->size);
+    }
     if (len > t->size - t->written)
         return MISUSE(w, "%s: %zu bytes would run past the end of tensor \"%s\" (%llu of %llu written)", w->path,
                       len, t->name, (unsigned long long)t->written, (unsigned long long)t->size);
+    if (w->cur == NO_TENSOR) {
+        w->cur = i;
+        XXH3_64bits_reset(w->xs);
+    }
     /* Hash and write in slices that fit in the cache: the hash pulls a
-     * slice from memory, the write's copy into the page cache then hits
-     * the cache, so a 32 MiB chunk is read from DRAM once, not twice. */
+     * slice from memory, the copy into the output stream then hits the
+     * cache, so a 32 MiB chunk is read from DRAM once, not twice. */
     const uint8_t *p = buf;
     for (size_t done = 0; done < len;) {
         size_t n = len - done < GFW_SLICE ? len - done : GFW_SLICE;
         XXH3_64bits_update(w->xs, p + done, n);
-        if (pwrite_all(w->fd, p + done, n, t->offset + t->written + done)) {
+        if (pwrite_all(w, p + done, n, t->offset + t->written + done)) {
             int e = errno;
             return fail(w, e, "%s: writing tensor \"%s\" failed: %s%s", tmp_name(w), t->name, strerror(e),
                         e == ENOSPC ? " (free some space or choose another output directory)" : "");
@@ -477,8 +482,8 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
     t->written += len;
     if (t->written == t->size) {
         t->xxh3 = XXH3_64bits_digest(w->xs);
-        XXH3_64bits_reset(w->xs);
-        w->cur++;
+        t->done = 1;
+        w->cur = NO_TENSOR;
     }
     return 0;
 }
@@ -486,10 +491,15 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
 int gf_writer_finish(gf_writer *w)
 {
     if (w->state != W_WRITING) return MISUSE(w, "%s: finish without a successful begin", w->path);
-    if (w->cur < w->nt) {
-        const wtensor *t = &w->t[w->cur];
-        return MISUSE(w, "%s: tensor \"%s\" is incomplete (%llu of %llu bytes) at finish", w->path, t->name,
-                      (unsigned long long)t->written, (unsigned long long)t->size);
+    for (size_t i = 0; i < w->nt; i++) {
+        wtensor *t = &w->t[i];
+        if (!t->done && t->size == 0) {   /* nothing to write: complete as declared */
+            t->xxh3 = XXH3_64bits(NULL, 0);
+            t->done = 1;
+        }
+        if (!t->done)
+            return MISUSE(w, "%s: tensor \"%s\" is incomplete (%llu of %llu bytes) at finish", w->path, t->name,
+                          (unsigned long long)t->written, (unsigned long long)t->size);
     }
     size_t hlen;
     char *hdr = build_header(w, &hlen);

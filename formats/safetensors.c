@@ -420,3 +420,13 @@ const char *st_shard_path(const st_checkpoint *ck, size_t i)
 {
     return ck && i < ck->nshards ? ck->shards[i].path : NULL;
 }
+
+uint64_t st_tensor_file_offset(const st_checkpoint *ck, const st_tensor *t)
+{
+    return (uint64_t)((const uint8_t *)t->data - ck->shards[t->shard].base);
+}
+
+int st_shard_is_file(const st_checkpoint *ck, size_t i)
+{
+    return i < ck->nshards && ck->shards[i].mapped;
+}

@@ -63,6 +63,13 @@ const st_tensor *st_find(const st_checkpoint *ck, const char *name);
 
 size_t st_shard_count(const st_checkpoint *ck);
 const char *st_shard_path(const st_checkpoint *ck, size_t i);
+/* Where a tensor's first byte sits in its shard's file (data pointer minus
+ * the shard's image), for readers that read the files instead of the
+ * mapping (the converter: large preads instead of page faults). */
+uint64_t st_tensor_file_offset(const st_checkpoint *ck, const st_tensor *t);
+/* 1 when shard i is a file on disk (st_open), 0 for a caller's image
+ * (st_open_memory), which only the mapping can reach. */
+int st_shard_is_file(const st_checkpoint *ck, size_t i);
 
 const char *st_dtype_name(st_dtype t);   /* "BF16", "U8", ... */
 size_t st_dtype_size(st_dtype t);

@@ -27,6 +27,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cjson/cJSON.h>
 
@@ -570,8 +573,10 @@ int cmd_convert(int argc, char **argv)
         test_raise("created");
         goto stream;
     }
-    /* Hash what the HF cache does not name for us, beside the conversion
-     * (GGUF records no provenance, so it never hashes). */
+    /* Hash what the HF cache does not name for us: the shards from the
+     * bytes the pipeline reads anyway, the small files beside it (GGUF
+     * records no provenance, so it never hashes). */
+    cv_source_hash_in_pipeline(&src);
     cv_provenance_start(&src.prov);
     w = gf_writer_create(o.out, o.force, err, sizeof err);
     if (!w) {
@@ -604,10 +609,16 @@ stream:;
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
     gf_sink_ctx sctx = {.w = w, .src = &src, .recipe = &recipe};
     cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
-    cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog};
+    cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog, src.io};
     cv_pipeline_result res;
     if (gguf)
         sink = gsink;
+#if defined(__GLIBC__)
+    /* Parsing the 200k-token tokenizer (checked, and for GGUF turned into
+     * arrays) leaves ~100 MB of small free blocks that glibc keeps resident;
+     * hand them back before the conversion's buffers arrive. */
+    malloc_trim(0);
+#endif
     cv_pipe_status ps = gguf ? cv_pipeline_run(tens, ntens, &sink, &po, &res, err, sizeof err)
                              : cv_pipeline_run(plan.t, plan.n, &sink, &po, &res, err, sizeof err);
     if (ps == CV_PIPE_OK) {
@@ -633,6 +644,8 @@ stream:;
                                      "another -o; nothing was left behind", err);
         else
             code = fail(&o, EXIT_IO, "%s", err);
+    } else if (ps == CV_PIPE_READ_ERROR) {
+        code = fail(&o, EXIT_IO, "%s\n  %s not written; nothing was left behind", err, o.out);
     } else if (ps != CV_PIPE_OK) {
         code = fail(&o, ps == CV_PIPE_BAD_INPUT ? EXIT_BAD_INPUT : EXIT_FAIL, "%s", err);
     } else {

@@ -6,15 +6,14 @@
  * worker out verifies and publishes it. One hasher thread follows the
  * finished prefix of every open file, reading it back from the page cache,
  * so hashing runs beside the transfers instead of in their write path, and
- * a file is hashed almost completely by the time its last byte lands.
+ * a file is hashed almost completely by the time its last byte lands; the
+ * pages it has read back leave the page cache. Moving one range over HTTP
+ * into the partial file is hub_transfer.c's (the state both share: hub_dl.h).
  *
  * Locks, in the order they may nest: hash_mu -> engine mu -> file mu.
  * hash_mu also guards fd and ch[] replacement, so the hasher never reads a
  * file being reset.
  */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE /* sync_file_range */
-#endif
 #include "hub_download.h"
 
 #include <errno.h>
@@ -31,68 +30,12 @@
 #include <openssl/evp.h>
 
 #include "gio_out.h"
+#include "gio_stream.h"
 #include "hub_chunks.h"
+#include "hub_dl.h"
 #include "hub_progress.h"
 
-enum { PH_NEW, PH_BUSY, PH_OPEN, PH_DONE };
-
-typedef hub_chunk chunk;
-
-/* Start writeback of finished bytes every this many, so the fsync before
- * publishing finds little left to write and dirty pages never pile up. */
-#define WRITEBACK_STEP (32u << 20)
-
-/* Bytes gathered per pwrite: curl delivers at most 16 KiB per callback. */
-#define WRITE_BUF (256u << 10)
-
-static void start_writeback(int fd, uint64_t off, uint64_t len)
-{
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
-    sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
-#else
-    (void)fd; (void)off; (void)len; /* the final fsync does it all */
-#endif
-}
-
-struct engine;
-
-typedef struct {
-    struct engine *g;
-    hub_item *it;
-    int phase;                 /* engine mutex */
-    int lock_fd, fd;
-    int chunked, no_range, verify_failures;
-    chunk *ch;
-    size_t nch;
-    int active;                /* workers inside this file (engine mutex) */
-    atomic_uint gen;           /* bumped whenever ch[] is replaced */
-    atomic_int restart_pending;/* the server ignored Range on a chunk */
-    atomic_ullong fetched;     /* body bytes received for this file */
-    pthread_mutex_t mu;        /* ch[].done, the state file */
-    pthread_mutex_t hash_mu;   /* md, hashed */
-    EVP_MD_CTX *md;
-    uint64_t hashed;
-    double last_save;
-} dfile;
-
-typedef struct engine {
-    hub_client *c;
-    const hub_dl_opts *o;
-    dfile *f;
-    size_t n;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    atomic_int stop;
-    int err_code;
-    char err[2048];
-    atomic_ullong bytes;       /* received this run */
-    int running;
-    pthread_mutex_t hmu;       /* the hasher's wake-up */
-    pthread_cond_t hcv;
-    int hpending, hquit;
-} engine;
-
-static void wake_hasher(engine *g)
+void hub_dl_wake_hasher(engine *g)
 {
     pthread_mutex_lock(&g->hmu);
     g->hpending = 1;
@@ -100,15 +43,14 @@ static void wake_hasher(engine *g)
     pthread_mutex_unlock(&g->hmu);
 }
 
-static double now_s(void)
+double hub_dl_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* First error wins; every worker then stops taking work. */
-static void fail(engine *g, int code, const char *fmt, const char *a, const char *b)
+void hub_dl_fail(engine *g, int code, const char *fmt, const char *a, const char *b)
 {
     pthread_mutex_lock(&g->mu);
     if (!g->err_code) {
@@ -121,18 +63,18 @@ static void fail(engine *g, int code, const char *fmt, const char *a, const char
     pthread_mutex_unlock(&g->mu);
 }
 
-static int save_state(dfile *f) /* f->mu held */
+int hub_dl_save_state(dfile *f) /* f->mu held */
 {
-    f->last_save = now_s();
+    f->last_save = hub_dl_now();
     return hub_chunks_save(f->it->paths.state_path, f->it->e->size, f->ch, f->nch);
 }
 
 /* ---- hashing ---- */
 
-static int hash_reset_locked(dfile *f) /* hash_mu held */
+int hub_dl_hash_reset(dfile *f) /* hash_mu held */
 {
     const hub_entry *e = f->it->e;
-    f->hashed = 0;
+    f->hashed = f->dropped = 0;
     int ok = EVP_DigestInit_ex(f->md, e->is_lfs ? EVP_sha256() : EVP_sha1(), NULL);
     if (ok && !e->is_lfs) {
         /* a git blob id is sha1("blob <size>\0" + content) */
@@ -174,6 +116,14 @@ static int hash_advance_locked(dfile *f) /* hash_mu held */
         f->hashed += (uint64_t)r;
     }
     free(buf);
+    /* Hashed and on its way to the disk: out of the page cache, so a 13 GB
+     * fetch leaves no 13 GB of cache (and dirty pages) behind. Waits for the
+     * write-back of those pages first; on this thread, not a transfer's. */
+    uint64_t to = f->hashed & ~(uint64_t)((1u << 20) - 1);
+    if (to >= f->dropped + WRITEBACK_STEP) {
+        gio_drop_written(f->fd, f->dropped, to - f->dropped);
+        f->dropped = to;
+    }
     return rc;
 }
 
@@ -237,16 +187,16 @@ static int open_partial(const char *path, int flags)
     return fd;
 }
 
-/* fail() for a partial file that is a symlink, a FIFO or a hard link: we
+/* hub_dl_fail() for a partial file that is a symlink, a FIFO or a hard link: we
  * never make those, and writing through one would write somewhere else. */
 static void fail_open(engine *g, const char *path, int rc)
 {
     if (rc == -2)
-        fail(g, HUB_ERR_IO, "%s is not a plain file of ours (a symbolic link, hard link or special file): fetch "
+        hub_dl_fail(g, HUB_ERR_IO, "%s is not a plain file of ours (a symbolic link, hard link or special file): fetch "
              "never creates one there and does not write through it; remove it%s and run again", path,
              " (after checking what it points to)");
     else
-        fail(g, HUB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 }
 
 /* Full size at once: its size is how a later run recognises a chunked
@@ -255,13 +205,7 @@ static void fail_open(engine *g, const char *path, int rc)
 static int preallocate(int fd, uint64_t size)
 {
     if (ftruncate(fd, (off_t)size)) return -1;
-#ifdef __linux__
-    if (size) {
-        /* fallocate(2), not posix_fallocate: no slow zero-writing emulation where unsupported */
-        if (fallocate(fd, 0, 0, (off_t)size) && errno == ENOSPC) return -1;
-    }
-#endif
-    return 0;
+    return gio_reserve(fd, size); /* fails only for no space (or an I/O error) */
 }
 
 /* Sets up fd, ch[] and the hash. fresh: discard any partial data. */
@@ -270,7 +214,7 @@ static int setup_transfer(engine *g, dfile *f, int fresh)
     pthread_mutex_lock(&f->hash_mu);
     int rc = setup_transfer_locked(g, f, fresh);
     pthread_mutex_unlock(&f->hash_mu);
-    wake_hasher(g); /* a resumed prefix gets hashed beside the new transfers */
+    hub_dl_wake_hasher(g); /* a resumed prefix gets hashed beside the new transfers */
     return rc;
 }
 
@@ -288,7 +232,7 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
     if (f->fd >= 0) close(f->fd);
     f->fd = -1;
     if (hub_mkdir_parents(p->part_path) || hub_mkdir_parents(p->final_path)) {
-        fail(g, HUB_ERR_IO, "cannot create the folder for %s: %s", p->part_path, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot create the folder for %s: %s", p->part_path, strerror(errno));
         return -1;
     }
     struct stat st;
@@ -314,16 +258,16 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
         int split = g->o->connections > 1 && e->size > g->o->chunk_size && !f->no_range &&
                     (stat(p->part_path, &st) || st.st_size == 0);
         if (!(f->ch = hub_chunks_plan(e->size, g->o->chunk_size, split, &f->nch))) {
-            fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", "");
+            hub_dl_fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", "");
             return -1;
         }
         if (split) {
             f->chunked = 1;
             /* unlinked just above: O_EXCL makes sure the file written is the one created here */
             f->fd = open_partial(p->chunk_path, O_RDWR | O_CREAT | O_EXCL);
-            if (f->fd < 0 || preallocate(f->fd, e->size) || save_state(f)) {
+            if (f->fd < 0 || preallocate(f->fd, e->size) || hub_dl_save_state(f)) {
                 if (f->fd < 0) f->fd = -1;
-                fail(g, HUB_ERR_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
+                hub_dl_fail(g, HUB_ERR_IO, "cannot create %s: %s", p->chunk_path, strerror(errno));
                 return -1;
             }
         } else {
@@ -336,16 +280,21 @@ static int setup_transfer_locked(engine *g, dfile *f, int fresh)
             }
             uint64_t have = (uint64_t)st.st_size;
             if (have > e->size) { /* not ours, or another file's: start over */
-                if (ftruncate(f->fd, 0)) { fail(g, HUB_ERR_IO, "cannot truncate %s: %s", p->part_path, strerror(errno)); return -1; }
+                if (ftruncate(f->fd, 0)) { hub_dl_fail(g, HUB_ERR_IO, "cannot truncate %s: %s", p->part_path, strerror(errno)); return -1; }
                 have = 0;
+            }
+            /* the blocks reserved, the size left alone (it says how much is done) */
+            if (gio_reserve(f->fd, e->size)) {
+                hub_dl_fail(g, HUB_ERR_IO, "cannot reserve space for %s: %s", p->part_path, strerror(errno));
+                return -1;
             }
             f->ch[0].done = have;
         }
     }
     hub_chunks_reset_states(f->ch, f->nch);
     atomic_fetch_add(&f->gen, 1);
-    if (hash_reset_locked(f)) {
-        fail(g, HUB_ERR_INTERNAL, "cannot start a hash for %s", e->path, NULL);
+    if (hub_dl_hash_reset(f)) {
+        hub_dl_fail(g, HUB_ERR_INTERNAL, "cannot start a hash for %s", e->path, NULL);
         return -1;
     }
     return 0;
@@ -362,10 +311,10 @@ static int open_file(engine *g, dfile *f)
         hub_status st = hub_stop_reason(g->c, why, sizeof why);
         errno = lock_errno;
         if (errno == EINTR || st != HUB_OK) {
-            if (st != HUB_OK) fail(g, st, "%s%s", why, "");
+            if (st != HUB_OK) hub_dl_fail(g, st, "%s%s", why, "");
             return -1;
         }
-        fail(g, HUB_ERR_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot take the lock %s: %s", it->paths.lock_path, strerror(errno));
         return -1;
     }
     if (hub_is_present(g->o->cache, it->e, &it->paths)) { /* finished by the process we waited for */
@@ -374,179 +323,8 @@ static int open_file(engine *g, dfile *f)
         it->state = HUB_ITEM_PRESENT;
         return 1;
     }
-    if (!(f->md = EVP_MD_CTX_new())) { fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", ""); return -1; }
+    if (!(f->md = EVP_MD_CTX_new())) { hub_dl_fail(g, HUB_ERR_INTERNAL, "out of memory%s%s", "", ""); return -1; }
     return setup_transfer(g, f, 0) ? -1 : 0;
-}
-
-/* ---- one chunk over HTTP ---- */
-
-typedef struct {
-    engine *g;
-    dfile *f;
-    chunk *c;
-    unsigned gen;
-    uint64_t req_from;
-    int first, restart, fatal;
-    uint64_t progress;
-    char *buf;                 /* received, not yet written: curl hands over <= 16 KiB at a time */
-    size_t blen, bcap;
-    char err[512];
-} sink_ctx;
-
-/* Writes the buffered bytes at the chunk's end and only then counts them as
- * done (the progress file must never claim unwritten bytes). */
-static int flush(sink_ctx *s)
-{
-    dfile *f = s->f;
-    size_t n = s->blen;
-    if (!n) return 0;
-    uint64_t off = s->c->start + s->c->done;
-    for (size_t w = 0; w < n;) {
-        ssize_t r = pwrite(f->fd, s->buf + w, n - w, (off_t)(off + w));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            snprintf(s->err, sizeof s->err, "cannot write the partial file: %s%s", strerror(errno),
-                     errno == ENOSPC ? " (disk full: free some space and run the same command again to resume)" : "");
-            s->fatal = 2;
-            s->blen = 0;
-            return -1;
-        }
-        w += (size_t)r;
-    }
-    s->blen = 0;
-    pthread_mutex_lock(&f->mu);
-    s->c->done += n;
-    if (f->chunked && now_s() - f->last_save > 0.5) save_state(f);
-    pthread_mutex_unlock(&f->mu);
-    if ((s->progress & ~(uint64_t)((4u << 20) - 1)) != ((s->progress + n) & ~(uint64_t)((4u << 20) - 1)))
-        wake_hasher(s->g); /* every 4 MiB */
-    if (s->c->done - s->c->flushed >= WRITEBACK_STEP) {
-        start_writeback(f->fd, s->c->start + s->c->flushed, s->c->done - s->c->flushed);
-        s->c->flushed = s->c->done;
-    }
-    atomic_fetch_add(&s->g->bytes, n);
-    s->progress += n;
-    atomic_fetch_add(&f->fetched, n);
-    return 0;
-}
-
-static int sink(void *p, const hub_headers *h, const char *data, size_t n)
-{
-    sink_ctx *s = p;
-    dfile *f = s->f;
-    const hub_entry *e = f->it->e;
-    if (atomic_load(&f->gen) != s->gen || atomic_load(&f->restart_pending)) { s->restart = 1; return -1; }
-    if (atomic_load(&s->g->stop)) return -1;
-    if (s->first) {
-        s->first = 0;
-        if (h->status == 206) {
-            if (!h->has_content_range || h->cr_first != s->req_from ||
-                (h->cr_total != UINT64_MAX && h->cr_total != e->size)) {
-                snprintf(s->err, sizeof s->err, "the server answered a different byte range than asked for");
-                s->fatal = 1;
-                return -1;
-            }
-        } else {
-            if (h->has_size == 1 && h->linked_size != e->size) {
-                snprintf(s->err, sizeof s->err, "the server sends %" PRIu64 " bytes, the listing says %" PRIu64,
-                         h->linked_size, e->size);
-                s->fatal = 1;
-                return -1;
-            }
-            if (s->req_from != UINT64_MAX) {
-                if (f->chunked) { /* everyone stops; the file restarts as one plain transfer */
-                    atomic_store(&f->restart_pending, 1);
-                    s->restart = 1;
-                    return -1;
-                }
-                fprintf(stderr, "fetch: %s: the server ignored the Range request; restarting the file\n", e->path);
-                pthread_mutex_lock(&f->hash_mu);
-                pthread_mutex_lock(&f->mu);
-                s->c->done = 0;
-                s->c->flushed = 0;
-                pthread_mutex_unlock(&f->mu);
-                int bad = ftruncate(f->fd, 0) || hash_reset_locked(f);
-                pthread_mutex_unlock(&f->hash_mu);
-                if (bad) {
-                    snprintf(s->err, sizeof s->err, "cannot truncate the partial file: %s", strerror(errno));
-                    s->fatal = 1;
-                    return -1;
-                }
-            }
-        }
-    }
-    uint64_t off = s->c->start + s->c->done + s->blen;
-    if (n > s->c->end - off) {
-        snprintf(s->err, sizeof s->err, "the server sends more than the listed %" PRIu64 " bytes", e->size);
-        s->fatal = 1;
-        return -1;
-    }
-    if (s->blen + n > s->bcap && flush(s)) return -1;
-    while (n) {
-        size_t k = n < s->bcap - s->blen ? n : s->bcap - s->blen;
-        memcpy(s->buf + s->blen, data, k);
-        s->blen += k;
-        data += k;
-        n -= k;
-        if (n && flush(s)) return -1;
-    }
-    return 0;
-}
-
-/* Returns 0 done, 1 abandoned (file restarts / engine stops), -1 failed. */
-static int run_chunk(engine *g, dfile *f, chunk *c, unsigned gen, CURL *easy, char *wbuf)
-{
-    const hub_entry *e = f->it->e;
-    hub_what what = {g->o->repo, g->o->revision, e->path};
-    char err[1024];
-    for (int attempt = 0;;) {
-        uint64_t from = c->start + c->done;
-        if (from >= c->end) return 0;
-        double t0 = now_s();
-        sink_ctx s = {g, f, c, gen, (f->chunked || from > 0) ? from : UINT64_MAX, 1, 0, 0, 0, wbuf, 0, WRITE_BUF, ""};
-        hub_headers h;
-        hub_xfer r = hub_http_once(g->c, easy, f->it->url, 0, s.req_from, f->chunked ? c->end - 1 : UINT64_MAX,
-                                   sink, &s, &h, &what, err, sizeof err);
-        if (flush(&s)) r = HUB_X_ABORTED; /* what arrived is kept, whatever happened next */
-        if (r == HUB_X_OK) {
-            if (c->start + c->done == c->end) return 0;
-            snprintf(err, sizeof err, "the body ended early, at byte %" PRIu64 " of %" PRIu64, c->start + c->done,
-                     e->size);
-            r = HUB_X_RETRY;
-        }
-        if (r == HUB_X_ABORTED) {
-            if (s.fatal) {
-                fail(g, s.fatal == 2 ? HUB_ERR_IO : HUB_ERR_NETWORK, "%s: %s", e->path, s.err);
-                return -1;
-            }
-            char why[512];
-            hub_status st = hub_stop_reason(g->c, why, sizeof why);
-            if (st != HUB_OK) fail(g, st, "%s%s", why, "");
-            return 1;
-        }
-        if (r == HUB_X_FATAL) {
-            fail(g, hub_http_fatal_status(g->c, &h), "%s: %s", e->path, err);
-            return -1;
-        }
-        /* A flaky but moving transfer keeps going; one that crawled below the
-         * low-speed limit (a trickling server) uses up an attempt like a
-         * failure, or it would reconnect forever. */
-        double dt = now_s() - t0;
-        if (s.progress && (double)s.progress >= (double)g->c->low_speed_bps * dt) attempt = 0;
-        if (++attempt >= g->c->max_attempts) {
-            size_t l = strlen(err);
-            snprintf(err + l, sizeof err - l, " (gave up after %d attempts that made little or no progress)",
-                     attempt);
-            fail(g, HUB_ERR_NETWORK, "%s: %s", e->path, err);
-            return -1;
-        }
-        if (hub_backoff(g->c, attempt, h.retry_after)) {
-            char why[512];
-            hub_status st = hub_stop_reason(g->c, why, sizeof why);
-            fail(g, st != HUB_OK ? st : HUB_ERR_INTERRUPTED, "%s%s", why, "");
-            return 1;
-        }
-    }
 }
 
 /* ---- verification and publication ---- */
@@ -559,7 +337,7 @@ static int finalize(engine *g, dfile *f)
     const hub_paths *p = &it->paths;
     const char *part = f->chunked ? p->chunk_path : p->part_path;
     if (hash_advance(f, 1) || f->hashed != e->size) {
-        fail(g, HUB_ERR_IO, "cannot read back %s: %s", part, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot read back %s: %s", part, strerror(errno));
         return -1;
     }
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -579,29 +357,30 @@ static int finalize(engine *g, dfile *f)
         }
         char msg[300];
         snprintf(msg, sizeof msg, "%s mismatch twice: expected %s, got %s", kind, e->etag, got);
-        fail(g, HUB_ERR_INTEGRITY, "%s: %s; the partial data was deleted (the server or a proxy is corrupting the file)",
+        hub_dl_fail(g, HUB_ERR_INTEGRITY, "%s: %s; the partial data was deleted (the server or a proxy is corrupting the file)",
              e->path, msg);
         return -1;
     }
     struct stat st;
     if (fstat(f->fd, &st) || (uint64_t)st.st_size != e->size) {
-        fail(g, HUB_ERR_IO, "%s: the partial file %s has the wrong size", e->path, part);
+        hub_dl_fail(g, HUB_ERR_IO, "%s: the partial file %s has the wrong size", e->path, part);
         return -1;
     }
     /* durable before visible (fsync, rename, directory fsync): a crash must never leave a short blob
      * under its final name. 1 = moved, only the directory fsync failed: the blob is complete. */
     if (gio_publish(f->fd, part, p->final_path) < 0) {
-        fail(g, HUB_ERR_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot move the finished download to %s: %s", p->final_path, strerror(errno));
         return -1;
     }
     pthread_mutex_lock(&f->hash_mu);
+    gio_drop_written(f->fd, f->dropped, e->size - f->dropped); /* fsynced: just dropped */
     close(f->fd);
     f->fd = -1;
     pthread_mutex_unlock(&f->hash_mu);
     unlink(p->state_path);
     /* published while still locked, so a waiting process finds it complete */
     if (hub_publish(g->o->cache, g->o->commit, e, p)) {
-        fail(g, HUB_ERR_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));
+        hub_dl_fail(g, HUB_ERR_IO, "cannot link %s into the snapshot: %s", e->path, strerror(errno));
         return -1;
     }
     hub_unlock(f->lock_fd);
@@ -687,15 +466,15 @@ static void *worker(void *arg)
         pick->active++;
         unsigned gen = atomic_load(&pick->gen);
         pthread_mutex_unlock(&g->mu);
-        int rc = run_chunk(g, pick, pc, gen, easy, wbuf);
-        if (rc == 0) wake_hasher(g);
+        int rc = hub_dl_run_range(g, pick, pc, gen, easy, wbuf);
+        if (rc == 0) hub_dl_wake_hasher(g);
         pthread_mutex_lock(&g->mu);
         pick->active--;
         if (atomic_load(&pick->gen) == gen) {
             pc->state = rc == 0 ? HUB_CH_DONE : HUB_CH_PENDING;
             if (pick->chunked && rc == 0) {
                 pthread_mutex_lock(&pick->mu);
-                save_state(pick);
+                hub_dl_save_state(pick);
                 pthread_mutex_unlock(&pick->mu);
             }
         }

@@ -9,122 +9,13 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include "produce.h"
+#include "srcio.h"
 
 #define NSLOTS 2                        /* chunk buffers: one written, one computed */
+#define NIN 3                           /* input buffers (srcio): two being read, one computed from */
 #define SUB_BYTES ((uint64_t)1 << 20)   /* work unit; fixed, so output order is fixed */
-#define DEFAULT_CHUNK ((size_t)64 << 20)
-
-/* ---- producing rows ---- */
-
-/* MXFP4 -> q8_32 without floats. An MXFP4 value is K * 2^(e-128) with K the
- * doubled FP4 magnitude (0,1,2,3,4,6,8,12) and a sign; the q8 encoder
- * (quant/q8.c) stores such a block exactly with d = 2^p, p = (e-128) plus the
- * fewest trailing zero bits of the nonzero K, whenever -24 <= p <= 15 (p an
- * f16 power of two); q = K / 2^(p-(e-128)). Computing that directly is a
- * table lookup per value; blocks outside that range (and all-zero blocks,
- * which are cheap anyway) go through floats and the encoder itself, so the
- * bytes equal the float path's for every block (tests/convert checks all
- * 256 scale bytes). */
-static const uint8_t K_MAG[8] = {0, 1, 2, 3, 4, 6, 8, 12};
-static const uint8_t K_CTZ[8] = {8, 0, 1, 0, 2, 1, 3, 2}; /* 8: zero, no bit */
-
-void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
-                       gq_stats *st)
-{
-    uint8_t *o = out;
-    const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
-    for (size_t b = 0; b < nblocks; b++, codes += 16, o += GQ_Q8_32_BLOCK_BYTES) {
-        int minctz = 8;
-        for (int k = 0; k < 16; k++) {
-            int lo = K_CTZ[codes[k] & 7], hi = K_CTZ[(codes[k] >> 4) & 7];
-            minctz = lo < minctz ? lo : minctz;
-            minctz = hi < minctz ? hi : minctz;
-        }
-        int p = (int)scales[b] - 128 + minctz;
-        if (minctz == 8 || p < -24 || p > 15) {
-            gq_mxfp4_hf_decode(codes, scales + b, 1, scratch);
-            q8->encode(scratch, o, 32, st);
-            continue;
-        }
-        uint16_t d = p >= -14 ? (uint16_t)((p + 15) << 10) : (uint16_t)(1u << (p + 24));
-        o[0] = (uint8_t)d;
-        o[1] = (uint8_t)(d >> 8);
-        int8_t *q = (int8_t *)(o + 2);
-        for (int k = 0; k < 16; k++) {
-            uint8_t lo = codes[k] & 15, hi = codes[k] >> 4;
-            int vl = K_MAG[lo & 7] >> minctz, vh = K_MAG[hi & 7] >> minctz;
-            q[2 * k] = (int8_t)(lo & 8 ? -vl : vl);
-            q[2 * k + 1] = (int8_t)(hi & 8 ? -vh : vh);
-        }
-        if (st) {
-            st->blocks++;
-            st->values += 32;
-        }
-    }
-}
-
-void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
-                     gq_stats *st)
-{
-    const cv_producer *p = &t->prod;
-    const gq_traits *ot = gq_traits_of(t->type);
-    const uint64_t cols = p->cols, out_row = gq_row_bytes(t->type, cols);
-    uint8_t *dst = out;
-    const int contiguous = p->row_stride == 1;
-
-    if (p->kind == CV_SRC_MXFP4) {
-        const uint64_t nb = cols / 32;
-        const uint8_t *codes = p->src->data, *scales = p->scales->data;
-        if (t->type == GQ_MXFP4) {
-            /* Exact re-layout: same values, ggml nibble order. */
-            if (contiguous) {
-                uint64_t sr = cv_producer_src_row(p, r0);
-                gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb * nrows, dst);
-            } else {
-                for (uint64_t r = 0; r < nrows; r++) {
-                    uint64_t sr = cv_producer_src_row(p, r0 + r);
-                    gq_mxfp4_from_hf(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row);
-                }
-            }
-            if (st) {
-                st->blocks += nb * nrows;
-                st->values += cols * nrows;
-            }
-            return;
-        }
-        for (uint64_t r = 0; r < nrows; r++) {
-            uint64_t sr = cv_producer_src_row(p, r0 + r);
-            if (t->type == GQ_Q8_32) {
-                cv_mxfp4_hf_to_q8(codes + sr * nb * 16, scales + sr * nb, nb, dst + r * out_row, scratch, st);
-                continue;
-            }
-            gq_mxfp4_hf_decode(codes + sr * nb * 16, scales + sr * nb, nb, scratch);
-            ot->encode(scratch, dst + r * out_row, cols, st);
-        }
-        return;
-    }
-
-    const gq_traits *it = gq_traits_of(p->src_type);
-    const uint64_t in_row = cols * (uint64_t)it->block_bytes;
-    const uint8_t *src = p->src->data;
-    if (p->src_type == t->type) {
-        /* bf16 -> bf16, f32 -> f32: bytes are the values. */
-        if (contiguous)
-            memcpy(dst, src + cv_producer_src_row(p, r0) * in_row, nrows * in_row);
-        else
-            for (uint64_t r = 0; r < nrows; r++)
-                memcpy(dst + r * out_row, src + cv_producer_src_row(p, r0 + r) * in_row, in_row);
-        if (st) {
-            st->blocks += nrows * cols / (uint64_t)ot->block_values;
-            st->values += nrows * cols;
-        }
-        return;
-    }
-    for (uint64_t r = 0; r < nrows; r++) {
-        it->decode(src + cv_producer_src_row(p, r0 + r) * in_row, scratch, cols);
-        ot->encode(scratch, dst + r * out_row, cols, st);
-    }
-}
+#define DEFAULT_CHUNK ((size_t)32 << 20)
 
 /* ---- schedule ---- */
 
@@ -133,11 +24,13 @@ typedef struct {
     uint64_t r0, nrows, sub_rows;
     uint32_t nsub;
     uint64_t bytes;
+    uint64_t src_row0;      /* first source row: where the chunk's input buffer starts */
 } chunk;
 
 typedef struct {
     uint8_t *buf;
     gq_stats *sub_stats;
+    uint8_t *sub_done;      /* per sub-task: computed (the sink takes them in order, each as it is done) */
     uint32_t done;
 } slot;
 
@@ -156,6 +49,10 @@ typedef struct {
     uint32_t next_sub;      /* ... and sub-task within it */
     size_t written;         /* chunks the sink has taken */
     int stop;
+
+    cv_reader *rd;          /* srcio: chunk inputs read into buffers; NULL: the mapping */
+    cv_srange *ranges;      /* CV_RANGES per chunk */
+    int read_failed;
 } pipe_state;
 
 static void drop_pages(const pipe_state *s, const cv_out_tensor *t, uint64_t r0, uint64_t n, int advice)
@@ -223,6 +120,13 @@ static void *worker(void *arg)
             clear_upper_avx();
         const chunk *c = &s->chunks[k];
         const cv_out_tensor *t = &s->t[c->tensor];
+        const uint8_t *in = s->rd ? cv_reader_wait(s->rd, k) : NULL;
+        if (s->rd && !in) { /* the read failed, or we are stopping */
+            pthread_mutex_lock(&s->mu);
+            s->stop = 1;
+            s->read_failed = 1;
+            break;
+        }
         slot *sl = &s->slots[k % NSLOTS];
         uint64_t r0 = c->r0 + (uint64_t)sub * c->sub_rows;
         uint64_t n = c->nrows - (uint64_t)sub * c->sub_rows;
@@ -233,13 +137,20 @@ static void *worker(void *arg)
          * sub_stats of different workers share cache lines */
         gq_stats local;
         memset(&local, 0, sizeof local);
-        cv_produce_rows(t, r0, n, sl->buf + off, scratch, &local);
+        if (in) {
+            cv_produce_view(t, r0, n, sl->buf + off, scratch, &local, in, c->src_row0,
+                    t->prod.kind == CV_SRC_MXFP4 ? cv_reader_at(s->rd, k, 1) : NULL);
+        } else {
+            cv_produce_rows(t, r0, n, sl->buf + off, scratch, &local);
+            drop_pages(s, t, r0, n, MADV_DONTNEED);
+        }
         sl->sub_stats[sub] = local;
-        drop_pages(s, t, r0, n, MADV_DONTNEED);
 
         pthread_mutex_lock(&s->mu);
-        if (++sl->done == c->nsub)
-            pthread_cond_broadcast(&s->done_cv);
+        sl->sub_done[sub] = 1;
+        pthread_cond_broadcast(&s->done_cv);
+        if (++sl->done == c->nsub && s->rd)
+            cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
     }
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
@@ -247,47 +158,154 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_t chunk_bytes,
+/* Where tensor t's source reading starts, for the file order. */
+typedef struct {
+    size_t shard, idx;
+    uint64_t off;
+} src_key;
+
+static int by_source(const void *a, const void *b)
+{
+    const src_key *x = a, *y = b;
+    if (x->shard != y->shard)
+        return x->shard < y->shard ? -1 : 1;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The file range of source bytes [b, e) of tensor st (b, e inside its data). */
+static cv_srange file_range(const cv_srcio *io, const st_tensor *st, const uint8_t *b, const uint8_t *e)
+{
+    size_t shard;
+    uint64_t off;
+    cv_srcio_locate(io, st, &shard, &off);
+    return (cv_srange){(uint32_t)shard, off + (uint64_t)(b - (const uint8_t *)st->data), (uint64_t)(e - b)};
+}
+
+/* Same source, same cut, rows interleaved within the same row groups. */
+static int siblings(const cv_out_tensor *a, const cv_out_tensor *b)
+{
+    const cv_producer *x = &a->prod, *y = &b->prod;
+    return x->row_stride > 1 && x->src == y->src && x->scales == y->scales && x->kind == y->kind &&
+           x->src_type == y->src_type && x->cols == y->cols && x->row_stride == y->row_stride &&
+           x->src_rows == y->src_rows && a->rows == b->rows && a->type == b->type &&
+           x->row_offset / x->row_stride == y->row_offset / y->row_stride;
+}
+
+/* The file ranges chunk c reads: its rows' source rows, widened for a
+ * strided producer to whole row groups, so stride siblings read the very
+ * same bytes; c->src_row0 becomes the first row read. */
+static void chunk_ranges(const cv_srcio *io, const cv_producer *p, chunk *c, cv_srange g[CV_RANGES])
+{
+    uint64_t first = cv_producer_src_row(p, c->r0), last = cv_producer_src_row(p, c->r0 + c->nrows - 1);
+    if (p->row_stride > 1) {
+        first -= p->row_offset % p->row_stride;
+        last += p->row_stride - 1 - p->row_offset % p->row_stride;
+        if (last >= p->src_rows)
+            last = p->src_rows - 1;
+    }
+    const uint8_t *b[2], *e[2];
+    int k = cv_producer_ranges(p, 0, 1, b, e); /* row 0: the row sizes, and where the data begins */
+    uint64_t rb = (uint64_t)(e[0] - b[0]);
+    const uint8_t *d = p->src->data;
+    g[0] = file_range(io, p->src, d + first * rb, d + (last + 1) * rb);
+    g[1] = (cv_srange){0, 0, 0};
+    if (k > 1) {
+        uint64_t sb = (uint64_t)(e[1] - b[1]);
+        const uint8_t *sd = p->scales->data;
+        g[1] = file_range(io, p->scales, sd + first * sb, sd + (last + 1) * sb);
+    }
+    c->src_row0 = first;
+}
+
+/* Cut the tensors into chunks. With a srcio, the tensors are taken in the
+ * order of their source bytes in the files (each shard then read nearly
+ * front to back, and hashed in the same pass: srcio.h), every chunk's input
+ * ranges are recorded, and a chunk's input is bounded like its output. */
+static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_t chunk_bytes, const cv_srcio *io,
                           size_t *buf_bytes, uint32_t *max_sub)
 {
     size_t cap = 0;
     *buf_bytes = 0;
     *max_sub = 1;
     s->scratch_floats = 32;
+    src_key *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order)
+        return -1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t orow = gq_row_bytes(t[i].type, t[i].prod.cols);
+        order[i] = (src_key){0, i, 0};
+        if (io && t[i].rows) {
+            const uint8_t *b[2], *e[2];
+            cv_producer_ranges(&t[i].prod, 0, 1, b, e);
+            cv_srange g = file_range(io, t[i].prod.src, b[0], e[0]);
+            order[i].shard = g.shard;
+            order[i].off = g.off;
+        }
+    }
+    if (io)
+        qsort(order, n, sizeof *order, by_source);
+    for (size_t oi = 0, oj; oi < n; oi = oj) {
+        /* stride siblings (GGUF's gate and up rows of one gate_up) are cut
+         * alike and their chunks alternate, each pair reading the same whole
+         * row groups: srcio reads them once (the second a copy of the first) */
+        oj = oi + 1;
+        while (io && oj < n && siblings(&t[order[oi].idx], &t[order[oj].idx]))
+            oj++;
+        size_t i = order[oi].idx;
+        const cv_producer *p = &t[i].prod;
+        uint64_t orow = gq_row_bytes(t[i].type, p->cols);
         uint64_t irow = t[i].rows ? cv_in_bytes(&t[i]) / t[i].rows : 0;
-        if (orow == 0)
+        if (orow == 0) {
+            free(order);
             return -1;
-        if (t[i].prod.cols > s->scratch_floats)
-            s->scratch_floats = t[i].prod.cols;
+        }
+        if (p->cols > s->scratch_floats)
+            s->scratch_floats = p->cols;
         uint64_t unit = orow > irow ? orow : irow;
         uint64_t sub_rows = SUB_BYTES / unit ? SUB_BYTES / unit : 1;
-        uint64_t per_chunk = chunk_bytes / (sub_rows * orow);
+        /* a chunk's input spans row_stride source rows per output row */
+        uint64_t span = io ? irow * p->row_stride : 0, big = orow > span ? orow : span;
+        uint64_t per_chunk = chunk_bytes / (sub_rows * big);
         if (per_chunk == 0)
             per_chunk = 1;
         uint64_t chunk_rows = per_chunk * sub_rows;
         for (uint64_t r = 0; r < t[i].rows; r += chunk_rows) {
-            if (s->nchunks == cap) {
-                cap = cap ? cap * 2 : 256;
-                chunk *c = realloc(s->chunks, cap * sizeof *c);
-                if (!c)
-                    return -1;
-                s->chunks = c;
+            for (size_t m = oi; m < oj; m++) {
+                if (s->nchunks == cap) {
+                    cap = cap ? cap * 2 : 256;
+                    chunk *c = realloc(s->chunks, cap * sizeof *c);
+                    cv_srange *g = io ? realloc(s->ranges, cap * CV_RANGES * sizeof *g) : NULL;
+                    if (c)
+                        s->chunks = c;
+                    if (g)
+                        s->ranges = g;
+                    if (!c || (io && !g)) {
+                        free(order);
+                        return -1;
+                    }
+                }
+                size_t ti = order[m].idx;
+                const cv_producer *pm = &t[ti].prod;
+                chunk *c = &s->chunks[s->nchunks];
+                c->tensor = ti;
+                c->r0 = r;
+                c->nrows = t[ti].rows - r < chunk_rows ? t[ti].rows - r : chunk_rows;
+                c->sub_rows = sub_rows;
+                c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
+                c->bytes = c->nrows * orow;
+                c->src_row0 = cv_producer_src_row(pm, r);
+                if (c->bytes > *buf_bytes)
+                    *buf_bytes = (size_t)c->bytes;
+                if (c->nsub > *max_sub)
+                    *max_sub = c->nsub;
+                if (io)
+                    chunk_ranges(io, pm, c, &s->ranges[s->nchunks * CV_RANGES]);
+                s->nchunks++;
             }
-            chunk *c = &s->chunks[s->nchunks++];
-            c->tensor = i;
-            c->r0 = r;
-            c->nrows = t[i].rows - r < chunk_rows ? t[i].rows - r : chunk_rows;
-            c->sub_rows = sub_rows;
-            c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
-            c->bytes = c->nrows * orow;
-            if (c->bytes > *buf_bytes)
-                *buf_bytes = (size_t)c->bytes;
-            if (c->nsub > *max_sub)
-                *max_sub = c->nsub;
         }
     }
+    free(order);
     return 0;
 }
 
@@ -341,8 +359,10 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     size_t buf_bytes;
     uint32_t max_sub;
     cv_pipe_status st = CV_PIPE_OK;
-    if (build_schedule(&s, t, n, chunk_bytes, &buf_bytes, &max_sub)) {
+    cv_srcio *io = opts ? opts->io : NULL;
+    if (build_schedule(&s, t, n, chunk_bytes, io, &buf_bytes, &max_sub)) {
         free(s.chunks);
+        free(s.ranges);
         snprintf(err, errlen, "out of memory planning %zu tensors", n);
         sink->abort(sink->ctx);
         return CV_PIPE_NOMEM;
@@ -350,13 +370,17 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (int i = 0; i < NSLOTS; i++) {
         s.slots[i].buf = malloc(buf_bytes ? buf_bytes : 1);
         s.slots[i].sub_stats = calloc(max_sub, sizeof(gq_stats));
-        if (!s.slots[i].buf || !s.slots[i].sub_stats)
+        s.slots[i].sub_done = calloc(max_sub, 1);
+        if (!s.slots[i].buf || !s.slots[i].sub_stats || !s.slots[i].sub_done)
             st = CV_PIPE_NOMEM;
     }
     if (st == CV_PIPE_OK && sink->begin(sink->ctx)) {
         snprintf(err, errlen, "%s", sink->error(sink->ctx));
         st = CV_PIPE_SINK_ERROR;
     }
+    if (st == CV_PIPE_OK && io && s.nchunks &&
+        !(s.rd = cv_reader_start(io, s.ranges, s.nchunks, NIN, err, errlen)))
+        st = CV_PIPE_NOMEM;
 
     pthread_t tids[256];
     int started = 0;
@@ -375,37 +399,45 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (size_t k = 0; st == CV_PIPE_OK && k < s.nchunks; k++) {
         const chunk *c = &s.chunks[k];
         slot *sl = &s.slots[k % NSLOTS];
-        if (k + 1 < s.nchunks) /* read ahead the chunk after this one */
+        if (!s.rd && k + 1 < s.nchunks) /* read ahead the chunk after this one */
             drop_pages(&s, &t[s.chunks[k + 1].tensor], s.chunks[k + 1].r0, s.chunks[k + 1].nrows,
                        MADV_WILLNEED);
-        pthread_mutex_lock(&s.mu);
-        while (sl->done < c->nsub && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
-            /* wake up now and then to notice a signal */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 50 * 1000 * 1000;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
+        /* Each sub-task goes to the sink as soon as it and those before it
+         * are done, while its bytes are still in the cache: the sink's hash
+         * and copy then read them from there, not from memory. */
+        const uint64_t orow = c->nrows ? c->bytes / c->nrows : 0;
+        for (uint32_t j = 0; st == CV_PIPE_OK && j < c->nsub; j++) {
+            pthread_mutex_lock(&s.mu);
+            while (!sl->sub_done[j] && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
+                /* wake up now and then to notice a signal */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000 * 1000;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
             }
-            pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
+            int ready = sl->sub_done[j];
+            pthread_mutex_unlock(&s.mu);
+            if (opts && opts->cancel && *opts->cancel) {
+                st = CV_PIPE_CANCELLED;
+            } else if (!ready && s.read_failed) {
+                st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
+            } else if (!ready) {
+                st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
+                snprintf(err, errlen, "out of memory in a worker");
+            } else {
+                uint64_t r = (uint64_t)j * c->sub_rows, nr = c->nrows - r < c->sub_rows ? c->nrows - r : c->sub_rows;
+                if (sink->write(sink->ctx, c->tensor, sl->buf + r * orow, (size_t)(nr * orow))) {
+                    snprintf(err, errlen, "%s", sink->error(sink->ctx));
+                    st = CV_PIPE_SINK_ERROR;
+                }
+            }
         }
-        int ready = sl->done == c->nsub;
-        pthread_mutex_unlock(&s.mu);
-        if (opts && opts->cancel && *opts->cancel) {
-            st = CV_PIPE_CANCELLED;
+        if (st != CV_PIPE_OK)
             break;
-        }
-        if (!ready) {
-            st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
-            snprintf(err, errlen, "out of memory in a worker");
-            break;
-        }
-        if (sink->write(sink->ctx, c->tensor, sl->buf, (size_t)c->bytes)) {
-            snprintf(err, errlen, "%s", sink->error(sink->ctx));
-            st = CV_PIPE_SINK_ERROR;
-            break;
-        }
         const cv_out_tensor *ot = &t[c->tensor];
         for (uint32_t i = 0; i < c->nsub; i++)
             add_stats(&res->cls[ot->cls], &sl->sub_stats[i]);
@@ -416,6 +448,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         done_bytes += c->bytes;
         pthread_mutex_lock(&s.mu);
         sl->done = 0;
+        memset(sl->sub_done, 0, c->nsub);
         s.written = k + 1;
         pthread_cond_broadcast(&s.work_cv);
         pthread_mutex_unlock(&s.mu);
@@ -427,8 +460,19 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     s.stop = 1;
     pthread_cond_broadcast(&s.work_cv);
     pthread_mutex_unlock(&s.mu);
+    if (s.rd && st != CV_PIPE_OK)
+        cv_reader_stop(s.rd); /* wakes workers waiting for input */
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    if (s.rd) {
+        /* before the sink's finish: the wanted source hashes complete here */
+        char why[700];
+        if (cv_reader_finish(s.rd, st == CV_PIPE_OK, why, sizeof why) && (st == CV_PIPE_OK || st == CV_PIPE_READ_ERROR)) {
+            snprintf(err, errlen, "%s", why);
+            st = CV_PIPE_READ_ERROR;
+        }
+        s.rd = NULL;
+    }
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.work_cv);
     pthread_cond_destroy(&s.done_cv);
@@ -449,7 +493,9 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     for (int i = 0; i < NSLOTS; i++) {
         free(s.slots[i].buf);
         free(s.slots[i].sub_stats);
+        free(s.slots[i].sub_done);
     }
     free(s.chunks);
+    free(s.ranges);
     return st;
 }

@@ -3,18 +3,31 @@
  * Each tensor is cut into chunks of whole rows (at most `chunk_bytes` of
  * output each); chunks are cut into fixed sub-tasks that a small pthread
  * pool decodes from the source (bf16 / f16 / f32 / HF-MXFP4) and encodes to
- * the tensor's type. The calling thread hands finished chunks to the sink IN
- * ORDER while the workers compute the next ones (two chunk buffers, so I/O
- * and compute overlap and memory stays bounded: about 2 x chunk_bytes plus
- * one row of scratch per worker). The cut into sub-tasks does not depend on
+ * the tensor's type. The calling thread hands the finished sub-tasks to the
+ * sink IN ORDER, each as soon as it is done (while its bytes are still in
+ * the cache for the sink's hash and copy), and the workers go on with the
+ * next chunk meanwhile (two chunk buffers, so I/O and compute overlap and
+ * memory stays bounded: about 2 x chunk_bytes plus one row of scratch per
+ * worker, plus the input buffers below). The cut into sub-tasks does not depend on
  * the thread count, and every sub-task writes its own byte range, so the
  * output is byte-identical for any number of threads; statistics are summed
  * in sub-task order, so they are identical too.
  *
- * Source pages a finished sub-task has consumed are dropped from the
- * process (madvise MADV_DONTNEED on the read-only mapping: the data stays
- * in the page cache, but not in our resident set), and the next chunk's
- * source range is announced with MADV_WILLNEED so the kernel reads ahead.
+ * Reading the source: given a srcio (opts.io: the converter always gives
+ * one), the tensors are taken in the order of their bytes in the source
+ * files, and a reader thread preads each chunk's input into one of NIN
+ * reused buffers ahead of the workers, with read-ahead and drop-behind in
+ * the page cache and the shards' sha256 computed from the same bytes
+ * (srcio.h says why this beats the mapping). The sink then sees the tensors
+ * in that order, each from its first byte to its last and one at a time,
+ * except stride siblings (tensors taking alternate rows of one source, as
+ * GGUF's gate and up rows of gate_up), whose chunks alternate so that their
+ * common input is read once: a sink given such tensors must take writes to
+ * two tensors interleaved (the GGUF writer does; .gptoss plans have none).
+ * Without a srcio (a checkpoint image in memory, some tests) the workers
+ * read the mapping in place, in the given order: consumed pages are
+ * dropped from the process (MADV_DONTNEED) and the next chunk's announced
+ * (MADV_WILLNEED).
  *
  * MXFP4 -> MXFP4 is a pure re-layout (gq_mxfp4_from_hf, no float round
  * trip); MXFP4 -> q8_32 maps codes to int8 directly (cv_mxfp4_hf_to_q8);
@@ -29,6 +42,7 @@
 #include <stdint.h>
 
 #include "plan.h"
+#include "srcio.h"
 
 /* Where the bytes go. The tensors were declared to the sink by its owner
  * beforehand, in the same order as the list given to cv_pipeline_run.
@@ -47,10 +61,11 @@ typedef void (*cv_progress_fn)(void *ctx, uint64_t done_bytes, uint64_t total_by
 
 typedef struct {
     int threads;                       /* workers; <= 0: all online CPUs */
-    size_t chunk_bytes;                /* output bytes per chunk; 0: 64 MiB */
+    size_t chunk_bytes;                /* output (and, with io, input) bytes per chunk; 0: 32 MiB */
     volatile sig_atomic_t *cancel;     /* set by a signal handler: stop, abort the sink */
     cv_progress_fn progress;
     void *progress_ctx;
+    cv_srcio *io;                      /* read the source files through it (see above); NULL: the mapping */
 } cv_pipeline_opts;
 
 typedef struct {
@@ -67,7 +82,8 @@ typedef enum {
     CV_PIPE_SINK_ERROR,      /* the sink failed (I/O, no space): err holds its message */
     CV_PIPE_CANCELLED,       /* *cancel was set */
     CV_PIPE_NOMEM,
-    CV_PIPE_BAD_INPUT        /* a producer is inconsistent with its source */
+    CV_PIPE_BAD_INPUT,       /* a producer is inconsistent with its source */
+    CV_PIPE_READ_ERROR       /* reading (or hashing) the source failed: err names the shard */
 } cv_pipe_status;
 
 /* Stream tensors t[0..n) into the sink: begin, every write, finish. On any

@@ -53,6 +53,7 @@ int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char
     }
     p->n++;
     f->size = (uint64_t)st.st_size;
+    f->shard = -1;
     /* HF cache: snapshots/<commit>/<file> -> ../../blobs/<sha256> for LFS files. */
     char real[PATH_MAX];
     if (realpath(path, real)) {
@@ -148,7 +149,7 @@ static void *hash_thread(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (stop || i >= p->n)
             break;
-        if (p->files[i].sha256[0])
+        if (p->files[i].sha256[0] || p->files[i].claimed)
             continue;
         char hex[65];
         if (sha256_file_until(p->files[i].path, hex, &p->cancel)) {

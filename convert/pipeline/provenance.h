@@ -7,7 +7,10 @@
  * (Small non-LFS files are named by a git sha1 there, so they are hashed.)
  * The remaining files are hashed by background threads (one per core, one
  * file each at a time) while the caller prepares; cv_provenance_wait joins
- * them; cv_provenance_free stops them mid-file.
+ * them; cv_provenance_free stops them mid-file. A file the caller has
+ * claimed (the converter's shards: the pipeline's reader hashes them from
+ * the bytes it reads for the conversion, srcio.h) is left alone; its hash
+ * must be in place by cv_provenance_wait.
  */
 #ifndef GQ_CONVERT_PROVENANCE_H
 #define GQ_CONVERT_PROVENANCE_H
@@ -25,6 +28,8 @@ typedef struct {
     uint64_t size;
     char sha256[65];     /* lowercase hex, "" until known */
     int from_cache;      /* 1: taken from the HF cache blob name, 0: computed */
+    int shard;           /* safetensors shard index, -1 for the other files */
+    int claimed;         /* hashed by someone else (the pipeline's reader), not by start */
 } cv_source_file;
 
 typedef struct {

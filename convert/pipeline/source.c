@@ -315,8 +315,20 @@ cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t
         snprintf(name, sizeof name, "%s%s", sub, base ? base + 1 : path);
         if (cv_provenance_add(&s->prov, path, name, err, errlen))
             return CV_SRC_IO;
+        s->prov.files[s->prov.n - 1].shard = (int)i;
     }
+    if (!(s->io = cv_srcio_open(s->ck, err, errlen)) && err[0])
+        return CV_SRC_IO; /* (no message: an image in memory, read in place) */
     return CV_SRC_OK;
+}
+
+void cv_source_hash_in_pipeline(cv_source *s)
+{
+    for (size_t i = 0; s->io && i < s->prov.n; i++) {
+        cv_source_file *f = &s->prov.files[i];
+        if (f->shard >= 0 && !f->sha256[0] && cv_srcio_want_sha256(s->io, (size_t)f->shard, f->sha256) == 0)
+            f->claimed = 1;
+    }
 }
 
 const cv_blob *cv_source_blob(const cv_source *s, const char *name)
@@ -330,6 +342,8 @@ const cv_blob *cv_source_blob(const cv_source *s, const char *name)
 void cv_source_close(cv_source *s)
 {
     cv_provenance_free(&s->prov);
+    cv_srcio_close(s->io);
+    s->io = NULL;
     for (size_t i = 0; i < s->nblobs; i++)
         free(s->blobs[i].data);
     s->nblobs = 0;

@@ -20,6 +20,7 @@
 
 #include "plan.h"
 #include "provenance.h"
+#include "srcio.h"
 
 #define CV_MAX_BLOBS 3
 
@@ -38,6 +39,7 @@ typedef struct {
     cv_blob blobs[CV_MAX_BLOBS];
     size_t nblobs;
     cv_provenance prov;
+    cv_srcio *io;           /* the shards open for the pipeline's reads (srcio.h) */
     const char *missing;    /* CV_SRC_NO_TOKENIZER: "tokenizer.json" or "tokenizer_config.json" */
 } cv_source;
 
@@ -58,6 +60,10 @@ cv_source_status cv_source_open(cv_source *s, const char *src, char *err, size_t
  * and the exact fetch command (repo and commit when known). */
 void cv_source_missing_tokenizer(const cv_source *s, char *err, size_t errlen);
 const cv_blob *cv_source_blob(const cv_source *s, const char *name);
+/* The shards whose sha256 the HF cache does not give are hashed by the
+ * pipeline's reader during the conversion (pass opts.io = s->io), from the
+ * bytes it reads anyway; call before cv_provenance_start. */
+void cv_source_hash_in_pipeline(cv_source *s);
 void cv_source_close(cv_source *s);
 
 /* Read a whole (small) file; NULL with errno set. */

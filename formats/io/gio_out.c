@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gio_err.h"
+#include "gio_stream.h"
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -161,6 +162,8 @@ struct gio_out {
     int published;
     int done;                          /* commit was called */
     volatile sig_atomic_t *cancel;
+    gio_stream *st;                    /* bulk writes (gio_out_write); NULL until the first */
+    int no_stream;                     /* the stream could not be made: plain pwrite */
 };
 
 /* Remove "BASE.tmp.<digits>" files in dir whose flock is free (their writer
@@ -314,6 +317,24 @@ gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errle
 }
 
 int gio_out_fd(const gio_out *o) { return o->fd; }
+
+int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off)
+{
+    if (o->fd < 0 || o->done) {
+        errno = EBADF;
+        return -1;
+    }
+    if (!o->st && !o->no_stream && !(o->st = gio_stream_open(o->fd, o->tmp)))
+        o->no_stream = 1; /* no memory or no thread for it: still correct, only slower */
+    return o->st ? gio_stream_write(o->st, buf, len, off) : gio_pwrite_all(o->fd, buf, len, (off_t)off);
+}
+
+int gio_out_reserve(gio_out *o, uint64_t size)
+{
+    if (gio_reserve(o->fd, size))
+        return -1;
+    return ftruncate(o->fd, (off_t)size) ? -1 : 0;
+}
 const char *gio_out_path(const gio_out *o) { return o->path; }
 const char *gio_out_temp_path(const gio_out *o) { return o->tmp; }
 const char *gio_out_dir(const gio_out *o) { return o->dir; }
@@ -323,6 +344,8 @@ int gio_out_published(const gio_out *o) { return o->published; }
 /* A commit that fails before the move: remove the temporary, keep errno. */
 static int drop(gio_out *o, int e)
 {
+    gio_stream_free(o->st);
+    o->st = NULL;
     if (o->fd >= 0) close(o->fd);
     o->fd = -1;
     unlink(o->tmp);
@@ -347,6 +370,17 @@ int gio_out_commit(gio_out *o, char *err, size_t errlen)
         return -1;
     }
     o->done = 1;
+    if (o->st) {
+        /* every block on the disk before the fsync that makes it durable */
+        if (gio_stream_flush(o->st)) {
+            int e = errno;
+            gio_errf(err, errlen, "%s: write failed: %s%s", o->tmp, strerror(e),
+                     e == ENOSPC ? " (free some space or choose another output directory)" : "");
+            return drop(o, e);
+        }
+        gio_stream_free(o->st);
+        o->st = NULL;
+    }
     if (gio_sync_fd(o->fd)) {
         int e = errno;
         gio_errf(err, errlen, "%s: fsync failed: %s", o->tmp, strerror(e));
@@ -402,6 +436,7 @@ void gio_out_free(gio_out *o)
     if (!o) return;
     int published = gio_out_published(o);
     release(o);   /* first: a handler must not unlink what we free */
+    gio_stream_free(o->st);   /* waits for its writes in flight */
     if (o->fd >= 0) close(o->fd);
     if (o->tmp && !published && !o->done) unlink(o->tmp);
     free(o->path);

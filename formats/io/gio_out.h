@@ -41,6 +41,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -52,15 +53,30 @@ typedef struct gio_out gio_out;
  * (empty path, or it names a directory), ENOMEM, or open()'s errno for the
  * temporary (EACCES, EROFS, ENOSPC, EDQUOT...). */
 gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errlen);
-/* The temporary's descriptor (read-write); write with pwrite/gio_pwrite_all. */
+/* The temporary's descriptor (read-write); small writes may use
+ * pwrite/gio_pwrite_all on it directly. */
 int gio_out_fd(const gio_out *o);
+/* Bulk data (tensors): through gio_stream.h, i.e. copied into large aligned
+ * blocks that background threads write with O_DIRECT (page cache with
+ * write-back and drop-behind where that is refused), so a 20 GB output
+ * neither costs the kernel a copy of every byte nor fills the page cache
+ * with dirty pages. Ascending offsets are the fast case; any order is
+ * correct. Do not mix with pwrite on gio_out_fd over the same bytes before
+ * commit (commit flushes the stream, then fsyncs). 0, or -1 with errno
+ * (this write's or an earlier background write's: ENOSPC, EIO...). */
+int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off);
+/* Reserve the blocks of a SIZE-byte file now and set its size (fallocate on
+ * Linux, F_PREALLOCATE on macOS; a file system that cannot reserve gets a
+ * sparse file), so "no space" comes before the work instead of after it.
+ * 0, or -1 with errno (ENOSPC, EDQUOT, EFBIG, or ftruncate's). */
+int gio_out_reserve(gio_out *o, uint64_t size);
 const char *gio_out_path(const gio_out *o);
 const char *gio_out_temp_path(const gio_out *o);
 const char *gio_out_dir(const gio_out *o);   /* PATH's directory ("." if none) */
 /* Commit refuses (EINTR, temporary removed) if *flag is non-zero just
  * before the move. NULL: no such check. */
 void gio_out_set_cancel(gio_out *o, volatile sig_atomic_t *flag);
-/* fsync, move onto PATH, fsync the directory.
+/* Flush gio_out_write's stream, fsync, move onto PATH, fsync the directory.
  * 0: published and durable. -1: not published (errno; temporary removed;
  * PATH as before). 1: published, but the directory fsync failed (errno):
  * PATH is complete and stays, only its survival across a power cut is in

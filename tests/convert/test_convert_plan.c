@@ -171,6 +171,27 @@ static void test_mxfp4_to_q8(void)
         }
     }
     CHECK_MSG(mismatches == 0, "%d of %d blocks differ", mismatches, checked);
+
+    /* many blocks per call (the vector path runs blocks until one needs the
+     * scalar path, which then takes that block): every block as if alone */
+    enum { NB = 4096 };
+    static uint8_t mc[NB * 16], ms[NB], ma[NB * 34], mb[NB * 34];
+    for (int i = 0; i < NB; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        const uint8_t *pool = pools[rng % 6];
+        for (int k = 0; k < 16; k++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            mc[i * 16 + k] = i % 3 ? (uint8_t)(pool[rng & 7] | (pool[(rng >> 3) & 7] << 4)) : (uint8_t)(rng >> 11);
+        }
+        ms[i] = (uint8_t)(i % 5 ? 100 + (rng >> 40) % 60 : (rng >> 40)); /* mostly the exact range, all 256 too */
+    }
+    gq_stats all = {0}, one = {0};
+    cv_mxfp4_hf_to_q8(mc, ms, NB, ma, scratch, &all);
+    for (int i = 0; i < NB; i++)
+        cv_mxfp4_hf_to_q8(mc + 16 * i, ms + i, 1, mb + 34 * i, scratch, &one);
+    CHECK_MSG(!memcmp(ma, mb, sizeof ma), "a %d-block call differs from one block at a time", NB);
+    CHECK(all.blocks == one.blocks && all.values == one.values && all.inexact_blocks == one.inexact_blocks &&
+          all.sq_err == one.sq_err);
 }
 
 int main(void)

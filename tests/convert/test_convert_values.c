@@ -286,6 +286,20 @@ int main(void)
     const char *j3[] = {"--quant", "q8", "--experts", "mxfp4", "-j", "3", NULL};
     cJSON_Delete(convert(path_in("ck"), path_in("q8e-j3.gptoss"), j3, "q8e -j3"));
     CHECK_MSG(same_file(path_in("q8e.gptoss"), path_in("q8e-j3.gptoss")), "-j 3 and -j 2 differ");
+    /* Nor does the I/O path: 4 KiB chunks put range starts and ends off the
+     * 4096-byte alignment of the direct reads and make the writer jump
+     * between partial blocks; then the same without O_DIRECT (reads and
+     * writes through the page cache, the fallback where a file system
+     * refuses it). */
+    const char *m1[] = {"--quant", "mxfp4", "-j", "1", NULL}, *m3[] = {"--quant", "mxfp4", "-j", "3", NULL};
+    setenv("GPTOSS_CONVERT_CHUNK", "4096", 1);
+    cJSON_Delete(convert(path_in("ck"), path_in("mxfp4-small.gptoss"), m1, "mxfp4 -j1 4 KiB chunks"));
+    CHECK_MSG(same_file(path_in("mxfp4.gptoss"), path_in("mxfp4-small.gptoss")), "mxfp4: 4 KiB chunks -j 1 differ");
+    setenv("GPTOSS_NO_DIRECT_IO", "1", 1);
+    cJSON_Delete(convert(path_in("ck"), path_in("mxfp4-buffered.gptoss"), m3, "mxfp4 -j3 buffered"));
+    CHECK_MSG(same_file(path_in("mxfp4.gptoss"), path_in("mxfp4-buffered.gptoss")), "mxfp4: page-cache I/O differs");
+    unsetenv("GPTOSS_NO_DIRECT_IO");
+    unsetenv("GPTOSS_CONVERT_CHUNK");
 
     /* original/ layout: the same tensors, blobs and hparams; only the
      * provenance (which source files, their hashes) differs. */

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "gio_out.h"
 #include "gio_read.h"
+#include "gio_stream.h"
 
 static char g_dir[1024];
 
@@ -216,6 +217,141 @@ static void test_read(void)
         fclose(f);
 }
 
+/* ---- gio_stream through gio_out_write: file bytes == a reference image ---- */
+
+static uint64_t g_rng = 0x243F6A8885A308D3ull;
+static uint64_t rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return g_rng;
+}
+
+static void fill_rnd(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(rnd() >> 24);
+}
+
+static int file_equals(const char *path, const uint8_t *ref, size_t n)
+{
+    size_t got = 0;
+    char *b = gio_read_file(path, 0, &got, NULL, 0);
+    int ok = b && got == n && !memcmp(b, ref, n);
+    if (b && got == n && !ok) {
+        size_t i = 0;
+        while (i < n && (uint8_t)b[i] == ref[i])
+            i++;
+        fprintf(stderr, "  %s: first difference at byte %zu of %zu\n", path, i, n);
+    } else if (!ok) {
+        fprintf(stderr, "  %s: %zu bytes, want %zu\n", path, got, n);
+    }
+    free(b);
+    return ok;
+}
+
+/* mode 0: ascending pieces of every size with gaps (a converter's stream);
+ * 1: the same pieces in a shuffled order, some written twice (garbage
+ * first); then the first 100 bytes rewritten at the end (a header). */
+static void stream_case(const char *dir, int mode)
+{
+    char path[2048], err[1024];
+    snprintf(path, sizeof path, "%s/stream%d.bin", dir, mode);
+    const size_t n = 2 * GIO_STREAM_BLOCK + 777777;
+    uint8_t *ref = calloc(1, n), *junk = malloc(1 << 20);
+    enum { MAXP = 4096 };
+    static uint64_t po[MAXP], pl[MAXP];
+    int np = 0;
+    for (uint64_t off = 0; off < n && np < MAXP;) {
+        uint64_t r = rnd() % 100, len;
+        len = r < 30 ? 1 + rnd() % 100 : r < 60 ? 1 + rnd() % 70000 : r < 95 ? 1 + rnd() % (3u << 20) : GIO_STREAM_BLOCK + rnd() % 5000;
+        if (len > n - off)
+            len = n - off;
+        po[np] = off;
+        pl[np++] = len;
+        off += len + (rnd() % 3 == 0 ? rnd() % 20000 : 0);   /* a gap stays zero */
+    }
+    for (int i = 0; i < np; i++)
+        fill_rnd(ref + po[i], (size_t)pl[i]);
+    int order[MAXP];
+    for (int i = 0; i < np; i++)
+        order[i] = i;
+    if (mode == 1)
+        for (int i = np - 1; i > 0; i--) {
+            int j = (int)(rnd() % (uint64_t)(i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    gio_out *o = gio_out_create(path, 1, err, sizeof err);
+    CHECK_MSG(o, "create %s: %s", path, err);
+    if (!o || !ref || !junk) {
+        free(ref);
+        free(junk);
+        gio_out_free(o);
+        return;
+    }
+    CHECK(gio_out_reserve(o, n) == 0);
+    fill_rnd(junk, 1 << 20);
+    int bad = 0;
+    for (int k = 0; k < np; k++) {
+        int i = order[k];
+        if (mode == 1 && k % 7 == 0) /* garbage first, the real bytes later in the order */
+            bad |= gio_out_write(o, junk, (size_t)(pl[i] < (1 << 20) ? pl[i] : (1 << 20)), po[i]) != 0;
+        bad |= gio_out_write(o, ref + po[i], (size_t)pl[i], po[i]) != 0;
+        if (mode == 1 && k % 7 == 0)
+            bad |= gio_out_write(o, ref + po[i], (size_t)pl[i], po[i]) != 0;
+    }
+    fill_rnd(ref, 100);
+    bad |= gio_out_write(o, ref, 100, 0) != 0;
+    CHECK_MSG(!bad, "gio_out_write failed: %s", strerror(errno));
+    CHECK_MSG(gio_out_commit(o, err, sizeof err) == 0, "commit: %s", err);
+    gio_out_free(o);
+    CHECK_MSG(file_equals(path, ref, n), "stream mode %d in %s: file differs from the reference", mode, dir);
+    unlink(path);
+    free(ref);
+    free(junk);
+}
+
+static void test_stream(void)
+{
+    const char *dirs[2] = {g_dir, NULL};
+    char shm[64] = "/dev/shm/gq-gio-XXXXXX";
+    struct stat st;
+    if (stat("/dev/shm", &st) == 0 && mkdtemp(shm))
+        dirs[1] = shm; /* tmpfs refuses O_DIRECT: the page-cache path */
+    /* O_DIRECT where the file system takes it (ext4; tmpfs since Linux 6.6),
+     * then the page-cache path */
+    for (int nodirect = 0; nodirect < 2; nodirect++) {
+        if (nodirect)
+            setenv("GPTOSS_NO_DIRECT_IO", "1", 1);
+        for (int d = 0; d < 2 && dirs[d]; d++) {
+            stream_case(dirs[d], 0);
+            stream_case(dirs[d], 1);
+        }
+    }
+    if (dirs[1]) {
+        char p[128];
+        snprintf(p, sizeof p, "%s/probe", shm);
+        int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        gio_stream *s = fd >= 0 ? gio_stream_open(fd, p) : NULL;
+        CHECK(s != NULL);
+        if (s) {
+            CHECK_EQ_INT(gio_stream_direct(s), 0);
+            CHECK(gio_stream_write(s, "abc", 3, 5000) == 0 && gio_stream_flush(s) == 0);
+            gio_stream_free(s);
+        }
+        char b[5003];
+        CHECK(fd >= 0 && pread(fd, b, sizeof b, 0) == (ssize_t)sizeof b && b[0] == 0 && b[4999] == 0 &&
+              !memcmp(b + 5000, "abc", 3));
+        if (fd >= 0)
+            close(fd);
+        unlink(p);
+        rmdir(shm);
+    }
+    unsetenv("GPTOSS_NO_DIRECT_IO");
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "%s/gq-gio-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -225,6 +361,7 @@ int main(void)
     test_writer();
     test_primitives();
     test_read();
+    test_stream();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

@@ -119,6 +119,28 @@ static void test_mxfp4_from_hf(void)
     }
     CHECK_MSG(bad == 0, "HF re-layout: %ld values differ", bad);
     CHECK(ours[0] == scales[0] && ours[17] == scales[1]);
+    /* every count (the vector path takes two blocks per step, then a
+     * scalar tail) and unaligned pointers, byte for byte against the
+     * definition: our byte j = element j | element j+16 << 4 */
+    static uint8_t out[24 * 17 + 3], ref[24 * 17];
+    for (int n = 0; n <= 23; n++) {
+        for (int shift = 0; shift < 3; shift++) {
+            const uint8_t *c = codes + 16 * n + shift;
+            memset(out, 0xA5, sizeof out);
+            gq_mxfp4_from_hf(c, scales + n, (size_t)n, out + shift);
+            for (int blk = 0; blk < n; blk++) {
+                ref[blk * 17] = scales[n + blk];
+                for (int j = 0; j < 16; j++) {
+                    int lo = j % 2 ? c[blk * 16 + j / 2] >> 4 : c[blk * 16 + j / 2] & 15;
+                    int hj = j + 16;
+                    int hi = hj % 2 ? c[blk * 16 + hj / 2] >> 4 : c[blk * 16 + hj / 2] & 15;
+                    ref[blk * 17 + 1 + j] = (uint8_t)(lo | hi << 4);
+                }
+            }
+            CHECK_MSG(memcmp(out + shift, ref, (size_t)n * 17) == 0, "HF re-layout of %d blocks differs", n);
+            CHECK_MSG(out[shift + n * 17] == 0xA5, "HF re-layout of %d blocks wrote past the end", n);
+        }
+    }
 }
 
 /* Re-derivation of when Q8_32 can hold an MXFP4 block exactly: the block is
@@ -192,6 +214,49 @@ static void test_q8_on_mxfp4(void)
     printf("q8 on MXFP4: lossless for every block with scale byte 104..146; outside that range "
            "%ld of %ld test blocks inexact (all-zero and all-even blocks can still be exact)\n",
            inexact_outside, total_outside);
+}
+
+/* The rounded rule byte for byte, on blocks that are never exact (random
+ * 24-bit mantissas) mixed with NaN, infinities, zeros and huge values: d =
+ * f16(max|x| / 127) (NaN ignored, saturated at the largest finite f16), q =
+ * nearest-even of x / d clamped to +-127, NaN -> 0; q = 0 when d is 0.
+ * Written out here independently of quant/q8.c (whose vector form must
+ * give these same bytes). */
+static void test_q8_rounded_rule(void)
+{
+    const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
+    long bad = 0;
+    for (int blk = 0; blk < 20000; blk++) {
+        float x[32];
+        uint8_t got[34], want[34];
+        for (int j = 0; j < 32; j++) {
+            uint64_t r = rnd();
+            x[j] = (float)(((double)(r % 16777216) + 0.5) / 16777216.0 * 2.0 - 1.0) * ldexpf(1.0f, (int)(r >> 40) % 40 - 20);
+            if (blk % 7 == 0 && j == (int)(r >> 30) % 32)
+                x[j] = (r >> 50) % 4 == 0 ? NAN : (r >> 50) % 4 == 1 ? INFINITY : (r >> 50) % 4 == 2 ? -0.0f : 7e37f;
+        }
+        if (blk % 101 == 0)
+            memset(x, 0, sizeof x);
+        q8->encode(x, got, 32, NULL);
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++)
+            if (fabsf(x[j]) > amax)
+                amax = fabsf(x[j]);
+        uint16_t dh = gq_f32_to_f16(amax / 127.0f);
+        if ((dh & 0x7fffu) >= 0x7c00u)
+            dh = 0x7bffu;
+        float df = gq_f16_to_f32(dh);
+        want[0] = (uint8_t)dh;
+        want[1] = (uint8_t)(dh >> 8);
+        for (int j = 0; j < 32; j++) {
+            float v = df > 0.0f ? x[j] / df : 0.0f;
+            v = isnan(v) ? 0.0f : v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+            want[2 + j] = (uint8_t)(int8_t)lrintf(v);
+        }
+        /* an all-zero block takes the exact path: d = 0, q = 0, the same bytes */
+        bad += memcmp(got, want, 34) != 0;
+    }
+    CHECK_MSG(bad == 0, "q8 rounded rule: %ld of 20000 blocks differ from the definition", bad);
 }
 
 static void test_q8_general(void)
@@ -628,6 +693,7 @@ int main(void)
     test_traits_spec();
     test_mxfp4_decode();
     test_mxfp4_from_hf();
+    test_q8_rounded_rule();
     test_mxfp4_encode();
     test_q8_on_mxfp4();
     test_q8_general();
