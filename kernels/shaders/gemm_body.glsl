@@ -102,12 +102,7 @@ void tile(bool al, uint mbase, uint r0, uint nt, inout vec4 acc[4])
                 wt_part_vals(boff, part, v);
             } else {
 #ifdef WT_SCALAR
-                /* the scalar types' last, partial block: element by element */
-                [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                    uint k = 8u * part + j;
-                    v[j / 4u][j % 4u] = k < kv ? wt_elem(boff + k * WT_ELEM_BYTES) : 0.0;
-                }
-                v[2] = v[3] = vec4(0.0);
+                wt_tail_part(boff, part, kv, v); /* the scalar types' last, partial block */
 #endif
             }
             [[unroll]] for (uint j = 0u; j < 8u; j++)

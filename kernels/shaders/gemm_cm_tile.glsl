@@ -67,10 +67,7 @@ void cm_fetch(uint kb, bool al, uint mbase, uint r0, uint nt, out vec4 v[4], out
             wt_part_codes(boff, part, v);
         } else {
 #ifdef WT_SCALAR
-            [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                uint k = 8u * part + j;
-                v[j / 4u][j % 4u] = k < kv ? wt_elem(boff + k * WT_ELEM_BYTES) : 0.0;
-            }
+            wt_tail_part(boff, part, kv, v); /* the scalar types' last, partial block */
 #endif
         }
         sc = wt_block_scale(boff);

@@ -243,6 +243,19 @@ void wt_decode(uint boff, out float v[32])
 #ifndef WT_SCALED_PART
 #define WT_SCALED_PART(boff, s) wt_scaled(boff, s)
 #endif
+#ifdef WT_SCALAR
+/* part p of a scalar type's last, partial block (kv valid columns), element
+ * by element, zero past the end (the prefill tiles; the values are the
+ * weights themselves, so they are also the codes) */
+void wt_tail_part(uint boff, uint part, uint kv, out vec4 v[4])
+{
+    [[unroll]] for (uint j = 0u; j < 8u; j++) {
+        uint k = 8u * part + j;
+        v[j / 4u][j % 4u] = k < kv ? wt_elem(boff + k * WT_ELEM_BYTES) : 0.0;
+    }
+    v[2] = v[3] = vec4(0.0);
+}
+#endif
 /* Codes (the tensor-core tiles, gemm_cm_tile.glsl): a part's values BEFORE
  * the block scale, each exact as an IEEE half (int8, int4 - 8, doubled E2M1
  * codes, f16 weights), in wt_part_vals' order, and the block's scale: so a
