@@ -43,10 +43,15 @@ FLAGS = ["--msl", "--msl-version", "20400", "--msl-decoration-binding"]
 PINNED = "2021.01.15+1.3.239.0"
 
 MAGIC = 0x07230203
-OP_NAME, OP_EXECUTION_MODE, OP_VARIABLE, OP_DECORATE = 5, 16, 59, 71
+OP_NAME, OP_EXECUTION_MODE, OP_CAPABILITY, OP_VARIABLE, OP_DECORATE = 5, 16, 17, 59, 71
 DEC_BINDING, DEC_SET = 33, 34
 MODE_LOCAL_SIZE = 17
 SC_UNIFORM, SC_PUSH, SC_STORAGE = 2, 9, 12
+# Capabilities with no Metal translation: a kernel that declares one is
+# Vulkan-only (the cm_* tensor-core kernels, GL_NV_cooperative_matrix, which
+# the Vulkan host runs in place of their fp32 twins only where the device
+# has them; Metal always runs the twins), so it gets no .metal file.
+VULKAN_ONLY_CAPS = {5357: "CooperativeMatrixNV", 6022: "CooperativeMatrixKHR"}
 
 
 def spirv_words(path):
@@ -142,11 +147,20 @@ def generate(words, name):
     return head + r.stdout
 
 
+def vulkan_only(words):
+    """The name of a capability of the module that Metal cannot have, or None."""
+    for _, op, a in instructions(words):
+        if op == OP_CAPABILITY and a[0] in VULKAN_ONLY_CAPS:
+            return VULKAN_ONLY_CAPS[a[0]]
+    return None
+
+
 def kernel_names(spv_dir):
+    """The kernels of spv_dir that get a Metal copy (not the Vulkan-only ones)."""
     names = set()
     for f in os.listdir(spv_dir):
         m = re.fullmatch(r"(\w+)\.(inc|spv)", f)
-        if m:
+        if m and not vulkan_only(spirv_words(os.path.join(spv_dir, f))):
             names.add(m.group(1))
     return sorted(names)
 

@@ -31,7 +31,11 @@
  *   I] / y [n, k, D], 4 the window of the expert stack holding experts e_lo
  *   .. Push: the 5 offsets, rows, cols, row_bytes, k, e_lo, mat_bytes,
  *   limit, alpha, E, g_base. Grid (ceil(rows / GM_BR), experts in the
- *   window, ceil(n / GM_BT)); tiles past an expert's count exit at once. */
+ *   window, ceil(n / GM_BT)); tiles past an expert's count exit at once.
+ *
+ * GM_CM (the cm_*.comp kernels): tile() on tensor cores instead
+ * (gemm_cm_tile.glsl; same tile, bindings, push constants and grid, so the
+ * Vulkan host can run one in place of the other). */
 #extension GL_EXT_control_flow_attributes : require
 
 #define GM_WG 256u
@@ -68,6 +72,9 @@ uint W_WORD(uint i) { return wb.w[i]; }
 #define WT_PART_API
 #include "matmul_types.glsl"
 
+#ifdef GM_CM
+#include "gemm_cm_tile.glsl"
+#else
 shared vec4 Ws[32u * GM_BR / 4u]; /* [k][r]: 4 rows per vec4 */
 shared vec4 Xs[GM_BT * 32u / 4u]; /* [t][k]: 4 columns per vec4 */
 shared uint xrow[GM_BT];          /* float index of each tile token's x row */
@@ -95,12 +102,7 @@ void tile(bool al, uint mbase, uint r0, uint nt, inout vec4 acc[4])
                 wt_part_vals(boff, part, v);
             } else {
 #ifdef WT_SCALAR
-                /* the scalar types' last, partial block: element by element */
-                [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                    uint k = 8u * part + j;
-                    v[j / 4u][j % 4u] = k < kv ? wt_elem(boff + k * WT_ELEM_BYTES) : 0.0;
-                }
-                v[2] = v[3] = vec4(0.0);
+                wt_tail_part(boff, part, kv, v); /* the scalar types' last, partial block */
 #endif
             }
             [[unroll]] for (uint j = 0u; j < 8u; j++)
@@ -134,6 +136,7 @@ void tile(bool al, uint mbase, uint r0, uint nt, inout vec4 acc[4])
         }
     }
 }
+#endif /* GM_CM */
 
 void main()
 {

@@ -243,6 +243,52 @@ void wt_decode(uint boff, out float v[32])
 #ifndef WT_SCALED_PART
 #define WT_SCALED_PART(boff, s) wt_scaled(boff, s)
 #endif
+#ifdef WT_SCALAR
+/* part p of a scalar type's last, partial block (kv valid columns), element
+ * by element, zero past the end (the prefill tiles; the values are the
+ * weights themselves, so they are also the codes) */
+void wt_tail_part(uint boff, uint part, uint kv, out vec4 v[4])
+{
+    [[unroll]] for (uint j = 0u; j < 8u; j++) {
+        uint k = 8u * part + j;
+        v[j / 4u][j % 4u] = k < kv ? wt_elem(boff + k * WT_ELEM_BYTES) : 0.0;
+    }
+    v[2] = v[3] = vec4(0.0);
+}
+#endif
+/* Codes (the tensor-core tiles, gemm_cm_tile.glsl): a part's values BEFORE
+ * the block scale, each exact as an IEEE half (int8, int4 - 8, doubled E2M1
+ * codes, f16 weights), in wt_part_vals' order, and the block's scale: so a
+ * half-precision product loses nothing on the weight side and the scale is
+ * applied to the block's fp32 sum, as the CPU reference does. WT_CODES_EXACT
+ * marks the types that have them (not f32 or bf16: their values do not fit
+ * a half). */
+#if defined(WT_Q8_32)
+#define WT_CODES_EXACT 1
+void wt_part_codes(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + 2u + 8u * part);
+    v[0] = wt_i8x4(q.x);
+    v[1] = wt_i8x4(q.y);
+    v[2] = v[3] = vec4(0.0);
+}
+float wt_block_scale(uint boff) { return WT_SCALED_PART(boff, 1.0); }
+#elif defined(WT_Q4_32) || defined(WT_MXFP4)
+#define WT_CODES_EXACT 1
+void wt_part_codes(uint boff, uint part, out vec4 v[4])
+{
+    uvec2 q = wl_load8(boff + WT_QS + 8u * part);
+    v[0] = wt_nib_lo(q.x) * WT_NIB_SCALE;
+    v[1] = wt_nib_lo(q.y) * WT_NIB_SCALE;
+    v[2] = wt_nib_lo(q.x >> 4u) * WT_NIB_SCALE;
+    v[3] = wt_nib_lo(q.y >> 4u) * WT_NIB_SCALE;
+}
+float wt_block_scale(uint boff) { return WT_SCALED_PART(boff, 1.0); }
+#elif defined(WT_F16)
+#define WT_CODES_EXACT 1
+void wt_part_codes(uint boff, uint part, out vec4 v[4]) { wt_part_vals(boff, part, v); }
+float wt_block_scale(uint boff) { return 1.0; }
+#endif
 /* the x values part p of the block at float index xi multiplies: k = 8p ..
  * 8p+7, and for the 4-bit types also 16 + 8p .. */
 void wt_xpart(uint xi, uint part, out vec4 xq[4], bool al)

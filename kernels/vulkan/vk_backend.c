@@ -19,9 +19,10 @@ static void vk_destroy(gb_backend *b)
     if (c) {
         const char *st = getenv("GQ_VK_STATS");
         if ((st && *st && strcmp(st, "0")) || c->profile) {
-            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits (%llu replayed) on %s\n",
+            fprintf(stderr, "vulkan: %llu dispatches, %llu barriers, %llu submits (%llu replayed) on %s%s\n",
                     (unsigned long long)c->n_dispatch, (unsigned long long)c->n_barrier,
-                    (unsigned long long)c->n_submit, (unsigned long long)c->n_replay, c->props.deviceName);
+                    (unsigned long long)c->n_submit, (unsigned long long)c->n_replay, c->props.deviceName,
+                    c->coopmat ? ", tensor-core prefill kernels (cm_*)" : "");
             for (int i = 0; i < c->n_pipes; i++)
                 fprintf(stderr, "vulkan:   %-24s %10llu dispatches\n", c->pipes[i].name,
                         (unsigned long long)c->pipes[i].runs);
@@ -109,6 +110,7 @@ int gb_vulkan_stats_of(gb_backend *b, gb_vulkan_stats *s)
     s->max_range = c->max_range;
     s->align = c->align;
     s->subgroup = c->subgroup;
+    s->coopmat = c->coopmat;
     s->cache_path = c->cache_path;
     return 0;
 }

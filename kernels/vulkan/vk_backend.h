@@ -18,6 +18,7 @@ typedef struct {
     uint64_t max_range;        /* one descriptor window (maxStorageBufferRange, aligned) */
     uint64_t align;            /* minStorageBufferOffsetAlignment (at least 16) */
     uint32_t subgroup;         /* subgroup size */
+    int coopmat;               /* 1: the prefill products run the cm_* tensor-core kernels */
     const char *cache_path;    /* the pipeline cache file ("" when off) */
 } gb_vulkan_stats;
 

@@ -202,6 +202,46 @@ static int has_device_ext(vk_ctx *c, const char *name)
     return found;
 }
 
+/* The tensor-core kernels (cm_*.comp, gemm_cm_tile.glsl) need
+ * VK_NV_cooperative_matrix with a 16 x 16 x 16 subgroup-scope shape of half
+ * A and B and fp32 C and D, half arithmetic, the Vulkan memory model (the
+ * GLSL extension's scopes imply it) and subgroups of 32 (the tile's layout:
+ * 8 subgroups of a 256-thread workgroup). GQ_VK_COOPMAT=0 keeps the fp32
+ * tiles on such a device (for comparing the two). Debian's glslc compiles
+ * the NV extension, not VK_KHR_cooperative_matrix, hence NV. */
+static int coopmat_usable(vk_ctx *c, const VkPhysicalDeviceVulkan12Features *f12)
+{
+    const char *env = getenv("GQ_VK_COOPMAT");
+    if ((env && !strcmp(env, "0")) || c->subgroup != 32 || !f12->shaderFloat16 || !f12->vulkanMemoryModel ||
+        !has_device_ext(c, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME))
+        return 0;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cf = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+                                                      NULL, VK_FALSE, VK_FALSE};
+    VkPhysicalDeviceFeatures2 f2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &cf, {0}};
+    c->f.vkGetPhysicalDeviceFeatures2(c->phys, &f2);
+    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV props = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+        c->f.vkGetInstanceProcAddr(c->inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+    if (!cf.cooperativeMatrix || !props)
+        return 0;
+    uint32_t n = 0;
+    if (props(c->phys, &n, NULL) < 0 || n == 0)
+        return 0;
+    VkCooperativeMatrixPropertiesNV *m = calloc(n, sizeof *m);
+    int ok = 0;
+    if (!m)
+        return 0;
+    for (uint32_t i = 0; i < n; i++)
+        m[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    if (props(c->phys, &n, m) >= 0)
+        for (uint32_t i = 0; i < n && !ok; i++)
+            ok = m[i].MSize == 16 && m[i].NSize == 16 && m[i].KSize == 16 &&
+                 m[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV && m[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                 m[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV && m[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                 m[i].scope == VK_SCOPE_SUBGROUP_NV;
+    free(m);
+    return ok;
+}
+
 int vk_device_open(vk_ctx *c, const char *sel, char *why, size_t whylen)
 {
     if (open_instance(c, sel, why, whylen))
@@ -281,10 +321,19 @@ int vk_device_open(vk_ctx *c, const char *sel, char *why, size_t whylen)
     }
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qi = {VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, NULL, 0, c->qfam, 1, &prio};
-    const char *exts[1];
+    const char *exts[2];
     uint32_t n_exts = 0;
     if (has_device_ext(c, "VK_KHR_portability_subset"))
         exts[n_exts++] = "VK_KHR_portability_subset";
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV ecm = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+                                                       NULL, VK_TRUE, VK_FALSE};
+    c->coopmat = v12 && coopmat_usable(c, &f12);
+    if (c->coopmat) {
+        exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+        e12.vulkanMemoryModel = VK_TRUE;
+        ecm.pNext = en.pNext;
+        en.pNext = &ecm;
+    }
     VkDeviceCreateInfo di = {VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &en, 0, 1, &qi, 0, NULL, n_exts, exts, NULL};
     VkResult r = c->f.vkCreateDevice(c->phys, &di, NULL, &c->dev);
     if (r != VK_SUCCESS) {

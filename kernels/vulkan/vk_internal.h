@@ -34,7 +34,8 @@ typedef struct {
 } vk_range;
 
 typedef struct {
-    const char *name;
+    const char *req;           /* the kernel the ops ask for (gd_dispatch.kernel) */
+    const char *name;          /* the kernel that runs: req, or its cm_ twin (vk_pipeline_get) */
     VkPipeline pipe;
     int n_args;
     uint64_t runs;             /* dispatches of this kernel */
@@ -86,6 +87,7 @@ typedef struct {
     uint64_t max_alloc;        /* one allocation / one buffer at most */
     uint64_t heap_bytes;       /* the device-local heap */
     uint32_t subgroup;         /* subgroup size */
+    int coopmat;               /* run the cm_* tensor-core kernels (vk_device.c says when) */
     int mt_device, mt_stage;   /* memory type indices */
 
     gb_status status;          /* sticky first failure (mirrors gb_fail) */

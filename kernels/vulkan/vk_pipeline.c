@@ -3,6 +3,9 @@
  * One descriptor set layout and pipeline layout per argument count (the
  * binding convention of gd.h: bindings 0..n-1 are storage buffers,
  * 128 bytes of push constants); one pipeline per kernel, made on first use.
+ * Where the device runs the tensor-core kernels (vk_ctx.coopmat), a kernel
+ * asked for as <k> is built from cm_<k> when the build has one (the same
+ * dispatch contract: gemm_body.glsl), so the ops never know.
  * The driver's pipeline cache is kept in $XDG_CACHE_HOME/gptoss (else
  * ~/.cache/gptoss), one file per device and driver; GQ_VK_PIPELINE_CACHE=0
  * turns it off. A missing, foreign or damaged file only costs compile time:
@@ -182,7 +185,7 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
 {
     vk_ctx *c = vk_ctx_of(b);
     for (int i = 0; i < c->n_pipes; i++)
-        if (!strcmp(c->pipes[i].name, kernel)) {
+        if (!strcmp(c->pipes[i].req, kernel)) {
             if (c->pipes[i].n_args != n_args)
                 return vk_fail(b, GB_ERR_INVALID, "vulkan: kernel %s dispatched with %d arguments, earlier with %d",
                                kernel, n_args, c->pipes[i].n_args);
@@ -190,10 +193,18 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
             *entry = &c->pipes[i];
             return GB_OK;
         }
-    const vk_kernel *k = vk_kernel_find(kernel);
+    const vk_kernel *k = vk_kernel_find(kernel), *run = k;
     if (!k)
         return vk_fail(b, GB_ERR_UNSUPPORTED, "vulkan: no kernel named %s in this build (kernels/shaders/%s.comp)",
                        kernel, kernel);
+    if (c->coopmat) {
+        /* the tensor-core twin (same bindings, push constants and grid), where there is one */
+        char alt[80];
+        snprintf(alt, sizeof alt, "cm_%s", kernel);
+        const vk_kernel *a = vk_kernel_find(alt);
+        if (a)
+            run = a;
+    }
     if (c->n_pipes == c->cap_pipes) {
         int cap = c->cap_pipes ? 2 * c->cap_pipes : 32;
         vk_pipe *p = realloc(c->pipes, (size_t)cap * sizeof *p);
@@ -202,12 +213,12 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
         c->pipes = p;
         c->cap_pipes = cap;
     }
-    VkShaderModuleCreateInfo mi = {VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, NULL, 0, (size_t)k->n_words * 4,
-                                   k->words};
+    VkShaderModuleCreateInfo mi = {VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, NULL, 0, (size_t)run->n_words * 4,
+                                   run->words};
     VkShaderModule mod;
     VkResult r = c->f.vkCreateShaderModule(c->dev, &mi, NULL, &mod);
     if (r != VK_SUCCESS)
-        return vk_fail(b, vk_status_of(r), "vulkan: kernel %s: vkCreateShaderModule failed (%s)", kernel,
+        return vk_fail(b, vk_status_of(r), "vulkan: kernel %s: vkCreateShaderModule failed (%s)", run->name,
                        vk_result_name(r));
     VkComputePipelineCreateInfo pi = {VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, NULL, 0,
                                       {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, NULL, 0,
@@ -217,9 +228,10 @@ gb_status vk_pipeline_get(gb_backend *b, const char *kernel, int n_args, VkPipel
     r = c->f.vkCreateComputePipelines(c->dev, c->cache, 1, &pi, NULL, &pipe);
     c->f.vkDestroyShaderModule(c->dev, mod, NULL);
     if (r != VK_SUCCESS)
-        return vk_fail(b, vk_status_of(r), "vulkan: kernel %s: vkCreateComputePipelines failed (%s)", kernel,
+        return vk_fail(b, vk_status_of(r), "vulkan: kernel %s: vkCreateComputePipelines failed (%s)", run->name,
                        vk_result_name(r));
-    c->pipes[c->n_pipes].name = k->name;
+    c->pipes[c->n_pipes].req = k->name;
+    c->pipes[c->n_pipes].name = run->name;
     c->pipes[c->n_pipes].pipe = pipe;
     c->pipes[c->n_pipes].n_args = n_args;
     c->pipes[c->n_pipes].runs = 0;

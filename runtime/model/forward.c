@@ -86,9 +86,15 @@ gq_session *gq_session_create(const gm_model *m, gb_backend *be, int ctx, int ma
     /* 128: each prefill batch decodes every selected expert's rows to fp32
      * once, so bigger batches amortize that over more tokens; a GPU reads
      * each expert's weights once per tile of its tokens (64 on Vulkan), and
-     * 128 tokens give an expert 16 on average: 512 there (the CLI asks 512
-     * of the CPU too: model_cli.c) */
-    s->max_batch = max_batch > 0 ? max_batch : strcmp(be->name, "cpu") ? 512 : 128;
+     * 128 tokens give an expert 16 on average: 2048 there (an expert then
+     * gets ~256 tokens, 4 full tiles; on the H200 pp2048 ran 21% faster
+     * with batches of 2048 than of 512, docs/PERFORMANCE.md). The CLI asks
+     * 512 of the CPU (model_cli.c). */
+    s->max_batch = max_batch > 0 ? max_batch : strcmp(be->name, "cpu") ? 2048 : 128;
+    /* GQ_MAX_BATCH: another default, for measuring the choice (bench) */
+    const char *mb = getenv("GQ_MAX_BATCH");
+    if (max_batch <= 0 && mb && atoi(mb) > 0)
+        s->max_batch = atoi(mb);
     s->logit_rows = logit_rows(s->max_batch);
     if (gq_kv_init(&s->kv, m, be, ctx, err, errlen) != 0) {
         free(s);

@@ -1,0 +1,6 @@
+#version 450
+/* cm_matmul_q4_32.comp - matmul_q4_32 on tensor cores (batched (prefill) product, q4_32 weights; gemm_body.glsl + gemm_cm_tile.glsl). */
+#define WT_Q4_32
+#define GM_PLAIN
+#define GM_CM
+#include "gemm_body.glsl"
