@@ -16,39 +16,10 @@
 
 #include "backend.h"
 #include "check.h"
+#include "sh_capture.h"
 #include "golden.h"
 
-static char out_buf[1 << 16];
 static const char *out_text = out_buf;
-
-/* Runs a shell command, captures stdout into out_buf; returns exit code. */
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out_buf, 1, sizeof out_buf - 1, p);
-    out_buf[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static double num(cJSON *o, const char *path)
-{
-    char key[64];
-    const char *dot = strchr(path, '.');
-    if (dot) {
-        snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
-        return num(cJSON_GetObjectItem(o, key), dot + 1);
-    }
-    cJSON *v = cJSON_GetObjectItem(o, path);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
 
 int main(int argc, char **argv)
 {
