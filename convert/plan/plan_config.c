@@ -141,11 +141,9 @@ static void check_numerics(cfg_ctx *c, const gf_hparams *hp)
         }
 }
 
-static void hf_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
+/* The keys both config layouts spell the same way. */
+static void shape_keys(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
 {
-    get_int(c, o, "num_hidden_layers", NULL, 1, GF_MAX_LAYERS, &hp->n_layers);
-    get_int(c, o, "num_local_experts", "num_experts", 1, 4096, &hp->n_experts);
-    get_int(c, o, "num_experts_per_tok", "experts_per_token", 1, 4096, &hp->n_experts_per_tok);
     get_int(c, o, "hidden_size", NULL, 1, 1 << 20, &hp->hidden);
     get_int(c, o, "intermediate_size", NULL, 1, 1 << 20, &hp->intermediate);
     get_int(c, o, "num_attention_heads", NULL, 1, 4096, &hp->n_heads);
@@ -153,6 +151,14 @@ static void hf_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
     get_int(c, o, "head_dim", NULL, 2, 4096, &hp->head_dim);
     get_int(c, o, "vocab_size", NULL, 1, 1 << 24, &hp->vocab);
     get_int(c, o, "sliding_window", NULL, 0, 1 << 24, &hp->sliding_window);
+}
+
+static void hf_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
+{
+    get_int(c, o, "num_hidden_layers", NULL, 1, GF_MAX_LAYERS, &hp->n_layers);
+    get_int(c, o, "num_local_experts", "num_experts", 1, 4096, &hp->n_experts);
+    get_int(c, o, "num_experts_per_tok", "experts_per_token", 1, 4096, &hp->n_experts_per_tok);
+    shape_keys(c, hp, o);
     get_int(c, o, "max_position_embeddings", NULL, 1, 1 << 26, &hp->max_ctx);
     get_num(c, o, "rope_theta", 1, 1e12, 0, 1, &hp->rope_theta);
     get_num(c, o, "rms_norm_eps", 0, 1, 0, 1, &hp->rms_eps);
@@ -233,13 +239,7 @@ static void original_config(cfg_ctx *c, gf_hparams *hp, const cJSON *o)
     get_int(c, o, "num_hidden_layers", NULL, 1, GF_MAX_LAYERS, &hp->n_layers);
     get_int(c, o, "num_experts", NULL, 1, 4096, &hp->n_experts);
     get_int(c, o, "experts_per_token", NULL, 1, 4096, &hp->n_experts_per_tok);
-    get_int(c, o, "hidden_size", NULL, 1, 1 << 20, &hp->hidden);
-    get_int(c, o, "intermediate_size", NULL, 1, 1 << 20, &hp->intermediate);
-    get_int(c, o, "num_attention_heads", NULL, 1, 4096, &hp->n_heads);
-    get_int(c, o, "num_key_value_heads", NULL, 1, 4096, &hp->n_kv_heads);
-    get_int(c, o, "head_dim", NULL, 2, 4096, &hp->head_dim);
-    get_int(c, o, "vocab_size", NULL, 1, 1 << 24, &hp->vocab);
-    get_int(c, o, "sliding_window", NULL, 0, 1 << 24, &hp->sliding_window);
+    shape_keys(c, hp, o);
     get_int(c, o, "initial_context_length", NULL, 1, 1 << 26, &hp->rope_orig_ctx);
     get_num(c, o, "rope_theta", 1, 1e12, 0, 1, &hp->rope_theta);
     get_num(c, o, "rope_scaling_factor", 1, 1e6, 1, 0, &hp->rope_factor);
