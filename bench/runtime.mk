@@ -8,6 +8,10 @@
 #   git clone tools/node_modules/node-llama-cpp/llama/gitRelease.bundle SRC
 #   cmake -S SRC -B B -DGGML_NATIVE=ON -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF
 #   cmake --build B --target llama-bench llama-perplexity
+# On a CPU with AMX add -DCMAKE_C_FLAGS="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16" (and the same
+# CMAKE_CXX_FLAGS): GGML_NATIVE's AMX build (build de3ff81) died with SIGSEGV in prompt processing
+# of the gpt-oss GGUF on the Xeon of 2026-12-03 (the build without AMX runs; use that one).
+# Our side is built in $(BUILD) (Makefile.bench: build-bench, Release); BUILD=dir to use another.
 # Our exact and fast numerics both run (NUMERICS), rounds interleaved with the peers.
 #   make -f Makefile.bench bench-runtime [P=64] [N=16] [R=3] [THREADS=2] [KEEP=1]
 #        [LAYERS=N] [LLAMA_CPP_BIN=B/bin] [NUMERICS="exact fast"]

@@ -149,6 +149,10 @@ GK_AMX void gk_amx_load_config(int n, const uint8_t *rows, const uint16_t *colsb
         c.colsb[i] = colsb[i];
         c.rows[i] = rows[i];
     }
+    /* GCC 12 at -O3 does not see the ldtilecfg builtin read c and dropped
+     * the stores above (Release builds: a zero config, then SIGSEGV at the
+     * first tile load); this barrier makes them happen first */
+    __asm__ volatile("" : : "r"(&c) : "memory");
     _tile_loadconfig(&c);
 }
 

@@ -7,6 +7,7 @@
  * activations: exact-first, so the only difference from the scalar path is
  * the order of the fp32 additions. */
 #include "gk_dot_impl.h"
+#include "gk_prefetch.h"
 
 #ifdef GK_HAVE_X86
 #include <immintrin.h>
@@ -101,6 +102,7 @@ GK_AVX2 static float gk_dot_bf16_avx2(const void *row, const float *x, int64_t n
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        GK_PREFETCH_AHEAD(w + i);
         __m256i h = _mm256_loadu_si256((const __m256i *)(w + i));
         __m256 lo = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16));
         __m256 hi = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16));
@@ -121,6 +123,7 @@ GK_AVX2 static float gk_dot_mxfp4_avx2(const void *row, const float *x, int64_t 
     const __m128i m4 = _mm_set1_epi8(15);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += BV, b += GQ_MXFP4_BLOCK_BYTES, x += BV) {
+        GK_PREFETCH_AHEAD(b);
         __m128i q = _mm_loadu_si128((const __m128i *)(b + GQ_MXFP4_QS_OFFSET));
         __m128i lo = _mm_shuffle_epi8(lut, _mm_and_si128(q, m4));
         __m128i hi = _mm_shuffle_epi8(lut, _mm_and_si128(_mm_srli_epi16(q, 4), m4));
@@ -136,6 +139,7 @@ GK_AVX2 static float gk_dot_q8_32_avx2(const void *row, const float *x, int64_t 
     const uint8_t *b = row;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += BV, b += GQ_Q8_32_BLOCK_BYTES, x += BV) {
+        GK_PREFETCH_AHEAD(b);
         __m128i q0 = _mm_loadu_si128((const __m128i *)(b + GQ_Q8_32_QS_OFFSET));
         __m128i q1 = _mm_loadu_si128((const __m128i *)(b + GQ_Q8_32_QS_OFFSET + 16));
         __m256 bs = fma16(q0, x, _mm256_setzero_ps());
@@ -151,6 +155,7 @@ GK_AVX2 static float gk_dot_q4_32_avx2(const void *row, const float *x, int64_t 
     const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n; i += BV, b += GQ_Q4_32_BLOCK_BYTES, x += BV) {
+        GK_PREFETCH_AHEAD(b);
         __m128i q = _mm_loadu_si128((const __m128i *)(b + GQ_Q4_32_QS_OFFSET));
         __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
         __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);

@@ -7,6 +7,7 @@
  * 16-entry float permute), fp32 FMA with the activations, one scale multiply
  * per block. Only the fp32 summation order differs. */
 #include "gk_dot_impl.h"
+#include "gk_prefetch.h"
 
 #ifdef GK_HAVE_X86
 #include <immintrin.h>
@@ -80,6 +81,7 @@ GK_AVX512 static float gk_dot_bf16_avx512(const void *row, const float *x, int64
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        GK_PREFETCH_AHEAD(w + i);
         __m512i h = _mm512_loadu_si512((const void *)(w + i));
         __m512 lo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
         __m512 hi = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
@@ -104,6 +106,7 @@ GK_AVX512 static float gk_dot_mxfp4_avx512(const void *row, const float *x, int6
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 2 * BV <= n; i += 2 * BV, b += 2 * MXB, x += 2 * BV) {
+        GK_PREFETCH_AHEAD(b);
         __m512i v0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXQ)));
         __m512i v1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + MXB + MXQ)));
         __m512 s0 = _mm512_mul_ps(_mm512_permutexvar_ps(v0, lut), _mm512_loadu_ps(x));
@@ -127,6 +130,7 @@ GK_AVX512 static float gk_dot_q8_32_avx512(const void *row, const float *x, int6
     const uint8_t *b = row;
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += BV, b += Q8B, x += BV) {
+        GK_PREFETCH_AHEAD(b);
         __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q))));
         __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q + 16))));
         __m512 bs = _mm512_mul_ps(w0, _mm512_loadu_ps(x));
@@ -146,6 +150,7 @@ GK_AVX512 static float gk_dot_q4_32_avx512(const void *row, const float *x, int6
     const __m128i m4 = _mm_set1_epi8(15), k8 = _mm_set1_epi8(GQ_Q4_32_ZERO);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += BV, b += Q4B, x += BV) {
+        GK_PREFETCH_AHEAD(b);
         __m128i q = _mm_loadu_si128((const __m128i *)(b + Q4Q));
         __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), k8);
         __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), k8);

@@ -384,7 +384,8 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
     size_t xb = gk_xpack_bytes(w->cols);
     gk_xpack *xs = malloc((size_t)n * sizeof *xs);
     uint8_t *mem = gk_alloc64((size_t)n * xb);
-    fm_ctx c = {w, bias, out, out_stride, gk_rows_per_task(w->rows, threads), n, xs, kern(), NULL, 0};
+    fm_ctx c = {w, bias, out, out_stride, n == 1 ? gk_matvec_rows_per_task(w->rows, w->row_bytes, threads) : gk_rows_per_task(w->rows, threads),
+                n, xs, kern(), NULL, 0};
     if (n > 1) {
         c.scratch_per = (((size_t)w->cols + 63) & ~(size_t)63) + (((size_t)(w->cols / BV / 2) * 16 + 1) * 4 + 63) / 64 * 64;
         c.scratch = gk_alloc64((size_t)threads * c.scratch_per);

@@ -11,6 +11,7 @@
  * nibble formats (codes + offset <= 24) and, for Q8_32, runs on |w| and the
  * values with w's sign instead (ggml's trick), with no correction. */
 #include "gk_fast_impl.h"
+#include "gk_prefetch.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -81,7 +82,10 @@ GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const
 {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int np = x->nb / 2, k = 0;
+    const size_t bb = wt == GQ_Q8_32 ? Q8B : wt == GQ_MXFP4 ? MXB : Q4B;
     for (; k + 1 < np; k += 2) {
+        for (int j = 0; j < 4; j++) /* one per block (4 blocks a step) */
+            GK_PREFETCH_AHEAD(row + (size_t)(2 * k + j) * bb);
         __m512 d0, d1;
         __m512i w0 = pair_codes512(wt, row, k, &d0), w1 = pair_codes512(wt, row, k + 1, &d1);
         __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
@@ -222,9 +226,12 @@ GK_AVXVNNI static GK_INLINE __m256i isum_avxvnni(gq_type wt, __m256i w, const in
     ATTR static GK_INLINE float NAME##_t(gq_type wt, const uint8_t *row, const gk_xpack *x)                          \
     {                                                                                                                \
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                               \
+        const size_t bb = wt == GQ_Q8_32 ? Q8B : wt == GQ_MXFP4 ? MXB : Q4B;                                        \
         for (int k = 0; k < x->nb / 2; k++) {                                                                        \
             __m256i w[2];                                                                                            \
             __m256 dw[2];                                                                                            \
+            GK_PREFETCH_AHEAD(row + (size_t)(2 * k) * bb);                                                           \
+            GK_PREFETCH_AHEAD(row + (size_t)(2 * k + 1) * bb);                                                       \
             CODES(wt, row, k, SIGNED, w, dw);                                                                        \
             __m256i s0 = ISUM(wt, w[0], x->q + 64 * k, x->corr + 16 * k);                                            \
             __m256i s1 = ISUM(wt, w[1], x->q + 64 * k + 32, x->corr + 16 * k + 8);                                   \

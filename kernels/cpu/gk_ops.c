@@ -25,6 +25,15 @@ int64_t gk_rows_per_task(int64_t rows, int threads)
     return (per + 3) & ~(int64_t)3;
 }
 
+int64_t gk_matvec_rows_per_task(int64_t rows, size_t row_bytes, int threads)
+{
+    int64_t per = gk_rows_per_task(rows, threads);
+    int64_t cap = row_bytes ? (int64_t)(GK_MATVEC_TASK_BYTES / row_bytes) : per;
+    if (cap < 1)
+        cap = 1;
+    return per < cap ? per : cap;
+}
+
 void *gk_alloc64(size_t bytes)
 {
     void *p = NULL;
@@ -136,7 +145,7 @@ int gk_matmul_fma(gk_pool *pool, const gk_mat *w, const float *bias, const float
         if (!c.scratch)
             return -1;
     }
-    c.per = gk_rows_per_task(w->rows, threads);
+    c.per = n == 1 ? gk_matvec_rows_per_task(w->rows, w->row_bytes, threads) : gk_rows_per_task(w->rows, threads);
     gk_pool_run(pool, mm_task, &c, (int)((w->rows + c.per - 1) / c.per));
     free(c.scratch);
     return 0;
@@ -144,7 +153,7 @@ int gk_matmul_fma(gk_pool *pool, const gk_mat *w, const float *bias, const float
 
 void gk_jobsplit_init(gk_jobsplit *s, const gk_matvec_job *jobs, int n_jobs, int threads)
 {
-    s->per = gk_rows_per_task(jobs[0].w.rows * n_jobs, threads);
+    s->per = gk_matvec_rows_per_task(jobs[0].w.rows * n_jobs, jobs[0].w.row_bytes, threads);
     s->n_jobs = n_jobs;
     s->starts[0] = 0;
     for (int j = 0; j < n_jobs; j++)

@@ -64,6 +64,14 @@ int gk_jobsplit_task(const gk_jobsplit *s, const gk_matvec_job *jobs, int task, 
  * thread (load balance), a multiple of 4 (so prefill tiles start at the same
  * rows whatever the thread count). */
 int64_t gk_rows_per_task(int64_t rows, int threads);
+/* Rows per pool task of a matrix-vector product (one token): the above, but
+ * no task over GK_MATVEC_TASK_BYTES of weights. Decode streams the weights
+ * from memory and the last task of a run decides when it ends: with 16 tasks
+ * to a run, one lm_head task was 38 MB (4 ms), and one thread sat idle at
+ * the end of most runs. Each row's dot does not depend on the split, so
+ * results stay the same whatever the thread count. */
+#define GK_MATVEC_TASK_BYTES ((size_t)256 << 10)
+int64_t gk_matvec_rows_per_task(int64_t rows, size_t row_bytes, int threads);
 /* 64-byte aligned memory for tiles and packed operands (free() it), NULL if
  * out of memory; 0 bytes gives a valid 64-byte block. */
 void *gk_alloc64(size_t bytes);
