@@ -36,9 +36,20 @@ gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, g
                           gb_ref out);
 gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out);
 
+/* the optional fused ops (backend.h), gd_ops_fused.c */
+gb_status gd_op_add_rmsnorm(gb_backend *b, gb_ref x, gb_ref y, const gb_weight *w, int n, int dim, float eps,
+                            gb_ref out);
+gb_status gd_op_rope_kv_store(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0,
+                              const gb_weight *inv_freq, float mscale);
+gb_status gd_op_argmax(gb_backend *b, gb_ref logits, int n, int vocab, int32_t *ids);
+
 /* Set b's ten op pointers (embed .. read_bandwidth) to the functions above;
  * the host sets prepare, alloc, release, write, read, finish and destroy. */
 void gd_ops_install(gb_backend *b);
+/* Set the optional fused ops too: only for a host that runs their kernels
+ * (add_rmsnorm, rope_kv, argmax): Vulkan; the Metal host does not call it
+ * yet, so Metal runs the op sequences. */
+void gd_ops_install_fused(gb_backend *b);
 
 /* ---- shared by the op files ---- */
 

@@ -93,6 +93,7 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->read = vk_op_read;
     b->finish = vk_op_finish;
     gd_ops_install(b);
+    gd_ops_install_fused(b);
     b->destroy = vk_destroy;
     return b;
 }

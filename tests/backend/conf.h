@@ -119,5 +119,6 @@ extern const conf_group conf_group_linear;   /* embed, matmul, rmsnorm, rope, ad
 extern const conf_group conf_group_attn;     /* attention, kv_store */
 extern const conf_group conf_group_moe;      /* moe */
 extern const conf_group conf_group_score;    /* score */
+extern const conf_group conf_group_fused;    /* the optional fused ops */
 
 #endif
