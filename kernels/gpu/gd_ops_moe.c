@@ -1,7 +1,9 @@
 /* gd_ops_moe.c - backend.h's MoE block on the device
- * (kernels/shaders/moe_*.comp). Decode (one token), three dispatches:
- *   1. moe_route: router logits, top-k (lower index wins ties), softmax over
- *      the k, into scratch slot 0 as (expert id, weight) pairs;
+ * (kernels/shaders/moe_*.comp). Decode (one token), four dispatches:
+ *   1. moe_logits (a workgroup per expert; moe_route's one workgroup per
+ *      token took 19 us on the H200 for one token) into scratch slot 3,
+ *      then moe_topk: top-k (lower index wins ties), softmax over the k,
+ *      into scratch slot 0 as (expert id, weight) pairs;
  *   2. moe_gate_up_<type>: gate_up of the chosen experts only + bias +
  *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
@@ -166,6 +168,10 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
                        b->name, (unsigned long long)maxb);
     int one_window = per_gu == (uint64_t)E && per_dn == (uint64_t)E;
     int grouped = n >= MOE_GROUP_MIN || !one_window;
+    /* GQ_GPU_ROUTE1=1: moe_route (one workgroup a token) for decode too, as
+     * before the split router (for measuring) */
+    const char *r1 = getenv("GQ_GPU_ROUTE1");
+    int split_route = !grouped && !(r1 && *r1 && strcmp(r1, "0"));
     uint64_t yrow = (uint64_t)K * (uint64_t)D * 4u; /* prefill: weighted outputs per token */
     uint64_t grow = rrow + (uint64_t)K * 4u;         /* route pairs + group list per token */
     uint64_t big = arow > xrow ? arow : xrow;
@@ -179,8 +185,10 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     if (tc_max > (uint64_t)n)
         tc_max = (uint64_t)n;
 
-    gb_ref route, act, y = {0};
+    gb_ref route, act, y = {0}, logits = {0};
     gb_status s = gd_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
+    if (s == GB_OK && split_route)
+        s = gd_scratch(b, 3, tc_max * (uint64_t)E * 4u, &logits);
     if (s == GB_OK)
         s = gd_scratch(b, 1, tc_max * arow, &act);
     if (s == GB_OK && grouped)
@@ -202,6 +210,35 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         uint64_t tc = (uint64_t)n - t0 < tc_max ? (uint64_t)n - t0 : tc_max;
         gb_ref xt = gb_ref_f32(x, t0 * (uint64_t)D), ot = gb_ref_f32(out, t0 * (uint64_t)D);
 
+        if (split_route) { /* per-token kernels: the router over many workgroups, then the top-k */
+            gd_dispatch lg = {0};
+            lg.kernel = "moe_logits";
+            lg.n_args = 4;
+            lg.args[0] = (gd_arg){xt, tc * xrow, 0};
+            lg.args[1] = (gd_arg){m->router->dev, (uint64_t)E * D * 4u, 0};
+            lg.args[2] = (gd_arg){m->router_bias->dev, (uint64_t)E * 4u, 0};
+            lg.args[3] = (gd_arg){logits, tc * (uint64_t)E * 4u, 1};
+            lg.push[4] = (uint32_t)E;
+            lg.push[5] = (uint32_t)D;
+            lg.push[6] = (uint32_t)m->router->row_bytes;
+            lg.n_push = 7;
+            lg.groups[0] = (uint32_t)E;
+            lg.groups[1] = (uint32_t)tc;
+            lg.groups[2] = 1;
+            gd_dispatch tk = {0};
+            tk.kernel = "moe_topk";
+            tk.n_args = 2;
+            tk.args[0] = (gd_arg){logits, tc * (uint64_t)E * 4u, 0};
+            tk.args[1] = (gd_arg){route, tc * rrow, 1};
+            tk.push[2] = (uint32_t)E;
+            tk.push[3] = (uint32_t)K;
+            tk.n_push = 4;
+            tk.groups[0] = (uint32_t)tc;
+            tk.groups[1] = tk.groups[2] = 1;
+            if ((s = gd_run(b, &lg)) != GB_OK || (s = gd_run(b, &tk)) != GB_OK)
+                return s;
+        }
+
         gd_dispatch r = {0};
         r.kernel = "moe_route";
         r.n_args = 4;
@@ -216,7 +253,7 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         r.n_push = 8;
         r.groups[0] = (uint32_t)tc;
         r.groups[1] = r.groups[2] = 1;
-        if ((s = gd_run(b, &r)) != GB_OK)
+        if (!split_route && (s = gd_run(b, &r)) != GB_OK)
             return s;
         if (grouped) {
             s = prefill(b, m, xt, ot, tc, route, act, y, maxb, k_gug, k_dng, lim.u, alpha.u);

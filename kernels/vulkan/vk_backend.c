@@ -93,7 +93,10 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->read = vk_op_read;
     b->finish = vk_op_finish;
     gd_ops_install(b);
-    gd_ops_install_fused(b);
+    /* GQ_VK_FUSED=0: the op sequences instead of the fused ops (measuring) */
+    const char *fz = getenv("GQ_VK_FUSED");
+    if (!fz || strcmp(fz, "0"))
+        gd_ops_install_fused(b);
     b->destroy = vk_destroy;
     return b;
 }
