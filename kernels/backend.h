@@ -221,8 +221,9 @@ struct gb_backend {
     /* rope(q, n, a->n_heads, ...), rope(k, n, a->n_kv_heads, ...), then
      * kv_store(a, k, v, n, pos0): the store happens BEFORE the attention of
      * this batch, which is the same only when it overwrites no slot that
-     * attention reads: a->window == 0 (cap >= every position) or
-     * n + a->window - 1 <= a->cap. The caller checks that. */
+     * attention reads: a->window == 0 (cap >= every position), or
+     * n + a->window - 1 <= a->cap, or pos0 + n <= a->cap (no slot wraps
+     * yet). The caller checks that. */
     gb_status (*rope_kv_store)(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0,
                                const gb_weight *inv_freq, float mscale);
     /* ids[r] = the index of the largest of row r's `vocab` logits (lower

@@ -194,7 +194,8 @@ static gb_status batch(gq_session *s, const int32_t *ids, int n, int logits_from
         TRY(trace(s, "Vcur", l, v, n, Hkv));
         /* storing before attention is the same only when the store
          * overwrites no cache slot this batch's attention reads */
-        int fuse_kv = be->rope_kv_store && (a->window == 0 || n + a->window - 1 <= a->cap);
+        int fuse_kv = be->rope_kv_store &&
+                      (a->window == 0 || n + a->window - 1 <= a->cap || s->pos + n <= a->cap);
         if (fuse_kv)
             TRY(be->rope_kv_store(be, a, q, k, v, n, s->pos, &m->inv_freq, m->rope_mscale));
         else {
