@@ -1,6 +1,10 @@
-/* gd_ops_attention.c - backend.h's attention on the `attention` kernel
- * (decode and prefill alike: one workgroup per head and query, an online
- * softmax over the keys; see kernels/shaders/attention.comp).
+/* gd_ops_attention.c - backend.h's attention on two kernels: decode (n = 1)
+ * on `attention` (one workgroup per head and query, an online softmax over
+ * the keys; kernels/shaders/attention.comp), batches of head_dim 64 on
+ * `attention_fa` (flash-attention tiles: 64 query rows of one kv head share
+ * each tile of keys in shared memory; kernels/shaders/attention_fa.comp).
+ * Both take the same bindings and the same push words (attention_fa one
+ * more: the dispatch's query count).
  *
  * The cache is bound whole where it fits a descriptor window (every model
  * here), and the batch's first position travels in the stream (the kernel
@@ -15,6 +19,8 @@
 #include "gd_ops.h"
 
 #define AT_MAX_HEAD_DIM 256
+#define FA_HEAD_DIM 64 /* the one head_dim attention_fa is built for */
+#define FA_ROWS 64     /* query rows (token, head of the GQA group) per attention_fa workgroup */
 #define MAX_GROUPS 65535
 
 gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0, gb_ref out)
@@ -58,13 +64,17 @@ gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, g
     gb_status s = gd_upload(b, &p0, 4, &pos);
     if (s != GB_OK)
         return s;
+    int tiled = n > 1 && a->head_dim == FA_HEAD_DIM;
+    uint64_t group = (uint64_t)(a->n_heads / a->n_kv_heads);
     uint64_t tc_max = maxb / qs;
     if (tc_max > MAX_GROUPS)
         tc_max = MAX_GROUPS;
+    if (tiled && tc_max * group > (uint64_t)MAX_GROUPS * FA_ROWS)
+        tc_max = (uint64_t)MAX_GROUPS * FA_ROWS / group;
     for (uint64_t t0 = 0; t0 < (uint64_t)n; t0 += tc_max) {
         uint64_t tc = (uint64_t)n - t0 < tc_max ? (uint64_t)n - t0 : tc_max;
         gd_dispatch d = {0};
-        d.kernel = "attention";
+        d.kernel = tiled ? "attention_fa" : "attention";
         d.n_args = 8;
         d.args[0] = (gd_arg){gb_ref_at(q, t0 * qs), tc * qs, 0};
         d.args[1] = (gd_arg){k, (uint64_t)n * kvs, 0};
@@ -87,9 +97,10 @@ gb_status gd_op_attention(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, g
         } sc = {a->scale};
         p[6] = sc.u;
         p[7] = (uint32_t)s0;
-        d.n_push = 8 + 8;
-        d.groups[0] = (uint32_t)a->n_heads;
-        d.groups[1] = (uint32_t)tc;
+        p[8] = (uint32_t)tc;
+        d.n_push = 8 + 9;
+        d.groups[0] = tiled ? gd_groups(tc * group, FA_ROWS) : (uint32_t)a->n_heads;
+        d.groups[1] = tiled ? (uint32_t)a->n_kv_heads : (uint32_t)tc;
         d.groups[2] = 1;
         if ((s = gd_run(b, &d)) != GB_OK)
             return s;

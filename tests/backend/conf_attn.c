@@ -212,9 +212,16 @@ static void attn_run(conf *c, void *state)
     attn_state *s = state;
     const gb_weight *s16 = s->sinks16;
     int W = WINDOW, nlong = conf_size(c, 40, W + 1, 1);
-    char w8[96], w9[96];
+    char w8[96], w9[96], w10[96], w11[96];
     snprintf(w8, sizeof w8, "sliding W=16 prefill n=%d>W pos0=0", nlong);
     snprintf(w9, sizeof w9, "sliding W=16 prefill n=%d>W pos0=70 wrapped", nlong);
+    /* long prefill batches (the Vulkan host's tiled kernel: 64 query rows of
+     * one kv head per workgroup, tiles of 32 keys): many row tiles, the last
+     * one part-filled (n * 8 not a multiple of 64) */
+    int nbig = conf_size(c, 2100, 301, 1);
+    snprintf(w10, sizeof w10, "full GQA16/2 prefill n=%d pos0=100", nbig);
+    snprintf(w11, sizeof w11, "sliding W=128 GQA16/2 prefill n=%d pos0=1000 wrapped", nbig);
+    const gb_weight *s64 = s->sinks64;
     const attn_case cases[] = {
         {16, 2, 0, 64, 0, 1, s16, 1.0, "full GQA16/2 decode n=1 pos0=0"},
         {16, 2, 0, 64, 45, 1, s16, 1.0, "full GQA16/2 decode n=1 pos0=45"},
@@ -229,6 +236,20 @@ static void attn_run(conf *c, void *state)
         {16, 2, W, W, 70, nlong, s16, 1.0, w9},
         {64, 8, 0, 256, 200, 1, s->sinks64, 4.0, "full GQA64/8 decode n=1 pos0=200"},
         {64, 8, 128, 128, 300, 3, s->sinks64, 1.0, "sliding W=128 GQA64/8 n=3 pos0=300"},
+        /* batches around the tile sizes, with the model's shape (GQA 64/8) */
+        {64, 8, 0, 64, 0, 2, s64, 1.0, "full GQA64/8 prefill n=2 pos0=0"},
+        {64, 8, 0, 64, 0, 63, s64, 1.0, "full GQA64/8 prefill n=63 pos0=0"},
+        {64, 8, 0, 128, 37, 64, s64, 1.0, "full GQA64/8 prefill n=64 pos0=37"},
+        {64, 8, 0, 65, 0, 65, s64, 4.0, "full GQA64/8 prefill n=65 pos0=0 sharp scores"},
+        {64, 8, 128, 128, 0, 300, s64, 1.0, "sliding W=128 GQA64/8 prefill n=300 pos0=0"},
+        {64, 8, 128, 128, 200, 300, s64, 1.0, "sliding W=128 GQA64/8 prefill n=300 pos0=200 wrapped"},
+        {64, 8, 128, 128, 131, 65, s64, 1.0, "sliding W=128 GQA64/8 prefill n=65 pos0=131 wrapped"},
+        {16, 2, 0, 100 + nbig, 100, nbig, s16, 1.0, w10},
+        {16, 2, 128, 128, 1000, nbig, s16, 1.0, w11},
+        /* a group that does not divide a tile's 64 rows (G = 3) */
+        {12, 4, 0, 64, 5, 50, s16, 1.0, "full GQA12/4 prefill n=50 pos0=5"},
+        {12, 4, W, W, 40, 50, s16, 1.0, "sliding W=16 GQA12/4 prefill n=50 pos0=40 wrapped"},
+        {16, 2, W, W, 53, 40, s->sinks16_big, 1.0, "sliding W=16 prefill n=40 pos0=53 large sinks"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         attention_case(c, &cases[i]);
