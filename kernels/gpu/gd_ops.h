@@ -12,8 +12,8 @@
  * b->error in words). Messages name the backend (b->name).
  *
  * Decode dispatches: matmul 1 per weight (when it fits one window),
- * attention 1, MoE 4 (router logits, top-k, gate_up + SwiGLU, down + weighted
- * sum). */
+ * attention 1, MoE 3 (router logits; top-k + gate_up + SwiGLU; down +
+ * weighted sum). */
 #ifndef GQ_GD_OPS_H
 #define GQ_GD_OPS_H
 
