@@ -19,7 +19,8 @@
  * combined over its 4 threads with subgroup shuffles (the 4 lanes of a row
  * are consecutive invocations, so in one subgroup on every device here:
  * lavapipe 8, NVIDIA and Apple 32); the weights exp(s - m) go to shared
- * memory and thread c accumulates output dims 4(c + 4k) .. +3 (k < 4) over
+ * memory (a subgroup barrier: only the row's own lanes read them) and
+ * thread c accumulates output dims 4(c + 4k) .. +3 (k < 4) over
  * all keys of the tile; accumulators are rescaled when m grows (online
  * softmax, fp32 throughout). Masked keys (outside the row's causal window,
  * or past the last key) score -inf and weigh 0; m starts at a finite -1e30
@@ -74,7 +75,9 @@ void main()
     uint tid = gl_LocalInvocationID.x, r = tid >> 2u, c = tid & 3u;
     uint pos0 = pb.w[p.o_p >> 2u];
     uint G = p.n_heads / p.n_kv, kvh = gl_WorkGroupID.y, kvs = p.n_kv * FA_HD;
-    uint row0 = gl_WorkGroupID.x * FA_R;
+    /* the last row tile first: on a full layer it walks the most keys, so
+     * the long workgroups start early and the short ones fill the tail */
+    uint row0 = (gl_NumWorkGroups.x - 1u - gl_WorkGroupID.x) * FA_R;
     uint gr = row0 + r;
     uint t = gr / G, h = kvh * G + gr % G;
     bool valid = t < p.tc; /* the last workgroup's rows may run past the queries */
@@ -146,7 +149,9 @@ void main()
         m = mn;
         [[unroll]] for (uint k = 0u; k < 4u; k++)
             o[k] *= a;
-        barrier();
+        /* a row's weights are read only by its own 4 lanes, one subgroup */
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
 
         [[unroll]] for (uint jq = 0u; jq < FA_BK / 4u; jq++) {
             vec4 w = Ps[r * FA_PS + jq];

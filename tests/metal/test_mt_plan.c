@@ -162,6 +162,9 @@ static void all_ops(gb_backend *b, const char *what)
     fk_alloc(b, (uint64_t)NT * VOCAB * 4, &lg);
     fk_alloc(b, (uint64_t)64 * HKV * HD * 4, &kc);
     fk_alloc(b, (uint64_t)64 * HKV * HD * 4, &vc);
+    gb_buffer *kc64, *vc64; /* the tiled prefill kernel's head_dim (gd_ops_attention.c) */
+    fk_alloc(b, (uint64_t)64 * HKV * 64 * 4, &kc64);
+    fk_alloc(b, (uint64_t)64 * HKV * 64 * 4, &vc64);
     gb_ref rx = {x, 0}, ry = {y, 0}, ro = {o, 0};
     gb_weight *norm = weight("norm", GQ_F32, 1, 1, D), *freq = weight("inv_freq", GQ_F32, 1, 1, HD / 2);
     gb_weight *sinks = weight("sinks", GQ_F32, 1, 1, HQ), *bias = weight("bias", GQ_F32, 1, 1, VOCAB);
@@ -194,6 +197,9 @@ static void all_ops(gb_backend *b, const char *what)
             CHECK_MSG(gd_op_attention(b, &a, rx, ry, ry, NT, pos0, ro) == GB_OK, "%s: attention: %s", what, b->error);
             CHECK_MSG(gd_op_kv_store(b, &a, ry, ry, NT, pos0) == GB_OK, "%s: kv_store: %s", what, b->error);
         }
+        gb_attn a64 = {HQ, HKV, 64, window, sinks, {kc64, 0}, {vc64, 0}, window ? window : 64, 0.125f};
+        CHECK_MSG(gd_op_attention(b, &a64, rx, ry, ry, NT, 13, ro) == GB_OK, "%s: attention hd 64: %s", what,
+                  b->error);
     }
     float nll[NT], top_logp[NT * 4];
     uint32_t top_ids[NT * 4], ref_ids[NT * 3] = {0};
@@ -207,7 +213,7 @@ static void all_ops(gb_backend *b, const char *what)
     CHECK_MSG(gd_op_score(b, (gb_ref){lg, 0}, NT, VOCAB, &dense, &dout) == GB_OK, "%s: score: %s", what, b->error);
     double bw = 0;
     CHECK_MSG(gd_op_read_bandwidth(b, 1u << 20, &bw) == GB_OK, "%s: read_bandwidth: %s", what, b->error);
-    free(x), free(y), free(o), free(lg), free(kc), free(vc);
+    free(x), free(y), free(o), free(lg), free(kc), free(vc), free(kc64), free(vc64);
     free_weights();
 }
 
