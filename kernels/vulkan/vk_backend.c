@@ -63,6 +63,8 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->name = "vulkan";
     const char *prof = getenv("GQ_VK_PROFILE");
     c->profile = prof && *prof && strcmp(prof, "0");
+    const char *spin = getenv("GQ_VK_SPIN");
+    c->spin = spin && *spin && strcmp(spin, "0");
     const char *nomap = getenv("GQ_VK_NO_MAP");
     c->no_map = nomap && *nomap && strcmp(nomap, "0");
     if (vk_device_open(c, cfg ? cfg->device : NULL, err, errlen)) {
