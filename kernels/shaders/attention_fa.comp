@@ -18,11 +18,13 @@
  * registers (16 vec4); the row's running max m and denominator l are
  * combined over its 4 threads with subgroup shuffles (the 4 lanes of a row
  * are consecutive invocations, so in one subgroup on every device here:
- * lavapipe 8, NVIDIA and Apple 32); the weights exp(s - m) go to shared
- * memory (a subgroup barrier: only the row's own lanes read them) and
- * thread c accumulates output dims 4(c + 4k) .. +3 (k < 4) over
- * all keys of the tile; accumulators are rescaled when m grows (online
- * softmax, fp32 throughout). Masked keys (outside the row's causal window,
+ * lavapipe 8, NVIDIA and Apple 32); the weights exp(s - m) and each row's
+ * rescale exp(m_old - m) go to shared memory. For P.V the threads take
+ * another shape: thread (rp = tid / 8, dg = tid % 8) accumulates rows rp
+ * and rp + 32, dims 8 dg .. +7, over the tile's keys, so each weight and
+ * value read from shared memory feeds two rows (80 16-byte reads a thread
+ * a tile, where 4 threads a row would need 136); accumulators are rescaled
+ * when m grows (online softmax, fp32 throughout). Masked keys (outside the row's causal window,
  * or past the last key) score -inf and weigh 0; m starts at a finite -1e30
  * so a row whose keys are all masked so far rescales by exp(0) = 1, never
  * NaN. The tiles walked are the union of the rows' windows: keys
@@ -37,7 +39,7 @@
  * 4 v_cache, 5 sinks [n_heads] (f32 words), 6 out [n, n_heads*64], 7 pos0.
  * q and out are bound from query t0 on; push word tc: the queries of this
  * dispatch.
- * Grid (ceil(tc * G / 64), n_kv). Shared memory: 8.5 + 8 + 9 KiB. */
+ * Grid (ceil(tc * G / 64), n_kv). Shared memory: 8.5 + 8 + 9 + 0.25 KiB. */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -69,6 +71,7 @@ layout(push_constant) uniform P {
 shared vec4 Ks[FA_BK * FA_KS];
 shared vec4 Vs[FA_BK * 16u];
 shared vec4 Ps[FA_R * FA_PS];
+shared float As[FA_R]; /* each row's rescale of this tile; at the end its output factor */
 
 void main()
 {
@@ -97,7 +100,10 @@ void main()
         q[i] = valid ? vec4(qb.x[qo + 4u * i], qb.x[qo + 4u * i + 1u], qb.x[qo + 4u * i + 2u], qb.x[qo + 4u * i + 3u])
                      : vec4(0.0);
 
-    vec4 o[4];
+    /* P.V: thread (rp, dg) accumulates rows rp and rp + 32, dims 8 dg .. +7:
+     * each weight and value read from shared memory feeds 2 rows */
+    uint rp = tid >> 3u, dg = tid & 7u;
+    vec4 o[4]; /* row rp: o[0], o[1]; row rp + 32: o[2], o[3] */
     [[unroll]] for (uint k = 0u; k < 4u; k++)
         o[k] = vec4(0.0);
     float m = -1e30, l = 0.0;
@@ -147,35 +153,51 @@ void main()
         sum += subgroupShuffleXor(sum, 2u);
         l = l * a + sum;
         m = mn;
-        [[unroll]] for (uint k = 0u; k < 4u; k++)
-            o[k] *= a;
-        /* a row's weights are read only by its own 4 lanes, one subgroup */
-        subgroupMemoryBarrierShared();
-        subgroupBarrier();
+        if (c == 0u)
+            As[r] = a;
+        barrier();
 
+        float aa = As[rp], ab = As[rp + 32u];
+        o[0] *= aa;
+        o[1] *= aa;
+        o[2] *= ab;
+        o[3] *= ab;
         [[unroll]] for (uint jq = 0u; jq < FA_BK / 4u; jq++) {
-            vec4 w = Ps[r * FA_PS + jq];
+            vec4 wa = Ps[rp * FA_PS + jq], wb = Ps[(rp + 32u) * FA_PS + jq];
             [[unroll]] for (uint e = 0u; e < 4u; e++) {
                 uint jj = 4u * jq + e;
-                [[unroll]] for (uint k = 0u; k < 4u; k++)
-                    o[k] += w[e] * Vs[jj * 16u + c + 4u * k];
+                vec4 v0 = Vs[jj * 16u + 2u * dg], v1 = Vs[jj * 16u + 2u * dg + 1u];
+                o[0] += wa[e] * v0;
+                o[1] += wa[e] * v1;
+                o[2] += wb[e] * v0;
+                o[3] += wb[e] * v1;
             }
         }
         barrier();
     }
 
-    if (!valid)
-        return;
-    float sink = uintBitsToFloat(sb.w[(p.o_s >> 2u) + h]);
-    float M = max(m, sink);
-    float a = exp(m - M);
-    float f = a / (l * a + exp(sink - M));
-    uint oo = (p.o_o >> 2u) + (t * p.n_heads + h) * FA_HD;
-    [[unroll]] for (uint k = 0u; k < 4u; k++) {
-        uint d = 4u * (c + 4u * k);
-        ob.x[oo + d] = o[k].x * f;
-        ob.x[oo + d + 1u] = o[k].y * f;
-        ob.x[oo + d + 2u] = o[k].z * f;
-        ob.x[oo + d + 3u] = o[k].w * f;
+    /* each row's output factor, from the thread that holds its m and l */
+    if (c == 0u) {
+        float sink = valid ? uintBitsToFloat(sb.w[(p.o_s >> 2u) + h]) : 0.0;
+        float M = max(m, sink);
+        float a = exp(m - M);
+        As[r] = a / (l * a + exp(sink - M));
+    }
+    barrier();
+    [[unroll]] for (uint half_ = 0u; half_ < 2u; half_++) {
+        uint rr = rp + 32u * half_, gr2 = row0 + rr, t2 = gr2 / G;
+        if (t2 >= p.tc)
+            continue;
+        float f = As[rr];
+        uint oo = (p.o_o >> 2u) + (t2 * p.n_heads + kvh * G + gr2 % G) * FA_HD + 8u * dg;
+        vec4 x0 = o[2u * half_] * f, x1 = o[2u * half_ + 1u] * f;
+        ob.x[oo] = x0.x;
+        ob.x[oo + 1u] = x0.y;
+        ob.x[oo + 2u] = x0.z;
+        ob.x[oo + 3u] = x0.w;
+        ob.x[oo + 4u] = x1.x;
+        ob.x[oo + 5u] = x1.y;
+        ob.x[oo + 6u] = x1.z;
+        ob.x[oo + 7u] = x1.w;
     }
 }
