@@ -54,6 +54,11 @@ void gd_ops_install_fused(gb_backend *b);
 
 /* ---- shared by the op files ---- */
 
+/* rmsnorm's dispatches over windows of rows (gd_ops_light.c): y NULL runs
+ * rmsnorm.comp, else add_rmsnorm.comp (x += y first). The caller checked w. */
+gb_status gd_norm_rows(gb_backend *b, gb_ref x, const gb_ref *y, const gb_weight *w, int n, int dim, float eps,
+                       gb_ref out);
+
 /* "f32", "f16", "bf16", "mxfp4", "q8_32", "q4_32": the kernel name suffix of
  * a weight type, or NULL. */
 const char *gd_type_suffix(gq_type t);

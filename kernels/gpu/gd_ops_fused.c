@@ -10,7 +10,7 @@
 #include "gd.h"
 #include "gd_ops.h"
 
-#define ARGMAX_SLOT 6  /* scratch slot of argmax's ids (MoE 0-2, score 7) */
+#define ARGMAX_SLOT 6  /* scratch slot of argmax's ids (MoE 0-3, score 7) */
 
 static gd_arg arg(gb_ref r, uint64_t bytes, int writes)
 {
@@ -23,25 +23,11 @@ gb_status gd_op_add_rmsnorm(gb_backend *b, gb_ref x, gb_ref y, const gb_weight *
 {
     if (b->status)
         return b->status;
-    uint64_t row = (uint64_t)dim * 4;
-    int per = (int)(gd_window_bytes(b) / row);
-    if (!w->dev.buf || w->type != GQ_F32 || w->cols < dim || per < 1) {
+    if (!w->dev.buf || w->type != GQ_F32 || w->cols < dim || gd_window_bytes(b) < (uint64_t)dim * 4) {
         gb_status s = gd_op_add(b, x, y, (uint64_t)n * (uint64_t)dim);
         return s ? s : gd_op_rmsnorm(b, x, w, n, dim, eps, out); /* (it names a bad weight) */
     }
-    gb_status s = GB_OK;
-    for (int t0 = 0; t0 < n && !s; t0 += per) {
-        int tn = n - t0 < per ? n - t0 : per;
-        gd_dispatch d = {.kernel = "add_rmsnorm", .n_args = 4, .n_push = 6, .groups = {(uint32_t)tn, 1, 1}};
-        d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
-        d.args[1] = arg(w->dev, row, 0);
-        d.args[2] = arg(gb_ref_at(out, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
-        d.args[3] = arg(gb_ref_at(y, (uint64_t)t0 * row), (uint64_t)tn * row, 0);
-        d.push[4] = (uint32_t)dim;
-        d.push[5] = gd_f2u(eps);
-        s = gd_run(b, &d);
-    }
-    return s;
+    return gd_norm_rows(b, x, &y, w, n, dim, eps, out);
 }
 
 gb_status gd_op_rope_kv_store(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0,

@@ -18,23 +18,13 @@ typedef struct {
     gb_weight *norm64, *norm2880, *inv_freq;
 } fused_state;
 
-static float *xalloc(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof *p);
-    if (!p) {
-        fprintf(stderr, "conformance: out of host memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 static void fused_setup(conf *c, void **state)
 {
     fused_state *s = calloc(1, sizeof *s);
     if (!s)
         exit(1);
     *state = s;
-    float *v = xalloc(2880);
+    float *v = conf_floats(2880);
     for (int i = 0; i < 2880; i++)
         v[i] = (float)(1.0 + 0.5 * conf_sym(c));
     s->norm64 = conf_vec(c, "fused.norm64", 1, 64, v);
@@ -68,8 +58,8 @@ static void add_rmsnorm_case(conf *c, const gb_weight *w, int n, double amp, con
     int dim = (int)w->cols;
     float eps = 1e-5f;
     size_t len = (size_t)n * (size_t)dim;
-    float *x = xalloc(len), *y = xalloc(len), *gx = xalloc(len), *go = xalloc(len), *sx = xalloc(len),
-          *so = xalloc(len);
+    float *x = conf_floats(len), *y = conf_floats(len), *gx = conf_floats(len), *go = conf_floats(len), *sx = conf_floats(len),
+          *so = conf_floats(len);
     conf_fill(c, x, len, amp);
     conf_fill(c, y, len, amp);
     if (n > 2) /* a row where y cancels x: the sum is 0, eps keeps it finite */
@@ -137,12 +127,12 @@ static void rope_kv_case(conf *c, const fused_state *s, const rkv_case *rc)
         return;
     size_t qn = (size_t)rc->n * (size_t)rc->hq * HD, kn = (size_t)rc->n * (size_t)rc->hkv * HD,
            cn = (size_t)rc->cap * (size_t)rc->hkv * HD;
-    float *q = xalloc(qn), *k = xalloc(kn), *v = xalloc(kn), *kc = xalloc(cn), *vc = xalloc(cn);
+    float *q = conf_floats(qn), *k = conf_floats(kn), *v = conf_floats(kn), *kc = conf_floats(cn), *vc = conf_floats(cn);
     float *got[4], *want[4];
     size_t len[4] = {qn, kn, cn, cn};
     for (int i = 0; i < 4; i++) {
-        got[i] = xalloc(len[i]);
-        want[i] = xalloc(len[i]);
+        got[i] = conf_floats(len[i]);
+        want[i] = conf_floats(len[i]);
     }
     conf_fill(c, q, qn, 2.0);
     conf_fill(c, k, kn, 2.0);
@@ -219,7 +209,7 @@ static void argmax_case(conf *c, int n, int vocab, am_kind kind, const char *wha
     if (c->dead)
         return;
     size_t len = (size_t)n * (size_t)vocab;
-    float *l = xalloc(len);
+    float *l = conf_floats(len);
     conf_fill(c, l, len, 20.0);
     for (int r = 0; r < n; r++) {
         float *row = l + (size_t)r * (size_t)vocab;
@@ -310,4 +300,4 @@ static void fused_run(conf *c, void *state)
 
 static void fused_done(void *state) { free(state); }
 
-const conf_group conf_group_fused = {"fused (optional ops)", fused_setup, fused_run, fused_done};
+const conf_group conf_group_fused = {"fused", fused_setup, fused_run, fused_done};
