@@ -217,42 +217,32 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
 
         uint64_t lbytes = tc * (uint64_t)E * 4u;
         gb_ref pairs = route_mode == 2 ? gb_ref_at(logits, lbytes) : route; /* what moe_down reads */
-        if (route_mode == 2) { /* the router over a workgroup per expert */
-            gd_dispatch lg = {0};
-            lg.kernel = "moe_logits";
-            lg.n_args = 4;
-            lg.args[0] = (gd_arg){xt, tc * xrow, 0};
-            lg.args[1] = (gd_arg){m->router->dev, (uint64_t)E * D * 4u, 0};
-            lg.args[2] = (gd_arg){m->router_bias->dev, (uint64_t)E * 4u, 0};
-            lg.args[3] = (gd_arg){logits, lbytes, 1};
-            lg.push[4] = (uint32_t)E;
-            lg.push[5] = (uint32_t)D;
-            lg.push[6] = (uint32_t)m->router->row_bytes;
-            lg.n_push = 7;
-            lg.groups[0] = (uint32_t)E;
-            lg.groups[1] = (uint32_t)tc;
-            lg.groups[2] = 1;
-            if ((s = gd_run(b, &lg)) != GB_OK)
-                return s;
-        }
-        if (route_mode == 0) {
-            gd_dispatch r = {0};
-            r.kernel = "moe_route";
-            r.n_args = 4;
-            r.args[0] = (gd_arg){xt, tc * xrow, 0};
-            r.args[1] = (gd_arg){m->router->dev, (uint64_t)E * D * 4u, 0};
-            r.args[2] = (gd_arg){m->router_bias->dev, (uint64_t)E * 4u, 0};
-            r.args[3] = (gd_arg){route, tc * rrow, 1};
-            r.push[4] = (uint32_t)E;
-            r.push[5] = (uint32_t)D;
+        /* the router: moe_logits (a workgroup per expert, logits only: the
+         * top-k is gate_up's) or moe_route (a workgroup per token, pairs) */
+        gd_dispatch r = {0};
+        r.kernel = route_mode == 2 ? "moe_logits" : "moe_route";
+        r.n_args = 4;
+        r.args[0] = (gd_arg){xt, tc * xrow, 0};
+        r.args[1] = (gd_arg){m->router->dev, (uint64_t)E * D * 4u, 0};
+        r.args[2] = (gd_arg){m->router_bias->dev, (uint64_t)E * 4u, 0};
+        r.args[3] = route_mode == 2 ? (gd_arg){logits, lbytes, 1} : (gd_arg){route, tc * rrow, 1};
+        r.push[4] = (uint32_t)E;
+        r.push[5] = (uint32_t)D;
+        if (route_mode == 2) {
+            r.push[6] = (uint32_t)m->router->row_bytes;
+            r.n_push = 7;
+            r.groups[0] = (uint32_t)E;
+            r.groups[1] = (uint32_t)tc;
+        } else {
             r.push[6] = (uint32_t)K;
             r.push[7] = (uint32_t)m->router->row_bytes;
             r.n_push = 8;
             r.groups[0] = (uint32_t)tc;
-            r.groups[1] = r.groups[2] = 1;
-            if ((s = gd_run(b, &r)) != GB_OK)
-                return s;
+            r.groups[1] = 1;
         }
+        r.groups[2] = 1;
+        if ((s = gd_run(b, &r)) != GB_OK)
+            return s;
         if (grouped) {
             s = prefill(b, m, xt, ot, tc, route, act, y, maxb, k_gug, k_dng, lim.u, alpha.u);
             if (s != GB_OK)
