@@ -28,9 +28,24 @@ ours_bench() {
   "$BIN/gptoss-run" bench "$go" --backend "$BACKEND" "$@" -r "$R" --membw --json 2>> "$OUT/$tag-ours.log"
 }
 
-# llama_ppl_tok_s LOG: llama-perplexity's tokens/s from its log ("S seconds
-# per pass", a pass being n_seq chunks of 512 tokens), or nothing
+# llama_ppl_tok_s LOG: llama-perplexity's tokens/s over its whole run, from
+# its log's timestamps (M.SS.mmm.uuu at the start of each line): chunks x
+# n_ctx tokens between "calculating perplexity over N chunks, n_ctx=C" and
+# "Final estimate". Its "S seconds per pass" line is printed after the FIRST
+# pass (warm-up included) and is noisy: used only when the log has no
+# timestamps. Nothing when neither is there.
 llama_ppl_tok_s() {
+  local r
+  r=$(awk '
+    function ts(s,  a) { split(s, a, "."); return a[1] * 60 + a[2] + a[3] / 1e3 + a[4] / 1e6 }
+    /calculating perplexity over [0-9]+ chunks/ && $1 ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ {
+      t0 = ts($1)
+      match($0, /over [0-9]+ chunks/); nc = substr($0, RSTART + 5, RLENGTH - 12) + 0
+      match($0, /n_ctx=[0-9]+/); nctx = substr($0, RSTART + 6, RLENGTH - 6) + 0
+    }
+    /Final estimate/ && $1 ~ /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/ { t1 = ts($1) }
+    END { if (nc > 0 && nctx > 0 && t1 > t0) printf "%.1f", nc * nctx / (t1 - t0) }' "$1")
+  if [ -n "$r" ]; then echo "$r"; return; fi
   local sp ns
   sp=$(sed -n 's/.*perplexity: *\([0-9.]*\) seconds per pass.*/\1/p' "$1" | head -1)
   ns=$(sed -n 's/.*n_seq *= *\([0-9]*\).*/\1/p' "$1" | head -1)

@@ -24,8 +24,9 @@
  *    The CPU backend is the exact reference the others are compared with
  *    (tests/backend: the conformance suite states each op's tolerance).
  *
- * The promise, for an implementer: fill every function pointer below (none
- * is optional), register a gb_backend_entry in backend.c, and pass
+ * The promise, for an implementer: fill every function pointer below but
+ * the optional fused ops at the end of the table (NULL: the caller runs the
+ * op sequence each one names), register a gb_backend_entry in backend.c, and pass
  * tests/backend's conformance suite and the golden-logits test with
  * GQ_TEST_BACKEND=<name>. See docs/ARCHITECTURE.md, "Adding a backend".
  */
@@ -206,6 +207,29 @@ struct gb_backend {
     gb_status (*add)(gb_backend *b, gb_ref x, gb_ref y, uint64_t len);
     /* The perplexity reductions of n rows of logits ([n, vocab]); see gb_score_in. */
     gb_status (*score)(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
+
+    /* ---- optional: fused ops, NULL where a backend has none ----
+     * Each is a sequence of the ops above in one pass over the data (fewer
+     * dependent dispatches on a GPU: a decoded token is latency-bound).
+     * runtime/model/forward.c calls one when it is set and the named
+     * sequence otherwise, so every result must equal that sequence's on the
+     * same backend (tests/backend checks it bit for bit, and against the
+     * double-precision references). */
+    /* add(x, y, n * dim), then rmsnorm(x, w, n, dim, eps, out); out != x. */
+    gb_status (*add_rmsnorm)(gb_backend *b, gb_ref x, gb_ref y, const gb_weight *w, int n, int dim, float eps,
+                             gb_ref out);
+    /* rope(q, n, a->n_heads, ...), rope(k, n, a->n_kv_heads, ...), then
+     * kv_store(a, k, v, n, pos0): the store happens BEFORE the attention of
+     * this batch, which is the same only when it overwrites no slot that
+     * attention reads: a->window == 0 (cap >= every position), or
+     * n + a->window - 1 <= a->cap, or pos0 + n <= a->cap (no slot wraps
+     * yet). The caller checks that. */
+    gb_status (*rope_kv_store)(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref k, gb_ref v, int n, int pos0,
+                               const gb_weight *inv_freq, float mscale);
+    /* ids[r] = the index of the largest of row r's `vocab` logits (lower
+     * index first among equals; NaN never wins; a row of NaN gives 0), for
+     * greedy decoding without reading the logits back. Waits like read. */
+    gb_status (*argmax)(gb_backend *b, gb_ref logits, int n, int vocab, int32_t *ids);
 
     /* Read bandwidth this backend's kernels reach over `bytes` of its own
      * memory (the decode floor of `bench`), in bytes per second. */

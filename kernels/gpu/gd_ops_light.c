@@ -97,17 +97,29 @@ gb_status gd_op_rmsnorm(gb_backend *b, gb_ref x, const gb_weight *w, int n, int 
         return bad_weight(b, w, "rmsnorm");
     if (w->type != GQ_F32 || w->cols < dim)
         return gb_fail(b, GB_ERR_UNSUPPORTED, "%s rmsnorm: %s must be f32 with %d values", b->name, w->name, dim);
+    return gd_norm_rows(b, x, NULL, w, n, dim, eps, out);
+}
+
+gb_status gd_norm_rows(gb_backend *b, gb_ref x, const gb_ref *y, const gb_weight *w, int n, int dim, float eps,
+                       gb_ref out)
+{
     uint64_t row = (uint64_t)dim * 4;
     int per = (int)(gd_window_bytes(b) / row);
+    if (per < 1)
+        return gb_fail(b, GB_ERR_UNSUPPORTED, "%s rmsnorm: a row of %d floats exceeds a descriptor window", b->name,
+                       dim);
     gb_status s = GB_OK;
     for (int t0 = 0; t0 < n && !s; t0 += per) {
         int tn = n - t0 < per ? n - t0 : per;
-        gd_dispatch d = {.kernel = "rmsnorm", .n_args = 3, .n_push = 5, .groups = {(uint32_t)tn, 1, 1}};
-        d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 0);
+        gd_dispatch d = {.kernel = y ? "add_rmsnorm" : "rmsnorm", .n_args = y ? 4 : 3, .n_push = y ? 6 : 5,
+                         .groups = {(uint32_t)tn, 1, 1}};
+        d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, y != NULL);
         d.args[1] = arg(w->dev, row, 0);
         d.args[2] = arg(gb_ref_at(out, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
-        d.push[3] = (uint32_t)dim;
-        d.push[4] = gd_f2u(eps);
+        if (y)
+            d.args[3] = arg(gb_ref_at(*y, (uint64_t)t0 * row), (uint64_t)tn * row, 0);
+        d.push[d.n_args] = (uint32_t)dim;
+        d.push[d.n_args + 1] = gd_f2u(eps);
         s = gd_run(b, &d);
     }
     return s;

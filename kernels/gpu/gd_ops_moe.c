@@ -1,9 +1,13 @@
 /* gd_ops_moe.c - backend.h's MoE block on the device
  * (kernels/shaders/moe_*.comp). Decode (one token), three dispatches:
- *   1. moe_route: router logits, top-k (lower index wins ties), softmax over
- *      the k, into scratch slot 0 as (expert id, weight) pairs;
- *   2. moe_gate_up_<type>: gate_up of the chosen experts only + bias +
- *      clamped SwiGLU, into scratch slot 1 ([n, k, I]);
+ *   1. moe_logits: the router logits, a workgroup per expert (moe_route's
+ *      one workgroup per token took 19 us on the H200 for one token), into
+ *      scratch slot 3;
+ *   2. moe_gate_up_tk_<type>: each workgroup picks the top-k itself (lower
+ *      index wins ties; softmax over the k; the (expert id, weight) pairs
+ *      are written after the logits for step 3), then gate_up of the
+ *      chosen experts only + bias + clamped SwiGLU, into scratch slot 1
+ *      ([n, k, I]);
  *   3. moe_down_<type>: down + bias of each chosen expert, weighted and
  *      summed in rank order, into out.
  * (moe_vec_body.glsl: a workgroup walks a few rows together, parts of
@@ -166,6 +170,12 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
                        b->name, (unsigned long long)maxb);
     int one_window = per_gu == (uint64_t)E && per_dn == (uint64_t)E;
     int grouped = n >= MOE_GROUP_MIN || !one_window;
+    /* The router of the per-token path: 2 (default) moe_logits, then the
+     * top-k inside moe_gate_up_tk_<type>; 0 moe_route (one workgroup a
+     * token; the grouped path always). GQ_GPU_ROUTE=0 picks moe_route for
+     * the per-token path too, as before (for measuring). */
+    const char *rm = getenv("GQ_GPU_ROUTE");
+    int route_mode = grouped || (rm && !strcmp(rm, "0")) ? 0 : 2;
     uint64_t yrow = (uint64_t)K * (uint64_t)D * 4u; /* prefill: weighted outputs per token */
     uint64_t grow = rrow + (uint64_t)K * 4u;         /* route pairs + group list per token */
     uint64_t big = arow > xrow ? arow : xrow;
@@ -179,8 +189,10 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     if (tc_max > (uint64_t)n)
         tc_max = (uint64_t)n;
 
-    gb_ref route, act, y = {0};
+    gb_ref route, act, y = {0}, logits = {0};
     gb_status s = gd_scratch(b, 0, tc_max * grow + 8u * (uint64_t)E, &route);
+    if (s == GB_OK && route_mode == 2) /* logits [tc, E], then the route pairs */
+        s = gd_scratch(b, 3, tc_max * ((uint64_t)E * 4u + rrow), &logits);
     if (s == GB_OK)
         s = gd_scratch(b, 1, tc_max * arow, &act);
     if (s == GB_OK && grouped)
@@ -188,8 +200,9 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
     if (s != GB_OK)
         return s;
 
-    char k_gu[40], k_dn[40], k_gug[40], k_dng[40];
+    char k_gu[40], k_gutk[40], k_dn[40], k_gug[40], k_dng[40];
     snprintf(k_gu, sizeof k_gu, "moe_gate_up_%s", sg);
+    snprintf(k_gutk, sizeof k_gutk, "moe_gate_up_tk_%s", sg);
     snprintf(k_dn, sizeof k_dn, "moe_down_%s", sd);
     snprintf(k_gug, sizeof k_gug, "moe_gate_up_g_%s", sg);
     snprintf(k_dng, sizeof k_dng, "moe_down_g_%s", sd);
@@ -202,20 +215,32 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         uint64_t tc = (uint64_t)n - t0 < tc_max ? (uint64_t)n - t0 : tc_max;
         gb_ref xt = gb_ref_f32(x, t0 * (uint64_t)D), ot = gb_ref_f32(out, t0 * (uint64_t)D);
 
+        uint64_t lbytes = tc * (uint64_t)E * 4u;
+        gb_ref pairs = route_mode == 2 ? gb_ref_at(logits, lbytes) : route; /* what moe_down reads */
+        /* the router: moe_logits (a workgroup per expert, logits only: the
+         * top-k is gate_up's) or moe_route (a workgroup per token, pairs) */
         gd_dispatch r = {0};
-        r.kernel = "moe_route";
+        r.kernel = route_mode == 2 ? "moe_logits" : "moe_route";
         r.n_args = 4;
         r.args[0] = (gd_arg){xt, tc * xrow, 0};
         r.args[1] = (gd_arg){m->router->dev, (uint64_t)E * D * 4u, 0};
         r.args[2] = (gd_arg){m->router_bias->dev, (uint64_t)E * 4u, 0};
-        r.args[3] = (gd_arg){route, tc * rrow, 1};
+        r.args[3] = route_mode == 2 ? (gd_arg){logits, lbytes, 1} : (gd_arg){route, tc * rrow, 1};
         r.push[4] = (uint32_t)E;
         r.push[5] = (uint32_t)D;
-        r.push[6] = (uint32_t)K;
-        r.push[7] = (uint32_t)m->router->row_bytes;
-        r.n_push = 8;
-        r.groups[0] = (uint32_t)tc;
-        r.groups[1] = r.groups[2] = 1;
+        if (route_mode == 2) {
+            r.push[6] = (uint32_t)m->router->row_bytes;
+            r.n_push = 7;
+            r.groups[0] = (uint32_t)E;
+            r.groups[1] = (uint32_t)tc;
+        } else {
+            r.push[6] = (uint32_t)K;
+            r.push[7] = (uint32_t)m->router->row_bytes;
+            r.n_push = 8;
+            r.groups[0] = (uint32_t)tc;
+            r.groups[1] = 1;
+        }
+        r.groups[2] = 1;
         if ((s = gd_run(b, &r)) != GB_OK)
             return s;
         if (grouped) {
@@ -226,17 +251,19 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         }
 
         gd_dispatch g = {0};
-        g.kernel = k_gu;
+        g.kernel = route_mode == 2 ? k_gutk : k_gu;
         g.n_args = 5;
         g.args[0] = (gd_arg){xt, tc * xrow, 0};
-        g.args[1] = (gd_arg){route, tc * rrow, 0};
+        /* mode 2: reads the logits, writes the pairs after them */
+        g.args[1] = route_mode == 2 ? (gd_arg){logits, lbytes + tc * rrow, 1} : (gd_arg){route, tc * rrow, 0};
         g.args[2] = (gd_arg){m->gate_up_bias->dev, (uint64_t)E * 2u * (uint64_t)I * 4u, 0};
         g.args[3] = (gd_arg){act, tc * arow, 1};
         bind_window(gu, 0, (uint64_t)E, &g);
         g.push[8] = (uint32_t)K;
         g.push[11] = lim.u;
         g.push[12] = alpha.u;
-        g.n_push = 13;
+        g.push[13] = (uint32_t)E; /* moe_gate_up_tk_* only */
+        g.n_push = route_mode == 2 ? 14 : 13;
         g.groups[0] = (uint32_t)((I + MV_PAIRS - 1) / MV_PAIRS);
         g.groups[1] = (uint32_t)K;
         g.groups[2] = (uint32_t)tc;
@@ -246,6 +273,8 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         gd_dispatch dd = g;
         dd.kernel = k_dn;
         dd.args[0] = (gd_arg){act, tc * arow, 0};
+        dd.args[1] = (gd_arg){pairs, tc * rrow, 0};
+        dd.n_push = 13;
         dd.args[2] = (gd_arg){m->down_bias->dev, (uint64_t)E * (uint64_t)D * 4u, 0};
         dd.args[3] = (gd_arg){ot, tc * xrow, 1};
         bind_window(dn, 0, (uint64_t)E, &dd);

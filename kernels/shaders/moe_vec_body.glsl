@@ -39,7 +39,11 @@
 layout(local_size_x = 128) in;
 
 layout(set = 0, binding = 0) readonly buffer Xb { vec4 v[]; } xb;
+#ifdef MOE_TOPK
+layout(set = 0, binding = 1) buffer Rb { uint r[]; } rb;
+#else
 layout(set = 0, binding = 1) readonly buffer Rb { uint r[]; } rb;
+#endif
 layout(set = 0, binding = 2) readonly buffer Bb { uint w[]; } bb;
 layout(set = 0, binding = 3) writeonly buffer Ob { float o[]; } ob;
 layout(set = 0, binding = 4) readonly buffer Wb { uint w[]; } wb;
@@ -49,6 +53,9 @@ layout(push_constant) uniform P {
     uint rows, cols, row_bytes, k;
     uint e_lo, mat_bytes;
     float limit, alpha;
+#ifdef MOE_TOPK
+    uint E;
+#endif
 } p;
 
 uint W_WORD(uint i) { return wb.w[i]; }
@@ -80,6 +87,53 @@ float red_sum(uint r)
     return s;
 }
 
+#ifdef MOE_TOPK
+/* MOE_TOPK (gate_up only): binding 1 holds the router logits [n, E] (from
+ * moe_logits.comp) and, after them, the route pairs [n, k] this kernel writes
+ * for moe_down. Every workgroup picks the experts itself (moe_topk.comp's
+ * rank count and softmax, the same operations): 32 logits are one cache
+ * line, and a dependent dispatch less is ~5 us a layer on the H200.
+ * Workgroup (0, i, t) writes token t's pair i. Push word 13: E. */
+shared float tk_lg[512];
+shared uint tk_chosen[16];
+uint pick_expert(uint t, uint i)
+{
+    uint tid = gl_LocalInvocationID.x, lo = (p.o_r >> 2u) + t * p.E;
+    for (uint e = tid; e < p.E; e += MO_WG)
+        tk_lg[e] = uintBitsToFloat(rb.r[lo + e]);
+    barrier();
+    for (uint e = tid; e < p.E; e += MO_WG) {
+        float v = tk_lg[e];
+        uint rank = 0u;
+        for (uint j = 0u; j < p.E; j++) {
+            float u = tk_lg[j];
+            rank += (u > v || (u == v && j < e)) ? 1u : 0u;
+        }
+        if (rank < p.k)
+            tk_chosen[rank] = e;
+    }
+    barrier();
+    if (gl_WorkGroupID.x == 0u && tid == 0u) {
+        float v[16];
+        float m = -1.0 / 0.0;
+        for (uint j = 0u; j < p.k; j++) {
+            v[j] = tk_lg[tk_chosen[j]];
+            m = max(m, v[j]);
+        }
+        float s = 0.0;
+        for (uint j = 0u; j < p.k; j++) {
+            v[j] = exp(v[j] - m);
+            s += v[j];
+        }
+        uint po = (p.o_r >> 2u) + gl_NumWorkGroups.z * p.E + 2u * (t * p.k + i);
+        rb.r[po] = tk_chosen[i];
+        rb.r[po + 1u] = floatBitsToUint(v[i] / s);
+    }
+    return tk_chosen[i];
+}
+uint tk_e; /* this workgroup's expert (set in main) */
+#endif
+
 /* al: x is 16-byte aligned (a constant at each call: branch-free copies) */
 void body(bool al)
 {
@@ -92,7 +146,11 @@ void body(bool al)
     uint lane = gl_SubgroupInvocationID, S = gl_SubgroupSize;
     uint I = p.rows / 2u, i = gl_WorkGroupID.y, t = gl_WorkGroupID.z;
     uint slot = t * p.k + i;
+#ifdef MOE_TOPK
+    uint e = tk_e;
+#else
     uint e = rb.r[(p.o_r >> 2u) + 2u * slot];
+#endif
     uint mbase = p.o_w + (e - p.e_lo) * p.mat_bytes;
     uint xo = (p.o_x >> 2u) + t * p.cols;
     uint pend = min(gl_WorkGroupID.x * MO_PAIRS + MO_PAIRS, I);
@@ -164,6 +222,9 @@ void body(bool al)
 
 void main()
 {
+#ifdef MOE_TOPK
+    tk_e = pick_expert(gl_WorkGroupID.z, gl_WorkGroupID.y);
+#endif
     if ((p.o_x & 15u) == 0u)
         body(true);
     else

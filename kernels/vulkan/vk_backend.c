@@ -63,6 +63,8 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->name = "vulkan";
     const char *prof = getenv("GQ_VK_PROFILE");
     c->profile = prof && *prof && strcmp(prof, "0");
+    const char *spin = getenv("GQ_VK_SPIN");
+    c->spin = spin && *spin && strcmp(spin, "0");
     const char *nomap = getenv("GQ_VK_NO_MAP");
     c->no_map = nomap && *nomap && strcmp(nomap, "0");
     if (vk_device_open(c, cfg ? cfg->device : NULL, err, errlen)) {
@@ -93,6 +95,10 @@ static gb_backend *vk_create(const gb_config *cfg, char *err, size_t errlen)
     b->read = vk_op_read;
     b->finish = vk_op_finish;
     gd_ops_install(b);
+    /* GQ_VK_FUSED=0: the op sequences instead of the fused ops (measuring) */
+    const char *fz = getenv("GQ_VK_FUSED");
+    if (!fz || strcmp(fz, "0"))
+        gd_ops_install_fused(b);
     b->destroy = vk_destroy;
     return b;
 }

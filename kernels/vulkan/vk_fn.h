@@ -75,6 +75,7 @@
     X(vkCreateFence)                                                                                                  \
     X(vkDestroyFence)                                                                                                 \
     X(vkWaitForFences)                                                                                                \
+    X(vkGetFenceStatus)                                                                                               \
     X(vkResetFences)                                                                                                  \
     X(vkCreateQueryPool)                                                                                              \
     X(vkDestroyQueryPool)                                                                                             \

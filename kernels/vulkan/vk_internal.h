@@ -133,6 +133,7 @@ typedef struct {
     vk_pipe prof_copy, prof_fill; /* copies and fills, profiled like kernels */
     double prof_gpu_s;         /* GPU time of every submitted command buffer, start to last command */
     double prof_t0, prof_t1;   /* host time of the first command, of the last submit's end */
+    int spin;                  /* GQ_VK_SPIN=1: poll the fence for up to 50 ms before blocking (vk_record.c) */
     int no_map;                /* GQ_VK_NO_MAP=1: device buffers are never mapped (a discrete GPU's
                                 * staged paths, tested on lavapipe whose memory is all host-visible) */
     /* counters (GQ_VK_STATS=1 prints them at destroy) */

@@ -405,7 +405,13 @@ static gb_status submit(gb_backend *b, int reset_stage)
     VkResult res = c->f.vkQueueSubmit(c->queue, 1, &si, c->fence);
     if (res == VK_SUCCESS) {
         c->n_submit++;
-        res = c->f.vkWaitForFences(c->dev, 1, &c->fence, VK_TRUE, VK_WAIT_NS);
+        /* GQ_VK_SPIN=1: poll first (a decoded token's submit is a few ms;
+         * waking from a blocking wait may cost more than that's worth) */
+        res = VK_NOT_READY;
+        for (double t0 = c->spin ? vk_now() : 0; c->spin && res == VK_NOT_READY && vk_now() - t0 < 0.05;)
+            res = c->f.vkGetFenceStatus(c->dev, c->fence);
+        if (res == VK_NOT_READY)
+            res = c->f.vkWaitForFences(c->dev, 1, &c->fence, VK_TRUE, VK_WAIT_NS);
         if (res == VK_TIMEOUT)
             return vk_fail(b, GB_ERR_DEVICE, "vulkan: %s did not finish queued work within %llu s (device hung?)",
                            c->props.deviceName, (unsigned long long)(VK_WAIT_NS / 1000000000ull));

@@ -174,14 +174,19 @@ typedef struct {
     int32_t next;
 } argmax_state;
 
-/* The argmax of the last row handed over, read to the host as generation does. */
+/* The argmax of the last row handed over: on the device where the backend
+ * has the optional argmax op (only the id comes back), else the row is
+ * read to the host as greedy generation does. Both pick the lowest index
+ * among equal maxima. */
 static gb_status take_argmax(void *user, int index, int n_rows, gb_ref logits, int vocab)
 {
     (void)index;
     argmax_state *st = user;
+    gb_ref last = gb_ref_f32(logits, (uint64_t)(n_rows - 1) * (uint64_t)vocab);
+    if (st->be->argmax)
+        return st->be->argmax(st->be, last, 1, vocab, &st->next);
     const float *l = st->row;
-    gb_status s = st->be->read(st->be, gb_ref_f32(logits, (uint64_t)(n_rows - 1) * (uint64_t)vocab), st->row,
-                               (uint64_t)vocab * sizeof(float));
+    gb_status s = st->be->read(st->be, last, st->row, (uint64_t)vocab * sizeof(float));
     if (s != GB_OK)
         return s;
     int best = 0;

@@ -175,43 +175,71 @@ static gb_status batch(gq_session *s, const int32_t *ids, int n, int logits_from
     TRY(be->embed(be, &m->embed, ids, n, x));
     TRY(trace(s, "embd", -1, x, n, D));
     int Hq = hp->n_heads * hp->head_dim, Hkv = hp->n_kv_heads * hp->head_dim;
+    int from = logits_from > index0 ? logits_from - index0 : 0;
+    int want_logits = cb && from < n;
+    /* The optional fused ops (backend.h) where the backend has them: the
+     * residual add with the norm after it (the layer's next one, or the
+     * output norm), rope + kv_store in one. Same results, fewer dependent
+     * dispatches on a GPU. */
+    int fuse_add = be->add_rmsnorm != NULL;
     for (int l = 0; l < hp->n_layers; l++) {
         const gm_layer *L = &m->layers[l];
         const gb_attn *a = &s->kv.layers[l];
-        TRY(be->rmsnorm(be, x, &L->attn_norm, n, D, eps, xn));
+        if (l == 0 || !fuse_add) /* else the previous layer's last add_rmsnorm made xn */
+            TRY(be->rmsnorm(be, x, &L->attn_norm, n, D, eps, xn));
         TRY(trace(s, "attn_norm", l, xn, n, D));
         TRY(be->matmul(be, &L->q, &L->q_bias, xn, n, q));
         TRY(be->matmul(be, &L->k, &L->k_bias, xn, n, k));
         TRY(be->matmul(be, &L->v, &L->v_bias, xn, n, v));
         TRY(trace(s, "Vcur", l, v, n, Hkv));
-        TRY(be->rope(be, q, n, hp->n_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
-        TRY(be->rope(be, k, n, hp->n_kv_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
+        /* storing before attention is the same only when the store
+         * overwrites no cache slot this batch's attention reads */
+        int fuse_kv = be->rope_kv_store &&
+                      (a->window == 0 || n + a->window - 1 <= a->cap || s->pos + n <= a->cap);
+        if (fuse_kv)
+            TRY(be->rope_kv_store(be, a, q, k, v, n, s->pos, &m->inv_freq, m->rope_mscale));
+        else {
+            TRY(be->rope(be, q, n, hp->n_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
+            TRY(be->rope(be, k, n, hp->n_kv_heads, hp->head_dim, s->pos, &m->inv_freq, m->rope_mscale));
+        }
         TRY(trace(s, "Qcur (roped)", l, q, n, Hq));
         TRY(trace(s, "Kcur (roped)", l, k, n, Hkv));
         TRY(be->attention(be, a, q, k, v, n, s->pos, att));
         TRY(trace(s, "kqv_out", l, att, n, Hq));
-        TRY(be->kv_store(be, a, k, v, n, s->pos));
+        if (!fuse_kv)
+            TRY(be->kv_store(be, a, k, v, n, s->pos));
         TRY(be->matmul(be, &L->o, &L->o_bias, att, n, y));
         TRY(trace(s, "attn_out", l, y, n, D));
-        TRY(be->add(be, x, y, nD));
+        if (fuse_add)
+            TRY(be->add_rmsnorm(be, x, y, &L->ffn_norm, n, D, eps, xn));
+        else
+            TRY(be->add(be, x, y, nD));
         TRY(trace(s, "ffn_inp", l, x, n, D));
-        TRY(be->rmsnorm(be, x, &L->ffn_norm, n, D, eps, xn));
+        if (!fuse_add)
+            TRY(be->rmsnorm(be, x, &L->ffn_norm, n, D, eps, xn));
         TRY(trace(s, "attn_post_norm", l, xn, n, D));
         TRY(be->moe(be, &s->moe[l], xn, n, y));
         TRY(trace(s, "ffn_moe_out", l, y, n, D));
-        TRY(be->add(be, x, y, nD));
+        if (fuse_add && l + 1 < hp->n_layers)
+            TRY(be->add_rmsnorm(be, x, y, &m->layers[l + 1].attn_norm, n, D, eps, xn));
+        else if (fuse_add && want_logits) /* the output norm of every row: the head reads rows from `from` */
+            TRY(be->add_rmsnorm(be, x, y, &m->norm, n, D, eps, xn));
+        else
+            TRY(be->add(be, x, y, nD));
         TRY(trace(s, "l_out", l, x, n, D));
     }
     s->pos += n;
-    int from = logits_from > index0 ? logits_from - index0 : 0;
-    if (from >= n || !cb)
+    if (!want_logits)
         return GB_OK;
     int nl = n - from;
+    /* the output norm's rows: at xn + from (fused above) or at xn + 0 */
+    uint64_t xn0 = fuse_add ? (uint64_t)from * (uint64_t)D : 0;
     gb_ref lg = ref(s, B_LOGITS);
-    TRY(be->rmsnorm(be, gb_ref_f32(x, (uint64_t)from * (uint64_t)D), &m->norm, nl, D, eps, xn));
+    if (!fuse_add)
+        TRY(be->rmsnorm(be, gb_ref_f32(x, (uint64_t)from * (uint64_t)D), &m->norm, nl, D, eps, xn));
     for (int c = 0; c < nl; c += s->logit_rows) {
         int nc = nl - c < s->logit_rows ? nl - c : s->logit_rows;
-        TRY(be->matmul(be, &m->head, NULL, gb_ref_f32(xn, (uint64_t)c * (uint64_t)D), nc, lg));
+        TRY(be->matmul(be, &m->head, NULL, gb_ref_f32(xn, xn0 + (uint64_t)c * (uint64_t)D), nc, lg));
         TRY(cb(user, index0 + from + c, nc, lg, hp->vocab));
     }
     return GB_OK;

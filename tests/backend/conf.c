@@ -379,3 +379,13 @@ void conf_fail(conf *c, const char *op, const char *what, const char *fmt, ...)
     printf("  FAIL %-9s %s: %s\n", op, what, msg);
     fprintf(stderr, "FAIL: %s %s: %s\n", op, what, msg);
 }
+
+float *conf_floats(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "conformance: out of host memory\n");
+        exit(1);
+    }
+    return p;
+}

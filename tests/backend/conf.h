@@ -49,6 +49,9 @@ int conf_int(conf *c, int n);              /* 0 .. n-1 */
 void conf_fill(conf *c, float *x, size_t n, double amp);   /* uniform [-amp, amp) */
 void conf_bytes(conf *c, uint8_t *p, size_t n);            /* random bytes, fast (hundreds of MB) */
 
+/* n floats of host memory (at least 1); exits on failure (a test harness) */
+float *conf_floats(size_t n);
+
 /* Scale a size by GQ_CONFORMANCE_SCALE, at least lo, rounded to a multiple of mult. */
 int conf_size(const conf *c, int base, int lo, int mult);
 
@@ -119,5 +122,6 @@ extern const conf_group conf_group_linear;   /* embed, matmul, rmsnorm, rope, ad
 extern const conf_group conf_group_attn;     /* attention, kv_store */
 extern const conf_group conf_group_moe;      /* moe */
 extern const conf_group conf_group_score;    /* score */
+extern const conf_group conf_group_fused;    /* the optional fused ops */
 
 #endif

@@ -24,6 +24,11 @@
  *   embed      max |out - decode(row)|                  exact  every block value is an f32 (quant.h)
  *   add        bits of x + y                            exact  fp32 addition is correctly rounded
  *   kv_store   slots differing from the expected ring   0      a copy
+ *   fused ops  values differing from the op sequence    0      optional ops (add_rmsnorm, rope_kv_store)
+ *              on the same backend                             promise the sequence's results; each is
+ *                                                              also held to its sequence's tolerance
+ *                                                              against the double reference
+ *   argmax     ids differing from the host's argmax     0      a comparison, no arithmetic
  *   matmul     max |out - ref| / (sum_c |W x| + |b|)    1e-5   fp32 accumulation of K products is
  *              (per output: the dot product's own              off by at most ~K eps32 of sum |W x|
  *              condition scale, so a tiny row counts           (1.7e-4 at K = 2880, worst case) and by
@@ -83,7 +88,8 @@
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
 
-static const conf_group *const groups[] = {&conf_group_linear, &conf_group_attn, &conf_group_moe, &conf_group_score};
+static const conf_group *const groups[] = {&conf_group_linear, &conf_group_attn, &conf_group_moe, &conf_group_score,
+                                            &conf_group_fused};
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 
 static double now_s(void)

@@ -217,6 +217,42 @@ static void all_ops(gb_backend *b, const char *what)
     free_weights();
 }
 
+/* The optional fused ops (backend.h) the Vulkan host installs, and the
+ * per-token MoE with the old router (GQ_GPU_ROUTE=0, for measuring): the
+ * Metal host installs neither path's ops yet, but their kernels have MSL and
+ * their dispatches must bind there too. */
+static void fused_ops(gb_backend *b, const char *what)
+{
+    gb_buffer *x, *y, *o, *kc, *vc;
+    fk_alloc(b, (uint64_t)NT * VOCAB * 4, &x);
+    fk_alloc(b, (uint64_t)NT * VOCAB * 4, &y);
+    fk_alloc(b, (uint64_t)NT * VOCAB * 4, &o);
+    fk_alloc(b, (uint64_t)64 * HKV * HD * 4, &kc);
+    fk_alloc(b, (uint64_t)64 * HKV * HD * 4, &vc);
+    gb_ref rx = {x, 0}, ry = {y, 0}, ro = {o, 0};
+    gb_weight *norm = weight("norm", GQ_F32, 1, 1, D), *freq = weight("inv_freq", GQ_F32, 1, 1, HD / 2);
+    gb_weight *sinks = weight("sinks", GQ_F32, 1, 1, HQ);
+    gb_weight *router = weight("router", GQ_F32, 1, E, D), *rbias = weight("router_bias", GQ_F32, 1, 1, E);
+    gb_weight *gub = weight("gate_up_bias", GQ_F32, E, 1, 2 * I), *dnb = weight("down_bias", GQ_F32, E, 1, D);
+    CHECK_MSG(gd_op_add_rmsnorm(b, rx, ry, norm, NT, D, 1e-5f, ro) == GB_OK, "%s: add_rmsnorm: %s", what, b->error);
+    gb_attn a = {HQ, HKV, HD, 8, sinks, {kc, 0}, {vc, 0}, 8, 0.25f};
+    CHECK_MSG(gd_op_rope_kv_store(b, &a, rx, ry, ro, 1, 13, freq, 1.0f) == GB_OK, "%s: rope_kv_store: %s", what,
+              b->error);
+    int32_t id[NT];
+    CHECK_MSG(gd_op_argmax(b, rx, NT, VOCAB, id) == GB_OK, "%s: argmax: %s", what, b->error);
+    static const gq_type types[] = {GQ_F32, GQ_F16, GQ_BF16, GQ_MXFP4, GQ_Q8_32, GQ_Q4_32};
+    setenv("GQ_GPU_ROUTE", "0", 1);
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        gb_weight *gu = weight("gate_up", types[ti], E, 2 * I, D), *dn = weight("down", types[ti], E, D, I);
+        gb_moe m = {router, rbias, gu, gub, dn, dnb, E, K, D, I, 7.0f, 1.702f};
+        CHECK_MSG(gd_op_moe(b, &m, rx, 1, ro) == GB_OK, "%s: moe (moe_route) type %d: %s", what, (int)types[ti],
+                  b->error);
+    }
+    unsetenv("GQ_GPU_ROUTE");
+    free(x), free(y), free(o), free(kc), free(vc);
+    free_weights();
+}
+
 static void ops_against_table(void)
 {
     int *used = calloc((size_t)mt_kernel_count, sizeof *used);
@@ -229,6 +265,7 @@ static void ops_against_table(void)
         char what[64];
         snprintf(what, sizeof what, "window %llu", (unsigned long long)f->host.window);
         all_ops(b, what);
+        fused_ops(b, what);
         CHECK_MSG(f->refused == 0, "%s: %d of %d dispatches refused, first: %s", what, f->refused, f->dispatches,
                   f->first_refusal);
         printf("test_mt_plan: %s: %d dispatches, %d refused\n", what, f->dispatches, f->refused);

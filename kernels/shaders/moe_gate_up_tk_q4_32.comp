@@ -1,0 +1,7 @@
+#version 450
+/* moe_gate_up_tk_q4_32.comp - gate_up + clamped SwiGLU of the chosen experts, q4_32 weights, the
+ * top-k picked from the router logits in every workgroup (moe_vec_body.glsl, MOE_TOPK). */
+#define WT_Q4_32
+#define MOE_GATE_UP
+#define MOE_TOPK
+#include "moe_vec_body.glsl"
