@@ -252,6 +252,12 @@ static void encode_rounded(const float *x, uint16_t *d, int8_t *q)
 
 void gq__q8_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
 {
+    gq__q8_encode_isa(gq__isa(), in, blocks, n, stats);
+}
+
+void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    (void)isa;
     uint8_t *p = blocks;
     float dec[Q8_VALUES];
     for (size_t b = 0; b < n / Q8_VALUES; b++, p += Q8_BYTES, in += Q8_VALUES) {

@@ -4,6 +4,8 @@
  * binds them into the table that the rest of the project dispatches through.
  */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant_internal.h"
@@ -59,6 +61,44 @@ size_t gq_row_bytes(gq_type type, uint64_t n)
     if (blocks > SIZE_MAX / bb || blocks > UINT64_MAX / bb)
         return 0;
     return (size_t)(blocks * bb);
+}
+
+/* ---- which SIMD path the q4 / q8 encoders take ---- */
+
+int gq__isa_supported(int isa)
+{
+    if (isa == GQ_ISA_PORTABLE)
+        return 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();             /* (checks that the OS saves the wide registers too) */
+    if (isa == GQ_ISA_AVX2)
+        return __builtin_cpu_supports("avx2") != 0;
+    if (isa == GQ_ISA_AVX512)
+        return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx2") != 0;
+#endif
+    return 0;
+}
+
+int gq__isa(void)
+{
+    /* asked once per process; every thread computes the same value, so
+     * the relaxed atomic only keeps the first calls from racing */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v >= 0)
+        return v;
+    int cap = GQ_ISA_AVX512;
+    const char *e = getenv("GPTOSS_QUANT_ISA");
+    if (e && *e)
+        cap = strcmp(e, "portable") == 0 ? GQ_ISA_PORTABLE : strcmp(e, "avx2") == 0 ? GQ_ISA_AVX2 : GQ_ISA_AVX512;
+    v = GQ_ISA_PORTABLE;
+    for (int i = cap; i > GQ_ISA_PORTABLE; i--)
+        if (gq__isa_supported(i)) {
+            v = i;
+            break;
+        }
+    atomic_store_explicit(&cached, v, memory_order_relaxed);
+    return v;
 }
 
 static int same_value(float a, float b)
