@@ -18,7 +18,7 @@
  * vector extensions, so SSE2 and NEON alike), FP contraction off: the bytes
  * are the same on every machine and for every thread count. This file is
  * the rule and the portable path. Where the CPU has AVX-512 or AVX2
- * (gq__isa), q4_simd.c runs the whole rule on 16 or 8 blocks at once, one
+ * (gq__isa), lanes_x86.c runs the whole rule on 16 or 8 blocks at once, one
  * block per lane, each lane doing this file's operations in this file's
  * order: the same bytes and statistics (tests/quant/test_quant_blocks.c:
  * test_q4_paths), several times the speed (docs/QUANT.md, Speed).

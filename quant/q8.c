@@ -255,12 +255,10 @@ void gq__q8_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
     gq__q8_encode_isa(gq__isa(), in, blocks, n, stats);
 }
 
-void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
+static void encode_portable(const float *in, uint8_t *p, size_t nb, gq_stats *stats)
 {
-    (void)isa;
-    uint8_t *p = blocks;
     float dec[Q8_VALUES];
-    for (size_t b = 0; b < n / Q8_VALUES; b++, p += Q8_BYTES, in += Q8_VALUES) {
+    for (size_t b = 0; b < nb; b++, p += Q8_BYTES, in += Q8_VALUES) {
         uint16_t d;
         int8_t q[Q8_VALUES];
         if (!encode_exact(in, &d, q))
@@ -273,4 +271,20 @@ void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stat
             gq__stats_add(stats, in, dec, Q8_VALUES, 1);
         }
     }
+}
+
+void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    uint8_t *p = blocks;
+    size_t nb = n / Q8_VALUES, b = 0;
+    /* as q4.c: groups of 16, of 8, then single blocks; inf / NaN portable */
+    if (isa >= GQ_ISA_AVX512)
+        for (; b + 16 <= nb; b += 16)
+            if (!gq__q8_encode16_avx512(in + b * Q8_VALUES, p + b * Q8_BYTES, stats))
+                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, 16, stats);
+    if (isa >= GQ_ISA_AVX2)
+        for (; b + 8 <= nb; b += 8)
+            if (!gq__q8_encode8_avx2(in + b * Q8_VALUES, p + b * Q8_BYTES, stats))
+                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, 8, stats);
+    encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, nb - b, stats);
 }

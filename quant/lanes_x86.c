@@ -1,11 +1,12 @@
-/* q4_simd.c - the Q4_32 encoder across blocks: AVX-512 (16 blocks at once)
- * and AVX2 (8), chosen at run time by q4.c (gq__isa). The rule is q4.c's,
- * run in q4_lanes.inc with one block per lane; this file supplies the vector
- * operations of each instruction set and the three steps that move data
- * between the block layout and the lane layout: load (transpose 32-value
- * blocks into 32 vectors), store (pack the levels and transpose back) and
- * stats (gq__stats_add's per-block double sums, each lane summing its block
- * in the same order, so the numbers are the same too).
+/* lanes_x86.c - the Q4_32 and Q8_32 encoders across blocks: AVX-512 (16
+ * blocks at once) and AVX2 (8), chosen at run time by q4.c / q8.c (gq__isa).
+ * The rules are q4.c's and q8.c's, run in q4_lanes.inc / q8_lanes.inc with
+ * one block per lane; this file supplies the vector operations of each
+ * instruction set and the steps that move data between the block layout and
+ * the lane layout: load (transpose 32-value blocks into 32 vectors), store
+ * (pack the levels or int8s and transpose back) and stats (gq__stats_add's
+ * per-block double sums, each lane summing its block in the same order, so
+ * the numbers are the same too).
  *
  * No FMA: ISO C mode keeps GCC from contracting (and the pragma clang), and
  * neither target below asks for it. Division is the IEEE one (no reciprocal
@@ -40,6 +41,8 @@
 #define F_CMP_GT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ)
 #define F_CMP_LT(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
 #define F_CMP_EQ(a, b) _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ)
+#define F_CMP_LE(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ)
+#define F_TO_I _mm512_cvtps_epi32
 #define F_BLEND(m, t, f) _mm512_mask_blend_ps(m, f, t)
 #define I_SET1(x) _mm512_set1_epi32(x)
 #define I_ADD _mm512_add_epi32
@@ -47,6 +50,7 @@
 #define I_AND _mm512_and_si512
 #define I_OR _mm512_or_si512
 #define I_MAX _mm512_max_epi32
+#define I_MIN _mm512_min_epi32
 #define I_SRLI(a, n) _mm512_srli_epi32(a, n)
 #define I_SLLI(a, n) _mm512_slli_epi32(a, n)
 #define I_SRLV _mm512_srlv_epi32
@@ -117,6 +121,25 @@ TGT static inline void store_avx512(const __m512 Q[32], __m512i dh, uint8_t *out
     }
 }
 
+/* Q[j] lane b: int8 j of block b (-127..127) */
+TGT static inline void store_q8_avx512(const __m512i Q[32], __m512i dh, uint8_t *out)
+{
+    __m512 B[32];
+    for (int j = 0; j < 32; j++)
+        B[j] = _mm512_castsi512_ps(Q[j]);
+    transpose16(B);
+    transpose16(B + 16);
+    int32_t d[16];
+    _mm512_storeu_si512(d, dh);
+    for (int b = 0; b < 16; b++, out += GQ_Q8_32_BLOCK_BYTES) {
+        out[0] = (uint8_t)d[b];
+        out[1] = (uint8_t)(d[b] >> 8);
+        _mm_storeu_si128((__m128i *)(out + GQ_Q8_32_QS_OFFSET), _mm512_cvtepi32_epi8(_mm512_castps_si512(B[b])));
+        _mm_storeu_si128((__m128i *)(out + GQ_Q8_32_QS_OFFSET + 16),
+                         _mm512_cvtepi32_epi8(_mm512_castps_si512(B[16 + b])));
+    }
+}
+
 /* gq__stats_add for each block: dec = level * d in f32, then per lane the
  * double sums over j = 0..31 in order, added to stats block by block */
 TGT static inline void stats_avx512(const __m512 X[32], const __m512 Q[32], __m512 D, gq_stats *st)
@@ -126,13 +149,15 @@ TGT static inline void stats_avx512(const __m512 X[32], const __m512 Q[32], __m5
     for (int j = 0; j < 32; j++) {
         __m512 dec = _mm512_mul_ps(Q[j], D);
         differs |= _mm512_cmp_ps_mask(dec, X[j], _CMP_NEQ_UQ);
-        for (int h = 0; h < 2; h++) {
-            __m256 xs = _mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(X[j]), h));
-            __m256 ds = _mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(dec), h));
-            __m512d x = _mm512_cvtps_pd(xs), d = _mm512_sub_pd(_mm512_cvtps_pd(ds), x);
-            se[h] = _mm512_add_pd(se[h], _mm512_mul_pd(d, d));
-            sr[h] = _mm512_add_pd(sr[h], _mm512_mul_pd(x, x));
-        }
+        __m512d x0 = _mm512_cvtps_pd(_mm512_castps512_ps256(X[j]));
+        __m512d x1 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(X[j]), 1)));
+        __m512d d0 = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(dec)), x0);
+        __m512d d1 = _mm512_sub_pd(
+            _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(dec), 1))), x1);
+        se[0] = _mm512_add_pd(se[0], _mm512_mul_pd(d0, d0));
+        se[1] = _mm512_add_pd(se[1], _mm512_mul_pd(d1, d1));
+        sr[0] = _mm512_add_pd(sr[0], _mm512_mul_pd(x0, x0));
+        sr[1] = _mm512_add_pd(sr[1], _mm512_mul_pd(x1, x1));
     }
     double e[16], r[16];
     _mm512_storeu_pd(e, se[0]);
@@ -149,10 +174,16 @@ TGT static inline void stats_avx512(const __m512 X[32], const __m512 Q[32], __m5
 }
 
 #include "q4_lanes.inc"
+#include "q8_lanes.inc"
 
 int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 {
     return encode_avx512(in, out, stats);
+}
+
+int gq__q8_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
+{
+    return encode_q8_avx512(in, out, stats);
 }
 
 #undef W
@@ -171,6 +202,9 @@ int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 #undef F_CMP_GT
 #undef F_CMP_LT
 #undef F_CMP_EQ
+#undef F_CMP_LE
+#undef F_TO_I
+#undef I_MIN
 #undef F_BLEND
 #undef I_SET1
 #undef I_ADD
@@ -211,6 +245,8 @@ int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 #define F_CMP_GT(a, b) _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ))
 #define F_CMP_LT(a, b) _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ))
 #define F_CMP_EQ(a, b) _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_EQ_OQ))
+#define F_CMP_LE(a, b) _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ))
+#define F_TO_I _mm256_cvtps_epi32
 #define F_BLEND(m, t, f) _mm256_blendv_ps(f, t, _mm256_castsi256_ps(m))
 #define I_SET1(x) _mm256_set1_epi32(x)
 #define I_ADD _mm256_add_epi32
@@ -218,6 +254,7 @@ int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 #define I_AND _mm256_and_si256
 #define I_OR _mm256_or_si256
 #define I_MAX _mm256_max_epi32
+#define I_MIN _mm256_min_epi32
 #define I_SRLI(a, n) _mm256_srli_epi32(a, n)
 #define I_SLLI(a, n) _mm256_slli_epi32(a, n)
 #define I_SRLV _mm256_srlv_epi32
@@ -287,6 +324,28 @@ TGT static inline void store_avx2(const __m256 Q[32], __m256i dh, uint8_t *out)
     }
 }
 
+TGT static inline void store_q8_avx2(const __m256i Q[32], __m256i dh, uint8_t *out)
+{
+    __m256 B[32];
+    for (int j = 0; j < 32; j++)
+        B[j] = _mm256_castsi256_ps(Q[j]);
+    for (int q = 0; q < 4; q++)
+        transpose8(B + 8 * q);                    /* B[8q + b]: int8 8q .. 8q+7 of block b */
+    int32_t d[8];
+    _mm256_storeu_si256((__m256i *)d, dh);
+    for (int b = 0; b < 8; b++, out += GQ_Q8_32_BLOCK_BYTES) {
+        __m128i w[4];
+        for (int q = 0; q < 4; q++) {
+            __m256i v = _mm256_castps_si256(B[8 * q + b]);
+            w[q] = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        }
+        out[0] = (uint8_t)d[b];
+        out[1] = (uint8_t)(d[b] >> 8);
+        _mm_storeu_si128((__m128i *)(out + GQ_Q8_32_QS_OFFSET), _mm_packs_epi16(w[0], w[1]));
+        _mm_storeu_si128((__m128i *)(out + GQ_Q8_32_QS_OFFSET + 16), _mm_packs_epi16(w[2], w[3]));
+    }
+}
+
 TGT static inline void stats_avx2(const __m256 X[32], const __m256 Q[32], __m256 D, gq_stats *st)
 {
     __m256d se[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()}, sr[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
@@ -294,13 +353,13 @@ TGT static inline void stats_avx2(const __m256 X[32], const __m256 Q[32], __m256
     for (int j = 0; j < 32; j++) {
         __m256 dec = _mm256_mul_ps(Q[j], D);
         differs = _mm256_or_ps(differs, _mm256_cmp_ps(dec, X[j], _CMP_NEQ_UQ));
-        for (int h = 0; h < 2; h++) {
-            __m128 xs = h ? _mm256_extractf128_ps(X[j], 1) : _mm256_castps256_ps128(X[j]);
-            __m128 ds = h ? _mm256_extractf128_ps(dec, 1) : _mm256_castps256_ps128(dec);
-            __m256d x = _mm256_cvtps_pd(xs), d = _mm256_sub_pd(_mm256_cvtps_pd(ds), x);
-            se[h] = _mm256_add_pd(se[h], _mm256_mul_pd(d, d));
-            sr[h] = _mm256_add_pd(sr[h], _mm256_mul_pd(x, x));
-        }
+        __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(X[j])), x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(X[j], 1));
+        __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(dec)), x0);
+        __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(dec, 1)), x1);
+        se[0] = _mm256_add_pd(se[0], _mm256_mul_pd(d0, d0));
+        se[1] = _mm256_add_pd(se[1], _mm256_mul_pd(d1, d1));
+        sr[0] = _mm256_add_pd(sr[0], _mm256_mul_pd(x0, x0));
+        sr[1] = _mm256_add_pd(sr[1], _mm256_mul_pd(x1, x1));
     }
     double e[8], r[8];
     _mm256_storeu_pd(e, se[0]);
@@ -318,13 +377,19 @@ TGT static inline void stats_avx2(const __m256 X[32], const __m256 Q[32], __m256
 }
 
 #include "q4_lanes.inc"
+#include "q8_lanes.inc"
 
 int gq__q4_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats)
 {
     return encode_avx2(in, out, stats);
 }
 
-#else /* not x86-64: q4.c never asks (gq__isa_supported says no) */
+int gq__q8_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats)
+{
+    return encode_q8_avx2(in, out, stats);
+}
+
+#else /* not x86-64: q4.c / q8.c never ask (gq__isa_supported says no) */
 
 int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 {
@@ -333,6 +398,18 @@ int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
 }
 
 int gq__q4_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats)
+{
+    (void)in, (void)out, (void)stats;
+    return 0;
+}
+
+int gq__q8_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats)
+{
+    (void)in, (void)out, (void)stats;
+    return 0;
+}
+
+int gq__q8_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats)
 {
     (void)in, (void)out, (void)stats;
     return 0;
