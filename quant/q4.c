@@ -296,16 +296,19 @@ void gq__q4_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stat
 {
     uint8_t *p = blocks;
     size_t nb = n / Q4_VALUES, b = 0;
-    /* groups of 16 blocks, then of 8, then single blocks; a group holding
-     * an inf or NaN (never in real weights) is left to the portable code */
-    if (isa >= GQ_ISA_AVX512)
-        for (; b + 16 <= nb; b += 16)
-            if (!gq__q4_encode16_avx512(in + b * Q4_VALUES, p + b * Q4_BYTES, stats))
-                encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, 16, stats);
-    if (isa >= GQ_ISA_AVX2)
-        for (; b + 8 <= nb; b += 8)
-            if (!gq__q4_encode8_avx2(in + b * Q4_VALUES, p + b * Q4_BYTES, stats))
-                encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, 8, stats);
+    /* groups of 16 (AVX-512) or 8 (AVX2) blocks, the last one padded; a
+     * group holding an inf or NaN (never in real weights) is left to the
+     * portable code */
+    if (isa >= GQ_ISA_AVX512 || isa == GQ_ISA_AVX2) {
+        const size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8;
+        for (size_t k; b < nb; b += k) {
+            k = nb - b < w ? nb - b : w;
+            int done = w == 16 ? gq__q4_encode16_avx512(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats)
+                               : gq__q4_encode8_avx2(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats);
+            if (!done)
+                encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats);
+        }
+    }
     encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, nb - b, stats);
 }
 

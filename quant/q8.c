@@ -277,14 +277,16 @@ void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stat
 {
     uint8_t *p = blocks;
     size_t nb = n / Q8_VALUES, b = 0;
-    /* as q4.c: groups of 16, of 8, then single blocks; inf / NaN portable */
-    if (isa >= GQ_ISA_AVX512)
-        for (; b + 16 <= nb; b += 16)
-            if (!gq__q8_encode16_avx512(in + b * Q8_VALUES, p + b * Q8_BYTES, stats))
-                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, 16, stats);
-    if (isa >= GQ_ISA_AVX2)
-        for (; b + 8 <= nb; b += 8)
-            if (!gq__q8_encode8_avx2(in + b * Q8_VALUES, p + b * Q8_BYTES, stats))
-                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, 8, stats);
+    /* as q4.c: groups of 16 or 8 blocks, the last padded; inf / NaN portable */
+    if (isa >= GQ_ISA_AVX512 || isa == GQ_ISA_AVX2) {
+        const size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8;
+        for (size_t k; b < nb; b += k) {
+            k = nb - b < w ? nb - b : w;
+            int done = w == 16 ? gq__q8_encode16_avx512(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats)
+                               : gq__q8_encode8_avx2(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats);
+            if (!done)
+                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats);
+        }
+    }
     encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, nb - b, stats);
 }

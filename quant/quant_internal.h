@@ -40,13 +40,13 @@ void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stat
 #define GQ__Q4_KGRID {-9.0f, -8.5f, -8.0f, -7.5f, -7.0f, -6.5f}
 enum { GQ__Q4_NK = 6 };
 
-/* lanes_x86.c: 16 (AVX-512) or 8 (AVX2) consecutive blocks, one block per
- * vector lane, stats as the portable path adds them. Return 0, having
- * written nothing, when a block holds an inf or NaN (the caller then takes
- * the portable path for them). Absent (return 0) off x86-64. */
-int gq__q4_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats);
-int gq__q4_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats);
-int gq__q8_encode16_avx512(const float *in, uint8_t *out, gq_stats *stats);
-int gq__q8_encode8_avx2(const float *in, uint8_t *out, gq_stats *stats);
+/* lanes_x86.c: nb (1..16 for AVX-512, 1..8 for AVX2) consecutive blocks,
+ * one block per vector lane, stats as the portable path adds them. Return
+ * 0, having written nothing, when a block holds an inf or NaN (the caller
+ * then takes the portable path for them). Absent (return 0) off x86-64. */
+int gq__q4_encode16_avx512(const float *in, uint8_t *out, size_t nb, gq_stats *stats);
+int gq__q4_encode8_avx2(const float *in, uint8_t *out, size_t nb, gq_stats *stats);
+int gq__q8_encode16_avx512(const float *in, uint8_t *out, size_t nb, gq_stats *stats);
+int gq__q8_encode8_avx2(const float *in, uint8_t *out, size_t nb, gq_stats *stats);
 
 #endif
