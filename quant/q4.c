@@ -280,36 +280,10 @@ static void encode_block(const float *in, uint8_t *out)
     finish_block(in, x, search, m, finite, best_xq, best_qq, out);
 }
 
-static void encode_portable(const float *in, uint8_t *p, size_t nb, gq_stats *stats)
-{
-    float dec[Q4_VALUES];
-    for (size_t b = 0; b < nb; b++, p += Q4_BYTES, in += Q4_VALUES) {
-        encode_block(in, p);
-        if (stats) {
-            gq__q4_decode(p, dec, Q4_VALUES);
-            gq__stats_add(stats, in, dec, Q4_VALUES, 1);
-        }
-    }
-}
-
 void gq__q4_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
 {
-    uint8_t *p = blocks;
-    size_t nb = n / Q4_VALUES, b = 0;
-    /* groups of 16 (AVX-512) or 8 (AVX2) blocks, the last one padded; a
-     * group holding an inf or NaN (never in real weights) is left to the
-     * portable code */
-    if (isa >= GQ_ISA_AVX512 || isa == GQ_ISA_AVX2) {
-        const size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8;
-        for (size_t k; b < nb; b += k) {
-            k = nb - b < w ? nb - b : w;
-            int done = w == 16 ? gq__q4_encode16_avx512(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats)
-                               : gq__q4_encode8_avx2(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats);
-            if (!done)
-                encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, k, stats);
-        }
-    }
-    encode_portable(in + b * Q4_VALUES, p + b * Q4_BYTES, nb - b, stats);
+    gq__encode_blocks(isa, in, blocks, n / Q4_VALUES, Q4_BYTES, gq__q4_encode16_avx512, gq__q4_encode8_avx2,
+                      encode_block, gq__q4_decode, stats);
 }
 
 void gq__q4_encode(const float *in, void *blocks, size_t n, gq_stats *stats)

@@ -255,38 +255,20 @@ void gq__q8_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
     gq__q8_encode_isa(gq__isa(), in, blocks, n, stats);
 }
 
-static void encode_portable(const float *in, uint8_t *p, size_t nb, gq_stats *stats)
+/* one block, the portable rule */
+static void encode_block(const float *in, uint8_t *p)
 {
-    float dec[Q8_VALUES];
-    for (size_t b = 0; b < nb; b++, p += Q8_BYTES, in += Q8_VALUES) {
-        uint16_t d;
-        int8_t q[Q8_VALUES];
-        if (!encode_exact(in, &d, q))
-            encode_rounded(in, &d, q);
-        p[0] = (uint8_t)d;
-        p[1] = (uint8_t)(d >> 8);
-        memcpy(p + Q8_QS, q, Q8_VALUES);
-        if (stats) {
-            gq__q8_decode(p, dec, Q8_VALUES);
-            gq__stats_add(stats, in, dec, Q8_VALUES, 1);
-        }
-    }
+    uint16_t d;
+    int8_t q[Q8_VALUES];
+    if (!encode_exact(in, &d, q))
+        encode_rounded(in, &d, q);
+    p[0] = (uint8_t)d;
+    p[1] = (uint8_t)(d >> 8);
+    memcpy(p + Q8_QS, q, Q8_VALUES);
 }
 
 void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
 {
-    uint8_t *p = blocks;
-    size_t nb = n / Q8_VALUES, b = 0;
-    /* as q4.c: groups of 16 or 8 blocks, the last padded; inf / NaN portable */
-    if (isa >= GQ_ISA_AVX512 || isa == GQ_ISA_AVX2) {
-        const size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8;
-        for (size_t k; b < nb; b += k) {
-            k = nb - b < w ? nb - b : w;
-            int done = w == 16 ? gq__q8_encode16_avx512(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats)
-                               : gq__q8_encode8_avx2(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats);
-            if (!done)
-                encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, k, stats);
-        }
-    }
-    encode_portable(in + b * Q8_VALUES, p + b * Q8_BYTES, nb - b, stats);
+    gq__encode_blocks(isa, in, blocks, n / Q8_VALUES, Q8_BYTES, gq__q8_encode16_avx512, gq__q8_encode8_avx2,
+                      encode_block, gq__q8_decode, stats);
 }

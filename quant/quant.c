@@ -101,6 +101,36 @@ int gq__isa(void)
     return v;
 }
 
+static void encode_portable(const float *in, uint8_t *out, size_t nb, int bytes,
+                            void (*block)(const float *, uint8_t *),
+                            void (*decode)(const void *, float *, size_t), gq_stats *stats)
+{
+    float dec[GQ_BLOCK_VALUES];
+    for (size_t b = 0; b < nb; b++, out += bytes, in += GQ_BLOCK_VALUES) {
+        block(in, out);
+        if (stats) {
+            decode(out, dec, GQ_BLOCK_VALUES);
+            gq__stats_add(stats, in, dec, GQ_BLOCK_VALUES, 1);
+        }
+    }
+}
+
+void gq__encode_blocks(int isa, const float *in, uint8_t *out, size_t nb, int block_bytes, gq__lanes_fn lanes16,
+                       gq__lanes_fn lanes8, void (*block)(const float *in, uint8_t *out),
+                       void (*decode)(const void *blocks, float *out, size_t n), gq_stats *stats)
+{
+    gq__lanes_fn lanes = isa >= GQ_ISA_AVX512 ? lanes16 : isa == GQ_ISA_AVX2 ? lanes8 : NULL;
+    size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8, b = 0;
+    if (lanes)
+        for (size_t k; b < nb; b += k) {
+            k = nb - b < w ? nb - b : w;
+            if (!lanes(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, k, stats))
+                encode_portable(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, k, block_bytes, block, decode,
+                                stats);
+        }
+    encode_portable(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, nb - b, block_bytes, block, decode, stats);
+}
+
 static int same_value(float a, float b)
 {
     return a == b || (isnan(a) && isnan(b));

@@ -36,6 +36,15 @@ int gq__isa_supported(int isa);
 void gq__q4_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats);
 void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats);
 
+/* The shared driver of q4 and q8: blocks 16 (AVX-512) or 8 (AVX2) at a
+ * time through lanes16 / lanes8 (the last group padded), a group they
+ * refuse (inf / NaN) and every block on the portable path through `block`
+ * (one block's bytes) and `decode` (for the stats). */
+typedef int (*gq__lanes_fn)(const float *in, uint8_t *out, size_t nb, gq_stats *stats);
+void gq__encode_blocks(int isa, const float *in, uint8_t *out, size_t nb, int block_bytes, gq__lanes_fn lanes16,
+                       gq__lanes_fn lanes8, void (*block)(const float *in, uint8_t *out),
+                       void (*decode)(const void *blocks, float *out, size_t n), gq_stats *stats);
+
 /* q4's candidate factors k of the inverse scale k / m (q4.c says why these) */
 #define GQ__Q4_KGRID {-9.0f, -8.5f, -8.0f, -7.5f, -7.0f, -6.5f}
 enum { GQ__Q4_NK = 6 };
