@@ -27,19 +27,9 @@
 #include "check.h"
 #include "quant.h"
 #include "quant_internal.h"
+#define TEST_RNG_SEED 0x2545F4914F6CDD1Dull
+#include "test_rng.h"
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return rng;
-}
-static double unif(void) { return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0); }
-static double gauss(void)
-{
-    double u = unif(), v = unif();
-    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
-}
 static float bf16_round(float f) { return gq_bf16_to_f32(gq_f32_to_bf16(f)); }
 
 enum { KINDS = 22 };
