@@ -16,11 +16,12 @@
  *      error is never above the Q4_0 rule's, block by block.
  * The arithmetic is f32 in a fixed order on 4-wide vectors (GCC/Clang
  * vector extensions, so SSE2 and NEON alike), FP contraction off: the bytes
- * are the same on every machine and for every thread count. Where the CPU
- * has AVX2, step 1 (over half of the work) runs on 8 blocks at once,
- * one block per lane, with each lane doing search_block's operations in
- * search_block's order (search8): the same bytes, about 1.5x the speed
- * (tests/quant/test_quant_blocks.c: test_q4_grouping).
+ * are the same on every machine and for every thread count. This file is
+ * the rule and the portable path. Where the CPU has AVX-512 or AVX2
+ * (gq__isa), lanes_x86.c runs the whole rule on 16 or 8 blocks at once, one
+ * block per lane, each lane doing this file's operations in this file's
+ * order: the same bytes and statistics (tests/quant/test_quant_blocks.c:
+ * test_q4_paths), several times the speed (docs/QUANT.md, Speed).
  */
 #include <math.h>
 #include <stdint.h>
@@ -30,10 +31,6 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define Q4_AVX2 1      /* step 1 across 8 blocks at once, chosen at run time */
-#endif
 #elif defined(__ARM_NEON)
 #include <arm_neon.h>
 #endif
@@ -137,8 +134,8 @@ static float error_for(const v4f *x, float d, v4f *q)
  * whose 12:8:6 ratios fit levels 6:4:3) to beyond it (-9: m clamps to -8
  * and the rest of the block gets finer steps). With these six the RMSE is
  * within 0.5% of the brute force at about 5x fewer candidates. */
-static const float kgrid[] = {-9.0f, -8.5f, -8.0f, -7.5f, -7.0f, -6.5f};
-#define NK ((int)(sizeof kgrid / sizeof kgrid[0]))
+static const float kgrid[GQ__Q4_NK] = GQ__Q4_KGRID;
+#define NK GQ__Q4_NK
 _Static_assert(NK % 2 == 0, "assign2 takes candidates in pairs");
 
 static int usable(uint16_t h)
@@ -283,130 +280,13 @@ static void encode_block(const float *in, uint8_t *out)
     finish_block(in, x, search, m, finite, best_xq, best_qq, out);
 }
 
-#if Q4_AVX2
-/* Step 1 for 8 blocks at once, one block per AVX lane: lane b computes
- * exactly what search_block computes for block b, operation for operation
- * (the four partial sums of search_block's 4-wide vectors become four 8-lane
- * accumulators over the same values in the same order, and are added in the
- * same pairs), so the bytes do not depend on which path ran. VEX-encoded,
- * no FMA (ISO C mode keeps contraction off; see the pragma for clang). */
-__attribute__((target("avx2"))) static inline __m256 level8(__m256 t)
+void gq__q4_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
 {
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    t = _mm256_max_ps(_mm256_min_ps(t, _mm256_set1_ps(7.0f)), _mm256_set1_ps(-8.0f));
-    return _mm256_sub_ps(_mm256_add_ps(t, magic), magic);
+    gq__encode_blocks(isa, in, blocks, n / Q4_VALUES, Q4_BYTES, gq__q4_encode16_avx512, gq__q4_encode8_avx2,
+                      encode_block, gq__q4_decode, stats);
 }
-
-/* rows r[0..7] (8 floats each) -> columns */
-__attribute__((target("avx2"))) static inline void transpose8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
-/* in: 8 consecutive blocks; m: their m; lanes whose block does not search
- * compute something harmless (no traps: exceptions are masked) and are
- * ignored by the caller. */
-__attribute__((target("avx2"))) static void search8(const float *in, const float *m, float *best_xq_out,
-                                                    float *best_qq_out)
-{
-    __m256 X[Q4_VALUES];                 /* X[j] lane b = value j of block b */
-    for (int jb = 0; jb < 4; jb++) {
-        __m256 r[8];
-        for (int b = 0; b < 8; b++)
-            r[b] = _mm256_loadu_ps(in + b * Q4_VALUES + jb * 8);
-        transpose8(r);
-        for (int k = 0; k < 8; k++)
-            X[jb * 8 + k] = r[k];
-    }
-    const __m256 zero = _mm256_setzero_ps();
-    __m256 im = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_loadu_ps(m));
-    __m256 best_xq = zero, best_qq = zero;
-    for (int c = 0; c < NK; c++) {
-        __m256 id = _mm256_mul_ps(_mm256_set1_ps(kgrid[c]), im);
-        __m256 a[4] = {zero, zero, zero, zero}, b[4] = {zero, zero, zero, zero};
-        for (int i = 0; i < NV; i++)
-            for (int l = 0; l < 4; l++) {
-                __m256 x = X[4 * i + l];
-                __m256 q = level8(_mm256_mul_ps(x, id));
-                a[l] = _mm256_add_ps(a[l], _mm256_mul_ps(x, q));
-                b[l] = _mm256_add_ps(b[l], _mm256_mul_ps(q, q));
-            }
-        __m256 sxq = _mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3]));
-        __m256 sqq = _mm256_add_ps(_mm256_add_ps(b[0], b[1]), _mm256_add_ps(b[2], b[3]));
-        __m256 gain_new = _mm256_mul_ps(_mm256_mul_ps(sxq, sxq), best_qq);
-        __m256 gain_old = _mm256_mul_ps(_mm256_mul_ps(best_xq, best_xq), sqq);
-        __m256 take = _mm256_and_ps(_mm256_cmp_ps(sqq, zero, _CMP_GT_OQ),
-                                    _mm256_or_ps(_mm256_cmp_ps(best_qq, zero, _CMP_EQ_OQ),
-                                                 _mm256_cmp_ps(gain_new, gain_old, _CMP_GT_OQ)));
-        best_xq = _mm256_blendv_ps(best_xq, sxq, take);
-        best_qq = _mm256_blendv_ps(best_qq, sqq, take);
-    }
-    _mm256_storeu_ps(best_xq_out, best_xq);
-    _mm256_storeu_ps(best_qq_out, best_qq);
-}
-
-/* Asked on every call rather than cached in a static (which threads would
- * race on): after the first, __builtin_cpu_init returns at once and the test
- * reads one word, against ~10 us of encoding per 2880-value row. */
-static int have_avx2(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-}
-
-/* 8 blocks: heads and finishes per block, step 1 across them. */
-static void encode8(const float *in, uint8_t *out)
-{
-    v4f x[8][NV];
-    float m[8], bxq[8], bqq[8];
-    int finite[8], search[8];
-    for (int b = 0; b < 8; b++) {
-        memcpy(x[b], in + b * Q4_VALUES, sizeof x[b]);
-        search[b] = block_head(in + b * Q4_VALUES, x[b], &m[b], &finite[b]);
-    }
-    search8(in, m, bxq, bqq);
-    for (int b = 0; b < 8; b++)
-        finish_block(in + b * Q4_VALUES, x[b], search[b], m[b], finite[b], bxq[b], bqq[b],
-                     out + b * Q4_BYTES);
-}
-#endif
 
 void gq__q4_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
 {
-    uint8_t *p = blocks;
-    float dec[Q4_VALUES];
-    size_t nb = n / Q4_VALUES, b = 0;
-#if Q4_AVX2
-    if (nb >= 8 && have_avx2())
-        for (; b + 8 <= nb; b += 8, p += 8 * Q4_BYTES, in += 8 * Q4_VALUES) {
-            encode8(in, p);
-            if (stats)
-                for (int k = 0; k < 8; k++) {
-                    gq__q4_decode(p + k * Q4_BYTES, dec, Q4_VALUES);
-                    gq__stats_add(stats, in + k * Q4_VALUES, dec, Q4_VALUES, 1);
-                }
-        }
-#endif
-    for (; b < nb; b++, p += Q4_BYTES, in += Q4_VALUES) {
-        encode_block(in, p);
-        if (stats) {
-            gq__q4_decode(p, dec, Q4_VALUES);
-            gq__stats_add(stats, in, dec, Q4_VALUES, 1);
-        }
-    }
+    gq__q4_encode_isa(gq__isa(), in, blocks, n, stats);
 }

@@ -252,19 +252,23 @@ static void encode_rounded(const float *x, uint16_t *d, int8_t *q)
 
 void gq__q8_encode(const float *in, void *blocks, size_t n, gq_stats *stats)
 {
-    uint8_t *p = blocks;
-    float dec[Q8_VALUES];
-    for (size_t b = 0; b < n / Q8_VALUES; b++, p += Q8_BYTES, in += Q8_VALUES) {
-        uint16_t d;
-        int8_t q[Q8_VALUES];
-        if (!encode_exact(in, &d, q))
-            encode_rounded(in, &d, q);
-        p[0] = (uint8_t)d;
-        p[1] = (uint8_t)(d >> 8);
-        memcpy(p + Q8_QS, q, Q8_VALUES);
-        if (stats) {
-            gq__q8_decode(p, dec, Q8_VALUES);
-            gq__stats_add(stats, in, dec, Q8_VALUES, 1);
-        }
-    }
+    gq__q8_encode_isa(gq__isa(), in, blocks, n, stats);
+}
+
+/* one block, the portable rule */
+static void encode_block(const float *in, uint8_t *p)
+{
+    uint16_t d;
+    int8_t q[Q8_VALUES];
+    if (!encode_exact(in, &d, q))
+        encode_rounded(in, &d, q);
+    p[0] = (uint8_t)d;
+    p[1] = (uint8_t)(d >> 8);
+    memcpy(p + Q8_QS, q, Q8_VALUES);
+}
+
+void gq__q8_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats)
+{
+    gq__encode_blocks(isa, in, blocks, n / Q8_VALUES, Q8_BYTES, gq__q8_encode16_avx512, gq__q8_encode8_avx2,
+                      encode_block, gq__q8_decode, stats);
 }

@@ -4,6 +4,8 @@
  * binds them into the table that the rest of the project dispatches through.
  */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant_internal.h"
@@ -59,6 +61,74 @@ size_t gq_row_bytes(gq_type type, uint64_t n)
     if (blocks > SIZE_MAX / bb || blocks > UINT64_MAX / bb)
         return 0;
     return (size_t)(blocks * bb);
+}
+
+/* ---- which SIMD path the q4 / q8 encoders take ---- */
+
+int gq__isa_supported(int isa)
+{
+    if (isa == GQ_ISA_PORTABLE)
+        return 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();             /* (checks that the OS saves the wide registers too) */
+    if (isa == GQ_ISA_AVX2)
+        return __builtin_cpu_supports("avx2") != 0;
+    if (isa == GQ_ISA_AVX512)
+        return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx2") != 0;
+#endif
+    return 0;
+}
+
+int gq__isa(void)
+{
+    /* asked once per process; every thread computes the same value, so
+     * the relaxed atomic only keeps the first calls from racing */
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v >= 0)
+        return v;
+    int cap = GQ_ISA_AVX512;
+    const char *e = getenv("GPTOSS_QUANT_ISA");
+    if (e && *e)
+        cap = strcmp(e, "portable") == 0 ? GQ_ISA_PORTABLE : strcmp(e, "avx2") == 0 ? GQ_ISA_AVX2 : GQ_ISA_AVX512;
+    v = GQ_ISA_PORTABLE;
+    for (int i = cap; i > GQ_ISA_PORTABLE; i--)
+        if (gq__isa_supported(i)) {
+            v = i;
+            break;
+        }
+    atomic_store_explicit(&cached, v, memory_order_relaxed);
+    return v;
+}
+
+static void encode_portable(const float *in, uint8_t *out, size_t nb, int bytes,
+                            void (*block)(const float *, uint8_t *),
+                            void (*decode)(const void *, float *, size_t), gq_stats *stats)
+{
+    float dec[GQ_BLOCK_VALUES];
+    for (size_t b = 0; b < nb; b++, out += bytes, in += GQ_BLOCK_VALUES) {
+        block(in, out);
+        if (stats) {
+            decode(out, dec, GQ_BLOCK_VALUES);
+            gq__stats_add(stats, in, dec, GQ_BLOCK_VALUES, 1);
+        }
+    }
+}
+
+void gq__encode_blocks(int isa, const float *in, uint8_t *out, size_t nb, int block_bytes, gq__lanes_fn lanes16,
+                       gq__lanes_fn lanes8, void (*block)(const float *in, uint8_t *out),
+                       void (*decode)(const void *blocks, float *out, size_t n), gq_stats *stats)
+{
+    gq__lanes_fn lanes = isa >= GQ_ISA_AVX512 ? lanes16 : isa == GQ_ISA_AVX2 ? lanes8 : NULL;
+    size_t w = isa >= GQ_ISA_AVX512 ? 16 : 8, b = 0;
+    if (lanes)
+        for (size_t k; b < nb; b += k) {
+            k = nb - b < w ? nb - b : w;
+            if (!lanes(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, k, stats))
+                encode_portable(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, k, block_bytes, block, decode,
+                                stats);
+        }
+    encode_portable(in + b * GQ_BLOCK_VALUES, out + b * (size_t)block_bytes, nb - b, block_bytes, block, decode, stats);
 }
 
 static int same_value(float a, float b)

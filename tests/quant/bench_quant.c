@@ -3,7 +3,9 @@
  * 32 Mi gaussian values (MXFP4-derived for the "q4 from mxfp4" row), with
  * the memcpy of the same f32 input measured in the same run as the floor and
  * llama.cpp's Q4_0 reference rule (re-implemented, scalar) as the peer for
- * the q4 encoder. Times are thread CPU time of the one thread. Writes a
+ * the q4 encoder; q4 and q8 also per SIMD path (portable, AVX2, AVX-512:
+ * those this CPU has), with and without the statistics the converter
+ * collects. Times are thread CPU time of the one thread. Writes a
  * JSON summary to argv[1] if given. */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 #include "quant.h"
+#include "quant_internal.h"
 
 #define N (32u * 1024u * 1024u)
 static int runs = 7;
@@ -56,6 +59,43 @@ static void *blocks;
 static const gq_traits *cur;
 
 static void do_encode(void *c) { (void)c; cur->encode(xin, blocks, N, NULL); }
+/* one SIMD path of the q4 / q8 encoder (quant_internal.h), with or without
+ * the statistics the converter asks for */
+static int path_isa, path_stats;
+static void do_encode_path(void *c)
+{
+    (void)c;
+    gq_stats st = {0};
+    if (cur->type == GQ_Q4_32)
+        gq__q4_encode_isa(path_isa, xin, blocks, N, path_stats ? &st : NULL);
+    else
+        gq__q8_encode_isa(path_isa, xin, blocks, N, path_stats ? &st : NULL);
+}
+static const char *isa_names[] = {"portable", "avx2", "avx512"};
+
+/* q4 and q8 per path: M values/s, to stdout and the JSON */
+static void bench_paths(FILE *js, const char *input)
+{
+    const gq_type types[2] = {GQ_Q4_32, GQ_Q8_32};
+    for (int t = 0; t < 2; t++)
+        for (int isa = GQ_ISA_PORTABLE; isa <= GQ_ISA_AVX512; isa++) {
+            if (!gq__isa_supported(isa))
+                continue;
+            cur = gq_traits_of(types[t]);
+            path_isa = isa;
+            path_stats = 0;
+            double e = median_s(do_encode_path, NULL);
+            path_stats = 1;
+            double es = median_s(do_encode_path, NULL);
+            printf("%-6s %-8s %-14s encode %6.0f, with stats %6.0f Mvalues/s\n", cur->short_name, isa_names[isa],
+                   input, N / e / 1e6, N / es / 1e6);
+            if (js)
+                fprintf(js,
+                        "  {\"format\": \"%s\", \"path\": \"%s\", \"input\": \"%s\", \"encode_mvalues_s\": %.1f, "
+                        "\"encode_stats_mvalues_s\": %.1f},\n",
+                        cur->name, isa_names[isa], input, N / e / 1e6, N / es / 1e6);
+        }
+}
 static void do_decode(void *c) { (void)c; cur->decode(blocks, xout, N); }
 static void do_copy(void *c) { (void)c; memcpy(xout, xin, (size_t)N * 4); }
 
@@ -118,6 +158,7 @@ int main(int argc, char **argv)
             fprintf(js, "  {\"format\": \"%s\", \"encode_mvalues_s\": %.1f, \"decode_mvalues_s\": %.1f},\n",
                     cur->name, N / e / 1e6, N / d / 1e6);
     }
+    bench_paths(js, "gaussian");
     double p = median_s(q4_0_ref, NULL);
     printf("peer: Q4_0 reference rule encode %.0f Mvalues/s\n", N / p / 1e6);
     /* q4 from MXFP4-derived values (the 20b q4 recipe's expert input) */
@@ -129,6 +170,7 @@ int main(int argc, char **argv)
             blk[j] = (uint8_t)(unif() * 256);
         mx->decode(blk, xin + b * 32, 32);
     }
+    bench_paths(js, "mxfp4-derived");
     cur = gq_traits_of(GQ_Q4_32);
     double q = median_s(do_encode, NULL);
     printf("q4_32 encode of MXFP4-derived values: %.0f Mvalues/s\n", N / q / 1e6);

@@ -18,19 +18,8 @@
 
 #include "check.h"
 #include "quant.h"
+#include "test_rng.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return rng;
-}
-static double unif(void) { return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0); }
-static double gauss(void)
-{
-    double u = unif(), v = unif();
-    return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
-}
 
 /* E2M1 from its bit fields: sign bit 3, exponent bits 2..1, mantissa bit 0 */
 static double e2m1(int code)
