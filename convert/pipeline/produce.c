@@ -69,15 +69,6 @@ __attribute__((target("ssse3"))) static size_t to_q8_ssse3(const uint8_t *codes,
     }
     return b;
 }
-static int have_ssse3(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("ssse3") ? 1 : 0;
-    }
-    return v;
-}
 
 /* The same, four blocks per step (one per 128-bit lane): the per-block
  * minimum as above, then one 64-entry byte permute (AVX512-VBMI) looks up
@@ -139,13 +130,17 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static size_t to_q8_avx51
     }
     return b;
 }
-static int have_avx512vbmi(void)
+/* 0: scalar only, 1: SSSE3, 2: AVX512-VBMI then SSSE3; asked once */
+static int q8_path(void)
 {
     static int v = -1;
     if (v < 0) {
         __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512vbmi");
+        v = !__builtin_cpu_supports("ssse3") ? 0
+            : __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vbmi")
+                  ? 2
+                  : 1;
     }
     return v;
 }
@@ -155,13 +150,12 @@ static size_t to_q8_ssse3(const uint8_t *codes, const uint8_t *scales, size_t nb
     (void)codes, (void)scales, (void)nblocks, (void)o, (void)st;
     return 0;
 }
-static int have_ssse3(void) { return 0; }
 static size_t to_q8_avx512(const uint8_t *codes, const uint8_t *scales, size_t nblocks, uint8_t *o, gq_stats *st)
 {
     (void)codes, (void)scales, (void)nblocks, (void)o, (void)st;
     return 0;
 }
-static int have_avx512vbmi(void) { return 0; }
+static int q8_path(void) { return 0; }
 #endif
 
 void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
@@ -169,7 +163,7 @@ void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nbloc
 {
     uint8_t *o = out;
     const gq_traits *q8 = gq_traits_of(GQ_Q8_32);
-    const int simd = have_ssse3(), wide = simd && have_avx512vbmi();
+    const int path = q8_path(), simd = path >= 1, wide = path == 2;
     for (size_t b = 0; b < nblocks; b++, codes += 16, o += GQ_Q8_32_BLOCK_BYTES) {
         if (simd) {
             size_t k = 0, rest = nblocks - b;

@@ -41,6 +41,12 @@ typedef struct {
     int writes;                 /* 1: the kernel writes it (for barriers) */
 } gd_arg;
 
+static inline gd_arg gd_arg_of(gb_ref ref, uint64_t bytes, int writes)
+{
+    gd_arg a = {ref, bytes, writes};
+    return a;
+}
+
 typedef struct {
     const char *kernel;         /* shader name: kernels/shaders/<kernel>.comp */
     int n_args;

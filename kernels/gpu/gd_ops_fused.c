@@ -12,12 +12,6 @@
 
 #define ARGMAX_SLOT 6  /* scratch slot of argmax's ids (MoE 0-3, score 7) */
 
-static gd_arg arg(gb_ref r, uint64_t bytes, int writes)
-{
-    gd_arg a = {r, bytes, writes};
-    return a;
-}
-
 gb_status gd_op_add_rmsnorm(gb_backend *b, gb_ref x, gb_ref y, const gb_weight *w, int n, int dim, float eps,
                             gb_ref out)
 {
@@ -57,13 +51,13 @@ gb_status gd_op_rope_kv_store(gb_backend *b, const gb_attn *a, gb_ref q, gb_ref 
         return s;
     gd_dispatch d = {.kernel = "rope_kv", .n_args = 7, .n_push = 13,
                      .groups = {gd_groups((uint64_t)hd / 2, 64), (uint32_t)groups_y, (uint32_t)n}};
-    d.args[0] = arg(q, (uint64_t)n * qrow, 1);
-    d.args[1] = arg(k, (uint64_t)n * kvrow, 1);
-    d.args[2] = arg(v, (uint64_t)n * kvrow, 0);
-    d.args[3] = arg(inv_freq->dev, (uint64_t)hd / 2 * 4, 0);
-    d.args[4] = arg(pos, 4, 0);
-    d.args[5] = arg(a->k_cache, cache, 1);
-    d.args[6] = arg(a->v_cache, cache, 1);
+    d.args[0] = gd_arg_of(q, (uint64_t)n * qrow, 1);
+    d.args[1] = gd_arg_of(k, (uint64_t)n * kvrow, 1);
+    d.args[2] = gd_arg_of(v, (uint64_t)n * kvrow, 0);
+    d.args[3] = gd_arg_of(inv_freq->dev, (uint64_t)hd / 2 * 4, 0);
+    d.args[4] = gd_arg_of(pos, 4, 0);
+    d.args[5] = gd_arg_of(a->k_cache, cache, 1);
+    d.args[6] = gd_arg_of(a->v_cache, cache, 1);
     d.push[7] = (uint32_t)a->n_heads;
     d.push[8] = (uint32_t)a->n_kv_heads;
     d.push[9] = (uint32_t)hd;
@@ -89,8 +83,8 @@ gb_status gd_op_argmax(gb_backend *b, gb_ref logits, int n, int vocab, int32_t *
     for (uint64_t r0 = 0; r0 < (uint64_t)n && !s; r0 += per) {
         uint64_t rn = (uint64_t)n - r0 < per ? (uint64_t)n - r0 : per;
         gd_dispatch d = {.kernel = "argmax", .n_args = 2, .n_push = 3, .groups = {(uint32_t)rn, 1, 1}};
-        d.args[0] = arg(gb_ref_at(logits, r0 * row), rn * row, 0);
-        d.args[1] = arg(gb_ref_at(res, r0 * 4), rn * 4, 1);
+        d.args[0] = gd_arg_of(gb_ref_at(logits, r0 * row), rn * row, 0);
+        d.args[1] = gd_arg_of(gb_ref_at(res, r0 * 4), rn * 4, 1);
         d.push[2] = (uint32_t)vocab;
         s = gd_run(b, &d);
     }

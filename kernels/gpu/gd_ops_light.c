@@ -9,12 +9,6 @@
 #include "gd.h"
 #include "gd_ops.h"
 
-static gd_arg arg(gb_ref r, uint64_t bytes, int writes)
-{
-    gd_arg a = {r, bytes, writes};
-    return a;
-}
-
 /* a 2-D grid of 256-wide groups covering `items` (the shaders fold y into the index) */
 static void grid_256(gd_dispatch *d, uint64_t items)
 {
@@ -73,9 +67,9 @@ gb_status gd_op_embed(gb_backend *b, const gb_weight *w, const int32_t *ids, int
             if ((s = gd_upload(b, pairs, (uint64_t)np * 8, &up)))
                 break;
             gd_dispatch d = {.kernel = "embed", .n_args = 3, .n_push = 6};
-            d.args[0] = arg(gb_ref_at(w->dev, (uint64_t)r0 * w->row_bytes), (uint64_t)(r1 - r0) * w->row_bytes, 0);
-            d.args[1] = arg(up, (uint64_t)np * 8, 0);
-            d.args[2] = arg(gb_ref_at(out, (uint64_t)t0 * row_out), (uint64_t)tn * row_out, 1);
+            d.args[0] = gd_arg_of(gb_ref_at(w->dev, (uint64_t)r0 * w->row_bytes), (uint64_t)(r1 - r0) * w->row_bytes, 0);
+            d.args[1] = gd_arg_of(up, (uint64_t)np * 8, 0);
+            d.args[2] = gd_arg_of(gb_ref_at(out, (uint64_t)t0 * row_out), (uint64_t)tn * row_out, 1);
             d.push[3] = (uint32_t)w->type;
             d.push[4] = (uint32_t)w->cols;
             d.push[5] = (uint32_t)w->row_bytes;
@@ -113,11 +107,11 @@ gb_status gd_norm_rows(gb_backend *b, gb_ref x, const gb_ref *y, const gb_weight
         int tn = n - t0 < per ? n - t0 : per;
         gd_dispatch d = {.kernel = y ? "add_rmsnorm" : "rmsnorm", .n_args = y ? 4 : 3, .n_push = y ? 6 : 5,
                          .groups = {(uint32_t)tn, 1, 1}};
-        d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, y != NULL);
-        d.args[1] = arg(w->dev, row, 0);
-        d.args[2] = arg(gb_ref_at(out, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
+        d.args[0] = gd_arg_of(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, y != NULL);
+        d.args[1] = gd_arg_of(w->dev, row, 0);
+        d.args[2] = gd_arg_of(gb_ref_at(out, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
         if (y)
-            d.args[3] = arg(gb_ref_at(*y, (uint64_t)t0 * row), (uint64_t)tn * row, 0);
+            d.args[3] = gd_arg_of(gb_ref_at(*y, (uint64_t)t0 * row), (uint64_t)tn * row, 0);
         d.push[d.n_args] = (uint32_t)dim;
         d.push[d.n_args + 1] = gd_f2u(eps);
         s = gd_run(b, &d);
@@ -147,9 +141,9 @@ gb_status gd_op_rope(gb_backend *b, gb_ref x, int n, int n_heads, int head_dim, 
         int tn = n - t0 < per ? n - t0 : per;
         gd_dispatch d = {.kernel = "rope", .n_args = 3, .n_push = 7,
                          .groups = {gd_groups((uint64_t)head_dim / 2, 64), (uint32_t)n_heads, (uint32_t)tn}};
-        d.args[0] = arg(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
-        d.args[1] = arg(inv_freq->dev, (uint64_t)head_dim / 2 * 4, 0);
-        d.args[2] = arg(pos, 4, 0);
+        d.args[0] = gd_arg_of(gb_ref_at(x, (uint64_t)t0 * row), (uint64_t)tn * row, 1);
+        d.args[1] = gd_arg_of(inv_freq->dev, (uint64_t)head_dim / 2 * 4, 0);
+        d.args[2] = gd_arg_of(pos, 4, 0);
         d.push[3] = (uint32_t)n_heads;
         d.push[4] = (uint32_t)head_dim;
         d.push[5] = (uint32_t)t0;
@@ -168,8 +162,8 @@ gb_status gd_op_add(gb_backend *b, gb_ref x, gb_ref y, uint64_t len)
     for (uint64_t i0 = 0; i0 < len && !s; i0 += per) {
         uint64_t m = len - i0 < per ? len - i0 : per;
         gd_dispatch d = {.kernel = "add", .n_args = 2, .n_push = 3};
-        d.args[0] = arg(gb_ref_f32(x, i0), m * 4, 1);
-        d.args[1] = arg(gb_ref_f32(y, i0), m * 4, 0);
+        d.args[0] = gd_arg_of(gb_ref_f32(x, i0), m * 4, 1);
+        d.args[1] = gd_arg_of(gb_ref_f32(y, i0), m * 4, 0);
         d.push[2] = (uint32_t)m;
         grid_256(&d, m);
         s = gd_run(b, &d);
@@ -201,11 +195,11 @@ gb_status gd_op_kv_store(gb_backend *b, const gb_attn *a, gb_ref k, gb_ref v, in
         for (uint64_t s_lo = 0; s_lo < cap && !s; s_lo += per) {
             uint64_t s_n = cap - s_lo < per ? cap - s_lo : per;
             gd_dispatch d = {.kernel = "kv_store", .n_args = 5, .n_push = 10};
-            d.args[0] = arg(gb_ref_at(k, ta * stride), tn * stride, 0);
-            d.args[1] = arg(gb_ref_at(v, ta * stride), tn * stride, 0);
-            d.args[2] = arg(gb_ref_at(a->k_cache, s_lo * stride), s_n * stride, 1);
-            d.args[3] = arg(gb_ref_at(a->v_cache, s_lo * stride), s_n * stride, 1);
-            d.args[4] = arg(pos, 4, 0);
+            d.args[0] = gd_arg_of(gb_ref_at(k, ta * stride), tn * stride, 0);
+            d.args[1] = gd_arg_of(gb_ref_at(v, ta * stride), tn * stride, 0);
+            d.args[2] = gd_arg_of(gb_ref_at(a->k_cache, s_lo * stride), s_n * stride, 1);
+            d.args[3] = gd_arg_of(gb_ref_at(a->v_cache, s_lo * stride), s_n * stride, 1);
+            d.args[4] = gd_arg_of(pos, 4, 0);
             d.push[5] = (uint32_t)(stride / 4);
             d.push[6] = (uint32_t)cap;
             d.push[7] = (uint32_t)ta;
@@ -242,8 +236,8 @@ static gb_status stream_pass(gb_backend *b, gb_buffer *buf, uint64_t bytes, gb_r
         uint64_t m = bytes - o < win ? bytes - o : win;
         gd_dispatch d = {.kernel = "read_bandwidth", .n_args = 2, .n_push = 3, .groups = {BW_GROUPS, 1, 1}};
         gb_ref at = {buf, o};
-        d.args[0] = arg(at, m, 0);
-        d.args[1] = arg(sink, BW_GROUPS * 4, 1);
+        d.args[0] = gd_arg_of(at, m, 0);
+        d.args[1] = gd_arg_of(sink, BW_GROUPS * 4, 1);
         d.push[2] = (uint32_t)(m / 16);
         s = gd_run(b, &d);
     }
