@@ -435,10 +435,14 @@ void gio_out_free(gio_out *o)
 {
     if (!o) return;
     int published = gio_out_published(o);
-    release(o);   /* first: a handler must not unlink what we free */
+    /* An unpublished temporary is unlinked before its slot is released: a
+     * second signal in between (waiting for the stream's writes can take a
+     * while) must still find it registered. The handler unlinking it a
+     * second time is harmless: the name carries our pid, no one else's file. */
+    if (o->tmp && !published && !o->done) unlink(o->tmp);
     gio_stream_free(o->st);   /* waits for its writes in flight */
     if (o->fd >= 0) close(o->fd);
-    if (o->tmp && !published && !o->done) unlink(o->tmp);
+    release(o);
     free(o->path);
     free(o->tmp);
     free(o->dir);
