@@ -33,6 +33,7 @@
 #define MO_NR 64u /* rows per workgroup of the grouped kernels (gemm_body.glsl) */
 #define MV_PAIRS 4u /* gate_up row pairs per workgroup of moe_vec_body.glsl */
 #define MV_ROWS 2u  /* down rows per workgroup of moe_vec_body.glsl */
+#define MV_ROWS_MXFP4 1u /* ... and of moe_down_mxfp4.comp, which sets its own shape */
 #define MG_NT 64u /* route slots per tile of the grouped kernels */
 /* Batches from this size take the grouped kernels: below it the per-token
  * ones read little more, and lavapipe compiles the grouped ones slowly
@@ -278,7 +279,8 @@ gb_status gd_op_moe(gb_backend *b, const gb_moe *m, gb_ref x, int n, gb_ref out)
         dd.args[2] = (gd_arg){m->down_bias->dev, (uint64_t)E * (uint64_t)D * 4u, 0};
         dd.args[3] = (gd_arg){ot, tc * xrow, 1};
         bind_window(dn, 0, (uint64_t)E, &dd);
-        dd.groups[0] = (uint32_t)((D + MV_ROWS - 1) / MV_ROWS);
+        uint32_t rows_wg = dn->type == GQ_MXFP4 ? MV_ROWS_MXFP4 : MV_ROWS;
+        dd.groups[0] = (uint32_t)((D + rows_wg - 1) / rows_wg);
         dd.groups[1] = (uint32_t)tc;
         dd.groups[2] = 1;
         if ((s = gd_run(b, &dd)) != GB_OK)

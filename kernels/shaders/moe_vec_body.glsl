@@ -27,16 +27,34 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-#define MO_WG 128u
-/* measured on the H200 (mxfp4, a layer's dispatch): gate_up 42 us with a
- * subgroup per pair and 4 parts in flight (8 in flight: 44; a workgroup
- * walking 4 pairs: 93), down 32 us with 2 rows a workgroup (4 rows: 41) */
+/* The shape. A .comp may set it before including (MO_WG_N threads as an int
+ * literal, MO_PAIRS = MO_WG_N / 32, ...); the host's grid follows
+ * (gd_ops_moe.c). The defaults were measured on the H200 for mxfp4 in
+ * vk4 (a layer's dispatch: gate_up 42 us with a subgroup per pair and 4
+ * parts in flight, down 32 us with 2 rows a workgroup); vk5 then timed 5
+ * gate_up and 6 down shapes for mxfp4 in one decode profile (bench/results/
+ * 2026-12-03-h200-vk5): moe_gate_up_tk_mxfp4.comp and moe_down_mxfp4.comp
+ * set the winners, -18 % and -17 % GPU time. */
+#ifndef MO_WG_N
+#define MO_WG_N 128
+#endif
+#define MO_WG uint(MO_WG_N)
+#ifndef MO_PAIRS
 #define MO_PAIRS 4u   /* gate_up: row pairs per workgroup (one per subgroup of 32) */
+#endif
+#ifndef MO_DROWS
 #define MO_DROWS 2u   /* down: rows per workgroup */
+#endif
+#ifndef MO_UNROLL
 #define MO_UNROLL 4u  /* gate_up: parts in flight per thread */
+#endif
+#ifndef MO_KU
 #define MO_KU 4u      /* down: experts in flight */
+#endif
+#ifndef MO_DUNROLL
 #define MO_DUNROLL 2u /* down: parts in flight per thread and expert */
-layout(local_size_x = 128) in;
+#endif
+layout(local_size_x = MO_WG_N) in;
 
 layout(set = 0, binding = 0) readonly buffer Xb { vec4 v[]; } xb;
 #ifdef MOE_TOPK
@@ -64,16 +82,17 @@ uint W_WORD(uint i) { return wb.w[i]; }
 
 float bias_at(uint i) { return uintBitsToFloat(bb.w[(p.o_b >> 2u) + i]); }
 
-shared float red[MO_DROWS * 32u]; /* [row][subgroup]: subgroups of 4 lanes or more */
+#define MO_SGS (MO_WG / 4u) /* subgroups a workgroup at most: of 4 lanes or more */
+shared float red[MO_DROWS * MO_SGS]; /* [row][subgroup] */
 
-/* acc[r] summed over the workgroup into red[r * 32] (after the barrier) */
+/* acc[r] summed over the workgroup into red[r * MO_SGS] (after the barrier) */
 void reduce(float acc[MO_DROWS], uint nr)
 {
     [[unroll]] for (uint r = 0u; r < MO_DROWS; r++) {
         if (r < nr) {
             float s = subgroupAdd(acc[r]);
             if (subgroupElect())
-                red[r * 32u + gl_SubgroupID] = s;
+                red[r * MO_SGS + gl_SubgroupID] = s;
         }
     }
     barrier();
@@ -83,7 +102,7 @@ float red_sum(uint r)
 {
     float s = 0.0;
     for (uint g = 0u; g < gl_NumSubgroups; g++)
-        s += red[r * 32u + g];
+        s += red[r * MO_SGS + g];
     return s;
 }
 
