@@ -3,10 +3,10 @@
  *
  * A gb_buffer is host memory: calloc'ed by alloc (BUF_HEAP), a view of the
  * model's host bytes made by prepare (BUF_VIEW: the weights stay in the file
- * mapping, zero copy), or, for the big weights where Linux has transparent
- * huge pages and memory allows, a read-only copy of them on 2 MiB pages
- * (BUF_HUGE, gk_hugepages.h: decode reads every weight byte per token, and
- * 4 KiB pages cost a TLB miss each). Every live buffer is on one list so that
+ * mapping, zero copy), or, for the big weights when GQ_CPU_WEIGHTS=huge asks
+ * (Linux with transparent huge pages, memory allowing), a read-only copy of
+ * them on 2 MiB pages (BUF_HUGE, gk_hugepages.h: decode reads every weight
+ * byte per token, and 4 KiB pages cost a TLB miss each). Every live buffer is on one list so that
  * destroy frees what the caller did not release.
  *
  * Attention runs one task per (token, head); the MoE block routes every

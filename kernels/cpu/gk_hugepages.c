@@ -44,7 +44,7 @@ static uint64_t mem_available(void)
 int gk_huge_wanted(uint64_t total)
 {
     const char *env = getenv("GQ_CPU_WEIGHTS");
-    if (env && !strcmp(env, "map"))
+    if (!env || strcmp(env, "huge"))
         return 0;
     if (total == 0 || !thp_enabled())
         return 0;

@@ -10,11 +10,15 @@
  * folios: 0.6 of the 4.2 GB mapped on 2026-12-03). The copy is made once, at
  * prepare, on the pool's threads, and made read-only.
  *
- * The price is memory: the copy is anonymous memory the size of the weights
- * (the file's page cache stays reclaimable), so it is made only when
- * MemAvailable leaves room, and GQ_CPU_WEIGHTS=map keeps the zero-copy file
- * mapping (e.g. under a cgroup memory limit that MemAvailable does not see).
- * Elsewhere (macOS, THP "never") nothing is copied. */
+ * The price: memory (an anonymous copy the size of the weights; the file's
+ * page cache stays reclaimable, and the copy is made only when MemAvailable
+ * leaves room) and load time (the kernel zeroes every fresh page before the
+ * copy: on the 2-core VM of 2026-12-03, whose host backs guest memory on
+ * first touch, 4.85 GB cost about 2.5 CPU-seconds, as much as ~15 decoded
+ * tokens, against ~4 % less CPU per decoded token; docs/PERFORMANCE.md). So
+ * it is asked for, not the default: GQ_CPU_WEIGHTS=huge (long generations);
+ * unset or "map", the weights stay in the zero-copy file mapping. Elsewhere
+ * (macOS, THP "never") nothing is copied. */
 #ifndef GK_HUGEPAGES_H
 #define GK_HUGEPAGES_H
 
@@ -26,8 +30,8 @@
 /* Weights smaller than this stay in the mapping (too few pages to matter). */
 #define GK_HUGE_MIN_BYTES ((size_t)4 << 20)
 
-/* 1 if copies of `total` bytes in all should be made now: Linux with THP not
- * "never", GQ_CPU_WEIGHTS not "map", and MemAvailable at least total + 1 GiB. */
+/* 1 if copies of `total` bytes in all should be made now: GQ_CPU_WEIGHTS=huge,
+ * Linux with THP not "never", and MemAvailable at least total + 1 GiB. */
 int gk_huge_wanted(uint64_t total);
 
 /* A read-only copy of src[0, bytes) on memory advised for huge pages, copied

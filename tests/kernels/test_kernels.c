@@ -18,7 +18,7 @@
  *    around it and the thread count, across several 16-token tiles and
  *    L2 chunks; the three-piece bf16 split of fp32 exact;
  *  - the huge-page weight copy: the same bytes, the source left alone, and
- *    GQ_CPU_WEIGHTS=map turning it off.
+ *    made only when GQ_CPU_WEIGHTS=huge asks and memory allows.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -321,11 +321,14 @@ static void test_huge_copy(void)
         snprintf(saved, sizeof saved, "%s", old);
     setenv("GQ_CPU_WEIGHTS", "map", 1);
     CHECK_MSG(!gk_huge_wanted(1 << 20), "GQ_CPU_WEIGHTS=map: no copy");
+    unsetenv("GQ_CPU_WEIGHTS");
+    CHECK_MSG(!gk_huge_wanted(1 << 20), "no copy unless asked for");
+    setenv("GQ_CPU_WEIGHTS", "huge", 1);
+    CHECK_MSG(!gk_huge_wanted((uint64_t)1 << 62), "no copy larger than the memory");
     if (old)
         setenv("GQ_CPU_WEIGHTS", saved, 1);
     else
         unsetenv("GQ_CPU_WEIGHTS");
-    CHECK_MSG(!gk_huge_wanted((uint64_t)1 << 62), "no copy larger than the memory");
     free(src);
     free(keep);
 }
