@@ -227,7 +227,7 @@ static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const vo
         if (!w[i] || !w[i]->host)
             return gb_fail(b, GB_ERR_INVALID, "prepare: weight %d (%s) has no host bytes", i,
                            w[i] && w[i]->name ? w[i]->name : "?");
-        if (gb_weight_bytes(w[i]) >= GK_HUGE_MIN_BYTES)
+        if (gb_weight_bytes(w[i]) >= GK_HUGE_MIN_BYTES && !w[i]->gathered)
             big += gb_weight_bytes(w[i]);
     }
     int copy = gk_huge_wanted(big);
@@ -236,7 +236,7 @@ static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const vo
         uint8_t *src = (uint8_t *)(uintptr_t)w[i]->host, *data = src;
         uint64_t bytes = gb_weight_bytes(w[i]);
         int kind = BUF_VIEW;
-        if (copy && bytes >= GK_HUGE_MIN_BYTES) {
+        if (copy && bytes >= GK_HUGE_MIN_BYTES && !w[i]->gathered) { /* the embedding: a row per token */
             /* only bytes inside the file mapping are dropped from it after the copy */
             int in_map = m0 && src >= m0 && src < m1 && bytes <= (uint64_t)(m1 - src);
             uint8_t *h = gk_huge_copy(pool_of(b), src, (size_t)bytes, in_map);

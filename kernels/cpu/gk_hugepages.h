@@ -27,7 +27,9 @@
 
 #include "gk_pool.h"
 
-/* Weights smaller than this stay in the mapping (too few pages to matter). */
+/* Weights smaller than this stay in the mapping (too few pages to matter),
+ * and so does a gathered one (gb_weight.gathered: the embedding, a row per
+ * token). */
 #define GK_HUGE_MIN_BYTES ((size_t)4 << 20)
 
 /* 1 if copies of `total` bytes in all should be made now: GQ_CPU_WEIGHTS=huge,
