@@ -64,8 +64,8 @@ typedef struct {
 
 /* one huge page per task: each thread faults in and fills its own pages.
  * The source's page tables are filled by one call first: a file mapping
- * read by memcpy faults every 16 pages or so, and those faults were most of
- * the copy's time (4.85 GB in ~3 s). */
+ * read by memcpy faults every 16 pages or so (4.85 GB: 1.9 s of system time
+ * with the faults, 1.3 s with this). */
 static void copy_task(void *p, int task, int thread)
 {
     (void)thread;

@@ -7,15 +7,16 @@
  * "madvise"), a copy of the bytes in anonymous memory advised MADV_HUGEPAGE
  * lies on 2 MiB pages and needs 512 times fewer (the page cache of a file
  * mapping gives huge pages only when it happens to hold the file in 2 MiB
- * folios: 0.6 of the 4.2 GB mapped on 2026-12-03). The copy is made once, at
+ * folios: 0.6 GB of the 4.2 GB mapped on 2026-12-03). The copy is made once, at
  * prepare, on the pool's threads, and made read-only.
  *
  * The price: memory (an anonymous copy the size of the weights; the file's
  * page cache stays reclaimable, and the copy is made only when MemAvailable
  * leaves room) and load time (the kernel zeroes every fresh page before the
  * copy: on the 2-core VM of 2026-12-03, whose host backs guest memory on
- * first touch, 4.85 GB cost about 2.5 CPU-seconds, as much as ~15 decoded
- * tokens, against ~4 % less CPU per decoded token; docs/PERFORMANCE.md). So
+ * first touch, the 4.24 GB of the 8-layer 20b file took a load from 0.25 to
+ * 3.3 CPU-seconds, 10-20 decoded tokens' worth, against 4-27 % less CPU per
+ * decoded token; docs/PERFORMANCE.md, CPU runtime). So
  * it is asked for, not the default: GQ_CPU_WEIGHTS=huge (long generations);
  * unset or "map", the weights stay in the zero-copy file mapping. Elsewhere
  * (macOS, THP "never") nothing is copied. */
