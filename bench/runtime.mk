@@ -14,10 +14,10 @@
 # Our side is built in $(BUILD) (Makefile.bench: build-bench, Release); BUILD=dir to use another.
 # Our exact and fast numerics both run (NUMERICS), rounds interleaved with the peers.
 #   make -f Makefile.bench bench-runtime [P=64] [N=16] [R=3] [THREADS=2] [KEEP=1]
-#        [LAYERS=N] [LLAMA_CPP_BIN=B/bin] [NUMERICS="exact fast"]
+#        [LAYERS=N] [LLAMA_CPP_BIN=B/bin] [NUMERICS="exact fast"] [WEIGHTS=map|huge]
 .PHONY: bench-runtime
 BENCH_TARGETS += bench-runtime
 bench-runtime: build
 	BIN=$(BIN) OUT=$(OUT) P=$(or $(P),64) N=$(or $(N),16) R=$(or $(R),3) THREADS=$(or $(THREADS),2) \
 	  KEEP=$(or $(KEEP),0) LAYERS=$(or $(LAYERS),0) LLAMA_CPP_BIN=$(LLAMA_CPP_BIN) \
-	  NUMERICS="$(or $(NUMERICS),exact fast)" bench/runtime_bench.sh
+	  NUMERICS="$(or $(NUMERICS),exact fast)" WEIGHTS=$(or $(WEIGHTS),map) bench/runtime_bench.sh

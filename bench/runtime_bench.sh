@@ -7,13 +7,15 @@
 #      LLAMA_CPP_BIN (a directory holding llama-bench built from source, e.g.
 #              the source bundle inside node-llama-cpp with -DGGML_NATIVE=ON:
 #              the strongest llama.cpp this machine runs; besides the prebuilt)
-#      NUMERICS ("exact fast": which of our numerics modes to run).
+#      NUMERICS ("exact fast": which of our numerics modes to run),
+#      WEIGHTS (map: the CPU backend's default, weights in the file mapping;
+#              huge: GQ_CPU_WEIGHTS=huge, a copy on 2 MiB pages, docs/RUNTIME.md).
 # Interleaved: for each of R rounds, ours (each mode), then each peer, so a
 # change in the machine's load touches all of them alike; medians over rounds.
 set -euo pipefail
 BIN=${BIN:-build-bench/bin}; OUT=${OUT:-bench-out}
 P=${P:-64}; N=${N:-16}; R=${R:-3}; THREADS=${THREADS:-2}; KEEP=${KEEP:-0}; LAYERS=${LAYERS:-0}
-NUMERICS=${NUMERICS:-exact fast}
+NUMERICS=${NUMERICS:-exact fast}; WEIGHTS=${WEIGHTS:-map}
 tag=20b${LAYERS/#0/}
 [ "$LAYERS" = 0 ] || tag=20b-l$LAYERS
 src=$OUT/fixture-$tag
@@ -42,7 +44,8 @@ cpu_to() { local f=$1; shift; bash -c 'f=$1; shift; "$@" > "$f" 2>/dev/null; tim
   awk '{ split($1,a,"m"); split($2,b,"m"); sub("s","",a[2]); sub("s","",b[2]); print a[1]*60+a[2]+b[1]*60+b[2] }'; }
 
 ours_runs() { # $1 numerics -> one JSON line per round into $OUT/runtime-ours-$1.jsonl
-  "$BIN/gptoss-run" bench "$go" -p "$P" -n "$N" -r 1 --threads "$THREADS" --backend cpu --numerics "$1" --membw --json \
+  GQ_CPU_WEIGHTS=$WEIGHTS "$BIN/gptoss-run" bench "$go" -p "$P" -n "$N" -r 1 --threads "$THREADS" --backend cpu \
+    --numerics "$1" --membw --json \
     >> "$OUT/runtime-ours-$1.jsonl"
 }
 native_runs() { # llama-bench built from source: pp and tg as separate runs, the CPU time of each, and of
@@ -71,9 +74,9 @@ done
 [ "$KEEP" = 1 ] || rm -f "$go" "$gg"
 
 # medians and ratios (python3 is in the project's tool set: fixtures/golden)
-python3 - "$OUT" "$P" "$N" "$THREADS" "$LAYERS" "$NUMERICS" "$kern" "$gemm" <<'PY'
+python3 - "$OUT" "$P" "$N" "$THREADS" "$LAYERS" "$NUMERICS" "$kern" "$gemm" "$WEIGHTS" <<'PY'
 import json, os, statistics as st, sys
-out, P, N, T, L, modes, kern, gemm = sys.argv[1:9]
+out, P, N, T, L, modes, kern, gemm, weights = sys.argv[1:10]
 P, N = int(P), int(N)
 med = lambda v: st.median(v) if v else None
 def lines(f):
@@ -81,7 +84,8 @@ def lines(f):
     return [json.loads(l) for l in open(p) if l.strip()] if os.path.exists(p) else []
 res = {"bench": "runtime", "machine": f"{os.uname().machine} {os.cpu_count()} cpus",
        "load_avg": open("/proc/loadavg").read().split()[:3], "threads": int(T), "prompt": P, "gen": N,
-       "layers": int(L) or 24, "kernels": json.loads(kern), "gemm": json.loads(gemm), "ours": {}}
+       "layers": int(L) or 24, "kernels": json.loads(kern), "gemm": json.loads(gemm), "weights": weights,
+       "ours": {}}
 for m in modes.split():
     rs = lines(f"runtime-ours-{m}.jsonl")
     if not rs: continue

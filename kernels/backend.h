@@ -78,6 +78,8 @@ typedef struct {
     size_t row_bytes;
     const void *host;      /* n_mat * rows * row_bytes bytes: the file mapping or model memory */
     gb_ref dev;            /* set by prepare(); the only thing ops read */
+    int gathered;          /* 1: ops read a few rows per token (the embedding), never the whole
+                              matrix: a backend need not move it for streaming speed */
 } gb_weight;
 
 static inline uint64_t gb_weight_bytes(const gb_weight *w)

@@ -1,10 +1,13 @@
 /* backend_cpu.c - the CPU implementation of backend.h, composed from the
  * kernels/cpu building blocks on one persistent thread pool.
  *
- * A gb_buffer is host memory: calloc'ed by alloc (owned), or a view of the
- * model's host bytes made by prepare (not owned: the weights stay in the
- * file mapping, zero copy). Every live buffer is on one list so that destroy
- * frees what the caller did not release.
+ * A gb_buffer is host memory: calloc'ed by alloc (BUF_HEAP), a view of the
+ * model's host bytes made by prepare (BUF_VIEW: the weights stay in the file
+ * mapping, zero copy), or, for the big weights when GQ_CPU_WEIGHTS=huge asks
+ * (Linux with transparent huge pages, memory allowing), a read-only copy of
+ * them on 2 MiB pages (BUF_HUGE, gk_hugepages.h: decode reads every weight
+ * byte per token, and 4 KiB pages cost a TLB miss each). Every live buffer is on one list so that
+ * destroy frees what the caller did not release.
  *
  * Attention runs one task per (token, head); the MoE block routes every
  * token, then runs each selected expert once over all the tokens routed to
@@ -32,6 +35,7 @@
 #include "gk_attn.h"
 #include "gk_dot.h"
 #include "gk_fast.h"
+#include "gk_hugepages.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
 
@@ -83,8 +87,10 @@ static void buffer_free(gb_backend *b, struct gb_buffer *buf)
         c->live = buf->next;
     if (buf->next)
         buf->next->prev = buf->prev;
-    if (buf->owned)
+    if (buf->owned == BUF_HEAP)
         free(buf->data);
+    else if (buf->owned == BUF_HUGE)
+        gk_huge_free(buf->data, (size_t)buf->bytes);
     free(buf);
 }
 
@@ -168,7 +174,7 @@ static gb_status cpu_alloc(gb_backend *b, uint64_t bytes, gb_buffer **out)
         return gb_fail(b, GB_ERR_NOMEM, "out of memory: a buffer needs %llu bytes, more than this machine's %llu",
                        (unsigned long long)bytes, (unsigned long long)phys);
     uint8_t *d = bytes <= SIZE_MAX ? calloc((size_t)(bytes ? bytes : 1), 1) : NULL;
-    struct gb_buffer *buf = d ? buffer_new(b, d, bytes, 1) : NULL;
+    struct gb_buffer *buf = d ? buffer_new(b, d, bytes, BUF_HEAP) : NULL;
     if (!buf) {
         free(d);
         return cpu_nomem(b, "a buffer", bytes);
@@ -188,7 +194,7 @@ static gb_status cpu_write(gb_backend *b, gb_ref dst, const void *host, uint64_t
     LIVE_OR_RETURN(b);
     void *p;
     AT(dst, bytes, "write", p);
-    if (!dst.buf->owned)
+    if (dst.buf->owned != BUF_HEAP)
         return gb_fail(b, GB_ERR_INVALID, "write: prepared weights are read-only");
     if (bytes)
         memcpy(p, host, (size_t)bytes);
@@ -211,19 +217,40 @@ static gb_status cpu_finish(gb_backend *b)
     return GB_OK; /* every op has finished when it returns */
 }
 
-/* Zero copy: each weight's dev is a view of its host bytes. */
+/* Each weight's dev is a view of its host bytes (zero copy), or of a copy of
+ * them on huge pages (the header above). */
 static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const void *map, uint64_t map_bytes)
 {
-    (void)map;
-    (void)map_bytes;
     LIVE_OR_RETURN(b);
+    uint64_t big = 0;
     for (int i = 0; i < n; i++) {
         if (!w[i] || !w[i]->host)
             return gb_fail(b, GB_ERR_INVALID, "prepare: weight %d (%s) has no host bytes", i,
                            w[i] && w[i]->name ? w[i]->name : "?");
-        struct gb_buffer *buf = buffer_new(b, (uint8_t *)(uintptr_t)w[i]->host, gb_weight_bytes(w[i]), 0);
-        if (!buf)
+        if (gb_weight_bytes(w[i]) >= GK_HUGE_MIN_BYTES && !w[i]->gathered)
+            big += gb_weight_bytes(w[i]);
+    }
+    int copy = gk_huge_wanted(big);
+    const uint8_t *m0 = map, *m1 = m0 ? m0 + map_bytes : NULL;
+    for (int i = 0; i < n; i++) {
+        uint8_t *src = (uint8_t *)(uintptr_t)w[i]->host, *data = src;
+        uint64_t bytes = gb_weight_bytes(w[i]);
+        int kind = BUF_VIEW;
+        if (copy && bytes >= GK_HUGE_MIN_BYTES && !w[i]->gathered) { /* the embedding: a row per token */
+            /* only bytes inside the file mapping are dropped from it after the copy */
+            int in_map = m0 && src >= m0 && src < m1 && bytes <= (uint64_t)(m1 - src);
+            uint8_t *h = gk_huge_copy(pool_of(b), src, (size_t)bytes, in_map);
+            if (h) {
+                data = h;
+                kind = BUF_HUGE;
+            }
+        }
+        struct gb_buffer *buf = buffer_new(b, data, bytes, kind);
+        if (!buf) {
+            if (kind == BUF_HUGE)
+                gk_huge_free(data, (size_t)bytes);
             return cpu_nomem(b, "a weight view", sizeof *buf);
+        }
         w[i]->dev.buf = buf;
         w[i]->dev.off = 0;
     }

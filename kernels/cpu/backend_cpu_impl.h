@@ -9,10 +9,14 @@
 #include "backend_cpu.h"
 #include "gk_pool.h"
 
+/* what a gb_buffer's data is (backend_cpu.c) */
+enum { BUF_VIEW = 0, BUF_HEAP = 1, BUF_HUGE = 2 };
+
 struct gb_buffer {
     uint8_t *data;
     uint64_t bytes;
-    int owned;                   /* 0: a view of host bytes (a prepared weight) */
+    int owned;                   /* BUF_VIEW: host bytes of a prepared weight; BUF_HEAP: ours (alloc);
+                                    BUF_HUGE: a prepared weight's copy on huge pages (gk_hugepages.h) */
     struct gb_buffer *prev, *next;
 };
 

@@ -125,22 +125,39 @@ GK_AVX512 static float gk_dot_mxfp4_avx512(const void *row, const float *x, int6
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
+/* One Q8_32 block: its 32 codes widened to fp32 times the activations, then
+ * scaled by d into acc. */
+#define GK_Q8_BLOCK(acc, blk, xv, d)                                                                             \
+    do {                                                                                                         \
+        __m512 w0_ = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((blk) + Q8Q))));    \
+        __m512 w1_ = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((blk) + Q8Q + 16)))); \
+        __m512 bs_ = _mm512_fmadd_ps(w1_, _mm512_loadu_ps((xv) + 16), _mm512_mul_ps(w0_, _mm512_loadu_ps(xv)));  \
+        (acc) = _mm512_fmadd_ps(bs_, (d), (acc));                                                                \
+    } while (0)
+
+/* Two blocks a step (even ones into acc0, odd ones into acc1: the sums of
+ * the one-block loop this replaced, bit for bit), one prefetch per 68 bytes,
+ * and the two f16 scales converted by one vcvtph2ps: scalar conversion and
+ * broadcast were 4 of the ~11 vector uops a block spent on the two 512-bit
+ * ports; this is 23 % less CPU time per byte in L2 (docs/PERFORMANCE.md). */
 GK_AVX512 static float gk_dot_q8_32_avx512(const void *row, const float *x, int64_t n)
 {
     const uint8_t *b = row;
+    const __m512i one = _mm512_set1_epi32(1);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += BV, b += Q8B, x += BV) {
+    int64_t i = 0;
+    for (; i + 2 * BV <= n; i += 2 * BV, b += 2 * Q8B, x += 2 * BV) {
         GK_PREFETCH_AHEAD(b);
-        __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q))));
-        __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + Q8Q + 16))));
-        __m512 bs = _mm512_mul_ps(w0, _mm512_loadu_ps(x));
-        bs = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), bs);
-        __m512 d = _mm512_set1_ps(f16c512(b + GQ_Q8_32_D_OFFSET));
-        if (((uint64_t)i / BV) & 1)
-            acc1 = _mm512_fmadd_ps(bs, d, acc1);
-        else
-            acc0 = _mm512_fmadd_ps(bs, d, acc0);
+        /* d0 is the low half of the 4 bytes at b, d1 the high half of those at b + Q8B - 2 */
+        uint32_t h0, h1;
+        memcpy(&h0, b + GQ_Q8_32_D_OFFSET, 4);
+        memcpy(&h1, b + Q8B + GQ_Q8_32_D_OFFSET - 2, 4);
+        __m512 d = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((h0 & 0xffffu) | (h1 & 0xffff0000u)))));
+        GK_Q8_BLOCK(acc0, b, x, _mm512_broadcastss_ps(_mm512_castps512_ps128(d)));
+        GK_Q8_BLOCK(acc1, b + Q8B, x + BV, _mm512_permutexvar_ps(one, d));
     }
+    if (i < n)
+        GK_Q8_BLOCK(acc0, b, x, _mm512_set1_ps(f16c512(b + GQ_Q8_32_D_OFFSET)));
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 

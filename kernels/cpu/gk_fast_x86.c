@@ -15,6 +15,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+#include <string.h>
 
 #include "quant.h"
 
@@ -58,7 +59,14 @@ GK_VNNI512 static GK_INLINE __m512i pair_codes512(gq_type wt, const uint8_t *row
         const uint8_t *b = row + (size_t)(2 * k) * Q8B;
         __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b + 2))),
                                        _mm256_loadu_si256((const __m256i *)(b + Q8B + 2)), 1);
-        *dw = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(f16at(b)), _mm512_set1_ps(f16at(b + Q8B)));
+        /* both f16 scales in one vcvtph2ps (d0: the low half of the 4 bytes at b,
+         * d1: the high half of those at b + Q8B - 2), then lanes 0-7 <- d0, 8-15 <- d1 */
+        uint32_t h0, h1;
+        memcpy(&h0, b + GQ_Q8_32_D_OFFSET, 4);
+        memcpy(&h1, b + Q8B + GQ_Q8_32_D_OFFSET - 2, 4);
+        __m128 d01 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((h0 & 0xffffu) | (h1 & 0xffff0000u))));
+        *dw = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+                                    _mm512_castps128_ps512(d01));
         return _mm512_xor_si512(w, _mm512_set1_epi8((char)0x80));
     }
     int mx = wt == GQ_MXFP4;
@@ -84,8 +92,8 @@ GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const
     int np = x->nb / 2, k = 0;
     const size_t bb = wt == GQ_Q8_32 ? Q8B : wt == GQ_MXFP4 ? MXB : Q4B;
     for (; k + 1 < np; k += 2) {
-        for (int j = 0; j < 4; j++) /* one per block (4 blocks a step) */
-            GK_PREFETCH_AHEAD(row + (size_t)(2 * k + j) * bb);
+        for (size_t o = 0; o < 4 * bb; o += 64) /* one per cache line of the 4 blocks of a step */
+            GK_PREFETCH_AHEAD(row + (size_t)(2 * k) * bb + o);
         __m512 d0, d1;
         __m512i w0 = pair_codes512(wt, row, k, &d0), w1 = pair_codes512(wt, row, k + 1, &d1);
         __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));

@@ -261,6 +261,7 @@ int gm_bind(gm_model *m, char *err, size_t errlen)
              I = (uint64_t)hp->intermediate, Hq = (uint64_t)hp->n_heads * (uint64_t)hp->head_dim,
              Hkv = (uint64_t)hp->n_kv_heads * (uint64_t)hp->head_dim;
     mat(&b, &m->embed, "embed", C_DENSE, 1, V, D);
+    m->embed.gathered = 1; /* embed() reads one row per token */
     mat(&b, &m->head, "head", C_DENSE, 1, V, D);
     vec(&b, &m->norm, "norm", 0, D);
     m->layers = calloc((size_t)(hp->n_layers > 0 ? hp->n_layers : 1), sizeof *m->layers);

@@ -16,7 +16,9 @@
  *  - the AMX exact product (where this CPU and kernel grant AMX): against the
  *    double reference, one token's outputs bit-identical whatever the batch
  *    around it and the thread count, across several 16-token tiles and
- *    L2 chunks; the three-piece bf16 split of fp32 exact.
+ *    L2 chunks; the three-piece bf16 split of fp32 exact;
+ *  - the huge-page weight copy: the same bytes, the source left alone, and
+ *    made only when GQ_CPU_WEIGHTS=huge asks and memory allows.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -27,6 +29,7 @@
 #include "check.h"
 #include "gk_amx.h"
 #include "gk_dot.h"
+#include "gk_hugepages.h"
 #include "gk_ops.h"
 #include "gk_pool.h"
 #include "quant.h"
@@ -105,14 +108,26 @@ static void test_dots(void)
                 exact += (double)ref[i] * x[i];
                 mag += fabs((double)ref[i] * x[i]);
             }
+            /* and one block short: an odd block count leaves the loops that
+             * take two blocks a step a tail (when the format's blocks are 32) */
+            int bv = gq_traits_of(t)->block_values, short_n = COLS - bv;
+            double exact_s = 0, mag_s = 0;
+            for (int i = 0; i < short_n; i++) {
+                exact_s += (double)ref[i] * x[i];
+                mag_s += fabs((double)ref[i] * x[i]);
+            }
             for (int isa = 0; isa <= 4; isa++) {
                 if (isa < 4 && !gk_isa_supported((gk_isa)isa))
                     continue;
-                float got = (isa < 4 ? gk_dot_for_isa(t, (gk_isa)isa) : gk_dot_ref_for(t))(row, x, COLS);
+                gk_dot_fn dot = isa < 4 ? gk_dot_for_isa(t, (gk_isa)isa) : gk_dot_ref_for(t);
+                float got = dot(row, x, COLS), got_s = dot(row, x, short_n);
                 /* fp32 accumulation: error bounded by ~n*eps*sum|terms| */
-                double tol = 1e-5 * mag + 1e-30;
+                double tol = 1e-5 * mag + 1e-30, tol_s = 1e-5 * mag_s + 1e-30;
                 CHECK_MSG(fabs(got - exact) <= tol, "dot %s/%s: %.9g vs exact %.9g (tol %.3g)",
                           gq_traits_of(t)->name, isa < 4 ? gk_isa_name((gk_isa)isa) : "ref", got, exact, tol);
+                CHECK_MSG(fabs(got_s - exact_s) <= tol_s, "dot %s/%s over %d values: %.9g vs exact %.9g",
+                          gq_traits_of(t)->name, isa < 4 ? gk_isa_name((gk_isa)isa) : "ref", short_n, got_s,
+                          exact_s);
             }
         }
     }
@@ -276,6 +291,48 @@ static void test_pool(void)
     gk_pool_destroy(p);
 }
 
+static void test_huge_copy(void)
+{
+    size_t n = GK_HUGE_MIN_BYTES + 12345; /* a partial last huge page */
+    uint8_t *src = malloc(n), *keep = malloc(n);
+    CHECK(src && keep);
+    if (!src || !keep) {
+        free(src);
+        free(keep);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        src[i] = (uint8_t)(rnd() >> 8);
+    memcpy(keep, src, n);
+    gk_pool *p = gk_pool_create(3);
+    uint8_t *c = gk_huge_copy(p, src, n, 0);
+#if defined(__linux__)
+    CHECK_MSG(c != NULL, "huge-page copy made on Linux");
+#endif
+    if (c) {
+        CHECK_MSG(!memcmp(c, keep, n), "huge-page copy: the same %zu bytes", n);
+        gk_huge_free(c, n);
+    }
+    CHECK_MSG(!memcmp(src, keep, n), "huge-page copy: heap source left as it was");
+    gk_pool_destroy(p);
+    const char *old = getenv("GQ_CPU_WEIGHTS");
+    char saved[64] = "";
+    if (old)
+        snprintf(saved, sizeof saved, "%s", old);
+    setenv("GQ_CPU_WEIGHTS", "map", 1);
+    CHECK_MSG(!gk_huge_wanted(1 << 20), "GQ_CPU_WEIGHTS=map: no copy");
+    unsetenv("GQ_CPU_WEIGHTS");
+    CHECK_MSG(!gk_huge_wanted(1 << 20), "no copy unless asked for");
+    setenv("GQ_CPU_WEIGHTS", "huge", 1);
+    CHECK_MSG(!gk_huge_wanted((uint64_t)1 << 62), "no copy larger than the memory");
+    if (old)
+        setenv("GQ_CPU_WEIGHTS", saved, 1);
+    else
+        unsetenv("GQ_CPU_WEIGHTS");
+    free(src);
+    free(keep);
+}
+
 /* The 4x4 prefill tile of every ISA vs a double-precision reference, with
  * lengths that leave a tail after the vector steps, strided rows/tokens/
  * outputs, and accumulate on and off. */
@@ -431,6 +488,7 @@ int main(void)
     test_dots();
     test_matmul();
     test_pool();
+    test_huge_copy();
     test_helpers();
     test_kernel_tables();
     test_tiles();

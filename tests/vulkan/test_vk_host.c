@@ -136,7 +136,7 @@ static void test_stream(void)
     for (int r = 0; r < R; r++)
         for (int c = 0; c < C; c++)
             table[r * C + c] = (float)(r * C + c);
-    gb_weight w = {"table", GQ_F32, 1, R, C, C * 4, table, {0}};
+    gb_weight w = {"table", GQ_F32, 1, R, C, C * 4, table, {0}, 0};
     gb_weight *ws[1] = {&w};
     CHECK(b->prepare(b, ws, 1, NULL, 0) == GB_OK);
     gb_buffer *out = NULL;
@@ -256,8 +256,8 @@ static void test_oom(void)
     /* 40 GiB of q8 "weights" whose host bytes are a small array: prepare
      * must refuse from the sizes alone, before it reads or allocates */
     static uint8_t small[34 * 4];
-    gb_weight w1 = {"big.a", GQ_Q8_32, 1, 1 << 20, 20480, 21760, small, {0}};
-    gb_weight w2 = {"big.b", GQ_Q8_32, 1, 1 << 20, 20480, 21760, small, {0}};
+    gb_weight w1 = {"big.a", GQ_Q8_32, 1, 1 << 20, 20480, 21760, small, {0}, 0};
+    gb_weight w2 = {"big.b", GQ_Q8_32, 1, 1 << 20, 20480, 21760, small, {0}, 0};
     gb_weight *ws[2] = {&w1, &w2};
     gb_status s = b->prepare(b, ws, 2, NULL, 0);
     CHECK_EQ_INT(s, GB_ERR_NOMEM);
