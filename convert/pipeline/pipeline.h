@@ -30,7 +30,7 @@
  * (MADV_WILLNEED).
  *
  * MXFP4 -> MXFP4 is a pure re-layout (gq_mxfp4_from_hf, no float round
- * trip); MXFP4 -> q8_32 maps codes to int8 directly (cv_mxfp4_hf_to_q8);
+ * trip); MXFP4 -> q8_32 maps codes to int8 directly (gq_mxfp4_hf_to_q8);
  * bf16 -> bf16 and f32 -> f32 are copies; everything else goes through one
  * row of floats and the target's encoder.
  */
@@ -98,12 +98,5 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
  * zero error. The unit the pipeline's workers run; also used by tests. */
 void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
                      gq_stats *st);
-
-/* HF-layout MXFP4 blocks -> q8_32 blocks, byte-identical to decoding to
- * floats and calling the q8_32 encoder, but without floats for every block
- * the encoder stores exactly (all of them for usual scales). scratch: 32
- * floats (used for the rare fallback blocks). */
-void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
-                       gq_stats *st);
 
 #endif
