@@ -158,6 +158,18 @@ int gf_writer_begin(gf_writer *w);
  * begun must be complete before another starts; writing past a tensor's
  * size is an error). The bytes go out through gio_out_write's stream. */
 int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
+/* The same without copying buf where direct I/O allows (gio_out.h): buf
+ * must stay valid and unchanged until gf_writer_release of a range holding
+ * it (or finish / abort) has returned. */
+int gf_writer_write_borrowed(gf_writer *w, size_t i, const void *buf, size_t len);
+/* With wait, the memory [lo, hi) given to gf_writer_write_borrowed is the
+ * caller's again (also after an error); without, its writes are started.
+ * 0, or -1 (a write failed; the writer is then failed as by
+ * gf_writer_write). */
+int gf_writer_release(gf_writer *w, const void *lo, const void *hi, int wait);
+/* Absolute file offset of tensor i's first byte, between begin and finish
+ * (UINT64_MAX otherwise): a caller that borrows aligns its buffers to it. */
+uint64_t gf_writer_tensor_offset(const gf_writer *w, size_t i);
 /* Check every tensor is complete, patch hashes, fsync, move onto PATH,
  * fsync the directory. If only that last fsync fails, PATH is complete and
  * stays, but -1 is returned so the caller can warn about durability. */

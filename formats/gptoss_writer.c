@@ -447,7 +447,7 @@ int gf_writer_begin(gf_writer *w)
     return 0;
 }
 
-int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
+static int write_tensor(gf_writer *w, size_t i, const void *buf, size_t len, int borrowed)
 {
     if (w->state != W_WRITING) return MISUSE(w, "%s: write outside begin..finish", w->path);
     if (i >= w->nt) return MISUSE(w, "%s: write to tensor %zu, only %zu declared", w->path, i, w->nt);
@@ -472,7 +472,8 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
     for (size_t done = 0; done < len;) {
         size_t n = len - done < GFW_SLICE ? len - done : GFW_SLICE;
         XXH3_64bits_update(w->xs, p + done, n);
-        if (pwrite_all(w, p + done, n, t->offset + t->written + done)) {
+        uint64_t at = t->offset + t->written + done;
+        if (borrowed ? gio_out_write_borrowed(w->out, p + done, n, at) : pwrite_all(w, p + done, n, at)) {
             int e = errno;
             return fail(w, e, "%s: writing tensor \"%s\" failed: %s%s", tmp_name(w), t->name, strerror(e),
                         e == ENOSPC ? " (free some space or choose another output directory)" : "");
@@ -486,6 +487,30 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
         w->cur = NO_TENSOR;
     }
     return 0;
+}
+
+int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    return write_tensor(w, i, buf, len, 0);
+}
+
+int gf_writer_write_borrowed(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    return write_tensor(w, i, buf, len, 1);
+}
+
+int gf_writer_release(gf_writer *w, const void *lo, const void *hi, int wait)
+{
+    if (!w->out)
+        return 0;
+    if (gio_out_release(w->out, lo, hi, wait) && w->state == W_WRITING)
+        return fail(w, errno, "%s: writing tensor data failed: %s", tmp_name(w), strerror(errno));
+    return 0;
+}
+
+uint64_t gf_writer_tensor_offset(const gf_writer *w, size_t i)
+{
+    return w->state == W_WRITING && i < w->nt ? w->t[i].offset : UINT64_MAX;
 }
 
 int gf_writer_finish(gf_writer *w)

@@ -8,7 +8,10 @@
  * the cache for the sink's hash and copy), and the workers go on with the
  * next chunk meanwhile (two chunk buffers, so I/O and compute overlap and
  * memory stays bounded: about 2 x chunk_bytes plus one row of scratch per
- * worker, plus the input buffers below). The cut into sub-tasks does not depend on
+ * worker, plus the input buffers below). A sink that borrows (write_borrowed,
+ * below) writes straight from the chunk buffers; then there are four (two
+ * being written to the disk, two being computed) and the sink keeps none
+ * of its own. The cut into sub-tasks does not depend on
  * the thread count, and every sub-task writes its own byte range, so the
  * output is byte-identical for any number of threads; statistics are summed
  * in sub-task order, so they are identical too.
@@ -54,6 +57,18 @@ typedef struct {
     int (*finish)(void *ctx);
     void (*abort)(void *ctx);
     const char *(*error)(void *ctx);
+    /* Optional, all three or none (NULL: write copies buf before it
+     * returns). write_borrowed takes the bytes like write but may keep
+     * reading buf until release(lo, hi, 1) of a range holding it has
+     * returned; release(lo, hi, 0) only starts what is pending there.
+     * offset: the file offset of the tensor's first byte (after begin), so
+     * that the pipeline places each chunk at the same offset modulo the
+     * page size in memory as in the file (direct I/O from its buffers, no
+     * copy: gio_stream.h). release is called for every chunk buffer before
+     * finish or abort, also after an error. */
+    int (*write_borrowed)(void *ctx, size_t tensor, const void *buf, size_t len);
+    int (*release)(void *ctx, const void *lo, const void *hi, int wait);
+    uint64_t (*offset)(void *ctx, size_t tensor);
 } cv_sink;
 
 /* Progress callback, called from the calling thread after each chunk. */
