@@ -162,6 +162,18 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
  * must stay valid and unchanged until gf_writer_release of a range holding
  * it (or finish / abort) has returned. */
 int gf_writer_write_borrowed(gf_writer *w, size_t i, const void *buf, size_t len);
+/* Two threads, one hashing ahead while the other writes (the converter
+ * hashes each piece on the worker that computed it, while it is in that
+ * core's cache): gf_writer_hash feeds tensor i's running XXH3 with its next
+ * len bytes (tensors one at a time, in order; one call at a time, from any
+ * thread); gf_writer_write_hashed then writes bytes that gf_writer_hash has
+ * already seen, as gf_writer_write_borrowed does, without hashing them
+ * again. A tensor is written one way or the other, not both. The caller
+ * orders each hash call before the write of the same bytes (a mutex). -1
+ * from gf_writer_hash changes nothing else: the message is in
+ * gf_writer_error and the writer's own failure comes from the next write. */
+int gf_writer_hash(gf_writer *w, size_t i, const void *buf, size_t len);
+int gf_writer_write_hashed(gf_writer *w, size_t i, const void *buf, size_t len);
 /* With wait, the memory [lo, hi) given to gf_writer_write_borrowed is the
  * caller's again (also after an error); without, its writes are started.
  * 0, or -1 (a write failed; the writer is then failed as by

@@ -126,7 +126,7 @@ gg_sink *gg_sink_open(const cv_source *src, const cv_plan *plan, const char *out
     if (gg_write_hparams(g->w, hp, &plan->recipe, name, err, errlen) ||
         gg_vocab_write(g->w, &vs, "tokenizer.json", err, errlen) || gg_declare_tensors(g->w, &g->L, err, errlen))
         goto fail;
-    *sink = (cv_sink){g, k_begin, k_write, k_finish, k_abort, k_error, k_write_borrowed, k_release, k_offset};
+    *sink = (cv_sink){g, k_begin, k_write, k_finish, k_abort, k_error, k_write_borrowed, k_release, k_offset, NULL};
     *tensors = g->L.t;
     *n = g->L.n;
     return g;

@@ -33,7 +33,7 @@ typedef struct {
 typedef struct {
     uint8_t *buf;
     gq_stats *sub_stats;
-    uint8_t *sub_done;      /* per sub-task: computed (the sink takes them in order, each as it is done) */
+    uint8_t *sub_done;      /* per sub-task: 1 computed, 2 hashed too (the sink takes them in order, each as it is done) */
     uint32_t done;
 } slot;
 
@@ -53,6 +53,12 @@ typedef struct {
     uint32_t next_sub;      /* ... and sub-task within it */
     size_t written;         /* chunks whose slot may be computed into again */
     int stop;
+
+    const cv_sink *sink;
+    int hashing;            /* the workers feed sink->hash, in order (the baton below) */
+    size_t h_chunk;         /* the next sub-task to hash: chunk ... */
+    uint32_t h_sub;         /* ... and sub-task */
+    int h_busy, hash_failed;
 
     cv_reader *rd;          /* srcio: chunk inputs read into buffers; NULL: the mapping */
     cv_srange *ranges;      /* CV_RANGES per chunk */
@@ -99,6 +105,39 @@ static int have_avx(void)
 static void clear_upper_avx(void) {}
 static int have_avx(void) { return 0; }
 #endif
+
+/* With s->mu held: hash the sub-tasks that are next in order and computed,
+ * unless another worker is at it (it will take ours too: it looks again
+ * before it gives the baton back). The lock is dropped while hashing. */
+static void hash_ready(pipe_state *s)
+{
+    while (!s->h_busy && !s->stop && s->h_chunk < s->nchunks) {
+        const chunk *c = &s->chunks[s->h_chunk];
+        slot *sl = &s->slots[s->h_chunk % (size_t)s->nslots];
+        uint32_t j = s->h_sub;
+        /* 1 only once this chunk's own sub-task is computed: a slot's
+         * earlier chunk leaves 2s until the sink has taken it */
+        if (sl->sub_done[j] != 1)
+            break;
+        s->h_busy = 1;
+        pthread_mutex_unlock(&s->mu);
+        const uint64_t orow = c->bytes / c->nrows, r = (uint64_t)j * c->sub_rows;
+        const uint64_t nr = c->nrows - r < c->sub_rows ? c->nrows - r : c->sub_rows;
+        int rc = s->sink->hash(s->sink->ctx, c->tensor, sl->buf + c->phase + r * orow, (size_t)(nr * orow));
+        pthread_mutex_lock(&s->mu);
+        s->h_busy = 0;
+        if (rc) {
+            s->stop = 1;
+            s->hash_failed = 1;
+            break;
+        }
+        sl->sub_done[j] = 2;
+        if (++s->h_sub == c->nsub) {
+            s->h_sub = 0;
+            s->h_chunk++;
+        }
+    }
+}
 
 static void *worker(void *arg)
 {
@@ -152,9 +191,11 @@ static void *worker(void *arg)
 
         pthread_mutex_lock(&s->mu);
         sl->sub_done[sub] = 1;
-        pthread_cond_broadcast(&s->done_cv);
         if (++sl->done == c->nsub && s->rd)
             cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
+        if (s->hashing)
+            hash_ready(s);
+        pthread_cond_broadcast(&s->done_cv);
     }
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
@@ -378,6 +419,9 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     const int borrow = sink->write_borrowed && sink->release && sink->offset;
     const size_t phase_align = (size_t)s.page > 4096 ? (size_t)s.page : 4096;
     s.nslots = borrow ? NSLOTS_BORROW : NSLOTS;
+    s.sink = sink;
+    s.hashing = borrow && sink->hash;
+    const uint8_t want = s.hashing ? 2 : 1; /* what the sink waits for per sub-task */
     for (int i = 0; i < s.nslots; i++) {
         s.slots[i].buf = borrow ? gio_buf_alloc(buf_bytes + phase_align) : malloc(buf_bytes ? buf_bytes : 1);
         s.slots[i].sub_stats = calloc(max_sub, sizeof(gq_stats));
@@ -425,7 +469,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         const uint64_t orow = c->nrows ? c->bytes / c->nrows : 0;
         for (uint32_t j = 0; st == CV_PIPE_OK && j < c->nsub; j++) {
             pthread_mutex_lock(&s.mu);
-            while (!sl->sub_done[j] && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
+            while (sl->sub_done[j] < want && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
                 /* wake up now and then to notice a signal */
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
@@ -436,12 +480,15 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
                 }
                 pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
             }
-            int ready = sl->sub_done[j];
+            int ready = sl->sub_done[j] >= want;
             pthread_mutex_unlock(&s.mu);
             if (opts && opts->cancel && *opts->cancel) {
                 st = CV_PIPE_CANCELLED;
             } else if (!ready && s.read_failed) {
                 st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
+            } else if (!ready && s.hash_failed) {
+                snprintf(err, errlen, "%s", sink->error(sink->ctx));
+                st = CV_PIPE_SINK_ERROR;
             } else if (!ready) {
                 st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
                 snprintf(err, errlen, "out of memory in a worker");

@@ -69,6 +69,13 @@ typedef struct {
     int (*write_borrowed)(void *ctx, size_t tensor, const void *buf, size_t len);
     int (*release)(void *ctx, const void *lo, const void *hi, int wait);
     uint64_t (*offset)(void *ctx, size_t tensor);
+    /* Optional, only with the three above: the sink's checksum of the
+     * bytes. The pipeline then gives every byte to hash, in write order and
+     * one call at a time, before write_borrowed gets it; hash runs on the
+     * worker that computed the bytes, right after, while they are in its
+     * cache (issue 16: hashing them on the writing thread read them back
+     * from another core, 21 % of a q8 conversion's CPU). */
+    int (*hash)(void *ctx, size_t tensor, const void *buf, size_t len);
 } cv_sink;
 
 /* Progress callback, called from the calling thread after each chunk. */
