@@ -117,50 +117,19 @@ __attribute__((target("ssse3"))) static size_t run_ssse3(const uint8_t *codes, c
 
 /* Four blocks per step (one per 128-bit lane): the per-block minimum as
  * above, then one 64-entry byte permute looks up K >> minctz for every code
- * at once (index = code + 16 * minctz). The four scales d = 2^p are computed
- * in four 32-bit lanes, and the 136 output bytes are put together by
- * two-source byte permutes of the q halves, with the d bytes blended in: no
- * scalar step (issue 16: the loop that had one per block was a third of a
- * 20b q8 conversion's CPU). Stops before the first group of four that holds
- * a block the rule does not cover, and reports how many blocks it did; the
- * caller finishes that group another way. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi,avx2"))) static size_t run_vbmi(const uint8_t *codes,
-                                                                                        const uint8_t *scales,
-                                                                                        size_t nblocks, uint8_t *o)
+ * at once (index = code + 16 * minctz). Stops before the first group of four
+ * that holds a block the rule does not cover, and reports how many blocks it
+ * did; the caller finishes that group another way. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static size_t run_vbmi(const uint8_t *codes,
+                                                                               const uint8_t *scales,
+                                                                               size_t nblocks, uint8_t *o)
 {
     int8_t t[64];
     for (int sh = 0; sh < 4; sh++)
         for (int c = 0; c < 16; c++)
             t[16 * sh + c] = (int8_t)(c & 8 ? -(K_MAG[c & 7] >> sh) : (K_MAG[c & 7] >> sh));
-    /* output byte j of the group (136: d0 q0 d1 q1 d2 q2 d3 q3, 2 + 32 each)
-     * from v0 (lane k: bytes 0..15 of block k's q) or v1 (bytes 16..31):
-     * index into the pair, 0..63 v0, 64..127 v1; dsel/dpos: the d bytes */
-    uint8_t qi[3][64], di[2][64];
-    __mmask64 dm[2] = {0, 0};
-    for (int j = 0; j < 136; j++) {
-        int k = j / Q8B, r = j % Q8B, part = j / 64, at = j % 64;
-        if (r < 2) {
-            if (part < 2) {
-                di[part][at] = (uint8_t)(4 * k + r); /* byte r of d[k], a 32-bit lane */
-                dm[part] |= (__mmask64)1 << at;
-            }
-            qi[part][at] = 0;
-        } else {
-            int q = r - 2;
-            qi[part][at] = (uint8_t)((q < 16 ? 0 : 64) + 16 * k + (q & 15));
-            if (part < 2)
-                di[part][at] = 0;
-        }
-    }
-    for (int j = 136 - 128; j < 64; j++)
-        qi[2][j] = 0;
     const __m512i tbl = _mm512_loadu_si512(t), m4 = _mm512_set1_epi8(15);
     const __m512i ctz = _mm512_broadcast_i32x4(_mm_setr_epi8(8, 0, 1, 0, 2, 1, 3, 2, 8, 0, 1, 0, 2, 1, 3, 2));
-    const __m512i gather = _mm512_zextsi128_si512(_mm_setr_epi8(0, 16, 32, 48, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
-    const __m512i q0 = _mm512_loadu_si512(qi[0]), q1 = _mm512_loadu_si512(qi[1]), q2 = _mm512_loadu_si512(qi[2]);
-    const __m512i d0 = _mm512_loadu_si512(di[0]), d1 = _mm512_loadu_si512(di[1]);
-    const __m128i c128 = _mm_set1_epi32(128), lo_p = _mm_set1_epi32(-24), hi_p = _mm_set1_epi32(15);
-    const __m128i eight = _mm_set1_epi32(8), norm = _mm_set1_epi32(-14), one = _mm_set1_epi32(1);
     size_t b = 0;
     for (; b + 4 <= nblocks; b += 4, codes += 64) {
         __m512i c = _mm512_loadu_si512(codes);
@@ -170,31 +139,33 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi,avx2"))) static size_t run_vb
         m = _mm512_min_epu8(m, _mm512_bsrli_epi128(m, 4));
         m = _mm512_min_epu8(m, _mm512_bsrli_epi128(m, 2));
         m = _mm512_min_epu8(m, _mm512_bsrli_epi128(m, 1));
-        /* the four minima, and p = scale - 128 + minctz, as 32-bit lanes */
-        __m128i mz = _mm_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_permutexvar_epi8(gather, m)));
-        int32_t s4;
-        memcpy(&s4, scales + b, 4);
-        __m128i p = _mm_add_epi32(_mm_sub_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(s4)), c128), mz);
-        __m128i bad = _mm_or_si128(_mm_cmpeq_epi32(mz, eight),
-                                   _mm_or_si128(_mm_cmpgt_epi32(lo_p, p), _mm_cmpgt_epi32(p, hi_p)));
-        if (_mm_movemask_epi8(bad))
+        m = _mm512_shuffle_epi8(m, _mm512_setzero_si512()); /* each lane's byte 0 across the lane */
+        uint8_t mz[64];
+        uint16_t d[4];
+        _mm512_storeu_si512(mz, m);
+        int ok = 1;
+        for (int k = 0; k < 4 && ok; k++) {
+            int p = (int)scales[b + k] - 128 + mz[16 * k];
+            ok = mz[16 * k] != 8 && p >= -24 && p <= 15;
+            d[k] = ok ? f16_pow2(p) : 0;
+        }
+        if (!ok)
             break;
-        /* f16 bits of 2^p: (p + 15) << 10 when normal (p >= -14), else 1 << (p + 24) */
-        __m128i dn = _mm_slli_epi32(_mm_add_epi32(p, _mm_set1_epi32(15)), 10);
-        __m128i ds = _mm_sllv_epi32(one, _mm_add_epi32(p, _mm_set1_epi32(24)));
-        __m512i d = _mm512_zextsi128_si512(_mm_blendv_epi8(dn, ds, _mm_cmpgt_epi32(norm, p)));
-        /* the q bytes, then the group's 136 bytes */
-        __m512i sh = _mm512_slli_epi16(_mm512_shuffle_epi8(m, _mm512_setzero_si512()), 4); /* 16 * minctz */
+        __m512i sh = _mm512_slli_epi16(m, 4); /* 16 * minctz (<= 48: no carry between bytes) */
         __m512i ql = _mm512_permutexvar_epi8(_mm512_add_epi8(lo, sh), tbl);
         __m512i qh = _mm512_permutexvar_epi8(_mm512_add_epi8(hi, sh), tbl);
         __m512i v0 = _mm512_unpacklo_epi8(ql, qh), v1 = _mm512_unpackhi_epi8(ql, qh);
         uint8_t *ob = o + b * Q8B;
-        __m512i o0 = _mm512_permutex2var_epi8(v0, q0, v1), o1 = _mm512_permutex2var_epi8(v0, q1, v1);
-        o0 = _mm512_mask_permutexvar_epi8(o0, dm[0], d0, d);
-        o1 = _mm512_mask_permutexvar_epi8(o1, dm[1], d1, d);
-        _mm512_storeu_si512(ob, o0);
-        _mm512_storeu_si512(ob + 64, o1);
-        _mm_storel_epi64((__m128i *)(ob + 128), _mm512_castsi512_si128(_mm512_permutex2var_epi8(v0, q2, v1)));
+#define Q8_STORE(k)                                                                                \
+    ob[(k)*Q8B] = (uint8_t)d[k];                                                                   \
+    ob[(k)*Q8B + 1] = (uint8_t)(d[k] >> 8);                                                        \
+    _mm_storeu_si128((__m128i *)(ob + (k)*Q8B + 2), _mm512_extracti32x4_epi32(v0, k));             \
+    _mm_storeu_si128((__m128i *)(ob + (k)*Q8B + 18), _mm512_extracti32x4_epi32(v1, k));
+        Q8_STORE(0)
+        Q8_STORE(1)
+        Q8_STORE(2)
+        Q8_STORE(3)
+#undef Q8_STORE
     }
     return b;
 }
