@@ -293,7 +293,7 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
     for (size_t oi = 0, oj; oi < n; oi = oj) {
         /* stride siblings (GGUF's gate and up rows of one gate_up) are cut
          * alike and their chunks alternate, each pair reading the same whole
-         * row groups: srcio reads them once (the second a copy of the first) */
+         * row groups: srcio reads them once (the second reads the first's buffer) */
         oj = oi + 1;
         while (io && oj < n && siblings(&t[order[oi].idx], &t[order[oj].idx]))
             oj++;
