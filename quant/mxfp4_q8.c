@@ -175,7 +175,7 @@ int gq__hfq8_path_supported(int path)
 {
     if (path == GQ_HFQ8_SCALAR)
         return 1;
-#if HFQ8_X86
+#if defined(HFQ8_X86)
     __builtin_cpu_init();
     if (path == GQ_HFQ8_SSSE3)
         return __builtin_cpu_supports("ssse3") != 0;
@@ -192,7 +192,7 @@ void gq__mxfp4_hf_to_q8_path(int path, const uint8_t *codes, const uint8_t *scal
     uint8_t *o = out_blocks;
     size_t b = 0;
     while (b < nblocks) {
-#if HFQ8_X86
+#if defined(HFQ8_X86)
         if (path >= GQ_HFQ8_SSSE3) {
             size_t k = 0, rest = nblocks - b;
             if (path == GQ_HFQ8_VBMI) {
