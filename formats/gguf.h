@@ -127,6 +127,16 @@ int gguf_writer_write(gguf_writer *w, size_t i, const void *buf, size_t len);
 /* Write len bytes at byte offset `at` inside tensor i. Every byte of every
  * tensor must be written exactly once before finish (counted, checked). */
 int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len);
+/* gguf_writer_write without copying buf where direct I/O allows
+ * (gio_out.h): buf must stay valid and unchanged until gguf_writer_release
+ * of a range holding it (or finish / abort) has returned. */
+int gguf_writer_write_borrowed(gguf_writer *w, size_t i, const void *buf, size_t len);
+/* With wait, the memory [lo, hi) is the caller's again (also after an
+ * error); without, its writes are started. 0 or -1. */
+int gguf_writer_release(gguf_writer *w, const void *lo, const void *hi, int wait);
+/* Absolute file offset of tensor i's first byte after begin (UINT64_MAX
+ * before): a caller that borrows aligns its buffers to it. */
+uint64_t gguf_writer_tensor_offset(const gguf_writer *w, size_t i);
 /* Check completeness, fsync, move onto PATH, fsync the directory; frees w.
  * -1 with the message in err (and errno) if not published, or if only the
  * directory fsync failed (PATH is then complete and stays, as with

@@ -317,7 +317,7 @@ int gguf_writer_begin(gguf_writer *w)
     return 0;
 }
 
-int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len)
+static int write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len, int borrowed)
 {
     if (w->failed) return -1;
     if (!w->begun) return fail(w, "tensor data written before begin");
@@ -326,9 +326,39 @@ int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf,
     if (at > t->size || len > t->size - at)
         return fail(w, "tensor '%s': write of %zu bytes at %llu passes its end (%llu bytes)", t->name, len,
                     (unsigned long long)at, (unsigned long long)t->size);
-    if (pwrite_all(w, buf, len, w->data_off + t->offset + at)) return -1;
+    uint64_t off = w->data_off + t->offset + at;
+    if (!borrowed) {
+        if (pwrite_all(w, buf, len, off)) return -1;
+    } else if (gio_out_write_borrowed(w->out, buf, len, off) && (w->errnum = errno)) {
+        return fail(w, "%s: write failed: %s", gio_out_temp_path(w->out), strerror(errno));
+    }
     t->written += len;
     return 0;
+}
+
+int gguf_writer_write_at(gguf_writer *w, size_t i, uint64_t at, const void *buf, size_t len)
+{
+    return write_at(w, i, at, buf, len, 0);
+}
+
+int gguf_writer_write_borrowed(gguf_writer *w, size_t i, const void *buf, size_t len)
+{
+    if (i >= w->n_t) return fail(w, "tensor index %zu out of range", i);
+    if (write_at(w, i, w->t[i].cursor, buf, len, 1)) return -1;
+    w->t[i].cursor += len;
+    return 0;
+}
+
+int gguf_writer_release(gguf_writer *w, const void *lo, const void *hi, int wait)
+{
+    if (gio_out_release(w->out, lo, hi, wait) && (w->errnum = errno))
+        return fail(w, "%s: write failed: %s", gio_out_temp_path(w->out), strerror(errno));
+    return 0;
+}
+
+uint64_t gguf_writer_tensor_offset(const gguf_writer *w, size_t i)
+{
+    return w->begun && i < w->n_t ? w->data_off + w->t[i].offset : UINT64_MAX;
 }
 
 int gguf_writer_write(gguf_writer *w, size_t i, const void *buf, size_t len)

@@ -158,6 +158,30 @@ int gf_writer_begin(gf_writer *w);
  * begun must be complete before another starts; writing past a tensor's
  * size is an error). The bytes go out through gio_out_write's stream. */
 int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len);
+/* The same without copying buf where direct I/O allows (gio_out.h): buf
+ * must stay valid and unchanged until gf_writer_release of a range holding
+ * it (or finish / abort) has returned. */
+int gf_writer_write_borrowed(gf_writer *w, size_t i, const void *buf, size_t len);
+/* Two threads, one hashing ahead while the other writes (the converter
+ * hashes each piece on the worker that computed it, while it is in that
+ * core's cache): gf_writer_hash feeds tensor i's running XXH3 with its next
+ * len bytes (tensors one at a time, in order; one call at a time, from any
+ * thread); gf_writer_write_hashed then writes bytes that gf_writer_hash has
+ * already seen, as gf_writer_write_borrowed does, without hashing them
+ * again. A tensor is written one way or the other, not both. The caller
+ * orders each hash call before the write of the same bytes (a mutex). -1
+ * from gf_writer_hash changes nothing else: the message is in
+ * gf_writer_error and the writer's own failure comes from the next write. */
+int gf_writer_hash(gf_writer *w, size_t i, const void *buf, size_t len);
+int gf_writer_write_hashed(gf_writer *w, size_t i, const void *buf, size_t len);
+/* With wait, the memory [lo, hi) given to gf_writer_write_borrowed is the
+ * caller's again (also after an error); without, its writes are started.
+ * 0, or -1 (a write failed; the writer is then failed as by
+ * gf_writer_write). */
+int gf_writer_release(gf_writer *w, const void *lo, const void *hi, int wait);
+/* Absolute file offset of tensor i's first byte, between begin and finish
+ * (UINT64_MAX otherwise): a caller that borrows aligns its buffers to it. */
+uint64_t gf_writer_tensor_offset(const gf_writer *w, size_t i);
 /* Check every tensor is complete, patch hashes, fsync, move onto PATH,
  * fsync the directory. If only that last fsync fails, PATH is complete and
  * stays, but -1 is returned so the caller can warn about durability. */

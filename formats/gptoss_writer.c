@@ -28,7 +28,9 @@ typedef struct {
     int ndim;
     uint64_t shape[GF_MAX_DIMS];
     uint64_t offset, size, xxh3, written;
+    uint64_t hashed;   /* bytes given to gf_writer_hash */
     int done;
+    int prehashed;     /* written with gf_writer_write_hashed: xxh3 is gf_writer_hash's */
 } wtensor;
 
 typedef struct {
@@ -54,7 +56,11 @@ struct gf_writer {
     uint64_t header_len, data_offset, total;
     size_t cur;        /* the tensor being written, NO_TENSOR between tensors */
     XXH3_state_t *xs;
+    size_t hcur;       /* the tensor gf_writer_hash is in, NO_TENSOR between tensors */
+    XXH3_state_t *hs;  /* its state (gf_writer_hash may run on another thread than the writes) */
     char err[640];
+    char herr[320];    /* gf_writer_hash's misuse: it changes nothing else (another thread writes) */
+    int hash_open;     /* between begin and finish: what gf_writer_hash checks (state may change under it) */
 };
 
 /* ---- failure handling: one place that records, cleans up and poisons ---- */
@@ -103,8 +109,10 @@ gf_writer *gf_writer_create(const char *path, int overwrite, char *err, size_t e
         w->fd = -1;
         w->path = path ? strdup(path) : NULL;
         w->xs = XXH3_createState();
+        w->hs = XXH3_createState();
+        w->hcur = NO_TENSOR;
     }
-    if (!w || !w->xs || (path && !w->path)) {
+    if (!w || !w->xs || !w->hs || (path && !w->path)) {
         gio_errf(err, errlen, "%s: out of memory", path ? path : "(null)");
         gf_writer_abort(w);
         errno = ENOMEM;
@@ -444,11 +452,14 @@ int gf_writer_begin(gf_writer *w)
     }
     w->state = W_WRITING;
     w->cur = NO_TENSOR;
+    w->hash_open = 1;
     return 0;
 }
 
-int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
+/* mode: 0 copy and hash, 1 borrow and hash, 2 borrow, hashed by gf_writer_hash */
+static int write_tensor(gf_writer *w, size_t i, const void *buf, size_t len, int mode)
 {
+    const int borrowed = mode >= 1, hashed = mode == 2;
     if (w->state != W_WRITING) return MISUSE(w, "%s: write outside begin..finish", w->path);
     if (i >= w->nt) return MISUSE(w, "%s: write to tensor %zu, only %zu declared", w->path, i, w->nt);
     wtensor *t = &w->t[i];
@@ -463,16 +474,24 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
                       len, t->name, (unsigned long long)t->written, (unsigned long long)t->size);
     if (w->cur == NO_TENSOR) {
         w->cur = i;
+        t->prehashed = hashed;
         XXH3_64bits_reset(w->xs);
     }
+    if (t->prehashed != hashed)
+        return MISUSE(w, "%s: tensor \"%s\" written both with and without gf_writer_hash", w->path, t->name);
+    if (hashed && t->hashed - t->written < len)
+        return MISUSE(w, "%s: tensor \"%s\": %zu bytes written before gf_writer_hash saw them (%llu of %llu hashed)",
+                      w->path, t->name, len, (unsigned long long)t->hashed, (unsigned long long)t->written);
     /* Hash and write in slices that fit in the cache: the hash pulls a
      * slice from memory, the copy into the output stream then hits the
      * cache, so a 32 MiB chunk is read from DRAM once, not twice. */
     const uint8_t *p = buf;
     for (size_t done = 0; done < len;) {
         size_t n = len - done < GFW_SLICE ? len - done : GFW_SLICE;
-        XXH3_64bits_update(w->xs, p + done, n);
-        if (pwrite_all(w, p + done, n, t->offset + t->written + done)) {
+        if (!hashed)
+            XXH3_64bits_update(w->xs, p + done, n);
+        uint64_t at = t->offset + t->written + done;
+        if (borrowed ? gio_out_write_borrowed(w->out, p + done, n, at) : pwrite_all(w, p + done, n, at)) {
             int e = errno;
             return fail(w, e, "%s: writing tensor \"%s\" failed: %s%s", tmp_name(w), t->name, strerror(e),
                         e == ENOSPC ? " (free some space or choose another output directory)" : "");
@@ -481,15 +500,79 @@ int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
     }
     t->written += len;
     if (t->written == t->size) {
-        t->xxh3 = XXH3_64bits_digest(w->xs);
+        if (!hashed)
+            t->xxh3 = XXH3_64bits_digest(w->xs); /* else gf_writer_hash set it (hashed == size) */
         t->done = 1;
         w->cur = NO_TENSOR;
     }
     return 0;
 }
 
+int gf_writer_write(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    return write_tensor(w, i, buf, len, 0);
+}
+
+int gf_writer_write_borrowed(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    return write_tensor(w, i, buf, len, 1);
+}
+
+int gf_writer_write_hashed(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    return write_tensor(w, i, buf, len, 2);
+}
+
+int gf_writer_hash(gf_writer *w, size_t i, const void *buf, size_t len)
+{
+    /* hash_open and the sizes are fixed between begin and finish, so
+     * reading them here races with nothing (state may turn to failed on the
+     * writing thread); only hcur, hs, herr and the tensors' hashed and (at
+     * the end) xxh3 are written, and the caller orders those before the
+     * writes that check them */
+    const char *why = NULL;
+    wtensor *t = i < w->nt ? &w->t[i] : NULL;
+    if (!w->hash_open || !t)
+        why = "hash outside begin..finish, or of an undeclared tensor";
+    else if (w->hcur != NO_TENSOR && w->hcur != i)
+        why = "hash of a tensor before the previous one was complete";
+    else if (len > t->size - t->hashed)
+        why = "hash past the end of a tensor";
+    if (why) {
+        snprintf(w->herr, sizeof w->herr, "%s: %s (tensor %zu)", w->path, why, i);
+        errno = EINVAL;
+        return -1;
+    }
+    if (w->hcur == NO_TENSOR) {
+        w->hcur = i;
+        XXH3_64bits_reset(w->hs);
+    }
+    XXH3_64bits_update(w->hs, buf, len);
+    t->hashed += len;
+    if (t->hashed == t->size) {
+        t->xxh3 = XXH3_64bits_digest(w->hs);
+        w->hcur = NO_TENSOR;
+    }
+    return 0;
+}
+
+int gf_writer_release(gf_writer *w, const void *lo, const void *hi, int wait)
+{
+    if (!w->out)
+        return 0;
+    if (gio_out_release(w->out, lo, hi, wait) && w->state == W_WRITING)
+        return fail(w, errno, "%s: writing tensor data failed: %s", tmp_name(w), strerror(errno));
+    return 0;
+}
+
+uint64_t gf_writer_tensor_offset(const gf_writer *w, size_t i)
+{
+    return w->state == W_WRITING && i < w->nt ? w->t[i].offset : UINT64_MAX;
+}
+
 int gf_writer_finish(gf_writer *w)
 {
+    w->hash_open = 0;
     if (w->state != W_WRITING) return MISUSE(w, "%s: finish without a successful begin", w->path);
     for (size_t i = 0; i < w->nt; i++) {
         wtensor *t = &w->t[i];
@@ -541,11 +624,12 @@ void gf_writer_abort(gf_writer *w)
     cJSON_Delete(w->meta);
     free(w->hparams_json);
     if (w->xs) XXH3_freeState(w->xs);
+    if (w->hs) XXH3_freeState(w->hs);
     free(w->path);
     free(w);
 }
 
-const char *gf_writer_error(const gf_writer *w) { return w->err[0] ? w->err : "no error"; }
+const char *gf_writer_error(const gf_writer *w) { return w->err[0] ? w->err : w->herr[0] ? w->herr : "no error"; }
 int gf_writer_errno(const gf_writer *w) { return w->errnum; }
 const char *gf_writer_temp_path(const gf_writer *w) { return w->out ? gio_out_temp_path(w->out) : NULL; }
 uint64_t gf_writer_total_size(const gf_writer *w) { return w->total; }

@@ -79,6 +79,14 @@ int gq__isa_supported(int isa)
     return 0;
 }
 
+int gq__isa_cap(void)
+{
+    const char *e = getenv("GPTOSS_QUANT_ISA");
+    if (!e || !*e)
+        return GQ_ISA_AVX512;
+    return strcmp(e, "portable") == 0 ? GQ_ISA_PORTABLE : strcmp(e, "avx2") == 0 ? GQ_ISA_AVX2 : GQ_ISA_AVX512;
+}
+
 int gq__isa(void)
 {
     /* asked once per process; every thread computes the same value, so
@@ -87,10 +95,7 @@ int gq__isa(void)
     int v = atomic_load_explicit(&cached, memory_order_relaxed);
     if (v >= 0)
         return v;
-    int cap = GQ_ISA_AVX512;
-    const char *e = getenv("GPTOSS_QUANT_ISA");
-    if (e && *e)
-        cap = strcmp(e, "portable") == 0 ? GQ_ISA_PORTABLE : strcmp(e, "avx2") == 0 ? GQ_ISA_AVX2 : GQ_ISA_AVX512;
+    int cap = gq__isa_cap();
     v = GQ_ISA_PORTABLE;
     for (int i = cap; i > GQ_ISA_PORTABLE; i--)
         if (gq__isa_supported(i)) {

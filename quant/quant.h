@@ -187,4 +187,14 @@ void gq_mxfp4_from_hf(const uint8_t *codes, const uint8_t *scales, size_t nblock
 /* Decode HF-layout MXFP4 directly to floats (exact; as fast as the block decode). */
 void gq_mxfp4_hf_decode(const uint8_t *codes, const uint8_t *scales, size_t nblocks, float *out);
 
+/* HF-layout MXFP4 blocks (as above) -> Q8_32 blocks, byte-identical to
+ * gq_mxfp4_hf_decode followed by the Q8_32 encoder, but without floats for
+ * every block the encoder stores exactly (d = 2^p: all blocks with scale
+ * bytes 104..146, minus all-zero ones); the rest go through the floats and
+ * the encoder. Stats: blocks, values, inexact blocks and sq_err as the
+ * encoder adds them; sq_ref only for the blocks that went through floats
+ * (the exact ones add no error, so nothing is lost for them). */
+void gq_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out_blocks,
+                       gq_stats *stats);
+
 #endif

@@ -31,6 +31,8 @@ void gq__stats_add(gq_stats *stats, const float *in, const float *dec, size_t n,
  * ("portable", "avx2", "avx512": for comparing whole converted files). */
 enum { GQ_ISA_PORTABLE = 0, GQ_ISA_AVX2 = 1, GQ_ISA_AVX512 = 2 };
 int gq__isa(void);
+/* the cap GPTOSS_QUANT_ISA asks for (GQ_ISA_AVX512 when unset) */
+int gq__isa_cap(void);
 int gq__isa_supported(int isa);
 /* encode with the given path (one the CPU supports; see gq__isa_supported) */
 void gq__q4_encode_isa(int isa, const float *in, void *blocks, size_t n, gq_stats *stats);
@@ -44,6 +46,15 @@ typedef int (*gq__lanes_fn)(const float *in, uint8_t *out, size_t nb, gq_stats *
 void gq__encode_blocks(int isa, const float *in, uint8_t *out, size_t nb, int block_bytes, gq__lanes_fn lanes16,
                        gq__lanes_fn lanes8, void (*block)(const float *in, uint8_t *out),
                        void (*decode)(const void *blocks, float *out, size_t n), gq_stats *stats);
+
+/* mxfp4_q8.c: gq_mxfp4_hf_to_q8's paths (same bytes; the scalar one is the
+ * rule, the reference the others are tested against). The best one the CPU
+ * runs is taken, capped by GPTOSS_QUANT_ISA ("portable": scalar, "avx2":
+ * SSSE3). */
+enum { GQ_HFQ8_SCALAR = 0, GQ_HFQ8_SSSE3 = 1, GQ_HFQ8_VBMI = 2 };
+int gq__hfq8_path_supported(int path);
+void gq__mxfp4_hf_to_q8_path(int path, const uint8_t *codes, const uint8_t *scales, size_t nblocks,
+                             void *out_blocks, gq_stats *stats);
 
 /* q4's candidate factors k of the inverse scale k / m (q4.c says why these) */
 #define GQ__Q4_KGRID {-9.0f, -8.5f, -8.0f, -7.5f, -7.0f, -6.5f}

@@ -226,6 +226,17 @@ static int gs_finish(void *c)
     free(meta);
     return rc ? rc : gf_writer_finish(g->w);
 }
+/* borrowed writes of bytes the workers have hashed already (gs_hash) */
+static int gs_write_borrowed(void *c, size_t i, const void *b, size_t n)
+{
+    return gf_writer_write_hashed(((gf_sink_ctx *)c)->w, i, b, n);
+}
+static int gs_hash(void *c, size_t i, const void *b, size_t n) { return gf_writer_hash(((gf_sink_ctx *)c)->w, i, b, n); }
+static int gs_release(void *c, const void *lo, const void *hi, int wait)
+{
+    return gf_writer_release(((gf_sink_ctx *)c)->w, lo, hi, wait);
+}
+static uint64_t gs_offset(void *c, size_t i) { return gf_writer_tensor_offset(((gf_sink_ctx *)c)->w, i); }
 static void gs_abort(void *c) { (void)c; /* gf_writer_abort runs once, at the end of cmd_convert */ }
 static const char *gs_error(void *c)
 {
@@ -608,7 +619,8 @@ stream:;
     cv_progress_init(&prog.bar, "converting", o.quiet || o.json);
     long chunk = env_long("GPTOSS_CONVERT_CHUNK"); /* chunk bytes; tests use small ones */
     gf_sink_ctx sctx = {.w = w, .src = &src, .recipe = &recipe};
-    cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error};
+    cv_sink sink = {&sctx, gs_begin, gs_write, gs_finish, gs_abort, gs_error, gs_write_borrowed, gs_release, gs_offset,
+                    gs_hash};
     cv_pipeline_opts po = {o.threads, chunk > 0 ? (size_t)chunk : 0, &g_cancel, on_progress, &prog, src.io};
     cv_pipeline_result res;
     if (gguf)

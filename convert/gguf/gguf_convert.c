@@ -39,6 +39,25 @@ static int k_write(void *c, size_t i, const void *buf, size_t len)
     if (rc) g->errnum = errno;
     return rc;
 }
+static int k_write_borrowed(void *c, size_t i, const void *buf, size_t len)
+{
+    gg_sink *g = c;
+    int rc = gguf_writer_write_borrowed(g->w, i, buf, len);
+    if (rc) g->errnum = errno;
+    return rc;
+}
+static int k_release(void *c, const void *lo, const void *hi, int wait)
+{
+    gg_sink *g = c;
+    int rc = g->w ? gguf_writer_release(g->w, lo, hi, wait) : 0;
+    if (rc) g->errnum = errno;
+    return rc;
+}
+static uint64_t k_offset(void *c, size_t i)
+{
+    gg_sink *g = c;
+    return g->w ? gguf_writer_tensor_offset(g->w, i) : UINT64_MAX;
+}
 static int k_finish(void *c)
 {
     gg_sink *g = c;
@@ -107,7 +126,7 @@ gg_sink *gg_sink_open(const cv_source *src, const cv_plan *plan, const char *out
     if (gg_write_hparams(g->w, hp, &plan->recipe, name, err, errlen) ||
         gg_vocab_write(g->w, &vs, "tokenizer.json", err, errlen) || gg_declare_tensors(g->w, &g->L, err, errlen))
         goto fail;
-    *sink = (cv_sink){g, k_begin, k_write, k_finish, k_abort, k_error};
+    *sink = (cv_sink){g, k_begin, k_write, k_finish, k_abort, k_error, k_write_borrowed, k_release, k_offset, NULL};
     *tensors = g->L.t;
     *n = g->L.n;
     return g;

@@ -273,7 +273,7 @@ cv_pipe_status gg_export(const cv_plan *plan, const gg_export_opts *o, const cv_
         return st;
     }
     gg_sink_ctx sc = {w, {0}, 0};
-    cv_sink sink = {&sc, s_begin, s_write, s_finish, s_abort, s_error};
+    cv_sink sink = {&sc, s_begin, s_write, s_finish, s_abort, s_error, NULL, NULL, NULL, NULL}; /* copies */
     st = cv_pipeline_run(L.t, L.n, &sink, popts, res, err, errlen);
     if (!sc.done) gguf_writer_abort(w); /* the pipeline finished or aborted the sink in every path we know;
                                            this only guards a path that did neither */

@@ -8,11 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gio_stream.h"
 #include "pipeline.h"
 #include "produce.h"
 #include "srcio.h"
 
 #define NSLOTS 2                        /* chunk buffers: one written, one computed */
+#define NSLOTS_BORROW 4                 /* a borrowing sink: two being written, two computed */
 #define NIN 3                           /* input buffers (srcio): two being read, one computed from */
 #define SUB_BYTES ((uint64_t)1 << 20)   /* work unit; fixed, so output order is fixed */
 #define DEFAULT_CHUNK ((size_t)32 << 20)
@@ -25,12 +27,13 @@ typedef struct {
     uint32_t nsub;
     uint64_t bytes;
     uint64_t src_row0;      /* first source row: where the chunk's input buffer starts */
+    uint32_t phase;         /* its bytes start this far into its slot (the file offset mod the page) */
 } chunk;
 
 typedef struct {
     uint8_t *buf;
     gq_stats *sub_stats;
-    uint8_t *sub_done;      /* per sub-task: computed (the sink takes them in order, each as it is done) */
+    uint8_t *sub_done;      /* per sub-task: 1 computed, 2 hashed too (the sink takes them in order, each as it is done) */
     uint32_t done;
 } slot;
 
@@ -38,7 +41,8 @@ typedef struct {
     const cv_out_tensor *t;
     chunk *chunks;
     size_t nchunks;
-    slot slots[NSLOTS];
+    slot slots[NSLOTS_BORROW];
+    int nslots;
     size_t scratch_floats;
     long page;
     int avx;                /* x86 with AVX: workers clear the upper register state */
@@ -47,8 +51,14 @@ typedef struct {
     pthread_cond_t work_cv, done_cv;
     size_t next_chunk;      /* next sub-task to hand out: chunk ... */
     uint32_t next_sub;      /* ... and sub-task within it */
-    size_t written;         /* chunks the sink has taken */
+    size_t written;         /* chunks whose slot may be computed into again */
     int stop;
+
+    const cv_sink *sink;
+    int hashing;            /* the workers feed sink->hash, in order (the baton below) */
+    size_t h_chunk;         /* the next sub-task to hash: chunk ... */
+    uint32_t h_sub;         /* ... and sub-task */
+    int h_busy, hash_failed;
 
     cv_reader *rd;          /* srcio: chunk inputs read into buffers; NULL: the mapping */
     cv_srange *ranges;      /* CV_RANGES per chunk */
@@ -96,6 +106,39 @@ static void clear_upper_avx(void) {}
 static int have_avx(void) { return 0; }
 #endif
 
+/* With s->mu held: hash the sub-tasks that are next in order and computed,
+ * unless another worker is at it (it will take ours too: it looks again
+ * before it gives the baton back). The lock is dropped while hashing. */
+static void hash_ready(pipe_state *s)
+{
+    while (!s->h_busy && !s->stop && s->h_chunk < s->nchunks) {
+        const chunk *c = &s->chunks[s->h_chunk];
+        slot *sl = &s->slots[s->h_chunk % (size_t)s->nslots];
+        uint32_t j = s->h_sub;
+        /* 1 only once this chunk's own sub-task is computed: a slot's
+         * earlier chunk leaves 2s until the sink has taken it */
+        if (sl->sub_done[j] != 1)
+            break;
+        s->h_busy = 1;
+        pthread_mutex_unlock(&s->mu);
+        const uint64_t orow = c->bytes / c->nrows, r = (uint64_t)j * c->sub_rows;
+        const uint64_t nr = c->nrows - r < c->sub_rows ? c->nrows - r : c->sub_rows;
+        int rc = s->sink->hash(s->sink->ctx, c->tensor, sl->buf + c->phase + r * orow, (size_t)(nr * orow));
+        pthread_mutex_lock(&s->mu);
+        s->h_busy = 0;
+        if (rc) {
+            s->stop = 1;
+            s->hash_failed = 1;
+            break;
+        }
+        sl->sub_done[j] = 2;
+        if (++s->h_sub == c->nsub) {
+            s->h_sub = 0;
+            s->h_chunk++;
+        }
+    }
+}
+
 static void *worker(void *arg)
 {
     pipe_state *s = arg;
@@ -104,7 +147,7 @@ static void *worker(void *arg)
     if (!scratch)
         s->stop = 1;
     for (;;) {
-        while (!s->stop && s->next_chunk < s->nchunks && s->next_chunk >= s->written + NSLOTS)
+        while (!s->stop && s->next_chunk < s->nchunks && s->next_chunk >= s->written + (size_t)s->nslots)
             pthread_cond_wait(&s->work_cv, &s->mu);
         if (s->stop || s->next_chunk >= s->nchunks)
             break;
@@ -127,12 +170,12 @@ static void *worker(void *arg)
             s->read_failed = 1;
             break;
         }
-        slot *sl = &s->slots[k % NSLOTS];
+        slot *sl = &s->slots[k % (size_t)s->nslots];
         uint64_t r0 = c->r0 + (uint64_t)sub * c->sub_rows;
         uint64_t n = c->nrows - (uint64_t)sub * c->sub_rows;
         if (n > c->sub_rows)
             n = c->sub_rows;
-        uint64_t off = (uint64_t)sub * c->sub_rows * gq_row_bytes(t->type, t->prod.cols);
+        uint64_t off = c->phase + (uint64_t)sub * c->sub_rows * gq_row_bytes(t->type, t->prod.cols);
         /* into a local first: encoders add to it per 32-value block, and the
          * sub_stats of different workers share cache lines */
         gq_stats local;
@@ -148,9 +191,11 @@ static void *worker(void *arg)
 
         pthread_mutex_lock(&s->mu);
         sl->sub_done[sub] = 1;
-        pthread_cond_broadcast(&s->done_cv);
         if (++sl->done == c->nsub && s->rd)
             cv_reader_release(s->rd, k); /* lock order: s->mu, then the reader's */
+        if (s->hashing)
+            hash_ready(s);
+        pthread_cond_broadcast(&s->done_cv);
     }
     pthread_cond_broadcast(&s->done_cv);
     pthread_mutex_unlock(&s->mu);
@@ -248,7 +293,7 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
     for (size_t oi = 0, oj; oi < n; oi = oj) {
         /* stride siblings (GGUF's gate and up rows of one gate_up) are cut
          * alike and their chunks alternate, each pair reading the same whole
-         * row groups: srcio reads them once (the second a copy of the first) */
+         * row groups: srcio reads them once (the second reads the first's buffer) */
         oj = oi + 1;
         while (io && oj < n && siblings(&t[order[oi].idx], &t[order[oj].idx]))
             oj++;
@@ -295,6 +340,7 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
                 c->nsub = (uint32_t)((c->nrows + sub_rows - 1) / sub_rows);
                 c->bytes = c->nrows * orow;
                 c->src_row0 = cv_producer_src_row(pm, r);
+                c->phase = 0; /* set after the sink's begin, when it borrows */
                 if (c->bytes > *buf_bytes)
                     *buf_bytes = (size_t)c->bytes;
                 if (c->nsub > *max_sub)
@@ -367,8 +413,17 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         sink->abort(sink->ctx);
         return CV_PIPE_NOMEM;
     }
-    for (int i = 0; i < NSLOTS; i++) {
-        s.slots[i].buf = malloc(buf_bytes ? buf_bytes : 1);
+    /* a borrowing sink writes from the slots with direct I/O: page-aligned
+     * (huge pages where there are), and each chunk placed at its file
+     * offset's phase within the page */
+    const int borrow = sink->write_borrowed && sink->release && sink->offset;
+    const size_t phase_align = (size_t)s.page > 4096 ? (size_t)s.page : 4096;
+    s.nslots = borrow ? NSLOTS_BORROW : NSLOTS;
+    s.sink = sink;
+    s.hashing = borrow && sink->hash;
+    const uint8_t want = s.hashing ? 2 : 1; /* what the sink waits for per sub-task */
+    for (int i = 0; i < s.nslots; i++) {
+        s.slots[i].buf = borrow ? gio_buf_alloc(buf_bytes + phase_align) : malloc(buf_bytes ? buf_bytes : 1);
         s.slots[i].sub_stats = calloc(max_sub, sizeof(gq_stats));
         s.slots[i].sub_done = calloc(max_sub, 1);
         if (!s.slots[i].buf || !s.slots[i].sub_stats || !s.slots[i].sub_done)
@@ -377,6 +432,12 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     if (st == CV_PIPE_OK && sink->begin(sink->ctx)) {
         snprintf(err, errlen, "%s", sink->error(sink->ctx));
         st = CV_PIPE_SINK_ERROR;
+    }
+    for (size_t k = 0; borrow && st == CV_PIPE_OK && k < s.nchunks; k++) {
+        chunk *c = &s.chunks[k];
+        uint64_t at = sink->offset(sink->ctx, c->tensor);
+        if (at != UINT64_MAX)
+            c->phase = (uint32_t)((at + c->r0 * (c->nrows ? c->bytes / c->nrows : 0)) % phase_align);
     }
     if (st == CV_PIPE_OK && io && s.nchunks &&
         !(s.rd = cv_reader_start(io, s.ranges, s.nchunks, NIN, err, errlen)))
@@ -398,7 +459,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     uint64_t done_bytes = 0;
     for (size_t k = 0; st == CV_PIPE_OK && k < s.nchunks; k++) {
         const chunk *c = &s.chunks[k];
-        slot *sl = &s.slots[k % NSLOTS];
+        slot *sl = &s.slots[k % (size_t)s.nslots];
         if (!s.rd && k + 1 < s.nchunks) /* read ahead the chunk after this one */
             drop_pages(&s, &t[s.chunks[k + 1].tensor], s.chunks[k + 1].r0, s.chunks[k + 1].nrows,
                        MADV_WILLNEED);
@@ -408,7 +469,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         const uint64_t orow = c->nrows ? c->bytes / c->nrows : 0;
         for (uint32_t j = 0; st == CV_PIPE_OK && j < c->nsub; j++) {
             pthread_mutex_lock(&s.mu);
-            while (!sl->sub_done[j] && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
+            while (sl->sub_done[j] < want && !s.stop && !(opts && opts->cancel && *opts->cancel)) {
                 /* wake up now and then to notice a signal */
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
@@ -419,22 +480,39 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
                 }
                 pthread_cond_timedwait(&s.done_cv, &s.mu, &ts);
             }
-            int ready = sl->sub_done[j];
+            int ready = sl->sub_done[j] >= want;
             pthread_mutex_unlock(&s.mu);
             if (opts && opts->cancel && *opts->cancel) {
                 st = CV_PIPE_CANCELLED;
             } else if (!ready && s.read_failed) {
                 st = CV_PIPE_READ_ERROR; /* the message comes from cv_reader_finish */
+            } else if (!ready && s.hash_failed) {
+                snprintf(err, errlen, "%s", sink->error(sink->ctx));
+                st = CV_PIPE_SINK_ERROR;
             } else if (!ready) {
                 st = CV_PIPE_NOMEM; /* a worker could not get its scratch */
                 snprintf(err, errlen, "out of memory in a worker");
             } else {
                 uint64_t r = (uint64_t)j * c->sub_rows, nr = c->nrows - r < c->sub_rows ? c->nrows - r : c->sub_rows;
-                if (sink->write(sink->ctx, c->tensor, sl->buf + r * orow, (size_t)(nr * orow))) {
+                const uint8_t *b = sl->buf + c->phase + r * orow;
+                if ((borrow ? sink->write_borrowed : sink->write)(sink->ctx, c->tensor, b, (size_t)(nr * orow))) {
                     snprintf(err, errlen, "%s", sink->error(sink->ctx));
                     st = CV_PIPE_SINK_ERROR;
                 }
             }
+        }
+        /* borrowed: start this chunk's writes now, and take back the slot
+         * written two chunks ago (its writes are done or nearly: two
+         * chunks stay in flight) for the chunk two ahead */
+        size_t freed = k + 1;
+        if (st == CV_PIPE_OK && borrow) {
+            const slot *back = &s.slots[(k + 2) % (size_t)s.nslots];
+            if (sink->release(sink->ctx, sl->buf, sl->buf + buf_bytes + phase_align, 0) ||
+                (k >= 2 && sink->release(sink->ctx, back->buf, back->buf + buf_bytes + phase_align, 1))) {
+                snprintf(err, errlen, "%s", sink->error(sink->ctx));
+                st = CV_PIPE_SINK_ERROR;
+            }
+            freed = k >= 1 ? k - 1 : 0;
         }
         if (st != CV_PIPE_OK)
             break;
@@ -449,7 +527,7 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
         pthread_mutex_lock(&s.mu);
         sl->done = 0;
         memset(sl->sub_done, 0, c->nsub);
-        s.written = k + 1;
+        s.written = freed;
         pthread_cond_broadcast(&s.work_cv);
         pthread_mutex_unlock(&s.mu);
         if (opts && opts->progress)
@@ -477,6 +555,14 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
     pthread_cond_destroy(&s.work_cv);
     pthread_cond_destroy(&s.done_cv);
 
+    /* every slot back from the sink before it finishes, aborts or frees
+     * (its writes may still read them), also after an error */
+    for (int i = 0; borrow && i < s.nslots; i++)
+        if (s.slots[i].buf && sink->release(sink->ctx, s.slots[i].buf, s.slots[i].buf + buf_bytes + phase_align, 1) &&
+            st == CV_PIPE_OK) {
+            snprintf(err, errlen, "%s", sink->error(sink->ctx));
+            st = CV_PIPE_SINK_ERROR;
+        }
     if (st == CV_PIPE_OK && opts && opts->cancel && *opts->cancel)
         st = CV_PIPE_CANCELLED;
     if (st == CV_PIPE_OK && sink->finish(sink->ctx)) {
@@ -490,8 +576,11 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
             snprintf(err, errlen, "out of memory");
         sink->abort(sink->ctx);
     }
-    for (int i = 0; i < NSLOTS; i++) {
-        free(s.slots[i].buf);
+    for (int i = 0; i < s.nslots; i++) {
+        if (borrow)
+            gio_buf_free(s.slots[i].buf);
+        else
+            free(s.slots[i].buf);
         free(s.slots[i].sub_stats);
         free(s.slots[i].sub_done);
     }

@@ -8,7 +8,10 @@
  * the cache for the sink's hash and copy), and the workers go on with the
  * next chunk meanwhile (two chunk buffers, so I/O and compute overlap and
  * memory stays bounded: about 2 x chunk_bytes plus one row of scratch per
- * worker, plus the input buffers below). The cut into sub-tasks does not depend on
+ * worker, plus the input buffers below). A sink that borrows (write_borrowed,
+ * below) writes straight from the chunk buffers; then there are four (two
+ * being written to the disk, two being computed) and the sink keeps none
+ * of its own. The cut into sub-tasks does not depend on
  * the thread count, and every sub-task writes its own byte range, so the
  * output is byte-identical for any number of threads; statistics are summed
  * in sub-task order, so they are identical too.
@@ -30,7 +33,7 @@
  * (MADV_WILLNEED).
  *
  * MXFP4 -> MXFP4 is a pure re-layout (gq_mxfp4_from_hf, no float round
- * trip); MXFP4 -> q8_32 maps codes to int8 directly (cv_mxfp4_hf_to_q8);
+ * trip); MXFP4 -> q8_32 maps codes to int8 directly (gq_mxfp4_hf_to_q8);
  * bf16 -> bf16 and f32 -> f32 are copies; everything else goes through one
  * row of floats and the target's encoder.
  */
@@ -54,6 +57,25 @@ typedef struct {
     int (*finish)(void *ctx);
     void (*abort)(void *ctx);
     const char *(*error)(void *ctx);
+    /* Optional, all three or none (NULL: write copies buf before it
+     * returns). write_borrowed takes the bytes like write but may keep
+     * reading buf until release(lo, hi, 1) of a range holding it has
+     * returned; release(lo, hi, 0) only starts what is pending there.
+     * offset: the file offset of the tensor's first byte (after begin), so
+     * that the pipeline places each chunk at the same offset modulo the
+     * page size in memory as in the file (direct I/O from its buffers, no
+     * copy: gio_stream.h). release is called for every chunk buffer before
+     * finish or abort, also after an error. */
+    int (*write_borrowed)(void *ctx, size_t tensor, const void *buf, size_t len);
+    int (*release)(void *ctx, const void *lo, const void *hi, int wait);
+    uint64_t (*offset)(void *ctx, size_t tensor);
+    /* Optional, only with the three above: the sink's checksum of the
+     * bytes. The pipeline then gives every byte to hash, in write order and
+     * one call at a time, before write_borrowed gets it; hash runs on the
+     * worker that computed the bytes, right after, while they are in its
+     * cache (issue 16: hashing them on the writing thread read them back
+     * from another core, 21 % of a q8 conversion's CPU). */
+    int (*hash)(void *ctx, size_t tensor, const void *buf, size_t len);
 } cv_sink;
 
 /* Progress callback, called from the calling thread after each chunk. */
@@ -98,12 +120,5 @@ cv_pipe_status cv_pipeline_run(const cv_out_tensor *t, size_t n, const cv_sink *
  * zero error. The unit the pipeline's workers run; also used by tests. */
 void cv_produce_rows(const cv_out_tensor *t, uint64_t r0, uint64_t nrows, void *out, float *scratch,
                      gq_stats *st);
-
-/* HF-layout MXFP4 blocks -> q8_32 blocks, byte-identical to decoding to
- * floats and calling the q8_32 encoder, but without floats for every block
- * the encoder stores exactly (all of them for usual scales). scratch: 32
- * floats (used for the rare fallback blocks). */
-void cv_mxfp4_hf_to_q8(const uint8_t *codes, const uint8_t *scales, size_t nblocks, void *out, float *scratch,
-                       gq_stats *st);
 
 #endif

@@ -1,6 +1,7 @@
 /* produce.h - the pipeline's unit of work, private to convert/pipeline.
- * (cv_produce_rows and cv_mxfp4_hf_to_q8, in pipeline.h, are the public
- * forms; produce.c holds them all.) */
+ * (cv_produce_rows, in pipeline.h, is the public form; produce.c holds
+ * both. The block arithmetic itself is quant/'s: the MXFP4 re-layout and
+ * MXFP4 -> q8_32 are gq_mxfp4_from_hf and gq_mxfp4_hf_to_q8.) */
 #ifndef GQ_CONVERT_PRODUCE_H
 #define GQ_CONVERT_PRODUCE_H
 

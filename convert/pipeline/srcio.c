@@ -172,7 +172,10 @@ struct cv_reader {
     uint8_t **slot;
     uint64_t *pos;                 /* per range: where its bytes start in the chunk's buffer */
     uint8_t *direct;               /* per range: read past the page cache */
-    uint8_t *alias;                /* per chunk: the same ranges as the chunk before: copied from it */
+    uint8_t *alias;                /* per chunk: the same ranges as the chunk before: read from its buffer */
+    size_t *home;                  /* per chunk: the chunk whose buffer holds its bytes (itself, or before) */
+    size_t *slot_user;             /* per buffer: the chunk read into it last (SIZE_MAX: none) */
+    size_t next_take;              /* chunks [0, next_take) have their buffer (or are aliases): in order */
     uint64_t *sufmin;              /* (n+1) x ns: lowest offset chunks >= k read in shard s */
     uint8_t *ready, *released, *hashed;
     size_t consumed;               /* chunks [0, consumed) all released */
@@ -295,24 +298,54 @@ static void drop_behind(cv_reader *r, size_t s, size_t consumed)
     pthread_mutex_unlock(&r->dmu);
 }
 
+/* (mu held) Chunk u's buffer may be read into again: u and the chunks
+ * that read it with it (aliases) are computed and hashed. */
+static int slot_free(const cv_reader *r, size_t u)
+{
+    if (u == SIZE_MAX)
+        return 1;
+    for (size_t f = u; f < r->n && (f == u || r->alias[f]); f++)
+        if (!r->released[f] || !r->hashed[f])
+            return 0;
+    return 1;
+}
+
 static void *reader_main(void *arg)
 {
     cv_reader *r = arg;
     for (;;) {
         pthread_mutex_lock(&r->mu);
         size_t k = r->next_read++;
-        size_t old = k >= (size_t)r->nslots ? k - (size_t)r->nslots : 0;
-        /* chunk k's buffer held chunk old: free once old is computed, hashed
-         * and, if the next chunk copies it, copied */
-        while (!r->stop && k < r->n && k >= (size_t)r->nslots &&
-               !(r->released[old] && r->hashed[old] && (!r->alias[old + 1] || r->ready[old + 1])))
-            pthread_cond_wait(&r->cv, &r->mu);
-        while (!r->stop && k < r->n && r->alias[k] && !r->ready[k - 1])
+        if (k < r->n && r->alias[k]) {
+            /* the same bytes as chunk k-1 (a stride sibling's): no buffer, no
+             * read, no copy (a copy was 14 % of a GGUF export's CPU: gate and
+             * up rows of every gate_up) */
+            while (!r->stop && !r->ready[k - 1])
+                pthread_cond_wait(&r->cv, &r->mu);
+            if (r->stop) {
+                pthread_mutex_unlock(&r->mu);
+                break;
+            }
+            r->ready[k] = 1;
+            r->next_take = k + 1; /* (k-1 ready: it has taken its turn) */
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+            continue;
+        }
+        /* chunk k's buffer is free once the chunk read into it last, and the
+         * chunks that read it with it, are computed and hashed; buffers are
+         * taken in chunk order (a later chunk taking it first would wait for
+         * work that waits for chunk k) */
+        size_t *user = &r->slot_user[k % (size_t)r->nslots];
+        while (!r->stop && k < r->n && (r->next_take != k || !slot_free(r, *user)))
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop || k >= r->n) {
             pthread_mutex_unlock(&r->mu);
             break;
         }
+        *user = k;
+        r->next_take = k + 1;
+        pthread_cond_broadcast(&r->cv);
         /* the ranges that go through the page cache: announced ahead, so the
          * kernel keeps many requests in flight while we copy */
         size_t from = r->advised > k ? r->advised : k, to = k + AHEAD_CHUNKS < r->n ? k + AHEAD_CHUNKS : r->n;
@@ -326,18 +359,9 @@ static void *reader_main(void *arg)
                     advise(r->io->fd[g->shard], g->off, g->len, ADV_WILLNEED);
             }
         uint8_t *dst = r->slot[k % (size_t)r->nslots];
-        if (r->alias[k]) { /* the same bytes as chunk k-1 (laid out alike): copy them */
-            size_t end = 0;
-            for (int j = 0; j < CV_RANGES; j++) {
-                size_t e = (size_t)(r->pos[k * CV_RANGES + j] + r->rg[k * CV_RANGES + j].len);
-                end = e > end ? e : end;
-            }
-            memcpy(dst, r->slot[(k - 1) % (size_t)r->nslots], end);
-        } else {
-            for (int j = 0; j < CV_RANGES; j++)
-                if (r->rg[k * CV_RANGES + j].len && read_range(r, k, j, dst))
-                    return NULL;
-        }
+        for (int j = 0; j < CV_RANGES; j++)
+            if (r->rg[k * CV_RANGES + j].len && read_range(r, k, j, dst))
+                return NULL;
         pthread_mutex_lock(&r->mu);
         r->ready[k] = 1;
         pthread_cond_broadcast(&r->cv);
@@ -425,7 +449,8 @@ const uint8_t *cv_reader_wait(cv_reader *r, size_t k)
 
 const uint8_t *cv_reader_at(const cv_reader *r, size_t k, int j)
 {
-    return r->slot[k % (size_t)r->nslots] + r->pos[k * CV_RANGES + j];
+    size_t h = r->home[k]; /* an alias reads its home's buffer, laid out as the home's */
+    return r->slot[h % (size_t)r->nslots] + r->pos[h * CV_RANGES + j];
 }
 
 void cv_reader_release(cv_reader *r, size_t k)
@@ -463,6 +488,8 @@ static void reader_free(cv_reader *r)
     free(r->pos);
     free(r->direct);
     free(r->alias);
+    free(r->home);
+    free(r->slot_user);
     free(r->sufmin);
     free(r->ready);
     free(r->released);
@@ -510,6 +537,8 @@ static size_t lay_out(cv_reader *r)
         }
         r->alias[k] = same && r->rg[k * CV_RANGES].len;
     }
+    for (size_t k = 0; k < r->n; k++)
+        r->home[k] = k && r->alias[k] ? r->home[k - 1] : k;
     for (size_t i = 0; i < nr; i++) {
         const cv_srange *g = &r->rg[i];
         r->direct[i] = g->len && r->io->dfd[g->shard] >= 0 && !(i % CV_RANGES == 1 && r->md[g->shard]);
@@ -569,6 +598,8 @@ cv_reader *cv_reader_start(cv_srcio *io, const cv_srange *ranges, size_t nchunks
     r->pos = malloc((nchunks * CV_RANGES + 1) * sizeof *r->pos);
     r->direct = calloc(nchunks * CV_RANGES + 1, 1);
     r->alias = calloc(nchunks + 1, 1);
+    r->home = malloc((nchunks + 1) * sizeof *r->home);
+    r->slot_user = malloc((size_t)nslots * sizeof *r->slot_user);
     r->sufmin = malloc((nchunks + 1) * ns * sizeof *r->sufmin);
     r->ready = calloc(nchunks + 1, 1);
     r->released = calloc(nchunks + 1, 1);
@@ -576,8 +607,10 @@ cv_reader *cv_reader_start(cv_srcio *io, const cv_srange *ranges, size_t nchunks
     r->md = calloc(ns, sizeof *r->md);
     r->hc = calloc(ns, sizeof *r->hc);
     r->dropped = calloc(ns, sizeof *r->dropped);
-    int oom = !r->slot || !r->pos || !r->direct || !r->alias || !r->sufmin || !r->ready || !r->released || !r->hashed || !r->md ||
+    int oom = !r->slot || !r->pos || !r->direct || !r->alias || !r->home || !r->slot_user || !r->sufmin || !r->ready || !r->released || !r->hashed || !r->md ||
               !r->hc || !r->dropped;
+    for (int i = 0; !oom && i < nslots; i++)
+        r->slot_user[i] = SIZE_MAX;
     for (size_t s = 0; !oom && s < r->ns; s++)
         if (io->want[s]) {
             r->hashing = 1;

@@ -17,8 +17,10 @@
  * of a shard being hashed (below), and a range that overlaps another
  * chunk's. Those go through the page cache, announced POSIX_FADV_WILLNEED a
  * few chunks ahead and dropped (POSIX_FADV_DONTNEED) once nobody needs them.
- * A chunk whose ranges are exactly the previous chunk's is not read at all
- * but copied from that chunk's buffer: the pipeline makes GGUF's gate and up
+ * A chunk whose ranges are exactly the previous chunk's is not read at all:
+ * it reads that chunk's buffer (no copy either; the buffer is free again
+ * once both are released, and buffers are taken in chunk order): the
+ * pipeline makes GGUF's gate and up
  * rows (even and odd rows of one gate_up tensor) such pairs, so gate_up is
  * read once (reading it twice through the page cache cost 4 s of system
  * time on 20b).

@@ -329,6 +329,22 @@ int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off)
     return o->st ? gio_stream_write(o->st, buf, len, off) : gio_pwrite_all(o->fd, buf, len, (off_t)off);
 }
 
+int gio_out_write_borrowed(gio_out *o, const void *buf, size_t len, uint64_t off)
+{
+    if (o->fd < 0 || o->done) {
+        errno = EBADF;
+        return -1;
+    }
+    if (!o->st && !o->no_stream && !(o->st = gio_stream_open(o->fd, o->tmp)))
+        o->no_stream = 1;
+    return o->st ? gio_stream_write_borrowed(o->st, buf, len, off) : gio_pwrite_all(o->fd, buf, len, (off_t)off);
+}
+
+int gio_out_release(gio_out *o, const void *lo, const void *hi, int wait)
+{
+    return o->st ? gio_stream_release(o->st, lo, hi, wait) : 0;
+}
+
 int gio_out_reserve(gio_out *o, uint64_t size)
 {
     if (gio_reserve(o->fd, size))

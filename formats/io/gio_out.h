@@ -65,6 +65,14 @@ int gio_out_fd(const gio_out *o);
  * commit (commit flushes the stream, then fsyncs). 0, or -1 with errno
  * (this write's or an earlier background write's: ENOSPC, EIO...). */
 int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off);
+/* The same without copying where direct I/O allows (gio_stream.h): buf
+ * must stay valid and unchanged until gio_out_release of a range holding
+ * it, commit or discard has returned. */
+int gio_out_write_borrowed(gio_out *o, const void *buf, size_t len, uint64_t off);
+/* gio_stream_release: with wait, the caller's memory [lo, hi) is its own
+ * again once this returns (also after an error); without, its writes are
+ * only started. 0, or -1 with errno (a write failed). */
+int gio_out_release(gio_out *o, const void *lo, const void *hi, int wait);
 /* Reserve the blocks of a SIZE-byte file now and set its size (fallocate on
  * Linux, F_PREALLOCATE on macOS; a file system that cannot reserve gets a
  * sparse file), so "no space" comes before the work instead of after it.

@@ -37,13 +37,16 @@
 #endif
 
 #define NBUF (GIO_STREAM_DEPTH + 1)
+#define NREQ 8 /* borrowed requests queued or being written (gio_stream_write_borrowed) */
+#define NSLOT (NBUF + NREQ)
 
 enum { B_FREE, B_FILLING, B_QUEUED, B_WRITING };
 
 typedef struct {
-    uint8_t *buf;
-    uint64_t start; /* file offset of buf[0], a multiple of align */
-    size_t len;     /* QUEUED / WRITING: bytes to write */
+    uint8_t *buf;      /* our memory (NULL for a borrowed request) */
+    const uint8_t *src; /* QUEUED / WRITING: what is written (buf, or the caller's memory) */
+    uint64_t start;    /* file offset of src[0], a multiple of align */
+    size_t len;        /* QUEUED / WRITING: bytes to write */
     int state;
 } sblock;
 
@@ -51,11 +54,15 @@ struct gio_stream {
     int fd, dfd;            /* dfd: O_DIRECT / F_NOCACHE descriptor, -1: page cache only */
     int dfd_open;           /* the descriptor to close (dfd may be given up on) */
     size_t align;
-    sblock b[NBUF];
+    sblock b[NSLOT];        /* [0, NBUF): our blocks; [NBUF, NSLOT): borrowed requests */
     int cur;                /* the FILLING block, -1 when none */
     uint64_t fill;          /* file offset just past cur's bytes */
     uint64_t hwm;           /* just past the highest byte ever written */
-    int queue[NBUF], qhead, qlen;
+    const uint8_t *pend;    /* the borrowed extent not yet queued: pend_len bytes at pend_off */
+    uint64_t pend_off;
+    size_t pend_len;
+    int borrowing;          /* a borrowed write came: our blocks only carry sector ends now */
+    int queue[NSLOT], qhead, qlen;
     int busy;               /* blocks QUEUED or WRITING */
     int err, quit;
     pthread_mutex_t mu;
@@ -109,6 +116,18 @@ static void copy_out(uint8_t *dst, const uint8_t *src, size_t n)
     }
 #endif
     memcpy(dst, src, n);
+}
+
+/* Give a block's pages back (its bytes are dead): once writes are borrowed,
+ * a block that was filled before (a header, the tokenizer blobs) would
+ * otherwise stay resident for nothing. A hint. */
+static void drop_memory(uint8_t *p, size_t n)
+{
+#if defined(MADV_DONTNEED)
+    (void)madvise(p, n, MADV_DONTNEED);
+#else
+    (void)p, (void)n;
+#endif
 }
 
 /* ---- page-cache hygiene ---- */
@@ -191,7 +210,7 @@ static int write_block(gio_stream *s, const sblock *b)
     int dfd = s->dfd;
     pthread_mutex_unlock(&s->mu);
     if (dfd >= 0) {
-        if (pwrite_full(dfd, b->buf, b->len, b->start) == 0)
+        if (pwrite_full(dfd, b->src, b->len, b->start) == 0)
             return 0;
         if (errno != EINVAL)
             return errno;
@@ -199,7 +218,7 @@ static int write_block(gio_stream *s, const sblock *b)
         s->dfd = -1; /* closed in gio_stream_free */
         pthread_mutex_unlock(&s->mu);
     }
-    if (pwrite_full(s->fd, b->buf, b->len, b->start))
+    if (pwrite_full(s->fd, b->src, b->len, b->start))
         return errno;
     /* this thread waits for the write-back, not the caller: the page cache
      * holds at most the blocks in flight */
@@ -217,12 +236,17 @@ static void *io_thread(void *arg)
         if (s->qlen == 0)
             break; /* quit, and the queue is empty */
         int i = s->queue[s->qhead];
-        s->qhead = (s->qhead + 1) % NBUF;
+        s->qhead = (s->qhead + 1) % NSLOT;
         s->qlen--;
         s->b[i].state = B_WRITING;
         pthread_mutex_unlock(&s->mu);
         int e = write_block(s, &s->b[i]);
         pthread_mutex_lock(&s->mu);
+        if (s->borrowing && i < NBUF && s->b[i].len >= HUGE_ALIGN) {
+            pthread_mutex_unlock(&s->mu);
+            drop_memory(s->b[i].buf, GIO_STREAM_BLOCK);
+            pthread_mutex_lock(&s->mu);
+        }
         if (e && !s->err)
             s->err = e;
         s->b[i].state = B_FREE;
@@ -274,7 +298,7 @@ static int wait_overlap(gio_stream *s, uint64_t lo, uint64_t hi)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         int busy = 0;
-        for (int i = 0; i < NBUF && !busy; i++) {
+        for (int i = 0; i < NSLOT && !busy; i++) {
             const sblock *b = &s->b[i];
             busy = (b->state == B_QUEUED || b->state == B_WRITING) && b->start < hi && lo < b->start + b->len;
         }
@@ -285,16 +309,23 @@ static int wait_overlap(gio_stream *s, uint64_t lo, uint64_t hi)
     return unlock_err(s);
 }
 
+/* Queue block i (mu held). */
+static void enqueue(gio_stream *s, int i)
+{
+    s->b[i].state = B_QUEUED;
+    s->queue[(s->qhead + s->qlen) % NSLOT] = i;
+    s->qlen++;
+    s->busy++;
+    pthread_cond_signal(&s->work);
+}
+
 static void submit(gio_stream *s, size_t len)
 {
     pthread_mutex_lock(&s->mu);
     sblock *b = &s->b[s->cur];
     b->len = len;
-    b->state = B_QUEUED;
-    s->queue[(s->qhead + s->qlen) % NBUF] = s->cur;
-    s->qlen++;
-    s->busy++;
-    pthread_cond_signal(&s->work);
+    b->src = b->buf;
+    enqueue(s, s->cur);
     pthread_mutex_unlock(&s->mu);
     s->cur = -1;
 }
@@ -381,7 +412,8 @@ static int close_block(gio_stream *s)
     return 0;
 }
 
-int gio_stream_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
+/* gio_stream_write without the borrowed extent: the bytes are copied. */
+static int copy_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
 {
     int e = stream_err(s);
     if (e) {
@@ -422,8 +454,158 @@ int gio_stream_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+/* ---- borrowed writes: the caller's memory goes to the disk as it is ---- */
+
+/* Queue len bytes of the caller's memory at p for file offset off (whole
+ * sectors), waiting for a free request slot. 0 or -1 (errno). */
+static int queue_borrowed(gio_stream *s, const uint8_t *p, uint64_t off, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    int i = -1;
+    for (;;) {
+        for (int j = NBUF; j < NSLOT && i < 0; j++)
+            if (s->b[j].state == B_FREE)
+                i = j;
+        if (i >= 0 || s->err)
+            break;
+        pthread_cond_wait(&s->done, &s->mu);
+    }
+    if (i >= 0 && !s->err) {
+        s->b[i].src = p;
+        s->b[i].start = off;
+        s->b[i].len = len;
+        enqueue(s, i);
+    }
+    return unlock_err(s);
+}
+
+/* Queue the borrowed extent's whole sectors (requests of at most
+ * GIO_STREAM_BLOCK bytes); its last partial sector is copied into a block,
+ * where the next write continues it. 0 or -1 (errno). */
+static int pend_finish(gio_stream *s)
+{
+    const uint8_t *p = s->pend;
+    uint64_t off = s->pend_off;
+    size_t len = s->pend_len, whole = len / s->align * s->align;
+    s->pend_len = 0;
+    while (whole) {
+        size_t k = whole < GIO_STREAM_BLOCK ? whole : GIO_STREAM_BLOCK;
+        if (queue_borrowed(s, p, off, k))
+            return -1;
+        p += k;
+        off += k;
+        len -= k;
+        whole -= k;
+    }
+    return len ? copy_write(s, p, len, off) : 0;
+}
+
+int gio_stream_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
+{
+    if (pend_finish(s))
+        return -1;
+    return copy_write(s, buf, len, off);
+}
+
+int gio_stream_write_borrowed(gio_stream *s, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    if (len == 0)
+        return 0;
+    if (s->pend_len && p == s->pend + s->pend_len && off == s->pend_off + s->pend_len) {
+        /* the common case: the next piece of the same buffer */
+        int e = stream_err(s);
+        if (e) {
+            errno = e;
+            return -1;
+        }
+        s->pend_len += len;
+        if (off + len > s->hwm)
+            s->hwm = off + len;
+        /* requests of a whole block, each started as soon as it is there */
+        while (s->pend_len >= GIO_STREAM_BLOCK) {
+            if (queue_borrowed(s, s->pend, s->pend_off, GIO_STREAM_BLOCK)) {
+                s->pend_len = 0;
+                return -1;
+            }
+            s->pend += GIO_STREAM_BLOCK;
+            s->pend_off += GIO_STREAM_BLOCK;
+            s->pend_len -= GIO_STREAM_BLOCK;
+        }
+        return 0;
+    }
+    if (pend_finish(s))
+        return -1;
+    /* Direct I/O wants memory aligned as the file offset is; elsewhere (or
+     * through the page cache) a copy costs nothing more than the kernel's. */
+    size_t head = (size_t)((s->align - off % s->align) % s->align);
+    if (!gio_stream_direct(s) || ((uintptr_t)p - (uintptr_t)off) % s->align || len <= head)
+        return copy_write(s, p, len, off);
+    if (head && copy_write(s, p, head, off))
+        return -1;
+    p += head;
+    off += head;
+    len -= head;
+    /* the block that took the head ends at off, on a sector boundary: out
+     * it goes (whole sectors only); then nothing in flight may overlap the
+     * extent (a rewrite of the same bytes) */
+    if (s->cur >= 0 && close_block(s))
+        return -1;
+    if (wait_overlap(s, off, off + len))
+        return -1;
+    if (!s->borrowing) {
+        /* from now on our blocks take only the partial sectors at the ends
+         * of borrowed extents: the free ones give their pages back now, the
+         * ones in flight when written (io_thread) */
+        pthread_mutex_lock(&s->mu);
+        s->borrowing = 1;
+        for (int i = 0; i < NBUF; i++)
+            if (s->b[i].state == B_FREE)
+                drop_memory(s->b[i].buf, GIO_STREAM_BLOCK);
+        pthread_mutex_unlock(&s->mu);
+    }
+    s->pend = p;
+    s->pend_off = off;
+    s->pend_len = len;
+    if (off + len > s->hwm)
+        s->hwm = off + len;
+    return 0;
+}
+
+int gio_stream_release(gio_stream *s, const void *lo, const void *hi, int wait)
+{
+    const uint8_t *a = lo, *b = hi;
+    int rc = 0;
+    if (s->pend_len && s->pend < b && a < s->pend + s->pend_len)
+        rc = pend_finish(s);
+    /* even after an error: the memory is the caller's again only when no
+     * write reads it (the threads always finish what is queued) */
+    pthread_mutex_lock(&s->mu);
+    while (wait) {
+        int busy = 0;
+        for (int i = NBUF; i < NSLOT && !busy; i++) {
+            const sblock *r = &s->b[i];
+            busy = (r->state == B_QUEUED || r->state == B_WRITING) && r->src < b && a < r->src + r->len;
+        }
+        if (!busy)
+            break;
+        pthread_cond_wait(&s->done, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc)
+        return -1;
+    int e = stream_err(s);
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 int gio_stream_flush(gio_stream *s)
 {
+    if (pend_finish(s))
+        return -1;
     if (s->cur >= 0 && close_block(s))
         return -1;
     return drain(s);

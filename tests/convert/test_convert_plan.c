@@ -130,73 +130,8 @@ static void test_producers(void)
     CHECK(rb[0] == data + 5 * 8 && re[0] == data + 10 * 8);
 }
 
-/* The direct MXFP4 -> q8_32 path equals decode-to-floats + the q8 encoder,
- * byte for byte, for every scale byte and code patterns that hit every
- * trailing-zero case (odd K, K in {2,6}, {4,12}, {8}, zeros, -0). */
-static void test_mxfp4_to_q8(void)
-{
-    static const uint8_t pools[][8] = {
-        {1, 3, 9, 11, 2, 5, 14, 0},   /* mixed: min ctz 0 */
-        {2, 5, 10, 13, 0, 8, 2, 5},   /* K 2, 6: ctz 1 */
-        {4, 7, 12, 15, 0, 8, 4, 7},   /* K 4, 12... ctz 2 with 8 too? 7 is K=12 (ctz 2) */
-        {6, 14, 6, 14, 0, 8, 6, 14},  /* K 8: ctz 3 */
-        {0, 8, 0, 8, 0, 8, 0, 8},     /* all zero / -0 */
-        {7, 15, 7, 15, 7, 15, 7, 15}, /* K 12 only */
-    };
-    uint64_t rng = 0x1234567u;
-    uint8_t codes[16], scale;
-    uint8_t a[34], b[34];
-    float scratch[32];
-    int mismatches = 0, checked = 0;
-    for (int e = 0; e < 256; e++) {
-        for (int pat = 0; pat < 6 * 8; pat++) {
-            const uint8_t *pool = pools[pat % 6];
-            for (int k = 0; k < 16; k++) {
-                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-                codes[k] = (uint8_t)(pool[rng & 7] | (pool[(rng >> 3) & 7] << 4));
-                if (pat >= 36) /* fully random codes */
-                    codes[k] = (uint8_t)(rng >> 11);
-            }
-            scale = (uint8_t)e;
-            gq_stats sa = {0}, sb = {0};
-            cv_mxfp4_hf_to_q8(codes, &scale, 1, a, scratch, &sa);
-            gq_mxfp4_hf_decode(codes, &scale, 1, scratch);
-            gq_traits_of(GQ_Q8_32)->encode(scratch, b, 32, &sb);
-            checked++;
-            if (memcmp(a, b, 34) || sa.blocks != sb.blocks || sa.values != sb.values ||
-                sa.inexact_blocks != sb.inexact_blocks) {
-                if (mismatches++ < 5)
-                    CHECK_MSG(0, "direct q8 differs: scale %d pattern %d", e, pat);
-            }
-        }
-    }
-    CHECK_MSG(mismatches == 0, "%d of %d blocks differ", mismatches, checked);
-
-    /* many blocks per call (the vector path runs blocks until one needs the
-     * scalar path, which then takes that block): every block as if alone */
-    enum { NB = 4096 };
-    static uint8_t mc[NB * 16], ms[NB], ma[NB * 34], mb[NB * 34];
-    for (int i = 0; i < NB; i++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        const uint8_t *pool = pools[rng % 6];
-        for (int k = 0; k < 16; k++) {
-            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-            mc[i * 16 + k] = i % 3 ? (uint8_t)(pool[rng & 7] | (pool[(rng >> 3) & 7] << 4)) : (uint8_t)(rng >> 11);
-        }
-        ms[i] = (uint8_t)(i % 5 ? 100 + (rng >> 40) % 60 : (rng >> 40)); /* mostly the exact range, all 256 too */
-    }
-    gq_stats all = {0}, one = {0};
-    cv_mxfp4_hf_to_q8(mc, ms, NB, ma, scratch, &all);
-    for (int i = 0; i < NB; i++)
-        cv_mxfp4_hf_to_q8(mc + 16 * i, ms + i, 1, mb + 34 * i, scratch, &one);
-    CHECK_MSG(!memcmp(ma, mb, sizeof ma), "a %d-block call differs from one block at a time", NB);
-    CHECK(all.blocks == one.blocks && all.values == one.values && all.inexact_blocks == one.inexact_blocks &&
-          all.sq_err == one.sq_err);
-}
-
 int main(void)
 {
-    test_mxfp4_to_q8();
     test_recipes();
     test_configs();
     test_producers();

@@ -14,6 +14,8 @@
  *  - every mix of those within one vector group (kinds drawn per block), at
  *    every start offset 0..15 (so groups straddle differently) and with
  *    n % 16 != 0 (the narrower paths take the tail).
+ * And the MXFP4 (HF layout) -> Q8_32 paths against decoding to floats and
+ * encoding (test_mxfp4_hf_to_q8 below).
  * A path this CPU lacks is reported and skipped; the portable path is always
  * compared against itself block by block (grouping must not matter).
  */
@@ -240,6 +242,109 @@ static void run_sets(const char *fmt, encode_isa_fn enc, int bytes)
     free(x);
 }
 
+/* ---- MXFP4 (HF layout) -> Q8_32 without floats (quant/mxfp4_q8.c) ----
+ * Every path (scalar rule, SSSE3, AVX512-VBMI) writes, block for block, what
+ * the definition gives: gq_mxfp4_hf_decode to floats, then the q8 encoder;
+ * blocks, values, inexact blocks and sq_err agree too (sq_ref is only added
+ * for blocks taken through floats: quant.h). Code patterns hit every
+ * trailing-zero case (odd K; K in {2,6}; {4,12}; {8}; zeros, -0), every
+ * scale byte (104..146 is the range the rule covers; the rest and the
+ * all-zero blocks fall back), at every start offset and length mod 4 (the
+ * VBMI path takes four blocks per step and stops at a group with a
+ * fallback block). */
+static const char *hfq8_name(int path)
+{
+    return path == GQ_HFQ8_VBMI ? "avx512-vbmi" : path == GQ_HFQ8_SSSE3 ? "ssse3" : "scalar";
+}
+
+static void hfq8_reference(const uint8_t *codes, const uint8_t *scales, size_t nb, uint8_t *out, gq_stats *st)
+{
+    float x[32];
+    for (size_t b = 0; b < nb; b++) {
+        gq_mxfp4_hf_decode(codes + 16 * b, scales + b, 1, x);
+        gq_traits_of(GQ_Q8_32)->encode(x, out + 34 * b, 32, st);
+    }
+}
+
+static int hfq8_same(const gq_stats *a, const gq_stats *b)
+{
+    return a->blocks == b->blocks && a->values == b->values && a->inexact_blocks == b->inexact_blocks &&
+           memcmp(&a->sq_err, &b->sq_err, sizeof a->sq_err) == 0;
+}
+
+static void test_mxfp4_hf_to_q8(void)
+{
+    static const uint8_t pools[][8] = {
+        {1, 3, 9, 11, 2, 5, 14, 0},   /* mixed: min ctz 0 */
+        {2, 5, 10, 13, 0, 8, 2, 5},   /* K 2, 6: ctz 1 */
+        {4, 7, 12, 15, 0, 8, 4, 7},   /* K 4, 12: ctz 2 */
+        {6, 14, 6, 14, 0, 8, 6, 14},  /* K 8: ctz 3 */
+        {0, 8, 0, 8, 0, 8, 0, 8},     /* all zero / -0 */
+        {7, 15, 7, 15, 7, 15, 7, 15}, /* K 12 only */
+    };
+    enum { NB = 256 * 48 };
+    uint8_t *codes = malloc((size_t)NB * 16), *scales = malloc(NB);
+    uint8_t *ref = malloc((size_t)NB * 34), *got = malloc((size_t)NB * 34);
+    /* every scale byte x 48 code patterns, in runs of one scale... */
+    for (int e = 0; e < 256; e++)
+        for (int pat = 0; pat < 48; pat++) {
+            size_t b = (size_t)e * 48 + (size_t)pat;
+            const uint8_t *pool = pools[pat % 6];
+            for (int k = 0; k < 16; k++) {
+                uint64_t r = rnd();
+                codes[16 * b + k] = pat >= 36 ? (uint8_t)(r >> 11) /* fully random codes */
+                                              : (uint8_t)(pool[r & 7] | (pool[(r >> 3) & 7] << 4));
+            }
+            scales[b] = (uint8_t)e;
+        }
+    for (int set = 0; set < 2; set++) {
+        if (set == 1) /* ...then mixed: mostly the rule's range, fallbacks sprinkled in */
+            for (size_t b = 0; b < NB; b++) {
+                uint64_t r = rnd();
+                scales[b] = (uint8_t)(r % 7 ? 104 + (r >> 8) % 43 : (r >> 8) % 256);
+                if (r % 11 == 0)
+                    memset(codes + 16 * b, r & 1 ? 0x88 : 0, 16); /* all +-0 */
+            }
+        gq_stats sref = {0};
+        hfq8_reference(codes, scales, NB, ref, &sref);
+        for (int path = GQ_HFQ8_SCALAR; path <= GQ_HFQ8_VBMI; path++) {
+            if (!gq__hfq8_path_supported(path)) {
+                if (set == 0)
+                    printf("mxfp4 -> q8 %s path: not on this CPU (skipped)\n", hfq8_name(path));
+                continue;
+            }
+            /* one call over everything, and from every start offset 0..7
+             * with lengths of every residue mod 4 */
+            gq_stats sa = {0};
+            memset(got, 0xAA, (size_t)NB * 34);
+            gq__mxfp4_hf_to_q8_path(path, codes, scales, NB, got, &sa);
+            size_t bad = 0, first = 0;
+            for (size_t b = NB; b-- > 0;)
+                if (memcmp(got + 34 * b, ref + 34 * b, 34))
+                    bad++, first = b;
+            CHECK_MSG(bad == 0, "mxfp4 -> q8, set %d, %s: %zu of %d blocks differ (first %zu, scale %d)", set,
+                      hfq8_name(path), bad, NB, first, scales[first]);
+            CHECK_MSG(hfq8_same(&sa, &sref), "mxfp4 -> q8, set %d, %s: statistics differ", set, hfq8_name(path));
+            for (size_t start = 0; start < 8; start++) {
+                size_t n = NB - start - (start * 3) % 4;
+                memset(got, 0xAA, n * 34);
+                gq__mxfp4_hf_to_q8_path(path, codes + 16 * start, scales + start, n, got, NULL);
+                CHECK_MSG(memcmp(got, ref + 34 * start, n * 34) == 0, "mxfp4 -> q8, set %d, %s from block %zu (%zu): other bytes",
+                          set, hfq8_name(path), start, n);
+            }
+        }
+        /* the public entry (the CPU's best path) too */
+        gq_stats sp = {0};
+        gq_mxfp4_hf_to_q8(codes, scales, NB, got, &sp);
+        CHECK_MSG(memcmp(got, ref, (size_t)NB * 34) == 0 && hfq8_same(&sp, &sref),
+                  "mxfp4 -> q8, set %d: gq_mxfp4_hf_to_q8 differs", set);
+    }
+    free(codes);
+    free(scales);
+    free(ref);
+    free(got);
+}
+
 int main(void)
 {
     for (int isa = GQ_ISA_AVX2; isa <= GQ_ISA_AVX512; isa++)
@@ -247,5 +352,6 @@ int main(void)
     printf("default path: %s\n", isa_name(gq__isa()));
     run_sets("q4_32", gq__q4_encode_isa, GQ_Q4_32_BLOCK_BYTES);
     run_sets("q8_32", gq__q8_encode_isa, GQ_Q8_32_BLOCK_BYTES);
+    test_mxfp4_hf_to_q8();
     return check_done("test_quant_simd");
 }
