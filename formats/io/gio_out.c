@@ -318,18 +318,11 @@ gio_out *gio_out_create(const char *path, int overwrite, char *err, size_t errle
 
 int gio_out_fd(const gio_out *o) { return o->fd; }
 
-int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off)
-{
-    if (o->fd < 0 || o->done) {
-        errno = EBADF;
-        return -1;
-    }
-    if (!o->st && !o->no_stream && !(o->st = gio_stream_open(o->fd, o->tmp)))
-        o->no_stream = 1; /* no memory or no thread for it: still correct, only slower */
-    return o->st ? gio_stream_write(o->st, buf, len, off) : gio_pwrite_all(o->fd, buf, len, (off_t)off);
-}
-
-int gio_out_write_borrowed(gio_out *o, const void *buf, size_t len, uint64_t off)
+/* The one write path: through the stream (made at the first write), or
+ * plain pwrite when it could not be made (no memory or no thread for it:
+ * still correct, only slower). borrowed: the stream may write from buf
+ * itself until gio_out_release; pwrite is done with it at return. */
+static int write_out(gio_out *o, const void *buf, size_t len, uint64_t off, int borrowed)
 {
     if (o->fd < 0 || o->done) {
         errno = EBADF;
@@ -337,7 +330,16 @@ int gio_out_write_borrowed(gio_out *o, const void *buf, size_t len, uint64_t off
     }
     if (!o->st && !o->no_stream && !(o->st = gio_stream_open(o->fd, o->tmp)))
         o->no_stream = 1;
-    return o->st ? gio_stream_write_borrowed(o->st, buf, len, off) : gio_pwrite_all(o->fd, buf, len, (off_t)off);
+    if (!o->st)
+        return gio_pwrite_all(o->fd, buf, len, (off_t)off);
+    return borrowed ? gio_stream_write_borrowed(o->st, buf, len, off) : gio_stream_write(o->st, buf, len, off);
+}
+
+int gio_out_write(gio_out *o, const void *buf, size_t len, uint64_t off) { return write_out(o, buf, len, off, 0); }
+
+int gio_out_write_borrowed(gio_out *o, const void *buf, size_t len, uint64_t off)
+{
+    return write_out(o, buf, len, off, 1);
 }
 
 int gio_out_release(gio_out *o, const void *lo, const void *hi, int wait)
