@@ -15,7 +15,10 @@
 # Env: BIN (built programs), OUT (bench-out), RUNS (3), RECIPES ("mxfp4 q8 q4"),
 #      LAYOUTS ("cache dir": an HF cache snapshot of the fixture, as after
 #      `gptoss-convert fetch`, where the shards' sha256 are the blob names; the
-#      plain folder, where the converter sha256s the 13.8 GB itself),
+#      plain folder, where the converter sha256s the 13.8 GB itself; also
+#      "local": the plain folder as `hf download --local-dir` leaves it, with
+#      huggingface_hub's records in .cache/huggingface/download, whose etags
+#      give the shards' sha256),
 #      PRESET (20b), FIXTURE (the checkpoint folder; default $OUT/fixture-$PRESET,
 #      generated once), COLD (1: cold page cache before every measurement),
 #      BASE_BIN (optional: another build's bin/, e.g. of the code before a
@@ -62,6 +65,21 @@ if [[ " $LAYOUTS " == *" cache "* ]] && [ ! -f "$snap/config.json" ]; then
     ln -sfn "../../blobs/$h" "$snap/$b"
   done
 fi
+# the local-dir layout: hard links again, plus the records (commit, etag =
+# the LFS file's sha256, time) that huggingface_hub writes after a download
+ldir=$OUT/local-dir-$PRESET
+if [[ " $LAYOUTS " == *" local "* ]] && [ ! -f "$ldir/config.json" ]; then
+  echo "laying $src out as an hf download --local-dir folder in $ldir (once)..."
+  mkdir -p "$ldir/.cache/huggingface/download"
+  for f in "$src"/*; do
+    b=$(basename "$f")
+    ln -f "$f" "$ldir/$b"
+    if [ -L "$snap/$b" ]; then h=$(basename "$(readlink "$snap/$b")") # the cache's blob name: the same hash
+    else case $b in *.safetensors) h=$(sha256sum "$f" | cut -c1-64) ;; *) h=$(sha1sum "$f" | cut -c1-40) ;; esac; fi
+    printf '%s\n%s\n%s\n' 0000000000000000000000000000000000000000 "$h" "$(date +%s.%N)" \
+      > "$ldir/.cache/huggingface/download/$b.metadata"
+  done
+fi
 
 . "$(dirname "$0")/io_floor.sh"
 shards=("$src"/*.safetensors)
@@ -75,7 +93,7 @@ recipe_args() {
     *) echo "unknown recipe $1" >&2; exit 2 ;;
   esac
 }
-layout_src() { if [ "$1" = cache ]; then echo "$snap"; else echo "$src"; fi; }
+layout_src() { case $1 in cache) echo "$snap" ;; local) echo "$ldir" ;; *) echo "$src" ;; esac; }
 
 # one conversion: appends "kind recipe layout round wall user sys rss load0 load1 bytes values" to the TSV
 convert_one() { # kind bin recipe layout round format

@@ -427,7 +427,7 @@ static void print_json(const report *rp)
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "name", sf->name);
         cJSON_AddStringToObject(f, "sha256", sf->sha256);
-        cJSON_AddStringToObject(f, "sha256_from", sf->from_cache ? "hf-cache-blob-name" : "computed");
+        cJSON_AddStringToObject(f, "sha256_from", cv_sha256_from_name(sf->from));
         cJSON_AddItemToArray(files, f);
     }
     char *txt = cJSON_PrintUnformatted(j);

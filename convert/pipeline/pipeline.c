@@ -28,6 +28,7 @@ typedef struct {
     uint64_t bytes;
     uint64_t src_row0;      /* first source row: where the chunk's input buffer starts */
     uint32_t phase;         /* its bytes start this far into its slot (the file offset mod the page) */
+    uint32_t group;         /* the first of n stride siblings reading one input: n, else 1 or 0 */
 } chunk;
 
 typedef struct {
@@ -50,7 +51,8 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t work_cv, done_cv;
     size_t next_chunk;      /* next sub-task to hand out: chunk ... */
-    uint32_t next_sub;      /* ... and sub-task within it */
+    uint32_t next_sub;      /* ... and sub-task within it ... */
+    uint32_t next_member;   /* ... of this sibling of the group starting at next_chunk */
     size_t written;         /* chunks whose slot may be computed into again */
     int stop;
 
@@ -139,6 +141,14 @@ static void hash_ready(pipe_state *s)
     }
 }
 
+/* (mu held) How many chunks from k are handed out together: a sibling group,
+ * when all of it fits in the slots at once (else one after the other). */
+static size_t group_of(const pipe_state *s, size_t k)
+{
+    size_t g = s->chunks[k].group;
+    return g > 1 && g <= (size_t)s->nslots ? g : 1;
+}
+
 static void *worker(void *arg)
 {
     pipe_state *s = arg;
@@ -147,15 +157,26 @@ static void *worker(void *arg)
     if (!scratch)
         s->stop = 1;
     for (;;) {
-        while (!s->stop && s->next_chunk < s->nchunks && s->next_chunk >= s->written + (size_t)s->nslots)
+        size_t g = 1;
+        while (!s->stop && s->next_chunk < s->nchunks &&
+               s->next_chunk + (g = group_of(s, s->next_chunk)) - 1 >= s->written + (size_t)s->nslots)
             pthread_cond_wait(&s->work_cv, &s->mu);
         if (s->stop || s->next_chunk >= s->nchunks)
             break;
-        size_t k = s->next_chunk;
+        /* stride siblings (GGUF's gate and up of one gate_up) read the same
+         * input: their sub-tasks are handed out in turn (gate 0, up 0, gate
+         * 1, ...), so the second reads the input while the first has just
+         * brought it into the cache. One after the other, the whole 32 MiB
+         * input was read from memory twice (the MXFP4 re-layout took 1.3x
+         * the CPU of the .gptoss conversion's; issue 16). */
+        size_t k = s->next_chunk + s->next_member;
         uint32_t sub = s->next_sub;
-        if (++s->next_sub == s->chunks[k].nsub) {
-            s->next_chunk++;
-            s->next_sub = 0;
+        if (++s->next_member == g) {
+            s->next_member = 0;
+            if (++s->next_sub == s->chunks[s->next_chunk].nsub) {
+                s->next_chunk += g;
+                s->next_sub = 0;
+            }
         }
         pthread_mutex_unlock(&s->mu);
 
@@ -341,6 +362,7 @@ static int build_schedule(pipe_state *s, const cv_out_tensor *t, size_t n, size_
                 c->bytes = c->nrows * orow;
                 c->src_row0 = cv_producer_src_row(pm, r);
                 c->phase = 0; /* set after the sink's begin, when it borrows */
+                c->group = m == oi ? (uint32_t)(oj - oi) : 0;
                 if (c->bytes > *buf_bytes)
                     *buf_bytes = (size_t)c->bytes;
                 if (c->nsub > *max_sub)

@@ -27,6 +27,52 @@ static int is_hex(const char *s, size_t n)
     return s[n] == 0;
 }
 
+const char *cv_sha256_from_name(int from)
+{
+    return from == CV_SHA256_BLOB_NAME ? "hf-cache-blob-name"
+           : from == CV_SHA256_LOCAL_DIR ? "hf-local-dir-metadata"
+                                         : "computed";
+}
+
+/* A folder made by huggingface_hub's (or our) --local-dir download keeps, per
+ * file, ROOT/.cache/huggingface/download/NAME.metadata = "commit\netag\ntime\n"
+ * (huggingface_hub's LocalDownloadFileMetadata; time is when the record was
+ * written, a float in seconds). For an LFS file the etag is the sha256 of
+ * its content (64 hex; other files' etags are git sha1s, 40 hex). The record
+ * is taken only while it is fresh, by huggingface_hub's own rule (it then
+ * trusts the record rather than re-hashing): the file was not modified
+ * after the record was written. Its rule is mtime - 1 <= time with the
+ * fractional mtime; whole seconds here (st_mtime <= time) are as strict or
+ * stricter, and portable. Anything else (no record, stale, unreadable, not
+ * 64 hex): 0, and the file is hashed. */
+static int sha256_from_local_dir(const char *path, const char *name, const struct stat *st, char out[65])
+{
+    size_t lp = strlen(path), ln = strlen(name);
+    if (ln == 0 || lp <= ln || path[lp - ln - 1] != '/' || strcmp(path + lp - ln, name))
+        return 0;
+    char meta[PATH_MAX];
+    if (snprintf(meta, sizeof meta, "%.*s.cache/huggingface/download/%s.metadata", (int)(lp - ln), path, name) >=
+        (int)sizeof meta)
+        return 0;
+    size_t len = 0;
+    char *txt = gio_read_file(meta, 4096, &len, NULL, 0); /* never hangs on a FIFO */
+    if (!txt)
+        return 0;
+    int ok = 0;
+    char *l2 = memchr(txt, '\n', len);
+    char *l3 = l2 ? strchr(l2 + 1, '\n') : NULL;
+    if (l3 && l3 - (l2 + 1) == 64) {
+        *l3 = 0;
+        char *end = NULL;
+        double when = strtod(l3 + 1, &end);
+        ok = is_hex(l2 + 1, 64) && end != l3 + 1 && (*end == '\n' || *end == 0) && (double)st->st_mtime <= when;
+        if (ok)
+            memcpy(out, l2 + 1, 65);
+    }
+    free(txt);
+    return ok;
+}
+
 int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char *err, size_t errlen)
 {
     struct stat st;
@@ -61,9 +107,11 @@ int cv_provenance_add(cv_provenance *p, const char *path, const char *name, char
         base = base ? base + 1 : real;
         if (base - real >= 7 && !strncmp(base - 7, "/blobs/", 7) && strlen(base) == 64 && is_hex(base, 64)) {
             memcpy(f->sha256, base, 65);
-            f->from_cache = 1;
+            f->from = CV_SHA256_BLOB_NAME;
         }
     }
+    if (!f->sha256[0] && sha256_from_local_dir(path, name, &st, f->sha256))
+        f->from = CV_SHA256_LOCAL_DIR;
     return 0;
 }
 

@@ -39,6 +39,7 @@
 #define NBUF (GIO_STREAM_DEPTH + 1)
 #define NREQ 8 /* borrowed requests queued or being written (gio_stream_write_borrowed) */
 #define NSLOT (NBUF + NREQ)
+#define GAP_KEEP ((uint64_t)64 << 10) /* a gap up to this is filled in the block (copy_write) */
 
 enum { B_FREE, B_FILLING, B_QUEUED, B_WRITING };
 
@@ -426,8 +427,16 @@ static int copy_write(gio_stream *s, const void *buf, size_t len, uint64_t off)
     uint64_t end = off + len;
     if (s->cur >= 0) {
         sblock *b = &s->b[s->cur];
-        if (off >= s->fill && off < b->start + GIO_STREAM_BLOCK) {
-            /* ahead inside this block: keep the gap's bytes */
+        /* ahead inside this block: keep the gap's bytes in it when the gap
+         * is padding-sized or ends inside fill's own sector (so the block
+         * goes on into one large request). A larger gap leaves the block
+         * instead: filling it would read back and write again whatever is
+         * there (a GGUF export takes its tensors in the source's order, not
+         * the file's: it skipped 15.7 MB of attention tensors per layer and
+         * re-read and rewrote them, 717 MB on 20b q8e, issue 16); its whole
+         * sectors now simply keep the file's bytes. */
+        uint64_t edge = (s->fill + s->align - 1) / s->align * s->align;
+        if (off >= s->fill && off < b->start + GIO_STREAM_BLOCK && (off <= edge || off - s->fill <= GAP_KEEP)) {
             if (off > s->fill && read_or_zero(s, b->buf + (s->fill - b->start), s->fill, (size_t)(off - s->fill)))
                 return -1;
             s->fill = off;

@@ -23,10 +23,13 @@
  *    one there, which first waits for the blocks in flight that overlap it
  *    (a header rewritten at the end; tensors taken in another order than
  *    the file's);
- *  - a gap between two writes keeps the file's bytes: inside a block they
- *    are read back if anything was ever written at or past them, else taken
- *    to be zeros. So the file must have been created empty (sized with
- *    ftruncate or fallocate is fine), as gio_out's temporaries are;
+ *  - a gap between two writes keeps the file's bytes: a small one (up to
+ *    64 KiB, or inside one sector) is filled in the block, its bytes read
+ *    back if anything was ever written at or past them, else taken to be
+ *    zeros; across a larger one the block is left, and the gap's whole
+ *    sectors are not written at all. So the file must have been created
+ *    empty (sized with ftruncate or fallocate is fine), as gio_out's
+ *    temporaries are;
  *  - where O_DIRECT is refused (tmpfs, some FUSE and network file systems)
  *    blocks go through the page cache instead, and each one is written back
  *    and dropped from the cache (sync_file_range + POSIX_FADV_DONTNEED) by

@@ -5,7 +5,12 @@
  * out as a Hugging Face cache snapshot (models--org--name/blobs/<sha256>,
  * snapshots/<commit>/<file> -> ../../blobs/<sha256>): the safetensors
  * hashes are taken from the blob names without reading, the repo id and
- * commit come from the path, and the tensors are identical. */
+ * commit come from the path, and the tensors are identical. A plain folder
+ * made by a --local-dir download (huggingface_hub's records in
+ * .cache/huggingface/download/): a shard's sha256 is taken from a fresh
+ * record's etag, a stale record (file modified after it) is ignored. */
+#include <time.h>
+
 #include <cjson/cJSON.h>
 
 #include "check.h"
@@ -88,11 +93,45 @@ int main(void)
     }
     cJSON_Delete(j);
 
+    /* --local-dir folder: huggingface_hub's records "commit\netag\ntime\n" */
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && mkdir -p '%s/.cache/huggingface/download'", path_in("ck"),
+             path_in("local"), path_in("local"));
+    CHECK(system(cmd) == 0);
+    double now = (double)time(NULL);
+    static const char fake[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    struct {
+        size_t file;
+        const char *etag;
+        double when;
+        const char *want_sha, *want_from;
+    } rec[] = {
+        {6, sums[6], now + 60, sums[6], "hf-local-dir-metadata"}, /* fresh: its etag, nothing read */
+        {7, sums[7], 1000.0, sums[7], "computed"},                /* stale: the file is newer */
+        {8, fake, now + 60, fake, "hf-local-dir-metadata"},       /* fresh records are trusted, as by huggingface_hub */
+        {0, "0123456789abcdef0123456789abcdef01234567", now + 60, sums[0], "computed"}, /* a git sha1 etag */
+    };
+    for (size_t i = 0; i < sizeof rec / sizeof *rec; i++) {
+        FILE *f = fopen(path_in("local/.cache/huggingface/download/%s.metadata", FILES[rec[i].file]), "w");
+        CHECK(f != NULL);
+        if (f) {
+            fprintf(f, "%s\n%s\n%.6f\n", "0123456789abcdef0123456789abcdef01234567", rec[i].etag, rec[i].when);
+            fclose(f);
+        }
+    }
+    j = convert_json(path_in("local"), path_in("local.gptoss"));
+    for (size_t i = 0; i < sizeof rec / sizeof *rec; i++) {
+        const cJSON *e = file_entry(j, FILES[rec[i].file]);
+        CHECK_MSG(e && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "sha256")), rec[i].want_sha),
+                  "local dir: %s sha256", FILES[rec[i].file]);
+        CHECK_STR_CONTAINS(e ? cJSON_GetStringValue(cJSON_GetObjectItem(e, "sha256_from")) : "", rec[i].want_from);
+    }
+    cJSON_Delete(j);
+
     /* HF cache snapshot */
     const char *commit = "0123456789abcdef0123456789abcdef01234567";
     char repo[2048]; /* a copy: path_in's buffers rotate */
     snprintf(repo, sizeof repo, "%s", path_in("hub/models--synthetic--gpt-oss-tiny"));
-    char cmd[16384];
     snprintf(cmd, sizeof cmd, "mkdir -p '%s/blobs' '%s/snapshots/%s' '%s/refs' && echo %s > '%s/refs/main'", repo, repo,
              commit, repo, commit, repo);
     CHECK(system(cmd) == 0);
