@@ -92,6 +92,9 @@ for m in modes.split():
     o = {k: med([r[k] for r in rs]) for k in ("prefill_tok_s", "decode_tok_s", "prefill_cpu_s_per_tok",
          "decode_cpu_s_per_tok", "decode_floor_tok_s", "mem_read_gb_s")}
     o["decode_vs_floor"] = o["decode_tok_s"] / o["decode_floor_tok_s"]
+    # the share of the streamed weights on 2 MiB pages (docs/RUNTIME.md): the lowest round, null if unknown
+    hf = [r["weights_huge_fraction"] for r in rs if r.get("weights_huge_fraction") is not None]
+    o["weights_huge_fraction"] = min(hf) if hf else None
     o["isa"] = rs[0]["isa"]; o["device"] = rs[0]["device"]; o["rounds"] = len(rs)
     res["ours"][m] = o
 nat = lines("runtime-native.jsonl")

@@ -237,6 +237,14 @@ struct gb_backend {
      * memory (the decode floor of `bench`), in bytes per second. */
     gb_status (*read_bandwidth)(gb_backend *b, uint64_t bytes, double *bytes_per_s);
 
+    /* Optional (NULL where it means nothing, e.g. device memory): the share,
+     * 0..1, of the prepared weights' bytes that every token reads (all but
+     * the gathered ones) lying on 2 MiB pages now, or -1 where the system
+     * does not say. On a CPU, decode through 4 KiB pages takes a TLB miss
+     * every 4 KiB (docs/RUNTIME.md), so `bench` reports it: a slow run
+     * explains itself. */
+    double (*weights_huge_fraction)(gb_backend *b);
+
     /* Frees everything, buffers and prepared weights included. */
     void (*destroy)(gb_backend *b);
 };

@@ -42,6 +42,14 @@ int fm_map_file(const char *path, size_t min_len, const char *too_short, fm_map 
         snprintf(err, errlen, "%s: cannot map %zu bytes: %s", path, len, strerror(e));
         return -1;
     }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Where the page cache can hold the file in 2 MiB folios (Linux with
+     * large folios, e.g. 6.x on ext4 or XFS), a fault's readahead then
+     * allocates them whole and the mapping gets 2 MiB pages: a reader that
+     * streams the weights (decode) takes a TLB miss per 2 MiB, not per
+     * 4 KiB. Only advice, only for pages not yet cached (docs/RUNTIME.md). */
+    (void)madvise(base, len, MADV_HUGEPAGE);
+#endif
     m->base = base;
     m->len = len;
     return 0;

@@ -3,8 +3,8 @@
  * The common first step of every reader in formats/ (safetensors, .gptoss,
  * GGUF): open (through gio_open_read, so a FIFO or other non-regular file
  * is refused before it is opened and cannot hang the tool), check it is at
- * least min_len bytes, mmap, close the descriptor (the mapping keeps the
- * file alive). The readers then
+ * least min_len bytes, mmap (on Linux advised MADV_HUGEPAGE: file_map.c),
+ * close the descriptor (the mapping keeps the file alive). The readers then
  * validate the bytes themselves; this only gets them into memory.
  */
 #ifndef GQ_FILE_MAP_H

@@ -18,7 +18,7 @@
  * reference outside its buffer is GB_ERR_INVALID; both go through gb_fail,
  * so they are sticky and no op runs after one (backend.h).
  *
- * score and read_bandwidth live in backend_cpu_eval.c. */
+ * score, read_bandwidth and weights_huge_fraction live in backend_cpu_eval.c. */
 #include "backend_cpu.h"
 
 #include <math.h>
@@ -251,6 +251,7 @@ static gb_status cpu_prepare(gb_backend *b, gb_weight *const *w, int n, const vo
                 gk_huge_free(data, (size_t)bytes);
             return cpu_nomem(b, "a weight view", sizeof *buf);
         }
+        buf->streamed = !w[i]->gathered;
         w[i]->dev.buf = buf;
         w[i]->dev.off = 0;
     }
@@ -729,6 +730,7 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
     b->add = cpu_add;
     b->score = cpu_score;
     b->read_bandwidth = cpu_read_bandwidth;
+    b->weights_huge_fraction = cpu_weights_huge_fraction;
     b->destroy = cpu_destroy;
     return b;
 }

@@ -1,5 +1,6 @@
-/* backend_cpu_eval.c - the CPU backend's perplexity reductions (score) and
- * its read-bandwidth probe (the decode floor of `bench --membw`). */
+/* backend_cpu_eval.c - the CPU backend's perplexity reductions (score),
+ * its read-bandwidth probe (the decode floor of `bench --membw`) and the
+ * share of its streamed weights on huge pages (`bench`). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "backend_cpu_impl.h"
 #include "gk_dot.h"
 #include "gk_expsum.h"
+#include "gk_hugepages.h"
 
 /* ---- the perplexity reductions ---- */
 
@@ -206,4 +208,23 @@ gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s)
         }
     *bytes_per_s = v[REPS / 2];
     return GB_OK;
+}
+
+/* ---- the streamed weights' share on huge pages ---- */
+
+double cpu_weights_huge_fraction(gb_backend *b)
+{
+    int n = 0;
+    for (const struct gb_buffer *u = ((cpu_ctx *)b->ctx)->live; u; u = u->next)
+        n += u->streamed;
+    gk_span *s = n ? malloc((size_t)n * sizeof *s) : NULL;
+    if (!s)
+        return -1;
+    n = 0;
+    for (const struct gb_buffer *u = ((cpu_ctx *)b->ctx)->live; u; u = u->next)
+        if (u->streamed)
+            s[n++] = (gk_span){u->data, (size_t)u->bytes};
+    double f = gk_huge_share(s, n);
+    free(s);
+    return f;
 }

@@ -17,6 +17,7 @@ struct gb_buffer {
     uint64_t bytes;
     int owned;                   /* BUF_VIEW: host bytes of a prepared weight; BUF_HEAP: ours (alloc);
                                     BUF_HUGE: a prepared weight's copy on huge pages (gk_hugepages.h) */
+    int streamed;                /* a prepared weight read whole by every token (not gathered) */
     struct gb_buffer *prev, *next;
 };
 
@@ -50,8 +51,9 @@ gb_status cpu_nomem(gb_backend *b, const char *what, uint64_t bytes);
         (ptr) = p_;                                                                                                  \
     } while (0)
 
-/* backend_cpu_eval.c: the perplexity reductions and the bandwidth probe */
+/* backend_cpu_eval.c: the perplexity reductions, the bandwidth probe and the huge-page share */
 gb_status cpu_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
 gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
+double cpu_weights_huge_fraction(gb_backend *b);
 
 #endif

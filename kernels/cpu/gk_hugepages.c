@@ -116,6 +116,56 @@ void gk_huge_free(void *p, size_t bytes)
         munmap(p, rounded(bytes));
 }
 
+/* the bytes of spans inside [a, e) */
+static uint64_t overlap(const gk_span *s, int n, uintptr_t a, uintptr_t e)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < n; i++) {
+        uintptr_t lo = (uintptr_t)s[i].p, hi = lo + s[i].bytes;
+        lo = lo > a ? lo : a;
+        hi = hi < e ? hi : e;
+        if (hi > lo)
+            sum += hi - lo;
+    }
+    return sum;
+}
+
+double gk_huge_share(const gk_span *spans, int n)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    double huge = 0, total = 0;
+    uint64_t in = 0, rss = 0, pmd = 0; /* the current mapping: span bytes, kB resident, kB huge */
+    int fields = 0;                   /* smaps names huge pages at all */
+    for (;;) {
+        int eof = fgets(line, sizeof line, f) == NULL;
+        unsigned long a, e;
+        char c;
+        unsigned long long kb;
+        /* a mapping's first line, "START-END perms ...", ends the one before */
+        if (eof || (sscanf(line, "%lx-%lx%c", &a, &e, &c) == 3 && c == ' ')) {
+            if (in) {
+                total += (double)in;
+                if (rss)
+                    huge += (double)in * (pmd < rss ? (double)pmd / (double)rss : 1.0);
+            }
+            if (eof)
+                break;
+            in = overlap(spans, n, a, e);
+            rss = pmd = 0;
+        } else if (sscanf(line, "Rss: %llu kB", &kb) == 1) {
+            rss = kb;
+        } else if (sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1 || sscanf(line, "AnonHugePages: %llu kB", &kb) == 1) {
+            pmd += kb;
+            fields = 1;
+        }
+    }
+    fclose(f);
+    return fields && total > 0 ? huge / total : -1;
+}
+
 #else /* no THP: nothing is copied */
 
 int gk_huge_wanted(uint64_t total)
@@ -137,6 +187,13 @@ void gk_huge_free(void *p, size_t bytes)
 {
     (void)p;
     (void)bytes;
+}
+
+double gk_huge_share(const gk_span *spans, int n)
+{
+    (void)spans;
+    (void)n;
+    return -1;
 }
 
 #endif

@@ -5,10 +5,11 @@
  * virtual machine a two-level page walk, every 4 KiB: 310,000 per token.
  * Where the kernel has transparent huge pages (Linux, THP "always" or
  * "madvise"), a copy of the bytes in anonymous memory advised MADV_HUGEPAGE
- * lies on 2 MiB pages and needs 512 times fewer (the page cache of a file
- * mapping gives huge pages only when it happens to hold the file in 2 MiB
- * folios: 0.6 GB of the 4.2 GB mapped on 2026-12-03). The copy is made once, at
- * prepare, on the pool's threads, and made read-only.
+ * lies on 2 MiB pages and needs 512 times fewer (the file mapping gets
+ * 2 MiB pages only where the page cache holds the file in 2 MiB folios:
+ * after a read from disk on Linux 6.x, not after buffered writes such as
+ * `cp`: docs/RUNTIME.md). The copy is made once, at prepare, on the pool's
+ * threads, and made read-only.
  *
  * The price: memory (an anonymous copy the size of the weights; the file's
  * page cache stays reclaimable, and the copy is made only when MemAvailable
@@ -46,5 +47,20 @@ void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src);
 
 /* Release a gk_huge_copy of `bytes` bytes. */
 void gk_huge_free(void *p, size_t bytes);
+
+/* A range of bytes of this process. */
+typedef struct {
+    const void *p;
+    size_t bytes;
+} gk_span;
+
+/* The share, 0..1, of the bytes of spans[0, n) that lie on 2 MiB pages now,
+ * or -1 where the system does not say (not Linux, no /proc). Linux reports
+ * huge pages per mapping, not per address (/proc/self/smaps: FilePmdMapped
+ * for a file mapping, AnonHugePages for a copy), so each span's bytes count
+ * with the share of its mapping's resident bytes that are huge: exact for a
+ * copy, and for the file mapping once decode has read every streamed
+ * weight. Pages not yet read count as small. */
+double gk_huge_share(const gk_span *spans, int n);
 
 #endif

@@ -367,6 +367,8 @@ int run_cmd_bench(int argc, char **argv)
         double mp = median(tp, reps), md = median(td, reps), mcp = median(cp, reps), mcd = median(cd, reps);
         double bpt = (double)gm_bytes_per_token(run.model);
         double gbs = bpt * md / 1e9;
+        /* after the runs: decode has faulted in every streamed weight */
+        double huge = run.be->weights_huge_fraction ? run.be->weights_huge_fraction(run.be) : -1;
         if (json) {
             /* the figures rounded as they always were printed */
             cJSON *j = cJSON_CreateObject();
@@ -389,6 +391,10 @@ int run_cmd_bench(int argc, char **argv)
                 cJSON_AddNumberToObject(j, "decode_floor_tok_s", roundto(bw * 1e9 / bpt, 1e4));
                 cJSON_AddNumberToObject(j, "decode_vs_floor", roundto(md / (bw * 1e9 / bpt), 1e4));
             }
+            if (huge >= 0)
+                cJSON_AddNumberToObject(j, "weights_huge_fraction", roundto(huge, 1e3));
+            else
+                cJSON_AddNullToObject(j, "weights_huge_fraction");
             cJSON_AddStringToObject(j, "backend", run.be->name);
             cJSON_AddStringToObject(j, "device", run.be->device);
             if (gio_json_print(j))
@@ -398,6 +404,9 @@ int run_cmd_bench(int argc, char **argv)
             printf("decode  %d tokens: %.2f tok/s (median of %d)\n", n, md, reps);
             printf("CPU time per token (all threads): prefill %.4f s, decode %.4f s\n", mcp, mcd);
             printf("weights read per decoded token: %.3f GB, achieved %.2f GB/s\n", bpt / 1e9, gbs);
+            if (huge >= 0)
+                printf("weights on 2 MiB pages: %.0f%% (the rest costs a TLB miss per 4 KiB; docs/RUNTIME.md)\n",
+                       100 * huge);
             if (membw)
                 printf("memory read bandwidth %.2f GB/s: decode floor %.2f tok/s (we reach %.0f%%)\n", bw,
                        bw * 1e9 / bpt, 100 * md / (bw * 1e9 / bpt));

@@ -18,13 +18,18 @@
  *    around it and the thread count, across several 16-token tiles and
  *    L2 chunks; the three-piece bf16 split of fp32 exact;
  *  - the huge-page weight copy: the same bytes, the source left alone, and
- *    made only when GQ_CPU_WEIGHTS=huge asks and memory allows.
+ *    made only when GQ_CPU_WEIGHTS=huge asks and memory allows; the share
+ *    on huge pages that bench reports (0 where they are forbidden).
  */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "check.h"
 #include "gk_amx.h"
@@ -311,8 +316,28 @@ static void test_huge_copy(void)
 #endif
     if (c) {
         CHECK_MSG(!memcmp(c, keep, n), "huge-page copy: the same %zu bytes", n);
+        gk_span sp = {c, n};
+        double f = gk_huge_share(&sp, 1);
+        CHECK_MSG(f >= 0 && f <= 1, "the copy's share on huge pages is known and in [0, 1] (got %g)", f);
         gk_huge_free(c, n);
     }
+#if defined(__linux__) && defined(MADV_NOHUGEPAGE)
+    /* memory that may not have huge pages reads as 0 */
+    if (access("/proc/self/smaps", R_OK) == 0) {
+        size_t m = (size_t)8 << 20;
+        uint8_t *a = mmap(NULL, m, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(a != MAP_FAILED);
+        if (a != MAP_FAILED) {
+            CHECK(madvise(a, m, MADV_NOHUGEPAGE) == 0);
+            memset(a, 1, m);
+            gk_span sp = {a, m};
+            double f = gk_huge_share(&sp, 1);
+            CHECK_MSG(f == 0, "MADV_NOHUGEPAGE memory: share 0 (got %g)", f);
+            munmap(a, m);
+        }
+    }
+#endif
+    CHECK_MSG(gk_huge_share(NULL, 0) == -1, "no spans: unknown");
     CHECK_MSG(!memcmp(src, keep, n), "huge-page copy: heap source left as it was");
     gk_pool_destroy(p);
     const char *old = getenv("GQ_CPU_WEIGHTS");

@@ -5,7 +5,8 @@
  *  - the lossless q8-experts file passes the same strict thresholds;
  *  - the q4 file has KLD > 0 and a tight --max-kld makes it exit 8;
  *  - a corrupt or mismatched reference is a clear error (exit 3);
- *  - bench --json reports positive speeds and bytes per token.
+ *  - bench --json reports positive speeds and bytes per token, and the
+ *    share of the weights on huge pages (a number on Linux, else null).
  * usage: test_ppl_cli GOLDEN_DIR MODELS_DIR (gptoss-run from $GQ_BIN_DIR)
  */
 #include <cjson/cJSON.h>
@@ -141,6 +142,14 @@ int main(int argc, char **argv)
     cJSON *be = j ? cJSON_GetObjectItem(j, "backend") : NULL, *dev = j ? cJSON_GetObjectItem(j, "device") : NULL;
     CHECK_MSG(cJSON_IsString(be) && !strcmp(be->valuestring, "cpu"), "bench --json names the backend (auto = cpu)");
     CHECK_MSG(cJSON_IsString(dev) && strstr(dev->valuestring, "thread"), "bench --json names the device");
+    /* the share of the streamed weights on 2 MiB pages: a number in [0, 1]
+     * where /proc says (Linux), else null; present either way */
+    cJSON *hf = j ? cJSON_GetObjectItem(j, "weights_huge_fraction") : NULL;
+    if (access("/proc/self/smaps", R_OK) == 0)
+        CHECK_MSG(cJSON_IsNumber(hf) && hf->valuedouble >= 0 && hf->valuedouble <= 1,
+                  "bench --json: weights_huge_fraction in [0, 1] where /proc/self/smaps exists");
+    else
+        CHECK_MSG(cJSON_IsNull(hf), "bench --json: weights_huge_fraction null where unknowable");
     cJSON_Delete(j);
     /* a context beyond the model's is a usage error naming the limit (tiny: 131072) */
     rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 131072 -n 1 -r 1 2>&1", bin, md);
