@@ -80,7 +80,7 @@ static void copy_task(void *p, int task, int thread)
 
 static size_t rounded(size_t bytes) { return (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1); }
 
-void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src)
+void *gk_huge_alloc(size_t bytes)
 {
     if (bytes == 0)
         return NULL;
@@ -95,6 +95,15 @@ void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src)
     if (raw + len + HUGE_PAGE > p + len)
         munmap(p + len, (size_t)(raw + len + HUGE_PAGE - (p + len)));
     (void)madvise(p, len, MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+    return p;
+}
+
+void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src)
+{
+    uint8_t *p = gk_huge_alloc(bytes);
+    if (!p)
+        return NULL;
+    size_t len = rounded(bytes);
     long pg = sysconf(_SC_PAGESIZE);
     copy_ctx c = {p, src, bytes, pg > 0 ? pg : 0};
     gk_pool_run(pool, copy_task, &c, (int)(len / HUGE_PAGE));
@@ -172,6 +181,12 @@ int gk_huge_wanted(uint64_t total)
 {
     (void)total;
     return 0;
+}
+
+void *gk_huge_alloc(size_t bytes)
+{
+    (void)bytes;
+    return NULL;
 }
 
 void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src)

@@ -38,6 +38,11 @@
  * Linux with THP not "never", and MemAvailable at least total + 1 GiB. */
 int gk_huge_wanted(uint64_t total);
 
+/* Zeroed, writable memory of `bytes` bytes, 2 MiB-aligned and advised for
+ * huge pages (a hint: the kernel may still give 4 KiB pages); NULL where it
+ * could not be made or the system has no THP. Release with gk_huge_free. */
+void *gk_huge_alloc(size_t bytes);
+
 /* A read-only copy of src[0, bytes) on memory advised for huge pages, copied
  * on the pool; NULL if it could not be made (then keep using src).
  * drop_src: src lies in a read-only file mapping, whose pages this process
@@ -45,7 +50,7 @@ int gk_huge_wanted(uint64_t total);
  * which that would zero). */
 void *gk_huge_copy(gk_pool *pool, const void *src, size_t bytes, int drop_src);
 
-/* Release a gk_huge_copy of `bytes` bytes. */
+/* Release a gk_huge_alloc or gk_huge_copy of `bytes` bytes. */
 void gk_huge_free(void *p, size_t bytes);
 
 /* A range of bytes of this process. */
