@@ -23,7 +23,9 @@
 #include "quant_internal.h"
 
 static const uint8_t K_MAG[8] = {0, 1, 2, 3, 4, 6, 8, 12};
-static const uint8_t K_CTZ[8] = {8, 0, 1, 0, 2, 1, 3, 2}; /* 8: zero, no bit */
+/* trailing zero bits of K by nibble (the sign bit 8 does not change it); 8:
+ * zero, no bit. 16 entries so the vector paths use it as a byte shuffle. */
+static const uint8_t K_CTZ[16] = {8, 0, 1, 0, 2, 1, 3, 2, 8, 0, 1, 0, 2, 1, 3, 2};
 
 enum { Q8B = GQ_Q8_32_BLOCK_BYTES };
 
@@ -75,6 +77,15 @@ static void block_scalar(const uint8_t *codes, uint8_t scale, uint8_t *o, gq_sta
 #include <immintrin.h>
 #define HFQ8_X86 1
 
+/* The vector paths' lookup: t[16 * sh + nibble] = the signed K >> sh of the
+ * nibble, for the four shifts sh = minctz a block can have (0..3). */
+static void shifted_values(int8_t t[64])
+{
+    for (int sh = 0; sh < 4; sh++)
+        for (int c = 0; c < 16; c++)
+            t[16 * sh + c] = (int8_t)(c & 8 ? -(K_MAG[c & 7] >> sh) : (K_MAG[c & 7] >> sh));
+}
+
 /* 16 codes at a time: per block the nibbles' trailing-zero counts and their
  * minimum, then the signed values K >> minctz of all 32 codes from one of
  * four tables, in HF element order (low nibble first). Returns how many
@@ -83,15 +94,12 @@ static void block_scalar(const uint8_t *codes, uint8_t scale, uint8_t *o, gq_sta
 __attribute__((target("ssse3"))) static size_t run_ssse3(const uint8_t *codes, const uint8_t *scales,
                                                          size_t nblocks, uint8_t *o)
 {
-    const __m128i m4 = _mm_set1_epi8(15);
-    const __m128i ctz = _mm_setr_epi8(8, 0, 1, 0, 2, 1, 3, 2, 8, 0, 1, 0, 2, 1, 3, 2);
+    const __m128i m4 = _mm_set1_epi8(15), ctz = _mm_loadu_si128((const __m128i *)K_CTZ);
+    int8_t t[64];
+    shifted_values(t);
     __m128i val[4];
-    for (int sh = 0; sh < 4; sh++) {
-        int8_t v[16];
-        for (int c = 0; c < 16; c++)
-            v[c] = (int8_t)(c & 8 ? -(K_MAG[c & 7] >> sh) : (K_MAG[c & 7] >> sh));
-        val[sh] = _mm_loadu_si128((const __m128i *)v);
-    }
+    for (int sh = 0; sh < 4; sh++)
+        val[sh] = _mm_loadu_si128((const __m128i *)(t + 16 * sh));
     size_t b = 0;
     for (; b < nblocks; b++, codes += 16, o += Q8B) {
         __m128i c = _mm_loadu_si128((const __m128i *)codes);
@@ -125,11 +133,9 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static size_t run_vbmi(co
                                                                                size_t nblocks, uint8_t *o)
 {
     int8_t t[64];
-    for (int sh = 0; sh < 4; sh++)
-        for (int c = 0; c < 16; c++)
-            t[16 * sh + c] = (int8_t)(c & 8 ? -(K_MAG[c & 7] >> sh) : (K_MAG[c & 7] >> sh));
+    shifted_values(t);
     const __m512i tbl = _mm512_loadu_si512(t), m4 = _mm512_set1_epi8(15);
-    const __m512i ctz = _mm512_broadcast_i32x4(_mm_setr_epi8(8, 0, 1, 0, 2, 1, 3, 2, 8, 0, 1, 0, 2, 1, 3, 2));
+    const __m512i ctz = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)K_CTZ));
     size_t b = 0;
     for (; b + 4 <= nblocks; b += 4, codes += 64) {
         __m512i c = _mm512_loadu_si512(codes);
