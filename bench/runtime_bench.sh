@@ -10,6 +10,8 @@
 #      NUMERICS ("exact fast": which of our numerics modes to run),
 #      WEIGHTS (map: the CPU backend's default, weights in the file mapping;
 #              huge: GQ_CPU_WEIGHTS=huge, a copy on 2 MiB pages, docs/RUNTIME.md).
+# Each round also runs `gptoss-run bench --numerics read` (decode reading the weights, no
+# arithmetic): the ceiling of the access pattern, beside the --membw floor.
 # Interleaved: for each of R rounds, ours (each mode), then each peer, so a
 # change in the machine's load touches all of them alike; medians over rounds.
 set -euo pipefail
@@ -48,6 +50,10 @@ ours_runs() { # $1 numerics -> one JSON line per round into $OUT/runtime-ours-$1
     --numerics "$1" --membw --json \
     >> "$OUT/runtime-ours-$1.jsonl"
 }
+read_runs() { # the decode ceiling: the same run with every weight product only reading its bytes
+  GQ_CPU_WEIGHTS=$WEIGHTS "$BIN/gptoss-run" bench "$go" -p 0 -n "$N" -r 1 --threads "$THREADS" --backend cpu \
+    --numerics read --json >> "$OUT/runtime-read.jsonl"
+}
 native_runs() { # llama-bench built from source: pp and tg as separate runs, the CPU time of each, and of
   # a one-token run (model load, mapped) to subtract
   local lb=$LLAMA_CPP_BIN/llama-bench t=$OUT/runtime-native.tmp c0 cp ct jp jt
@@ -57,7 +63,7 @@ native_runs() { # llama-bench built from source: pp and tg as separate runs, the
   echo "{\"pp\":$jp,\"tg\":$jt,\"cpu_load_s\":$c0,\"cpu_pp_s\":$cp,\"cpu_tg_s\":$ct}" >> "$OUT/runtime-native.jsonl"
   rm -f "$t"
 }
-rm -f "$OUT"/runtime-ours-*.jsonl "$OUT/runtime-native.jsonl" "$OUT/runtime-llama.jsonl"
+rm -f "$OUT"/runtime-ours-*.jsonl "$OUT/runtime-read.jsonl" "$OUT/runtime-native.jsonl" "$OUT/runtime-llama.jsonl"
 have_node=0; [ -d "${GQ_TOOLS_DIR:-tools}/node_modules/node-llama-cpp" ] && [ -f "$gg" ] && have_node=1
 have_native=0
 if [ -n "${LLAMA_CPP_BIN:-}" ]; then
@@ -67,6 +73,7 @@ fi
 for r in $(seq 1 "$R"); do
   echo "round $r/$R (load $(cut -d' ' -f1-3 /proc/loadavg))"
   for m in $NUMERICS; do ours_runs "$m"; done
+  [ "$N" -gt 0 ] && read_runs
   [ "$have_native" = 1 ] && native_runs
   [ "$have_node" = 1 ] && node "$here/runtime_llama.mjs" --gguf "$gg" --vocab 201088 --p "$P" --n "$N" --r 1 \
     --threads "$THREADS" >> "$OUT/runtime-llama.jsonl"
@@ -114,6 +121,21 @@ if pb:
         "pp_cpu_s_per_tok": med([r["prefill_cpu_s_per_tok"] for r in pb]),
         "tg_cpu_s_per_tok": med([r["decode_cpu_s_per_tok"] for r in pb]), "rounds": len(pb)}
 peers = [k for k in ("llama_cpp_native", "llama_cpp_prebuilt") if k in res]
+# the read-only decode (gptoss-run bench --numerics read): the weights' bytes read by the same tasks,
+# no arithmetic. Its CPU-s/token over a peer's is the most any engine reading these bytes this way
+# could gain on that peer here.
+rd = lines("runtime-read.jsonl")
+if rd:
+    c = {"decode_tok_s": med([r["decode_tok_s"] for r in rd]),
+         "decode_cpu_s_per_tok": med([r["decode_cpu_s_per_tok"] for r in rd]), "rounds": len(rd)}
+    fl = [o["decode_floor_tok_s"] for o in res["ours"].values() if o.get("decode_floor_tok_s")]
+    if fl:
+        c["vs_floor"] = c["decode_tok_s"] / med(fl)
+    c["ours_vs_read_only"] = {m: {"decode": o["decode_tok_s"] / c["decode_tok_s"],
+        "decode_cpu": c["decode_cpu_s_per_tok"] / o["decode_cpu_s_per_tok"]} for m, o in res["ours"].items()}
+    c["peer_cpu_over_read_only"] = {k: res[k]["tg_cpu_s_per_tok"] / c["decode_cpu_s_per_tok"] for k in peers}
+    c["peer_tok_s_read_only_over_peer"] = {k: c["decode_tok_s"] / res[k]["tg_tok_s"] for k in peers}
+    res["decode_read_only"] = c
 if peers:
     best = max(peers, key=lambda k: res[k]["pp_tok_s"])
     bestd = max(peers, key=lambda k: res[k]["tg_tok_s"])

@@ -49,10 +49,27 @@ static int fast_for(gb_backend *b, const gk_mat *m)
     return ctx_of(b)->numerics == GB_FAST && gk_fast_ok(m->type, m->cols);
 }
 
+static int read_only(gb_backend *b) { return ctx_of(b)->numerics == GB_READ; }
+
+/* GB_READ: m's bytes read once as the decode product reads them, every
+ * token's outputs the bias (backend_cpu.h) */
+static void product_read(gb_backend *b, const gk_mat *m, const float *bias, const float *x, int n, float *out,
+                         int64_t out_stride)
+{
+    gk_matvec_job job = {*m, bias, x, out};
+    ctx_of(b)->read_sum += gk_matvec_many_read(pool_of(b), &job, 1);
+    for (int t = 1; t < n; t++)
+        memcpy(out + (size_t)t * (size_t)out_stride, out, (size_t)m->rows * sizeof *out);
+}
+
 /* out = m . x (+ bias) in the backend's numerics: 0, or -1 (gk_matmul's) */
 static int product(gb_backend *b, const gk_mat *m, const float *bias, const float *x, int n, float *out,
                    int64_t out_stride)
 {
+    if (read_only(b)) {
+        product_read(b, m, bias, x, n, out, out_stride);
+        return 0;
+    }
     if (fast_for(b, m))
         return gk_matmul_fast(pool_of(b), m, bias, x, n, out, out_stride);
     if (ggml_numerics(b)) /* llama.cpp's sums are FMA lanes, not AMX tiles (gk_ops.h) */
@@ -461,6 +478,29 @@ static void route(const float *logits, int n, int k, int *idx, float *w)
     gk_softmax(w, k);
 }
 
+/* GB_READ's experts: k distinct ones from a fixed pseudo-random sequence
+ * (xorshift64), equal weights; a decode reads other experts at every
+ * layer and token, and so does this */
+static void route_read(uint64_t *seq, int n, int k, int *idx, float *w)
+{
+    for (int i = 0; i < k && i < n; i++) {
+        int e, taken;
+        do {
+            uint64_t z = *seq;
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            *seq = z;
+            e = (int)(z % (uint64_t)n);
+            taken = 0;
+            for (int j = 0; j < i; j++)
+                taken |= idx[j] == e;
+        } while (taken);
+        idx[i] = e;
+        w[i] = 1.0f / (float)k;
+    }
+}
+
 #define MAX_TOPK 16
 #define MAX_EXPERTS 512
 
@@ -475,6 +515,10 @@ typedef struct {
  * packed activations: a few KB). */
 static void matvec_many(gb_backend *b, const gk_matvec_job *jobs, int n)
 {
+    if (read_only(b)) {
+        ctx_of(b)->read_sum += gk_matvec_many_read(pool_of(b), jobs, n);
+        return;
+    }
     if (n > 0 && fast_for(b, &jobs[0].w) && gk_matvec_many_fast(pool_of(b), jobs, n) == 0)
         return;
     gk_matvec_many(pool_of(b), jobs, n);
@@ -488,8 +532,13 @@ static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const flo
     int idx[MAX_TOPK];
     float w[MAX_TOPK];
     gk_mat r = mat_of(m->router, p->router, 0);
-    gk_matmul(NULL, &r, p->router_bias, x, 1, logits, m->n_experts); /* n = 1: no scratch, f32 has a kernel */
-    route(logits, m->n_experts, k, idx, w);
+    if (read_only(b)) {
+        product_read(b, &r, p->router_bias, x, 1, logits, m->n_experts);
+        route_read(&ctx_of(b)->read_seq, m->n_experts, k, idx, w);
+    } else {
+        gk_matmul(NULL, &r, p->router_bias, x, 1, logits, m->n_experts); /* n = 1: no scratch, f32 has a kernel */
+        route(logits, m->n_experts, k, idx, w);
+    }
     float *h = scratch, *act = h + (size_t)k * 2 * (size_t)I, *y = act + (size_t)k * (size_t)I;
     gk_matvec_job jobs[MAX_TOPK];
     for (int i = 0; i < k; i++) {
@@ -699,6 +748,7 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
         return NULL;
     }
     c->numerics = numerics;
+    c->read_seq = 0x9E3779B97F4A7C15u;
     b->name = "cpu";
     b->ctx = c;
     char model[96];
@@ -709,6 +759,8 @@ gb_backend *gb_cpu_create(int n_threads, gb_numerics numerics, char *err, size_t
      * fast, the integer loops (+ AMX-INT8 prefill); ggml, the ISA alone */
     if (numerics == GB_FAST)
         snprintf(b->isa, sizeof b->isa, "%s%s", gk_fast_path(), gk_amx_ok() ? "+amx-int8" : "");
+    else if (numerics == GB_READ)
+        snprintf(b->isa, sizeof b->isa, "read-only");
     else
         snprintf(b->isa, sizeof b->isa, "%s%s", gk_isa_name(gk_isa_active()),
                  numerics == GB_EXACT && gk_amx_ok() ? "+amx" : "");

@@ -27,7 +27,17 @@
  *   NEON, chosen at run time); other weights (the f32 router, bf16) and
  *   everything outside the products stay exact. Faster, less accurate: its
  *   KL divergence from GB_EXACT is measured in docs/PERFORMANCE.md. */
-typedef enum { GB_EXACT = 0, GB_GGML = 1, GB_FAST = 2 } gb_numerics;
+/* GB_READ: a measuring instrument, not numerics (`gptoss-run bench
+ *   --numerics read`; the other commands refuse it). Every product with
+ *   quantized or bf16 weights reads the weight bytes the exact product would
+ *   read, split into the same pool tasks with the same prefetch, and does no
+ *   arithmetic: its outputs are the bias alone. The MoE router is read as
+ *   well, and the experts come from a fixed pseudo-random sequence (top-k
+ *   distinct per layer and token), so each token reads other experts as a
+ *   real decode does. What is left is a decode's memory traffic: its tokens/s
+ *   is the ceiling of this access pattern on this machine (docs/RUNTIME.md).
+ *   Its logits mean nothing. */
+typedef enum { GB_EXACT = 0, GB_GGML = 1, GB_FAST = 2, GB_READ = 3 } gb_numerics;
 
 /* The CPU backend on n_threads threads (<= 0: one per CPU). NULL with a
  * message in err if the thread pool cannot start. */

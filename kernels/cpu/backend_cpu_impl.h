@@ -27,6 +27,8 @@ typedef struct {
     struct gb_buffer *live;      /* every buffer not yet released */
     double *lp;                  /* score scratch: 2 * lp_cap doubles */
     size_t lp_cap;
+    uint64_t read_seq;           /* GB_READ's expert sequence (xorshift state) */
+    uint64_t read_sum;           /* GB_READ's reads, summed so that they happen */
 } cpu_ctx;
 
 #define LIVE_OR_RETURN(b)                                                                                            \

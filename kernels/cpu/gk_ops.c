@@ -2,11 +2,13 @@
 #include "gk_ops.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gk_amx.h"
 #include "gk_dot.h"
+#include "gk_prefetch.h"
 
 /* columns per pass of the prefill tiles: 4 rows of 512 floats = 8 KiB stay in L1 */
 #define GK_KC 512
@@ -173,6 +175,7 @@ int gk_jobsplit_task(const gk_jobsplit *s, const gk_matvec_job *jobs, int task, 
 typedef struct {
     const gk_matvec_job *jobs;
     gk_jobsplit split;
+    _Atomic uint64_t sum; /* gk_matvec_many_read's */
 } mv_ctx;
 
 static void mv_task(void *p, int task, int thread)
@@ -189,19 +192,63 @@ static void mv_task(void *p, int task, int thread)
     }
 }
 
-void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
+/* n bytes at p, read as decode's dots read them (gk_prefetch.h), summed */
+static uint64_t read_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t s0 = 0, s1 = 0;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint64_t w[8];
+        GK_PREFETCH_AHEAD(p + i);
+        memcpy(w, p + i, 64);
+        s0 += (w[0] ^ w[1]) + (w[2] ^ w[3]);
+        s1 += (w[4] ^ w[5]) + (w[6] ^ w[7]);
+    }
+    for (; i < n; i++)
+        s0 += p[i];
+    return s0 + s1;
+}
+
+/* a task's rows are consecutive: one read of their bytes */
+static void mv_read_task(void *p, int task, int thread)
+{
+    (void)thread;
+    mv_ctx *c = p;
+    int64_t r0, r1;
+    const gk_matvec_job *job = &c->jobs[gk_jobsplit_task(&c->split, c->jobs, task, &r0, &r1)];
+    const uint8_t *base = job->w.data;
+    uint64_t s = read_bytes(base + (size_t)r0 * job->w.row_bytes, (size_t)(r1 - r0) * job->w.row_bytes);
+    for (int64_t r = r0; r < r1; r++)
+        job->out[r] = job->bias ? job->bias[r] : 0.0f;
+    atomic_fetch_add_explicit(&c->sum, s, memory_order_relaxed);
+}
+
+static uint64_t matvec_many_with(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs, gk_task_fn fn)
 {
     if (n_jobs <= 0)
-        return;
+        return 0;
     if (n_jobs > GK_JOBS_MAX) { /* never in gpt-oss (top-4); keep it correct anyway */
+        uint64_t s = 0;
         for (int i = 0; i < n_jobs; i += GK_JOBS_MAX)
-            gk_matvec_many(pool, jobs + i, n_jobs - i < GK_JOBS_MAX ? n_jobs - i : GK_JOBS_MAX);
-        return;
+            s += matvec_many_with(pool, jobs + i, n_jobs - i < GK_JOBS_MAX ? n_jobs - i : GK_JOBS_MAX, fn);
+        return s;
     }
     mv_ctx c;
     c.jobs = jobs;
+    atomic_init(&c.sum, 0);
     gk_jobsplit_init(&c.split, jobs, n_jobs, gk_pool_size(pool));
-    gk_pool_run(pool, mv_task, &c, (int)c.split.starts[n_jobs]);
+    gk_pool_run(pool, fn, &c, (int)c.split.starts[n_jobs]);
+    return atomic_load(&c.sum);
+}
+
+void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
+{
+    matvec_many_with(pool, jobs, n_jobs, mv_task);
+}
+
+uint64_t gk_matvec_many_read(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
+{
+    return matvec_many_with(pool, jobs, n_jobs, mv_read_task);
 }
 
 void gk_rmsnorm(const float *x, const float *w, int dim, float eps, float *out)

@@ -45,6 +45,11 @@ typedef struct {
     float *out;
 } gk_matvec_job;
 void gk_matvec_many(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
+/* The same tasks reading each job's weight rows and computing nothing:
+ * out_i = bias_i (or 0). GB_READ's products (backend_cpu.h): a decode's
+ * memory traffic without its arithmetic. Returns a sum of the bytes read,
+ * only so that the reads cannot be optimized away. */
+uint64_t gk_matvec_many_read(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
 
 /* The rows of up to GK_JOBS_MAX matvec jobs cut into pool tasks of `per`
  * rows, so one pool run covers all of them (the experts of a token): the

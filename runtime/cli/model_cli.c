@@ -124,21 +124,36 @@ int mc_backend_option(mc_opts *o, const char *cmd, const char *value)
     return -1;
 }
 
+static const char *const numerics_names[] = {[GB_EXACT] = "exact", [GB_GGML] = "ggml", [GB_FAST] = "fast",
+                                              [GB_READ] = "read"};
+
+const char *mc_numerics_name(int numerics)
+{
+    return numerics >= 0 && numerics <= GB_READ ? numerics_names[numerics] : "?";
+}
+
 int mc_numerics_option(mc_opts *o, const char *cmd, const char *value)
 {
-    if (strcmp(value, "exact") && strcmp(value, "ggml") && strcmp(value, "fast")) {
-        fprintf(stderr, "gptoss-run %s: --numerics takes exact, fast or ggml, not '%s'\n", cmd, value);
-        return -1;
-    }
-    o->numerics = !strcmp(value, "ggml") ? GB_GGML : !strcmp(value, "fast") ? GB_FAST : GB_EXACT;
-    return 0;
+    int bench = !strcmp(cmd, "bench");
+    for (int i = 0; i <= GB_READ; i++)
+        if (!strcmp(value, numerics_names[i]) && (i != GB_READ || bench)) {
+            o->numerics = i;
+            return 0;
+        }
+    if (!strcmp(value, "read"))
+        fprintf(stderr, "gptoss-run %s: --numerics read is for `gptoss-run bench` only: it replaces the weight "
+                "products by reads of their bytes, so its outputs mean nothing\n", cmd);
+    else
+        fprintf(stderr, "gptoss-run %s: --numerics takes exact, fast or ggml%s, not '%s'\n", cmd,
+                bench ? " (or read)" : "", value);
+    return -1;
 }
 
 int mc_check_opts(const mc_opts *o, const char *cmd)
 {
     if (o->numerics != GB_EXACT && o->backend && strcmp(o->backend, "cpu") && strcmp(o->backend, "auto")) {
         fprintf(stderr, "gptoss-run %s: --numerics %s is a CPU backend option; it cannot run on --backend %s\n",
-                cmd, o->numerics == GB_GGML ? "ggml" : "fast", o->backend);
+                cmd, mc_numerics_name(o->numerics), o->backend);
         return -1;
     }
     return 0;

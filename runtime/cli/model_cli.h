@@ -28,8 +28,8 @@
 typedef struct {
     const char *backend;      /* registry name ("cpu", "vulkan", "metal", "auto"); NULL = "auto" */
     int numerics;             /* --numerics: GB_EXACT (0, any backend), GB_GGML (the CPU backend
-                               * and llama.cpp's rotary table) or GB_FAST (the CPU backend's
-                               * integer products); backend_cpu.h */
+                               * and llama.cpp's rotary table), GB_FAST (the CPU backend's
+                               * integer products) or GB_READ (bench only); backend_cpu.h */
     int threads;              /* CPU threads (0: all) */
     int ctx;                  /* session positions (0: min(max_ctx, 4096)) */
     const char *ctx_what;     /* how ctx was asked for, for messages ("--ctx", "-p + -n"); NULL: "--ctx" */
@@ -62,9 +62,12 @@ struct tok_tokenizer;
 struct tok_tokenizer *mc_tokenizer(const mc_run *r, char *err, size_t errlen);
 
 /* Parse a --backend or --numerics value into o; 0, or -1 after printing a
- * usage message. mc_check_opts: the combination (GB_GGML needs the CPU). */
+ * usage message ("read", GB_READ, is accepted for cmd "bench" only: a
+ * measurement, not numerics). mc_check_opts: the combination (every
+ * numerics but exact needs the CPU). mc_numerics_name: the option's word. */
 int mc_backend_option(mc_opts *o, const char *cmd, const char *value);
 int mc_numerics_option(mc_opts *o, const char *cmd, const char *value);
+const char *mc_numerics_name(int numerics);
 int mc_check_opts(const mc_opts *o, const char *cmd);
 
 /* After a runtime call failed with rc (gq_forward, ppl_run, gen_run):

@@ -35,6 +35,9 @@ static void usage(FILE *f)
                "  -t, --threads N     CPU threads 1..1048576 (default: all)\n"
                MC_BACKEND_HELP
                MC_NUMERICS_HELP
+               "                      or read (bench only, CPU, -p 0: every weight product only reads\n"
+               "                      its bytes, same tasks and prefetch, no arithmetic; the decode\n"
+               "                      ceiling of this access pattern; the tokens mean nothing)\n"
                "  --membw             also measure the read bandwidth the backend's kernels reach (1 GiB,\n"
                "                      same threads) and the decode floor it implies\n"
                "  -o, --output F      text (default: medians, CPU time, bandwidth), or as llama-bench\n"
@@ -289,6 +292,8 @@ int run_cmd_bench(int argc, char **argv)
         return gio_fail(&po, RUN_EXIT_USAGE, "need FILE and -p + -n >= 1 (see --help)");
     if (mc_check_opts(&mo, "bench") != 0)
         return RUN_EXIT_USAGE;
+    if (mo.numerics == GB_READ && p > 0)
+        return gio_fail(&po, RUN_EXIT_USAGE, "--numerics read measures decode only: give -p 0");
     int crc = gio_check_file(&po, model, "a model file");
     if (crc)
         return crc;
@@ -383,7 +388,7 @@ int run_cmd_bench(int argc, char **argv)
             cJSON_AddNumberToObject(j, "decode_gb_s", roundto(gbs, 1e4));
             cJSON_AddNumberToObject(j, "weight_bytes", (double)gm_weight_bytes(run.model));
             cJSON_AddStringToObject(j, "isa", run.be->isa);
-            cJSON_AddStringToObject(j, "numerics", mo.numerics == GB_FAST ? "fast" : mo.numerics == GB_GGML ? "ggml" : "exact");
+            cJSON_AddStringToObject(j, "numerics", mc_numerics_name(mo.numerics));
             cJSON_AddNumberToObject(j, "prefill_cpu_s_per_tok", roundto(mcp, 1e5));
             cJSON_AddNumberToObject(j, "decode_cpu_s_per_tok", roundto(mcd, 1e5));
             if (membw) {

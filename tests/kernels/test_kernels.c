@@ -8,6 +8,7 @@
  *    results for 1, 2 and 3 threads (each row is summed by one thread in a
  *    fixed order);
  *  - the pool runs every task exactly once, many times over;
+ *  - the read-only products of bench --numerics read: outputs = bias;
  *  - rope / softmax / swiglu against their formulas;
  *  - the reference built from quant's traits (what a new format runs on)
  *    against the same double reference, and the kernel tables' fallback
@@ -296,6 +297,41 @@ static void test_pool(void)
     gk_pool_destroy(p);
 }
 
+/* GB_READ's products: the same tasks, every output its bias (or 0), the
+ * bytes read (their sum: 0 for zero weights, not for random ones) */
+static void test_matvec_read(void)
+{
+    enum { ROWS = 77, COLS = 1088, JOBS = 3 };
+    size_t rb = gq_row_bytes(GQ_MXFP4, COLS);
+    static uint8_t w[JOBS][ROWS * 600];
+    static float x[COLS], bias[ROWS], out[JOBS][ROWS];
+    for (int j = 0; j < JOBS; j++)
+        for (int r = 0; r < ROWS; r++)
+            random_row(GQ_MXFP4, w[j] + (size_t)r * rb, COLS);
+    for (int r = 0; r < ROWS; r++)
+        bias[r] = frand();
+    for (int threads = 1; threads <= 3; threads += 2) {
+        gk_pool *p = gk_pool_create(threads);
+        gk_matvec_job jobs[JOBS];
+        for (int j = 0; j < JOBS; j++) {
+            jobs[j] = (gk_matvec_job){{GQ_MXFP4, w[j], ROWS, COLS, rb}, j == 1 ? NULL : bias, x, out[j]};
+            for (int r = 0; r < ROWS; r++)
+                out[j][r] = NAN;
+        }
+        CHECK_MSG(gk_matvec_many_read(p, jobs, JOBS) != 0, "read matvec, %d threads: random bytes sum to nonzero",
+                  threads);
+        int bad = 0;
+        for (int j = 0; j < JOBS; j++)
+            for (int r = 0; r < ROWS; r++)
+                bad += out[j][r] != (j == 1 ? 0.0f : bias[r]);
+        CHECK_MSG(!bad, "read matvec, %d threads: every output is its bias (%d not)", threads, bad);
+        static uint8_t zero[ROWS * 600];
+        jobs[0].w.data = zero;
+        CHECK_MSG(gk_matvec_many_read(p, jobs, 1) == 0, "read matvec, %d threads: zero bytes sum to 0", threads);
+        gk_pool_destroy(p);
+    }
+}
+
 static void test_huge_copy(void)
 {
     size_t n = GK_HUGE_MIN_BYTES + 12345; /* a partial last huge page */
@@ -513,6 +549,7 @@ int main(void)
     test_dots();
     test_matmul();
     test_pool();
+    test_matvec_read();
     test_huge_copy();
     test_helpers();
     test_kernel_tables();

@@ -6,7 +6,9 @@
  *  - the q4 file has KLD > 0 and a tight --max-kld makes it exit 8;
  *  - a corrupt or mismatched reference is a clear error (exit 3);
  *  - bench --json reports positive speeds and bytes per token, and the
- *    share of the weights on huge pages (a number on Linux, else null).
+ *    share of the weights on huge pages (a number on Linux, else null);
+ *  - bench --numerics read (decode reading the weights, no arithmetic) says
+ *    so in its JSON and reads the same bytes per token; ppl refuses it.
  * usage: test_ppl_cli GOLDEN_DIR MODELS_DIR (gptoss-run from $GQ_BIN_DIR)
  */
 #include <cjson/cJSON.h>
@@ -151,6 +153,27 @@ int main(int argc, char **argv)
     else
         CHECK_MSG(cJSON_IsNull(hf), "bench --json: weights_huge_fraction null where unknowable");
     cJSON_Delete(j);
+    /* --numerics read: decode reading the same weight bytes, no arithmetic;
+     * said in the JSON, bench only, decode only */
+    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 0 -n 8 -r 1 --json", bin, md);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    double bpt_exact = num(j, "bytes_per_token");
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 0 -n 8 -r 1 --numerics read --json", bin, md);
+    CHECK_EQ_INT(rc, 0);
+    j = cJSON_Parse(out_buf);
+    cJSON *nu = j ? cJSON_GetObjectItem(j, "numerics") : NULL, *isa = j ? cJSON_GetObjectItem(j, "isa") : NULL;
+    CHECK_MSG(cJSON_IsString(nu) && !strcmp(nu->valuestring, "read"), "bench --numerics read: numerics \"read\"");
+    CHECK_MSG(cJSON_IsString(isa) && !strcmp(isa->valuestring, "read-only"), "bench --numerics read: isa \"read-only\"");
+    CHECK(num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") == bpt_exact);
+    cJSON_Delete(j);
+    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 4 -n 8 -r 1 --numerics read 2>&1", bin, md);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "-p 0");
+    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics read 2>&1", bin, md, gd);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_STR_CONTAINS(out_text, "bench` only");
     /* a context beyond the model's is a usage error naming the limit (tiny: 131072) */
     rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 131072 -n 1 -r 1 2>&1", bin, md);
     CHECK_EQ_INT(rc, 2);
