@@ -246,6 +246,8 @@ static const gk_fast_kernels *by_name(const char *name)
 #if defined(__aarch64__)
     if (!strcmp(name, "neon-dotprod") && gk_fast_neon_has_dotprod())
         return &gk_fast_neon_dotprod;
+    if (!strcmp(name, "neon-i8mm") && gk_fast_neon_has_i8mm())
+        return &gk_fast_neon_i8mm;
 #endif
     return NULL;
 }
@@ -305,13 +307,24 @@ static const gk_fast_kernels *kern(void)
 #endif
 #if defined(__aarch64__)
     if (isa == GK_ISA_NEON && gk_fast_neon_has_dotprod())
-        return &gk_fast_neon_dotprod;
+        return gk_fast_neon_has_i8mm() ? &gk_fast_neon_i8mm : &gk_fast_neon_dotprod;
 #endif
     (void)isa;
     return &gk_fast_scalar;
 }
 
 const char *gk_fast_path(void) { return kern()->name; }
+
+/* the prefill tile of path k, if it has one */
+static gk_fast_dot_dec22_fn tile22(const gk_fast_kernels *k)
+{
+#if defined(__aarch64__)
+    if (k == &gk_fast_neon_i8mm)
+        return gk_fast_neon_dot_dec22;
+#endif
+    (void)k;
+    return NULL;
+}
 
 /* ---- drivers ---- */
 
@@ -323,8 +336,9 @@ typedef struct {
     int n;
     const gk_xpack *xs;         /* n packed tokens */
     const gk_fast_kernels *k;
-    uint8_t *scratch;           /* prefill: per thread, wu then dwv */
-    size_t scratch_per;
+    gk_fast_dot_dec22_fn dd22;  /* the path's prefill tile, or NULL */
+    uint8_t *scratch;           /* prefill: per thread, wu then dwv (twice with a tile) */
+    size_t scratch_per, row_scratch;
 } fm_ctx;
 
 static void fm_task(void *p, int task, int thread)
@@ -344,6 +358,27 @@ static void fm_task(void *p, int task, int thread)
     uint8_t *wu = c->scratch + (size_t)thread * c->scratch_per;
     float *dwv = (float *)(wu + ((w->cols + 63) & ~(int64_t)63));
     int nb = (int)(w->cols / BV);
+    if (c->dd22) { /* two rows x two tokens a step; the odd ones as below */
+        uint8_t *wu1 = wu + c->row_scratch;
+        float *dwv1 = (float *)(wu1 + ((w->cols + 63) & ~(int64_t)63));
+        for (; r0 + 1 < r1; r0 += 2) {
+            c->k->decode(w->type, base + (size_t)r0 * w->row_bytes, nb, wu, dwv);
+            c->k->decode(w->type, base + (size_t)(r0 + 1) * w->row_bytes, nb, wu1, dwv1);
+            float b0 = c->bias ? c->bias[r0] : 0.0f, b1 = c->bias ? c->bias[r0 + 1] : 0.0f, o[4];
+            int t = 0;
+            for (; t + 1 < c->n; t += 2) {
+                c->dd22(wu, dwv, wu1, dwv1, &c->xs[t], &c->xs[t + 1], o);
+                c->out[(size_t)t * os + (size_t)r0] = o[0] + b0;
+                c->out[(size_t)(t + 1) * os + (size_t)r0] = o[1] + b0;
+                c->out[(size_t)t * os + (size_t)r0 + 1] = o[2] + b1;
+                c->out[(size_t)(t + 1) * os + (size_t)r0 + 1] = o[3] + b1;
+            }
+            if (t < c->n) {
+                c->out[(size_t)t * os + (size_t)r0] = c->k->dot_dec(wu, dwv, &c->xs[t]) + b0;
+                c->out[(size_t)t * os + (size_t)r0 + 1] = c->k->dot_dec(wu1, dwv1, &c->xs[t]) + b1;
+            }
+        }
+    }
     for (int64_t r = r0; r < r1; r++) {
         c->k->decode(w->type, base + (size_t)r * w->row_bytes, nb, wu, dwv);
         float b = c->bias ? c->bias[r] : 0.0f;
@@ -385,9 +420,11 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
     gk_xpack *xs = malloc((size_t)n * sizeof *xs);
     uint8_t *mem = gk_alloc64((size_t)n * xb);
     fm_ctx c = {w, bias, out, out_stride, n == 1 ? gk_matvec_rows_per_task(w->rows, w->row_bytes, threads) : gk_rows_per_task(w->rows, threads),
-                n, xs, kern(), NULL, 0};
+                n, xs, kern(), NULL, NULL, 0, 0};
+    c.dd22 = tile22(c.k);
     if (n > 1) {
-        c.scratch_per = (((size_t)w->cols + 63) & ~(size_t)63) + (((size_t)(w->cols / BV / 2) * 16 + 1) * 4 + 63) / 64 * 64;
+        c.row_scratch = (((size_t)w->cols + 63) & ~(size_t)63) + (((size_t)(w->cols / BV / 2) * 16 + 1) * 4 + 63) / 64 * 64;
+        c.scratch_per = c.dd22 ? 2 * c.row_scratch : c.row_scratch;
         c.scratch = gk_alloc64((size_t)threads * c.scratch_per);
     }
     if (!xs || !mem || (n > 1 && !c.scratch)) {

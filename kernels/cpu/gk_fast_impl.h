@@ -60,6 +60,22 @@ typedef struct {
     float (*dot_dec)(const uint8_t *wu, const float *dwv, const gk_xpack *x);
 } gk_fast_kernels;
 
+/* A path's prefill tile, where it has one (neon-i8mm; gk_fast.c asks by
+ * table): two decoded rows times two tokens, out = {r0 t0, r0 t1, r1 t0,
+ * r1 t1}, each the same bits dot_dec gives (the integer block sums are exact
+ * whatever pairs them; the float steps are gk_fast_pair_acc's, in dot_dec's
+ * order). */
+typedef void (*gk_fast_dot_dec22_fn)(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
+                                     const gk_xpack *x0, const gk_xpack *x1, float out[4]);
+
+/* One pair of blocks into a decoded-row dot's running sum s: the two exact
+ * integer block sums times dw * dx each. The one expression of the NEON
+ * dot_dec and the i8mm tile, so that both round alike. */
+static inline float gk_fast_pair_acc(float s, int32_t i0, int32_t i1, float dw0, float dw1, float dx0, float dx1)
+{
+    return s + ((float)i0 * (dw0 * dx0) + (float)i1 * (dw1 * dx1));
+}
+
 extern const gk_fast_kernels gk_fast_scalar;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 extern const gk_fast_kernels gk_fast_avx2;
@@ -70,6 +86,17 @@ void gk_fast_round_avx512(const float *x, int64_t cols, int8_t *q, float *d);
 #endif
 #if defined(__aarch64__)
 extern const gk_fast_kernels gk_fast_neon_dotprod;
+/* + the 8-bit matrix multiply (FEAT_I8MM: smmla; Apple M2 on, Graviton 3
+ * on) for prefill's 2 x 2 tiles; decode as neon-dotprod (gk_fast_neon_i8mm.c) */
+extern const gk_fast_kernels gk_fast_neon_i8mm;
+int gk_fast_neon_has_i8mm(void);
+/* neon-dotprod's loops, which neon-i8mm shares */
+float gk_fast_neon_dot(const uint8_t *row, const gk_xpack *x);
+void gk_fast_neon_decode(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
+float gk_fast_neon_dot_dec(const uint8_t *wu, const float *dwv, const gk_xpack *x);
+/* neon-i8mm's prefill tile */
+void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
+                            const gk_xpack *x0, const gk_xpack *x1, float out[4]);
 /* 1 if this CPU has the dot-product extension (FEAT_DotProd) */
 int gk_fast_neon_has_dotprod(void);
 #endif

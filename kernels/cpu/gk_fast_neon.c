@@ -100,7 +100,7 @@ GK_DOTPROD static inline void pair_isums(gq_type wt, const int8x16_t w[4], const
     }
 }
 
-GK_DOTPROD static float dot_neon(const uint8_t *row, const gk_xpack *x)
+GK_DOTPROD float gk_fast_neon_dot(const uint8_t *row, const gk_xpack *x)
 {
     float s = 0.0f;
     for (int k = 0; k < x->nb / 2; k++) {
@@ -117,7 +117,7 @@ GK_DOTPROD static float dot_neon(const uint8_t *row, const gk_xpack *x)
 /* A decoded row here: signed codes (pack order) for the pairs, dwv[16k] and
  * dwv[16k + 1] the pair's two scales; the odd tail as gk_fast_decode_tail
  * leaves it (offset codes, natural order), summed by gk_fast_dec_tail. */
-GK_DOTPROD static void decode_neon(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
+GK_DOTPROD void gk_fast_neon_decode(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
 {
     for (int k = 0; k < nb / 2; k++) {
         int8x16_t w[4];
@@ -131,7 +131,7 @@ GK_DOTPROD static void decode_neon(gq_type wt, const uint8_t *row, int nb, uint8
     gk_fast_decode_tail(wt, row, nb, wu, dwv);
 }
 
-GK_DOTPROD static float dot_dec_neon(const uint8_t *wu, const float *dwv, const gk_xpack *x)
+GK_DOTPROD float gk_fast_neon_dot_dec(const uint8_t *wu, const float *dwv, const gk_xpack *x)
 {
     float s = 0.0f;
     for (int k = 0; k < x->nb / 2; k++) {
@@ -140,12 +140,13 @@ GK_DOTPROD static float dot_dec_neon(const uint8_t *wu, const float *dwv, const 
         for (int i = 0; i < 4; i++)
             w[i] = vld1q_s8((const int8_t *)(wu + 64 * k + 16 * i));
         pair_isums(x->wt, w, x->q + 64 * k, is);
-        s += (float)is[0] * (dwv[16 * k] * x->d[2 * k]) + (float)is[1] * (dwv[16 * k + 1] * x->d[2 * k + 1]);
+        s = gk_fast_pair_acc(s, is[0], is[1], dwv[16 * k], dwv[16 * k + 1], x->d[2 * k], x->d[2 * k + 1]);
     }
     return s + gk_fast_dec_tail(wu, dwv, x);
 }
 
-const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", dot_neon, decode_neon, dot_dec_neon};
+const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", gk_fast_neon_dot, gk_fast_neon_decode,
+                                              gk_fast_neon_dot_dec};
 
 #elif defined(__aarch64__)
 /* built without +dotprod (a compiler that lacks it): the path never runs */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # neon_typecheck.sh CLANG SRC_DIR WORK_DIR: type-check the aarch64 paths of
 # kernels/cpu (NEON dots, the fast numerics' sdot loops, their run-time
-# dispatch) with clang --target=aarch64 on a machine that has no ARM CPU and
+# dispatch, the i8mm prefill tile) with clang --target=aarch64 on a machine that has no ARM CPU and
 # no aarch64 sysroot. This machine's glibc headers stand in for aarch64's:
 # with __x86_64__ undefined they pick the 32-bit word size and include
 # gnu/stubs-32.h, which a 64-bit-only install lacks, so an empty one is made.
@@ -13,7 +13,7 @@ CLANG=$1 SRC=$2 WORK=$3
 mkdir -p "$WORK/gnu" || exit 1
 : > "$WORK/gnu/stubs-32.h"
 MULTI=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-FLAGS="--target=aarch64-linux-gnu -march=armv8.2-a+dotprod -std=c11 -fsyntax-only -Wall -Wextra -Werror
+FLAGS="--target=aarch64-linux-gnu -march=armv8.2-a+dotprod+i8mm -std=c11 -fsyntax-only -Wall -Wextra -Werror
  -I$SRC/kernels/cpu -I$SRC/kernels -I$SRC/quant -I$SRC -isystem $WORK -isystem /usr/include/$MULTI"
 # the probe includes what the kernels include: header trouble is a skip, not a failure
 if ! printf '#include <arm_neon.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n#include <math.h>\nint main(void) { return vaddvq_s32(vdupq_n_s32(0)); }\n' |
