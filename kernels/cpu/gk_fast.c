@@ -221,6 +221,20 @@ static float scalar_dot(const uint8_t *row, const gk_xpack *x)
 
 const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, scalar_dot_dec};
 
+/* "scalar-tile" (gk_fast_use only): the scalar loops driven through the
+ * prefill's 2 x 2 tile, so that its row and token pairing (used for real by
+ * neon-i8mm) is tested on every machine */
+static const gk_fast_kernels gk_fast_scalar_tile = {"scalar-tile", scalar_dot, scalar_decode, scalar_dot_dec};
+
+static void scalar_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
+                             const gk_xpack *x0, const gk_xpack *x1, float out[4])
+{
+    out[0] = scalar_dot_dec(wu0, dwv0, x0);
+    out[1] = scalar_dot_dec(wu0, dwv0, x1);
+    out[2] = scalar_dot_dec(wu1, dwv1, x0);
+    out[3] = scalar_dot_dec(wu1, dwv1, x1);
+}
+
 /* ---- which path ---- */
 
 static const gk_fast_kernels *g_forced;
@@ -235,6 +249,8 @@ static const gk_fast_kernels *by_name(const char *name)
 {
     if (!strcmp(name, "scalar"))
         return &gk_fast_scalar;
+    if (!strcmp(name, "scalar-tile"))
+        return &gk_fast_scalar_tile;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (!strcmp(name, "avx2") && x86_has("avx2"))
         return &gk_fast_avx2;
@@ -318,6 +334,8 @@ const char *gk_fast_path(void) { return kern()->name; }
 /* the prefill tile of path k, if it has one */
 static gk_fast_dot_dec22_fn tile22(const gk_fast_kernels *k)
 {
+    if (k == &gk_fast_scalar_tile)
+        return scalar_dot_dec22;
 #if defined(__aarch64__)
     if (k == &gk_fast_neon_i8mm)
         return gk_fast_neon_dot_dec22;

@@ -49,8 +49,10 @@ int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
  * "neon-i8mm", "scalar"), from the active dot-product path and this CPU. */
 const char *gk_fast_path(void);
 
-/* Tests and benchmarks: use the integer path NAME (a gk_fast_path() name)
- * from now on: 0, or -1 if this build or CPU lacks it (nothing changes).
+/* Tests and benchmarks: use the integer path NAME (a gk_fast_path() name,
+ * or "scalar-tile": the scalar loops through the 2 x 2 prefill tile that
+ * neon-i8mm uses) from now on: 0, or -1 if this build or CPU lacks it
+ * (nothing changes).
  * NULL: back to the automatic choice. Forcing a path also keeps prefill off
  * AMX-INT8 unless NAME is "amx" (its vector loops are AVX512-VNNI's). */
 int gk_fast_use(const char *name);

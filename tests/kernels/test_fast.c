@@ -119,7 +119,7 @@ static double model_dot(gq_type t, const uint8_t *row, int cols, const float *x,
 static void test_products(void)
 {
     enum { ROWS = 37, N = 40, MAXC = 2880 };
-    static const char *paths[] = {"scalar", "avx2", "avx-vnni", "avx512-vnni", "amx", "neon-dotprod", "neon-i8mm"};
+    static const char *paths[] = {"scalar", "scalar-tile", "avx2", "avx-vnni", "avx512-vnni", "amx", "neon-dotprod", "neon-i8mm"};
     struct { gq_type t; int cols; } cases[] = {{GQ_MXFP4, 2880}, {GQ_MXFP4, 96}, {GQ_Q8_32, 1088}, {GQ_Q8_32, 32},
                                                {GQ_Q4_32, 160}};
     static uint8_t w[ROWS * MAXC * 2];
