@@ -99,6 +99,9 @@ void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t
                             const gk_xpack *x0, const gk_xpack *x1, float out[4]);
 /* 1 if this CPU has the dot-product extension (FEAT_DotProd) */
 int gk_fast_neon_has_dotprod(void);
+/* 1 if the CPU says it has a feature: Linux bit `bit` of AT_HWCAP (hwcap2 0)
+ * or AT_HWCAP2, macOS sysctl apple_name; 0 elsewhere */
+int gk_neon_cpu_has(int hwcap2, int bit, const char *apple_name);
 #endif
 
 /* The scalar block product of block b (any order the pack uses): the exact

@@ -31,18 +31,23 @@
 
 enum { BV = GQ_BLOCK_VALUES, MXB = GQ_MXFP4_BLOCK_BYTES, Q8B = GQ_Q8_32_BLOCK_BYTES, Q4B = GQ_Q4_32_BLOCK_BYTES };
 
-int gk_fast_neon_has_dotprod(void)
+int gk_neon_cpu_has(int hwcap2, int bit, const char *apple_name)
 {
 #if defined(__linux__)
-    return (getauxval(AT_HWCAP) & (1ul << 20)) != 0; /* HWCAP_ASIMDDP */
+    (void)apple_name;
+    return (getauxval(hwcap2 ? AT_HWCAP2 : AT_HWCAP) & (1ul << bit)) != 0;
 #elif defined(__APPLE__)
+    (void)hwcap2, (void)bit;
     int v = 0;
     size_t len = sizeof v;
-    return sysctlbyname("hw.optional.arm.FEAT_DotProd", &v, &len, NULL, 0) == 0 && v;
+    return sysctlbyname(apple_name, &v, &len, NULL, 0) == 0 && v;
 #else
+    (void)hwcap2, (void)bit, (void)apple_name;
     return 0;
 #endif
 }
+
+int gk_fast_neon_has_dotprod(void) { return gk_neon_cpu_has(0, 20, "hw.optional.arm.FEAT_DotProd"); /* HWCAP_ASIMDDP */ }
 
 static const int8_t mx_codes[16] = {GQ_MXFP4_KVALUES};
 

@@ -23,28 +23,9 @@
 #if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD) && defined(__ARM_FEATURE_MATMUL_INT8)
 #include <arm_neon.h>
 
-#if defined(__linux__)
-#include <sys/auxv.h>
-#endif
-#if defined(__APPLE__)
-#include <sys/sysctl.h>
-#endif
-
-#include "quant.h"
-
 int gk_fast_neon_has_i8mm(void)
 {
-    if (!gk_fast_neon_has_dotprod())
-        return 0;
-#if defined(__linux__)
-    return (getauxval(AT_HWCAP2) & (1ul << 13)) != 0; /* HWCAP2_I8MM */
-#elif defined(__APPLE__)
-    int v = 0;
-    size_t len = sizeof v;
-    return sysctlbyname("hw.optional.arm.FEAT_I8MM", &v, &len, NULL, 0) == 0 && v;
-#else
-    return 0;
-#endif
+    return gk_fast_neon_has_dotprod() && gk_neon_cpu_has(1, 13, "hw.optional.arm.FEAT_I8MM"); /* HWCAP2_I8MM */
 }
 
 /* 16 bytes at offset o of two rows (or two tokens) as the two 2 x 8

@@ -168,12 +168,17 @@ int main(int argc, char **argv)
     CHECK_MSG(cJSON_IsString(isa) && !strcmp(isa->valuestring, "read-only"), "bench --numerics read: isa \"read-only\"");
     CHECK(num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") == bpt_exact);
     cJSON_Delete(j);
-    rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 4 -n 8 -r 1 --numerics read 2>&1", bin, md);
-    CHECK_EQ_INT(rc, 2);
-    CHECK_STR_CONTAINS(out_text, "-p 0");
-    rc = sh("%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics read 2>&1", bin, md, gd);
-    CHECK_EQ_INT(rc, 2);
-    CHECK_STR_CONTAINS(out_text, "bench` only");
+    /* usage errors: a prompt (read measures decode), another command */
+    char refused[2][1024];
+    const char *why[2] = {"-p 0", "bench` only"};
+    snprintf(refused[0], sizeof refused[0], "%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 4 -n 8 -r 1 --numerics read",
+             bin, md);
+    snprintf(refused[1], sizeof refused[1], "%s/gptoss-run ppl %s/tiny-mxfp4.gptoss --ids %s/tiny.json --numerics read",
+             bin, md, gd);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(sh("%s 2>&1", refused[i]), 2);
+        CHECK_STR_CONTAINS(out_text, why[i]);
+    }
     /* a context beyond the model's is a usage error naming the limit (tiny: 131072) */
     rc = sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 131072 -n 1 -r 1 2>&1", bin, md);
     CHECK_EQ_INT(rc, 2);
