@@ -145,12 +145,12 @@ GK_DOTPROD static float dot_dec_neon(const uint8_t *wu, const float *dwv, const 
     return s + gk_fast_dec_tail(wu, dwv, x);
 }
 
-const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", dot_neon, decode_neon, dot_dec_neon};
+const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", dot_neon, decode_neon, dot_dec_neon, 0};
 
 #elif defined(__aarch64__)
 /* built without +dotprod (a compiler that lacks it): the path never runs */
 int gk_fast_neon_has_dotprod(void) { return 0; }
-const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", NULL, NULL, NULL};
+const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", NULL, NULL, NULL, 0};
 #else
 typedef int gk_fast_neon_unused;
 #endif
