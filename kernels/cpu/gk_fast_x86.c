@@ -1,6 +1,8 @@
 /* gk_fast_x86.c - the fast numerics' integer loops for x86-64: AVX512-VNNI
- * (zmm vpdpbusd), AVX-VNNI (ymm vpdpbusd) and plain AVX2 (vpmaddubsw),
- * compiled with target attributes and chosen at run time (gk_fast.c).
+ * (zmm vpdpbusd), AVX512-VBMI (the same, with an MXFP4 decode dot of 4
+ * blocks a step on byte permutes), AVX-VNNI (ymm vpdpbusd) and plain AVX2
+ * (vpmaddubsw), compiled with target attributes and chosen at run time
+ * (gk_fast.c).
  *
  * Per pair of blocks (64 values) of a token row packed by gk_xpack_fill:
  * the weight codes are made unsigned (code + offset: gk_fast_impl.h) in the
@@ -86,6 +88,15 @@ GK_VNNI512 static GK_INLINE __m512i pair_codes512(gq_type wt, const uint8_t *row
     return n;
 }
 
+/* pair k's 16 lanes: its integer sum times dw * d by lane, added to acc */
+GK_VNNI512 static GK_INLINE __m512 pair_step512(gq_type wt, const uint8_t *row, const gk_xpack *x, int k, __m512 acc)
+{
+    __m512 d;
+    __m512i w = pair_codes512(wt, row, k, &d);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w, _mm512_loadu_si512(x->q + 64 * k));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_loadu_ps(x->dxv + 16 * k)), acc);
+}
+
 GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const gk_xpack *x)
 {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -94,20 +105,11 @@ GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const
     for (; k + 1 < np; k += 2) {
         for (size_t o = 0; o < 4 * bb; o += 64) /* one per cache line of the 4 blocks of a step */
             GK_PREFETCH_AHEAD(row + (size_t)(2 * k) * bb + o);
-        __m512 d0, d1;
-        __m512i w0 = pair_codes512(wt, row, k, &d0), w1 = pair_codes512(wt, row, k + 1, &d1);
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k + 16), w1,
-                                         _mm512_loadu_si512(x->q + 64 * k + 64));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d1, _mm512_loadu_ps(x->dxv + 16 * k + 16)), acc1);
+        acc0 = pair_step512(wt, row, x, k, acc0);
+        acc1 = pair_step512(wt, row, x, k + 1, acc1);
     }
-    for (; k < np; k++) {
-        __m512 d0;
-        __m512i w0 = pair_codes512(wt, row, k, &d0);
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
-    }
+    for (; k < np; k++)
+        acc0 = pair_step512(wt, row, x, k, acc0);
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_tail(row, x);
 }
 
@@ -196,13 +198,8 @@ GK_VBMI512 static float dot512_mx(const uint8_t *row, const gk_xpack *x)
     }
     if (j < nq)
         acc0 = mx_quad(&c, row, x, j, acc0);
-    if (x->nb % 4 >= 2) { /* a last pair, in pair order: the pair loop's step */
-        int k = 2 * nq;
-        __m512 d0;
-        __m512i w0 = pair_codes512(GQ_MXFP4, row, k, &d0);
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc1);
-    }
+    if (x->nb % 4 >= 2) /* a last pair, in pair order: the pair loop's step */
+        acc1 = pair_step512(GQ_MXFP4, row, x, 2 * nq, acc1);
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_tail(row, x);
 }
 
