@@ -89,10 +89,10 @@ void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type
     p->dxv = (float *)((uint8_t *)mem + 2 * cols);
     p->d = p->dxv + (size_t)(nb / 2) * 16;
     int8_t nat[BV];
-    for (int b = 0; b < nb; b++) {
+    for (int b = 0; b < nb; b++) { /* each half of a block is contiguous in every order */
         gk_fast_round(x + (size_t)b * BV, BV, nat, &p->d[b]);
-        for (int j = 0; j < BV; j++)
-            p->q[pos_of(p, b, j)] = nat[j];
+        memcpy(p->q + pos_of(p, b, 0), nat, HALF);
+        memcpy(p->q + pos_of(p, b, HALF), nat + HALF, HALF);
     }
     int c = gk_fast_offset(wt);
     for (int64_t i = 0; i < cols / 4; i++)
