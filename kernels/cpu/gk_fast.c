@@ -60,9 +60,14 @@ size_t gk_xpack_bytes(int64_t cols)
     return (b + 63) & ~(size_t)63;
 }
 
-/* Where value j of block b sits in q (pair order for nibble formats). */
+/* 1 if block b of p is in a whole quad of quad order */
+static int in_quad(const gk_xpack *p, int b) { return p->quads && p->wt == GQ_MXFP4 && b / 4 * 4 + 3 < p->nb; }
+
+/* Where value j of block b sits in q (quad, pair or natural order). */
 static size_t pos_of(const gk_xpack *p, int b, int j)
 {
+    if (in_quad(p, b))
+        return (size_t)(b / 4) * 128 + (size_t)(j >= HALF ? 64 : 0) + (size_t)(b & 3) * HALF + (size_t)(j % HALF);
     if (!gk_fast_nibbles(p->wt) || b / 2 * 2 + 1 >= p->nb)
         return (size_t)b * BV + (size_t)j;
     return (size_t)(b / 2) * 64 + (size_t)(j >= HALF ? 32 : 0) + (size_t)(b & 1) * HALF + (size_t)(j % HALF);
@@ -72,21 +77,22 @@ static size_t pos_of(const gk_xpack *p, int b, int j)
  * the pair) lands in is p / 4; its block: */
 static int lane_block(gq_type wt, int lane) { return gk_fast_nibbles(wt) ? (lane / 4) & 1 : lane / 8; }
 
-void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type wt)
+void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type wt, int quads)
 {
     int nb = (int)(cols / BV);
     p->cols = cols;
     p->nb = nb;
     p->wt = wt;
+    p->quads = quads && wt == GQ_MXFP4;
     p->q = mem;
     p->corr = (int32_t *)((uint8_t *)mem + cols);
     p->dxv = (float *)((uint8_t *)mem + 2 * cols);
     p->d = p->dxv + (size_t)(nb / 2) * 16;
     int8_t nat[BV];
-    for (int b = 0; b < nb; b++) {
+    for (int b = 0; b < nb; b++) { /* each half of a block is contiguous in every order */
         gk_fast_round(x + (size_t)b * BV, BV, nat, &p->d[b]);
-        for (int j = 0; j < BV; j++)
-            p->q[pos_of(p, b, j)] = nat[j];
+        memcpy(p->q + pos_of(p, b, 0), nat, HALF);
+        memcpy(p->q + pos_of(p, b, HALF), nat + HALF, HALF);
     }
     int c = gk_fast_offset(wt);
     for (int64_t i = 0; i < cols / 4; i++)
@@ -94,6 +100,11 @@ void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type
     for (int k = 0; k < nb / 2; k++)
         for (int l = 0; l < 16; l++)
             p->dxv[k * 16 + l] = p->d[2 * k + lane_block(wt, l)];
+    for (int j = 0; j < (p->quads ? nb / 4 : 0); j++) /* quad order: both halves' lanes in one */
+        for (int l = 0; l < 16; l++) {
+            p->corr[32 * j + l] += p->corr[32 * j + 16 + l];
+            p->dxv[32 * j + l] = p->d[4 * j + l / 4];
+        }
 }
 
 /* ---- the portable loops ---- */
@@ -170,7 +181,7 @@ float gk_fast_dec_tail(const uint8_t *wu, const float *dwv, const gk_xpack *x)
 
 static void scalar_decode(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
 {
-    gk_xpack layout = {(int64_t)nb * BV, nb, wt, NULL, NULL, NULL, NULL};
+    gk_xpack layout = {(int64_t)nb * BV, nb, wt, 0, NULL, NULL, NULL, NULL};
     uint8_t u[BV];
     for (int b = 0; b < nb; b++) {
         block_codes(wt, row, b, u);
@@ -211,7 +222,7 @@ static float scalar_dot(const uint8_t *row, const gk_xpack *x)
     size_t bb = wt == GQ_MXFP4 ? GQ_MXFP4_BLOCK_BYTES : wt == GQ_Q8_32 ? GQ_Q8_32_BLOCK_BYTES : GQ_Q4_32_BLOCK_BYTES;
     for (int b0 = 0; b0 < x->nb; b0 += CH) {
         int m = x->nb - b0 < CH ? x->nb - b0 : CH;
-        gk_xpack part = {(int64_t)m * BV, m, wt, x->q + (size_t)b0 * BV, x->corr + (size_t)b0 * BV / 4,
+        gk_xpack part = {(int64_t)m * BV, m, wt, 0, x->q + (size_t)b0 * BV, x->corr + (size_t)b0 * BV / 4,
                          x->dxv + (size_t)(b0 / 2) * 16, x->d + b0};
         scalar_decode(wt, row + (size_t)b0 * bb, m, wu, dwv);
         s += scalar_dot_dec(wu, dwv, &part);
@@ -219,12 +230,12 @@ static float scalar_dot(const uint8_t *row, const gk_xpack *x)
     return s;
 }
 
-const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, scalar_dot_dec};
+const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, scalar_dot_dec, 0};
 
 /* "scalar-tile" (gk_fast_use only): the scalar loops driven through the
  * prefill's 2 x 2 tile, so that its row and token pairing (used for real by
  * neon-i8mm) is tested on every machine */
-static const gk_fast_kernels gk_fast_scalar_tile = {"scalar-tile", scalar_dot, scalar_decode, scalar_dot_dec};
+static const gk_fast_kernels gk_fast_scalar_tile = {"scalar-tile", scalar_dot, scalar_decode, scalar_dot_dec, 0};
 
 static void scalar_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
                              const gk_xpack *x0, const gk_xpack *x1, float out[4])
@@ -256,6 +267,8 @@ static const gk_fast_kernels *by_name(const char *name)
         return &gk_fast_avx2;
     if (!strcmp(name, "avx-vnni") && x86_has("avxvnni"))
         return &gk_fast_avxvnni;
+    if ((!strcmp(name, "avx512-vbmi") || !strcmp(name, "amx")) && x86_has("avx512vbmi"))
+        return &gk_fast_avx512vbmi;
     if ((!strcmp(name, "avx512-vnni") || !strcmp(name, "amx")) && x86_has("avx512vnni"))
         return &gk_fast_avx512vnni;
 #endif
@@ -306,6 +319,8 @@ static int x86_has(const char *feature)
     if (!strcmp(feature, "avx512vnni"))
         return x86_has("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    if (!strcmp(feature, "avx512vbmi"))
+        return x86_has("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
     return 0;
 }
 #endif
@@ -316,6 +331,8 @@ static const gk_fast_kernels *kern(void)
         return g_forced;
     gk_isa isa = gk_isa_active();
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (isa == GK_ISA_AVX512 && x86_has("avx512vbmi"))
+        return &gk_fast_avx512vbmi;
     if (isa == GK_ISA_AVX512 && x86_has("avx512vnni"))
         return &gk_fast_avx512vnni;
     if (isa == GK_ISA_AVX512 || isa == GK_ISA_AVX2)
@@ -412,13 +429,15 @@ typedef struct {
     gk_xpack *xs;
     uint8_t *mem;
     size_t xb;
+    int quads;
 } pack_ctx;
 
 static void pack_task(void *p, int task, int thread)
 {
     (void)thread;
     pack_ctx *c = p;
-    gk_xpack_fill(&c->xs[task], c->mem + (size_t)task * c->xb, c->x + (size_t)task * (size_t)c->cols, c->cols, c->wt);
+    gk_xpack_fill(&c->xs[task], c->mem + (size_t)task * c->xb, c->x + (size_t)task * (size_t)c->cols, c->cols, c->wt,
+                  c->quads);
 }
 
 /* the fewest tokens a fast product sends to AMX-INT8 */
@@ -451,7 +470,7 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
         free(c.scratch);
         return -1;
     }
-    pack_ctx pc = {x, w->cols, w->type, xs, mem, xb};
+    pack_ctx pc = {x, w->cols, w->type, xs, mem, xb, n == 1 && c.k->quads}; /* quads: for dot only */
     gk_pool_run(pool, pack_task, &pc, n);
     gk_pool_run(pool, fm_task, &c, (int)((w->rows + c.per - 1) / c.per));
     free(xs);
@@ -502,9 +521,10 @@ int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs)
     uint8_t *mem = gk_alloc64(off[n_jobs]);
     if (!mem)
         return -1;
+    const gk_fast_kernels *k = kern();
     for (int j = 0; j < n_jobs; j++)
-        gk_xpack_fill(&xs[j], mem + off[j], jobs[j].x, jobs[j].w.cols, jobs[j].w.type);
-    fmv_ctx c = {.jobs = jobs, .xs = xs, .k = kern()};
+        gk_xpack_fill(&xs[j], mem + off[j], jobs[j].x, jobs[j].w.cols, jobs[j].w.type, k->quads);
+    fmv_ctx c = {.jobs = jobs, .xs = xs, .k = k};
     gk_jobsplit_init(&c.split, jobs, n_jobs, gk_pool_size(pool));
     gk_pool_run(pool, fmv_task, &c, (int)c.split.starts[n_jobs]);
     free(mem);

@@ -1,6 +1,6 @@
 /* gk_fast.h - the fast numerics of the CPU backend (backend_cpu.h GB_FAST):
  * quantized weights times activations rounded to 8-bit blocks, with integer
- * dot products (AVX512-VNNI, AVX-VNNI, AVX2, AMX-INT8, NEON dotprod; chosen
+ * dot products (AVX512-VNNI (+ VBMI), AVX-VNNI, AVX2, AMX-INT8, NEON dotprod; chosen
  * at run time).
  *
  * The rounding (the scalar model every path reproduces bit for bit): each
@@ -45,7 +45,7 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
  * every job's weights must be gk_fast_ok. Returns 0 or -1 (out of memory). */
 int gk_matvec_many_fast(gk_pool *pool, const gk_matvec_job *jobs, int n_jobs);
 
-/* The integer path in use ("avx512-vnni", "avx-vnni", "avx2", "neon-dotprod",
+/* The integer path in use ("avx512-vbmi", "avx512-vnni", "avx-vnni", "avx2", "neon-dotprod",
  * "neon-i8mm", "scalar"), from the active dot-product path and this CPU. */
 const char *gk_fast_path(void);
 
@@ -54,7 +54,8 @@ const char *gk_fast_path(void);
  * neon-i8mm uses) from now on: 0, or -1 if this build or CPU lacks it
  * (nothing changes).
  * NULL: back to the automatic choice. Forcing a path also keeps prefill off
- * AMX-INT8 unless NAME is "amx" (its vector loops are AVX512-VNNI's). */
+ * AMX-INT8 unless NAME is "amx" (its vector loops are AVX512-VBMI's, or
+ * AVX512-VNNI's on a CPU without VBMI). */
 int gk_fast_use(const char *name);
 
 #endif

@@ -19,7 +19,19 @@
  *     pair order b,b+1,b,b+1 by 4 lanes; natural order b x8, b+1 x8).
  *   - d: per block (scalar loops, odd trailing block).
  * The decoded weight row of prefill uses the same layout: u8 codes in q's
- * order, and dwv by lane like dxv. */
+ * order, and dwv by lane like dxv.
+ *
+ * Quad order (MXFP4 rows for a path whose `quads` is set: AVX512-VBMI's
+ * decode dot, which gathers 4 blocks' nibbles with one byte permute): each
+ * run of 4 whole blocks b..b+3 keeps their values 0..15 then their values
+ * 16..31, b[0..15], b+1[0..15], b+2[0..15], b+3[0..15], b[16..31], ...; the
+ * two unpacked halves are then [lo(b..b+3)] and [hi(b..b+3)] and land in the
+ * same 16 lanes (block b + lane / 4), so one integer sum serves 128 values.
+ * For quad j: corr[32j + l] is lane l's correction for both halves (the
+ * sum of the two per-4 corrections; corr[32j + 16 ..] is the plain one of
+ * the hi half, unused), dxv[32j + l] = d[4j + l / 4] (32j + 16 .. unused).
+ * Blocks after the last whole quad: pair order, then natural order, as
+ * above (same offsets: every block takes 32 bytes of q, 8 of corr). */
 #ifndef GK_FAST_IMPL_H
 #define GK_FAST_IMPL_H
 
@@ -32,6 +44,7 @@ typedef struct {
     int64_t cols;
     int nb;              /* blocks */
     gq_type wt;          /* the weight type it is packed for */
+    int quads;           /* MXFP4 in quad order (above) */
     int8_t *q;           /* cols */
     int32_t *corr;       /* cols / 4 */
     float *dxv;          /* (nb / 2) * 16 */
@@ -41,8 +54,9 @@ typedef struct {
 /* bytes of one packed token row (64-byte multiple) */
 size_t gk_xpack_bytes(int64_t cols);
 /* Lay a packed row over mem (gk_xpack_bytes(cols), 64-aligned) and fill it
- * from x (cols fp32) for weights of type wt. */
-void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type wt);
+ * from x (cols fp32) for weights of type wt; quads: quad order where wt is
+ * MXFP4 (ignored for other types). */
+void gk_xpack_fill(gk_xpack *p, void *mem, const float *x, int64_t cols, gq_type wt, int quads);
 
 /* u8 offset of a weight type's codes (see corr above) */
 int gk_fast_offset(gq_type wt);
@@ -58,6 +72,7 @@ typedef struct {
     float (*dot)(const uint8_t *row, const gk_xpack *x);
     void (*decode)(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
     float (*dot_dec)(const uint8_t *wu, const float *dwv, const gk_xpack *x);
+    int quads; /* dot wants MXFP4 rows packed in quad order (decode, dot_dec: never) */
 } gk_fast_kernels;
 
 /* A path's prefill tile, where it has one (neon-i8mm; gk_fast.c asks by
@@ -81,6 +96,8 @@ extern const gk_fast_kernels gk_fast_scalar;
 extern const gk_fast_kernels gk_fast_avx2;
 extern const gk_fast_kernels gk_fast_avxvnni;
 extern const gk_fast_kernels gk_fast_avx512vnni;
+/* AVX512-VNNI with VBMI's byte permutes for MXFP4 decode (Ice Lake on) */
+extern const gk_fast_kernels gk_fast_avx512vbmi;
 /* gk_fast_round with AVX-512F (the same fp32 operations: bit for bit) */
 void gk_fast_round_avx512(const float *x, int64_t cols, int8_t *q, float *d);
 #endif

@@ -76,12 +76,13 @@ void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t
             out[2 * r + t] = s[2 * r + t] + gk_fast_dec_tail(wu[r], dw[r], xs[t]);
 }
 
-const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", gk_fast_neon_dot, gk_fast_neon_decode, gk_fast_neon_dot_dec};
+const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", gk_fast_neon_dot, gk_fast_neon_decode, gk_fast_neon_dot_dec,
+                                           0};
 
 #elif defined(__aarch64__)
 /* built without +i8mm (a compiler that lacks it): the path never runs */
 int gk_fast_neon_has_i8mm(void) { return 0; }
-const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", NULL, NULL, NULL};
+const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", NULL, NULL, NULL, 0};
 void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
                             const gk_xpack *x0, const gk_xpack *x1, float out[4])
 {

@@ -1,6 +1,8 @@
 /* gk_fast_x86.c - the fast numerics' integer loops for x86-64: AVX512-VNNI
- * (zmm vpdpbusd), AVX-VNNI (ymm vpdpbusd) and plain AVX2 (vpmaddubsw),
- * compiled with target attributes and chosen at run time (gk_fast.c).
+ * (zmm vpdpbusd), AVX512-VBMI (the same, with an MXFP4 decode dot of 4
+ * blocks a step on byte permutes), AVX-VNNI (ymm vpdpbusd) and plain AVX2
+ * (vpmaddubsw), compiled with target attributes and chosen at run time
+ * (gk_fast.c).
  *
  * Per pair of blocks (64 values) of a token row packed by gk_xpack_fill:
  * the weight codes are made unsigned (code + offset: gk_fast_impl.h) in the
@@ -86,6 +88,15 @@ GK_VNNI512 static GK_INLINE __m512i pair_codes512(gq_type wt, const uint8_t *row
     return n;
 }
 
+/* pair k's 16 lanes: its integer sum times dw * d by lane, added to acc */
+GK_VNNI512 static GK_INLINE __m512 pair_step512(gq_type wt, const uint8_t *row, const gk_xpack *x, int k, __m512 acc)
+{
+    __m512 d;
+    __m512i w = pair_codes512(wt, row, k, &d);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w, _mm512_loadu_si512(x->q + 64 * k));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_loadu_ps(x->dxv + 16 * k)), acc);
+}
+
 GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const gk_xpack *x)
 {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -94,20 +105,11 @@ GK_VNNI512 static GK_INLINE float dot512_t(gq_type wt, const uint8_t *row, const
     for (; k + 1 < np; k += 2) {
         for (size_t o = 0; o < 4 * bb; o += 64) /* one per cache line of the 4 blocks of a step */
             GK_PREFETCH_AHEAD(row + (size_t)(2 * k) * bb + o);
-        __m512 d0, d1;
-        __m512i w0 = pair_codes512(wt, row, k, &d0), w1 = pair_codes512(wt, row, k + 1, &d1);
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k + 16), w1,
-                                         _mm512_loadu_si512(x->q + 64 * k + 64));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(d1, _mm512_loadu_ps(x->dxv + 16 * k + 16)), acc1);
+        acc0 = pair_step512(wt, row, x, k, acc0);
+        acc1 = pair_step512(wt, row, x, k + 1, acc1);
     }
-    for (; k < np; k++) {
-        __m512 d0;
-        __m512i w0 = pair_codes512(wt, row, k, &d0);
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 16 * k), w0, _mm512_loadu_si512(x->q + 64 * k));
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(d0, _mm512_loadu_ps(x->dxv + 16 * k)), acc0);
-    }
+    for (; k < np; k++)
+        acc0 = pair_step512(wt, row, x, k, acc0);
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_tail(row, x);
 }
 
@@ -119,6 +121,91 @@ GK_VNNI512 static float dot512(const uint8_t *row, const gk_xpack *x)
     case GQ_Q4_32: return dot512_t(GQ_Q4_32, row, x);
     default: return dot512_t(GQ_Q8_32, row, x);
     }
+}
+
+/* ---------------- AVX512-VNNI + VBMI: MXFP4 four blocks a step ---------------- */
+
+#define GK_VBMI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,avx2,fma,f16c")))
+
+/* The pair loop above spends ~10 cycles per 64 MXFP4 values, more than the
+ * DRAM stream needs to bring them: per pair two 16-byte loads and two
+ * inserts to gather the nibbles, per block a scalar load of the scale byte,
+ * a table load and a broadcast, and per 64 values an integer sum, a
+ * conversion, a multiply and an FMA. Here, per 4 blocks (68 bytes; loads of
+ * 64 bytes at +0 and +4, so nothing outside the 4 blocks is read) on a row
+ * packed in quad order (gk_fast_impl.h):
+ *   - one vpermt2b gathers the 4 blocks' 64 nibble bytes;
+ *   - one vpermb on a 4x repeated 16-entry table turns every byte's low
+ *     nibble into its u8 code (vpermb reads 6 index bits: no mask needed),
+ *     and after a vpsrlw by 4 every high nibble;
+ *   - both halves land in the same 16 lanes (block lane / 4): two vpdpbusd
+ *     into one sum that starts at the pre-summed correction;
+ *   - one vpermt2b builds by lane the fp32 2^23 + e from the scale bytes (e
+ *     in the low mantissa bits), minus 2^23 + 128 = e - 128 exactly, and
+ *     vscalefps makes dxv * 2^(e - 128): the same bits as dxv times the
+ *     table's gq_e8m0_half_table[e] (an exact power of two, subnormal for
+ *     e < 2: both are the correctly rounded exact product);
+ *   - one conversion and one FMA per 128 values.
+ * The integer sums are exact; the fp32 order is this loop's (quads to two
+ * accumulators in turn, then the trailing pair and block): not the pair
+ * loop's bits, but a fixed order for a row whatever the threads. */
+
+/* byte i of the gathered nibbles: block i / 16's qs byte i % 16, at p in the
+ * 4 blocks: from the load at +0 (p < 64), else from the one at +4 (second
+ * source: 64 + p - 4) */
+#define MX_GP(i) ((i) / 16 * MXB + GQ_MXFP4_QS_OFFSET + (i) % 16)
+#define MX_IX(i) (MX_GP(i) < 64 ? MX_GP(i) : MX_GP(i) + 60)
+/* byte i of the scale lanes (lane i / 4, block i / 16): e from the load at
+ * +0, then 0, 0, 0x4B from the second source set1_epi32(0x4B000000) (its
+ * bytes 0 and 3: indices 64 and 67) */
+#define MX_IE(i) ((i) % 4 == 0 ? (i) / 16 * MXB + GQ_MXFP4_SCALE_OFFSET : (i) % 4 == 3 ? 67 : 64)
+#define X4(M, i) M(i), M(i + 1), M(i + 2), M(i + 3)
+#define X16(M, i) X4(M, i), X4(M, i + 4), X4(M, i + 8), X4(M, i + 12)
+#define X64(M) X16(M, 0), X16(M, 16), X16(M, 32), X16(M, 48)
+static const uint8_t mx_ix[64] __attribute__((aligned(64))) = {X64(MX_IX)};
+static const uint8_t mx_ie[64] __attribute__((aligned(64))) = {X64(MX_IE)};
+
+typedef struct {
+    __m512i ix, ie, lut, k4b;
+    __m512 bias;
+} mx_consts;
+
+/* quad j's 16 lanes: sum of both halves' products times dw * d by lane */
+GK_VBMI512 static GK_INLINE __m512 mx_quad(const mx_consts *c, const uint8_t *row, const gk_xpack *x, int j, __m512 acc)
+{
+    const uint8_t *b = row + (size_t)(4 * j) * MXB;
+    GK_PREFETCH_AHEAD(b); /* one per cache line of the 68 bytes */
+    GK_PREFETCH_AHEAD(b + 64);
+    __m512i l0 = _mm512_loadu_si512(b), l1 = _mm512_loadu_si512(b + 4);
+    __m512i g = _mm512_permutex2var_epi8(l0, c->ix, l1);
+    __m512i lo = _mm512_permutexvar_epi8(g, c->lut), hi = _mm512_permutexvar_epi8(_mm512_srli_epi16(g, 4), c->lut);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(x->corr + 32 * j), lo, _mm512_loadu_si512(x->q + 128 * j));
+    s = _mm512_dpbusd_epi32(s, hi, _mm512_loadu_si512(x->q + 128 * j + 64));
+    __m512 e = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_permutex2var_epi8(l0, c->ie, c->k4b)), c->bias);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_scalef_ps(_mm512_loadu_ps(x->dxv + 32 * j), e), acc);
+}
+
+GK_VBMI512 static float dot512_mx(const uint8_t *row, const gk_xpack *x)
+{
+    const mx_consts c = {_mm512_load_si512(mx_ix), _mm512_load_si512(mx_ie),
+                         _mm512_broadcast_i32x4(_mm_setr_epi8(MX_U8)), _mm512_set1_epi32(0x4B000000),
+                         _mm512_set1_ps(8388608.0f + 128.0f)};
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int nq = x->nb / 4, j = 0;
+    for (; j + 1 < nq; j += 2) {
+        acc0 = mx_quad(&c, row, x, j, acc0);
+        acc1 = mx_quad(&c, row, x, j + 1, acc1);
+    }
+    if (j < nq)
+        acc0 = mx_quad(&c, row, x, j, acc0);
+    if (x->nb % 4 >= 2) /* a last pair, in pair order: the pair loop's step */
+        acc1 = pair_step512(GQ_MXFP4, row, x, 2 * nq, acc1);
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_tail(row, x);
+}
+
+GK_VBMI512 static float dot512vbmi(const uint8_t *row, const gk_xpack *x)
+{
+    return x->wt == GQ_MXFP4 ? dot512_mx(row, x) : dot512(row, x);
 }
 
 GK_VNNI512 static GK_INLINE void decode512_t(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv)
@@ -164,7 +251,8 @@ GK_VNNI512 static float dot_dec512(const uint8_t *wu, const float *dwv, const gk
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_dec_tail(wu, dwv, x);
 }
 
-const gk_fast_kernels gk_fast_avx512vnni = {"avx512-vnni", dot512, decode512, dot_dec512};
+const gk_fast_kernels gk_fast_avx512vnni = {"avx512-vnni", dot512, decode512, dot_dec512, 0};
+const gk_fast_kernels gk_fast_avx512vbmi = {"avx512-vbmi", dot512vbmi, decode512, dot_dec512, 1};
 
 /* ---------------- AVX2 / AVX-VNNI (ymm) ---------------- */
 
@@ -299,12 +387,12 @@ GK_AVXVNNI static GK_INLINE __m256i isum_avxvnni(gq_type wt, __m256i w, const in
 DOT256(GK_AVX2I, dot_avx2, pair_codes_avx2, isum_avx2, 1)
 DECODE256(GK_AVX2I, decode_avx2, pair_codes_avx2)
 DOT_DEC256(GK_AVX2I, dot_dec_avx2, isum_avx2, 1)
-const gk_fast_kernels gk_fast_avx2 = {"avx2", dot_avx2, decode_avx2, dot_dec_avx2};
+const gk_fast_kernels gk_fast_avx2 = {"avx2", dot_avx2, decode_avx2, dot_dec_avx2, 0};
 
 DOT256(GK_AVXVNNI, dot_avxvnni, pair_codes_avxvnni, isum_avxvnni, 0)
 DECODE256(GK_AVXVNNI, decode_avxvnni, pair_codes_avxvnni)
 DOT_DEC256(GK_AVXVNNI, dot_dec_avxvnni, isum_avxvnni, 0)
-const gk_fast_kernels gk_fast_avxvnni = {"avx-vnni", dot_avxvnni, decode_avxvnni, dot_dec_avxvnni};
+const gk_fast_kernels gk_fast_avxvnni = {"avx-vnni", dot_avxvnni, decode_avxvnni, dot_dec_avxvnni, 0};
 
 #else
 typedef int gk_fast_x86_unused;

@@ -5,7 +5,8 @@
  *    ties, tiny and huge values, one dominant value);
  *  - gk_matmul_fast on every integer path this CPU has (scalar, AVX2,
  *    AVX-VNNI, AVX512-VNNI, AMX-INT8) and every weight type it takes
- *    (MXFP4 with extreme scales, Q8_32, Q4_32; odd block counts): against
+ *    (MXFP4 with extreme scales (e = 0, 1, 2, 200, 240) in some rows, Q8_32, Q4_32; odd
+ *    block counts, MXFP4 rows of whole quads and of quads + 1, 2, 3): against
  *    sum_b d_b * sum_j dec_j * q_j in double, where dec is quant/'s own
  *    decoding of the weight row (code times scale, exact) and q, d the
  *    model's rounding; within 1e-5 of the sum of the terms' magnitudes;
@@ -77,16 +78,21 @@ static void test_round_isa(void)
     CHECK_MSG(bad == 0, "gk_fast_round (%s) == the rule: %d blocks differ", gk_isa_name(gk_isa_active()), bad);
 }
 
-static void random_row(gq_type t, uint8_t *row, int cols)
+/* extreme: MXFP4 scale bytes 1, 200, 240, 0, 2 in blocks 0, 1, 2, 3, 5 (subnormal
+ * and huge scales; such a row's error bound is then set by its largest terms,
+ * so only some rows have them) */
+static void random_row(gq_type t, uint8_t *row, int cols, int extreme)
 {
     const gq_traits *tr = gq_traits_of(t);
+    static const int ext[6] = {1, 200, 240, 0, -1, 2};
     int nb = cols / 32;
     for (int b = 0; b < nb; b++) {
         uint8_t *p = row + (size_t)b * (size_t)tr->block_bytes;
         for (int i = 0; i < tr->block_bytes; i++)
             p[i] = (uint8_t)rnd();
         if (t == GQ_MXFP4) {
-            p[GQ_MXFP4_SCALE_OFFSET] = b == 0 ? 1 : b == 1 ? 200 : b == 2 ? 253 : (uint8_t)(118 + rnd() % 16);
+            int e = extreme && b < 6 ? ext[b] : -1;
+            p[GQ_MXFP4_SCALE_OFFSET] = e >= 0 ? (uint8_t)e : (uint8_t)(118 + rnd() % 16);
         } else {
             uint16_t h = gq_f32_to_f16(ldexpf(1.0f + frand() * 0.5f, -(int)(rnd() % 10)));
             p[0] = (uint8_t)h;
@@ -119,9 +125,13 @@ static double model_dot(gq_type t, const uint8_t *row, int cols, const float *x,
 static void test_products(void)
 {
     enum { ROWS = 37, N = 40, MAXC = 2880 };
-    static const char *paths[] = {"scalar", "scalar-tile", "avx2", "avx-vnni", "avx512-vnni", "amx", "neon-dotprod", "neon-i8mm"};
-    struct { gq_type t; int cols; } cases[] = {{GQ_MXFP4, 2880}, {GQ_MXFP4, 96}, {GQ_Q8_32, 1088}, {GQ_Q8_32, 32},
-                                               {GQ_Q4_32, 160}};
+    static const char *paths[] = {"scalar",      "scalar-tile", "avx2",         "avx-vnni", "avx512-vnni",
+                                  "avx512-vbmi", "amx",         "neon-dotprod", "neon-i8mm"};
+    /* MXFP4 block counts: 90 (22 whole quads and a pair: gpt-oss rows), 3, 4, 5, 7 (a quad alone, + a
+     * block, + a pair and a block) */
+    struct { gq_type t; int cols; } cases[] = {{GQ_MXFP4, 2880}, {GQ_MXFP4, 96},   {GQ_MXFP4, 128},
+                                               {GQ_MXFP4, 160},  {GQ_MXFP4, 224},  {GQ_Q8_32, 1088},
+                                               {GQ_Q8_32, 32},   {GQ_Q4_32, 160}};
     static uint8_t w[ROWS * MAXC * 2];
     static float x[N * MAXC], out1[N * ROWS], out3[N * ROWS], part[N * ROWS], bias[ROWS];
     gk_pool *p1 = gk_pool_create(1), *p3 = gk_pool_create(3);
@@ -140,7 +150,7 @@ static void test_products(void)
             const char *tn = gq_traits_of(t)->name;
             size_t rb = gq_row_bytes(t, cols);
             for (int r = 0; r < ROWS; r++)
-                random_row(t, w + (size_t)r * rb, cols);
+                random_row(t, w + (size_t)r * rb, cols, r % 4 == 0);
             gk_mat m = {t, w, ROWS, cols, rb};
             int ns[] = {1, 5, N};
             for (size_t k = 0; k < sizeof ns / sizeof *ns; k++) {
@@ -155,8 +165,8 @@ static void test_products(void)
                     for (int j = 0; j < n; j++) {
                         double mag, e = model_dot(t, w + (size_t)r * rb, cols, x + (size_t)j * cols, &mag) + bias[r];
                         double err = fabs(out1[j * ROWS + r] - e) / (mag + fabs(bias[r]) + 1e-30);
-                        worst = err > worst ? err : worst;
-                        bad += err > 1e-5;
+                        worst = err > worst || err != err ? err : worst;
+                        bad += !(err <= 1e-5); /* NaN is bad */
                     }
                 CHECK_MSG(!bad, "fast %s %s cols %d n=%d vs the model: %d bad (worst %.3g)", paths[pi], tn, cols, n,
                           bad, worst);

@@ -185,7 +185,7 @@ static void test_matmul_isa(void)
                         e += (double)dec[c] * x[k * COLS + c];
                         mag += fabs((double)dec[c] * x[k * COLS + c]);
                     }
-                    bad += fabs(out1[k * ROWS + r] - e) > 1e-5 * mag + 1e-30;
+                    bad += !(fabs(out1[k * ROWS + r] - e) <= 1e-5 * mag + 1e-30); /* a NaN is bad too */
                 }
             }
             CHECK_MSG(!bad, "matmul %s n=%d vs double reference: %d bad", gq_traits_of(t)->name, n, bad);
@@ -249,7 +249,7 @@ static void test_amx(void)
                     e += (double)dec[c] * x[(size_t)k * cols + c];
                     mag += fabs((double)dec[c] * x[(size_t)k * cols + c]);
                 }
-                bad += fabs(all[k * ROWS + r] - e) > 1e-5 * mag + 1e-30;
+                bad += !(fabs(all[k * ROWS + r] - e) <= 1e-5 * mag + 1e-30);
             }
         }
         CHECK_MSG(!bad, "amx %s cols %d vs double reference: %d bad", tn, cols, bad);
@@ -421,7 +421,7 @@ static void test_tiles(void)
                             e += (double)w[r * WS + j] * x[t * XS + j];
                             mag += fabs((double)w[r * WS + j] * x[t * XS + j]);
                         }
-                        bad += fabs(out[t * OS + r] - e) > 1e-5 * mag + 1e-30;
+                        bad += !(fabs(out[t * OS + r] - e) <= 1e-5 * mag + 1e-30);
                     }
                 for (int t = 0; t < 4; t++) /* columns 4..OS-1 of each output row untouched */
                     for (int r = 4; r < OS; r++)
