@@ -364,8 +364,9 @@ int run_cmd_bench(int argc, char **argv)
     if (rc) {
         gio_fail(&po, rc, "%s", err);
     } else if (fmt != OUT_TEXT) {
-        bench_info bi = {model, run.be->name, run.be->device, run.be->isa, (double)gm_weight_bytes(run.model),
-                         threads, reps};
+        /* the read-only ceiling says so in every format (md and csv have no isa column) */
+        bench_info bi = {model, mo.numerics == GB_READ ? "cpu-read-only" : run.be->name, run.be->device,
+                         run.be->isa, (double)gm_weight_bytes(run.model), threads, reps};
         if (print_rows(fmt, &bi, p, n, sp, sd))
             rc = RUN_EXIT_IO;
     } else {
@@ -415,6 +416,9 @@ int run_cmd_bench(int argc, char **argv)
             if (membw)
                 printf("memory read bandwidth %.2f GB/s: decode floor %.2f tok/s (we reach %.0f%%)\n", bw,
                        bw * 1e9 / bpt, 100 * md / (bw * 1e9 / bpt));
+            if (mo.numerics == GB_READ)
+                printf("--numerics read: the weight products only read their bytes; the decode ceiling, "
+                       "not a model run\n");
         }
     }
     free(prompt);

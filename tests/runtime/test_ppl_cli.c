@@ -168,6 +168,8 @@ int main(int argc, char **argv)
     CHECK_MSG(cJSON_IsString(isa) && !strcmp(isa->valuestring, "read-only"), "bench --numerics read: isa \"read-only\"");
     CHECK(num(j, "decode_tok_s") > 0 && num(j, "bytes_per_token") == bpt_exact);
     cJSON_Delete(j);
+    CHECK_EQ_INT(sh("%s/gptoss-run bench %s/tiny-mxfp4.gptoss -p 0 -n 2 -r 1 --numerics read -o md", bin, md), 0);
+    CHECK_STR_CONTAINS(out_text, "cpu-read-only"); /* a table row cannot pass for a model run */
     /* usage errors: a prompt (read measures decode), another command */
     char refused[2][1024];
     const char *why[2] = {"-p 0", "bench` only"};
