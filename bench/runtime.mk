@@ -12,7 +12,10 @@
 # CMAKE_CXX_FLAGS): GGML_NATIVE's AMX build (build de3ff81) died with SIGSEGV in prompt processing
 # of the gpt-oss GGUF on the Xeon of 2026-12-03 (the build without AMX runs; use that one).
 # Our side is built in $(BUILD) (Makefile.bench: build-bench, Release); BUILD=dir to use another.
-# Our exact and fast numerics both run (NUMERICS), rounds interleaved with the peers.
+# Our exact and fast numerics both run (NUMERICS), rounds interleaved with the peers, and each
+# round a read-only decode (`gptoss-run bench --numerics read`: the weights read by the same tasks,
+# no arithmetic), the ceiling of the access pattern; runtime.json sets every engine's decode
+# against it ("decode_read_only").
 #   make -f Makefile.bench bench-runtime [P=64] [N=16] [R=3] [THREADS=2] [KEEP=1]
 #        [LAYERS=N] [LLAMA_CPP_BIN=B/bin] [NUMERICS="exact fast"] [WEIGHTS=map|huge]
 .PHONY: bench-runtime
