@@ -51,23 +51,12 @@ static int fast_for(gb_backend *b, const gk_mat *m)
 
 static int read_only(gb_backend *b) { return ctx_of(b)->numerics == GB_READ; }
 
-/* GB_READ: m's bytes read once as the decode product reads them, every
- * token's outputs the bias (backend_cpu.h) */
-static void product_read(gb_backend *b, const gk_mat *m, const float *bias, const float *x, int n, float *out,
-                         int64_t out_stride)
-{
-    gk_matvec_job job = {*m, bias, x, out};
-    ctx_of(b)->read_sum += gk_matvec_many_read(pool_of(b), &job, 1);
-    for (int t = 1; t < n; t++)
-        memcpy(out + (size_t)t * (size_t)out_stride, out, (size_t)m->rows * sizeof *out);
-}
-
 /* out = m . x (+ bias) in the backend's numerics: 0, or -1 (gk_matmul's) */
 static int product(gb_backend *b, const gk_mat *m, const float *bias, const float *x, int n, float *out,
                    int64_t out_stride)
 {
     if (read_only(b)) {
-        product_read(b, m, bias, x, n, out, out_stride);
+        cpu_product_read(b, m, bias, n, out, out_stride);
         return 0;
     }
     if (fast_for(b, m))
@@ -478,29 +467,6 @@ static void route(const float *logits, int n, int k, int *idx, float *w)
     gk_softmax(w, k);
 }
 
-/* GB_READ's experts: k distinct ones from a fixed pseudo-random sequence
- * (xorshift64), equal weights; a decode reads other experts at every
- * layer and token, and so does this */
-static void route_read(uint64_t *seq, int n, int k, int *idx, float *w)
-{
-    for (int i = 0; i < k && i < n; i++) {
-        int e, taken;
-        do {
-            uint64_t z = *seq;
-            z ^= z << 13;
-            z ^= z >> 7;
-            z ^= z << 17;
-            *seq = z;
-            e = (int)(z % (uint64_t)n);
-            taken = 0;
-            for (int j = 0; j < i; j++)
-                taken |= idx[j] == e;
-        } while (taken);
-        idx[i] = e;
-        w[i] = 1.0f / (float)k;
-    }
-}
-
 #define MAX_TOPK 16
 #define MAX_EXPERTS 512
 
@@ -516,7 +482,7 @@ typedef struct {
 static void matvec_many(gb_backend *b, const gk_matvec_job *jobs, int n)
 {
     if (read_only(b)) {
-        ctx_of(b)->read_sum += gk_matvec_many_read(pool_of(b), jobs, n);
+        cpu_matvec_many_read(b, jobs, n);
         return;
     }
     if (n > 0 && fast_for(b, &jobs[0].w) && gk_matvec_many_fast(pool_of(b), jobs, n) == 0)
@@ -533,8 +499,8 @@ static void moe_one(gb_backend *b, const gb_moe *m, const moe_ptrs *p, const flo
     float w[MAX_TOPK];
     gk_mat r = mat_of(m->router, p->router, 0);
     if (read_only(b)) {
-        product_read(b, &r, p->router_bias, x, 1, logits, m->n_experts);
-        route_read(&ctx_of(b)->read_seq, m->n_experts, k, idx, w);
+        cpu_product_read(b, &r, p->router_bias, 1, logits, m->n_experts);
+        cpu_route_read(b, m->n_experts, k, idx, w);
     } else {
         gk_matmul(NULL, &r, p->router_bias, x, 1, logits, m->n_experts); /* n = 1: no scratch, f32 has a kernel */
         route(logits, m->n_experts, k, idx, w);

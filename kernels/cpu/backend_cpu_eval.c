@@ -1,6 +1,7 @@
 /* backend_cpu_eval.c - the CPU backend's perplexity reductions (score),
- * its read-bandwidth probe (the decode floor of `bench --membw`) and the
- * share of its streamed weights on huge pages (`bench`). */
+ * its read-bandwidth probe (the decode floor of `bench --membw`), the
+ * share of its streamed weights on huge pages (`bench`) and GB_READ's
+ * read-only products (the decode ceiling of `bench --numerics read`). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,4 +245,46 @@ double cpu_weights_huge_fraction(gb_backend *b)
     double f = gk_huge_share(s, n);
     free(s);
     return f;
+}
+
+/* ---- GB_READ: the products only read their weights ---- */
+
+void cpu_matvec_many_read(gb_backend *b, const gk_matvec_job *jobs, int n)
+{
+    cpu_ctx *c = b->ctx;
+    c->read_sum += gk_matvec_many_read(c->pool, jobs, n);
+}
+
+/* m's bytes read once as the decode product reads them (whatever n), every
+ * token's outputs the bias */
+void cpu_product_read(gb_backend *b, const gk_mat *m, const float *bias, int n, float *out, int64_t out_stride)
+{
+    gk_matvec_job job = {*m, bias, NULL, out};
+    cpu_matvec_many_read(b, &job, 1);
+    for (int t = 1; t < n; t++)
+        memcpy(out + (size_t)t * (size_t)out_stride, out, (size_t)m->rows * sizeof *out);
+}
+
+/* k distinct experts from a fixed pseudo-random sequence (xorshift64),
+ * equal weights: a decode reads other experts at every layer and token, and
+ * so does this */
+void cpu_route_read(gb_backend *b, int n, int k, int *idx, float *w)
+{
+    uint64_t *seq = &((cpu_ctx *)b->ctx)->read_seq;
+    for (int i = 0; i < k && i < n; i++) {
+        int e, taken;
+        do {
+            uint64_t z = *seq;
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            *seq = z;
+            e = (int)(z % (uint64_t)n);
+            taken = 0;
+            for (int j = 0; j < i; j++)
+                taken |= idx[j] == e;
+        } while (taken);
+        idx[i] = e;
+        w[i] = 1.0f / (float)k;
+    }
 }

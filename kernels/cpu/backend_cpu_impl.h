@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "backend_cpu.h"
+#include "gk_ops.h"
 #include "gk_pool.h"
 
 /* what a gb_buffer's data is (backend_cpu.c) */
@@ -53,9 +54,15 @@ gb_status cpu_nomem(gb_backend *b, const char *what, uint64_t bytes);
         (ptr) = p_;                                                                                                  \
     } while (0)
 
-/* backend_cpu_eval.c: the perplexity reductions, the bandwidth probe and the huge-page share */
+/* backend_cpu_eval.c: the perplexity reductions, the bandwidth probe, the huge-page share */
 gb_status cpu_score(gb_backend *b, gb_ref logits, int n, int vocab, const gb_score_in *in, gb_score_out *out);
 gb_status cpu_read_bandwidth(gb_backend *b, uint64_t bytes, double *bytes_per_s);
 double cpu_weights_huge_fraction(gb_backend *b);
+/* and GB_READ's instrument (backend_cpu.h): a product's or the experts'
+ * weight bytes read by the tasks that would multiply them, outputs the bias;
+ * k distinct experts of n from the backend's fixed pseudo-random sequence */
+void cpu_product_read(gb_backend *b, const gk_mat *m, const float *bias, int n, float *out, int64_t out_stride);
+void cpu_matvec_many_read(gb_backend *b, const gk_matvec_job *jobs, int n);
+void cpu_route_read(gb_backend *b, int n, int k, int *idx, float *w);
 
 #endif

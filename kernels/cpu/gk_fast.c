@@ -230,13 +230,11 @@ static float scalar_dot(const uint8_t *row, const gk_xpack *x)
     return s;
 }
 
-const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, scalar_dot_dec, 0};
+const gk_fast_kernels gk_fast_scalar = {"scalar", scalar_dot, scalar_decode, scalar_dot_dec, 0, NULL};
 
 /* "scalar-tile" (gk_fast_use only): the scalar loops driven through the
  * prefill's 2 x 2 tile, so that its row and token pairing (used for real by
  * neon-i8mm) is tested on every machine */
-static const gk_fast_kernels gk_fast_scalar_tile = {"scalar-tile", scalar_dot, scalar_decode, scalar_dot_dec, 0};
-
 static void scalar_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
                              const gk_xpack *x0, const gk_xpack *x1, float out[4])
 {
@@ -245,6 +243,9 @@ static void scalar_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_
     out[2] = scalar_dot_dec(wu1, dwv1, x0);
     out[3] = scalar_dot_dec(wu1, dwv1, x1);
 }
+
+static const gk_fast_kernels gk_fast_scalar_tile = {"scalar-tile", scalar_dot, scalar_decode, scalar_dot_dec, 0,
+                                                    scalar_dot_dec22};
 
 /* ---- which path ---- */
 
@@ -348,19 +349,6 @@ static const gk_fast_kernels *kern(void)
 
 const char *gk_fast_path(void) { return kern()->name; }
 
-/* the prefill tile of path k, if it has one */
-static gk_fast_dot_dec22_fn tile22(const gk_fast_kernels *k)
-{
-    if (k == &gk_fast_scalar_tile)
-        return scalar_dot_dec22;
-#if defined(__aarch64__)
-    if (k == &gk_fast_neon_i8mm)
-        return gk_fast_neon_dot_dec22;
-#endif
-    (void)k;
-    return NULL;
-}
-
 /* ---- drivers ---- */
 
 typedef struct {
@@ -371,7 +359,6 @@ typedef struct {
     int n;
     const gk_xpack *xs;         /* n packed tokens */
     const gk_fast_kernels *k;
-    gk_fast_dot_dec22_fn dd22;  /* the path's prefill tile, or NULL */
     uint8_t *scratch;           /* prefill: per thread, wu then dwv (twice with a tile) */
     size_t scratch_per, row_scratch;
 } fm_ctx;
@@ -393,7 +380,7 @@ static void fm_task(void *p, int task, int thread)
     uint8_t *wu = c->scratch + (size_t)thread * c->scratch_per;
     float *dwv = (float *)(wu + ((w->cols + 63) & ~(int64_t)63));
     int nb = (int)(w->cols / BV);
-    if (c->dd22) { /* two rows x two tokens a step; the odd ones as below */
+    if (c->k->dot_dec22) { /* two rows x two tokens a step; the odd ones as below */
         uint8_t *wu1 = wu + c->row_scratch;
         float *dwv1 = (float *)(wu1 + ((w->cols + 63) & ~(int64_t)63));
         for (; r0 + 1 < r1; r0 += 2) {
@@ -402,7 +389,7 @@ static void fm_task(void *p, int task, int thread)
             float b0 = c->bias ? c->bias[r0] : 0.0f, b1 = c->bias ? c->bias[r0 + 1] : 0.0f, o[4];
             int t = 0;
             for (; t + 1 < c->n; t += 2) {
-                c->dd22(wu, dwv, wu1, dwv1, &c->xs[t], &c->xs[t + 1], o);
+                c->k->dot_dec22(wu, dwv, wu1, dwv1, &c->xs[t], &c->xs[t + 1], o);
                 c->out[(size_t)t * os + (size_t)r0] = o[0] + b0;
                 c->out[(size_t)(t + 1) * os + (size_t)r0] = o[1] + b0;
                 c->out[(size_t)t * os + (size_t)r0 + 1] = o[2] + b1;
@@ -457,11 +444,10 @@ int gk_matmul_fast(gk_pool *pool, const gk_mat *w, const float *bias, const floa
     gk_xpack *xs = malloc((size_t)n * sizeof *xs);
     uint8_t *mem = gk_alloc64((size_t)n * xb);
     fm_ctx c = {w, bias, out, out_stride, n == 1 ? gk_matvec_rows_per_task(w->rows, w->row_bytes, threads) : gk_rows_per_task(w->rows, threads),
-                n, xs, kern(), NULL, NULL, 0, 0};
-    c.dd22 = tile22(c.k);
+                n, xs, kern(), NULL, 0, 0};
     if (n > 1) {
         c.row_scratch = (((size_t)w->cols + 63) & ~(size_t)63) + (((size_t)(w->cols / BV / 2) * 16 + 1) * 4 + 63) / 64 * 64;
-        c.scratch_per = c.dd22 ? 2 * c.row_scratch : c.row_scratch;
+        c.scratch_per = c.k->dot_dec22 ? 2 * c.row_scratch : c.row_scratch;
         c.scratch = gk_alloc64((size_t)threads * c.scratch_per);
     }
     if (!xs || !mem || (n > 1 && !c.scratch)) {

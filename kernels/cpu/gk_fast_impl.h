@@ -73,15 +73,13 @@ typedef struct {
     void (*decode)(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
     float (*dot_dec)(const uint8_t *wu, const float *dwv, const gk_xpack *x);
     int quads; /* dot wants MXFP4 rows packed in quad order (decode, dot_dec: never) */
+    /* prefill's tile, or NULL (rows and tokens one by one): two decoded rows
+     * times two tokens, out = {r0 t0, r0 t1, r1 t0, r1 t1}, each the same
+     * bits dot_dec gives (the integer block sums are exact whatever pairs
+     * them; the float steps are gk_fast_pair_acc's, in dot_dec's order) */
+    void (*dot_dec22)(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
+                      const gk_xpack *x0, const gk_xpack *x1, float out[4]);
 } gk_fast_kernels;
-
-/* A path's prefill tile, where it has one (neon-i8mm; gk_fast.c asks by
- * table): two decoded rows times two tokens, out = {r0 t0, r0 t1, r1 t0,
- * r1 t1}, each the same bits dot_dec gives (the integer block sums are exact
- * whatever pairs them; the float steps are gk_fast_pair_acc's, in dot_dec's
- * order). */
-typedef void (*gk_fast_dot_dec22_fn)(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
-                                     const gk_xpack *x0, const gk_xpack *x1, float out[4]);
 
 /* One pair of blocks into a decoded-row dot's running sum s: the two exact
  * integer block sums times dw * dx each. The one expression of the NEON
@@ -111,9 +109,6 @@ int gk_fast_neon_has_i8mm(void);
 float gk_fast_neon_dot(const uint8_t *row, const gk_xpack *x);
 void gk_fast_neon_decode(gq_type wt, const uint8_t *row, int nb, uint8_t *wu, float *dwv);
 float gk_fast_neon_dot_dec(const uint8_t *wu, const float *dwv, const gk_xpack *x);
-/* neon-i8mm's prefill tile */
-void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
-                            const gk_xpack *x0, const gk_xpack *x1, float out[4]);
 /* 1 if this CPU has the dot-product extension (FEAT_DotProd) */
 int gk_fast_neon_has_dotprod(void);
 /* 1 if the CPU says it has a feature: Linux bit `bit` of AT_HWCAP (hwcap2 0)

@@ -151,12 +151,12 @@ GK_DOTPROD float gk_fast_neon_dot_dec(const uint8_t *wu, const float *dwv, const
 }
 
 const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", gk_fast_neon_dot, gk_fast_neon_decode,
-                                              gk_fast_neon_dot_dec, 0};
+                                              gk_fast_neon_dot_dec, 0, NULL};
 
 #elif defined(__aarch64__)
 /* built without +dotprod (a compiler that lacks it): the path never runs */
 int gk_fast_neon_has_dotprod(void) { return 0; }
-const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", NULL, NULL, NULL, 0};
+const gk_fast_kernels gk_fast_neon_dotprod = {"neon-dotprod", NULL, NULL, NULL, 0, NULL};
 #else
 typedef int gk_fast_neon_unused;
 #endif

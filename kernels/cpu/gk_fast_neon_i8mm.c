@@ -47,8 +47,8 @@ static inline int32x4_t mm16(int32x4_t acc, const uint8_t *wu0, const uint8_t *w
     return vmmlaq_s32(vmmlaq_s32(acc, wl, xl), wh, xh);
 }
 
-void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
-                            const gk_xpack *x0, const gk_xpack *x1, float out[4])
+static void dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
+                      const gk_xpack *x0, const gk_xpack *x1, float out[4])
 {
     /* which 16-byte groups of a pair's 64 belong to its first block:
      * pair order (nibble formats: b lo, b+1 lo, b hi, b+1 hi) or natural */
@@ -77,17 +77,12 @@ void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t
 }
 
 const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", gk_fast_neon_dot, gk_fast_neon_decode, gk_fast_neon_dot_dec,
-                                           0};
+                                           0, dot_dec22};
 
 #elif defined(__aarch64__)
 /* built without +i8mm (a compiler that lacks it): the path never runs */
 int gk_fast_neon_has_i8mm(void) { return 0; }
-const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", NULL, NULL, NULL, 0};
-void gk_fast_neon_dot_dec22(const uint8_t *wu0, const float *dwv0, const uint8_t *wu1, const float *dwv1,
-                            const gk_xpack *x0, const gk_xpack *x1, float out[4])
-{
-    (void)wu0, (void)dwv0, (void)wu1, (void)dwv1, (void)x0, (void)x1, (void)out;
-}
+const gk_fast_kernels gk_fast_neon_i8mm = {"neon-i8mm", NULL, NULL, NULL, 0, NULL};
 #else
 typedef int gk_fast_neon_i8mm_unused;
 #endif

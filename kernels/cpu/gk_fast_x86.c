@@ -251,8 +251,8 @@ GK_VNNI512 static float dot_dec512(const uint8_t *wu, const float *dwv, const gk
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + gk_fast_dec_tail(wu, dwv, x);
 }
 
-const gk_fast_kernels gk_fast_avx512vnni = {"avx512-vnni", dot512, decode512, dot_dec512, 0};
-const gk_fast_kernels gk_fast_avx512vbmi = {"avx512-vbmi", dot512vbmi, decode512, dot_dec512, 1};
+const gk_fast_kernels gk_fast_avx512vnni = {"avx512-vnni", dot512, decode512, dot_dec512, 0, NULL};
+const gk_fast_kernels gk_fast_avx512vbmi = {"avx512-vbmi", dot512vbmi, decode512, dot_dec512, 1, NULL};
 
 /* ---------------- AVX2 / AVX-VNNI (ymm) ---------------- */
 
@@ -387,12 +387,12 @@ GK_AVXVNNI static GK_INLINE __m256i isum_avxvnni(gq_type wt, __m256i w, const in
 DOT256(GK_AVX2I, dot_avx2, pair_codes_avx2, isum_avx2, 1)
 DECODE256(GK_AVX2I, decode_avx2, pair_codes_avx2)
 DOT_DEC256(GK_AVX2I, dot_dec_avx2, isum_avx2, 1)
-const gk_fast_kernels gk_fast_avx2 = {"avx2", dot_avx2, decode_avx2, dot_dec_avx2, 0};
+const gk_fast_kernels gk_fast_avx2 = {"avx2", dot_avx2, decode_avx2, dot_dec_avx2, 0, NULL};
 
 DOT256(GK_AVXVNNI, dot_avxvnni, pair_codes_avxvnni, isum_avxvnni, 0)
 DECODE256(GK_AVXVNNI, decode_avxvnni, pair_codes_avxvnni)
 DOT_DEC256(GK_AVXVNNI, dot_dec_avxvnni, isum_avxvnni, 0)
-const gk_fast_kernels gk_fast_avxvnni = {"avx-vnni", dot_avxvnni, decode_avxvnni, dot_dec_avxvnni, 0};
+const gk_fast_kernels gk_fast_avxvnni = {"avx-vnni", dot_avxvnni, decode_avxvnni, dot_dec_avxvnni, 0, NULL};
 
 #else
 typedef int gk_fast_x86_unused;
